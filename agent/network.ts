@@ -1,0 +1,27 @@
+// The Pod network: one network namespace per Pod, attached to the board's CNI
+// bridge. Real implementation: network-cni.ts (ip netns + CNI plugins ADD/DEL
+// with host-local IPAM); fake: network-fake.ts.
+
+export interface PodNetworkConfig {
+  /** This node's pod range, e.g. "10.42.1.0/24". */
+  podCIDR: string;
+  /** Whole cluster range, for routes, e.g. "10.42.0.0/16". */
+  clusterCIDR: string;
+  bridgeName: string;
+}
+
+export interface PodSandbox {
+  podUid: string;
+  /** e.g. /var/run/netns/bramble-<uid>. */
+  netnsPath: string;
+  ip: string;
+}
+
+export interface PodNetwork {
+  /** Creates the Pod's netns and attaches it (CNI ADD); returns the existing one if present. */
+  ensurePod(podUid: string, podName: string, namespace: string): Promise<PodSandbox>;
+  /** CNI DEL, releases the IP, deletes the netns. Returns false when there was nothing. */
+  deletePod(podUid: string): Promise<boolean>;
+  /** Pod uids that currently have a sandbox on this board. */
+  listPods(): Promise<PodSandbox[]>;
+}

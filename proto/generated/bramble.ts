@@ -1,0 +1,101 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { ApplyRequest as _bramble_v1_ApplyRequest, ApplyRequest__Output as _bramble_v1_ApplyRequest__Output } from './bramble/v1/ApplyRequest.js';
+import type { ApplyResponse as _bramble_v1_ApplyResponse, ApplyResponse__Output as _bramble_v1_ApplyResponse__Output } from './bramble/v1/ApplyResponse.js';
+import type { ApplyResult as _bramble_v1_ApplyResult, ApplyResult__Output as _bramble_v1_ApplyResult__Output } from './bramble/v1/ApplyResult.js';
+import type { AssignmentEvent as _bramble_v1_AssignmentEvent, AssignmentEvent__Output as _bramble_v1_AssignmentEvent__Output } from './bramble/v1/AssignmentEvent.js';
+import type { CancelRequest as _bramble_v1_CancelRequest, CancelRequest__Output as _bramble_v1_CancelRequest__Output } from './bramble/v1/CancelRequest.js';
+import type { ClusterClient as _bramble_v1_ClusterClient, ClusterDefinition as _bramble_v1_ClusterDefinition } from './bramble/v1/Cluster.js';
+import type { CreateTokenRequest as _bramble_v1_CreateTokenRequest, CreateTokenRequest__Output as _bramble_v1_CreateTokenRequest__Output } from './bramble/v1/CreateTokenRequest.js';
+import type { DeleteRequest as _bramble_v1_DeleteRequest, DeleteRequest__Output as _bramble_v1_DeleteRequest__Output } from './bramble/v1/DeleteRequest.js';
+import type { DeleteResponse as _bramble_v1_DeleteResponse, DeleteResponse__Output as _bramble_v1_DeleteResponse__Output } from './bramble/v1/DeleteResponse.js';
+import type { DeleteTokenRequest as _bramble_v1_DeleteTokenRequest, DeleteTokenRequest__Output as _bramble_v1_DeleteTokenRequest__Output } from './bramble/v1/DeleteTokenRequest.js';
+import type { DeleteTokenResponse as _bramble_v1_DeleteTokenResponse, DeleteTokenResponse__Output as _bramble_v1_DeleteTokenResponse__Output } from './bramble/v1/DeleteTokenResponse.js';
+import type { GetRequest as _bramble_v1_GetRequest, GetRequest__Output as _bramble_v1_GetRequest__Output } from './bramble/v1/GetRequest.js';
+import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest__Output as _bramble_v1_HeartbeatRequest__Output } from './bramble/v1/HeartbeatRequest.js';
+import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from './bramble/v1/HeartbeatResponse.js';
+import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from './bramble/v1/ImageChunk.js';
+import type { ImportImageResponse as _bramble_v1_ImportImageResponse, ImportImageResponse__Output as _bramble_v1_ImportImageResponse__Output } from './bramble/v1/ImportImageResponse.js';
+import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from './bramble/v1/JoinRequest.js';
+import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from './bramble/v1/JoinResponse.js';
+import type { ListRequest as _bramble_v1_ListRequest, ListRequest__Output as _bramble_v1_ListRequest__Output } from './bramble/v1/ListRequest.js';
+import type { ListResponse as _bramble_v1_ListResponse, ListResponse__Output as _bramble_v1_ListResponse__Output } from './bramble/v1/ListResponse.js';
+import type { ListTokensRequest as _bramble_v1_ListTokensRequest, ListTokensRequest__Output as _bramble_v1_ListTokensRequest__Output } from './bramble/v1/ListTokensRequest.js';
+import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensResponse__Output as _bramble_v1_ListTokensResponse__Output } from './bramble/v1/ListTokensResponse.js';
+import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from './bramble/v1/LogChunk.js';
+import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from './bramble/v1/LogsRequest.js';
+import type { NodeClient as _bramble_v1_NodeClient, NodeDefinition as _bramble_v1_NodeDefinition } from './bramble/v1/Node.js';
+import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from './bramble/v1/NodeAddress.js';
+import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from './bramble/v1/NodeFigures.js';
+import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_NodeInfo__Output } from './bramble/v1/NodeInfo.js';
+import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from './bramble/v1/ObjectResponse.js';
+import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
+import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
+import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './bramble/v1/TopRequest.js';
+import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from './bramble/v1/TopResponse.js';
+import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from './bramble/v1/TunnelDown.js';
+import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_TunnelUp__Output } from './bramble/v1/TunnelUp.js';
+import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from './bramble/v1/UpdatePodStatusRequest.js';
+import type { UpdatePodStatusResponse as _bramble_v1_UpdatePodStatusResponse, UpdatePodStatusResponse__Output as _bramble_v1_UpdatePodStatusResponse__Output } from './bramble/v1/UpdatePodStatusResponse.js';
+import type { VersionRequest as _bramble_v1_VersionRequest, VersionRequest__Output as _bramble_v1_VersionRequest__Output } from './bramble/v1/VersionRequest.js';
+import type { VersionResponse as _bramble_v1_VersionResponse, VersionResponse__Output as _bramble_v1_VersionResponse__Output } from './bramble/v1/VersionResponse.js';
+import type { WatchAssignmentsRequest as _bramble_v1_WatchAssignmentsRequest, WatchAssignmentsRequest__Output as _bramble_v1_WatchAssignmentsRequest__Output } from './bramble/v1/WatchAssignmentsRequest.js';
+import type { WatchEvent as _bramble_v1_WatchEvent, WatchEvent__Output as _bramble_v1_WatchEvent__Output } from './bramble/v1/WatchEvent.js';
+import type { WatchRequest as _bramble_v1_WatchRequest, WatchRequest__Output as _bramble_v1_WatchRequest__Output } from './bramble/v1/WatchRequest.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  bramble: {
+    v1: {
+      ApplyRequest: MessageTypeDefinition<_bramble_v1_ApplyRequest, _bramble_v1_ApplyRequest__Output>
+      ApplyResponse: MessageTypeDefinition<_bramble_v1_ApplyResponse, _bramble_v1_ApplyResponse__Output>
+      ApplyResult: MessageTypeDefinition<_bramble_v1_ApplyResult, _bramble_v1_ApplyResult__Output>
+      AssignmentEvent: MessageTypeDefinition<_bramble_v1_AssignmentEvent, _bramble_v1_AssignmentEvent__Output>
+      CancelRequest: MessageTypeDefinition<_bramble_v1_CancelRequest, _bramble_v1_CancelRequest__Output>
+      Cluster: SubtypeConstructor<typeof grpc.Client, _bramble_v1_ClusterClient> & { service: _bramble_v1_ClusterDefinition }
+      CreateTokenRequest: MessageTypeDefinition<_bramble_v1_CreateTokenRequest, _bramble_v1_CreateTokenRequest__Output>
+      DeleteRequest: MessageTypeDefinition<_bramble_v1_DeleteRequest, _bramble_v1_DeleteRequest__Output>
+      DeleteResponse: MessageTypeDefinition<_bramble_v1_DeleteResponse, _bramble_v1_DeleteResponse__Output>
+      DeleteTokenRequest: MessageTypeDefinition<_bramble_v1_DeleteTokenRequest, _bramble_v1_DeleteTokenRequest__Output>
+      DeleteTokenResponse: MessageTypeDefinition<_bramble_v1_DeleteTokenResponse, _bramble_v1_DeleteTokenResponse__Output>
+      GetRequest: MessageTypeDefinition<_bramble_v1_GetRequest, _bramble_v1_GetRequest__Output>
+      HeartbeatRequest: MessageTypeDefinition<_bramble_v1_HeartbeatRequest, _bramble_v1_HeartbeatRequest__Output>
+      HeartbeatResponse: MessageTypeDefinition<_bramble_v1_HeartbeatResponse, _bramble_v1_HeartbeatResponse__Output>
+      ImageChunk: MessageTypeDefinition<_bramble_v1_ImageChunk, _bramble_v1_ImageChunk__Output>
+      ImportImageResponse: MessageTypeDefinition<_bramble_v1_ImportImageResponse, _bramble_v1_ImportImageResponse__Output>
+      JoinRequest: MessageTypeDefinition<_bramble_v1_JoinRequest, _bramble_v1_JoinRequest__Output>
+      JoinResponse: MessageTypeDefinition<_bramble_v1_JoinResponse, _bramble_v1_JoinResponse__Output>
+      ListRequest: MessageTypeDefinition<_bramble_v1_ListRequest, _bramble_v1_ListRequest__Output>
+      ListResponse: MessageTypeDefinition<_bramble_v1_ListResponse, _bramble_v1_ListResponse__Output>
+      ListTokensRequest: MessageTypeDefinition<_bramble_v1_ListTokensRequest, _bramble_v1_ListTokensRequest__Output>
+      ListTokensResponse: MessageTypeDefinition<_bramble_v1_ListTokensResponse, _bramble_v1_ListTokensResponse__Output>
+      LogChunk: MessageTypeDefinition<_bramble_v1_LogChunk, _bramble_v1_LogChunk__Output>
+      LogsRequest: MessageTypeDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogsRequest__Output>
+      Node: SubtypeConstructor<typeof grpc.Client, _bramble_v1_NodeClient> & { service: _bramble_v1_NodeDefinition }
+      NodeAddress: MessageTypeDefinition<_bramble_v1_NodeAddress, _bramble_v1_NodeAddress__Output>
+      NodeFigures: MessageTypeDefinition<_bramble_v1_NodeFigures, _bramble_v1_NodeFigures__Output>
+      NodeInfo: MessageTypeDefinition<_bramble_v1_NodeInfo, _bramble_v1_NodeInfo__Output>
+      ObjectResponse: MessageTypeDefinition<_bramble_v1_ObjectResponse, _bramble_v1_ObjectResponse__Output>
+      PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
+      Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>
+      TopRequest: MessageTypeDefinition<_bramble_v1_TopRequest, _bramble_v1_TopRequest__Output>
+      TopResponse: MessageTypeDefinition<_bramble_v1_TopResponse, _bramble_v1_TopResponse__Output>
+      TunnelDown: MessageTypeDefinition<_bramble_v1_TunnelDown, _bramble_v1_TunnelDown__Output>
+      TunnelUp: MessageTypeDefinition<_bramble_v1_TunnelUp, _bramble_v1_TunnelUp__Output>
+      UpdatePodStatusRequest: MessageTypeDefinition<_bramble_v1_UpdatePodStatusRequest, _bramble_v1_UpdatePodStatusRequest__Output>
+      UpdatePodStatusResponse: MessageTypeDefinition<_bramble_v1_UpdatePodStatusResponse, _bramble_v1_UpdatePodStatusResponse__Output>
+      VersionRequest: MessageTypeDefinition<_bramble_v1_VersionRequest, _bramble_v1_VersionRequest__Output>
+      VersionResponse: MessageTypeDefinition<_bramble_v1_VersionResponse, _bramble_v1_VersionResponse__Output>
+      WatchAssignmentsRequest: MessageTypeDefinition<_bramble_v1_WatchAssignmentsRequest, _bramble_v1_WatchAssignmentsRequest__Output>
+      WatchEvent: MessageTypeDefinition<_bramble_v1_WatchEvent, _bramble_v1_WatchEvent__Output>
+      WatchRequest: MessageTypeDefinition<_bramble_v1_WatchRequest, _bramble_v1_WatchRequest__Output>
+    }
+  }
+}
+

@@ -1,0 +1,8 @@
+// Original file: proto/bramble.proto
+
+
+export interface CancelRequest {
+}
+
+export interface CancelRequest__Output {
+}

@@ -1,0 +1,16 @@
+// Original file: proto/bramble.proto
+
+
+export interface DeleteRequest {
+  'kind'?: (string);
+  'namespace'?: (string);
+  'name'?: (string);
+  'resourceVersion'?: (string);
+}
+
+export interface DeleteRequest__Output {
+  'kind': (string);
+  'namespace': (string);
+  'name': (string);
+  'resourceVersion': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface DeleteTokenRequest {
+  'id'?: (string);
+}
+
+export interface DeleteTokenRequest__Output {
+  'id': (string);
+}

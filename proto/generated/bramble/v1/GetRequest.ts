@@ -1,0 +1,14 @@
+// Original file: proto/bramble.proto
+
+
+export interface GetRequest {
+  'kind'?: (string);
+  'namespace'?: (string);
+  'name'?: (string);
+}
+
+export interface GetRequest__Output {
+  'kind': (string);
+  'namespace': (string);
+  'name': (string);
+}

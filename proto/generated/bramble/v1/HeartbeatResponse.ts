@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface HeartbeatResponse {
+  'intervalSeconds'?: (number);
+}
+
+export interface HeartbeatResponse__Output {
+  'intervalSeconds': (number);
+}

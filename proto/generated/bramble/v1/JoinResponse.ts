@@ -1,0 +1,18 @@
+// Original file: proto/bramble.proto
+
+
+export interface JoinResponse {
+  'certificatePem'?: (string);
+  'caPem'?: (string);
+  'podCidr'?: (string);
+  'clusterCidr'?: (string);
+  'serviceCidr'?: (string);
+}
+
+export interface JoinResponse__Output {
+  'certificatePem': (string);
+  'caPem': (string);
+  'podCidr': (string);
+  'clusterCidr': (string);
+  'serviceCidr': (string);
+}

@@ -1,0 +1,14 @@
+// Original file: proto/bramble.proto
+
+
+export interface ListRequest {
+  'kind'?: (string);
+  'namespace'?: (string);
+  'labelSelector'?: (string);
+}
+
+export interface ListRequest__Output {
+  'kind': (string);
+  'namespace': (string);
+  'labelSelector': (string);
+}

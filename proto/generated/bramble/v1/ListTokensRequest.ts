@@ -1,0 +1,8 @@
+// Original file: proto/bramble.proto
+
+
+export interface ListTokensRequest {
+}
+
+export interface ListTokensRequest__Output {
+}

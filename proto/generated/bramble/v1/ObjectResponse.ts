@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface ObjectResponse {
+  'object'?: (string);
+}
+
+export interface ObjectResponse__Output {
+  'object': (string);
+}

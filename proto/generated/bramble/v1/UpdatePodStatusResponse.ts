@@ -1,0 +1,8 @@
+// Original file: proto/bramble.proto
+
+
+export interface UpdatePodStatusResponse {
+}
+
+export interface UpdatePodStatusResponse__Output {
+}

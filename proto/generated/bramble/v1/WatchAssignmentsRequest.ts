@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface WatchAssignmentsRequest {
+  'nodeName'?: (string);
+}
+
+export interface WatchAssignmentsRequest__Output {
+  'nodeName': (string);
+}

@@ -1,0 +1,375 @@
+// The small object model both sides need: metadata, the kinds table, label
+// selectors, and the shapes of Pods and Nodes (the agent runs the one and reports
+// the other). Field names follow Kubernetes so the same YAML applies on k3s.
+// Validation of untrusted input lives in control-plane/schema-*.ts.
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  generateName?: string;
+}
+
+/** Any stored object. Kinds add spec/status or data fields. */
+export interface KObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  status?: unknown;
+  [field: string]: unknown;
+}
+
+export interface KindInfo {
+  kind: string;
+  apiVersion: string;
+  namespaced: boolean;
+  /** Lower-case plural, as `bramble get deployments`. */
+  plural: string;
+  /** Other names accepted on the command line (singular, short names). */
+  aliases: string[];
+  /** Whether a change of this field bumps metadata.generation (spec kinds). */
+  hasSpec: boolean;
+}
+
+export const KINDS: readonly KindInfo[] = [
+  { kind: 'Namespace', apiVersion: 'v1', namespaced: false, plural: 'namespaces', aliases: ['namespace', 'ns'], hasSpec: true },
+  { kind: 'Node', apiVersion: 'v1', namespaced: false, plural: 'nodes', aliases: ['node', 'no'], hasSpec: true },
+  { kind: 'Pod', apiVersion: 'v1', namespaced: true, plural: 'pods', aliases: ['pod', 'po'], hasSpec: true },
+  { kind: 'Service', apiVersion: 'v1', namespaced: true, plural: 'services', aliases: ['service', 'svc'], hasSpec: true },
+  { kind: 'ConfigMap', apiVersion: 'v1', namespaced: true, plural: 'configmaps', aliases: ['configmap', 'cm'], hasSpec: false },
+  { kind: 'Secret', apiVersion: 'v1', namespaced: true, plural: 'secrets', aliases: ['secret'], hasSpec: false },
+  { kind: 'Deployment', apiVersion: 'apps/v1', namespaced: true, plural: 'deployments', aliases: ['deployment', 'deploy'], hasSpec: true },
+  { kind: 'DaemonSet', apiVersion: 'apps/v1', namespaced: true, plural: 'daemonsets', aliases: ['daemonset', 'ds'], hasSpec: true },
+  { kind: 'Job', apiVersion: 'batch/v1', namespaced: true, plural: 'jobs', aliases: ['job'], hasSpec: true },
+  { kind: 'CronJob', apiVersion: 'batch/v1', namespaced: true, plural: 'cronjobs', aliases: ['cronjob', 'cj'], hasSpec: true },
+];
+
+const byKind = new Map(KINDS.map((k) => [k.kind, k]));
+const byName = new Map<string, KindInfo>();
+for (const k of KINDS) {
+  for (const n of [k.kind.toLowerCase(), k.plural, ...k.aliases]) byName.set(n, k);
+}
+
+/** The kind's entry, by its exact Kind name ("Deployment"). */
+export function kindInfo(kind: string): KindInfo | undefined {
+  return byKind.get(kind);
+}
+
+/** Resolves what a person types ("deploy", "pods", "Pod") to a kind. */
+export function resolveKind(name: string): KindInfo | undefined {
+  return byKind.get(name) ?? byName.get(name.toLowerCase());
+}
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/** The store key of an object: kind, namespace ('' for cluster-scoped) and name. */
+export function objectKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
+}
+
+export function keyOf(obj: KObject): string {
+  return objectKey(obj.kind, obj.metadata.namespace, obj.metadata.name);
+}
+
+/** "deployment/web": how the CLI names an object to people. */
+export function displayName(obj: Pick<KObject, 'kind' | 'metadata'>): string {
+  return `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+}
+
+// ------------------------------------------------------------ label selectors
+
+export type SelectorRequirement =
+  | { key: string; op: 'In' | 'NotIn'; values: string[] }
+  | { key: string; op: 'Exists' | 'DoesNotExist' };
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+/**
+ * Parses the command-line form: "app=web,tier!=db,env in (a,b),!legacy,track".
+ * Throws an Error naming the bad term.
+ */
+export function parseSelector(text: string): SelectorRequirement[] {
+  const reqs: SelectorRequirement[] = [];
+  const terms: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      terms.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim() !== '' || terms.length > 0) terms.push(cur);
+  for (const raw of terms) {
+    const t = raw.trim();
+    if (t === '') throw new Error(`label selector has an empty term: "${text}"`);
+    let m: RegExpMatchArray | null;
+    if ((m = t.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+      const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      reqs.push({ key: m[1]!, op: m[2] === 'in' ? 'In' : 'NotIn', values });
+    } else if ((m = t.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/))) {
+      reqs.push({ key: m[1]!, op: m[2] === '!=' ? 'NotIn' : 'In', values: [m[3]!] });
+    } else if ((m = t.match(/^!\s*([\w./-]+)$/))) {
+      reqs.push({ key: m[1]!, op: 'DoesNotExist' });
+    } else if ((m = t.match(/^([\w./-]+)$/))) {
+      reqs.push({ key: m[1]!, op: 'Exists' });
+    } else {
+      throw new Error(`label selector term is not valid: "${t}"`);
+    }
+  }
+  return reqs;
+}
+
+/** The structured form used in Deployments, Services (matchLabels only) and so on. */
+export function selectorRequirements(sel: LabelSelector | Record<string, string> | undefined): SelectorRequirement[] {
+  if (!sel) return [];
+  const isStructured = 'matchLabels' in sel || 'matchExpressions' in sel;
+  if (!isStructured) {
+    return Object.entries(sel as Record<string, string>).map(([key, v]) => ({ key, op: 'In' as const, values: [v] }));
+  }
+  const s = sel as LabelSelector;
+  const reqs: SelectorRequirement[] = Object.entries(s.matchLabels ?? {}).map(([key, v]) => ({ key, op: 'In' as const, values: [v] }));
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'In' || e.operator === 'NotIn') reqs.push({ key: e.key, op: e.operator, values: e.values ?? [] });
+    else reqs.push({ key: e.key, op: e.operator });
+  }
+  return reqs;
+}
+
+export function matchesSelector(labels: Record<string, string> | undefined, reqs: SelectorRequirement[]): boolean {
+  const l = labels ?? {};
+  return reqs.every((r) => {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    switch (r.op) {
+      case 'Exists':
+        return has;
+      case 'DoesNotExist':
+        return !has;
+      case 'In':
+        return has && r.values.includes(l[r.key]!);
+      case 'NotIn':
+        return !has || !r.values.includes(l[r.key]!);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- Pod shapes
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    fieldRef?: { fieldPath: string };
+  };
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  hostPort?: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+export interface ResourceRequirements {
+  /** Quantities: cpu "250m" / "1", memory "64Mi" / "1G". */
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface Probe {
+  exec?: { command: string[] };
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: 'HTTP' | 'HTTPS' };
+  tcpSocket?: { port: number | string; host?: string };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  workingDir?: string;
+  ports?: ContainerPort[];
+  resources?: ResourceRequirements;
+  volumeMounts?: VolumeMount[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+}
+
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export interface Volume {
+  name: string;
+  emptyDir?: { medium?: string; sizeLimit?: string };
+  hostPath?: { path: string; type?: string };
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  nodeName?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  volumes?: Volume[];
+  terminationGracePeriodSeconds?: number;
+  hostNetwork?: boolean;
+}
+
+export interface ContainerState {
+  waiting?: { reason: string; message?: string };
+  running?: { startedAt: string };
+  terminated?: { exitCode: number; reason?: string; message?: string; startedAt?: string; finishedAt: string; signal?: number };
+}
+
+export interface ContainerStatus {
+  name: string;
+  image: string;
+  imageID?: string;
+  containerID?: string;
+  ready: boolean;
+  started?: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState?: ContainerState;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastHeartbeatTime?: string;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface PodStatus {
+  phase?: PodPhase;
+  conditions?: Condition[];
+  hostIP?: string;
+  podIP?: string;
+  podIPs?: { ip: string }[];
+  startTime?: string;
+  containerStatuses?: ContainerStatus[];
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+}
+
+export interface Pod extends KObject {
+  kind: 'Pod';
+  spec: PodSpec;
+  status?: PodStatus;
+}
+
+// --------------------------------------------------------------- Node shapes
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+export interface NodeSpec {
+  podCIDR?: string;
+  unschedulable?: boolean;
+  taints?: Taint[];
+}
+
+export interface NodeStatus {
+  capacity?: Record<string, string>;
+  allocatable?: Record<string, string>;
+  conditions?: Condition[];
+  addresses?: { type: string; address: string }[];
+  nodeInfo?: {
+    architecture: string;
+    operatingSystem: string;
+    osImage: string;
+    kernelVersion: string;
+    kubeletVersion: string;
+    containerRuntimeVersion: string;
+    cpuModel?: string;
+    boardModel?: string;
+  };
+}
+
+export interface NodeObject extends KObject {
+  kind: 'Node';
+  spec: NodeSpec;
+  status?: NodeStatus;
+}
+
+/** Node label carrying the board's architecture, as in Kubernetes. */
+export const ARCH_LABEL = 'kubernetes.io/arch';
+export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+export const OS_LABEL = 'kubernetes.io/os';
+/** Annotation a user (or an image inspection) may set on a Pod: comma list of architectures the image has. */
+export const IMAGE_ARCHES_ANNOTATION = 'bramble.dev/image-architectures';
+
+/** Parses Kubernetes quantities. CPU in millicores, everything else in base units (bytes, counts). */
+export function parseQuantity(q: string | number, asMilli = false): number {
+  if (typeof q === 'number') return asMilli ? q * 1000 : q;
+  const m = String(q).trim().match(/^([+-]?\d+(?:\.\d+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/);
+  if (!m) throw new Error(`must be a quantity such as "250m", "1", "64Mi": current value is "${q}"`);
+  const n = Number(m[1]);
+  const suffix = m[2] ?? '';
+  const mult: Record<string, number> = {
+    '': 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6,
+  };
+  const v = n * mult[suffix]!;
+  return asMilli ? Math.round(v * 1000) : v;
+}
