@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ProtoGrpcType } from './generated/bramble.js';
 
-export type * from './generated/bramble.js';
+export type * from './types.js';
 
 /** bramble.proto sits beside this file in the source tree and two levels up from dist/proto. */
 function protoPath(): string {

@@ -1,0 +1,92 @@
+// First contact with the control plane: pin its CA from the token, then join
+// with a CSR for a key made on this board. The result is kept in the data dir;
+// later starts reuse it and need no token.
+import * as grpc from '@grpc/grpc-js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BrambleError, fromServiceError } from '../proto/errors.js';
+import { loadProto } from '../proto/load.js';
+import type { Logger } from '../proto/log.js';
+import {
+  createCsrForKey, fetchServerCa, joinChannelCredentials, loadNodeCredentials, loadOrCreateNodeKey,
+  saveNodeCredentials, verifyCaAgainstToken, type NodeCredentials,
+} from './join-tls.js';
+
+export interface JoinedNode {
+  credentials: NodeCredentials;
+  podCidr: string;
+  clusterCidr: string;
+  serviceCidr: string;
+}
+
+interface NetworkFile {
+  nodeName: string;
+  podCidr: string;
+  clusterCidr: string;
+  serviceCidr: string;
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = addr.match(/^\[?([^\]]+?)\]?:(\d+)$/);
+  if (!m) throw new BrambleError('INVALID_ARGUMENT', `--server must be HOST:PORT: current value is "${addr}"`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new BrambleError('INVALID_ARGUMENT', `--server port must be 1-65535: current value is ${m[2]}`);
+  return { host: m[1]!, port };
+}
+
+export async function ensureJoined(opts: {
+  server: string;
+  token?: string;
+  nodeName: string;
+  dataDir: string;
+  logger: Logger;
+}): Promise<JoinedNode> {
+  const networkPath = path.join(opts.dataDir, 'network.json');
+  const existing = await loadNodeCredentials(opts.dataDir);
+  if (existing) {
+    const net = JSON.parse(await fs.readFile(networkPath, 'utf8')) as NetworkFile;
+    if (net.nodeName !== opts.nodeName) {
+      throw new BrambleError(
+        'INVALID_ARGUMENT',
+        `this data dir (${opts.dataDir}) belongs to node "${net.nodeName}", not "${opts.nodeName}": use another --data-dir or --node-name ${net.nodeName}`,
+      );
+    }
+    return { credentials: existing, ...net };
+  }
+  if (!opts.token) {
+    throw new BrambleError('TOKEN_INVALID', `this board has not joined yet: --token is required (find one in the server's data dir, file "token", or run \`bramble token create\`)`);
+  }
+  const { host, port } = splitHostPort(opts.server);
+  const ca = await fetchServerCa(host, port);
+  // Before anything secret is sent: the server must hold the CA the token names.
+  verifyCaAgainstToken(ca.caHash, opts.token);
+  const { keyPem } = await loadOrCreateNodeKey(opts.dataDir);
+  const csrPem = await createCsrForKey(keyPem, opts.nodeName);
+  const proto = loadProto();
+  const client = new proto.bramble.v1.Node(opts.server, joinChannelCredentials(ca.caPem));
+  try {
+    const res = await new Promise<{ certificatePem: string; caPem: string; podCidr: string; clusterCidr: string; serviceCidr: string }>(
+      (resolve, reject) =>
+        client.Join(
+          { token: opts.token, nodeName: opts.nodeName, csrPem },
+          { deadline: Date.now() + 30_000 },
+          (err, r) => (err || !r ? reject(fromServiceError(err)) : resolve(r)),
+        ),
+    );
+    const credentials = { keyPem, certPem: res.certificatePem, caPem: ca.caPem };
+    const net: NetworkFile = { nodeName: opts.nodeName, podCidr: res.podCidr, clusterCidr: res.clusterCidr, serviceCidr: res.serviceCidr };
+    await fs.writeFile(networkPath, JSON.stringify(net, null, 2));
+    await saveNodeCredentials(opts.dataDir, credentials);
+    opts.logger.info({ node: opts.nodeName, podCidr: res.podCidr }, 'joined the cluster');
+    return { credentials, ...net };
+  } finally {
+    client.close();
+  }
+}
+
+/** Channel options for long-lived agent streams: keepalives notice a dead server. */
+export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};

@@ -1,0 +1,185 @@
+// The Node service: what agents call. Join is authenticated by a join token;
+// every other call by the node's own certificate, and a node may only read
+// what concerns it and write only its own status.
+import type * as grpc from '@grpc/grpc-js';
+import type { NodeHandlers } from '../proto/generated/bramble/v1/Node.js';
+import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output } from '../proto/types.js';
+import type { Clock } from '../proto/clock.js';
+import { BrambleError, isBrambleError } from '../proto/errors.js';
+import type { Logger } from '../proto/log.js';
+import type { NodeObject, Pod, PodStatus } from '../proto/model.js';
+import type { Store } from './store.js';
+import { AssignmentFeed } from './node-assignments.js';
+import { joinNode, type JoinDeps } from './node-join.js';
+import { nodeAfterHeartbeat } from './node-status.js';
+import type { TunnelRegistry } from './node-tunnels.js';
+
+/** Anything that can tell who called: every grpc-js server call can. */
+export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
+
+export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
+
+export interface HeartbeatSink {
+  observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[]): void;
+}
+
+export interface NodeApiDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  join: JoinDeps;
+  caPem: string;
+  clusterCidr: string;
+  serviceCidr: string;
+  heartbeatIntervalSeconds: number;
+  identity(call: AuthCall): NodeIdentity;
+  heartbeats: HeartbeatSink;
+  tunnels: TunnelRegistry;
+}
+
+/** The node name the caller's certificate was issued to; refuses anyone else. */
+function callerNode(deps: NodeApiDeps, call: AuthCall, claimed: string): string {
+  const id = deps.identity(call);
+  if (!id) throw new BrambleError('UNAUTHENTICATED', 'no node certificate: join the cluster with a token first');
+  if (id.kind !== 'node') throw new BrambleError('FORBIDDEN', 'only agents may call the Node service');
+  if (claimed && claimed !== id.name) {
+    throw new BrambleError('FORBIDDEN', `node "${id.name}" may not act for node "${claimed}"`);
+  }
+  return id.name;
+}
+
+function fail(err: unknown, deps: NodeApiDeps, method: string): grpc.ServiceError {
+  const be = isBrambleError(err) ? err : new BrambleError('INTERNAL', err instanceof Error ? err.message : String(err));
+  if (be.code === 'INTERNAL') deps.logger.error({ method, err }, 'node API call failed');
+  else deps.logger.info({ method, code: be.code }, 'node API call refused');
+  return Object.assign(new Error(be.message), be.toServiceError()) as unknown as grpc.ServiceError;
+}
+
+function unary<Req, Res>(
+  deps: NodeApiDeps,
+  method: string,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request, call).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(fail(err, deps, method)),
+    );
+  };
+}
+
+/** Reads, changes and writes one object, retrying when another writer got there first. */
+async function updateWithRetry<T extends Pod | NodeObject>(
+  store: Store,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+  change: (current: T) => T | undefined | 'delete',
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = store.get(kind, namespace, name) as T | undefined;
+    if (!current) throw new BrambleError('NOT_FOUND', `${kind.toLowerCase()} "${name}" not found`);
+    const next = change(structuredClone(current));
+    if (next === undefined) return;
+    const precondition = { resourceVersion: current.metadata.resourceVersion! };
+    try {
+      await store.propose({
+        ops: [next === 'delete' ? { type: 'delete', kind, namespace, name, precondition } : { type: 'put', object: next, precondition }],
+      });
+      return;
+    } catch (e) {
+      if (!isBrambleError(e, 'CONFLICT') || attempt >= 5) throw e;
+    }
+  }
+}
+
+export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
+  return {
+    Join: unary(deps, 'Join', async (req) => {
+      const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem);
+      deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
+      return {
+        certificatePem: res.certificatePem,
+        caPem: deps.caPem,
+        podCidr: res.podCidr,
+        clusterCidr: deps.clusterCidr,
+        serviceCidr: deps.serviceCidr,
+      };
+    }),
+
+    Heartbeat: unary(deps, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
+      const name = callerNode(deps, call, req.nodeName);
+      deps.heartbeats.observe(name, req.figures, req.pods);
+      const nowIso = new Date(deps.clock.now()).toISOString();
+      await updateWithRetry<NodeObject>(deps.store, 'Node', undefined, name, (node) => nodeAfterHeartbeat(node, req, nowIso));
+      return { intervalSeconds: deps.heartbeatIntervalSeconds };
+    }),
+
+    WatchAssignments: (call) => {
+      let feed: AssignmentFeed | undefined;
+      try {
+        const name = callerNode(deps, call, call.request.nodeName);
+        feed = new AssignmentFeed(deps.store, name, (m) => {
+          call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
+        });
+        feed.start();
+        call.on('cancelled', () => feed?.cancel());
+        call.on('close', () => feed?.cancel());
+      } catch (err) {
+        feed?.cancel();
+        call.emit('error', fail(err, deps, 'WatchAssignments'));
+      }
+    },
+
+    UpdatePodStatus: unary(deps, 'UpdatePodStatus', async (req, call) => {
+      const name = callerNode(deps, call, '');
+      let status: PodStatus;
+      try {
+        status = JSON.parse(req.status || '{}') as PodStatus;
+      } catch {
+        throw new BrambleError('INVALID_ARGUMENT', `status of pod "${req.namespace}/${req.name}" is not valid JSON`);
+      }
+      await updateWithRetry<Pod>(deps.store, 'Pod', req.namespace, req.name, (pod) => {
+        if (pod.spec.nodeName !== name) {
+          throw new BrambleError('FORBIDDEN', `node "${name}" may not update pod "${req.namespace}/${req.name}": it is bound to "${pod.spec.nodeName ?? ''}"`);
+        }
+        // A pod recreated under the same name is another pod: the old one's report is stale.
+        if (req.uid && pod.metadata.uid !== req.uid) return undefined;
+        if (req.finalized && pod.metadata.deletionTimestamp) return 'delete';
+        if (JSON.stringify(pod.status ?? {}) === JSON.stringify(status)) return undefined;
+        return { ...pod, status };
+      }).catch((e: unknown) => {
+        // The pod was deleted meanwhile: nothing left to report on.
+        if (!isBrambleError(e, 'NOT_FOUND')) throw e;
+      });
+      return {};
+    }),
+
+    Tunnel: (call) => {
+      let tunnel: ReturnType<TunnelRegistry['attach']> | undefined;
+      call.on('data', (msg) => {
+        try {
+          if (!tunnel) {
+            const name = callerNode(deps, call, msg.nodeName);
+            tunnel = deps.tunnels.attach(name, { write: (m) => call.write(m), end: () => call.end() });
+            deps.logger.info({ node: name }, 'agent tunnel open');
+            return;
+          }
+          tunnel.onFrame(msg);
+        } catch (err) {
+          call.emit('error', fail(err, deps, 'Tunnel'));
+        }
+      });
+      const close = (): void => {
+        if (tunnel) deps.tunnels.detach(tunnel);
+        tunnel = undefined;
+      };
+      call.on('end', () => {
+        close();
+        call.end();
+      });
+      call.on('cancelled', close);
+      call.on('error', close);
+    },
+  };
+}
