@@ -55,6 +55,10 @@ export interface ListResult {
   revision: number;
 }
 
+/**
+ * Objects handed out (get, list, propose results, watch events) are deeply frozen:
+ * clone them (structuredClone) before changing anything.
+ */
 export interface Store {
   /**
    * Applies the command atomically. Rejects with BrambleError CONFLICT when a

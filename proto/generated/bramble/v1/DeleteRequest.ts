@@ -6,6 +6,7 @@ export interface DeleteRequest {
   'namespace'?: (string);
   'name'?: (string);
   'resourceVersion'?: (string);
+  'force'?: (boolean);
 }
 
 export interface DeleteRequest__Output {
@@ -13,4 +14,5 @@ export interface DeleteRequest__Output {
   'namespace': (string);
   'name': (string);
   'resourceVersion': (string);
+  'force': (boolean);
 }

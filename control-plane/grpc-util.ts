@@ -1,0 +1,109 @@
+// Wrappers for gRPC handlers: BrambleErrors become gRPC statuses with the stable
+// code in metadata, every call is timed and counted, and one log line names the
+// method and the outcome. Payloads never reach the log (they may hold Secrets).
+import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import { BrambleError } from '../proto/errors.js';
+import type { Logger } from '../proto/log.js';
+import type { Metrics } from './metrics.js';
+
+export interface HandlerContext {
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** Any thrown value as a BrambleError; unexpected errors become INTERNAL. */
+export function asBrambleError(e: unknown, method: string): BrambleError {
+  if (e instanceof BrambleError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new BrambleError('INTERNAL', `${method} failed unexpectedly: ${message}`);
+}
+
+export function statusName(code: grpc.status): string {
+  return grpc.status[code] ?? String(code);
+}
+
+function finish(ctx: HandlerContext, method: string, started: number, err?: BrambleError, cause?: unknown): void {
+  const seconds = (performance.now() - started) / 1000;
+  const code = err ? statusName(err.grpcStatus) : 'OK';
+  ctx.metrics?.observeGrpc(method, code, seconds);
+  const line = { method, code, ms: Math.round(seconds * 1000) };
+  if (!err) ctx.logger.debug(line, 'grpc call');
+  else if (err.code === 'INTERNAL') ctx.logger.error({ ...line, err: cause }, 'grpc call failed');
+  else ctx.logger.info({ ...line, errorCode: err.code }, 'grpc call refused');
+}
+
+/** A unary handler from an async function; durations are measured, not logic, so they use the monotonic clock. */
+export function unary<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = performance.now();
+    fn(call.request, call).then(
+      (res) => {
+        finish(ctx, method, started);
+        callback(null, res);
+      },
+      (e: unknown) => {
+        const err = asBrambleError(e, method);
+        finish(ctx, method, started, err, e);
+        callback(err.toServiceError());
+      },
+    );
+  };
+}
+
+/**
+ * A server-streaming handler. `fn` writes to the call and resolves when the
+ * stream is over (ended by it, or cancelled by the client); a rejection ends
+ * the stream with that error.
+ */
+export function serverStream<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const started = performance.now();
+    fn(call).then(
+      () => {
+        if (call.cancelled) {
+          ctx.metrics?.observeGrpc(method, 'CANCELLED', (performance.now() - started) / 1000);
+          ctx.logger.debug({ method, code: 'CANCELLED' }, 'grpc stream ended by the client');
+          return;
+        }
+        finish(ctx, method, started);
+        call.end();
+      },
+      (e: unknown) => {
+        const err = asBrambleError(e, method);
+        finish(ctx, method, started, err, e);
+        if (!call.cancelled) call.emit('error', err.toServiceError());
+      },
+    );
+  };
+}
+
+/** A client-streaming handler from an async function of the incoming stream. */
+export function clientStream<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
+): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    const started = performance.now();
+    fn(call).then(
+      (res) => {
+        finish(ctx, method, started);
+        callback(null, res);
+      },
+      (e: unknown) => {
+        const err = asBrambleError(e, method);
+        finish(ctx, method, started, err, e);
+        callback(err.toServiceError());
+      },
+    );
+  };
+}

@@ -1,0 +1,235 @@
+// `bramble server`: one control-plane process. Opens the store, makes sure the
+// cluster has its CA, join token, admin credentials and default namespace, then
+// serves the Cluster API over gRPC/TLS and probes + metrics over HTTP.
+import * as grpc from '@grpc/grpc-js';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { realClock, type Clock } from '../proto/clock.js';
+import { BrambleError, isBrambleError } from '../proto/errors.js';
+import { loadProto } from '../proto/load.js';
+import { createLogger, type Logger } from '../proto/log.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
+import { planApply } from './api-apply.js';
+import { ClusterApi, clusterHandlers } from './api-cluster.js';
+import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, peerIdentity, requireAdmin } from './auth.js';
+import { BoardApi } from './api-board.js';
+import { nodeServiceHandlers } from './api-node.js';
+import { SchedulerController } from './controller-scheduler.js';
+import { NodeLifecycleController } from './controller-node-lifecycle.js';
+import { NodeHeartbeats } from './node-heartbeats.js';
+import { TunnelRegistry } from './node-tunnels.js';
+import { publicKeyFingerprint } from './pki-ca.js';
+import { writeClientConfig } from './client-config.js';
+import { splitHostPort, startHttpServer, type RunningHttp } from './http-server.js';
+import { createMetrics } from './metrics.js';
+import { ensureClusterPki, type ClusterPki } from './pki-ca.js';
+import { validateObjects } from './schema.js';
+import { openLevelStore } from './store-level.js';
+import type { Store } from './store.js';
+import { createTokenRegistry } from './token-registry.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  grpcAddr: string;
+  httpAddr: string;
+  logger?: Logger;
+  clock?: Clock;
+  tlsSans?: string[];
+  /** Cluster pod range; each node gets one /24 of it. */
+  clusterCidr?: string;
+  serviceCidr?: string;
+}
+
+export interface RunningServer {
+  grpcPort: number;
+  httpPort: number;
+  dataDir: string;
+  store: Store;
+  /** Path of the default join token file. */
+  tokenFile: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+export const HEARTBEAT_INTERVAL_SECONDS = 10;
+
+/** How long in-flight calls get to finish on close; watches never finish on their own. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/** package.json sits two levels up from dist/control-plane and one up from the source. */
+export function packageVersion(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [path.join(here, '..'), path.join(here, '..', '..')]) {
+    const file = path.join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'bramble' && pkg.version) return pkg.version;
+  }
+  return '0.0.0';
+}
+
+/** Where a client on this machine reaches a server bound to `host`. */
+export function localClientHost(host: string): string {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Returns whether the namespace had to be created. */
+export async function ensureDefaultNamespace(store: Store, clock: Clock): Promise<boolean> {
+  if (store.get('Namespace', undefined, DEFAULT_NAMESPACE)) return false;
+  const plan = planApply(store, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEFAULT_NAMESPACE } }], { clock });
+  try {
+    await store.propose(plan.command);
+    return true;
+  } catch (e) {
+    if (isBrambleError(e, 'ALREADY_EXISTS')) return false;
+    throw e;
+  }
+}
+
+/** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
+async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string): Promise<string | undefined> {
+  const file = path.join(dataDir, 'admin.conf');
+  if (existsSync(file)) return undefined;
+  const issued = await pki.issueClientCert(ADMIN_COMMON_NAME, ADMIN_ORGANIZATION);
+  await writeClientConfig(file, { server, ca: pki.caPem, cert: issued.certPem, key: issued.keyPem });
+  return file;
+}
+
+function bindGrpc(server: grpc.Server, addr: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(addr, creds, (err, port) => {
+      if (err) reject(new BrambleError('UNAVAILABLE', `cannot listen for gRPC on ${addr}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+function shutdownGrpc(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    // Real time on purpose: an injected fake clock must not keep a closing server alive.
+    const force = realClock.setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, SHUTDOWN_GRACE_MS);
+    server.tryShutdown(() => {
+      force.cancel();
+      resolve();
+    });
+  });
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger('bramble-server');
+  const clock = opts.clock ?? realClock;
+  const dataDir = path.resolve(opts.dataDir);
+  const grpcAddr = splitHostPort(opts.grpcAddr);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await fs.chmod(dataDir, 0o700);
+
+  let store: Store | undefined;
+  let grpcBound = false;
+  const metrics = createMetrics({ store: () => store });
+  const cleanups: (() => Promise<void>)[] = [];
+  const runCleanups = async (): Promise<void> => {
+    grpcBound = false;
+    while (cleanups.length > 0) {
+      try {
+        await cleanups.pop()!();
+      } catch (err) {
+        logger.warn({ err }, 'error while stopping the server');
+      }
+    }
+  };
+
+  try {
+    // HTTP first, so supervisors see "not ready" (503) rather than nothing while the store opens.
+    const http: RunningHttp = await startHttpServer({
+      addr: opts.httpAddr,
+      metrics,
+      logger,
+      readiness: () => ({ checks: { store: store !== undefined, grpc: grpcBound }, revision: store?.revision() }),
+    });
+    cleanups.push(() => http.close());
+
+    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }) });
+    cleanups.push(async () => {
+      store = undefined;
+      await opened.close();
+    });
+    store = opened;
+
+    const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
+    const pki = await ensureClusterPki(dataDir, { sans, clock });
+    const tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
+    const token = await tokens.ensureDefaultToken(dataDir);
+    if (await ensureDefaultNamespace(opened, clock)) logger.info({ kind: 'Namespace', objectName: DEFAULT_NAMESPACE, action: 'created' }, 'created the default namespace');
+
+    const api = new ClusterApi({
+      store: opened, clock, logger, validate: validateObjects, tokens,
+      version: packageVersion(), nodeName: os.hostname(),
+    });
+    const heartbeats = new NodeHeartbeats(clock);
+    const tunnels = new TunnelRegistry();
+    const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
+    const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+    const server = new grpc.Server();
+    const proto = loadProto();
+    server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
+      logger, metrics, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
+      board: new BoardApi({ store: opened, tunnels, heartbeats }),
+    }));
+    server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
+      store: opened, clock, logger: logger.child({ component: 'node-api' }),
+      join: {
+        store: opened, clock, clusterCidr,
+        verifyToken: async (t) => { await tokens.verify(t); },
+        signNodeCsr: (csr, name) => pki.signNodeCsr(csr, name),
+        csrKeyFingerprint: async (csr) => publicKeyFingerprint(csr),
+      },
+      caPem: pki.caPem, clusterCidr, serviceCidr,
+      heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      identity: (call) => peerIdentity(call),
+      heartbeats, tunnels,
+    }));
+
+    // Controllers run on the leader; with one replica this process always is.
+    const scheduler = new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) });
+    const lifecycle = new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) });
+    scheduler.start();
+    lifecycle.start();
+    cleanups.push(async () => {
+      await scheduler.stop();
+      await lifecycle.stop();
+    });
+    const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
+    cleanups.push(() => shutdownGrpc(server));
+    grpcBound = true;
+
+    const adminConf = await ensureAdminConfig(dataDir, pki, `${localClientHost(grpcAddr.host)}:${grpcPort}`);
+    if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
+    logger.info(
+      { grpc: `${grpcAddr.host}:${grpcPort}`, http: `${splitHostPort(opts.httpAddr).host}:${http.port}`, dataDir },
+      'bramble server started',
+    );
+    logger.info({ tokenFile: path.join(dataDir, 'token'), created: token.created }, 'join token for agents is in the token file');
+
+    let closing: Promise<void> | undefined;
+    return {
+      grpcPort,
+      httpPort: http.port,
+      dataDir,
+      store: opened,
+      tokenFile: path.join(dataDir, 'token'),
+      close: () => (closing ??= runCleanups().then(() => logger.info({ dataDir }, 'bramble server stopped'))),
+    };
+  } catch (e) {
+    await runCleanups();
+    throw e;
+  }
+}
