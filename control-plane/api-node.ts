@@ -6,6 +6,8 @@ import type { NodeHandlers } from '../proto/generated/bramble/v1/Node.js';
 import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output } from '../proto/types.js';
 import type { Clock } from '../proto/clock.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
+import { asBrambleError, serverStream, unary, type HandlerContext } from './grpc-util.js';
+import type { Metrics } from './metrics.js';
 import type { Logger } from '../proto/log.js';
 import type { NodeObject, Pod, PodStatus } from '../proto/model.js';
 import type { Store } from './store.js';
@@ -27,6 +29,7 @@ export interface NodeApiDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
+  metrics?: Metrics;
   join: JoinDeps;
   caPem: string;
   clusterCidr: string;
@@ -46,26 +49,6 @@ function callerNode(deps: NodeApiDeps, call: AuthCall, claimed: string): string 
     throw new BrambleError('FORBIDDEN', `node "${id.name}" may not act for node "${claimed}"`);
   }
   return id.name;
-}
-
-function fail(err: unknown, deps: NodeApiDeps, method: string): grpc.ServiceError {
-  const be = isBrambleError(err) ? err : new BrambleError('INTERNAL', err instanceof Error ? err.message : String(err));
-  if (be.code === 'INTERNAL') deps.logger.error({ method, err }, 'node API call failed');
-  else deps.logger.info({ method, code: be.code }, 'node API call refused');
-  return Object.assign(new Error(be.message), be.toServiceError()) as unknown as grpc.ServiceError;
-}
-
-function unary<Req, Res>(
-  deps: NodeApiDeps,
-  method: string,
-  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request, call).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(fail(err, deps, method)),
-    );
-  };
 }
 
 /** Reads, changes and writes one object, retrying when another writer got there first. */
@@ -94,8 +77,9 @@ async function updateWithRetry<T extends Pod | NodeObject>(
 }
 
 export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
+  const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics };
   return {
-    Join: unary(deps, 'Join', async (req) => {
+    Join: unary(ctx, 'Join', async (req) => {
       const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem);
       deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
       return {
@@ -107,7 +91,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       };
     }),
 
-    Heartbeat: unary(deps, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
+    Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
       const name = callerNode(deps, call, req.nodeName);
       deps.heartbeats.observe(name, req.figures, req.pods);
       const nowIso = new Date(deps.clock.now()).toISOString();
@@ -115,23 +99,24 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       return { intervalSeconds: deps.heartbeatIntervalSeconds };
     }),
 
-    WatchAssignments: (call) => {
-      let feed: AssignmentFeed | undefined;
-      try {
-        const name = callerNode(deps, call, call.request.nodeName);
-        feed = new AssignmentFeed(deps.store, name, (m) => {
-          call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
-        });
+    WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
+      const name = callerNode(deps, call, call.request.nodeName);
+      const feed = new AssignmentFeed(deps.store, name, (m) => {
+        call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          feed.cancel();
+          resolve();
+        };
+        call.once('cancelled', stop);
+        call.once('close', stop);
+        call.once('error', stop);
         feed.start();
-        call.on('cancelled', () => feed?.cancel());
-        call.on('close', () => feed?.cancel());
-      } catch (err) {
-        feed?.cancel();
-        call.emit('error', fail(err, deps, 'WatchAssignments'));
-      }
-    },
+      });
+    }),
 
-    UpdatePodStatus: unary(deps, 'UpdatePodStatus', async (req, call) => {
+    UpdatePodStatus: unary(ctx, 'UpdatePodStatus', async (req, call) => {
       const name = callerNode(deps, call, '');
       let status: PodStatus;
       try {
@@ -167,7 +152,9 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
           }
           tunnel.onFrame(msg);
         } catch (err) {
-          call.emit('error', fail(err, deps, 'Tunnel'));
+          const be = asBrambleError(err, 'Tunnel');
+          deps.logger.info({ method: 'Tunnel', errorCode: be.code }, 'grpc call refused');
+          call.emit('error', be.toServiceError());
         }
       });
       const close = (): void => {

@@ -185,7 +185,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
-      store: opened, clock, logger: logger.child({ component: 'node-api' }),
+      store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics,
       join: {
         store: opened, clock, clusterCidr,
         verifyToken: async (t) => { await tokens.verify(t); },

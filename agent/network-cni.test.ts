@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isBrambleError } from '../proto/errors.js';
+import { FakeRunner, type RecordedCall } from './exec-runner.js';
+import { CniNetwork, podNetnsName } from './network-cni.js';
+
+const UID = '0123456789abcdef-0000';
+const NETNS = `bramble-0123456789ab`;
+
+describe('CniNetwork', () => {
+  let dir = '';
+  let leaseDir = '';
+  let runner: FakeRunner;
+  let netns: Set<string>;
+  let net: CniNetwork;
+
+  const isPlugin = (c: RecordedCall) => c.file === '/opt/cni/bin/bridge';
+  const cniCommand = (c: RecordedCall) => c.env?.CNI_COMMAND;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bramble-cni-unit-'));
+    leaseDir = join(dir, 'ipam', 'bramble');
+    runner = new FakeRunner();
+    netns = new Set();
+    // The fake machine: `ip netns` keeps a set, the plugin writes and removes host-local lease files.
+    runner.on(['ip', 'netns', 'list'], () => ({ stdout: [...netns].map((n) => `${n} (id: 1)`).join('\n') }));
+    runner.on(['ip', 'netns', 'add'], (c) => { netns.add(c.args[2]!); return {}; });
+    runner.on(['ip', 'netns', 'delete'], (c) => { netns.delete(c.args[2]!); return {}; });
+    runner.on((c) => isPlugin(c) && cniCommand(c) === 'ADD', (c) => {
+      const ip = /IP=([\d.]+)/.exec(c.env?.CNI_ARGS ?? '')?.[1] ?? '10.42.1.5';
+      mkdirSync(leaseDir, { recursive: true });
+      writeFileSync(join(leaseDir, ip), `${c.env?.CNI_CONTAINERID}\r\neth0`);
+      return { stdout: JSON.stringify({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: c.env?.CNI_NETNS }], ips: [{ address: `${ip}/24`, gateway: '10.42.1.1', interface: 0 }] }) };
+    });
+    runner.on((c) => isPlugin(c) && cniCommand(c) === 'DEL', (c) => {
+      mkdirSync(leaseDir, { recursive: true });
+      for (const f of readdirSync(leaseDir)) {
+        if (readFileSync(join(leaseDir, f), 'utf8').startsWith(`${c.env?.CNI_CONTAINERID}\r\n`)) unlinkSync(join(leaseDir, f));
+      }
+      return {};
+    });
+    net = new CniNetwork({
+      config: { podCIDR: '10.42.1.0/24', clusterCIDR: '10.42.0.0/16', bridgeName: 'cni-test0' },
+      dataDir: dir,
+      runner,
+      cniPath: '/opt/cni/bin',
+    });
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function lease(ip: string, uid: string) {
+    await mkdir(leaseDir, { recursive: true });
+    await writeFile(join(leaseDir, ip), `${uid}\r\neth0`);
+  }
+
+  test('ensurePod creates the netns, brings lo up and calls the bridge plugin with host-local IPAM', async () => {
+    const pod = await net.ensurePod(UID, 'web', 'shop');
+    assert.deepEqual(pod, { podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.5' });
+    assert.deepEqual(runner.calls.filter((c) => c.file === 'ip').map((c) => c.args), [
+      ['netns', 'list'],
+      ['netns', 'add', NETNS],
+      ['-n', NETNS, 'link', 'set', 'lo', 'up'],
+    ]);
+    const add = runner.calls.find(isPlugin)!;
+    assert.deepEqual(add.args, []);
+    assert.deepEqual(add.env, {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: UID,
+      CNI_NETNS: `/var/run/netns/${NETNS}`,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/opt/cni/bin',
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=${UID}`,
+    });
+    assert.deepEqual(JSON.parse(add.input!), {
+      cniVersion: '1.0.0',
+      name: 'bramble',
+      type: 'bridge',
+      bridge: 'cni-test0',
+      isGateway: true,
+      ipMasq: true,
+      hairpinMode: true,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.42.1.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
+    });
+  });
+
+  test('ensurePod of a Pod that has its netns and lease returns them without calling a plugin', async () => {
+    netns.add(NETNS);
+    await lease('10.42.1.9', UID);
+    assert.deepEqual(await net.ensurePod(UID, 'web', 'shop'), { podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.9' });
+    assert.equal(runner.calls.filter(isPlugin).length, 0);
+    assert.equal(runner.argsOf(['netns', 'add']).length, 0);
+  });
+
+  test('a lease whose netns vanished is released and the same address asked for again', async () => {
+    await lease('10.42.1.9', UID);
+    const pod = await net.ensurePod(UID, 'web', 'shop');
+    assert.equal(pod.ip, '10.42.1.9');
+    assert.deepEqual(runner.calls.filter(isPlugin).map(cniCommand), ['DEL', 'ADD']);
+    assert.match(runner.calls.filter(isPlugin)[1]!.env!.CNI_ARGS!, /;IP=10\.42\.1\.9$/);
+  });
+
+  test('a failed ADD is undone (DEL, netns removed) and reported with the plugin message', async () => {
+    runner.on((c) => isPlugin(c) && cniCommand(c) === 'ADD', { exitCode: 1, stdout: JSON.stringify({ code: 11, msg: 'failed to allocate for range 0', details: 'no IP addresses available' }) });
+    await assert.rejects(net.ensurePod(UID, 'web', 'shop'), (e: unknown) =>
+      isBrambleError(e, 'RUNTIME_FAILED') && e.message.includes('failed to allocate for range 0: no IP addresses available'));
+    assert.deepEqual(runner.calls.filter(isPlugin).map(cniCommand), ['ADD', 'DEL']);
+    assert.equal(netns.size, 0);
+  });
+
+  test('deletePod calls DEL with the ADD configuration, deletes the netns and reports true', async () => {
+    await net.ensurePod(UID, 'web', 'shop');
+    const [add] = runner.calls.filter(isPlugin);
+    assert.equal(await net.deletePod(UID), true);
+    const del = runner.calls.filter(isPlugin)[1]!;
+    assert.equal(del.input, add!.input);
+    assert.equal(del.env?.CNI_CONTAINERID, UID);
+    assert.equal(del.env?.CNI_IFNAME, 'eth0');
+    assert.deepEqual(runner.argsOf(['netns', 'delete']), [['netns', 'delete', NETNS]]);
+    assert.deepEqual(await readdir(leaseDir), []);
+  });
+
+  test('deletePod of an unknown Pod reports false and calls no plugin', async () => {
+    assert.equal(await net.deletePod(UID), false);
+    assert.equal(runner.calls.filter(isPlugin).length, 0);
+  });
+
+  test('listPods reports only Pods with both a netns and a lease in this board\'s data dir', async () => {
+    netns.add(NETNS);
+    netns.add(podNetnsName('ffffffffffff-other-board'));
+    netns.add(podNetnsName('eeeeeeeeeeee-no-netns-yet'));
+    await lease('10.42.1.9', UID);
+    await lease('10.42.1.10', 'dddddddddddd-netns-gone');
+    await writeFile(join(leaseDir, 'last_reserved_ip.0'), '10.42.1.10');
+    assert.deepEqual(await net.listPods(), [{ podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.9' }]);
+  });
+
+  test('concurrent ensurePod calls for one Pod make one sandbox', async () => {
+    const [a, b] = await Promise.all([net.ensurePod(UID, 'web', 'shop'), net.ensurePod(UID, 'web', 'shop')]);
+    assert.deepEqual(a, b);
+    assert.equal(runner.calls.filter(isPlugin).length, 1);
+  });
+});

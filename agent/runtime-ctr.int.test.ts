@@ -1,0 +1,200 @@
+// Real containerd, runc and CNI inside a throwaway board netns.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { realClock } from '../proto/clock.js';
+import { isBrambleError } from '../proto/errors.js';
+import { CtrRuntime } from './runtime-ctr.js';
+import { CniNetwork } from './network-cni.js';
+import type { ContainerSpec } from './runtime.js';
+import type { PodSandbox } from './network.js';
+import { createBoard, pickFreeBoardIndex, type Board } from '../test/support/board.js';
+import { startContainerd, type RunningContainerd } from '../test/support/containerd.js';
+import { buildBusyboxImage } from '../test/support/busybox-image.js';
+import { startRegistry, type RunningRegistry } from '../test/support/registry.js';
+
+const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
+
+describe('CtrRuntime against a real containerd on a board', { skip: !canRun && 'needs root, containerd and CNI plugins (scripts/install-test-deps.sh)' }, () => {
+  const suffix = randomBytes(3).toString('hex');
+  let dir = '';
+  let board: Board | undefined;
+  let containerd: RunningContainerd | undefined;
+  let registry: RunningRegistry | undefined;
+  let network: CniNetwork;
+  let runtime: CtrRuntime;
+  let pod: PodSandbox;
+  let imageName = '';
+  const podUid = `rt${suffix}-0000-4000-8000-000000000001`;
+  const started: string[] = [];
+
+  const spec = (id: string, over: Partial<ContainerSpec>): ContainerSpec => ({
+    id: `${id}-${suffix}`,
+    image: imageName,
+    env: {},
+    mounts: [],
+    labels: { 'bramble.pod.uid': podUid, 'bramble.container.name': id },
+    logPath: join(dir, 'logs', `${id}.log`),
+    netnsPath: pod.netnsPath,
+    ...over,
+  });
+  const run = async (s: ContainerSpec) => {
+    started.push(s.id);
+    return runtime.start(s);
+  };
+  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> => {
+    const deadline = realClock.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (realClock.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await realClock.sleep(100);
+    }
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'brt-'));
+    board = await createBoard(`rt${suffix}`, await pickFreeBoardIndex());
+    containerd = await startContainerd({ dir: join(dir, 'ctd'), netnsPath: board.netnsPath });
+    runtime = new CtrRuntime({ address: containerd.address, runner: board.runner, pollIntervalMs: 50 });
+    network = new CniNetwork({
+      config: { podCIDR: '10.42.77.0/24', clusterCIDR: '10.42.0.0/16', bridgeName: 'bramble0' },
+      dataDir: join(dir, 'cni'),
+      runner: board.runner,
+    });
+    pod = await network.ensurePod(podUid, 'web', 'default');
+    const image = await buildBusyboxImage();
+    imageName = image.name;
+    assert.deepEqual(await runtime.importImage(image.tarPath), [image.name]);
+  });
+
+  after(async () => {
+    for (const id of started) await runtime?.remove(id).catch(() => undefined);
+    await network?.deletePod(podUid).catch(() => undefined);
+    await registry?.stop().catch(() => undefined);
+    await containerd?.stop().catch(() => undefined);
+    await board?.destroy().catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('version reports the containerd server version', async () => {
+    assert.match(await runtime.version(), /^containerd 1\.\d+\.\d+/);
+  });
+
+  test('an imported image is present and IfNotPresent does not pull it', async () => {
+    assert.equal(await runtime.hasImage(imageName), true);
+    assert.deepEqual(await runtime.ensureImage(imageName, 'IfNotPresent'), { pulled: false });
+  });
+
+  test('a missing image with pull policy Never is a RUNTIME_FAILED error naming the image', async () => {
+    await assert.rejects(runtime.ensureImage('bramble.test/absent:1', 'Never'), (e: unknown) =>
+      isBrambleError(e, 'RUNTIME_FAILED') && e.message === 'image "bramble.test/absent:1" is not present and imagePullPolicy is Never');
+  });
+
+  test('httpd in the Pod network answers HTTP on the pod IP', async () => {
+    const c = await run(spec('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/var/www'] }));
+    assert.equal(c.state, 'running');
+    const body = await waitFor('httpd', async () => {
+      const r = await board!.runner.run('/bin/busybox', ['wget', '-q', '-O', '-', `http://${pod.ip}:8080/`], { timeoutMs: 5000 }).catch(() => undefined);
+      return r?.exitCode === 0 ? r.stdout : undefined;
+    });
+    assert.equal(body, 'hello from bramble busybox\n');
+    const listed = (await runtime.list()).find((x) => x.id === c.id);
+    assert.equal(listed?.state, 'running');
+    assert.equal(listed?.labels['bramble.container.name'], 'web');
+    assert.ok((listed?.pid ?? 0) > 0);
+  });
+
+  test('env vars, a bind mount and the memory and CPU limits reach the container', async () => {
+    const hostDir = join(dir, 'shared');
+    await mkdir(hostDir, { recursive: true });
+    await writeFile(join(hostDir, 'greeting'), 'hi from the host\n');
+    const c = await run(spec('env', {
+      command: ['sleep', '300'],
+      env: { GREETING: 'hello world', MODE: 'a=b' },
+      mounts: [{ source: hostDir, destination: '/data', readOnly: true }],
+      workingDir: '/data',
+      memoryLimitBytes: 48 * 1024 * 1024,
+      cpuLimitMillis: 250,
+    }));
+    const env = await runtime.exec(c.id, ['env'], 10_000);
+    assert.match(env.stdout, /^GREETING=hello world$/m);
+    assert.match(env.stdout, /^MODE=a=b$/m);
+    const cat = await runtime.exec(c.id, ['cat', 'greeting'], 10_000);
+    assert.deepEqual(cat, { exitCode: 0, stdout: 'hi from the host\n', stderr: '' });
+    const write = await runtime.exec(c.id, ['touch', '/data/x'], 10_000);
+    assert.notEqual(write.exitCode, 0, 'a read-only mount must refuse writes');
+    assert.equal((await runtime.exec(c.id, ['sh', '-c', 'exit 7'], 10_000)).exitCode, 7);
+    const limit = await readFile(`/sys/fs/cgroup/memory/bramble/${c.id}/memory.limit_in_bytes`, 'utf8');
+    assert.equal(Number(limit), 48 * 1024 * 1024);
+    const quota = await readFile(`/sys/fs/cgroup/cpu/bramble/${c.id}/cpu.cfs_quota_us`, 'utf8');
+    assert.equal(Number(quota), 25_000);
+    const stats = await runtime.stats(c.id);
+    assert.ok(stats && stats.cpuNanos > 0 && stats.memoryBytes > 0, JSON.stringify(stats));
+  });
+
+  test('args without command run after the image entrypoint and output goes to the log file', async () => {
+    const s = spec('args', { args: ['echo out-line; echo err-line >&2; exit 3'] });
+    await run(s);
+    const info = await waitFor('exit', async () => (await runtime.list()).find((x) => x.id === s.id && x.state === 'stopped'));
+    assert.equal(info.exitCode, 3);
+    assert.ok(info.finishedAt !== undefined && info.startedAt !== undefined && info.finishedAt >= info.startedAt);
+    const log = await readFile(s.logPath, 'utf8');
+    assert.match(log, /out-line/);
+    assert.match(log, /err-line/);
+    // The exit code was kept on the container: a second look (or a restarted agent) sees it too.
+    const again = new CtrRuntime({ address: containerd!.address, runner: board!.runner });
+    assert.equal((await again.list()).find((x) => x.id === s.id)?.exitCode, 3);
+    assert.equal(await runtime.stop(s.id, 1), false);
+  });
+
+  test('stop sends SIGTERM, then SIGKILL to a process that ignores SIGTERM', async () => {
+    // PID 1 of a container only gets the signals it handles, so both install a trap.
+    const polite = await run(spec('polite', { command: ['sh', '-c', 'trap "exit 143" TERM; while true; do sleep 0.2; done'] }));
+    const stubborn = await run(spec('stubborn', { command: ['sh', '-c', 'trap "echo got-term" TERM; while true; do sleep 0.2; done'] }));
+    for (const id of [polite.id, stubborn.id]) {
+      await waitFor('trap installed', async () => ((await runtime.exec(id, ['sh', '-c', 'test $(( 0x$(awk "/SigCgt/{print \\$2}" /proc/1/status) & 16384 )) -ne 0'], 5000)).exitCode === 0 ? true : undefined));
+    }
+    const t0 = realClock.now();
+    assert.equal(await runtime.stop(polite.id, 10), true);
+    assert.ok(realClock.now() - t0 < 5000, 'sleep dies on SIGTERM without waiting for the grace period');
+    const t1 = realClock.now();
+    assert.equal(await runtime.stop(stubborn.id, 1), true);
+    assert.ok(realClock.now() - t1 >= 1000, 'the grace period is waited for');
+    const list = await runtime.list();
+    assert.equal(list.find((x) => x.id === polite.id)?.exitCode, 143);
+    assert.equal(list.find((x) => x.id === stubborn.id)?.exitCode, 137);
+    assert.match(await readFile(join(dir, 'logs', 'stubborn.log'), 'utf8'), /got-term/);
+  });
+
+  test('remove leaves no container and no snapshot, and a second remove reports nothing to do', async () => {
+    const c = await run(spec('gone', { command: ['sleep', '300'] }));
+    assert.equal(await runtime.remove(c.id), true);
+    assert.equal((await runtime.list()).some((x) => x.id === c.id), false);
+    const snaps = await board!.runner.run('ctr', ['--address', containerd!.address, '--namespace', 'bramble', 'snapshots', 'ls']);
+    assert.equal(snaps.stdout.includes(c.id), false);
+    assert.equal(await runtime.remove(c.id), false);
+  });
+
+  test('a container whose command cannot start is a RUNTIME_FAILED error and leaves nothing behind', async () => {
+    const s = spec('bad', { command: ['/no/such/binary'] });
+    await assert.rejects(run(s), (e: unknown) => isBrambleError(e, 'RUNTIME_FAILED') && /no\/such\/binary/.test(e.message));
+    assert.equal((await runtime.list()).some((x) => x.id === s.id), false);
+  });
+
+  test('an image is pulled from a local registry over plain HTTP', async () => {
+    registry = await startRegistry({ dir: join(dir, 'reg'), containerdAddress: containerd!.address, netnsPath: board!.netnsPath });
+    const puller = new CtrRuntime({ address: containerd!.address, runner: board!.runner, insecureRegistries: [registry.address] });
+    assert.equal(await puller.hasImage(registry.busyboxImage), false);
+    assert.deepEqual(await puller.ensureImage(registry.busyboxImage, 'IfNotPresent'), { pulled: true });
+    assert.equal(await puller.hasImage(registry.busyboxImage), true);
+    assert.deepEqual(await puller.ensureImage(registry.busyboxImage, 'Always'), { pulled: true });
+    const c = await run(spec('pulled', { image: registry.busyboxImage, command: ['sleep', '300'] }));
+    assert.equal(c.image, registry.busyboxImage);
+    assert.equal(c.state, 'running');
+  });
+});

@@ -1,0 +1,400 @@
+// ContainerRuntime on containerd, driven through its CLI (`ctr`), so a board
+// needs nothing but Debian's containerd package. Each container's stdout and
+// stderr go straight from the shim to a file (--log-uri file://), so no ctr
+// process stays alive per container.
+import { randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { BrambleError } from '../proto/errors.js';
+import { realClock, type Clock } from '../proto/clock.js';
+import { execRunner, CommandTimeoutError, type CommandRunner, type RunResult } from './exec-runner.js';
+import { isInsecureRegistry, normalizeImageRef, platformOfArch } from './image-ref.js';
+import type {
+  ContainerInfo, ContainerRunState, ContainerRuntime, ContainerSpec, ContainerStats, ExecResult, ImagePullPolicy,
+} from './runtime.js';
+
+export interface CtrRuntimeOptions {
+  /** containerd's gRPC socket. */
+  address: string;
+  namespace?: string;
+  runner?: CommandRunner;
+  clock?: Clock;
+  /** Registries ("host:port") pulled from over plain HTTP. */
+  insecureRegistries?: string[];
+  /** Node `process.arch` of this board; decides the platform pulled. */
+  arch?: string;
+  ctrPath?: string;
+  /** How often stop() looks at the task while waiting. */
+  pollIntervalMs?: number;
+  commandTimeoutMs?: number;
+  pullTimeoutMs?: number;
+}
+
+/** Labels the runtime keeps on a container for itself; never reported as Pod labels. */
+export const RUNTIME_LABEL_PREFIX = 'bramble.runtime/';
+export const LABEL_EXIT_CODE = `${RUNTIME_LABEL_PREFIX}exit-code`;
+export const LABEL_FINISHED_AT = `${RUNTIME_LABEL_PREFIX}finished-at`;
+const STOP_SIGNAL_LABEL = 'io.containerd.image.config.stop-signal';
+
+interface ContainerRecord {
+  image: string;
+  labels: Record<string, string>;
+  createdAt?: number;
+}
+
+interface TaskRow {
+  pid: number;
+  status: string;
+}
+
+export class CtrRuntime implements ContainerRuntime {
+  private readonly namespace: string;
+  private readonly runner: CommandRunner;
+  private readonly clock: Clock;
+  private readonly insecure: string[];
+  private readonly platform: string;
+  private readonly ctrPath: string;
+  private readonly pollMs: number;
+  private readonly timeoutMs: number;
+  private readonly pullTimeoutMs: number;
+  /** Container records only change through this class, so `ctr containers info` is read once per container. */
+  private readonly records = new Map<string, ContainerRecord>();
+
+  constructor(private readonly opts: CtrRuntimeOptions) {
+    this.namespace = opts.namespace ?? 'bramble';
+    this.runner = opts.runner ?? execRunner;
+    this.clock = opts.clock ?? realClock;
+    this.insecure = opts.insecureRegistries ?? [];
+    this.platform = platformOfArch(opts.arch ?? process.arch);
+    this.ctrPath = opts.ctrPath ?? 'ctr';
+    this.pollMs = opts.pollIntervalMs ?? 100;
+    this.timeoutMs = opts.commandTimeoutMs ?? 60_000;
+    this.pullTimeoutMs = opts.pullTimeoutMs ?? 15 * 60_000;
+  }
+
+  private ctr(args: string[], timeoutMs = this.timeoutMs): Promise<RunResult> {
+    return this.runner.run(this.ctrPath, ['--address', this.opts.address, '--namespace', this.namespace, ...args], { timeoutMs });
+  }
+
+  private async ctrOk(what: string, args: string[], timeoutMs?: number): Promise<RunResult> {
+    const r = await this.ctr(args, timeoutMs);
+    if (r.exitCode !== 0) throw failure(what, r);
+    return r;
+  }
+
+  async version(): Promise<string> {
+    const r = await this.ctrOk('ctr version', ['version']);
+    const server = r.stdout.split(/^Server:/m)[1] ?? '';
+    const v = /Version:\s*(\S+)/.exec(server)?.[1];
+    if (!v) throw new BrambleError('RUNTIME_FAILED', `ctr version must report a server version: output was ${JSON.stringify(r.stdout)}`);
+    return `containerd ${v}`;
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    const name = normalizeImageRef(image);
+    const r = await this.ctrOk('listing images', ['images', 'ls', '-q', `name==${name}`]);
+    return lines(r.stdout).includes(name);
+  }
+
+  async ensureImage(image: string, policy: ImagePullPolicy): Promise<{ pulled: boolean }> {
+    const name = normalizeImageRef(image);
+    if (policy !== 'Always' && (await this.hasImage(name))) return { pulled: false };
+    if (policy === 'Never') {
+      throw new BrambleError('RUNTIME_FAILED', `image "${image}" is not present and imagePullPolicy is Never`);
+    }
+    const args = ['images', 'pull', '--platform', this.platform];
+    if (isInsecureRegistry(name, this.insecure)) args.push('--plain-http');
+    await this.ctrOk(`pulling image "${image}"`, [...args, name], this.pullTimeoutMs);
+    return { pulled: true };
+  }
+
+  async importImage(tarPath: string): Promise<string[]> {
+    const before = new Set(lines((await this.ctrOk('listing images', ['images', 'ls', '-q'])).stdout));
+    const r = await this.ctrOk(`importing ${tarPath}`, ['images', 'import', '--platform', this.platform, tarPath], this.pullTimeoutMs);
+    const names = new Set<string>();
+    for (const m of r.stdout.matchAll(/^unpacking (\S+) \(sha256:[0-9a-f]+\)/gm)) if (m[1]) names.add(m[1]);
+    if (names.size === 0) {
+      for (const n of lines((await this.ctrOk('listing images', ['images', 'ls', '-q'])).stdout)) if (!before.has(n)) names.add(n);
+    }
+    return [...names].sort();
+  }
+
+  async start(spec: ContainerSpec): Promise<ContainerInfo> {
+    const image = normalizeImageRef(spec.image);
+    if (!isAbsolute(spec.logPath)) throw invalid(`logPath must be absolute: current value is "${spec.logPath}"`);
+    const argv = await this.processArgs(spec, image);
+    const args = ['run', '-d', '--log-uri', `file://${spec.logPath}`];
+    for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
+    for (const [k, v] of Object.entries(spec.env)) args.push('--env', `${k}=${v}`);
+    if (spec.workingDir) args.push('--cwd', spec.workingDir);
+    for (const m of spec.mounts) {
+      for (const p of [m.source, m.destination]) {
+        // ctr splits --mount on commas; such a path would silently become another option.
+        if (p.includes(',') || !isAbsolute(p)) throw invalid(`mount paths must be absolute and contain no comma: current value is "${p}"`);
+      }
+      args.push('--mount', `type=bind,src=${m.source},dst=${m.destination},options=rbind:${m.readOnly ? 'ro' : 'rw'}`);
+    }
+    if (spec.memoryLimitBytes !== undefined) args.push('--memory-limit', String(Math.floor(spec.memoryLimitBytes)));
+    if (spec.cpuLimitMillis !== undefined) {
+      // CFS quota in µs per 100 ms period: 1000m = one full CPU; the kernel's floor is 1 ms.
+      args.push('--cpu-quota', String(Math.max(1000, Math.round(spec.cpuLimitMillis * 100))), '--cpu-period', '100000');
+    }
+    if (spec.netnsPath) args.push('--with-ns', `network:${spec.netnsPath}`);
+    args.push(image, spec.id, ...argv);
+    const r = await this.ctr(args);
+    if (r.exitCode !== 0) {
+      if (/already exists/.test(r.stderr)) {
+        const existing = (await this.list()).find((c) => c.id === spec.id);
+        if (existing) return existing;
+      }
+      // ctr leaves the container record behind when the task cannot start.
+      await this.remove(spec.id).catch(() => false);
+      throw failure(`starting container "${spec.id}"`, r);
+    }
+    this.records.delete(spec.id);
+    const task = (await this.tasks()).get(spec.id);
+    return {
+      id: spec.id,
+      image,
+      labels: { ...spec.labels },
+      state: task ? taskState(task.status) : 'unknown',
+      pid: task?.pid,
+      startedAt: this.clock.now(),
+    };
+  }
+
+  /** Kubernetes semantics: command replaces ENTRYPOINT, args replace CMD; with neither, ctr uses the image's own. */
+  private async processArgs(spec: ContainerSpec, image: string): Promise<string[]> {
+    const command = spec.command?.length ? spec.command : undefined;
+    const args = spec.args?.length ? spec.args : undefined;
+    if (command) return [...command, ...(args ?? [])];
+    if (!args) return [];
+    const config = await this.imageConfig(image);
+    const argv = [...(config.Entrypoint ?? []), ...args];
+    return argv;
+  }
+
+  private async imageConfig(image: string): Promise<{ Entrypoint?: string[]; Cmd?: string[] }> {
+    const r = await this.ctrOk('listing images', ['images', 'ls', `name==${image}`]);
+    const row = lines(r.stdout).map((l) => l.split(/\s+/)).find((cols) => cols[0] === image);
+    if (!row || !row[1] || !row[2]) {
+      throw new BrambleError('RUNTIME_FAILED', `image "${image}" must be present to read its entrypoint: it is not`);
+    }
+    let mediaType = row[1];
+    let digest = row[2];
+    for (let depth = 0; depth < 3; depth++) {
+      const doc = await this.contentJson(digest);
+      if (/index|manifest\.list/.test(mediaType) || Array.isArray(doc.manifests)) {
+        const manifests = (doc.manifests ?? []) as { digest: string; mediaType: string; platform?: { os?: string; architecture?: string; variant?: string } }[];
+        const [os, arch, variant] = this.platform.split('/');
+        const pick = manifests.find((m) => m.platform?.os === os && m.platform.architecture === arch && (!variant || !m.platform.variant || m.platform.variant === variant))
+          ?? manifests.find((m) => m.platform?.os === os && m.platform.architecture === arch);
+        if (!pick) throw new BrambleError('RUNTIME_FAILED', `image "${image}" must have a manifest for ${this.platform}: it has none`);
+        mediaType = pick.mediaType;
+        digest = pick.digest;
+        continue;
+      }
+      const configDigest = (doc.config as { digest?: string } | undefined)?.digest;
+      if (!configDigest) break;
+      const config = await this.contentJson(configDigest);
+      return (config.config ?? {}) as { Entrypoint?: string[]; Cmd?: string[] };
+    }
+    throw new BrambleError('RUNTIME_FAILED', `image "${image}" must have a readable config: its manifest ${digest} has none`);
+  }
+
+  private async contentJson(digest: string): Promise<Record<string, unknown>> {
+    const r = await this.ctrOk(`reading content ${digest}`, ['content', 'get', digest]);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  private async tasks(): Promise<Map<string, TaskRow>> {
+    const r = await this.ctrOk('listing tasks', ['tasks', 'ls']);
+    const out = new Map<string, TaskRow>();
+    for (const l of lines(r.stdout).slice(1)) {
+      const [id, pid, status] = l.split(/\s+/);
+      if (id && status) out.set(id, { pid: Number(pid), status });
+    }
+    return out;
+  }
+
+  private async record(id: string): Promise<ContainerRecord | undefined> {
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    const r = await this.ctr(['containers', 'info', id]);
+    if (r.exitCode !== 0) {
+      if (isNotFound(r)) return undefined;
+      throw failure(`reading container "${id}"`, r);
+    }
+    const info = JSON.parse(r.stdout) as { Image?: string; Labels?: Record<string, string> | null; CreatedAt?: string };
+    const created = info.CreatedAt ? Date.parse(info.CreatedAt) : NaN;
+    const rec: ContainerRecord = { image: info.Image ?? '', labels: info.Labels ?? {}, createdAt: Number.isNaN(created) ? undefined : created };
+    this.records.set(id, rec);
+    return rec;
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    const ids = lines((await this.ctrOk('listing containers', ['containers', 'ls', '-q'])).stdout);
+    const tasks = await this.tasks();
+    const out: ContainerInfo[] = [];
+    for (const id of ids) {
+      let rec = await this.record(id);
+      if (!rec) continue;
+      const task = tasks.get(id);
+      if (task?.status === 'STOPPED') {
+        rec = await this.reap(id);
+        if (!rec) continue;
+      }
+      const exit = rec.labels[LABEL_EXIT_CODE];
+      const finished = rec.labels[LABEL_FINISHED_AT];
+      const live = task && task.status !== 'STOPPED';
+      out.push({
+        id,
+        image: rec.image,
+        labels: podLabels(rec.labels),
+        state: live ? taskState(task.status) : exit !== undefined ? 'stopped' : 'created',
+        pid: live && task.pid > 0 ? task.pid : undefined,
+        exitCode: !live && exit !== undefined ? Number(exit) : undefined,
+        startedAt: rec.createdAt,
+        finishedAt: !live && finished !== undefined ? Number(finished) : undefined,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * ctr reports a task's exit status only when the task is deleted, so a stopped task
+   * is deleted here and its exit code kept as a container label: it then survives
+   * agent and containerd restarts.
+   */
+  private async reap(id: string): Promise<ContainerRecord | undefined> {
+    const r = await this.ctr(['tasks', 'delete', id]);
+    if (r.exitCode !== 0) {
+      if (!isNotFound(r)) throw failure(`deleting the stopped task of "${id}"`, r);
+      // Reaped or removed meanwhile by someone else: read what is there now.
+      this.records.delete(id);
+      return this.record(id);
+    }
+    const code = /exit with non-zero exit code (\d+)/.exec(r.stderr)?.[1] ?? '0';
+    const finishedAt = String(this.clock.now());
+    await this.ctrOk(`labelling container "${id}"`, ['containers', 'label', id, `${LABEL_EXIT_CODE}=${code}`, `${LABEL_FINISHED_AT}=${finishedAt}`]);
+    const rec = await this.record(id);
+    if (rec) rec.labels = { ...rec.labels, [LABEL_EXIT_CODE]: code, [LABEL_FINISHED_AT]: finishedAt };
+    return rec;
+  }
+
+  async stop(id: string, graceSeconds: number): Promise<boolean> {
+    const task = (await this.tasks()).get(id);
+    if (!task || task.status === 'STOPPED') return false;
+    const rec = await this.record(id);
+    const signal = rec?.labels[STOP_SIGNAL_LABEL] || 'SIGTERM';
+    if (graceSeconds > 0) {
+      await this.kill(id, signal, false);
+      if (await this.waitStopped(id, graceSeconds * 1000)) return true;
+    }
+    await this.kill(id, 'SIGKILL', true);
+    if (await this.waitStopped(id, 10_000)) return true;
+    throw new BrambleError('RUNTIME_FAILED', `container "${id}" must stop after SIGKILL: it was still running 10 s later`);
+  }
+
+  private async kill(id: string, signal: string, all: boolean): Promise<void> {
+    const r = await this.ctr(['tasks', 'kill', ...(all ? ['--all'] : []), '--signal', signal, id]);
+    // The task may exit between our look and the signal; that is the outcome we want.
+    if (r.exitCode !== 0 && !isNotFound(r) && !/process already finished/.test(r.stderr)) throw failure(`signalling "${id}"`, r);
+  }
+
+  private async waitStopped(id: string, ms: number): Promise<boolean> {
+    const deadline = this.clock.now() + ms;
+    for (;;) {
+      const t = (await this.tasks()).get(id);
+      if (!t || t.status === 'STOPPED') return true;
+      if (this.clock.now() >= deadline) return false;
+      await this.clock.sleep(Math.min(this.pollMs, Math.max(1, deadline - this.clock.now())));
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const t = await this.ctr(['tasks', 'delete', '--force', id]);
+    if (t.exitCode !== 0 && !isNotFound(t)) throw failure(`deleting the task of "${id}"`, t);
+    // Deleting the container also removes its snapshot (ctr keeps it only with --keep-snapshot).
+    const c = await this.ctr(['containers', 'delete', id]);
+    this.records.delete(id);
+    if (c.exitCode !== 0) {
+      if (isNotFound(c)) return t.exitCode === 0;
+      throw failure(`deleting container "${id}"`, c);
+    }
+    return true;
+  }
+
+  async exec(id: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    if (argv.length === 0) throw invalid('exec must be given a command: current value is []');
+    const execId = `exec-${this.clock.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    let r: RunResult;
+    try {
+      r = await this.ctr(['tasks', 'exec', '--exec-id', execId, id, ...argv], timeoutMs);
+    } catch (e) {
+      if (e instanceof CommandTimeoutError) {
+        // Killing ctr leaves the process running in the container.
+        await this.ctr(['tasks', 'kill', '--exec-id', execId, '--signal', 'SIGKILL', id]).catch(() => undefined);
+        throw new BrambleError('RUNTIME_FAILED', `exec in container "${id}" must finish within ${timeoutMs} ms: ${JSON.stringify(argv)} did not`);
+      }
+      throw e;
+    }
+    if (r.exitCode !== 0 && /^ctr: /m.test(r.stderr)) {
+      // ctr's own errors share the exit code with the process's; tell them apart by its message.
+      if (/executable file not found|no such file or directory/.test(r.stderr)) return { exitCode: 127, stdout: r.stdout, stderr: r.stderr };
+      if (/not found|no running task|OCI runtime exec failed/.test(r.stderr)) throw failure(`exec in container "${id}"`, r);
+    }
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    const r = await this.ctr(['tasks', 'metrics', '--format', 'json', id]);
+    if (r.exitCode !== 0) {
+      if (isNotFound(r)) return undefined;
+      throw failure(`reading metrics of "${id}"`, r);
+    }
+    return parseMetrics(r.stdout);
+  }
+}
+
+/** `ctr tasks metrics --format json` prints cgroup v1 or v2 statistics, depending on the board. */
+export function parseMetrics(json: string): ContainerStats {
+  const m = JSON.parse(json) as {
+    cpu?: { usage?: { total?: number }; usage_usec?: number };
+    memory?: { usage?: number | { usage?: number }; total_inactive_file?: number; inactive_file?: number };
+  };
+  const cpuNanos = m.cpu?.usage?.total ?? (m.cpu?.usage_usec ?? 0) * 1000;
+  const usage = typeof m.memory?.usage === 'number' ? m.memory.usage : (m.memory?.usage?.usage ?? 0);
+  // The working set, as Kubernetes reports it: page cache that can be dropped is not counted.
+  const inactive = m.memory?.total_inactive_file ?? m.memory?.inactive_file ?? 0;
+  return { cpuNanos, memoryBytes: Math.max(0, usage - inactive) };
+}
+
+function taskState(status: string): ContainerRunState {
+  switch (status) {
+    case 'RUNNING': return 'running';
+    case 'CREATED': return 'created';
+    case 'STOPPED': return 'stopped';
+    default: return 'unknown';
+  }
+}
+
+function podLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith(RUNTIME_LABEL_PREFIX) && !k.startsWith('io.containerd.')));
+}
+
+function lines(s: string): string[] {
+  return s.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+function isNotFound(r: RunResult): boolean {
+  return /not found/.test(r.stderr);
+}
+
+function failure(what: string, r: RunResult): BrambleError {
+  const detail = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? r.stdout.trim();
+  return new BrambleError('RUNTIME_FAILED', `${what} must succeed: ctr exited with ${r.exitCode}: ${detail}`);
+}
+
+function invalid(message: string): BrambleError {
+  return new BrambleError('INVALID_ARGUMENT', message);
+}
