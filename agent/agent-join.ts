@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { BrambleError, fromServiceError } from '../proto/errors.js';
 import { loadProto } from '../proto/load.js';
 import type { Logger } from '../proto/log.js';
@@ -63,7 +64,7 @@ export async function ensureJoined(opts: {
   const { keyPem } = await loadOrCreateNodeKey(opts.dataDir);
   const csrPem = await createCsrForKey(keyPem, opts.nodeName);
   const proto = loadProto();
-  const client = new proto.bramble.v1.Node(opts.server, joinChannelCredentials(ca.caPem));
+  const client = new proto.bramble.v1.Node(opts.server, joinChannelCredentials(ca.caPem), agentChannelOptions(opts.server));
   try {
     const res = await new Promise<{ certificatePem: string; caPem: string; podCidr: string; clusterCidr: string; serviceCidr: string }>(
       (resolve, reject) =>
@@ -84,9 +85,17 @@ export async function ensureJoined(opts: {
   }
 }
 
-/** Channel options for long-lived agent streams: keepalives notice a dead server. */
-export const AGENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-};
+/**
+ * Channel options for the agent's connection. Keepalives notice a dead server.
+ * Addresses are not TLS server names (Node warns when SNI is an IP); the CA is
+ * pinned and host names are not checked, so a fixed name is sent instead.
+ */
+export function agentChannelOptions(server: string): grpc.ChannelOptions {
+  const { host } = splitHostPort(server);
+  return {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    ...(isIP(host) !== 0 && { 'grpc.ssl_target_name_override': 'bramble' }),
+  };
+}

@@ -179,17 +179,18 @@ export class AgentSession {
           (e: unknown) => call.write({ requestId: id, error: String(e), done: true }),
         );
       } else if (msg.image) {
-        let sink = images.get(id);
+        const sink = images.get(id);
         if (!sink) {
           const chunks = chunkChannel();
-          sink = chunks;
           images.set(id, chunks);
+          if (msg.image.data.length > 0) chunks.push(msg.image.data);
           void this.deps.tunnel.importImage(chunks.iterable).then(
             (names) => call.write({ requestId: id, data: Buffer.from(JSON.stringify(names)), done: true }),
             (e: unknown) => call.write({ requestId: id, error: e instanceof Error ? e.message : String(e), done: true }),
           ).finally(() => images.delete(id));
+          return;
         }
-        // An empty chunk marks the end of the image.
+        // After the first chunk, an empty one marks the end of the image.
         sink.push(msg.image.data.length > 0 ? msg.image.data : null);
       }
     });

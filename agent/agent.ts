@@ -1,0 +1,183 @@
+// `bramble agent`: wires one board. Join (or reuse the credential in the data
+// dir), import air-gap images, then let the pod reconciler run what the control
+// plane assigns — starting from the locally cached assignments, so a board that
+// restarts while the control plane is away keeps its pods running.
+import { mkdir, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { realClock, type Clock } from '../proto/clock.js';
+import { loadProto } from '../proto/load.js';
+import { createLogger, type Logger } from '../proto/log.js';
+import type { Pod } from '../proto/model.js';
+import type { HeartbeatRequest } from '../proto/types.js';
+import { agentChannelOptions, ensureJoined } from './agent-join.js';
+import { AgentSession, type DesiredState } from './agent-session.js';
+import { AssignmentsCache } from './assignments-cache.js';
+import { nodeChannelCredentials } from './join-tls.js';
+import { CniNetwork } from './network-cni.js';
+import { cgroupReader, PodFiguresSampler } from './pod-figures.js';
+import { readLogs } from './pod-logs.js';
+import { PodReconciler } from './pod-reconciler.js';
+import { CtrRuntime } from './runtime-ctr.js';
+import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
+import { SiNodeStats } from './stats-si.js';
+
+export interface AgentOptions {
+  /** HOST:PORT of the control plane's gRPC port. */
+  server: string;
+  token?: string;
+  nodeName?: string;
+  dataDir: string;
+  containerdAddress?: string;
+  containerdNamespace?: string;
+  labels?: Record<string, string>;
+  /** e.g. "cpu=100m,memory=256Mi": kept back from allocatable for the system. */
+  reserve?: string;
+  insecureRegistries?: string[];
+  cniPath?: string;
+  version?: string;
+  logger?: Logger;
+  clock?: Clock;
+  heartbeatIntervalMs?: number;
+  resyncMs?: number;
+}
+
+export interface RunningAgent {
+  nodeName: string;
+  podCidr: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
+
+export function defaultAgentDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/bramble/agent' : path.join(os.homedir(), '.bramble', 'agent');
+}
+
+/** `<data-dir>/images/*.tar`: images carried to a board without registry access, as k3s users know. */
+async function importAirGapImages(runtime: CtrRuntime, dataDir: string, logger: Logger): Promise<void> {
+  const dir = path.join(dataDir, 'images');
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.tar')).sort();
+  for (const f of files) {
+    try {
+      const names = await runtime.importImage(path.join(dir, f));
+      logger.info({ file: f, images: names }, 'imported air-gap image');
+    } catch (err) {
+      logger.error({ file: f, err: String(err) }, 'air-gap image import failed');
+    }
+  }
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const clock = opts.clock ?? realClock;
+  const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
+  const logger = opts.logger ?? createLogger('bramble-agent');
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+
+  const joined = await ensureJoined({ server: opts.server, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
+  const namespace = opts.containerdNamespace ?? 'bramble';
+  const runtime = new CtrRuntime({
+    address: opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
+    namespace,
+    clock,
+    insecureRegistries: opts.insecureRegistries,
+  });
+  const runtimeVersion = await runtime.version();
+  await importAirGapImages(runtime, opts.dataDir, logger);
+
+  const network = new CniNetwork({
+    config: { podCIDR: joined.podCidr, clusterCIDR: joined.clusterCidr, bridgeName: 'bramble0' },
+    dataDir: opts.dataDir,
+    cniPath: opts.cniPath,
+  });
+  const stats = new SiNodeStats({ clock });
+  const info = await stats.nodeInfo();
+  const addresses = await stats.addresses();
+  const resources = nodeResources(info, parseReserve(opts.reserve ?? DEFAULT_SYSTEM_RESERVED));
+  const hostIP = addresses.find((a) => a.type === 'InternalIP')?.address;
+
+  const proto = loadProto();
+  const client = new proto.bramble.v1.Node(opts.server, nodeChannelCredentials(joined.credentials), agentChannelOptions(opts.server));
+  const cache = new AssignmentsCache(opts.dataDir);
+  const figures = new PodFiguresSampler(nodeName, cgroupReader(namespace), clock);
+  let desired: DesiredState = { pods: [], configMaps: [], secrets: [] };
+  let session: AgentSession | undefined;
+
+  const reconciler: PodReconciler = new PodReconciler({
+    runtime, network, clock, dataDir: opts.dataDir, hostIP, resyncMs: opts.resyncMs,
+    logger: logger.child({ component: 'pods' }),
+    reportStatus: (pod, status) => session?.reportStatus(pod, status),
+    onFinalized: (pod): void => session?.reportStatus(pod, reconciler.lastStatus(pod.metadata.uid ?? '') ?? pod.status ?? {}, true),
+  });
+  const cached = await cache.load();
+  if (cached) {
+    desired = cached;
+    // Not synced: the control plane has not confirmed this yet, so nothing unknown is removed.
+    reconciler.setDesired(cached.pods, cached.configMaps, cached.secrets, { synced: false });
+    logger.info({ pods: cached.pods.length }, 'resumed the pods assigned before the restart');
+  }
+  reconciler.start();
+
+  const findPod = (ns: string, name: string): Pod | undefined =>
+    desired.pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name);
+
+  session = new AgentSession({
+    client, nodeName, clock, logger,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
+    heartbeat: async (): Promise<HeartbeatRequest> => ({
+      nodeName,
+      info: toProtoNodeInfo(info, { agentVersion: opts.version ?? '0.0.0', containerRuntimeVersion: runtimeVersion }),
+      capacity: resources.capacity,
+      allocatable: resources.allocatable,
+      addresses,
+      figures: toProtoFigures(nodeName, await stats.figures()),
+      pods: await figures.sample(await runtime.list()),
+      labels: opts.labels ?? {},
+    }),
+    onDesired: (state, synced) => {
+      desired = state;
+      reconciler.setDesired(state.pods, state.configMaps, state.secrets, { synced });
+      cache.save(state).catch((err: unknown) => logger.warn({ err: String(err) }, 'could not cache assignments'));
+    },
+    tunnel: {
+      logs: (req, signal) => {
+        const pod = findPod(req.namespace, req.pod);
+        if (!pod?.metadata.uid) throw new Error(`pod "${req.namespace}/${req.pod}" is not on this board`);
+        const ref = { namespace: req.namespace, name: req.pod, uid: pod.metadata.uid };
+        return readLogs(opts.dataDir, ref, req.container, {
+          tailLines: req.tailLines >= 0 ? req.tailLines : undefined, follow: req.follow, clock, signal,
+        });
+      },
+      importImage: async (chunks) => {
+        const dir = path.join(opts.dataDir, 'images', 'incoming');
+        await mkdir(dir, { recursive: true });
+        const file = path.join(dir, `${randomBytes(6).toString('hex')}.tar`);
+        try {
+          await writeFile(file, '');
+          for await (const c of chunks) await appendFile(file, c);
+          return await runtime.importImage(file);
+        } finally {
+          await rm(file, { force: true });
+        }
+      },
+      podFigures: async () => figures.sample(await runtime.list()),
+    },
+  });
+  session.start();
+  logger.info({ node: nodeName, podCidr: joined.podCidr, server: opts.server, runtime: runtimeVersion }, 'bramble agent started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    nodeName,
+    podCidr: joined.podCidr,
+    // Stopping the agent leaves the pods running: a restarted agent adopts them.
+    close: () =>
+      (closing ??= (async () => {
+        session?.stop();
+        await reconciler.stop();
+        client.close();
+        logger.info({ node: nodeName }, 'bramble agent stopped');
+      })()),
+  };
+}

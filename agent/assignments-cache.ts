@@ -1,0 +1,77 @@
+// The last known Pods, ConfigMaps and Secrets assigned to this node, kept in
+// <dataDir>/assignments.json so that an agent restarted while the control plane
+// is unreachable keeps running (and restarting) its pods. The file holds
+// Secrets, so it is 0600 from the moment it exists; it is replaced by write +
+// fsync + rename so a power cut leaves the old or the new file, never half.
+// An unchanged set is not rewritten, to spare SD cards.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { BrambleError } from '../proto/errors.js';
+import type { KObject, Pod } from '../proto/model.js';
+
+export interface Assignments {
+  pods: Pod[];
+  configMaps: KObject[];
+  secrets: KObject[];
+}
+
+export const ASSIGNMENTS_FILE = 'assignments.json';
+const VERSION = 1;
+
+export class AssignmentsCache {
+  private lastWritten: string | undefined;
+
+  constructor(private readonly dataDir: string) {}
+
+  get path(): string {
+    return path.join(this.dataDir, ASSIGNMENTS_FILE);
+  }
+
+  /** Writes the set; returns false when the file already held exactly this. */
+  async save(a: Assignments): Promise<boolean> {
+    const text = JSON.stringify({ version: VERSION, pods: a.pods, configMaps: a.configMaps, secrets: a.secrets });
+    if (this.lastWritten === undefined) this.lastWritten = await fs.readFile(this.path, 'utf8').catch(() => undefined);
+    if (text === this.lastWritten) return false;
+    await fs.mkdir(this.dataDir, { recursive: true });
+    const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.rename(tmp, this.path);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    this.lastWritten = text;
+    return true;
+  }
+
+  /** The saved set, or undefined when none was saved yet. */
+  async load(): Promise<Assignments | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new BrambleError('INTERNAL', `${this.path} must be JSON: ${(e as Error).message}`);
+    }
+    const o = parsed as Partial<Record<'version' | 'pods' | 'configMaps' | 'secrets', unknown>>;
+    if (o?.version !== VERSION || !Array.isArray(o.pods) || !Array.isArray(o.configMaps) || !Array.isArray(o.secrets)) {
+      throw new BrambleError('INTERNAL', `${this.path} must hold version ${VERSION} with pods, configMaps and secrets lists: it does not`);
+    }
+    this.lastWritten = text;
+    return { pods: o.pods as Pod[], configMaps: o.configMaps as KObject[], secrets: o.secrets as KObject[] };
+  }
+}

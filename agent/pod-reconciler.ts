@@ -1,0 +1,317 @@
+// The agent's pod loop: makes the containers on this board match the Pods bound
+// to it. Handlers only queue pod uids; reconcile(uid) re-reads desired and
+// observed state, plans (pod-plan.ts), acts through the runtime and network
+// seams, and always recomputes and reports the status (pod-status.ts).
+// Knowledge from the local cache (not synced) never kills anything unknown.
+import type { Clock, Timer } from '../proto/clock.js';
+import { silentLogger, type Logger } from '../proto/log.js';
+import type { KObject, Pod, PodStatus } from '../proto/model.js';
+import { WorkQueue, runWorkers } from '../proto/work-queue.js';
+import type { PodNetwork, PodSandbox } from './network.js';
+import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
+import { configSourceOf, type ConfigSource } from './pod-env.js';
+import { containerLogPath, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
+import { graceSecondsOf, planPod, planTeardown } from './pod-plan.js';
+import { PodProber, type ProbeTransport } from './pod-probes.js';
+import { startContainer } from './pod-start.js';
+import { computePodStatus, sameStatus, type WaitingReason } from './pod-status.js';
+import { ensureVolumes, listVolumePods, removeVolumes } from './pod-volumes.js';
+import {
+  LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_RESTART_COUNT,
+  type ContainerInfo, type ContainerRuntime,
+} from './runtime.js';
+
+export interface PodReconcilerOptions {
+  runtime: ContainerRuntime;
+  network: PodNetwork;
+  clock: Clock;
+  dataDir: string;
+  reportStatus(pod: Pod, status: PodStatus): Promise<void> | void;
+  /** Called once the containers, sandbox and volumes of a Pod with a deletionTimestamp are gone. */
+  onFinalized?(pod: Pod): Promise<void> | void;
+  hostIP?: string;
+  probeTransport?: ProbeTransport;
+  /** How often the runtime is listed to notice exits; default 5 s. */
+  resyncMs?: number;
+  /** How often every pod is reconciled regardless; default 60 s. */
+  fullResyncMs?: number;
+  workers?: number;
+  logRotation?: RotationPolicy;
+  crashBackoff?: CrashBackoffPolicy;
+  logger?: Logger;
+}
+
+export class PodReconciler {
+  private desired = new Map<string, Pod>();
+  /** Pods that left the desired set, kept for their grace period until torn down. */
+  private readonly gone = new Map<string, Pod>();
+  private configs: ConfigSource = configSourceOf([], []);
+  private configText = '';
+  private synced = false;
+  private readonly queue: WorkQueue;
+  private readonly crash: CrashBackoff;
+  private readonly pull: PullBackoff;
+  private readonly prober: PodProber;
+  private readonly waiting = new Map<string, Map<string, WaitingReason>>();
+  private readonly reported = new Map<string, PodStatus>();
+  private readonly sandboxes = new Map<string, PodSandbox>();
+  private readonly finalized = new Set<string>();
+  private seen = new Map<string, string>();
+  private timers: Timer[] = [];
+  /** One wake-up per pod at the earliest due retry (the queue's addAfter would keep a later one). */
+  private readonly wakeups = new Map<string, { at: number; timer: Timer }>();
+  private workersDone: Promise<void> | undefined;
+  private inFlight = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: PodReconcilerOptions) {
+    this.queue = new WorkQueue(opts.clock);
+    this.crash = new CrashBackoff(opts.crashBackoff);
+    this.pull = new PullBackoff(opts.crashBackoff);
+    this.prober = new PodProber({ clock: opts.clock, runtime: opts.runtime, transport: opts.probeTransport, onChange: (uid) => this.queue.add(uid) });
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  /** The full set of Pods bound to this node as last known; `synced` false when it came from the local cache. */
+  setDesired(pods: Pod[], configMaps: KObject[], secrets: KObject[], opts: { synced: boolean }): void {
+    const next = new Map(pods.filter((p) => p.metadata.uid).map((p) => [p.metadata.uid!, p]));
+    const configText = JSON.stringify([configMaps, secrets]);
+    const configChanged = configText !== this.configText;
+    this.configs = configSourceOf(configMaps, secrets);
+    this.configText = configText;
+    for (const [uid, pod] of next) {
+      if (configChanged || JSON.stringify(this.desired.get(uid)) !== JSON.stringify(pod)) this.queue.add(uid);
+      this.gone.delete(uid);
+    }
+    for (const [uid, pod] of this.desired) {
+      if (next.has(uid)) continue;
+      this.gone.set(uid, pod);
+      this.queue.add(uid);
+    }
+    const becameSynced = opts.synced && !this.synced;
+    this.desired = next;
+    this.synced = opts.synced;
+    if (becameSynced) this.resyncQuietly(true);
+  }
+
+  start(): void {
+    if (this.workersDone) return;
+    const onError = (uid: string, err: unknown): void => this.log.warn({ uid, err: String(err) }, 'pod reconcile failed; retrying');
+    this.workersDone = runWorkers(this.queue, (uid) => this.reconcileCounted(uid), this.opts.workers ?? 3, onError);
+    this.timers.push(this.opts.clock.setInterval(() => this.resyncQuietly(false), this.opts.resyncMs ?? 5_000));
+    this.timers.push(this.opts.clock.setInterval(() => this.resyncQuietly(true), this.opts.fullResyncMs ?? 60_000));
+    this.resyncQuietly(true);
+  }
+
+  async stop(): Promise<void> {
+    for (const t of [...this.timers, ...[...this.wakeups.values()].map((w) => w.timer)]) t.cancel();
+    this.timers = [];
+    this.wakeups.clear();
+    this.prober.stopAll();
+    this.queue.shutdown();
+    await this.workersDone;
+  }
+
+  /** Whether work is queued or running, resyncs included (tests poll this to settle). */
+  get busy(): boolean {
+    return this.queue.length > 0 || this.inFlight > 0;
+  }
+
+  lastStatus(uid: string): PodStatus | undefined {
+    return this.reported.get(uid);
+  }
+
+  /** Lists the runtime and queues pods whose containers changed; `full` queues every pod and every leftover. */
+  async resync(full: boolean): Promise<void> {
+    const byUid = new Map<string, ContainerInfo[]>();
+    for (const c of await this.opts.runtime.list()) {
+      const uid = c.labels[LABEL_POD_UID];
+      if (uid) byUid.set(uid, [...(byUid.get(uid) ?? []), c]);
+    }
+    const seen = new Map([...byUid].map(([uid, cs]) => [uid, cs.map((c) => `${c.id}:${c.state}:${c.exitCode ?? ''}`).sort().join(',')]));
+    for (const [uid, sig] of seen) if (this.seen.get(uid) !== sig) this.queue.add(uid);
+    for (const uid of this.seen.keys()) if (!seen.has(uid)) this.queue.add(uid);
+    this.seen = seen;
+    if (full) {
+      for (const uid of this.desired.keys()) this.queue.add(uid);
+      if (this.synced) {
+        const sandboxes = (await this.opts.network.listPods()).map((s) => s.podUid);
+        const leftovers = [...byUid.keys(), ...sandboxes, ...(await listVolumePods(this.opts.dataDir))];
+        for (const uid of leftovers) if (!this.desired.has(uid)) this.queue.add(uid);
+      }
+    }
+    for (const c of [...byUid.values()].flat()) {
+      if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+    }
+  }
+
+  async reconcile(uid: string): Promise<void> {
+    const pod = this.desired.get(uid);
+    const containers = await this.listPod(uid);
+    if (!pod || pod.metadata.deletionTimestamp) {
+      if (!pod && !this.synced) return;
+      return this.teardown(uid, pod, containers);
+    }
+    let failure: unknown;
+    try {
+      await this.act(pod, containers);
+    } catch (e) {
+      failure = e;
+    }
+    const after = await this.listPod(uid);
+    const running = new Map(after.filter((c) => c.state === 'running').map((c) => [c.labels[LABEL_CONTAINER_NAME] ?? '', c]));
+    this.prober.sync(pod, running, this.podIP(pod));
+    await this.report(pod, after, false);
+    if (failure !== undefined) throw failure;
+  }
+
+  private async act(pod: Pod, containers: ContainerInfo[]): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const now = this.opts.clock.now();
+    const actions = planPod({
+      pod,
+      containers,
+      backoff: (name, info) => this.crash.remaining(`${uid}/${name}`, info, now),
+      livenessFailed: (name, id) => this.prober.livenessFailed(uid, name, id),
+    });
+    const waiting = this.waitingOf(uid);
+    const netnsPath = pod.spec.hostNetwork ? undefined : (await this.ensureSandbox(pod)).netnsPath;
+    // Volumes are refreshed on every pass so ConfigMap/Secret updates reach running containers;
+    // a failure holds back starts only, not kills or back-off.
+    let paths: Map<string, string> | undefined;
+    let volumeError: Error | undefined;
+    try {
+      paths = (await ensureVolumes(this.opts.dataDir, pod, this.configs)).paths;
+    } catch (e) {
+      volumeError = e as Error;
+    }
+    let killed = false;
+    for (const a of actions) {
+      if (a.kind === 'kill') {
+        this.log.info({ uid, container: a.container, reason: a.reason }, 'stopping container');
+        killed = (await this.opts.runtime.stop(a.id, a.graceSeconds)) || killed;
+      } else if (a.kind === 'remove') {
+        await this.opts.runtime.remove(a.id);
+      } else if (a.kind === 'backoff') {
+        waiting.set(a.container, { reason: 'CrashLoopBackOff', message: a.message });
+        this.wakeAfter(uid, a.retryInMs);
+      } else if (paths) {
+        const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP };
+        const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths });
+        if (r.started) {
+          waiting.delete(a.container.name);
+          continue;
+        }
+        waiting.set(a.container.name, r.waiting);
+        if (r.retryInMs !== undefined) this.wakeAfter(uid, r.retryInMs);
+        if (r.error !== undefined) throw r.error;
+      } else {
+        waiting.set(a.container.name, { reason: 'ContainerCreating', message: `volumes not ready: ${volumeError?.message}` });
+      }
+    }
+    // A killed container restarts on the next pass, through the crash back-off.
+    if (killed) this.queue.add(uid);
+    if (volumeError) throw volumeError;
+  }
+
+  private async teardown(uid: string, pod: Pod | undefined, containers: ContainerInfo[]): Promise<void> {
+    const known = pod ?? this.gone.get(uid);
+    this.prober.stopPod(uid);
+    const actions = planTeardown(containers, graceSecondsOf(known));
+    // Containers get their grace period side by side, not one after the other.
+    await Promise.all(actions.map((a) => (a.kind === 'kill' ? this.opts.runtime.stop(a.id, a.graceSeconds) : undefined)));
+    if (pod && containers.length > 0) await this.report(pod, await this.listPod(uid), true);
+    for (const a of actions) if (a.kind === 'remove') await this.opts.runtime.remove(a.id);
+    if (!known?.spec.hostNetwork) await this.opts.network.deletePod(uid);
+    await removeVolumes(this.opts.dataDir, uid);
+    await removePodLogs(this.opts.dataDir, uid);
+    this.crash.forget(`${uid}/`);
+    this.pull.forget(`${uid}/`);
+    this.waiting.delete(uid);
+    this.sandboxes.delete(uid);
+    this.gone.delete(uid);
+    if (pod && !this.finalized.has(uid)) {
+      await this.opts.onFinalized?.(pod);
+      this.finalized.add(uid);
+    }
+    if (!pod) {
+      this.reported.delete(uid);
+      this.finalized.delete(uid);
+    }
+  }
+
+  private async report(pod: Pod, containers: ContainerInfo[], terminating: boolean): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const previous = this.reported.get(uid) ?? pod.status;
+    const specs = new Map(pod.spec.containers.map((c) => [c.name, c]));
+    const status = computePodStatus({
+      pod,
+      containers,
+      waiting: this.waitingOf(uid),
+      ready: (name, info) => !terminating && this.prober.ready(uid, specs.get(name)!, info.id),
+      podIP: this.podIP(pod),
+      hostIP: this.opts.hostIP,
+      now: this.opts.clock.now(),
+      previous,
+      terminating,
+    });
+    if (sameStatus(previous, status)) return;
+    await this.opts.reportStatus(pod, status);
+    this.reported.set(uid, status);
+  }
+
+  private async ensureSandbox(pod: Pod): Promise<PodSandbox> {
+    const uid = pod.metadata.uid!;
+    const sandbox = await this.opts.network.ensurePod(uid, pod.metadata.name, pod.metadata.namespace ?? 'default');
+    this.sandboxes.set(uid, sandbox);
+    return sandbox;
+  }
+
+  private podIP(pod: Pod): string | undefined {
+    return pod.spec.hostNetwork ? this.opts.hostIP : this.sandboxes.get(pod.metadata.uid!)?.ip;
+  }
+
+  private wakeAfter(uid: string, ms: number): void {
+    const at = this.opts.clock.now() + Math.max(0, ms);
+    const existing = this.wakeups.get(uid);
+    if (existing && existing.at <= at) return;
+    existing?.timer.cancel();
+    const timer = this.opts.clock.setTimeout(() => {
+      this.wakeups.delete(uid);
+      this.queue.add(uid);
+    }, at - this.opts.clock.now());
+    this.wakeups.set(uid, { at, timer });
+  }
+
+  private waitingOf(uid: string): Map<string, WaitingReason> {
+    let w = this.waiting.get(uid);
+    if (!w) this.waiting.set(uid, (w = new Map()));
+    return w;
+  }
+
+  private async listPod(uid: string): Promise<ContainerInfo[]> {
+    return (await this.opts.runtime.list()).filter((c) => c.labels[LABEL_POD_UID] === uid);
+  }
+
+  private logPathOf(c: ContainerInfo): string {
+    const l = c.labels;
+    const ref = { namespace: l[LABEL_POD_NAMESPACE] ?? 'default', name: l[LABEL_POD_NAME] ?? '', uid: l[LABEL_POD_UID] ?? '' };
+    return containerLogPath(this.opts.dataDir, ref, l[LABEL_CONTAINER_NAME] ?? '', Number(l[LABEL_RESTART_COUNT] ?? 0));
+  }
+
+  private async reconcileCounted(uid: string): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.reconcile(uid);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private resyncQuietly(full: boolean): void {
+    this.inFlight++;
+    this.resync(full)
+      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'pod resync failed'))
+      .finally(() => this.inFlight--);
+  }
+}

@@ -1,0 +1,68 @@
+// Starting one container of a Pod: image pull back-off, env resolution, image
+// pull, the ContainerSpec and runtime.start. Each way it can stop short gives
+// the waiting reason Kubernetes shows for it; the reconciler keeps the reason
+// for the status and re-queues the Pod when a retry is due.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Container, Pod } from '../proto/model.js';
+import type { PullBackoff } from './pod-backoff.js';
+import { resolveEnv, type ConfigSource } from './pod-env.js';
+import { containerLogPath } from './pod-logs.js';
+import { buildContainerSpec, pullPolicyOf } from './pod-plan.js';
+import type { WaitingReason } from './pod-status.js';
+import { mountsFor } from './pod-volumes.js';
+import type { ContainerRuntime } from './runtime.js';
+
+export interface StartDeps {
+  runtime: ContainerRuntime;
+  dataDir: string;
+  configs: ConfigSource;
+  pull: PullBackoff;
+  now: number;
+  podIP?: string;
+  hostIP?: string;
+}
+
+export interface StartRequest {
+  pod: Pod;
+  container: Container;
+  restartCount: number;
+  netnsPath?: string;
+  /** Host paths of the Pod's volumes, by name. */
+  volumePaths: Map<string, string>;
+}
+
+export type StartOutcome =
+  | { started: true }
+  /** `retryInMs`: when to try again; `error`: a failure the work queue should retry with back-off. */
+  | { started: false; waiting: WaitingReason; retryInMs?: number; error?: unknown };
+
+export async function startContainer(deps: StartDeps, req: StartRequest): Promise<StartOutcome> {
+  const { pod, container: c } = req;
+  const uid = pod.metadata.uid ?? '';
+  const key = `${uid}/${c.name}`;
+  const pulling = deps.pull.waiting(key, deps.now);
+  if (pulling) {
+    return { started: false, waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}": ${pulling.message}` }, retryInMs: pulling.remainingMs };
+  }
+  const env = resolveEnv(pod, c, deps.configs, { podIP: deps.podIP, hostIP: deps.hostIP });
+  // No timed retry: a ConfigMap/Secret change re-queues the Pod, and so does the full resync.
+  if (!env.ok) return { started: false, waiting: { reason: 'CreateContainerConfigError', message: env.message } };
+  try {
+    await deps.runtime.ensureImage(c.image, pullPolicyOf(c));
+    deps.pull.succeeded(key);
+  } catch (e) {
+    const message = (e as Error).message;
+    return { started: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: deps.pull.failed(key, message, deps.now) };
+  }
+  const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid };
+  const logPath = containerLogPath(deps.dataDir, ref, c.name, req.restartCount);
+  try {
+    await fs.mkdir(path.dirname(logPath), { recursive: true });
+    const mounts = mountsFor(c, pod, req.volumePaths);
+    await deps.runtime.start(buildContainerSpec(pod, c, req.restartCount, { env: env.env, mounts, netnsPath: req.netnsPath, logPath }));
+  } catch (e) {
+    return { started: false, waiting: { reason: 'CreateContainerError', message: (e as Error).message }, error: e };
+  }
+  return { started: true };
+}

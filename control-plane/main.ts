@@ -1,0 +1,68 @@
+// The `bramble` executable: builds the commander program from the command
+// table and runs it. Usage mistakes exit 2, failed commands 1.
+import { Command, CommanderError, Option } from 'commander';
+import { COMMANDS, type CommandSpec, type OptionSpec } from './cli-commands.js';
+import { processIo, type CliIo, type RawOptions } from './cli-context.js';
+import { EXIT_USAGE, reportError } from './cli-errors.js';
+import { clientVersion } from './cli-version.js';
+
+function collect(value: string, previous: unknown): string[] {
+  return [...(Array.isArray(previous) ? (previous as string[]) : []), value];
+}
+
+function toOption(spec: OptionSpec): Option {
+  const opt = new Option(spec.flags, spec.description);
+  if (spec.choices) opt.choices(spec.choices);
+  if (spec.repeatable) opt.argParser(collect);
+  else if (spec.defaultValue !== undefined) opt.default(spec.defaultValue);
+  return opt;
+}
+
+interface Outcome {
+  code: number;
+  daemon: boolean;
+}
+
+function buildProgram(io: CliIo, outcome: Outcome): Command {
+  const program = new Command('bramble')
+    .description('Bramble: a small container orchestrator for Raspberry Pi clusters')
+    .version(clientVersion(), '--version', 'print the client version')
+    .option('--config <file>', 'client config (default: $BRAMBLE_CONFIG, ~/.bramble/config, <data dir>/admin.conf)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  for (const spec of COMMANDS) addCommand(program, spec, io, outcome);
+  return program;
+}
+
+function addCommand(program: Command, spec: CommandSpec, io: CliIo, outcome: Outcome): void {
+  const cmd = program.command(spec.name).description(spec.description);
+  for (const a of spec.arguments) cmd.argument(a.name, a.description);
+  for (const o of spec.options) cmd.addOption(toOption(o));
+  cmd.action(async () => {
+    outcome.daemon = spec.daemon === true;
+    const opts = cmd.optsWithGlobals() as RawOptions;
+    const config = typeof opts.config === 'string' ? opts.config : undefined;
+    try {
+      outcome.code = await spec.action({ io, connect: { configPath: config, env: io.env } }, cmd.processedArgs as unknown[], opts);
+    } catch (e) {
+      outcome.code = reportError(e, io.stderr);
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const io = processIo();
+  const outcome: Outcome = { code: 0, daemon: false };
+  try {
+    await buildProgram(io, outcome).parseAsync(process.argv);
+  } catch (e) {
+    // Commander has already printed its message; help and --version end with exit code 0.
+    outcome.code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : EXIT_USAGE) : reportError(e, io.stderr);
+  }
+  // A daemon that started keeps the process alive; one that failed may have left handles open.
+  if (outcome.daemon && outcome.code !== 0) process.exit(outcome.code);
+  process.exitCode = outcome.code;
+}
+
+await main();
