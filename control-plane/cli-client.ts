@@ -18,6 +18,13 @@ import type { ObjectResponse__Output } from '../proto/generated/bramble/v1/Objec
 import type { TopRequest } from '../proto/generated/bramble/v1/TopRequest.js';
 import type { TopResponse__Output } from '../proto/generated/bramble/v1/TopResponse.js';
 import type { VersionResponse__Output } from '../proto/generated/bramble/v1/VersionResponse.js';
+import type { CreateTokenRequest } from '../proto/generated/bramble/v1/CreateTokenRequest.js';
+import type { TokenInfo__Output } from '../proto/generated/bramble/v1/TokenInfo.js';
+import type { ListTokensResponse__Output } from '../proto/generated/bramble/v1/ListTokensResponse.js';
+import type { LogsRequest } from '../proto/generated/bramble/v1/LogsRequest.js';
+import type { LogChunk__Output } from '../proto/generated/bramble/v1/LogChunk.js';
+import type { ImageChunk } from '../proto/generated/bramble/v1/ImageChunk.js';
+import type { ImportImageResponse__Output } from '../proto/generated/bramble/v1/ImportImageResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from './client-config.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
@@ -32,7 +39,19 @@ export interface ClusterConnection {
   delete(req: DeleteRequest): Promise<DeleteResponse__Output>;
   version(): Promise<VersionResponse__Output>;
   top(req: TopRequest): Promise<TopResponse__Output>;
+  createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
+  listTokens(): Promise<ListTokensResponse__Output>;
+  deleteToken(id: string): Promise<void>;
+  /** A log stream: no deadline, since a follow lasts until cancelled. */
+  logs(req: LogsRequest): LogStream;
+  /** Sends the chunks as they come (the first names the node) and waits for the imported image names. */
+  importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
   close(): void;
+}
+
+/** Bytes of a container log; ends quietly after cancel(). */
+export interface LogStream extends AsyncIterable<Buffer> {
+  cancel(): void;
 }
 
 export interface ConnectOptions {
@@ -148,6 +167,64 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     });
   }
 
+  const isReady = (): boolean => {
+    if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
+    return connected;
+  };
+  const failure = (e: unknown): BrambleError =>
+    mapCallError(e as grpc.ServiceError, { address: cfg.server, configPath, deadlineMs, connected: isReady() });
+
+  function logs(req: LogsRequest): LogStream {
+    const stream = client.Logs(req, new grpc.Metadata());
+    let cancelled = false;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of stream as AsyncIterable<LogChunk__Output>) yield chunk.data;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(chunks(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
+  function importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let wake: () => void = () => undefined;
+      const call = client.ImportImage(new grpc.Metadata(), (err, res) => {
+        settled = true;
+        wake();
+        if (err) reject(failure(err));
+        else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
+        else resolve(res);
+      });
+      const pump = async (): Promise<void> => {
+        for await (const chunk of chunks) {
+          if (settled) return;
+          // Back-pressure: a large tarball must not pile up in memory while the board imports it.
+          if (!call.write(chunk)) {
+            await new Promise<void>((r) => {
+              wake = r;
+              call.once('drain', r);
+            });
+          }
+        }
+        if (!settled) call.end();
+      };
+      pump().catch((e: unknown) => {
+        if (settled) return;
+        settled = true;
+        call.cancel();
+        reject(e);
+      });
+    });
+  }
+
   return {
     address: cfg.server,
     configPath,
@@ -157,6 +234,13 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     delete: (req) => call(client.Delete, req),
     version: () => call(client.Version, {}),
     top: (req) => call(client.Top, req),
+    createToken: (req) => call(client.CreateToken, req),
+    listTokens: () => call(client.ListTokens, {}),
+    deleteToken: async (id) => {
+      await call(client.DeleteToken, { id });
+    },
+    logs,
+    importImage,
     close: () => client.close(),
   };
 }

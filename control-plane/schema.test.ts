@@ -1,15 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { isBrambleError } from '../proto/errors.js';
 import { KINDS } from '../proto/model.js';
 import { parseManifestText, readManifests } from './manifest.js';
 import { validateObject, validateObjects } from './schema.js';
+import { repoRoot } from '../test/support/server-process.js';
 import { expectProblem, expectValid, fixtures, problemsOf, rejection, set } from './schema-fixtures.js';
 
-const examplesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'examples');
+const examplesDir = path.join(repoRoot(), 'docs', 'examples');
 
 describe('validateObject', () => {
   test('every example manifest in docs/examples validates, and every kind has one', async () => {

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { openLevelStore } from './store-level.js';
 import { waitFor } from '../test/support/store-contract.js';
 
-const child = fileURLToPath(new URL('../test/support/store-writer-child.ts', import.meta.url));
+// Compiled (dist/) the child is plain JavaScript; from source it runs through tsx.
+const compiled = import.meta.url.endsWith('.js');
+const child = fileURLToPath(new URL(`../test/support/store-writer-child.${compiled ? 'js' : 'ts'}`, import.meta.url));
 
 test('every write acknowledged before a kill -9 is there after reopening', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'bramble-store-kill-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), child, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const acks: { revision: number; name: string }[] = [];
     let stderr = '';
