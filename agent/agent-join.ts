@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { BrambleError, fromServiceError } from '../proto/errors.js';
+import { writeFileAtomic } from '../proto/files.js';
 import { loadProto } from '../proto/load.js';
 import type { Logger } from '../proto/log.js';
 import {
@@ -76,7 +77,7 @@ export async function ensureJoined(opts: {
     );
     const credentials = { keyPem, certPem: res.certificatePem, caPem: ca.caPem };
     const net: NetworkFile = { nodeName: opts.nodeName, podCidr: res.podCidr, clusterCidr: res.clusterCidr, serviceCidr: res.serviceCidr };
-    await fs.writeFile(networkPath, JSON.stringify(net, null, 2));
+    await writeFileAtomic(networkPath, JSON.stringify(net, null, 2), 0o644);
     await saveNodeCredentials(opts.dataDir, credentials);
     opts.logger.info({ node: opts.nodeName, podCidr: res.podCidr }, 'joined the cluster');
     return { credentials, ...net };

@@ -4,9 +4,9 @@
 // Secrets, so it is 0600 from the moment it exists; it is replaced by write +
 // fsync + rename so a power cut leaves the old or the new file, never half.
 // An unchanged set is not rewritten, to spare SD cards.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../proto/files.js';
 import { BrambleError } from '../proto/errors.js';
 import type { KObject, Pod } from '../proto/model.js';
 
@@ -34,20 +34,8 @@ export class AssignmentsCache {
     if (this.lastWritten === undefined) this.lastWritten = await fs.readFile(this.path, 'utf8').catch(() => undefined);
     if (text === this.lastWritten) return false;
     await fs.mkdir(this.dataDir, { recursive: true });
-    const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.rename(tmp, this.path);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    // fsync: the cache is what keeps pods running after a power cut without the control plane.
+    await writeFileAtomic(this.path, text, 0o600, { fsync: true });
     this.lastWritten = text;
     return true;
   }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
 import { BrambleError } from '../proto/errors.js';
+import { readIfExists, writeFileAtomic } from '../proto/files.js';
 import { parseToken, type TokenParts } from '../proto/token.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -141,22 +142,6 @@ export function nodeCredentialPaths(dataDir: string): { key: string; cert: strin
   return { key: path.join(dataDir, 'node.key'), cert: path.join(dataDir, 'node.crt'), ca: path.join(dataDir, 'ca.crt') };
 }
 
-async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data, { mode });
-  await fs.chmod(tmp, mode);
-  await fs.rename(tmp, file);
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 /** The board's key, made once and kept (0600) so a re-join presents the same key. */
 export async function loadOrCreateNodeKey(dataDir: string): Promise<{ keyPem: string; created: boolean }> {
   const p = nodeCredentialPaths(dataDir);
@@ -164,7 +149,7 @@ export async function loadOrCreateNodeKey(dataDir: string): Promise<{ keyPem: st
   if (existing !== undefined) return { keyPem: existing, created: false };
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyPem = await exportKeyPem((await generateKeys()).privateKey);
-  await writeAtomic(p.key, keyPem, 0o600);
+  await writeFileAtomic(p.key, keyPem, 0o600);
   return { keyPem, created: true };
 }
 
@@ -173,10 +158,10 @@ export async function saveNodeCredentials(dataDir: string, creds: NodeCredential
   assertCertMatchesKey(creds.certPem, creds.keyPem);
   const p = nodeCredentialPaths(dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeAtomic(p.key, creds.keyPem, 0o600);
-  await writeAtomic(p.ca, creds.caPem, 0o644);
+  await writeFileAtomic(p.key, creds.keyPem, 0o600);
+  await writeFileAtomic(p.ca, creds.caPem, 0o644);
   // The certificate last: its presence is what "this board has joined" means.
-  await writeAtomic(p.cert, creds.certPem, 0o644);
+  await writeFileAtomic(p.cert, creds.certPem, 0o644);
 }
 
 /** undefined when the board has not joined yet (no node.crt). */

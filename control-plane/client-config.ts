@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { writeFileAtomic } from '../proto/files.js';
 import { BrambleError } from '../proto/errors.js';
 
 export interface ClientConfig {
@@ -29,11 +30,8 @@ export async function writeClientConfig(file: string, cfg: ClientConfig): Promis
   const doc: Record<string, string> = { apiVersion: API_VERSION, kind: KIND };
   for (const [field, yamlField] of FIELDS) doc[yamlField] = cfg[field];
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  // Created 0600 from the start (not chmod'ed later): it holds the admin's private key.
-  await fs.writeFile(tmp, stringify(doc, { lineWidth: 0 }), { mode: 0o600 });
-  await fs.chmod(tmp, 0o600);
-  await fs.rename(tmp, file);
+  // Created 0600 from the start: it holds the admin's private key.
+  await writeFileAtomic(file, stringify(doc, { lineWidth: 0 }), 0o600);
 }
 
 export async function readClientConfig(file: string): Promise<ClientConfig> {

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readIfExists, writeFileAtomic } from '../proto/files.js';
 import { BrambleError } from '../proto/errors.js';
 import { realClock, type Clock } from '../proto/clock.js';
 import { NODE_CN_PREFIX, NODE_ORGANIZATION } from './auth.js';
@@ -326,19 +327,3 @@ function assertKeyMatches(certPem: string, keyPem: string, certName: string, key
   }
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
-/** Write to a temporary file with the final mode, then rename: never a half-written key. */
-async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data, { mode });
-  await fs.chmod(tmp, mode);
-  await fs.rename(tmp, file);
-}

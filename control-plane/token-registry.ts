@@ -6,6 +6,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../proto/files.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
 import { realClock, type Clock } from '../proto/clock.js';
 import type { KObject } from '../proto/model.js';
@@ -164,10 +165,7 @@ export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
     }
     const made = await create({ description: DEFAULT_TOKEN_DESCRIPTION });
     await fs.mkdir(dataDir, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    await fs.writeFile(tmp, made.token + '\n', { mode: 0o600 });
-    await fs.chmod(tmp, 0o600);
-    await fs.rename(tmp, file);
+    await writeFileAtomic(file, made.token + '\n', 0o600);
     return { token: made.token, created: true };
   }
 
