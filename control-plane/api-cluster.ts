@@ -1,6 +1,5 @@
 // The Cluster service: what the CLI calls. Requests are checked here, turned into
 // store commands by api-apply.ts and proposed; objects travel as JSON text.
-import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../proto/clock.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
 import type { Logger } from '../proto/log.js';
@@ -10,11 +9,11 @@ import {
 } from '../proto/model.js';
 import type {
   ApplyRequest__Output, ApplyResponse, ClusterHandlers, DeleteRequest__Output, DeleteResponse,
-  GetRequest__Output, ImageChunk__Output, ListRequest__Output, ListResponse, LogsRequest__Output,
+  GetRequest__Output, ImageChunk__Output, ListRequest__Output, ListResponse,
   CreateTokenRequest__Output, DeleteTokenRequest__Output, ListTokensResponse,
-  ObjectResponse, TokenInfo, TopRequest__Output, VersionResponse, WatchEvent, WatchRequest__Output,
+  ObjectResponse, TokenInfo, VersionResponse, WatchEvent, WatchRequest__Output,
 } from '../proto/load.js';
-import { describeObject, notFoundError, planApply, planDelete, scopedNamespace } from './api-apply.js';
+import { notFoundError, planApply, planDelete, scopedNamespace } from './api-apply.js';
 import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { CallWithAuth } from './auth.js';
 import type { Store, Watch } from './store.js';
@@ -184,15 +183,6 @@ export class ClusterApi {
 
 function tokenInfo(t: TokenSummary): TokenInfo {
   return { id: t.id, description: t.description, created: t.created, expires: t.expires ?? '' };
-}
-
-/** The first message of a client stream, or INVALID_ARGUMENT when the client sends none. */
-function firstMessage<T>(call: grpc.ServerReadableStream<T, unknown>, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    call.once('data', (m: T) => resolve(m));
-    call.once('end', () => reject(new BrambleError('INVALID_ARGUMENT', `${what} needs at least one message: the stream was empty`)));
-    call.once('error', reject);
-  });
 }
 
 export interface ClusterHandlerOptions extends HandlerContext {
