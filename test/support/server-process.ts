@@ -1,6 +1,7 @@
 // Real `bramble server` processes for integration tests: a temp data dir, free
 // loopback ports, readiness by polling /readyz with a deadline, and a teardown
 // that always kills the process. Also runs the compiled CLI as a child process.
+// Servers run without their local agent unless asked: most tests have no containerd.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -108,6 +109,8 @@ export interface StartOptions {
   /** An existing data dir; default a fresh temp dir removed by close(). */
   dataDir?: string;
   extraArgs?: string[];
+  /** Run the server's own agent too (needs containerd); default: --disable-agent. */
+  localAgent?: boolean;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -151,6 +154,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     const args = [
       brambleBin(), 'server', '--data-dir', dataDir,
       '--grpc-addr', `127.0.0.1:${grpcPort}`, '--http-addr', `127.0.0.1:${httpPort}`,
+      ...(opts.localAgent ? [] : ['--disable-agent']),
       ...(opts.extraArgs ?? []),
     ];
     const c = spawn(process.execPath, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
