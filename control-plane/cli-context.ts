@@ -7,7 +7,8 @@ import type { ConnectOptions } from './cli-client.js';
 import { UsageError } from './cli-errors.js';
 
 export interface TextSink {
-  write(text: string): unknown;
+  /** Bytes too: `bramble logs` passes container output through unchanged. */
+  write(text: string | Uint8Array): unknown;
 }
 
 export interface CliIo {

@@ -14,6 +14,8 @@ export interface DeleteInput {
   names: string[];
   namespace?: string;
   ignoreNotFound: boolean;
+  /** Pods: remove from the store at once instead of waiting for the agent to stop them. */
+  force?: boolean;
 }
 
 interface Target {
@@ -76,7 +78,7 @@ export async function runDelete(ctx: CommandContext, input: DeleteInput): Promis
   await withCluster(ctx.connect, async (conn) => {
     for (const t of targets) {
       try {
-        await conn.delete({ kind: t.kind.kind, namespace: t.namespace, name: t.name, resourceVersion: '' });
+        await conn.delete({ kind: t.kind.kind, namespace: t.namespace, name: t.name, resourceVersion: '', force: input.force === true });
         ctx.io.stdout.write(`${t.kind.kind.toLowerCase()}/${t.name} deleted\n`);
       } catch (e) {
         if (input.ignoreNotFound && isBrambleError(e, 'NOT_FOUND')) continue;

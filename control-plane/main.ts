@@ -1,7 +1,7 @@
 // The `bramble` executable: builds the commander program from the command
 // table and runs it. Usage mistakes exit 2, failed commands 1.
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS, type CommandSpec, type OptionSpec } from './cli-commands.js';
+import { COMMANDS, isCommandGroup, type CommandEntry, type CommandSpec, type OptionSpec } from './cli-commands.js';
 import { processIo, type CliIo, type RawOptions } from './cli-context.js';
 import { EXIT_USAGE, reportError } from './cli-errors.js';
 import { clientVersion } from './cli-version.js';
@@ -31,12 +31,23 @@ function buildProgram(io: CliIo, outcome: Outcome): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  for (const spec of COMMANDS) addCommand(program, spec, io, outcome);
+  for (const entry of COMMANDS) addEntry(program, entry, io, outcome);
   return program;
 }
 
-function addCommand(program: Command, spec: CommandSpec, io: CliIo, outcome: Outcome): void {
-  const cmd = program.command(spec.name).description(spec.description);
+/** A group (`bramble token ...`) becomes a command whose subcommands carry the actions. */
+function addEntry(parent: Command, entry: CommandEntry, io: CliIo, outcome: Outcome): void {
+  if (!isCommandGroup(entry)) {
+    addCommand(parent, entry, io, outcome);
+    return;
+  }
+  const group = parent.command(entry.name).description(entry.description);
+  for (const sub of entry.subcommands) addCommand(group, sub, io, outcome);
+}
+
+function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outcome): void {
+  const cmd = parent.command(spec.name).description(spec.description);
+  for (const alias of spec.aliases ?? []) cmd.alias(alias);
   for (const a of spec.arguments) cmd.argument(a.name, a.description);
   for (const o of spec.options) cmd.addOption(toOption(o));
   cmd.action(async () => {
