@@ -203,11 +203,11 @@ export interface ExecResult {
   ms: number;
 }
 
-/** Runs `node bin/bramble.js ARGS`; rejects with its stderr when it exits non-zero. */
+/** Runs `bin/bramble.js ARGS`; rejects with its stderr when it exits non-zero. */
 export function runCli(args: string[], timeoutMs = 60_000): Promise<ExecResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cliPath(), ...args], { timeout: timeoutMs, maxBuffer: 32 * MB }, (err, stdout, stderr) => {
+    execFile(cliPath(), args, { timeout: timeoutMs, maxBuffer: 32 * MB }, (err, stdout, stderr) => {
       const ms = performance.now() - t0;
       if (err) reject(new Error(`bramble ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim().slice(-2000)}`));
       else resolve({ stdout, stderr, ms });
@@ -277,17 +277,17 @@ export async function serverHasFlag(flag: string): Promise<boolean> {
 
 const LOG_TAIL_BYTES = 8192;
 
-/** Starts `node bin/bramble.js server` on loopback with free ports in `dataDir` and waits for /readyz. */
+/** Starts `bin/bramble.js server` on loopback with free ports in `dataDir` and waits for /readyz. */
 export async function startServerProcess(dataDir: string, readyDeadlineMs = 30_000): Promise<ServerProcess> {
   const flags = (await serverHasFlag('--disable-agent')) ? ['--disable-agent'] : [];
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const args = [
-    cliPath(), 'server', '--data-dir', dataDir,
+    'server', '--data-dir', dataDir,
     '--grpc-addr', `127.0.0.1:${grpcPort}`, '--http-addr', `127.0.0.1:${httpPort}`, ...flags,
   ];
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
   let tail = '';
   const keep = (chunk: Buffer): void => {

@@ -36,4 +36,4 @@ if ! ctr --address /run/containerd/containerd.sock version >/dev/null 2>&1; then
 fi
 
 echo "Starting bramble server (gRPC :7443, HTTP :7080). Credentials: /var/lib/bramble/admin.conf"
-exec node bin/bramble.js server "$@"
+exec bin/bramble.js server "$@"

@@ -267,7 +267,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
         agentOutput: () => output,
         startAgent: () => {
           if (child && child.exitCode === null && child.signalCode === null) throw new Error(`agent ${nodeName} is already running`);
-          const c = spawn('nsenter', [`--net=${board.netnsPath}`, process.execPath, brambleBin(), ...agentArgs()], {
+          const c = spawn('nsenter', [`--net=${board.netnsPath}`, brambleBin(), ...agentArgs()], {
             env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
@@ -319,7 +319,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       get,
       runAgent: (b, args, timeoutMs) =>
         new Promise<AgentExit>((resolve, reject) => {
-          const c = spawn('nsenter', [`--net=${b.board.netnsPath}`, process.execPath, brambleBin(), 'agent', ...args], {
+          const c = spawn('nsenter', [`--net=${b.board.netnsPath}`, brambleBin(), 'agent', ...args], {
             env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
             stdio: ['ignore', 'pipe', 'pipe'],
           });

@@ -53,10 +53,10 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-/** Runs `node bin/bramble.js ...args` and collects its output; never throws on a non-zero exit. */
+/** Runs `bin/bramble.js ...args` and collects its output; never throws on a non-zero exit. */
 export function runBramble(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [brambleBin(), ...args], {
+    const child = spawn(brambleBin(), args, {
       env: opts.env ?? { ...process.env, BRAMBLE_LOG_LEVEL: 'warn' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -152,12 +152,12 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
 
   const launch = async (): Promise<void> => {
     const args = [
-      brambleBin(), 'server', '--data-dir', dataDir,
+      'server', '--data-dir', dataDir,
       '--grpc-addr', `127.0.0.1:${grpcPort}`, '--http-addr', `127.0.0.1:${httpPort}`,
       ...(opts.localAgent ? [] : ['--disable-agent']),
       ...(opts.extraArgs ?? []),
     ];
-    const c = spawn(process.execPath, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(brambleBin(), args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const append = (d: string): void => {
       // Keep the tail only: a long test must not grow memory without bound.
