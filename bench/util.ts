@@ -2,13 +2,12 @@
 // process (RSS, CPU time, bytes written), free ports, temp dirs, and a real
 // `bramble server` child process in a temp data dir.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, lstat, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 
 // ------------------------------------------------------------------ statistics
 
@@ -181,17 +180,8 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
 
 // ------------------------------------------------------------------ the repository and the CLI
 
-/** The checkout root: the nearest ancestor with the bramble package.json (works from bench/ and dist/bench/). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bramble') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('bench is not inside the bramble checkout: no package.json named "bramble" above it');
-    dir = up;
-  }
-}
+export { repoRoot } from '../test/support/server-process.js';
+import { repoRoot } from '../test/support/server-process.js';
 
 export function cliPath(): string {
   return path.join(repoRoot(), 'bin', 'bramble.js');

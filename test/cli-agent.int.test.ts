@@ -5,21 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { freePort, runBramble, startServerProcess, type CliResult, type ServerProcess } from './support/server-process.js';
+import { freePort, runBramble, startServerProcess, type ServerProcess, explain, tempDir } from './support/server-process.js';
 
 const TOKEN_RE = /^B10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/;
-
-function explain(r: CliResult): string {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function tokenId(token: string): string {
   return token.split('::')[1]!.split('.')[0]!;

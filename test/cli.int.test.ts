@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KObject } from '../proto/model.js';
 import { readClientConfig, writeClientConfig } from '../control-plane/client-config.js';
 import { ensureClusterPki } from '../control-plane/pki-ca.js';
-import { freePort, runBramble, startServerProcess, type CliResult, type ServerProcess } from './support/server-process.js';
+import { freePort, runBramble, startServerProcess, type ServerProcess, explain, tempDir } from './support/server-process.js';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -33,16 +33,6 @@ spec:
 function configMap(name: string, data: Record<string, string>, extra = ''): string {
   const lines = Object.entries(data).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data:\n${lines.join('\n')}\n`;
-}
-
-function explain(r: CliResult): string {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 // The tests use distinct object names, so they share one server and run a few at a time.

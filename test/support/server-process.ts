@@ -217,3 +217,15 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     },
   };
 }
+
+/** A CLI result spelled out for an assertion message. */
+export function explain(r: CliResult): string {
+  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+/** A temporary directory removed when the test ends, pass or fail. */
+export async function tempDir(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
