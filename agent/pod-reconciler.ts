@@ -99,7 +99,7 @@ export class PodReconciler {
     const onError = (uid: string, err: unknown): void => this.log.warn({ uid, err: String(err) }, 'pod reconcile failed; retrying');
     this.workersDone = runWorkers(this.queue, (uid) => this.reconcileCounted(uid), this.opts.workers ?? 3, onError);
     this.timers.push(this.opts.clock.setInterval(() => this.resyncQuietly(false), this.opts.resyncMs ?? 5_000));
-    this.timers.push(this.opts.clock.setInterval(() => this.resyncQuietly(true), this.opts.fullResyncMs ?? 60_000));
+    this.timers.push(this.opts.clock.setInterval(() => this.spreadFullResync(), this.opts.fullResyncMs ?? 60_000));
     this.resyncQuietly(true);
   }
 
@@ -121,8 +121,11 @@ export class PodReconciler {
     return this.reported.get(uid);
   }
 
-  /** Lists the runtime and queues pods whose containers changed; `full` queues every pod and every leftover. */
-  async resync(full: boolean): Promise<void> {
+  /**
+   * Lists the runtime and queues pods whose containers changed; `full` queues every leftover,
+   * and every desired pod unless `queueDesired` is false.
+   */
+  async resync(full: boolean, queueDesired = true): Promise<void> {
     const byUid = new Map<string, ContainerInfo[]>();
     for (const c of await this.opts.runtime.list()) {
       const uid = c.labels[LABEL_POD_UID];
@@ -133,7 +136,7 @@ export class PodReconciler {
     for (const uid of this.seen.keys()) if (!seen.has(uid)) this.queue.add(uid);
     this.seen = seen;
     if (full) {
-      for (const uid of this.desired.keys()) this.queue.add(uid);
+      if (queueDesired) for (const uid of this.desired.keys()) this.queue.add(uid);
       if (this.synced) {
         const sandboxes = (await this.opts.network.listPods()).map((s) => s.podUid);
         const leftovers = [...byUid.keys(), ...sandboxes, ...(await listVolumePods(this.opts.dataDir))];
@@ -153,19 +156,22 @@ export class PodReconciler {
       return this.teardown(uid, pod, containers);
     }
     let failure: unknown;
+    let touched = true;
     try {
-      await this.act(pod, containers);
+      touched = await this.act(pod, containers);
     } catch (e) {
       failure = e;
     }
-    const after = await this.listPod(uid);
+    // Listing costs ctr processes; when nothing was started, stopped or removed the first list still holds.
+    const after = touched ? await this.listPod(uid) : containers;
     const running = new Map(after.filter((c) => c.state === 'running').map((c) => [c.labels[LABEL_CONTAINER_NAME] ?? '', c]));
     this.prober.sync(pod, running, this.podIP(pod));
     await this.report(pod, after, false);
     if (failure !== undefined) throw failure;
   }
 
-  private async act(pod: Pod, containers: ContainerInfo[]): Promise<void> {
+  /** Makes one step toward the desired containers; whether it started, stopped or removed any. */
+  private async act(pod: Pod, containers: ContainerInfo[]): Promise<boolean> {
     const uid = pod.metadata.uid!;
     const now = this.opts.clock.now();
     const actions = planPod({
@@ -186,7 +192,9 @@ export class PodReconciler {
       volumeError = e as Error;
     }
     let killed = false;
+    let touched = false;
     for (const a of actions) {
+      if (a.kind !== 'backoff') touched = true;
       if (a.kind === 'kill') {
         this.log.info({ uid, container: a.container, reason: a.reason }, 'stopping container');
         killed = (await this.opts.runtime.stop(a.id, a.graceSeconds)) || killed;
@@ -212,6 +220,7 @@ export class PodReconciler {
     // A killed container restarts on the next pass, through the crash back-off.
     if (killed) this.queue.add(uid);
     if (volumeError) throw volumeError;
+    return touched;
   }
 
   private async teardown(uid: string, pod: Pod | undefined, containers: ContainerInfo[]): Promise<void> {
@@ -308,9 +317,21 @@ export class PodReconciler {
     }
   }
 
-  private resyncQuietly(full: boolean): void {
+  /**
+   * The periodic pass over every pod, spread over half the interval: queued at once, each
+   * pod's reconcile lists the runtime (several ctr processes) in one burst, and a newly
+   * assigned pod waits behind all of them (seconds on a board with a few dozen pods).
+   */
+  private spreadFullResync(): void {
+    const uids = [...this.desired.keys()];
+    const spreadMs = (this.opts.fullResyncMs ?? 60_000) / 2;
+    uids.forEach((uid, i) => this.queue.addAfter(uid, Math.floor((i * spreadMs) / uids.length)));
+    this.resyncQuietly(true, false);
+  }
+
+  private resyncQuietly(full: boolean, queueDesired = true): void {
     this.inFlight++;
-    this.resync(full)
+    this.resync(full, queueDesired)
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'pod resync failed'))
       .finally(() => this.inFlight--);
   }

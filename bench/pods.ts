@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -56,8 +57,14 @@ export interface PodsBenchReport {
     applyCall: LatencySummary;
     applyToBound: LatencySummary;
     boundToRunning: LatencySummary;
+    /** The slowest Pods, with when they were applied (seconds after the first Apply). */
+    slowest: { name: string; board: string; appliedAtSecond: number; totalMs: number; applyToBoundMs: number; boundToRunningMs: number }[];
     note: string;
   };
+  /** 1-minute load average of the machine before and after the Pods were applied: other work on it inflates the latencies. */
+  loadAverage: { beforePods: number; afterPods: number };
+  /** When the agent processes were spawned, in seconds relative to the first Apply (negative: before it). */
+  agentsSpawnedAtSecond: number;
   /** Cost of one `ctr` process inside a board: the agent runs several per Pod start. */
   ctrCall: { tasksLs: LatencySummary; imagesLs: LatencySummary };
   agent: { board: string; podsRunning: number } & ProcessFigures & {
@@ -268,9 +275,11 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
   let client: ClusterClient | undefined;
   let watcher: PodWatcher | undefined;
   let counter: EventCounter | undefined;
+  let failed = false;
   try {
     log('starting a server and 2 boards');
     cluster = await startCluster({ boards: [{ name: 'pba', labels: { [BOARD_LABEL]: 'a' } }, { name: 'pbb', labels: { [BOARD_LABEL]: 'b' } }] });
+    const agentsSpawned = performance.now();
     const c = cluster;
     const [boardA, boardB] = c.boards as [ClusterBoard, ClusterBoard];
     const cfg = await readClientConfig(c.server.configPath);
@@ -292,11 +301,15 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
     const applyCall: number[] = [];
     const toBound: number[] = [];
     const boundToRunning: number[] = [];
+    const perPod: PodsBenchReport['stages']['slowest'] = [];
+    const loadBefore = os.loadavg()[0]!;
+    let first: number | undefined;
     // Board a gets every (podCount/onFirst)-th Pod, so both boards fill up side by side.
     const onA = new Set(Array.from({ length: onFirst }, (_, k) => Math.floor((k * podCount) / Math.max(1, onFirst))));
     for (let i = 0; i < podCount; i++) {
       const name = `bench-${String(i).padStart(3, '0')}`;
       const t0 = performance.now();
+      first ??= t0;
       await applyPod(cl, benchPod(name, onA.has(i) ? 'a' : 'b'));
       const tApplied = performance.now();
       const tRunning = await w.running(name, RUNNING_DEADLINE_MS, () => c.diagnostics());
@@ -305,7 +318,12 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
       applyCall.push(tApplied - t0);
       toBound.push((t.bound ?? tRunning) - t0);
       boundToRunning.push(tRunning - (t.bound ?? tRunning));
+      perPod.push({
+        name, board: t.nodeName ?? '', appliedAtSecond: round((t0 - first) / 1000),
+        totalMs: round(tRunning - t0), applyToBoundMs: round((t.bound ?? tRunning) - t0), boundToRunningMs: round(tRunning - (t.bound ?? tRunning)),
+      });
     }
+    const loadAfter = os.loadavg()[0]!;
     const podsPerBoard: Record<string, number> = {};
     for (const t of w.times.values()) if (t.nodeName) podsPerBoard[t.nodeName] = (podsPerBoard[t.nodeName] ?? 0) + 1;
     const serverPid = c.server.pid;
@@ -352,8 +370,11 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
         applyCall: summarizeMs(applyCall),
         applyToBound: summarizeMs(toBound),
         boundToRunning: summarizeMs(boundToRunning),
+        slowest: perPod.sort((a, b) => b.totalMs - a.totalMs).slice(0, 5),
         note: 'applyToBound: Apply call + scheduler bind, until the watch shows spec.nodeName; boundToRunning: assignment stream, agent reconcile (CNI, ctr), status report and its store write',
       },
+      agentsSpawnedAtSecond: round((agentsSpawned - (first ?? agentsSpawned)) / 1000),
+      loadAverage: { beforePods: round(loadBefore, 2), afterPods: round(loadAfter, 2) },
       ctrCall,
       agent: {
         board: boardA.nodeName,
@@ -387,13 +408,20 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
         },
       },
     };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     counter?.close();
     watcher?.close();
     client?.close();
     if (cluster) {
       log('tearing down the cluster');
-      await cluster.close();
+      // A teardown failure must not hide the failure that got us here.
+      await cluster.close().catch((e: unknown) => {
+        if (!failed) throw e;
+        log(`teardown after a failure also failed: ${(e as Error).message}`);
+      });
     }
   }
 }

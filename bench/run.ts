@@ -7,6 +7,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { idleSecondsFromEnv, runApiBench } from './api.js';
 import { runSchedulerBench } from './scheduler.js';
+import { runPodsBench } from './pods.js';
 import { round } from './util.js';
 
 interface Section {
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
   const all: Section[] = [
     { name: 'api', run: () => runApiBench({ idleSeconds, log: (m) => progress(`api: ${m}`) }) },
     { name: 'scheduler', run: () => runSchedulerBench() },
+    { name: 'pods', run: () => runPodsBench({ idleSeconds, log: (m) => progress(`pods: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
