@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DEFAULT_CONTAINERD_ADDRESS as AGENT_DEFAULT } from '../agent/agent.js';
 import { BrambleError } from '../proto/errors.js';
 import {
+  resolveToken,
   checkHostPort, checkNodeName, containerdSocketPath, containerdUnreachable, DEFAULT_CONTAINERD_ADDRESS, explainAgentStartError, parseLabels,
   probeContainerd,
 } from './cli-agent.js';
@@ -120,5 +121,26 @@ describe('explainAgentStartError', () => {
   test('passes other errors through unchanged', () => {
     const original = new BrambleError('RUNTIME_FAILED', 'ctr exited with 1');
     assert.equal(explainAgentStartError(original, 'cp:7443'), original);
+  });
+});
+
+describe('resolveToken', () => {
+  test('reads the token from --token-file, trimmed, so it never shows in the process list', async (t) => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-token-'));
+    t.after(() => fs.rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'token');
+    await fs.writeFile(file, 'B10abc::id.secret\n', { mode: 0o600 });
+    assert.equal(await resolveToken({ tokenFile: file }), 'B10abc::id.secret');
+  });
+
+  test('falls back to $BRAMBLE_TOKEN, and --token wins over it', async () => {
+    assert.equal(await resolveToken({ envToken: ' from-env \n' }), 'from-env');
+    assert.equal(await resolveToken({ token: 'from-flag', envToken: 'from-env' }), 'from-flag');
+    assert.equal(await resolveToken({ envToken: '' }), undefined);
+  });
+
+  test('refuses both --token and --token-file, and names a file it cannot read', async () => {
+    await assert.rejects(resolveToken({ token: 'a', tokenFile: '/x' }), (e) => e instanceof UsageError && /cannot both be given/.test(e.message));
+    await assert.rejects(resolveToken({ tokenFile: '/nonexistent/token' }), (e) => e instanceof UsageError && /ENOENT.*"\/nonexistent\/token"/.test(e.message));
   });
 });

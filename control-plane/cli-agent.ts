@@ -5,6 +5,7 @@
 // that says what to do.
 import net from 'node:net';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
+import { readFile } from 'node:fs/promises';
 import { parseToken } from '../proto/token.js';
 import { realClock } from '../proto/clock.js';
 import type { Logger } from '../proto/log.js';
@@ -120,6 +121,9 @@ export function explainAgentStartError(e: unknown, server: string): unknown {
 export interface AgentInput {
   server?: string;
   token?: string;
+  tokenFile?: string;
+  /** $BRAMBLE_TOKEN: keeps the token out of the process list. */
+  envToken?: string;
   nodeName?: string;
   dataDir?: string;
   containerdAddress?: string;
@@ -130,7 +134,22 @@ export interface AgentInput {
 }
 
 /** Every flag checked; the agent module is loaded only after, so a typo fails at once. */
-async function checkAgentInput(input: AgentInput): Promise<{ server: string; labels: Record<string, string> }> {
+/** One token source at most: --token, --token-file or $BRAMBLE_TOKEN (in that order of precedence). */
+export async function resolveToken(input: Pick<AgentInput, 'token' | 'tokenFile' | 'envToken'>): Promise<string | undefined> {
+  if (input.token !== undefined && input.tokenFile !== undefined) {
+    throw new UsageError('--token and --token-file cannot both be given: choose one');
+  }
+  if (input.tokenFile !== undefined) {
+    try {
+      return (await readFile(input.tokenFile, 'utf8')).trim();
+    } catch (e) {
+      throw new UsageError(`--token-file cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)} for "${input.tokenFile}"`);
+    }
+  }
+  return input.token ?? (input.envToken?.trim() || undefined);
+}
+
+async function checkAgentInput(input: AgentInput): Promise<{ server: string; labels: Record<string, string>; token?: string }> {
   if (!input.server) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443');
   checkHostPort('--server', input.server);
   if (/:0$/.test(input.server)) throw new UsageError(`--server port must be 1-65535: current value is "${input.server}"`);
@@ -145,13 +164,14 @@ async function checkAgentInput(input: AgentInput): Promise<{ server: string; lab
       throw new UsageError(`--reserve: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  const token = await resolveToken(input);
   // A mistyped token fails here, before the server is asked anything.
-  if (input.token !== undefined) parseToken(input.token);
-  return { server: input.server, labels };
+  if (token !== undefined) parseToken(token);
+  return { server: input.server, labels, token };
 }
 
 export async function runAgent(ctx: CommandContext, input: AgentInput): Promise<number> {
-  const { server, labels } = await checkAgentInput(input);
+  const { server, labels, token } = await checkAgentInput(input);
   const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('../agent/agent.js'), import('../proto/log.js')]);
   const logger = createLogger('bramble-agent');
@@ -159,7 +179,7 @@ export async function runAgent(ctx: CommandContext, input: AgentInput): Promise<
   try {
     agent = await startAgent({
       server,
-      token: input.token,
+      token,
       nodeName: input.nodeName,
       dataDir: input.dataDir ?? defaultAgentDataDir(),
       containerdAddress,

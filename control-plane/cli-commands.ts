@@ -105,7 +105,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     arguments: [],
     options: [
       { flags: '--server <host:port>', description: 'gRPC address of the control plane (required)' },
-      { flags: '--token <token>', description: 'join token (`bramble token create`, or the server\'s <data dir>/token); not needed once joined' },
+      { flags: '--token <token>', description: 'join token (`bramble token create`, or the server\'s <data dir>/token); not needed once joined. Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
+      { flags: '--token-file <file>', description: 'read the join token from this file' },
       { flags: '--node-name <name>', description: NODE_NAME_HELP },
       { flags: '--data-dir <dir>', description: 'where the node credential, logs and volumes live (default /var/lib/bramble/agent as root, ~/.bramble/agent otherwise)' },
       CONTAINERD,
@@ -119,6 +120,8 @@ export const COMMANDS: readonly CommandEntry[] = [
       runAgent(ctx, {
         server: optString(o, 'server'),
         token: optString(o, 'token'),
+        tokenFile: optString(o, 'tokenFile'),
+        envToken: process.env.BRAMBLE_TOKEN,
         nodeName: optString(o, 'nodeName'),
         dataDir: optString(o, 'dataDir'),
         containerdAddress: optString(o, 'containerdAddress'),
