@@ -149,7 +149,8 @@ export class AgentSession {
     const again = (why: string): void => {
       if (ended) return;
       ended = true;
-      if (!this.stopped) this.deps.logger.info({ why }, 'assignment stream ended; reconnecting');
+      // One line per outage, not one per retry: a board may wait hours for its control plane.
+      if (!this.stopped) this.deps.logger[this.watchFailures === 0 ? 'info' : 'debug']({ why }, 'assignment stream ended; reconnecting');
       this.retry('watch', () => this.watch());
     };
     call.on('error', (e) => again(e.message));
