@@ -19,6 +19,7 @@ import { CniNetwork } from './network-cni.js';
 import { cgroupReader, PodFiguresSampler } from './pod-figures.js';
 import { readLogs } from './pod-logs.js';
 import { PodReconciler } from './pod-reconciler.js';
+import { realProcessProbe } from './process-probe.js';
 import { CtrRuntime } from './runtime-ctr.js';
 import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
 import { SiNodeStats } from './stats-si.js';
@@ -105,7 +106,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let session: AgentSession | undefined;
 
   const reconciler: PodReconciler = new PodReconciler({
-    runtime, network, clock, dataDir: opts.dataDir, hostIP, resyncMs: opts.resyncMs,
+    runtime, network, clock, dataDir: opts.dataDir, hostIP, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
     logger: logger.child({ component: 'pods' }),
     reportStatus: (pod, status) => session?.reportStatus(pod, status),
     onFinalized: (pod): void => session?.reportStatus(pod, reconciler.lastStatus(pod.metadata.uid ?? '') ?? pod.status ?? {}, true),
@@ -132,7 +133,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       allocatable: resources.allocatable,
       addresses,
       figures: toProtoFigures(nodeName, await stats.figures()),
-      pods: await figures.sample(await runtime.list()),
+      // The reconciler's last list: at most a resync old, and listing again costs ctr processes.
+      pods: await figures.sample(reconciler.knownContainers()),
       labels: opts.labels ?? {},
     }),
     onDesired: (state, synced) => {
@@ -161,7 +163,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           await rm(file, { force: true });
         }
       },
-      podFigures: async () => figures.sample(await runtime.list()),
+      podFigures: async () => figures.sample(reconciler.knownContainers()),
     },
   });
   session.start();

@@ -15,7 +15,8 @@ describe('CniNetwork', () => {
   let dir = '';
   let leaseDir = '';
   let runner: FakeRunner;
-  let netns: Set<string>;
+  let nsDir = '';
+  let netns: { add(name: string): void; readonly size: number };
   let net: CniNetwork;
 
   const isPlugin = (c: RecordedCall) => c.file === '/opt/cni/bin/bridge';
@@ -24,12 +25,17 @@ describe('CniNetwork', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bramble-cni-unit-'));
     leaseDir = join(dir, 'ipam', 'bramble');
+    nsDir = join(dir, 'netns');
+    mkdirSync(nsDir);
     runner = new FakeRunner();
-    netns = new Set();
-    // The fake machine: `ip netns` keeps a set, the plugin writes and removes host-local lease files.
-    runner.on(['ip', 'netns', 'list'], () => ({ stdout: [...netns].map((n) => `${n} (id: 1)`).join('\n') }));
+    // The fake machine: `ip netns` keeps one file per namespace in nsDir, as it does in
+    // /var/run/netns; the plugin writes and removes host-local lease files.
+    netns = {
+      add: (name) => writeFileSync(join(nsDir, name), ''),
+      get size() { return readdirSync(nsDir).length; },
+    };
     runner.on(['ip', 'netns', 'add'], (c) => { netns.add(c.args[2]!); return {}; });
-    runner.on(['ip', 'netns', 'delete'], (c) => { netns.delete(c.args[2]!); return {}; });
+    runner.on(['ip', 'netns', 'delete'], (c) => { unlinkSync(join(nsDir, c.args[2]!)); return {}; });
     runner.on((c) => isPlugin(c) && cniCommand(c) === 'ADD', (c) => {
       const ip = /IP=([\d.]+)/.exec(c.env?.CNI_ARGS ?? '')?.[1] ?? '10.42.1.5';
       mkdirSync(leaseDir, { recursive: true });
@@ -48,6 +54,7 @@ describe('CniNetwork', () => {
       dataDir: dir,
       runner,
       cniPath: '/opt/cni/bin',
+      netnsDir: nsDir,
     });
   });
 
@@ -62,9 +69,8 @@ describe('CniNetwork', () => {
 
   test('ensurePod creates the netns, brings lo up and calls the bridge plugin with host-local IPAM', async () => {
     const pod = await net.ensurePod(UID, 'web', 'shop');
-    assert.deepEqual(pod, { podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.5' });
+    assert.deepEqual(pod, { podUid: UID, netnsPath: join(nsDir, NETNS), ip: '10.42.1.5' });
     assert.deepEqual(runner.calls.filter((c) => c.file === 'ip').map((c) => c.args), [
-      ['netns', 'list'],
       ['netns', 'add', NETNS],
       ['-n', NETNS, 'link', 'set', 'lo', 'up'],
     ]);
@@ -73,7 +79,7 @@ describe('CniNetwork', () => {
     assert.deepEqual(add.env, {
       CNI_COMMAND: 'ADD',
       CNI_CONTAINERID: UID,
-      CNI_NETNS: `/var/run/netns/${NETNS}`,
+      CNI_NETNS: join(nsDir, NETNS),
       CNI_IFNAME: 'eth0',
       CNI_PATH: '/opt/cni/bin',
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=${UID}`,
@@ -93,9 +99,9 @@ describe('CniNetwork', () => {
   test('ensurePod of a Pod that has its netns and lease returns them without calling a plugin', async () => {
     netns.add(NETNS);
     await lease('10.42.1.9', UID);
-    assert.deepEqual(await net.ensurePod(UID, 'web', 'shop'), { podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.9' });
+    assert.deepEqual(await net.ensurePod(UID, 'web', 'shop'), { podUid: UID, netnsPath: join(nsDir, NETNS), ip: '10.42.1.9' });
     assert.equal(runner.calls.filter(isPlugin).length, 0);
-    assert.equal(runner.argsOf(['netns', 'add']).length, 0);
+    assert.equal(runner.calls.length, 0, 'the netns is looked up in its directory, not with ip netns list');
   });
 
   test('a lease whose netns vanished is released and the same address asked for again', async () => {
@@ -131,6 +137,13 @@ describe('CniNetwork', () => {
     assert.equal(runner.calls.filter(isPlugin).length, 0);
   });
 
+  test('the netns directory missing (before the first ip netns add) means no namespaces', async () => {
+    await rm(nsDir, { recursive: true });
+    await lease('10.42.1.9', UID);
+    assert.deepEqual(await net.listPods(), []);
+    assert.equal(await net.deletePod('ffffffffffff-unknown'), false);
+  });
+
   test('listPods reports only Pods with both a netns and a lease in this board\'s data dir', async () => {
     netns.add(NETNS);
     netns.add(podNetnsName('ffffffffffff-other-board'));
@@ -138,7 +151,8 @@ describe('CniNetwork', () => {
     await lease('10.42.1.9', UID);
     await lease('10.42.1.10', 'dddddddddddd-netns-gone');
     await writeFile(join(leaseDir, 'last_reserved_ip.0'), '10.42.1.10');
-    assert.deepEqual(await net.listPods(), [{ podUid: UID, netnsPath: `/var/run/netns/${NETNS}`, ip: '10.42.1.9' }]);
+    assert.deepEqual(await net.listPods(), [{ podUid: UID, netnsPath: join(nsDir, NETNS), ip: '10.42.1.9' }]);
+    assert.equal(runner.calls.length, 0);
   });
 
   test('concurrent ensurePod calls for one Pod make one sandbox', async () => {

@@ -2,7 +2,7 @@
 // (`ip netns add`), attached to the board's bridge by calling the bridge plugin
 // ourselves with host-local IPAM. We call ADD and DEL directly (not `ctr run
 // --cni`) because the Pod's network outlives its containers and ctr never calls DEL.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrambleError } from '../proto/errors.js';
 import { execRunner, type CommandRunner, type RunResult } from './exec-runner.js';
@@ -22,6 +22,11 @@ export interface CniNetworkOptions {
   /** Masquerade Pod traffic leaving the Pod range (the bridge plugin's ipMasq). */
   ipMasq?: boolean;
   timeoutMs?: number;
+  /**
+   * Where `ip netns add` mounts the namespaces (NETNS_DIR). It is read directly, not through
+   * `ip netns list`, to spare a process per Pod start; unit tests point it at a temp dir.
+   */
+  netnsDir?: string;
 }
 
 /** The netns a Pod gets: short enough for `ip netns`, unique enough for one cluster. */
@@ -34,6 +39,7 @@ export class CniNetwork implements PodNetwork {
   private readonly cniPath: string;
   private readonly networkName: string;
   private readonly timeoutMs: number;
+  private readonly netnsDir: string;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: CniNetworkOptions) {
@@ -41,6 +47,7 @@ export class CniNetwork implements PodNetwork {
     this.cniPath = opts.cniPath ?? '/usr/lib/cni';
     this.networkName = opts.networkName ?? 'bramble';
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.netnsDir = opts.netnsDir ?? NETNS_DIR;
   }
 
   /** The network configuration passed to both ADD and DEL; DEL must see what ADD saw. */
@@ -80,7 +87,7 @@ export class CniNetwork implements PodNetwork {
     for (const [podUid, ip] of await this.leases()) {
       const name = podNetnsName(podUid);
       // Other boards on this machine share /var/run/netns; a lease in our dataDir makes the Pod ours.
-      if (names.has(name)) out.push({ podUid, netnsPath: join(NETNS_DIR, name), ip });
+      if (names.has(name)) out.push({ podUid, netnsPath: join(this.netnsDir, name), ip });
     }
     return out.sort((a, b) => a.podUid.localeCompare(b.podUid));
   }
@@ -88,8 +95,8 @@ export class CniNetwork implements PodNetwork {
   private async doEnsure(podUid: string, podName: string, namespace: string): Promise<PodSandbox> {
     if (!podUid) throw new BrambleError('INVALID_ARGUMENT', 'pod uid must not be empty: current value is ""');
     const name = podNetnsName(podUid);
-    const netnsPath = join(NETNS_DIR, name);
-    const hasNetns = (await this.netnsNames()).has(name);
+    const netnsPath = join(this.netnsDir, name);
+    const hasNetns = await this.hasNetns(name);
     const lease = (await this.leases()).get(podUid);
     if (hasNetns && lease) return { podUid, netnsPath, ip: lease };
     // A lease whose netns is gone (the netns was deleted behind our back) is released
@@ -115,8 +122,8 @@ export class CniNetwork implements PodNetwork {
 
   private async doDelete(podUid: string): Promise<boolean> {
     const name = podNetnsName(podUid);
-    const netnsPath = join(NETNS_DIR, name);
-    const hasNetns = (await this.netnsNames()).has(name);
+    const netnsPath = join(this.netnsDir, name);
+    const hasNetns = await this.hasNetns(name);
     const hasLease = (await this.leases()).has(podUid);
     if (!hasNetns && !hasLease) return false;
     // DEL before the netns goes: the bridge plugin removes the veth from inside it.
@@ -151,9 +158,13 @@ export class CniNetwork implements PodNetwork {
     return parsed;
   }
 
+  /** What `ip netns list` prints, read from its directory (missing until the first `ip netns add`). */
   private async netnsNames(): Promise<Set<string>> {
-    const r = await this.ipOk(['netns', 'list']);
-    return new Set(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((n): n is string => !!n));
+    return new Set(await readdir(this.netnsDir).catch(() => [] as string[]));
+  }
+
+  private hasNetns(name: string): Promise<boolean> {
+    return stat(join(this.netnsDir, name)).then(() => true, () => false);
   }
 
   /** host-local keeps one file per leased IP, holding the container id (our Pod uid) on its first line. */

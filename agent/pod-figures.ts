@@ -49,7 +49,7 @@ export class PodFiguresSampler {
   ) {}
 
   /** Sums the running containers per Pod; CPU is the rate since the previous sample. */
-  async sample(containers: ContainerInfo[]): Promise<PodFigures[]> {
+  async sample(containers: readonly ContainerInfo[]): Promise<PodFigures[]> {
     const now = this.clock.now();
     const byPod = new Map<string, PodFigures>();
     const next = new Map<string, { cpuNanos: number; at: number }>();

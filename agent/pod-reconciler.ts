@@ -13,6 +13,7 @@ import { configSourceOf, type ConfigSource } from './pod-env.js';
 import { containerLogPath, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
 import { graceSecondsOf, planPod, planTeardown } from './pod-plan.js';
 import { PodProber, type ProbeTransport } from './pod-probes.js';
+import type { ProcessProbe } from './process-probe.js';
 import { startContainer } from './pod-start.js';
 import { computePodStatus, sameStatus, type WaitingReason } from './pod-status.js';
 import { ensureVolumes, listVolumePods, removeVolumes } from './pod-volumes.js';
@@ -31,10 +32,16 @@ export interface PodReconcilerOptions {
   onFinalized?(pod: Pod): Promise<void> | void;
   hostIP?: string;
   probeTransport?: ProbeTransport;
-  /** How often the runtime is listed to notice exits; default 5 s. */
+  /**
+   * How often exits are looked for; default 5 s. With a processProbe this checks the pids of
+   * the running containers and lists the runtime only when one is gone (or after this
+   * reconciler changed containers); without one it lists the runtime every time.
+   */
   resyncMs?: number;
-  /** How often every pod is reconciled regardless; default 60 s. */
+  /** How often every pod is reconciled regardless, from one runtime list; default 60 s. */
   fullResyncMs?: number;
+  /** Checks container pids between runtime lists, so an idle board spawns no `ctr`. */
+  processProbe?: ProcessProbe;
   workers?: number;
   logRotation?: RotationPolicy;
   crashBackoff?: CrashBackoffPolicy;
@@ -57,6 +64,16 @@ export class PodReconciler {
   private readonly sandboxes = new Map<string, PodSandbox>();
   private readonly finalized = new Set<string>();
   private seen = new Map<string, string>();
+  /**
+   * The last runtime list. `seq` orders lists and this reconciler's own container changes:
+   * a list started after a pod's last change (changedAt) still tells that pod's containers,
+   * as nothing else changes them but exits, which the process probe catches.
+   */
+  private known: { seq: number; containers: readonly ContainerInfo[] } | undefined;
+  private seq = 0;
+  private readonly changedAt = new Map<string, number>();
+  private lastChange = 0;
+  private lastResyncList = 0;
   private timers: Timer[] = [];
   /** One wake-up per pod at the earliest due retry (the queue's addAfter would keep a later one). */
   private readonly wakeups = new Map<string, { at: number; timer: Timer }>();
@@ -121,13 +138,27 @@ export class PodReconciler {
     return this.reported.get(uid);
   }
 
+  /** The containers as of the last runtime list (the heartbeat's Pod figures read this instead of listing again). */
+  knownContainers(): readonly ContainerInfo[] {
+    return this.known?.containers ?? [];
+  }
+
   /**
    * Lists the runtime and queues pods whose containers changed; `full` queues every leftover,
-   * and every desired pod unless `queueDesired` is false.
+   * and every desired pod unless `queueDesired` is false. A quick (not full) resync lists only
+   * when the last list may be out of date (see needsList).
    */
   async resync(full: boolean, queueDesired = true): Promise<void> {
+    if (!full && !this.needsList()) {
+      for (const c of this.known?.containers ?? []) {
+        if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+      }
+      return;
+    }
+    const listed = await this.listRuntime();
+    this.lastResyncList = listed.seq;
     const byUid = new Map<string, ContainerInfo[]>();
-    for (const c of await this.opts.runtime.list()) {
+    for (const c of listed.containers) {
       const uid = c.labels[LABEL_POD_UID];
       if (uid) byUid.set(uid, [...(byUid.get(uid) ?? []), c]);
     }
@@ -150,7 +181,7 @@ export class PodReconciler {
 
   async reconcile(uid: string): Promise<void> {
     const pod = this.desired.get(uid);
-    const containers = await this.listPod(uid);
+    const containers = await this.observe(uid);
     if (!pod || pod.metadata.deletionTimestamp) {
       if (!pod && !this.synced) return;
       return this.teardown(uid, pod, containers);
@@ -162,6 +193,7 @@ export class PodReconciler {
     } catch (e) {
       failure = e;
     }
+    if (touched || failure !== undefined) this.markChanged(uid);
     // Listing costs ctr processes; when nothing was started, stopped or removed the first list still holds.
     const after = touched ? await this.listPod(uid) : containers;
     const running = new Map(after.filter((c) => c.state === 'running').map((c) => [c.labels[LABEL_CONTAINER_NAME] ?? '', c]));
@@ -228,9 +260,17 @@ export class PodReconciler {
     this.prober.stopPod(uid);
     const actions = planTeardown(containers, graceSecondsOf(known));
     // Containers get their grace period side by side, not one after the other.
-    await Promise.all(actions.map((a) => (a.kind === 'kill' ? this.opts.runtime.stop(a.id, a.graceSeconds) : undefined)));
+    try {
+      await Promise.all(actions.map((a) => (a.kind === 'kill' ? this.opts.runtime.stop(a.id, a.graceSeconds) : undefined)));
+    } finally {
+      if (actions.length > 0) this.markChanged(uid);
+    }
     if (pod && containers.length > 0) await this.report(pod, await this.listPod(uid), true);
-    for (const a of actions) if (a.kind === 'remove') await this.opts.runtime.remove(a.id);
+    try {
+      for (const a of actions) if (a.kind === 'remove') await this.opts.runtime.remove(a.id);
+    } finally {
+      if (actions.length > 0) this.markChanged(uid);
+    }
     if (!known?.spec.hostNetwork) await this.opts.network.deletePod(uid);
     await removeVolumes(this.opts.dataDir, uid);
     await removePodLogs(this.opts.dataDir, uid);
@@ -299,7 +339,57 @@ export class PodReconciler {
   }
 
   private async listPod(uid: string): Promise<ContainerInfo[]> {
-    return (await this.opts.runtime.list()).filter((c) => c.labels[LABEL_POD_UID] === uid);
+    return (await this.listRuntime()).containers.filter((c) => c.labels[LABEL_POD_UID] === uid);
+  }
+
+  /** Every list goes through here so the newest one is kept; a list that started earlier never replaces a later one. */
+  private async listRuntime(): Promise<{ seq: number; containers: ContainerInfo[] }> {
+    const seq = ++this.seq;
+    const containers = await this.opts.runtime.list();
+    if (!this.known || seq > this.known.seq) {
+      this.known = { seq, containers };
+      // A change older than the kept list no longer decides anything.
+      for (const [uid, at] of this.changedAt) if (at < seq) this.changedAt.delete(uid);
+    }
+    return { seq, containers };
+  }
+
+  /** Called once this reconciler started, stopped or removed (or may have) containers of the pod. */
+  private markChanged(uid: string): void {
+    this.lastChange = ++this.seq;
+    this.changedAt.set(uid, this.lastChange);
+  }
+
+  /**
+   * The pod's containers. With a process probe, the last list serves when it started after
+   * this reconciler last changed the pod and every running container's process is still
+   * there: the periodic pass then reconciles every pod from one list, not one list per pod.
+   */
+  private async observe(uid: string): Promise<ContainerInfo[]> {
+    const known = this.known;
+    if (this.opts.processProbe && known && known.seq > (this.changedAt.get(uid) ?? 0)) {
+      const mine = known.containers.filter((c) => c.labels[LABEL_POD_UID] === uid);
+      if (this.processesAlive(mine)) return mine;
+    }
+    return this.listPod(uid);
+  }
+
+  /**
+   * Whether the quick resync must list the runtime: always without a probe; else when there
+   * is no list yet, when this reconciler changed containers since the last resync list, or
+   * when a running container's process is gone. The full pass lists regardless, so a change
+   * made behind the agent's back (or a reused pid) is seen within fullResyncMs.
+   */
+  private needsList(): boolean {
+    if (!this.opts.processProbe || !this.known || this.lastChange > this.lastResyncList) return true;
+    return !this.processesAlive(this.known.containers);
+  }
+
+  /** Stopped containers stay stopped; a running one needs a live pid; created or unknown ones may change anytime. */
+  private processesAlive(containers: readonly ContainerInfo[]): boolean {
+    const probe = this.opts.processProbe;
+    if (!probe) return false;
+    return containers.every((c) => c.state === 'stopped' || (c.state === 'running' && c.pid !== undefined && probe.alive(c.pid)));
   }
 
   private logPathOf(c: ContainerInfo): string {
@@ -319,8 +409,9 @@ export class PodReconciler {
 
   /**
    * The periodic pass over every pod, spread over half the interval: queued at once, each
-   * pod's reconcile lists the runtime (several ctr processes) in one burst, and a newly
-   * assigned pod waits behind all of them (seconds on a board with a few dozen pods).
+   * pod's reconcile (listing the runtime when there is no process probe, several ctr
+   * processes) comes in one burst, and a newly assigned pod waits behind all of them
+   * (seconds on a board with a few dozen pods).
    */
   private spreadFullResync(): void {
     const uids = [...this.desired.keys()];

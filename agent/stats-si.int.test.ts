@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { FakeClock } from '../proto/clock.js';
 import { readBoardModel, SiNodeStats } from './stats-si.js';
 
@@ -27,6 +28,17 @@ describe('systeminformation node stats on this machine', () => {
     assert.ok(f.temperatureCelsius === null || (f.temperatureCelsius > -40 && f.temperatureCelsius < 150));
     const again = await stats.figures();
     assert.ok(again.memoryTotalBytes === f.memoryTotalBytes);
+  });
+
+  test('cpu percent rises while this process keeps one core busy', async () => {
+    const stats = new SiNodeStats();
+    await stats.figures();
+    // Half a second of spinning is at least 1/cpus of the board's time over the window.
+    const until = performance.now() + 500;
+    while (performance.now() < until) { /* keep one core busy */ }
+    const busy = (await stats.figures()).cpuPercent;
+    const floor = (100 / os.cpus().length) * 0.6;
+    assert.ok(busy >= floor && busy <= 100, `cpuPercent ${busy} must be at least ${floor} with one of ${os.cpus().length} cores busy`);
   });
 
   test('addresses are the non-internal ones plus the hostname', async () => {
