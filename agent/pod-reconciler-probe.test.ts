@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
 import type { Pod } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
+import { settleReconciler } from '../test/support/reconciler.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { FakeProcessProbe } from './process-probe.js';
 import { FakeRuntime } from './runtime-fake.js';
@@ -80,12 +81,7 @@ async function harness(t: TestContext, pods: Pod[], probe?: FakeProcessProbe, be
     await rec.stop();
     await fs.rm(dataDir, { recursive: true, force: true });
   });
-  const settle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 5; ) {
-      await new Promise((r) => setImmediate(r));
-      quiet = rec.busy ? 0 : quiet + 1;
-    }
-  };
+  const settle = (): Promise<void> => settleReconciler(rec);
   const t0 = clock.now();
   rec.setDesired(pods, [], [], { synced: true });
   rec.start();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
 import type { Pod } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
+import { settleReconciler } from '../test/support/reconciler.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { FakeRuntime } from './runtime-fake.js';
 
@@ -32,12 +33,7 @@ async function runningReconciler(t: TestContext, pods: Pod[]): Promise<{ clock: 
     await rec.stop();
     await fs.rm(dataDir, { recursive: true, force: true });
   });
-  const settle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 5; ) {
-      await new Promise((r) => setImmediate(r));
-      quiet = rec.busy ? 0 : quiet + 1;
-    }
-  };
+  const settle = (): Promise<void> => settleReconciler(rec);
   rec.setDesired(pods, [], [], { synced: true });
   rec.start();
   await settle();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
 import type { Container, KObject, Pod, PodSpec, PodStatus } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
+import { settleReconciler } from '../test/support/reconciler.js';
 import { PodReconciler } from './pod-reconciler.js';
 import type { HttpProbeRequest, ProbeTransport } from './pod-probes.js';
 import { FakeRuntime } from './runtime-fake.js';
@@ -63,14 +64,7 @@ async function harness(t: TestContext, dataDir?: string, shared?: Pick<Harness, 
     });
   const h: Harness = {
     clock, runtime, network, transport, dataDir: dir, reports, finalized, rec: make(),
-    async settle() {
-      const deadline = Date.now() + 5000;
-      for (let quiet = 0; quiet < 5; ) {
-        await new Promise((r) => setImmediate(r));
-        quiet = h.rec.busy ? 0 : quiet + 1;
-        if (Date.now() > deadline) throw new Error('reconciler did not settle within 5 s');
-      }
-    },
+    settle: () => settleReconciler(h.rec),
     async advance(ms, stepMs = 1000) {
       for (let done = 0; done < ms; done += stepMs) {
         await clock.advance(Math.min(stepMs, ms - done));

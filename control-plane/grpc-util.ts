@@ -34,25 +34,28 @@ function finish(ctx: HandlerContext, method: string, started: number, err?: Bram
 }
 
 /** A unary handler from an async function; durations are measured, not logic, so they use the monotonic clock. */
+/** Times and logs one call that answers once, and turns its failure into a gRPC status. */
+function answer<Res>(ctx: HandlerContext, method: string, result: Promise<Res>, callback: grpc.sendUnaryData<Res>): void {
+  const started = performance.now();
+  result.then(
+    (res) => {
+      finish(ctx, method, started);
+      callback(null, res);
+    },
+    (e: unknown) => {
+      const err = asBrambleError(e, method);
+      finish(ctx, method, started, err, e);
+      callback(err.toServiceError());
+    },
+  );
+}
+
 export function unary<Req, Res>(
   ctx: HandlerContext,
   method: string,
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    const started = performance.now();
-    fn(call.request, call).then(
-      (res) => {
-        finish(ctx, method, started);
-        callback(null, res);
-      },
-      (e: unknown) => {
-        const err = asBrambleError(e, method);
-        finish(ctx, method, started, err, e);
-        callback(err.toServiceError());
-      },
-    );
-  };
+  return (call, callback) => answer(ctx, method, fn(call.request, call), callback);
 }
 
 /**
@@ -92,18 +95,5 @@ export function clientStream<Req, Res>(
   method: string,
   fn: (call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
 ): grpc.handleClientStreamingCall<Req, Res> {
-  return (call, callback) => {
-    const started = performance.now();
-    fn(call).then(
-      (res) => {
-        finish(ctx, method, started);
-        callback(null, res);
-      },
-      (e: unknown) => {
-        const err = asBrambleError(e, method);
-        finish(ctx, method, started, err, e);
-        callback(err.toServiceError());
-      },
-    );
-  };
+  return (call, callback) => answer(ctx, method, fn(call), callback);
 }
