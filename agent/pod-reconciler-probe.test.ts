@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
 import type { Pod } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
-import { settleReconciler } from '../test/support/reconciler.js';
+import { settleReconciler, sleeper } from '../test/support/reconciler.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { FakeProcessProbe } from './process-probe.js';
 import { FakeRuntime } from './runtime-fake.js';
@@ -47,14 +47,6 @@ class PidRuntime extends FakeRuntime {
 
 const startedIds = (h: Harness): string[] => h.runtime.callsOf('start').map((a) => (a[0] as ContainerSpec).id);
 
-function sleeper(name: string): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default', uid: `${name}-0123456789ab` },
-    spec: { nodeName: 'pi-1', containers: [{ name: 'app', image: 'busybox:1.36' }] },
-  };
-}
 
 interface Harness {
   clock: FakeClock;

@@ -9,18 +9,10 @@ import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
 import type { Pod } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
-import { settleReconciler } from '../test/support/reconciler.js';
+import { settleReconciler, sleeper } from '../test/support/reconciler.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { FakeRuntime } from './runtime-fake.js';
 
-function sleeper(name: string): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default', uid: `${name}-0123456789ab` },
-    spec: { nodeName: 'pi-1', containers: [{ name: 'app', image: 'busybox:1.36' }] },
-  };
-}
 
 async function runningReconciler(t: TestContext, pods: Pod[]): Promise<{ clock: FakeClock; runtime: FakeRuntime; rec: PodReconciler; settle(): Promise<void> }> {
   const clock = new FakeClock();

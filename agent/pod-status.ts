@@ -2,6 +2,7 @@
 // from the runtime, or kept from the previous status when the thing they date
 // did not change, so two computations of an unchanged Pod are deep-equal and
 // the agent reports only real changes.
+import { sortedKeys, stableJson } from '../proto/json.js';
 import type { Condition, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus } from '../proto/model.js';
 import { attemptsByName, shouldRestart } from './pod-plan.js';
 import type { ContainerInfo } from './runtime.js';
@@ -104,12 +105,12 @@ export function computePodStatus(input: StatusInput): PodStatus {
     startTime: previous?.startTime ?? new Date(now).toISOString(),
     containerStatuses: statuses,
   };
-  return canonical(status) as PodStatus;
+  return sortedKeys(status) as PodStatus;
 }
 
 /** Deep equality of two statuses, key order and undefined fields ignored. */
 export function sameStatus(a: PodStatus | undefined, b: PodStatus | undefined): boolean {
-  return JSON.stringify(canonical(a ?? null)) === JSON.stringify(canonical(b ?? null));
+  return stableJson(a) === stableJson(b);
 }
 
 function terminated(info: ContainerInfo, prevFinishedAt: string | undefined, now: number): NonNullable<ContainerState['terminated']> {
@@ -134,15 +135,3 @@ function iso(ms: number | undefined, previous: string | undefined, now: number):
   return previous ?? new Date(now).toISOString();
 }
 
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = canonical(x);
-    }
-    return out;
-  }
-  return v;
-}

@@ -14,6 +14,7 @@ import type { Store } from './store.js';
 import { AssignmentFeed } from './node-assignments.js';
 import { joinNode, type JoinDeps } from './node-join.js';
 import { nodeAfterHeartbeat } from './node-status.js';
+import { stableJson } from '../proto/json.js';
 import type { TunnelRegistry } from './node-tunnels.js';
 
 /** Anything that can tell who called: every grpc-js server call can. */
@@ -131,7 +132,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         // A pod recreated under the same name is another pod: the old one's report is stale.
         if (req.uid && pod.metadata.uid !== req.uid) return undefined;
         if (req.finalized && pod.metadata.deletionTimestamp) return 'delete';
-        if (JSON.stringify(pod.status ?? {}) === JSON.stringify(status)) return undefined;
+        if (stableJson(pod.status ?? {}) === stableJson(status)) return undefined;
         return { ...pod, status };
       }).catch((e: unknown) => {
         // The pod was deleted meanwhile: nothing left to report on.

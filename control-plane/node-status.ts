@@ -5,6 +5,7 @@
 import type { HeartbeatRequest__Output } from '../proto/types.js';
 import type { Condition, NodeObject, NodeStatus } from '../proto/model.js';
 import { ARCH_LABEL, HOSTNAME_LABEL, OS_LABEL } from '../proto/model.js';
+import { stableJson } from '../proto/json.js';
 
 function resources(r: { cpu: string; memory: string; pods: string } | null): Record<string, string> | undefined {
   if (!r) return undefined;
@@ -66,13 +67,4 @@ export function nodeAfterHeartbeat(node: NodeObject, hb: HeartbeatRequest__Outpu
 
 function dropUndefined<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
-}
-
-/** JSON with sorted keys, so equal content compares equal whatever the key order. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : val,
-  );
 }
