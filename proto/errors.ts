@@ -19,6 +19,12 @@ export const ERROR_CODES = {
   NODE_NAME_TAKEN: GrpcStatus.ALREADY_EXISTS,
   UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   NODE_UNREACHABLE: GrpcStatus.UNAVAILABLE,
+  /** A request (or manifest) is over one of the limits in proto/limits.ts. */
+  LIMIT_EXCEEDED: GrpcStatus.RESOURCE_EXHAUSTED,
+  /** Too many attempts from one source (failed joins) or too many open streams. */
+  RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
+  /** The store cannot be read or written (corrupt files, a disk that refuses writes). */
+  STORE_FAILED: GrpcStatus.UNAVAILABLE,
   RUNTIME_FAILED: GrpcStatus.INTERNAL,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
