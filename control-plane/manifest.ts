@@ -152,6 +152,7 @@ function keyOf(r: Reader, key: ParsedNode | null, pairOffset: number): string {
       return key.value;
     }
     const text = key.source ?? String(key.value);
+    if (text === '') r.fail(offset, 'a key must be a string: current key is empty');
     r.fail(offset, `a key must be a string: current key is ${text} (${kindOfValue(key.value)}); quote it to use it as a string`);
   }
   if (isAlias(key)) r.fail(offset, `a key must be a string: current key is the alias *${key.source}`);
