@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { isBrambleError } from '../proto/errors.js';
+import { LIMITS } from '../proto/limits.js';
 import { explain, runBramble, startServerProcess, tempDir, type CliResult, type ServerProcess } from '../test/support/server-process.js';
 import { parseManifestText } from './manifest.js';
 import { fuzzParameters, mutatedManifest, type FuzzCase } from './manifest-fuzz-fixtures.js';
@@ -127,3 +128,22 @@ test(
     await fuzzApply(t, false, 40);
   },
 );
+
+test(`an apply of more than ${LIMITS.maxObjectsPerApply} objects is refused by the CLI before it sends anything`, async (t) => {
+  const server = await startServerProcess();
+  t.after(() => server.close());
+  const dir = await tempDir(t, 'bramble-manifest-limit-');
+  // Two files, as one file of more documents is refused by the parser already.
+  const half = Math.ceil((LIMITS.maxObjectsPerApply + 1) / 2);
+  const files = [path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')];
+  for (const [f, file] of files.entries()) {
+    await writeFile(file, Array.from({ length: half }, (_, i) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-${f}-${i}}\n`).join('---\n'));
+  }
+  const before = await objectCount(server);
+  const r = await runBramble(['--config', server.configPath, 'apply', '-f', files[0]!, '-f', files[1]!]);
+  assert.equal(r.code, 1, explain(r));
+  assert.equal(r.stderr, `error: ${files.join(', ')}: one apply must have no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${2 * half}\n`);
+  assert.equal(await objectCount(server), before);
+  // Nothing reached the server: it logs every Apply it refuses or performs.
+  assert.doesNotMatch(server.output(), /"method":"Apply"|"msg":"applied"/);
+});
