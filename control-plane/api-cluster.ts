@@ -1,6 +1,8 @@
 // The Cluster service: what the CLI calls. Requests are checked here, turned into
 // store commands by api-apply.ts and proposed; objects travel as JSON text.
 import type { Clock } from '../proto/clock.js';
+import { LIMITS } from '../proto/limits.js';
+import { parseUntrustedJson } from '../proto/untrusted-json.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
 import type { Logger } from '../proto/log.js';
 import {
@@ -67,13 +69,10 @@ export class ClusterApi {
   constructor(private readonly deps: ClusterApiDeps) {}
 
   async apply(req: Pick<ApplyRequest__Output, 'objects' | 'dryRun'>): Promise<ApplyResponse> {
-    const inputs = req.objects.map((text, index) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (e) {
-        throw new BrambleError('INVALID_ARGUMENT', `document ${index} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+    if (req.objects.length > LIMITS.maxObjectsPerApply) {
+      throw new BrambleError('LIMIT_EXCEEDED', `an apply must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${req.objects.length}; apply them in several parts`);
+    }
+    const inputs = req.objects.map((text, index) => parseUntrustedJson(text, { what: `document ${index}`, document: index }));
     const objects = this.deps.validate(inputs);
     const { store, clock, newUid } = this.deps;
     for (let attempt = 1; ; attempt++) {
@@ -193,7 +192,7 @@ export interface ClusterHandlerOptions extends HandlerContext {
 }
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
-  const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics };
+  const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
   const { authorize } = opts;
   return {
     Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),

@@ -14,7 +14,10 @@ import { createLogger, type Logger } from '../proto/log.js';
 import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import { planApply } from './api-apply.js';
 import { ClusterApi, clusterHandlers } from './api-cluster.js';
-import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, peerIdentity, requireAdmin } from './auth.js';
+import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, clientKey, peerIdentity, requireAdmin } from './auth.js';
+import { JoinLimiter } from './join-limiter.js';
+import { StreamLimiter } from './stream-limiter.js';
+import { LIMITS } from '../proto/limits.js';
 import { BoardApi } from './api-board.js';
 import { nodeServiceHandlers } from './api-node.js';
 import { SchedulerController } from './controller-scheduler.js';
@@ -178,14 +181,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const tunnels = new TunnelRegistry();
     const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
-    const server = new grpc.Server();
+    const server = new grpc.Server({
+      // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
+      'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
+      'grpc.max_concurrent_streams': 100,
+    });
+    const streams = { limiter: new StreamLimiter(), clientOf: clientKey };
     const proto = loadProto();
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
-      logger, metrics, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
+      logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
-      store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics,
+      store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
+      joinLimiter: new JoinLimiter(clock),
       join: {
         store: opened, clock, clusterCidr,
         verifyToken: async (t) => { await tokens.verify(t); },

@@ -29,7 +29,8 @@ export type LimitName = keyof typeof LIMITS;
 
 /** "4 MiB", "512 KiB", "300 B": how limits are shown in messages. */
 export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  const unit = (size: number, name: string): string => `${Number.isInteger(n / size) ? n / size : (n / size).toFixed(1)} ${name}`;
+  if (n >= 1024 * 1024) return unit(1024 * 1024, 'MiB');
+  if (n >= 1024) return unit(1024, 'KiB');
   return `${n} B`;
 }
