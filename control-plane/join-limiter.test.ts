@@ -31,5 +31,7 @@ test('memory stays bounded however many addresses fail', () => {
 test('the address of a gRPC peer is its host without the port', () => {
   assert.equal(peerAddress('ipv4:10.0.0.5:50123'), '10.0.0.5');
   assert.equal(peerAddress('ipv6:[::1]:4000'), '::1');
+  assert.equal(peerAddress('127.0.0.1:35820'), '127.0.0.1');
+  assert.equal(peerAddress('[fe80::1]:7443'), 'fe80::1');
   assert.equal(peerAddress('unix:/run/x.sock'), 'unix:/run/x.sock');
 });

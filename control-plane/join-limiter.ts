@@ -44,8 +44,8 @@ export class JoinLimiter {
   }
 }
 
-/** The address part of a grpc-js peer ("ipv4:10.0.0.5:50123", "ipv6:[::1]:4000", "unix:/x"). */
+/** The address part of a grpc-js peer ("10.0.0.5:50123", "[::1]:4000", "ipv4:10.0.0.5:50123", "unix:/x"). */
 export function peerAddress(peer: string): string {
-  const m = peer.match(/^ipv[46]:(?:\[([^\]]+)\]|([^:]+)):\d+$/);
+  const m = peer.match(/^(?:ipv[46]:)?(?:\[([^\]]+)\]|([^:[\]]+)):\d+$/);
   return m ? (m[1] ?? m[2]!) : peer;
 }
