@@ -21,6 +21,8 @@ export const LIMITS = {
   maxStreamsPerClient: 32,
   /** Failed Join attempts one source address may make in a minute before it must wait. */
   maxFailedJoinsPerMinute: 10,
+  /** Longest join token lifetime (100 years; 0 means never expires): later dates do not fit a timestamp. */
+  maxTokenTtlSeconds: 100 * 365 * 24 * 3600,
   /** Field problems listed in one error; the rest are counted in a last line. */
   maxErrorProblems: 100,
 } as const;
