@@ -9,7 +9,7 @@ test('a label selector follows the label rules for its keys and values', () => {
     { key: 'tier', op: 'NotIn', values: ['db'] },
     { key: 'legacy', op: 'DoesNotExist' },
   ]);
-  assert.throws(() => parseSelector('a..b=c'), /label selector key .*current value is "a..b"/);
+  assert.throws(() => parseSelector('-app=c'), /label selector key .*current value is "-app"/);
   assert.throws(() => parseSelector(`app=${'x'.repeat(64)}`), /label selector value for "app" must be no more than 63 characters/);
 });
 
