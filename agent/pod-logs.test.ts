@@ -222,4 +222,24 @@ describe('pod logs', () => {
     assert.equal(await removePodLogs(dir, '../logs'), false);
     assert.deepEqual(await fs.readdir(path.join(dir, 'logs')), ['default_web_u-123']);
   });
+  test('a rotation in the middle of a read neither loses nor repeats bytes', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    const { all, lastLine } = garbage();
+    await writeLog(`${file}.1`, 'older\n');
+    await fs.writeFile(file, all);
+    for (const tailLines of [undefined, 1]) {
+      const it = readLogs(dir, ref, 'app', { tailLines })[Symbol.asyncIterator]();
+      const parts = [(await it.next()).value as Buffer];
+      // The reconciler copy-truncates the live file while the reader is part way through it.
+      assert.equal(await rotateIfNeeded(file, { maxBytes: 1, maxFiles: 3 }), true);
+      assert.equal((await fs.stat(file)).size, 0);
+      for (let r = await it.next(); !r.done; r = await it.next()) parts.push(r.value);
+      const want = tailLines === undefined ? Buffer.concat([Buffer.from('older\n'), all]) : lastLine;
+      assert.equal(sha(Buffer.concat(parts)), sha(want), `tailLines ${tailLines}`);
+      // Put it back as it was for the next round.
+      await fs.rename(`${file}.1`, file);
+      await fs.rename(`${file}.2`, `${file}.1`);
+    }
+  });
 });

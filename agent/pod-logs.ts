@@ -123,21 +123,29 @@ export interface ReadLogsOptions {
 
 export async function* readLogs(dataDir: string, ref: PodLogRef, container: string, opts: ReadLogsOptions = {}): AsyncGenerator<Buffer> {
   const file = await pickAttempt(dataDir, ref, container, opts.previous ?? false);
-  const size = (await fs.stat(file)).size;
-  // Sizes are fixed now, so a container writing while it is read cannot make this read grow without end.
+  // Files are opened before reading and sizes fixed now: a rotation during a long read then
+  // renames files this read already holds, and a container writing meanwhile cannot make
+  // this read grow without end.
   const segments: Segment[] = [];
-  for (const f of await rotatedFiles(file)) {
-    const st = await fs.stat(f).catch(() => undefined);
-    if (st && st.size > 0) segments.push({ file: f, size: st.size });
+  try {
+    for (const f of await rotatedFiles(file)) {
+      const handle = await fs.open(f, 'r').catch(() => undefined);
+      if (!handle) continue;
+      segments.push({ file: f, handle, size: (await handle.stat()).size, live: false });
+    }
+    const handle = await fs.open(file, 'r');
+    segments.push({ file, handle, size: (await handle.stat()).size, live: true });
+    const tail = opts.tailLines;
+    // Negative, fractional or beyond any file: everything retained, as the proto says for negative.
+    const start = tail !== undefined && Number.isSafeInteger(tail) && tail >= 0 ? await tailStart(segments, tail) : { index: 0, offset: 0 };
+    for (let i = start.index; i < segments.length; i++) yield* readSegment(segments[i]!, i === start.index ? start.offset : 0);
+  } finally {
+    for (const seg of segments) {
+      await seg.handle.close().catch(() => undefined);
+      await seg.rotated?.close().catch(() => undefined);
+    }
   }
-  segments.push({ file, size });
-  const tail = opts.tailLines;
-  // Negative, fractional or beyond any file: everything retained, as the proto says for negative.
-  const start = tail !== undefined && Number.isSafeInteger(tail) && tail >= 0 ? await tailStart(segments, tail) : { index: 0, offset: 0 };
-  for (let i = start.index; i < segments.length; i++) {
-    const seg = segments[i]!;
-    yield* readRange(seg.file, i === start.index ? start.offset : 0, seg.size);
-  }
+  const size = segments[segments.length - 1]!.size;
   if (!opts.follow) return;
   if (!opts.clock) throw new BrambleError('INVALID_ARGUMENT', 'readLogs must be given a clock to follow a log: none was given');
   let offset = size;
@@ -163,7 +171,36 @@ export async function* readLogs(dataDir: string, ref: PodLogRef, container: stri
 /** A file of the log and how much of it this read covers, oldest first. */
 interface Segment {
   file: string;
+  handle: fs.FileHandle;
   size: number;
+  /** The file the container writes to, which a rotation truncates in place. */
+  live: boolean;
+  /** The .1 that a rotation during this read copied the live file into. */
+  rotated?: fs.FileHandle;
+}
+
+/**
+ * Reads `length` bytes at `position` of the segment as it was when opened. The live file
+ * may be copy-truncated meanwhile: what it held is then at the same offsets in the new .1.
+ * Fewer bytes only when neither has them any more.
+ */
+async function readAt(seg: Segment, buf: Buffer, length: number, position: number): Promise<number> {
+  const { bytesRead } = await seg.handle.read(buf, 0, length, position);
+  if (bytesRead === length || !seg.live) return bytesRead;
+  seg.rotated ??= await fs.open(`${seg.file}.1`, 'r').catch(() => undefined);
+  if (!seg.rotated) return bytesRead;
+  return (await seg.rotated.read(buf, 0, length, position)).bytesRead;
+}
+
+/** Bytes [start, size) of one segment, in chunks of at most LOG_CHUNK_BYTES. */
+async function* readSegment(seg: Segment, start: number): AsyncGenerator<Buffer> {
+  for (let offset = start; offset < seg.size;) {
+    const chunk = Buffer.allocUnsafe(Math.min(LOG_CHUNK_BYTES, seg.size - offset));
+    const bytesRead = await readAt(seg, chunk, chunk.length, offset);
+    if (bytesRead === 0) return;
+    offset += bytesRead;
+    yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+  }
 }
 
 /**
@@ -180,31 +217,21 @@ async function tailStart(segments: Segment[], lines: number): Promise<{ index: n
   let first = true;
   for (let i = last; i >= 0; i--) {
     const seg = segments[i]!;
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(seg.file, 'r');
-    } catch {
-      // A rotated file shifted away since it was listed: it holds nothing this read can still use.
-      continue;
-    }
-    try {
-      let end = seg.size;
-      while (end > 0) {
-        const from = Math.max(0, end - buf.length);
-        const { bytesRead } = await handle.read(buf, 0, end - from, from);
-        if (bytesRead < end - from) break;
-        let scanEnd = bytesRead;
-        if (first) {
-          first = false;
-          if (buf[scanEnd - 1] === 10) scanEnd--;
-        }
-        for (let j = scanEnd - 1; j >= 0; j--) {
-          if (buf[j] === 10 && ++newlines === lines) return { index: i, offset: from + j + 1 };
-        }
-        end = from;
+    let end = seg.size;
+    while (end > 0) {
+      const from = Math.max(0, end - buf.length);
+      const bytesRead = await readAt(seg, buf, end - from, from);
+      // Gone from the live file and from .1 (rotated twice during this read): count from what is left.
+      if (bytesRead < end - from) break;
+      let scanEnd = bytesRead;
+      if (first) {
+        first = false;
+        if (buf[scanEnd - 1] === 10) scanEnd--;
       }
-    } finally {
-      await handle.close();
+      for (let j = scanEnd - 1; j >= 0; j--) {
+        if (buf[j] === 10 && ++newlines === lines) return { index: i, offset: from + j + 1 };
+      }
+      end = from;
     }
   }
   return all;
