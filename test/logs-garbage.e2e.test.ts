@@ -127,4 +127,16 @@ describe('container output that is not text', { skip: !canRun && 'needs root, co
     assert.equal(board.agentPid, agentPid, 'the agent must outlive the pod');
     process.stdout.write(`# logs-garbage: pod start to full log ${wrote - started} ms, five logs reads ${readAt - wrote} ms, delete ${realClock.now() - readAt} ms; agent peak RSS ${peakBefore} MiB before, ${peakAfter} MiB after\n`);
   });
+  test('an image import of garbage fails with an error naming it, and the agent keeps running', async () => {
+    const file = join(hostDir, 'not-an-image.tar');
+    await writeFile(file, randomBytes(3 * 1024 * 1024 + 7));
+    // Twice: the second answer shows the tunnel still serves after a failed import.
+    for (let i = 0; i < 2; i++) {
+      const r = await cluster.bramble(['image', 'import', file, '--node', board.nodeName]);
+      assert.notEqual(r.code, 0, `importing garbage must fail:\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, /ctr: /, `the error must be the board's import error:\n${r.stderr}`);
+      assert.equal(board.agentPid, agentPid, `the agent process must still be the same one:\n${board.agentOutput().slice(-3000)}`);
+    }
+    assert.ok(isReady(await cluster.get<Node>('node', board.nodeName)), 'the Node must stay Ready');
+  });
 });
