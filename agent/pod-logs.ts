@@ -75,15 +75,18 @@ export async function rotateIfNeeded(file: string, policy: RotationPolicy = DEFA
  * Copies `from` to `to`, then appends whatever the writer added meanwhile, until a
  * look finds nothing new: what a busy container writes during the copy is kept, and
  * only bytes written between the last look and the truncate can be lost (the price
- * of copy-truncate with a writer that keeps its descriptor).
+ * of copy-truncate with a writer that keeps its descriptor). A few looks at most: a
+ * container that never pauses must not hold the reconciler's resync here.
  */
+const COPY_PASSES = 4;
+
 async function copyUntilQuiet(from: string, to: string): Promise<void> {
   const src = await fs.open(from, 'r');
   const dst = await fs.open(to, 'w');
   try {
     const buf = Buffer.allocUnsafe(LOG_CHUNK_BYTES);
     let offset = 0;
-    for (let quiet = false; !quiet;) {
+    for (let pass = 0, quiet = false; !quiet && pass < COPY_PASSES; pass++) {
       const size = (await src.stat()).size;
       quiet = size <= offset;
       while (offset < size) {
