@@ -151,7 +151,7 @@ export class PodReconciler {
   async resync(full: boolean, queueDesired = true): Promise<void> {
     if (!full && !this.needsList()) {
       for (const c of this.known?.containers ?? []) {
-        if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+        if (c.state === 'running') await this.rotateLog(c);
       }
       return;
     }
@@ -175,7 +175,7 @@ export class PodReconciler {
       }
     }
     for (const c of [...byUid.values()].flat()) {
-      if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+      if (c.state === 'running') await this.rotateLog(c);
     }
   }
 
@@ -390,6 +390,15 @@ export class PodReconciler {
     const probe = this.opts.processProbe;
     if (!probe) return false;
     return containers.every((c) => c.state === 'stopped' || (c.state === 'running' && c.pid !== undefined && probe.alive(c.pid)));
+  }
+
+  /** One container's log that cannot be rotated (labels that make no log path, a file gone) must not stop the others'. */
+  private async rotateLog(c: ContainerInfo): Promise<void> {
+    try {
+      await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+    } catch (err) {
+      this.log.debug({ container: c.id, err: String(err) }, 'container log not rotated');
+    }
   }
 
   private logPathOf(c: ContainerInfo): string {
