@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBrambleError } from '../proto/errors.js';
 import { openLevelStore, type LevelStore } from './store-level.js';
-import { collect, configMap, node, storeContractTests, waitFor } from '../test/support/store-contract.js';
+import { collect, configMap, labelled, node, storeContractTests, waitFor } from '../test/support/store-contract.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'bramble-store-test-'));
@@ -51,6 +51,23 @@ describe('the LevelDB store', () => {
       w.cancel();
       const next = await store.propose({ ops: [{ type: 'put', object: configMap('c7') }] });
       assert.equal(next.revision, 8);
+    } finally {
+      await store.close();
+    }
+  }));
+
+  test('the previous labels on events survive a reopen and reach a resumed watch', () => withDir(async (dataDir) => {
+    let store: LevelStore = await openLevelStore({ dataDir });
+    try {
+      await store.propose({ ops: [{ type: 'put', object: labelled('a', { app: 'web' }) }] });
+      await store.propose({ ops: [{ type: 'put', object: labelled('a', { app: 'db' }) }] });
+      await store.propose({ ops: [{ type: 'put', object: labelled('a', { app: 'db' }, { k: 'v' }) }] });
+      await store.close();
+      store = await openLevelStore({ dataDir });
+      const w = collect(store, { fromRevision: 1 });
+      await waitFor(() => w.events.length === 2, 'the replayed events');
+      assert.deepEqual(w.events.map((e) => [e.revision, e.previousLabels]), [[2, { app: 'web' }], [3, undefined]]);
+      w.cancel();
     } finally {
       await store.close();
     }

@@ -5,6 +5,7 @@
 // still waiting for disk, and `commit` makes a proposal visible once durable.
 // Stored objects are deeply frozen, so handing them out is safe and cheap.
 import { BrambleError } from '../proto/errors.js';
+import { stableJson } from '../proto/json.js';
 import { objectKey, type KObject } from '../proto/model.js';
 import type { Command, CommitResult, ListResult, Op, Precondition, StoreEvent } from './store.js';
 
@@ -79,6 +80,11 @@ function checkPut(op: Extract<Op, { type: 'put' }>): void {
   if (!o || typeof o.kind !== 'string' || o.kind === '' || !o.metadata || typeof o.metadata.name !== 'string' || o.metadata.name === '') {
     throw new BrambleError('INVALID_ARGUMENT', 'a put must carry an object with kind and metadata.name');
   }
+}
+
+/** Key order does not count, and no labels is the same as an empty map. */
+function labelsChanged(before: KObject, after: KObject): boolean {
+  return stableJson(before.metadata.labels ?? {}) !== stableJson(after.metadata.labels ?? {});
 }
 
 export class StoreState {
@@ -178,7 +184,9 @@ export class StoreState {
         deepFreeze(stored);
         writes.set(key, stored);
         objects.push(stored);
-        events.push({ type: existing ? 'MODIFIED' : 'ADDED', object: stored, revision });
+        const event: StoreEvent = { type: existing ? 'MODIFIED' : 'ADDED', object: stored, revision };
+        if (existing && labelsChanged(existing, stored)) event.previousLabels = deepFreeze(normalize(existing.metadata.labels ?? {}));
+        events.push(deepFreeze(event));
       } else if (op.type === 'delete') {
         const key = objectKey(op.kind, op.namespace, op.name);
         const existing = look(key);
