@@ -44,7 +44,9 @@ export interface ServerOptions {
   /**
    * Called once, after the server has logged one `fatal` line, when it cannot go on:
    * the store refused a write (STORE_FAILED). The caller should close and exit non-zero.
-   * A failure before startServer resolves makes startServer reject instead.
+   * A failure before startServer resolves makes startServer reject instead. Without
+   * onFatal (in-process tests, benchmarks) the server stays up with writes refused
+   * and /readyz answering 503.
    */
   onFatal?: (err: BrambleError) => void;
 }
