@@ -19,6 +19,7 @@ import { notFoundError, planApply, planDelete, scopedNamespace } from './api-app
 import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { CallWithAuth } from './auth.js';
 import type { Store, Watch } from './store.js';
+import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from './token-registry.js';
 
@@ -142,7 +143,11 @@ export class ClusterApi {
     }
   }
 
-  /** Starts a filtered watch; throws STORE_REVISION_TOO_OLD when fromRevision is compacted away. */
+  /**
+   * Starts a filtered watch; throws STORE_REVISION_TOO_OLD when fromRevision is compacted away.
+   * With a label selector an object whose labels stop matching arrives as DELETED, and one
+   * whose labels start matching as ADDED (watch-selector.ts), so a client's view stays exact.
+   */
   watch(req: Pick<WatchRequest__Output, 'kind' | 'namespace' | 'fromRevision' | 'labelSelector'>, onEvent: (e: WatchEvent) => void): Watch {
     const info = req.kind === '' ? undefined : requireKindName(req.kind);
     const selector = selectorOf(req.labelSelector);
@@ -151,8 +156,9 @@ export class ClusterApi {
       // Internal kinds (join tokens) share the store but are not part of the API.
       if (!kindInfo(e.object.kind)) return;
       if (namespace !== undefined && e.object.metadata.namespace !== namespace) return;
-      if (!matchesSelector(e.object.metadata.labels, selector)) return;
-      onEvent({ type: e.type, object: JSON.stringify(e.object), revision: e.revision });
+      const type = selectedEventType(e, selector);
+      if (type === undefined) return;
+      onEvent({ type, object: JSON.stringify(e.object), revision: e.revision });
     });
   }
 
