@@ -12,8 +12,9 @@ import type { Logger } from '../proto/log.js';
 import type { RunningAgent } from '../agent/agent.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
+import { closeThenExit } from './process-exit.js';
 import { clientVersion } from './cli-version.js';
-import { dnsSubdomainRule, labelValueRule, qualifiedNameRule } from './schema-meta.js';
+import { labelKeyRule, labelValueRule, nodeNameRule, parseHostPort } from '../proto/names.js';
 
 /** Same value as agent.ts's DEFAULT_CONTAINERD_ADDRESS, kept here so the CLI table loads no agent code. */
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
@@ -22,9 +23,7 @@ const PROBE_TIMEOUT_MS = 3_000;
 
 /** Checks a HOST:PORT flag before anything binds or dials, so the error names the flag. */
 export function checkHostPort(flag: string, value: string): void {
-  const m = value.match(/^(\[[^\]]+\]|[^:\s]*):(\d+)$/);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) {
+  if (!parseHostPort(value)) {
     throw new UsageError(`${flag} must be HOST:PORT with a port from 0 to 65535: current value is "${value}"`);
   }
 }
@@ -32,27 +31,24 @@ export function checkHostPort(flag: string, value: string): void {
 /**
  * Closes `what` on the first SIGTERM or SIGINT and exits 0, or 1 when closing
  * fails or hangs past the deadline (a stuck stream must not keep a stopped daemon alive).
+ * Returns a trigger for stopping the same way with another exit code (a fatal
+ * failure): whichever comes first decides the code, so a signal during a fatal
+ * stop cannot turn its exit code into 0.
  */
-export function closeOnSignals(logger: Logger, what: string, close: () => Promise<void>): void {
+export function closeOnSignals(logger: Logger, what: string, close: () => Promise<void>): (code: number) => void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (code: number): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, `stopping the ${what}`);
-    realClock.setTimeout(() => {
-      logger.error({ ms: CLOSE_DEADLINE_MS }, `the ${what} did not close in time; exiting anyway`);
-      process.exit(1);
-    }, CLOSE_DEADLINE_MS);
-    close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e }, `closing the ${what} failed`);
-        process.exit(1);
-      },
-    );
+    closeThenExit({ logger, what, code, close, deadlineMs: CLOSE_DEADLINE_MS });
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopping) logger.info({ signal }, `stopping the ${what}`);
+    stop(0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return stop;
 }
 
 /** "k=v,k2=v2" as a label map; a bad pair is a usage error that names it. */
@@ -65,7 +61,7 @@ export function parseLabels(text: string, flag = '--labels'): Record<string, str
     if (eq < 0) throw new UsageError(`${flag} must be a list of KEY=VALUE pairs: "${pair}" has no "="`);
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
-    const keyProblem = key === '' ? 'must not be empty' : qualifiedNameRule(key);
+    const keyProblem = labelKeyRule(key);
     if (keyProblem) throw new UsageError(`${flag}: the key of "${pair}" ${keyProblem}`);
     const valueProblem = labelValueRule(value);
     if (valueProblem) throw new UsageError(`${flag}: the value of "${pair}" ${valueProblem}`);
@@ -75,7 +71,7 @@ export function parseLabels(text: string, flag = '--labels'): Record<string, str
 }
 
 export function checkNodeName(flag: string, name: string): void {
-  const problem = dnsSubdomainRule(name);
+  const problem = nodeNameRule(name);
   if (problem) throw new UsageError(`${flag} ${problem}: current value is "${name}"`);
 }
 
