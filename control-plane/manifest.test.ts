@@ -361,6 +361,12 @@ describe('parseManifestText on unusual but valid text', () => {
     assert.deepEqual(err.details.map((d) => [d.path, d.message]), [['__proto__', 'unknown field "__proto__"']]);
   });
 
+  test('a lone surrogate made with a YAML escape is refused, in values and keys, as the server would refuse it', () => {
+    assert.equal(refusal('a: "x\\ud800"\n', 'MANIFEST_PARSE_FAILED').message, 'app.yaml:1:4: a string must be valid Unicode: it holds a lone surrogate (\\ud800)');
+    assert.match(refusal('"\\udfff": 1\n', 'MANIFEST_PARSE_FAILED').message, /^app\.yaml:1:1: a key must be valid Unicode/);
+    assert.deepEqual(parseManifestText('a: "\\ud83d\\ude42"\n', 'a.yaml'), [{ a: '\u{1F642}' }]);
+  });
+
   test('.nan and .inf are refused, as JSON would quietly turn them into null', () => {
     assert.equal(refusal('replicas: .nan\n', 'MANIFEST_PARSE_FAILED').message, 'app.yaml:1:11: a number must be finite: current value is NaN');
     assert.match(refusal('a: [-.inf]\n', 'MANIFEST_PARSE_FAILED').message, /must be finite: current value is -Infinity$/);
