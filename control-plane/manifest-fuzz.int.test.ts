@@ -13,7 +13,7 @@ import { isBrambleError } from '../proto/errors.js';
 import { LIMITS } from '../proto/limits.js';
 import { explain, runBramble, startServerProcess, tempDir, type CliResult, type ServerProcess } from '../test/support/server-process.js';
 import { printable } from './cli-errors.js';
-import { parseManifestText } from './manifest.js';
+import { readManifests } from './manifest.js';
 import { fuzzParameters, mutatedManifest, type FuzzCase } from './manifest-fuzz-fixtures.js';
 import { validateObjects } from './schema.js';
 
@@ -23,10 +23,11 @@ const BATCH = 10;
 /** What the in-process parser and schema say about a text: the CLI must agree. */
 type Expectation = { kind: 'parse'; message: string } | { kind: 'validation'; paths: string[] } | { kind: 'valid' };
 
-function expectationFor(text: string, source: string): Expectation {
+/** Reads the file as the CLI does (bytes, strict UTF-8, one BOM dropped), in process. */
+async function expectationFor(file: string): Promise<Expectation> {
   let objects: unknown[];
   try {
-    objects = parseManifestText(text, source);
+    objects = await readManifests(file);
   } catch (e) {
     assert.ok(isBrambleError(e), String(e));
     return { kind: 'parse', message: e.message };
@@ -91,11 +92,10 @@ async function fuzzApply(t: { diagnostic(s: string): void; after(fn: () => Promi
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i]!;
     const file = path.join(dir, `fuzz-${i}.yaml`);
-    // A file holds UTF-8: lone surrogates of the generated text become U+FFFD on the
-    // way, so the expectation is computed from the bytes the CLI will read.
-    const bytes = Buffer.from(c.text, 'utf8');
-    await writeFile(file, bytes);
-    const expected = expectationFor(bytes.toString('utf8'), file);
+    // Lone surrogates of the generated text become U+FFFD in the file, so the
+    // expectation comes from the file, read the way the CLI reads it.
+    await writeFile(file, c.text);
+    const expected = await expectationFor(file);
     const started = performance.now();
     let r: CliResult;
     try {
