@@ -124,18 +124,12 @@ function tooDeep(r: Reader, offset: number): never {
   r.limit(offset, `nesting must be no more than ${LIMITS.maxDepth} levels of objects and lists: current depth is more than that`);
 }
 
-/** In a `u` regex paired surrogates are one code point; only lone ones match \p{Cs}. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 function checkString(r: Reader, s: string, offset: number, what: string): void {
   if (s.length > LIMITS.maxStringLength) {
     r.limit(offset, `${what} must be no more than ${LIMITS.maxStringLength} characters: current length is ${s.length}`);
   }
-  // A YAML escape ("\ud800") can make one; the server refuses it (proto/untrusted-json.ts), so say so here, with the line.
-  if (LONE_SURROGATE.test(s)) {
-    const unit = s.charCodeAt(s.search(LONE_SURROGATE)).toString(16);
-    r.fail(offset, `${what} must be valid Unicode: it holds a lone surrogate (\\u${unit})`);
-  }
+  // A lone surrogate (only a YAML escape such as "\ud800" can make one) is left
+  // for the server, which refuses it naming the field path (proto/untrusted-json.ts).
 }
 
 function checkTag(r: Reader, node: ParsedNode): void {
