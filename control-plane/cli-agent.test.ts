@@ -11,7 +11,10 @@ import {
   checkHostPort, checkNodeName, containerdSocketPath, containerdUnreachable, DEFAULT_CONTAINERD_ADDRESS, explainAgentStartError, parseLabels,
   probeContainerd,
 } from './cli-agent.js';
+import fc from 'fast-check';
 import { UsageError } from './cli-errors.js';
+import { checkNodeName as checkServerNodeName } from './node-join.js';
+import { validateObjects } from './schema.js';
 import { checkCidr, DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from './cli-server.js';
 import { DEFAULT_CLUSTER_CIDR as SERVER_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR as SERVER_SERVICE_CIDR } from './server.js';
 
@@ -57,6 +60,29 @@ describe('flag checks', () => {
   test('a node name must be a lowercase DNS subdomain', () => {
     checkNodeName('--node-name', 'pi-4.attic');
     assert.throws(() => checkNodeName('--node-name', 'Pi_4'), usageError(['--node-name', '"Pi_4"']));
+  });
+
+  test('the CLI refuses exactly the node names the server refuses at join and in a Node manifest', () => {
+    const throws = (fn: () => unknown): boolean => {
+      try {
+        fn();
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const name = fc.oneof(
+      fc.stringMatching(/^[a-z0-9.-]{0,70}$/),
+      fc.constantFrom('a'.repeat(63), 'a'.repeat(64), `pi.${'b'.repeat(60)}`, 'Pi_4', 'café', ''),
+      fc.string({ unit: 'binary', maxLength: 70 }),
+    );
+    fc.assert(fc.property(name, (n) => {
+      const cli = !throws(() => checkNodeName('--node-name', n));
+      const join = !throws(() => checkServerNodeName(n));
+      const manifest = !throws(() => validateObjects([{ apiVersion: 'v1', kind: 'Node', metadata: { name: n } }]));
+      assert.equal(cli, join, `the CLI ${cli ? 'accepts' : 'refuses'} ${JSON.stringify(n)}, Join ${join ? 'accepts' : 'refuses'} it`);
+      assert.equal(cli, manifest, `the CLI ${cli ? 'accepts' : 'refuses'} ${JSON.stringify(n)}, a Node manifest ${manifest ? 'is accepted' : 'is refused'}`);
+    }), { numRuns: 300 });
   });
 
   test('the CLI defaults for the ranges are the server\'s defaults', () => {

@@ -13,7 +13,7 @@ import type { RunningAgent } from '../agent/agent.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { clientVersion } from './cli-version.js';
-import { dnsSubdomainRule, labelValueRule, qualifiedNameRule } from './schema-meta.js';
+import { labelKeyRule, labelValueRule, nodeNameRule, parseHostPort } from '../proto/names.js';
 
 /** Same value as agent.ts's DEFAULT_CONTAINERD_ADDRESS, kept here so the CLI table loads no agent code. */
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
@@ -22,9 +22,7 @@ const PROBE_TIMEOUT_MS = 3_000;
 
 /** Checks a HOST:PORT flag before anything binds or dials, so the error names the flag. */
 export function checkHostPort(flag: string, value: string): void {
-  const m = value.match(/^(\[[^\]]+\]|[^:\s]*):(\d+)$/);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) {
+  if (!parseHostPort(value)) {
     throw new UsageError(`${flag} must be HOST:PORT with a port from 0 to 65535: current value is "${value}"`);
   }
 }
@@ -65,7 +63,7 @@ export function parseLabels(text: string, flag = '--labels'): Record<string, str
     if (eq < 0) throw new UsageError(`${flag} must be a list of KEY=VALUE pairs: "${pair}" has no "="`);
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
-    const keyProblem = key === '' ? 'must not be empty' : qualifiedNameRule(key);
+    const keyProblem = labelKeyRule(key);
     if (keyProblem) throw new UsageError(`${flag}: the key of "${pair}" ${keyProblem}`);
     const valueProblem = labelValueRule(value);
     if (valueProblem) throw new UsageError(`${flag}: the value of "${pair}" ${valueProblem}`);
@@ -75,7 +73,7 @@ export function parseLabels(text: string, flag = '--labels'): Record<string, str
 }
 
 export function checkNodeName(flag: string, name: string): void {
-  const problem = dnsSubdomainRule(name);
+  const problem = nodeNameRule(name);
   if (problem) throw new UsageError(`${flag} ${problem}: current value is "${name}"`);
 }
 

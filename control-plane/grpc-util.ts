@@ -33,8 +33,34 @@ function finish(ctx: HandlerContext, method: string, started: number, err?: Bram
   else ctx.logger.info({ ...line, errorCode: err.code }, 'grpc call refused');
 }
 
-/** A unary handler from an async function; durations are measured, not logic, so they use the monotonic clock. */
-/** Times and logs one call that answers once, and turns its failure into a gRPC status. */
+/** Runs a handler now; one that throws synchronously is answered like one that rejects. */
+function invoke<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Sends a failure. grpc-js may throw while it writes the trailers (it did for
+ * non-ASCII metadata); a throw here would escape into a promise callback and
+ * take the process down, so the fallback is a plain INTERNAL status.
+ */
+function sendFailure(send: (e: grpc.ServiceError | ReturnType<BrambleError['toServiceError']>) => void, err: BrambleError, ctx: HandlerContext, method: string): void {
+  try {
+    send(err.toServiceError());
+  } catch (e) {
+    ctx.logger.error({ method, err: e }, 'grpc error could not be sent; sending INTERNAL instead');
+    try {
+      send(new BrambleError('INTERNAL', `${method} failed and its error could not be sent`).toServiceError());
+    } catch {
+      // The call is gone (cancelled or already answered): nothing left to tell the client.
+    }
+  }
+}
+
+/** Times and logs one call that answers once, and turns its failure into a gRPC status. Durations use the monotonic clock: they measure, not decide. */
 function answer<Res>(ctx: HandlerContext, method: string, result: Promise<Res>, callback: grpc.sendUnaryData<Res>): void {
   const started = performance.now();
   result.then(
@@ -45,7 +71,7 @@ function answer<Res>(ctx: HandlerContext, method: string, result: Promise<Res>, 
     (e: unknown) => {
       const err = asBrambleError(e, method);
       finish(ctx, method, started, err, e);
-      callback(err.toServiceError());
+      sendFailure((se) => callback(se as grpc.ServiceError), err, ctx, method);
     },
   );
 }
@@ -55,7 +81,7 @@ export function unary<Req, Res>(
   method: string,
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => answer(ctx, method, fn(call.request, call), callback);
+  return (call, callback) => answer(ctx, method, invoke(() => fn(call.request, call)), callback);
 }
 
 /**
@@ -70,7 +96,7 @@ export function serverStream<Req, Res>(
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = performance.now();
-    fn(call).then(
+    invoke(() => fn(call)).then(
       () => {
         if (call.cancelled) {
           ctx.metrics?.observeGrpc(method, 'CANCELLED', (performance.now() - started) / 1000);
@@ -83,7 +109,7 @@ export function serverStream<Req, Res>(
       (e: unknown) => {
         const err = asBrambleError(e, method);
         finish(ctx, method, started, err, e);
-        if (!call.cancelled) call.emit('error', err.toServiceError());
+        if (!call.cancelled) sendFailure((se) => call.emit('error', se), err, ctx, method);
       },
     );
   };
@@ -95,5 +121,5 @@ export function clientStream<Req, Res>(
   method: string,
   fn: (call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
 ): grpc.handleClientStreamingCall<Req, Res> {
-  return (call, callback) => answer(ctx, method, fn(call), callback);
+  return (call, callback) => answer(ctx, method, invoke(() => fn(call)), callback);
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import { BrambleError } from '../proto/errors.js';
+import { parseHostPort } from '../proto/names.js';
 import type { Logger } from '../proto/log.js';
 import type { Metrics } from './metrics.js';
 
@@ -29,12 +30,9 @@ export interface RunningHttp {
 
 /** "host:port", "[::1]:port" or ":port" (every address). */
 export function splitHostPort(addr: string): { host: string; port: number } {
-  const m = addr.match(/^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port > 65535) {
-    throw new BrambleError('INVALID_ARGUMENT', `address must be host:port such as 0.0.0.0:6444: current value is "${addr}"`);
-  }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  const parsed = parseHostPort(addr);
+  if (!parsed) throw new BrambleError('INVALID_ARGUMENT', `address must be host:port such as 0.0.0.0:6444: current value is "${addr}"`);
+  return parsed;
 }
 
 export function createHttpApp(opts: Omit<HttpServerOptions, 'addr'>): Koa {

@@ -7,6 +7,8 @@ import type { Clock } from '../proto/clock.js';
 import { BrambleError } from '../proto/errors.js';
 import type { NodeObject } from '../proto/model.js';
 import { HOSTNAME_LABEL } from '../proto/model.js';
+import { nodeNameRule } from '../proto/names.js';
+import { describeValue } from './schema-errors.js';
 import type { Store } from './store.js';
 
 export const NODE_KEY_ANNOTATION = 'bramble.dev/node-key-sha256';
@@ -25,15 +27,9 @@ export interface JoinResult {
   podCidr: string;
 }
 
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function checkNodeName(name: string): void {
-  if (!name || name.length > 63 || !NODE_NAME.test(name)) {
-    throw new BrambleError(
-      'INVALID_ARGUMENT',
-      `node name must be a lowercase RFC 1123 name of at most 63 characters (a-z, 0-9, '-', '.'): current value is "${name}"`,
-    );
-  }
+  const problem = nodeNameRule(name);
+  if (problem) throw new BrambleError('INVALID_ARGUMENT', `node name ${problem}: current value is ${describeValue(name)}`);
 }
 
 /** The /24 of the cluster range with the given index: 10.42.0.0/16, 3 → 10.42.3.0/24. */

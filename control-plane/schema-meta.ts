@@ -3,64 +3,11 @@
 import { z } from 'zod';
 import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+import {
+  configKeyRule, dnsLabelRule, dnsSubdomainRule, labelValueRule, qualifiedNameRule, timestampRule, type Rule,
+} from '../proto/names.js';
 
-/** A rule check: undefined when the value is fine, else the rule it breaks. */
-export type Rule = (v: string) => string | undefined;
-
-export const dnsLabelRule: Rule = (v) => {
-  if (v === '') return 'must not be empty';
-  if (v.length > 63) return 'must be no more than 63 characters';
-  if (!DNS_LABEL.test(v)) return "must be a lowercase RFC 1123 label (a-z, 0-9, '-')";
-  return undefined;
-};
-
-export const dnsSubdomainRule: Rule = (v) => {
-  if (v === '') return 'must not be empty';
-  if (v.length > 253) return 'must be no more than 253 characters';
-  if (!DNS_SUBDOMAIN.test(v)) return "must be a lowercase RFC 1123 subdomain (a-z, 0-9, '-', '.')";
-  return undefined;
-};
-
-/** Label and annotation keys: an optional DNS subdomain prefix and '/', then a name. */
-export const qualifiedNameRule: Rule = (v) => {
-  const parts = v.split('/');
-  if (parts.length > 2) return "must be a qualified name (an optional DNS subdomain prefix and '/', then a name) with at most one '/'";
-  const name = parts[parts.length - 1]!;
-  if (parts.length === 2) {
-    const prefixProblem = dnsSubdomainRule(parts[0]!);
-    if (prefixProblem) return `prefix ${prefixProblem}`;
-  }
-  if (name === '') return 'name part must not be empty';
-  if (name.length > 63) return 'name part must be no more than 63 characters';
-  if (!QUALIFIED_NAME.test(name)) {
-    return "name part must consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character";
-  }
-  return undefined;
-};
-
-export const labelValueRule: Rule = (v) => {
-  if (v.length > 63) return 'must be no more than 63 characters';
-  if (!LABEL_VALUE.test(v)) {
-    return "must be empty or consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character";
-  }
-  return undefined;
-};
-
-/** Keys of ConfigMap and Secret data (they become file names in volumes). */
-export const configKeyRule: Rule = (v) => {
-  if (v.length > 253) return 'must be no more than 253 characters';
-  if (!CONFIG_KEY.test(v)) return "must consist of alphanumeric characters, '-', '_' or '.'";
-  if (v === '.' || v === '..') return "must not be '.' or '..'";
-  return undefined;
-};
-
-export const timestampRule: Rule = (v) =>
-  /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)) ? undefined : 'must be an RFC 3339 timestamp such as "2024-05-01T12:00:00Z"';
+export { configKeyRule, dnsLabelRule, dnsSubdomainRule, labelValueRule, qualifiedNameRule, timestampRule, type Rule };
 
 /** A string schema checked by a rule; the message carries the current value. */
 export function ruledString(rule: Rule): z.ZodString {

@@ -7,6 +7,7 @@ import { checkConfigMap, checkSecret, configMapFields, namespaceSpecSchema, node
 import { describeValue, isRecord, issuesToProblems, type Path } from './schema-errors.js';
 import { dnsLabelRule, dnsSubdomainRule, objectMetaSchema, type Rule } from './schema-meta.js';
 import { podSpecSchema } from './schema-pod.js';
+import { nodeNameRule } from '../proto/names.js';
 import { cronJobSpecSchema, daemonSetSpecSchema, deploymentSpecSchema, jobSpecSchema } from './schema-workloads.js';
 
 // Jobs made by a CronJob get an 11-character suffix and must still fit a label.
@@ -21,7 +22,7 @@ function envelope(nameRule: Rule) {
 
 const SCHEMAS: Record<string, z.ZodType> = {
   Namespace: z.strictObject({ ...envelope(dnsLabelRule), spec: namespaceSpecSchema.optional(), status }),
-  Node: z.strictObject({ ...envelope(dnsSubdomainRule), spec: nodeSpecSchema.optional(), status }),
+  Node: z.strictObject({ ...envelope(nodeNameRule), spec: nodeSpecSchema.optional(), status }),
   Pod: z.strictObject({ ...envelope(dnsSubdomainRule), spec: podSpecSchema, status }),
   Service: z.strictObject({ ...envelope(dnsLabelRule), spec: serviceSpecSchema, status }),
   ConfigMap: z.strictObject({ ...envelope(dnsSubdomainRule), ...configMapFields }).superRefine(checkConfigMap, { when: () => true }),

@@ -1,6 +1,7 @@
 // One table of stable error codes, shared by the control plane, the agent and the CLI.
-// The code travels in gRPC trailing metadata ("bramble-error-code"), the gRPC status
-// tells clients how to react, and the message names the rule and the value.
+// The code travels in gRPC trailing metadata ("bramble-error-code", and with the
+// message and field problems in "bramble-error-bin"), the gRPC status tells
+// clients how to react, and the message names the rule and the value.
 import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
 
 export const ERROR_CODES = {
@@ -31,9 +32,23 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The code alone, in ASCII metadata: it is always a key of ERROR_CODES, so always printable. */
 export const ERROR_CODE_METADATA_KEY = 'bramble-error-code';
-/** Validation problems travel as JSON in this metadata key so the CLI can print each one. */
-export const ERROR_DETAILS_METADATA_KEY = 'bramble-error-details';
+/**
+ * The whole error (code, message, field problems) as UTF-8 JSON in binary
+ * metadata. ASCII metadata allows only printable ASCII and grpc-js throws while
+ * sending anything else, so a rejected "café" once took the server down; `-bin`
+ * values are base64 on the wire and carry any character.
+ */
+export const ERROR_BIN_METADATA_KEY = 'bramble-error-bin';
+
+/** Longest message sent in the status line; the full text travels in the binary metadata. */
+const MAX_STATUS_MESSAGE = 1000;
+/** Longest message kept in the binary metadata: trailers must stay well under HTTP/2 header limits. */
+const MAX_WIRE_MESSAGE = 4000;
+const MAX_WIRE_PROBLEM_TEXT = 500;
+/** Field problems sent with one error; the rest are counted in a last problem. */
+export const MAX_WIRE_PROBLEMS = 100;
 
 /** One problem with one field of one object: `path` like "spec.replicas". */
 export interface FieldProblem {
@@ -57,13 +72,85 @@ export class BrambleError extends Error {
     return ERROR_CODES[this.code];
   }
 
-  /** The shape grpc-js expects as a callback error or `call.emit('error', ...)`. */
+  /**
+   * The shape grpc-js expects as a callback error or `call.emit('error', ...)`.
+   * Never throws, whatever characters the message and problems hold: the
+   * status line is made well-formed (grpc-js percent-encodes it with encodeURI,
+   * which throws on a lone surrogate) and the full error goes in binary metadata.
+   */
   toServiceError(): { code: GrpcStatus; details: string; metadata: Metadata } {
     const metadata = new Metadata();
     metadata.set(ERROR_CODE_METADATA_KEY, this.code);
-    if (this.details.length > 0) metadata.set(ERROR_DETAILS_METADATA_KEY, JSON.stringify(this.details));
-    return { code: this.grpcStatus, details: this.message, metadata };
+    metadata.set(ERROR_BIN_METADATA_KEY, Buffer.from(JSON.stringify(wireError(this)), 'utf8'));
+    return { code: this.grpcStatus, details: clip(wellFormed(this.message), MAX_STATUS_MESSAGE), metadata };
   }
+}
+
+/** A string that encodeURI and UTF-8 encoders accept: lone surrogates become U+FFFD. */
+export function wellFormed(s: string): string {
+  // In a `u` regex paired surrogates are one code point; only lone ones are \p{Cs}.
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATE_ALL, '\uFFFD') : s;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATE_ALL = /\p{Cs}/gu;
+
+function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  // Never cut a surrogate pair in two.
+  return `${wellFormed(s.slice(0, max))}... (${s.length - max} more characters)`;
+}
+
+interface WireError {
+  code: ErrorCode;
+  message: string;
+  details: FieldProblem[];
+}
+
+/** What travels in ERROR_BIN_METADATA_KEY: bounded, so a thousand bad objects cannot overflow the trailers. */
+function wireError(e: BrambleError): WireError {
+  const details = e.details.slice(0, MAX_WIRE_PROBLEMS).map((p) => {
+    const out: FieldProblem = { path: clip(wellFormed(p.path), MAX_WIRE_PROBLEM_TEXT), message: clip(wellFormed(p.message), MAX_WIRE_PROBLEM_TEXT) };
+    if (p.document !== undefined) out.document = p.document;
+    return out;
+  });
+  const more = e.details.length - details.length;
+  if (more > 0) details.push({ path: '', message: `and ${more} more problem${more === 1 ? '' : 's'}` });
+  return { code: e.code, message: clip(wellFormed(e.message), MAX_WIRE_MESSAGE), details };
+}
+
+function isErrorCode(v: unknown): v is ErrorCode {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, v);
+}
+
+/** Reads ERROR_BIN_METADATA_KEY defensively: a peer may send anything. */
+function readWireError(value: unknown): WireError | undefined {
+  if (!Buffer.isBuffer(value)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const w = parsed as Record<string, unknown>;
+  if (!isErrorCode(w['code']) || typeof w['message'] !== 'string') return undefined;
+  const details: FieldProblem[] = [];
+  for (const d of Array.isArray(w['details']) ? w['details'] : []) {
+    if (typeof d !== 'object' || d === null) continue;
+    const r = d as Record<string, unknown>;
+    if (typeof r['path'] !== 'string' || typeof r['message'] !== 'string') continue;
+    const p: FieldProblem = { path: r['path'], message: r['message'] };
+    if (typeof r['document'] === 'number' && Number.isInteger(r['document'])) p.document = r['document'];
+    details.push(p);
+  }
+  return { code: w['code'], message: w['message'], details };
+}
+
+/** Whether a gRPC error came from a Bramble handler (rather than from the transport). */
+export function hasBrambleCode(e: unknown): boolean {
+  const md = (e as { metadata?: unknown } | null)?.metadata;
+  return md instanceof Metadata && md.get(ERROR_CODE_METADATA_KEY).length > 0;
 }
 
 export function isBrambleError(e: unknown, code?: ErrorCode): e is BrambleError {
@@ -73,22 +160,20 @@ export function isBrambleError(e: unknown, code?: ErrorCode): e is BrambleError 
 /** Rebuilds a BrambleError from a gRPC error received by a client. */
 export function fromServiceError(e: unknown): BrambleError {
   if (e instanceof BrambleError) return e;
-  const err = e as { code?: number; details?: string; message?: string; metadata?: Metadata };
-  const codeValue = err.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
-  const detailsValue = err.metadata?.get(ERROR_DETAILS_METADATA_KEY)[0];
-  let details: FieldProblem[] = [];
-  if (typeof detailsValue === 'string') {
-    try { details = JSON.parse(detailsValue) as FieldProblem[]; } catch { details = []; }
-  }
-  if (typeof codeValue === 'string' && codeValue in ERROR_CODES) {
-    return new BrambleError(codeValue as ErrorCode, err.details ?? err.message ?? 'error', details);
-  }
+  const err = (e ?? {}) as { code?: number; details?: string; message?: string; metadata?: Metadata };
+  const metadata = err.metadata instanceof Metadata ? err.metadata : undefined;
+  const wire = readWireError(metadata?.get(ERROR_BIN_METADATA_KEY)[0]);
+  if (wire) return new BrambleError(wire.code, wire.message, wire.details);
+  const codeValue = metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+  if (isErrorCode(codeValue)) return new BrambleError(codeValue, err.details || err.message || 'error');
   const byStatus: Partial<Record<number, ErrorCode>> = {
     [GrpcStatus.UNAUTHENTICATED]: 'UNAUTHENTICATED',
     [GrpcStatus.PERMISSION_DENIED]: 'FORBIDDEN',
     [GrpcStatus.UNAVAILABLE]: 'UNAVAILABLE',
     [GrpcStatus.NOT_FOUND]: 'NOT_FOUND',
     [GrpcStatus.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+    // grpc-js itself refuses messages over grpc.max_receive_message_length with this status.
+    [GrpcStatus.RESOURCE_EXHAUSTED]: 'LIMIT_EXCEEDED',
   };
   const code = (err.code !== undefined && byStatus[err.code]) || 'INTERNAL';
   return new BrambleError(code, err.details || err.message || String(e));
