@@ -134,8 +134,13 @@ async function runBatch(calls: CallSpec[], opts: BatchOptions = {}): Promise<voi
       spec = { ...spec, request: { id: createdToken } };
     }
     const bytes = h.requestBytes(spec, materialize(spec.request));
-    const o = await h.perform(spec, { mustRefuse: requiredRefusal(spec) !== undefined });
+    const o = await h.perform(spec, { mustRefuse: requiredRefusal(spec) !== undefined || spec.overLimit !== undefined });
     const problems = [...refusalProblems(spec, o, bytes), ...authProblems(spec, o, bytes)];
+    if (spec.overLimit) {
+      // Who may call is checked first or after the limits: either refusal is right.
+      const codes = [...spec.overLimit.codes, ...(requiredRefusal(spec)?.codes ?? [])];
+      problems.push(...mustBeRefused(o, codes, `${spec.method} over ${spec.overLimit.limit}`, bytes));
+    }
     let delta = 0;
     const dead = h.deathReport();
     if (dead) problems.push(dead);

@@ -157,6 +157,8 @@ export interface CallSpec {
   /** The request; for client and bidi streams, the list of messages. */
   request: unknown;
   stream?: StreamPlan;
+  /** The request is over this limit of proto/limits.ts: it must be refused with one of these codes (or for who sent it). */
+  overLimit?: { limit: string; codes: string[] };
 }
 
 export const SHAPES: Record<string, 'unary' | 'server-stream' | 'client-stream' | 'bidi'> = {
