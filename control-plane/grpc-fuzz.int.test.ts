@@ -135,6 +135,8 @@ async function runBatch(calls: CallSpec[], opts: BatchOptions = {}): Promise<voi
     }
     const bytes = h.requestBytes(spec, materialize(spec.request));
     const o = await h.perform(spec, { mustRefuse: requiredRefusal(spec) !== undefined || spec.overLimit !== undefined });
+    // FUZZ_TRACE=1 prints every call as it finishes: for watching a long local run.
+    if (process.env.FUZZ_TRACE) process.stderr.write(`${new Date().toISOString()} ${show(spec).slice(0, 300)}\n  → ${describeOutcome(o)}\n`);
     const problems = [...refusalProblems(spec, o, bytes), ...authProblems(spec, o, bytes)];
     if (spec.overLimit) {
       // Who may call is checked first or after the limits: either refusal is right.
