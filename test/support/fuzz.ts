@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import fs from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,7 +188,18 @@ export class FuzzHarness {
   caPem = '';
   readonly proto = loadProto();
 
-  private constructor(readonly server: ServerProcess, readonly workDir: string) {}
+  /** If the test process exits without after() (killed, crashed), the server and its files go with it. */
+  private readonly onExit = (): void => {
+    if (this.server.pid !== undefined && !this.server.exit()) {
+      try { process.kill(this.server.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    rmSync(this.workDir, { recursive: true, force: true });
+  };
+
+  private constructor(readonly server: ServerProcess, readonly workDir: string) {
+    process.once('exit', this.onExit);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { this.onExit(); process.exit(130); });
+  }
 
   static async start(): Promise<FuzzHarness> {
     const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-fuzz-'));
@@ -261,6 +273,7 @@ export class FuzzHarness {
   }
 
   async close(): Promise<void> {
+    process.off('exit', this.onExit);
     this.closeClients();
     await this.server.close();
     await fs.rm(this.workDir, { recursive: true, force: true });
