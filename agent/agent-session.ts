@@ -3,6 +3,11 @@
 // for logs, figures and image imports. Every stream reconnects with back-off;
 // while the control plane is away the board keeps running what it last knew
 // (edge autonomy) and reports again once it is back.
+//
+// Nothing the control plane sends may take the agent down: every message is
+// checked before it is used, a bad one is logged (without its content, which
+// may be a Secret) and skipped, or answered with an error frame on the tunnel,
+// and no handler lets an exception escape into the stream's event emitter.
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import type { AssignmentEvent__Output, HeartbeatRequest, PodFigures, TunnelDown__Output, TunnelUp } from '../proto/types.js';
@@ -11,6 +16,8 @@ import { backoffDelay } from '../proto/work-queue.js';
 import type { Logger } from '../proto/log.js';
 import type { KObject, Pod, PodStatus } from '../proto/model.js';
 import { keyOf } from '../proto/model.js';
+import { BrambleError } from '../proto/errors.js';
+import { parseAssignmentEvent } from './assignment-event.js';
 
 export interface DesiredState {
   pods: Pod[];
@@ -39,6 +46,16 @@ export interface TunnelHandlers {
 }
 
 const RECONNECT = { baseMs: 500, maxMs: 30_000 };
+/** Largest data frame sent up the tunnel: far below the server's message limit whatever a handler yields. */
+export const TUNNEL_FRAME_BYTES = 64 * 1024;
+/** Image bytes received but not yet written to disk before the tunnel stops reading (back-pressure). */
+export const IMAGE_BUFFER_BYTES = 8 * 1024 * 1024;
+/** Finished image requests remembered, so the rest of a failed upload's chunks do not start new imports. */
+const FINISHED_IMAGES_KEPT = 64;
+/** Bad messages of one kind logged at warn per minute; more are counted and logged at debug. */
+const BAD_INPUT_WARNINGS_PER_MINUTE = 5;
+
+type TunnelCall = grpc.ClientDuplexStream<TunnelUp, TunnelDown__Output>;
 
 export class AgentSession {
   private stopped = false;
@@ -51,6 +68,7 @@ export class AgentSession {
   private statusTimer: Timer | undefined;
   /** Set once the first heartbeat got through: the control plane is reachable. */
   connected = false;
+  private readonly badInput = new Map<string, { windowStart: number; warned: number; suppressed: number }>();
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -134,16 +152,28 @@ export class AgentSession {
     this.watchCall = call;
     call.on('data', (ev: AssignmentEvent__Output) => {
       this.watchFailures = 0;
-      if (ev.type === 'SYNCED') {
-        synced = true;
-        emit();
+      let change: ReturnType<typeof parseAssignmentEvent>;
+      try {
+        change = parseAssignmentEvent(ev);
+      } catch (e) {
+        // The Pod keeps its last good version: skipping one event is better than acting on garbage.
+        this.skipBadInput('assignment event', e);
         return;
       }
-      const obj = JSON.parse(ev.object) as KObject;
-      const map = obj.kind === 'Pod' ? pods : obj.kind === 'ConfigMap' ? configMaps : secrets;
-      if (ev.type === 'DELETED') map.delete(keyOf(obj));
-      else map.set(keyOf(obj), obj as Pod);
-      if (synced) emit();
+      try {
+        if (change.type === 'SYNCED') {
+          synced = true;
+          emit();
+          return;
+        }
+        const obj = change.object;
+        const map = change.kind === 'Pod' ? pods : change.kind === 'ConfigMap' ? configMaps : secrets;
+        if (change.type === 'DELETED') map.delete(keyOf(obj));
+        else map.set(keyOf(obj), obj as Pod);
+        if (synced) emit();
+      } catch (e) {
+        this.deps.logger.error({ err: errorText(e) }, 'assignment could not be applied; skipped');
+      }
     });
     let ended = false;
     const again = (why: string): void => {
@@ -160,77 +190,262 @@ export class AgentSession {
   private openTunnel(): void {
     const call = this.deps.client.Tunnel();
     this.tunnelCall = call;
-    call.write({ nodeName: this.deps.nodeName });
-    const aborts = new Map<number, AbortController>();
-    const images = new Map<number, { push(b: Buffer | null): void }>();
+    const state: TunnelState = { call, aborts: new Map(), images: new Map(), finishedImages: [], paused: false, closed: false };
+    send(call, { nodeName: this.deps.nodeName });
     call.on('data', (msg: TunnelDown__Output) => {
       this.tunnelFailures = 0;
-      const id = msg.requestId;
-      if (msg.cancel) {
-        aborts.get(id)?.abort();
-        return;
-      }
-      if (msg.logs) {
-        const ac = new AbortController();
-        aborts.set(id, ac);
-        void this.answer(call, id, this.deps.tunnel.logs(msg.logs, ac.signal)).finally(() => aborts.delete(id));
-      } else if (msg.top) {
-        void this.deps.tunnel.podFigures().then(
-          (pods) => call.write({ requestId: id, pods, done: true }),
-          (e: unknown) => call.write({ requestId: id, error: String(e), done: true }),
-        );
-      } else if (msg.image) {
-        const sink = images.get(id);
-        if (!sink) {
-          const chunks = chunkChannel();
-          images.set(id, chunks);
-          if (msg.image.data.length > 0) chunks.push(msg.image.data);
-          void this.deps.tunnel.importImage(chunks.iterable).then(
-            (names) => call.write({ requestId: id, data: Buffer.from(JSON.stringify(names)), done: true }),
-            (e: unknown) => call.write({ requestId: id, error: e instanceof Error ? e.message : String(e), done: true }),
-          ).finally(() => images.delete(id));
-          return;
-        }
-        // After the first chunk, an empty one marks the end of the image.
-        sink.push(msg.image.data.length > 0 ? msg.image.data : null);
+      try {
+        this.onTunnelMessage(state, msg);
+      } catch (e) {
+        // Only a bug gets here; the request is answered so the person asking is not left waiting.
+        this.deps.logger.error({ err: errorText(e) }, 'tunnel request failed');
+        if (isRequestId(msg?.requestId)) send(call, { requestId: msg.requestId, error: errorText(e), done: true });
       }
     });
     let ended = false;
     const again = (): void => {
       if (ended) return;
       ended = true;
-      for (const ac of aborts.values()) ac.abort();
+      state.closed = true;
+      for (const ac of state.aborts.values()) ac.abort();
+      for (const img of state.images.values()) img.channel.fail(new Error('the tunnel closed before the image was complete'));
       this.retry('tunnel', () => this.openTunnel());
     };
     call.on('error', again);
     call.on('end', again);
+    call.on('close', again);
   }
 
-  private async answer(call: grpc.ClientDuplexStream<TunnelUp, TunnelDown__Output>, id: number, data: AsyncIterable<Buffer>): Promise<void> {
+  private onTunnelMessage(state: TunnelState, msg: TunnelDown__Output): void {
+    const { call } = state;
+    const id = msg.requestId;
+    if (!isRequestId(id)) {
+      this.skipBadInput('tunnel request', new Error(`requestId must be a whole number from 1: current value is ${String(id).slice(0, 40)}`));
+      return;
+    }
+    const fail = (message: string): void => {
+      this.skipBadInput('tunnel request', new Error(message));
+      send(call, { requestId: id, error: message, done: true });
+    };
+    if (msg.cancel) {
+      const ac = state.aborts.get(id);
+      // A cancel may cross the answer's last frame: nothing left to stop is normal.
+      if (ac) ac.abort();
+      else this.deps.logger.debug({ requestId: id }, 'cancel for no open request');
+      return;
+    }
+    if (msg.logs) {
+      if (state.aborts.has(id) || state.images.has(id)) return fail(`request id ${id} is already in use by an open request`);
+      const req = msg.logs;
+      const tailLines = Number.isSafeInteger(req.tailLines) ? req.tailLines : -1;
+      const ac = new AbortController();
+      state.aborts.set(id, ac);
+      void this.answer(state, id, ac.signal, () => this.deps.tunnel.logs({
+        namespace: String(req.namespace ?? ''), pod: String(req.pod ?? ''), container: String(req.container ?? ''), follow: req.follow === true, tailLines,
+      }, ac.signal)).finally(() => state.aborts.delete(id));
+      return;
+    }
+    if (msg.top) {
+      void Promise.resolve()
+        .then(() => this.deps.tunnel.podFigures())
+        .then(
+          (pods) => send(call, { requestId: id, pods, done: true }),
+          (e: unknown) => send(call, { requestId: id, error: errorText(e), done: true }),
+        );
+      return;
+    }
+    if (msg.image) {
+      const data = Buffer.isBuffer(msg.image.data) ? msg.image.data : Buffer.alloc(0);
+      const open = state.images.get(id);
+      if (open) {
+        // After the first chunk, an empty one marks the end of the image.
+        open.channel.push(data.length > 0 ? data : null);
+        this.pauseForImages(state);
+        return;
+      }
+      if (state.finishedImages.includes(id)) {
+        this.deps.logger.debug({ requestId: id }, 'image chunk for a finished import dropped');
+        return;
+      }
+      this.startImport(state, id, data);
+      return;
+    }
+    fail('a tunnel request must be logs, image, cancel or top: this one is none of them');
+  }
+
+  private startImport(state: TunnelState, id: number, first: Buffer): void {
+    const { call } = state;
+    const channel = chunkChannel(() => this.resumeForImages(state));
+    state.images.set(id, { channel });
+    if (first.length > 0) channel.push(first);
+    void Promise.resolve()
+      .then(() => this.deps.tunnel.importImage(channel.iterable))
+      .then(
+        (names) => send(call, { requestId: id, data: Buffer.from(JSON.stringify(names)), done: true }),
+        (e: unknown) => {
+          this.deps.logger.warn({ requestId: id, err: errorText(e) }, 'image import failed');
+          send(call, { requestId: id, error: errorText(e), done: true });
+        },
+      )
+      .finally(() => {
+        state.images.delete(id);
+        state.finishedImages.push(id);
+        if (state.finishedImages.length > FINISHED_IMAGES_KEPT) state.finishedImages.shift();
+        // Chunks nobody will read again must neither hold memory nor keep the tunnel paused.
+        channel.fail(new Error('import finished'));
+        this.resumeForImages(state);
+      });
+  }
+
+  /** Stops reading the tunnel while images arrive faster than they are written; the server's sends then wait. */
+  private pauseForImages(state: TunnelState): void {
+    if (state.paused || bufferedImageBytes(state) <= IMAGE_BUFFER_BYTES) return;
+    state.paused = true;
+    state.call.pause();
+  }
+
+  private resumeForImages(state: TunnelState): void {
+    if (!state.paused || bufferedImageBytes(state) > IMAGE_BUFFER_BYTES / 2) return;
+    state.paused = false;
+    state.call.resume();
+  }
+
+  /**
+   * Streams a handler's answer as data frames then done (or one error frame). A frame
+   * the stream cannot take yet is waited for, so a slow control plane slows the log
+   * read down instead of buffering the whole log in the agent.
+   */
+  private async answer(state: TunnelState, id: number, signal: AbortSignal, data: () => AsyncIterable<Buffer>): Promise<void> {
+    const { call } = state;
     try {
-      for await (const chunk of data) call.write({ requestId: id, data: chunk });
-      call.write({ requestId: id, done: true });
+      for await (const chunk of data()) {
+        if (signal.aborted || state.closed) return;
+        for (let off = 0; off < chunk.length; off += TUNNEL_FRAME_BYTES) {
+          if (!send(call, { requestId: id, data: chunk.subarray(off, off + TUNNEL_FRAME_BYTES) })) await drained(call, signal);
+          if (signal.aborted || state.closed) return;
+        }
+      }
+      send(call, { requestId: id, done: true });
     } catch (e) {
-      call.write({ requestId: id, error: e instanceof Error ? e.message : String(e), done: true });
+      if (!(e instanceof BrambleError)) this.deps.logger.warn({ requestId: id, err: errorText(e) }, 'tunnel request failed');
+      send(call, { requestId: id, error: errorText(e), done: true });
+    }
+  }
+
+  /** One warn line per bad message, at most a few a minute per kind, so a flood cannot fill the board's disk with logs. */
+  private skipBadInput(what: string, e: unknown): void {
+    const now = this.deps.clock.now();
+    let s = this.badInput.get(what);
+    if (!s || now - s.windowStart >= 60_000) {
+      const suppressed = s?.suppressed ?? 0;
+      s = { windowStart: now, warned: 0, suppressed: 0 };
+      this.badInput.set(what, s);
+      if (suppressed > 0) this.deps.logger.warn({ what, count: suppressed }, 'more bad messages were skipped in the last minute');
+    }
+    if (s.warned < BAD_INPUT_WARNINGS_PER_MINUTE) {
+      s.warned++;
+      this.deps.logger.warn({ err: errorText(e) }, `bad ${what} from the control plane skipped`);
+    } else {
+      s.suppressed++;
+      this.deps.logger.debug({ err: errorText(e) }, `bad ${what} from the control plane skipped`);
     }
   }
 }
 
-/** A push-driven async iterable: null ends it. */
-function chunkChannel(): { push(b: Buffer | null): void; iterable: AsyncIterable<Buffer> } {
+interface TunnelState {
+  call: TunnelCall;
+  aborts: Map<number, AbortController>;
+  images: Map<number, { channel: ChunkChannel }>;
+  finishedImages: number[];
+  paused: boolean;
+  closed: boolean;
+}
+
+function bufferedImageBytes(state: TunnelState): number {
+  let n = 0;
+  for (const img of state.images.values()) n += img.channel.bufferedBytes();
+  return n;
+}
+
+function isRequestId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Writes one frame; false when the stream wants the writer to wait for 'drain'. A closed stream takes nothing and says so. */
+function send(call: TunnelCall, msg: TunnelUp): boolean {
+  try {
+    return call.write(msg);
+  } catch {
+    return true;
+  }
+}
+
+/** Resolves once the stream drains, closes or fails, or the request is cancelled. */
+function drained(call: TunnelCall, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('close', done);
+      call.off('error', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('close', done);
+    call.on('error', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface ChunkChannel {
+  push(b: Buffer | null): void;
+  /** Ends the iterable with this error and drops what is queued. */
+  fail(e: Error): void;
+  bufferedBytes(): number;
+  iterable: AsyncIterable<Buffer>;
+}
+
+/** A push-driven async iterable: null ends it. `onTake` is called after the reader takes a chunk. */
+function chunkChannel(onTake: () => void = () => undefined): ChunkChannel {
   const items: (Buffer | null)[] = [];
+  let bytes = 0;
+  let failure: Error | undefined;
   let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   return {
     push(b) {
+      if (failure) return;
       items.push(b);
-      wake?.();
+      bytes += b?.length ?? 0;
+      poke();
     },
+    fail(e) {
+      if (failure) return;
+      failure = e;
+      items.length = 0;
+      bytes = 0;
+      poke();
+    },
+    bufferedBytes: () => bytes,
     iterable: {
       async *[Symbol.asyncIterator]() {
         for (;;) {
-          if (items.length === 0) await new Promise<void>((r) => (wake = r));
-          const b = items.shift();
-          if (b === undefined) continue;
+          if (failure) throw failure;
+          if (items.length === 0) {
+            await new Promise<void>((r) => (wake = r));
+            continue;
+          }
+          const b = items.shift()!;
+          bytes -= b?.length ?? 0;
+          onTake();
           if (b === null) return;
           yield b;
         }

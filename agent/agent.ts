@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { realClock, type Clock } from '../proto/clock.js';
+import { BrambleError } from '../proto/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/log.js';
 import type { Pod } from '../proto/model.js';
@@ -111,7 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     reportStatus: (pod, status) => session?.reportStatus(pod, status),
     onFinalized: (pod): void => session?.reportStatus(pod, reconciler.lastStatus(pod.metadata.uid ?? '') ?? pod.status ?? {}, true),
   });
-  const cached = await cache.load();
+  const cached = await cache.loadOrDiscard((problem) => logger.warn({ problem }, 'assignments cache not fully usable'));
   if (cached) {
     desired = cached;
     // Not synced: the control plane has not confirmed this yet, so nothing unknown is removed.
@@ -121,7 +122,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   reconciler.start();
 
   const findPod = (ns: string, name: string): Pod | undefined =>
-    desired.pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name);
+    desired.pods.find((p) => (p.metadata.namespace ?? 'default') === ns && p.metadata.name === name);
 
   session = new AgentSession({
     client, nodeName, clock, logger,
@@ -144,10 +145,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
     tunnel: {
       logs: (req, signal) => {
+        // Only a container of a Pod assigned here: the names then come from a checked Pod, not from the request.
         const pod = findPod(req.namespace, req.pod);
-        if (!pod?.metadata.uid) throw new Error(`pod "${req.namespace}/${req.pod}" is not on this board`);
-        const ref = { namespace: req.namespace, name: req.pod, uid: pod.metadata.uid };
-        return readLogs(opts.dataDir, ref, req.container, {
+        const container = pod?.spec.containers.find((c) => c.name === req.container);
+        if (!pod?.metadata.uid || !container) {
+          const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
+          throw new BrambleError('NOT_FOUND', `logs must name a container of a pod on this node: container ${shown(req.container)} of pod ${shown(req.namespace)}/${shown(req.pod)} is not one`);
+        }
+        const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid };
+        return readLogs(opts.dataDir, ref, container.name, {
           tailLines: req.tailLines >= 0 ? req.tailLines : undefined, follow: req.follow, clock, signal,
         });
       },

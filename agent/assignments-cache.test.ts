@@ -41,4 +41,33 @@ describe('AssignmentsCache', () => {
     await fs.writeFile(path.join(dir, 'assignments.json'), '{"version":1,"pods":');
     await assert.rejects(new AssignmentsCache(dir).load(), /assignments\.json must be JSON/);
   });
+  test('loadOrDiscard moves a corrupt file aside and starts empty, so the agent still starts', async (t) => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-assign-'));
+    t.after(() => fs.rm(dir, { recursive: true, force: true }));
+    const problems: string[] = [];
+    for (const text of ['{"version":1,"pods":', '{"version":7,"pods":[]}', '"just a string"', '\u0000\u0001binary']) {
+      await fs.writeFile(path.join(dir, 'assignments.json'), text);
+      const cache = new AssignmentsCache(dir);
+      assert.equal(await cache.loadOrDiscard((p) => problems.push(p)), undefined);
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['assignments.json.corrupt']);
+      // The next save writes a fresh file rather than thinking it is unchanged.
+      assert.equal(await cache.save(sample), true);
+      assert.deepEqual(await new AssignmentsCache(dir).load(), sample);
+      await fs.rm(path.join(dir, 'assignments.json'));
+    }
+    assert.equal(problems.length, 4);
+    assert.match(problems[0]!, /must be JSON.*moved to .*assignments\.json\.corrupt/);
+  });
+
+  test('loadOrDiscard drops entries that would not pass the assignment checks and keeps the rest', async (t) => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-assign-'));
+    t.after(() => fs.rm(dir, { recursive: true, force: true }));
+    const evil = { ...sample.pods[0]!, metadata: { name: '../../etc', namespace: 'default', uid: 'u2' } };
+    const text = JSON.stringify({ version: 1, pods: [sample.pods[0], evil, null, 'x'], configMaps: [sample.secrets[0], sample.configMaps[0]], secrets: sample.secrets });
+    await fs.writeFile(path.join(dir, 'assignments.json'), text);
+    const problems: string[] = [];
+    assert.deepEqual(await new AssignmentsCache(dir).loadOrDiscard((p) => problems.push(p)), sample);
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.ok(!problems.join('\n').includes('c2VjcmV0'), 'a Secret value must not be reported');
+  });
 });

@@ -3,12 +3,16 @@
 // is unreachable keeps running (and restarting) its pods. The file holds
 // Secrets, so it is 0600 from the moment it exists; it is replaced by write +
 // fsync + rename so a power cut leaves the old or the new file, never half.
-// An unchanged set is not rewritten, to spare SD cards.
+// An unchanged set is not rewritten, to spare SD cards. A file that cannot be
+// trusted (truncated, edited, from another version) must not keep the agent from
+// starting: loadOrDiscard() moves it aside and the agent starts from what the
+// control plane sends.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../proto/files.js';
 import { BrambleError } from '../proto/errors.js';
 import type { KObject, Pod } from '../proto/model.js';
+import { checkAssignedObject } from './assignment-event.js';
 
 export interface Assignments {
   pods: Pod[];
@@ -17,6 +21,8 @@ export interface Assignments {
 }
 
 export const ASSIGNMENTS_FILE = 'assignments.json';
+/** Where a file that could not be loaded is kept for a person to look at; the next one replaces it. */
+export const DISCARDED_SUFFIX = '.corrupt';
 const VERSION = 1;
 
 export class AssignmentsCache {
@@ -61,5 +67,35 @@ export class AssignmentsCache {
     }
     this.lastWritten = text;
     return { pods: o.pods as Pod[], configMaps: o.configMaps as KObject[], secrets: o.secrets as KObject[] };
+  }
+
+  /**
+   * load(), except that a file which cannot be read as assignments is moved aside (and
+   * reported) instead of failing, and objects that would not pass the assignment stream's
+   * checks are dropped (and reported): the agent must start whatever the disk holds.
+   */
+  async loadOrDiscard(report: (problem: string) => void): Promise<Assignments | undefined> {
+    let a: Assignments | undefined;
+    try {
+      a = await this.load();
+    } catch (e) {
+      const aside = `${this.path}${DISCARDED_SUFFIX}`;
+      await fs.rename(this.path, aside).catch(() => undefined);
+      this.lastWritten = undefined;
+      report(`${e instanceof Error ? e.message : String(e)}; moved to ${aside}`);
+      return undefined;
+    }
+    if (!a) return undefined;
+    const keep = <T extends KObject>(list: T[], kind: string): T[] =>
+      list.filter((o, i) => {
+        try {
+          if (checkAssignedObject(o).kind === kind) return true;
+          report(`${this.path} ${kind} entry ${i} is a ${o.kind}: dropped`);
+        } catch (e) {
+          report(`${this.path} ${kind} entry ${i} dropped: ${(e as Error).message}`);
+        }
+        return false;
+      });
+    return { pods: keep(a.pods, 'Pod'), configMaps: keep(a.configMaps, 'ConfigMap'), secrets: keep(a.secrets, 'Secret') };
   }
 }

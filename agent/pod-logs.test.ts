@@ -1,10 +1,12 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../proto/clock.js';
-import { containerLogPath, readLogs, removePodLogs, rotateIfNeeded, type PodLogRef } from './pod-logs.js';
+import { isBrambleError } from '../proto/errors.js';
+import { containerLogPath, LOG_CHUNK_BYTES, podLogDir, readLogs, removePodLogs, rotateIfNeeded, type PodLogRef } from './pod-logs.js';
 
 const ref: PodLogRef = { namespace: 'default', name: 'web', uid: 'u-123' };
 
@@ -31,6 +33,27 @@ async function pump<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
   p.then(() => (settled = true), () => (settled = true));
   for (let i = 0; i < 50 && !settled; i++) await clock.advance(1000);
   return p;
+}
+
+/** The bytes exactly, and the largest chunk they came in. */
+async function collectBytes(it: AsyncIterable<Buffer>): Promise<{ data: Buffer; largestChunk: number }> {
+  const parts: Buffer[] = [];
+  let largestChunk = 0;
+  for await (const b of it) {
+    parts.push(b);
+    largestChunk = Math.max(largestChunk, b.length);
+  }
+  return { data: Buffer.concat(parts), largestChunk };
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Random bytes, bytes that are not UTF-8, and a 10 MB line without a newline: what a broken container may print. */
+function garbage(): { all: Buffer; lastLine: Buffer } {
+  const random = randomBytes(200_000);
+  const invalidUtf8 = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x90, 0x28, 0xbc, 0x0a]);
+  const lastLine = Buffer.alloc(10 * 1024 * 1024, 'x');
+  return { all: Buffer.concat([random, Buffer.from('\n'), invalidUtf8, lastLine]), lastLine };
 }
 
 const lines = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}\n`).join('');
@@ -110,5 +133,113 @@ describe('pod logs', () => {
     assert.equal(await removePodLogs(dir, 'u-123'), true);
     assert.equal(await removePodLogs(dir, 'u-123'), false);
     assert.deepEqual(await fs.readdir(path.join(dir, 'logs')), []);
+  });
+  test('binary garbage, invalid UTF-8 and a 10 MB line without a newline come out byte for byte, in bounded chunks', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    const { all, lastLine } = garbage();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, all);
+    const whole = await collectBytes(readLogs(dir, ref, 'app'));
+    assert.equal(whole.data.length, all.length);
+    assert.equal(sha(whole.data), sha(all));
+    assert.ok(whole.largestChunk <= LOG_CHUNK_BYTES, `chunks must be at most ${LOG_CHUNK_BYTES} bytes: one was ${whole.largestChunk}`);
+    const last = await collectBytes(readLogs(dir, ref, 'app', { tailLines: 1 }));
+    assert.equal(last.data.length, lastLine.length);
+    assert.equal(sha(last.data), sha(lastLine));
+    assert.ok(last.largestChunk <= LOG_CHUNK_BYTES, 'a tail of one huge line must not be read into memory whole');
+    const invalid = await collectBytes(readLogs(dir, ref, 'app', { tailLines: 2 }));
+    assert.equal(sha(invalid.data), sha(all.subarray(200_001)));
+    assert.equal((await collectBytes(readLogs(dir, ref, 'app', { tailLines: 0 }))).data.length, 0);
+    assert.equal(sha((await collectBytes(readLogs(dir, ref, 'app', { tailLines: Number.MAX_SAFE_INTEGER }))).data), sha(all));
+    assert.equal(sha((await collectBytes(readLogs(dir, ref, 'app', { tailLines: -5 }))).data), sha(all));
+  });
+
+  test('a tail counts lines across rotated files even when one line spans several files and chunks', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    const long = Buffer.alloc(LOG_CHUNK_BYTES * 3 + 17, 'y');
+    await writeLog(`${file}.2`, 'old 1\nold 2\nstart of a long line ');
+    await fs.appendFile(`${file}.1`, long);
+    await writeLog(file, ' end of it\nlast\n');
+    const want = Buffer.concat([Buffer.from('start of a long line '), long, Buffer.from(' end of it\nlast\n')]);
+    assert.equal(sha((await collectBytes(readLogs(dir, ref, 'app', { tailLines: 2 }))).data), sha(want));
+    assert.equal((await collect(readLogs(dir, ref, 'app', { tailLines: 1 }))), 'last\n');
+    assert.equal((await collect(readLogs(dir, ref, 'app', { tailLines: 3 }))).slice(0, 12), 'old 2\nstart ');
+  });
+
+  test('a tail of a log whose live file is empty after a rotation reads the rotated file from its end', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    await writeLog(file, lines(1, 5));
+    await rotateIfNeeded(file, { maxBytes: 1, maxFiles: 1 });
+    assert.equal((await fs.stat(file)).size, 0);
+    assert.equal(await collect(readLogs(dir, ref, 'app', { tailLines: 2 })), lines(4, 5));
+  });
+
+  test('rotating a large binary log keeps every byte', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    const { all } = garbage();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, all);
+    assert.equal(await rotateIfNeeded(file, { maxBytes: 1024 * 1024, maxFiles: 2 }), true);
+    assert.equal(sha(await fs.readFile(`${file}.1`)), sha(all));
+    assert.equal(sha((await collectBytes(readLogs(dir, ref, 'app'))).data), sha(all));
+  });
+
+  test('names with "/" or ".." never reach a path outside the log directory', async (t) => {
+    const dir = await tmp(t);
+    const secret = path.join(dir, 'secret.txt');
+    await fs.writeFile(secret, 'do not show\n');
+    await writeLog(containerLogPath(dir, ref, 'app', 0), 'fine\n');
+    const invalid = (e: unknown): boolean => isBrambleError(e, 'INVALID_ARGUMENT');
+    for (const bad of [
+      { ref: { ...ref, namespace: '..' }, container: 'app' },
+      { ref: { ...ref, namespace: '../..' }, container: 'app' },
+      { ref: { ...ref, name: 'web/../../..' }, container: 'app' },
+      { ref: { ...ref, name: '' }, container: 'app' },
+      { ref: { ...ref, uid: '../../x' }, container: 'app' },
+      { ref: { ...ref, uid: '' }, container: 'app' },
+      { ref, container: '../../../../secret.txt' },
+      { ref, container: '/etc/passwd' },
+      { ref, container: '..' },
+      { ref, container: 'App' },
+      { ref, container: 'a\u0000b' },
+    ]) {
+      await assert.rejects(collect(readLogs(dir, bad.ref, bad.container)), invalid, JSON.stringify(bad));
+    }
+    assert.throws(() => podLogDir(dir, { ...ref, namespace: 'a_b' }), invalid, 'a "_" would make the directory name ambiguous');
+    assert.throws(() => containerLogPath(dir, ref, 'app', -1), invalid);
+    assert.throws(() => containerLogPath(dir, ref, 'app', 1.5), invalid);
+    assert.equal(await collect(readLogs(dir, ref, 'app')), 'fine\n');
+  });
+
+  test('removePodLogs with an empty or odd uid removes nothing', async (t) => {
+    const dir = await tmp(t);
+    await writeLog(containerLogPath(dir, ref, 'app', 0), 'x\n');
+    assert.equal(await removePodLogs(dir, ''), false);
+    assert.equal(await removePodLogs(dir, '../logs'), false);
+    assert.deepEqual(await fs.readdir(path.join(dir, 'logs')), ['default_web_u-123']);
+  });
+  test('a rotation in the middle of a read neither loses nor repeats bytes', async (t) => {
+    const dir = await tmp(t);
+    const file = containerLogPath(dir, ref, 'app', 0);
+    const { all, lastLine } = garbage();
+    await writeLog(`${file}.1`, 'older\n');
+    await fs.writeFile(file, all);
+    for (const tailLines of [undefined, 1]) {
+      const it = readLogs(dir, ref, 'app', { tailLines })[Symbol.asyncIterator]();
+      const parts = [(await it.next()).value as Buffer];
+      // The reconciler copy-truncates the live file while the reader is part way through it.
+      assert.equal(await rotateIfNeeded(file, { maxBytes: 1, maxFiles: 3 }), true);
+      assert.equal((await fs.stat(file)).size, 0);
+      for (let r = await it.next(); !r.done; r = await it.next()) parts.push(r.value);
+      const want = tailLines === undefined ? Buffer.concat([Buffer.from('older\n'), all]) : lastLine;
+      assert.equal(sha(Buffer.concat(parts)), sha(want), `tailLines ${tailLines}`);
+      // Put it back as it was for the next round.
+      await fs.rename(`${file}.1`, file);
+      await fs.rename(`${file}.2`, `${file}.1`);
+    }
   });
 });

@@ -21,11 +21,36 @@ export interface RotationPolicy {
 
 export const DEFAULT_ROTATION: RotationPolicy = { maxBytes: 5 * 1024 * 1024, maxFiles: 2 };
 
+/** Bytes read or sent at a time: bounded memory whatever a container printed, and well under a gRPC message. */
+export const LOG_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The names are joined into paths, and a logs request names them: anything but a plain
+ * file name ("../x", "a/b", "") would reach outside the log directory, so it is refused.
+ * The namespace and pod name are RFC 1123 names (no "_"), which keeps the directory name
+ * <namespace>_<pod>_<uid> unambiguous.
+ */
+function checkSegment(what: string, value: string, pattern: RegExp): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 253 || !pattern.test(value)) {
+    throw new BrambleError('INVALID_ARGUMENT', `${what} must be ${pattern === UID ? 'letters, digits and "-"' : 'a lowercase RFC 1123 name'}: current value is ${JSON.stringify(String(value).slice(0, 80))}`);
+  }
+}
+
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const UID = /^[A-Za-z0-9-]+$/;
+
 export function podLogDir(dataDir: string, ref: PodLogRef): string {
+  checkSegment('a log namespace', ref.namespace, DNS_NAME);
+  checkSegment('a log pod name', ref.name, DNS_NAME);
+  checkSegment('a log pod uid', ref.uid, UID);
   return path.join(dataDir, 'logs', `${ref.namespace}_${ref.name}_${ref.uid}`);
 }
 
 export function containerLogPath(dataDir: string, ref: PodLogRef, container: string, restart: number): string {
+  checkSegment('a log container name', container, DNS_NAME);
+  if (!Number.isSafeInteger(restart) || restart < 0) {
+    throw new BrambleError('INVALID_ARGUMENT', `a log restart count must be a whole number from 0: current value is ${restart}`);
+  }
   return path.join(podLogDir(dataDir, ref), container, `${restart}.log`);
 }
 
@@ -41,13 +66,46 @@ export async function rotateIfNeeded(file: string, policy: RotationPolicy = DEFA
   for (let i = policy.maxFiles - 1; i >= 1; i--) {
     await fs.rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => undefined);
   }
-  await fs.copyFile(file, `${file}.1`);
+  await copyUntilQuiet(file, `${file}.1`);
   await fs.truncate(file, 0);
   return true;
 }
 
+/**
+ * Copies `from` to `to`, then appends whatever the writer added meanwhile, until a
+ * look finds nothing new: what a busy container writes during the copy is kept, and
+ * only bytes written between the last look and the truncate can be lost (the price
+ * of copy-truncate with a writer that keeps its descriptor). A few looks at most: a
+ * container that never pauses must not hold the reconciler's resync here.
+ */
+const COPY_PASSES = 4;
+
+async function copyUntilQuiet(from: string, to: string): Promise<void> {
+  const src = await fs.open(from, 'r');
+  const dst = await fs.open(to, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(LOG_CHUNK_BYTES);
+    let offset = 0;
+    for (let pass = 0, quiet = false; !quiet && pass < COPY_PASSES; pass++) {
+      const size = (await src.stat()).size;
+      quiet = size <= offset;
+      while (offset < size) {
+        const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, size - offset), offset);
+        if (bytesRead === 0) break;
+        await dst.write(buf, 0, bytesRead);
+        offset += bytesRead;
+      }
+    }
+  } finally {
+    await src.close();
+    await dst.close();
+  }
+}
+
 /** Removes every log directory of the pod with this uid (the name and namespace need not be known). */
 export async function removePodLogs(dataDir: string, uid: string): Promise<boolean> {
+  // An empty or odd uid would match other pods' directories (every name ends in "_" + "").
+  if (!UID.test(uid)) return false;
   const root = path.join(dataDir, 'logs');
   const dirs = (await fs.readdir(root).catch(() => [] as string[])).filter((d) => d.endsWith(`_${uid}`));
   for (const d of dirs) await fs.rm(path.join(root, d), { recursive: true, force: true });
@@ -68,18 +126,29 @@ export interface ReadLogsOptions {
 
 export async function* readLogs(dataDir: string, ref: PodLogRef, container: string, opts: ReadLogsOptions = {}): AsyncGenerator<Buffer> {
   const file = await pickAttempt(dataDir, ref, container, opts.previous ?? false);
-  const size = (await fs.stat(file)).size;
-  const files = [...(await rotatedFiles(file)), file];
-  if (opts.tailLines !== undefined) {
-    const tail = await tailOf(files, file, size, opts.tailLines);
-    if (tail.length > 0) yield tail;
-  } else {
-    for (const f of files) {
-      const end = f === file ? size : undefined;
-      if (end === 0) continue;
-      yield* readRange(f, 0, end);
+  // Files are opened before reading and sizes fixed now: a rotation during a long read then
+  // renames files this read already holds, and a container writing meanwhile cannot make
+  // this read grow without end.
+  const segments: Segment[] = [];
+  try {
+    for (const f of await rotatedFiles(file)) {
+      const handle = await fs.open(f, 'r').catch(() => undefined);
+      if (!handle) continue;
+      segments.push({ file: f, handle, size: (await handle.stat()).size, live: false });
+    }
+    const handle = await fs.open(file, 'r');
+    segments.push({ file, handle, size: (await handle.stat()).size, live: true });
+    const tail = opts.tailLines;
+    // Negative, fractional or beyond any file: everything retained, as the proto says for negative.
+    const start = tail !== undefined && Number.isSafeInteger(tail) && tail >= 0 ? await tailStart(segments, tail) : { index: 0, offset: 0 };
+    for (let i = start.index; i < segments.length; i++) yield* readSegment(segments[i]!, i === start.index ? start.offset : 0);
+  } finally {
+    for (const seg of segments) {
+      await seg.handle.close().catch(() => undefined);
+      await seg.rotated?.close().catch(() => undefined);
     }
   }
+  const size = segments[segments.length - 1]!.size;
   if (!opts.follow) return;
   if (!opts.clock) throw new BrambleError('INVALID_ARGUMENT', 'readLogs must be given a clock to follow a log: none was given');
   let offset = size;
@@ -102,8 +171,77 @@ export async function* readLogs(dataDir: string, ref: PodLogRef, container: stri
   }
 }
 
+/** A file of the log and how much of it this read covers, oldest first. */
+interface Segment {
+  file: string;
+  handle: fs.FileHandle;
+  size: number;
+  /** The file the container writes to, which a rotation truncates in place. */
+  live: boolean;
+  /** The .1 that a rotation during this read copied the live file into. */
+  rotated?: fs.FileHandle;
+}
+
+/**
+ * Reads `length` bytes at `position` of the segment as it was when opened. The live file
+ * may be copy-truncated meanwhile: what it held is then at the same offsets in the new .1.
+ * Fewer bytes only when neither has them any more.
+ */
+async function readAt(seg: Segment, buf: Buffer, length: number, position: number): Promise<number> {
+  const { bytesRead } = await seg.handle.read(buf, 0, length, position);
+  if (bytesRead === length || !seg.live) return bytesRead;
+  seg.rotated ??= await fs.open(`${seg.file}.1`, 'r').catch(() => undefined);
+  if (!seg.rotated) return bytesRead;
+  return (await seg.rotated.read(buf, 0, length, position)).bytesRead;
+}
+
+/** Bytes [start, size) of one segment, in chunks of at most LOG_CHUNK_BYTES. */
+async function* readSegment(seg: Segment, start: number): AsyncGenerator<Buffer> {
+  for (let offset = start; offset < seg.size;) {
+    const chunk = Buffer.allocUnsafe(Math.min(LOG_CHUNK_BYTES, seg.size - offset));
+    const bytesRead = await readAt(seg, chunk, chunk.length, offset);
+    if (bytesRead === 0) return;
+    offset += bytesRead;
+    yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+  }
+}
+
+/**
+ * Where the last `lines` lines begin, found by reading backwards one chunk at a time,
+ * so a tail of a huge log (or of one huge line) costs one chunk of memory. A final
+ * newline ends the last line rather than starting an empty one, as `tail -n` counts.
+ */
+async function tailStart(segments: Segment[], lines: number): Promise<{ index: number; offset: number }> {
+  const all = { index: 0, offset: 0 };
+  const last = segments.length - 1;
+  if (lines === 0) return { index: last, offset: segments[last]!.size };
+  const buf = Buffer.allocUnsafe(LOG_CHUNK_BYTES);
+  let newlines = 0;
+  let first = true;
+  for (let i = last; i >= 0; i--) {
+    const seg = segments[i]!;
+    let end = seg.size;
+    while (end > 0) {
+      const from = Math.max(0, end - buf.length);
+      const bytesRead = await readAt(seg, buf, end - from, from);
+      // Gone from the live file and from .1 (rotated twice during this read): count from what is left.
+      if (bytesRead < end - from) break;
+      let scanEnd = bytesRead;
+      if (first) {
+        first = false;
+        if (buf[scanEnd - 1] === 10) scanEnd--;
+      }
+      for (let j = scanEnd - 1; j >= 0; j--) {
+        if (buf[j] === 10 && ++newlines === lines) return { index: i, offset: from + j + 1 };
+      }
+      end = from;
+    }
+  }
+  return all;
+}
+
 async function pickAttempt(dataDir: string, ref: PodLogRef, container: string, previous: boolean): Promise<string> {
-  const dir = path.join(podLogDir(dataDir, ref), container);
+  const dir = path.dirname(containerLogPath(dataDir, ref, container, 0));
   const restarts = (await fs.readdir(dir).catch(() => [] as string[]))
     .map((n) => n.match(/^(\d+)\.log$/))
     .filter((m): m is RegExpMatchArray => m !== null)
@@ -128,46 +266,17 @@ async function rotatedFiles(file: string): Promise<string[]> {
     .map((n) => `${file}.${n}`);
 }
 
-async function tailOf(files: string[], live: string, liveSize: number, lines: number): Promise<Buffer> {
-  if (lines <= 0) return Buffer.alloc(0);
-  let acc = Buffer.alloc(0);
-  for (const f of [...files].reverse()) {
-    const data = f === live ? await readAll(f, liveSize) : await fs.readFile(f).catch(() => Buffer.alloc(0));
-    acc = Buffer.concat([data, acc]);
-    if (countLines(acc) > lines) break;
+/** Bytes [start, end) of the file in chunks of at most LOG_CHUNK_BYTES; a file rotated away meanwhile yields what is left. */
+async function* readRange(file: string, start: number, end: number): AsyncGenerator<Buffer> {
+  if (end <= start) return;
+  const stream = createReadStream(file, { start, end: end - 1, highWaterMark: LOG_CHUNK_BYTES });
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  } finally {
+    stream.destroy();
   }
-  return lastLines(acc, lines);
-}
-
-function countLines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
-  return buf.length > 0 && buf[buf.length - 1] !== 10 ? n + 1 : n;
-}
-
-function lastLines(buf: Buffer, lines: number): Buffer {
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === 10) end--;
-  let start = end;
-  for (let found = 0; found < lines; found++) {
-    if (start === 0) return buf;
-    const nl = buf.lastIndexOf(10, start - 1);
-    if (nl === -1) return buf;
-    start = nl;
-  }
-  return buf.subarray(start + 1);
-}
-
-async function readAll(file: string, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of readRange(file, 0, size)) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
-async function* readRange(file: string, start: number, end?: number): AsyncGenerator<Buffer> {
-  if (end !== undefined && end <= start) return;
-  const stream = createReadStream(file, { start, end: end === undefined ? undefined : end - 1 });
-  for await (const chunk of stream) yield chunk as Buffer;
 }
 
 function sleepUnlessAborted(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

@@ -75,8 +75,6 @@ export class PodReconciler {
   private lastChange = 0;
   private lastResyncList = 0;
   private timers: Timer[] = [];
-  /** One wake-up per pod at the earliest due retry (the queue's addAfter would keep a later one). */
-  private readonly wakeups = new Map<string, { at: number; timer: Timer }>();
   private workersDone: Promise<void> | undefined;
   private inFlight = 0;
   private readonly log: Logger;
@@ -121,9 +119,8 @@ export class PodReconciler {
   }
 
   async stop(): Promise<void> {
-    for (const t of [...this.timers, ...[...this.wakeups.values()].map((w) => w.timer)]) t.cancel();
+    for (const t of this.timers) t.cancel();
     this.timers = [];
-    this.wakeups.clear();
     this.prober.stopAll();
     this.queue.shutdown();
     await this.workersDone;
@@ -151,7 +148,7 @@ export class PodReconciler {
   async resync(full: boolean, queueDesired = true): Promise<void> {
     if (!full && !this.needsList()) {
       for (const c of this.known?.containers ?? []) {
-        if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+        if (c.state === 'running') await this.rotateLog(c);
       }
       return;
     }
@@ -175,7 +172,7 @@ export class PodReconciler {
       }
     }
     for (const c of [...byUid.values()].flat()) {
-      if (c.state === 'running') await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+      if (c.state === 'running') await this.rotateLog(c);
     }
   }
 
@@ -320,16 +317,9 @@ export class PodReconciler {
     return pod.spec.hostNetwork ? this.opts.hostIP : this.sandboxes.get(pod.metadata.uid!)?.ip;
   }
 
+  /** The queue keeps the earliest of several wake-ups per pod. */
   private wakeAfter(uid: string, ms: number): void {
-    const at = this.opts.clock.now() + Math.max(0, ms);
-    const existing = this.wakeups.get(uid);
-    if (existing && existing.at <= at) return;
-    existing?.timer.cancel();
-    const timer = this.opts.clock.setTimeout(() => {
-      this.wakeups.delete(uid);
-      this.queue.add(uid);
-    }, at - this.opts.clock.now());
-    this.wakeups.set(uid, { at, timer });
+    this.queue.addAfter(uid, ms);
   }
 
   private waitingOf(uid: string): Map<string, WaitingReason> {
@@ -390,6 +380,15 @@ export class PodReconciler {
     const probe = this.opts.processProbe;
     if (!probe) return false;
     return containers.every((c) => c.state === 'stopped' || (c.state === 'running' && c.pid !== undefined && probe.alive(c.pid)));
+  }
+
+  /** One container's log that cannot be rotated (labels that make no log path, a file gone) must not stop the others'. */
+  private async rotateLog(c: ContainerInfo): Promise<void> {
+    try {
+      await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
+    } catch (err) {
+      this.log.debug({ container: c.id, err: String(err) }, 'container log not rotated');
+    }
   }
 
   private logPathOf(c: ContainerInfo): string {

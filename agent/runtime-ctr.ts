@@ -275,7 +275,13 @@ export class CtrRuntime implements ContainerRuntime {
     }
     const code = /exit with non-zero exit code (\d+)/.exec(r.stderr)?.[1] ?? '0';
     const finishedAt = String(this.clock.now());
-    await this.ctrOk(`labelling container "${id}"`, ['containers', 'label', id, `${LABEL_EXIT_CODE}=${code}`, `${LABEL_FINISHED_AT}=${finishedAt}`]);
+    const labelled = await this.ctr(['containers', 'label', id, `${LABEL_EXIT_CODE}=${code}`, `${LABEL_FINISHED_AT}=${finishedAt}`]);
+    if (labelled.exitCode !== 0) {
+      if (!isNotFound(labelled)) throw failure(`labelling container "${id}"`, labelled);
+      // Removed between the task delete and the label (a delete racing the reap): it is gone.
+      this.records.delete(id);
+      return undefined;
+    }
     const rec = await this.record(id);
     if (rec) rec.labels = { ...rec.labels, [LABEL_EXIT_CODE]: code, [LABEL_FINISHED_AT]: finishedAt };
     return rec;

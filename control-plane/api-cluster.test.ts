@@ -256,6 +256,32 @@ describe('ClusterApi.watch', () => {
     }
   });
 
+  test('an object whose labels stop matching is DELETED and one whose labels start matching is ADDED, live and resumed', async () => {
+    const { api } = await setup();
+    const from = (await api.apply({ objects: [deployment('web', 1, { app: 'web' })], dryRun: false })).revision as number;
+    const live: WatchEvent[] = [];
+    const liveWatch = api.watch({ kind: 'deployments', namespace: 'default', fromRevision: 0, labelSelector: 'app=web' }, (e) => live.push(e));
+    try {
+      await api.apply({ objects: [deployment('web', 1, { app: 'web-old' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 2, { app: 'web-old' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 2, { app: 'web' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 3, { app: 'web' })], dryRun: false });
+      const want = [['DELETED', 'web-old', 1], ['ADDED', 'web', 2], ['MODIFIED', 'web', 3]];
+      const view = (events: WatchEvent[]): unknown[] =>
+        events.map((e) => { const o = parse(e.object!) as KObject & { spec: { replicas: number } }; return [e.type, o.metadata.labels?.app, o.spec.replicas]; });
+      await eventually(() => assert.deepEqual(view(live), want));
+      const resumed: WatchEvent[] = [];
+      const resumedWatch = api.watch({ kind: 'deployments', namespace: '', fromRevision: from, labelSelector: 'app=web' }, (e) => resumed.push(e));
+      try {
+        await eventually(() => assert.deepEqual(view(resumed), want));
+      } finally {
+        resumedWatch.cancel();
+      }
+    } finally {
+      liveWatch.cancel();
+    }
+  });
+
   test('a revision older than the retained window is STORE_REVISION_TOO_OLD', async () => {
     const { api } = await setup({ retainEvents: 2 });
     for (let i = 1; i <= 4; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });

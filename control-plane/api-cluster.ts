@@ -1,6 +1,8 @@
 // The Cluster service: what the CLI calls. Requests are checked here, turned into
 // store commands by api-apply.ts and proposed; objects travel as JSON text.
 import type { Clock } from '../proto/clock.js';
+import { LIMITS } from '../proto/limits.js';
+import { parseUntrustedJson } from '../proto/untrusted-json.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
 import type { Logger } from '../proto/log.js';
 import {
@@ -17,6 +19,7 @@ import { notFoundError, planApply, planDelete, scopedNamespace } from './api-app
 import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { CallWithAuth } from './auth.js';
 import type { Store, Watch } from './store.js';
+import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from './token-registry.js';
 
@@ -67,13 +70,10 @@ export class ClusterApi {
   constructor(private readonly deps: ClusterApiDeps) {}
 
   async apply(req: Pick<ApplyRequest__Output, 'objects' | 'dryRun'>): Promise<ApplyResponse> {
-    const inputs = req.objects.map((text, index) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (e) {
-        throw new BrambleError('INVALID_ARGUMENT', `document ${index} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+    if (req.objects.length > LIMITS.maxObjectsPerApply) {
+      throw new BrambleError('LIMIT_EXCEEDED', `an apply must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${req.objects.length}; apply them in several parts`);
+    }
+    const inputs = req.objects.map((text, index) => parseUntrustedJson(text, { what: `document ${index}`, document: index }));
     const objects = this.deps.validate(inputs);
     const { store, clock, newUid } = this.deps;
     for (let attempt = 1; ; attempt++) {
@@ -143,7 +143,11 @@ export class ClusterApi {
     }
   }
 
-  /** Starts a filtered watch; throws STORE_REVISION_TOO_OLD when fromRevision is compacted away. */
+  /**
+   * Starts a filtered watch; throws STORE_REVISION_TOO_OLD when fromRevision is compacted away.
+   * With a label selector an object whose labels stop matching arrives as DELETED, and one
+   * whose labels start matching as ADDED (watch-selector.ts), so a client's view stays exact.
+   */
   watch(req: Pick<WatchRequest__Output, 'kind' | 'namespace' | 'fromRevision' | 'labelSelector'>, onEvent: (e: WatchEvent) => void): Watch {
     const info = req.kind === '' ? undefined : requireKindName(req.kind);
     const selector = selectorOf(req.labelSelector);
@@ -152,8 +156,9 @@ export class ClusterApi {
       // Internal kinds (join tokens) share the store but are not part of the API.
       if (!kindInfo(e.object.kind)) return;
       if (namespace !== undefined && e.object.metadata.namespace !== namespace) return;
-      if (!matchesSelector(e.object.metadata.labels, selector)) return;
-      onEvent({ type: e.type, object: JSON.stringify(e.object), revision: e.revision });
+      const type = selectedEventType(e, selector);
+      if (type === undefined) return;
+      onEvent({ type, object: JSON.stringify(e.object), revision: e.revision });
     });
   }
 
@@ -193,7 +198,7 @@ export interface ClusterHandlerOptions extends HandlerContext {
 }
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
-  const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics };
+  const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
   const { authorize } = opts;
   return {
     Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),

@@ -3,10 +3,13 @@
 // what concerns it and write only its own status.
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeHandlers } from '../proto/generated/bramble/v1/Node.js';
-import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output } from '../proto/types.js';
+import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output, TunnelUp__Output } from '../proto/types.js';
 import type { Clock } from '../proto/clock.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
-import { asBrambleError, serverStream, unary, type HandlerContext } from './grpc-util.js';
+import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
+import { peerAddress, type JoinLimiter } from './join-limiter.js';
+import { checkPodStatus, heartbeatProblems } from './schema-reports.js';
+import { parseUntrustedJson } from '../proto/untrusted-json.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from '../proto/log.js';
 import type { NodeObject, Pod, PodStatus } from '../proto/model.js';
@@ -18,7 +21,7 @@ import { stableJson } from '../proto/json.js';
 import type { TunnelRegistry } from './node-tunnels.js';
 
 /** Anything that can tell who called: every grpc-js server call can. */
-export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
+export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>;
 
 export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
 
@@ -39,6 +42,9 @@ export interface NodeApiDeps {
   identity(call: AuthCall): NodeIdentity;
   heartbeats: HeartbeatSink;
   tunnels: TunnelRegistry;
+  /** Refuses an address that failed to join too often; none: no limit (unit tests). */
+  joinLimiter?: JoinLimiter;
+  streams?: HandlerContext['streams'];
 }
 
 /** The node name the caller's certificate was issued to; refuses anyone else. */
@@ -78,10 +84,19 @@ async function updateWithRetry<T extends Pod | NodeObject>(
 }
 
 export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
-  const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics };
+  const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics, streams: deps.streams };
   return {
-    Join: unary(ctx, 'Join', async (req) => {
-      const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem);
+    Join: unary(ctx, 'Join', async (req, call) => {
+      const source = peerAddress(call.getPeer());
+      deps.joinLimiter?.check(source);
+      const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem).catch((e: unknown) => {
+        // Only a wrong token helps a guesser; a bad name or CSR from a real board should not lock it out.
+        if (isBrambleError(e, 'TOKEN_INVALID') || isBrambleError(e, 'UNAUTHENTICATED') || isBrambleError(e, 'CA_MISMATCH')) {
+          deps.joinLimiter?.recordFailure(source);
+          deps.logger.warn({ source, errorCode: (e as BrambleError).code }, 'join refused: wrong token');
+        }
+        throw e;
+      });
       deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
       return {
         certificatePem: res.certificatePem,
@@ -94,6 +109,10 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
 
     Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
       const name = callerNode(deps, call, req.nodeName);
+      const problems = heartbeatProblems(req);
+      if (problems.length > 0) {
+        throw new BrambleError('VALIDATION_FAILED', `heartbeat of node "${name}" is invalid: ${problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+      }
       deps.heartbeats.observe(name, req.figures, req.pods);
       const nowIso = new Date(deps.clock.now()).toISOString();
       await updateWithRetry<NodeObject>(deps.store, 'Node', undefined, name, (node) => nodeAfterHeartbeat(node, req, nowIso));
@@ -119,12 +138,11 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
 
     UpdatePodStatus: unary(ctx, 'UpdatePodStatus', async (req, call) => {
       const name = callerNode(deps, call, '');
-      let status: PodStatus;
-      try {
-        status = JSON.parse(req.status || '{}') as PodStatus;
-      } catch {
-        throw new BrambleError('INVALID_ARGUMENT', `status of pod "${req.namespace}/${req.name}" is not valid JSON`);
+      if (req.name === '' || req.namespace === '') {
+        throw new BrambleError('INVALID_ARGUMENT', `UpdatePodStatus needs the pod's namespace and name: current values are ${JSON.stringify(req.namespace)} and ${JSON.stringify(req.name)}`);
       }
+      const subject = `pod "${req.namespace}/${req.name}"`;
+      const status: PodStatus = checkPodStatus(parseUntrustedJson(req.status || '{}', { what: `status of ${subject}` }), subject);
       await updateWithRetry<Pod>(deps.store, 'Pod', req.namespace, req.name, (pod) => {
         if (pod.spec.nodeName !== name) {
           throw new BrambleError('FORBIDDEN', `node "${name}" may not update pod "${req.namespace}/${req.name}": it is bound to "${pod.spec.nodeName ?? ''}"`);
@@ -143,28 +161,38 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
 
     Tunnel: (call) => {
       let tunnel: ReturnType<TunnelRegistry['attach']> | undefined;
-      call.on('data', (msg) => {
+      let release: (() => void) | undefined;
+      let refused = false;
+      const refuse = (err: unknown): void => {
+        refused = true;
+        const be = asBrambleError(err, 'Tunnel');
+        deps.logger.info({ method: 'Tunnel', errorCode: be.code }, 'grpc call refused');
+        close();
+        sendFailure((se) => call.emit('error', se), be, ctx, 'Tunnel');
+      };
+      call.on('data', (msg: TunnelUp__Output) => {
+        if (refused) return;
         try {
           if (!tunnel) {
             const name = callerNode(deps, call, msg.nodeName);
+            release = acquireStream(ctx, call, 'Tunnel');
             tunnel = deps.tunnels.attach(name, { write: (m) => call.write(m), end: () => call.end() });
             deps.logger.info({ node: name }, 'agent tunnel open');
             return;
           }
           tunnel.onFrame(msg);
         } catch (err) {
-          const be = asBrambleError(err, 'Tunnel');
-          deps.logger.info({ method: 'Tunnel', errorCode: be.code }, 'grpc call refused');
-          call.emit('error', be.toServiceError());
+          refuse(err);
         }
       });
       const close = (): void => {
+        release?.();
         if (tunnel) deps.tunnels.detach(tunnel);
         tunnel = undefined;
       };
       call.on('end', () => {
         close();
-        call.end();
+        if (!refused) call.end();
       });
       call.on('cancelled', close);
       call.on('error', close);

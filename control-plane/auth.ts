@@ -2,6 +2,7 @@
 // against the cluster CA. Calls without a verified certificate have no identity.
 import type * as grpc from '@grpc/grpc-js';
 import { BrambleError } from '../proto/errors.js';
+import { peerAddress } from './join-limiter.js';
 
 export const ADMIN_COMMON_NAME = 'admin';
 export const ADMIN_ORGANIZATION = 'bramble:admins';
@@ -15,6 +16,16 @@ export type AuthContext = ReturnType<grpc.ServerUnaryCall<unknown, unknown>['get
 
 export interface CallWithAuth {
   getAuthContext(): AuthContext;
+}
+
+/**
+ * Who a call counts against for per-client limits: its certificate's identity,
+ * or its address when it has none (so unauthenticated callers share a budget per host).
+ */
+export function clientKey(call: CallWithAuth & { getPeer(): string }): string {
+  const id = peerIdentity(call);
+  if (id) return describe(id);
+  return `address ${peerAddress(call.getPeer())}`;
 }
 
 /** Subject fields may hold one value or several (Node gives an array then). */

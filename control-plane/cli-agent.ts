@@ -12,6 +12,7 @@ import type { Logger } from '../proto/log.js';
 import type { RunningAgent } from '../agent/agent.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
+import { closeThenExit } from './process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { labelKeyRule, labelValueRule, nodeNameRule, parseHostPort } from '../proto/names.js';
 
@@ -30,27 +31,24 @@ export function checkHostPort(flag: string, value: string): void {
 /**
  * Closes `what` on the first SIGTERM or SIGINT and exits 0, or 1 when closing
  * fails or hangs past the deadline (a stuck stream must not keep a stopped daemon alive).
+ * Returns a trigger for stopping the same way with another exit code (a fatal
+ * failure): whichever comes first decides the code, so a signal during a fatal
+ * stop cannot turn its exit code into 0.
  */
-export function closeOnSignals(logger: Logger, what: string, close: () => Promise<void>): void {
+export function closeOnSignals(logger: Logger, what: string, close: () => Promise<void>): (code: number) => void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (code: number): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, `stopping the ${what}`);
-    realClock.setTimeout(() => {
-      logger.error({ ms: CLOSE_DEADLINE_MS }, `the ${what} did not close in time; exiting anyway`);
-      process.exit(1);
-    }, CLOSE_DEADLINE_MS);
-    close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e }, `closing the ${what} failed`);
-        process.exit(1);
-      },
-    );
+    closeThenExit({ logger, what, code, close, deadlineMs: CLOSE_DEADLINE_MS });
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopping) logger.info({ signal }, `stopping the ${what}`);
+    stop(0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return stop;
 }
 
 /** "k=v,k2=v2" as a label map; a bad pair is a usage error that names it. */

@@ -62,3 +62,13 @@ describe('summaries of field problems', () => {
     assert.deepEqual(lines, ['error: 1 problem in the manifests; nothing was applied:', '  document 1: spec.replcas: unknown field "replcas"']);
   });
 });
+
+describe('formatError', () => {
+  test('shows accents, scripts and emoji as written and control characters as escapes', () => {
+    const err = new BrambleError('NOT_FOUND', 'configmap "café-😀\u001b[2J" not found', [{ path: 'data["ключ"]', message: 'bad\u0007 value\u009b' }]);
+    assert.deepEqual(formatError(err), [
+      'error: configmap "café-😀\\u001b[2J" not found',
+      '  data["ключ"]: bad\\u0007 value\\u009b',
+    ]);
+  });
+});

@@ -33,6 +33,15 @@ export interface ReportOptions {
   summaryWithProblems?: (problems: number) => string;
 }
 
+/**
+ * What reaches the terminal: every character as the user wrote it, except
+ * control characters (an ESC in a rejected name could rewrite the screen),
+ * which are shown as \u escapes. Newlines and tabs stay.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function problemLine(p: FieldProblem, opts: ReportOptions): string {
   const where: string[] = [];
   if (p.document !== undefined) {
@@ -44,6 +53,10 @@ function problemLine(p: FieldProblem, opts: ReportOptions): string {
 
 /** The lines printed for an error, without the trailing newline. */
 export function formatError(e: unknown, opts: ReportOptions = {}): string[] {
+  return rawLines(e, opts).map(printable);
+}
+
+function rawLines(e: unknown, opts: ReportOptions): string[] {
   if (e instanceof UsageError) return [`error: ${e.message}`];
   if (e instanceof BrambleError) {
     const summary = e.details.length > 0 && opts.summaryWithProblems ? opts.summaryWithProblems(e.details.length) : e.message;

@@ -1,18 +1,21 @@
 // `bramble server`: starts the control plane and, unless --disable-agent, an
 // agent in the same process for this machine (as k3s does), labelled as the
 // control-plane node. Keeps running until SIGTERM or SIGINT, then closes the
-// agent, then the server (the store flushes), and exits 0.
+// agent, then the server (the store flushes), and exits 0. A store that cannot
+// be read at start-up or refuses a write later ends it with exit 74 after one
+// clear line (process-exit.ts has the policy).
 import os from 'node:os';
 import path from 'node:path';
 import { isIPv4 } from 'node:net';
 import fs from 'node:fs/promises';
 import type { RunningAgent } from '../agent/agent.js';
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError, isBrambleError } from '../proto/errors.js';
 import {
   checkHostPort, checkNodeName, closeOnSignals, containerdUnreachable, DEFAULT_CONTAINERD_ADDRESS, explainAgentStartError, probeContainerd,
 } from './cli-agent.js';
 import type { CommandContext } from './cli-context.js';
-import { UsageError } from './cli-errors.js';
+import { reportError, UsageError } from './cli-errors.js';
+import { EXIT_STORE_FAILED } from './process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from './client-config.js';
 
@@ -61,15 +64,31 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const [{ startServer, localClientHost }, { createLogger }] = await Promise.all([import('./server.js'), import('../proto/log.js')]);
   const logger = createLogger('bramble-server');
   const dataDir = path.resolve(input.dataDir ?? defaultDataDir());
-  const running = await startServer({
-    dataDir,
-    grpcAddr: input.grpcAddr,
-    httpAddr: input.httpAddr,
-    tlsSans: input.tlsSans,
-    clusterCidr,
-    serviceCidr,
-    logger,
-  });
+  // Set once the store has failed (server.ts has logged the one fatal line); `stop` exists once running.
+  let storeFailed = false;
+  let stop: ((code: number) => void) | undefined;
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer({
+      dataDir,
+      grpcAddr: input.grpcAddr,
+      httpAddr: input.httpAddr,
+      tlsSans: input.tlsSans,
+      clusterCidr,
+      serviceCidr,
+      logger,
+      onFatal: () => {
+        storeFailed = true;
+        stop?.(EXIT_STORE_FAILED);
+      },
+    });
+  } catch (e) {
+    // A store that cannot be read will not read better on the next start: say so and use the code
+    // a supervisor can be told not to restart on.
+    if (!isBrambleError(e, 'STORE_FAILED')) throw e;
+    reportError(e, ctx.io.stderr);
+    return EXIT_STORE_FAILED;
+  }
   ctx.io.stderr.write(`join token: ${running.tokenFile}\n`);
 
   let agent: RunningAgent | undefined;
@@ -79,15 +98,18 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       agent = await startLocalAgent({ server, nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress });
     } catch (e) {
       await running.close();
+      if (storeFailed) return EXIT_STORE_FAILED;
       throw e;
     }
     logger.info({ node: agent.nodeName, podCidr: agent.podCidr }, 'local agent started');
   }
   const local = agent;
-  closeOnSignals(logger, 'server', async () => {
+  const started = running;
+  stop = closeOnSignals(logger, 'server', async () => {
     await local?.close();
-    await running.close();
+    await started.close();
   });
+  if (storeFailed) stop(EXIT_STORE_FAILED);
   return 0;
 }
 

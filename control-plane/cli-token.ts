@@ -4,6 +4,7 @@ import { stringify as toYaml } from 'yaml';
 import type { TokenInfo__Output } from '../proto/generated/bramble/v1/TokenInfo.js';
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
+import { LIMITS } from '../proto/limits.js';
 import { UsageError } from './cli-errors.js';
 import { humanDuration, renderTable, type Printed } from './cli-print.js';
 
@@ -26,6 +27,9 @@ export function parseDuration(text: string, flag = '--ttl'): number {
   let seconds = 0;
   for (const m of t.matchAll(/(\d+)([smhd])/g)) seconds += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
   if (!Number.isSafeInteger(seconds)) throw bad();
+  if (seconds > LIMITS.maxTokenTtlSeconds) {
+    throw new UsageError(`${flag} must be no more than 100 years (36500d; 0 for never): current value is "${text}"`);
+  }
   return seconds;
 }
 

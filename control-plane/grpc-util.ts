@@ -6,10 +6,27 @@ import { performance } from 'node:perf_hooks';
 import { BrambleError } from '../proto/errors.js';
 import type { Logger } from '../proto/log.js';
 import type { Metrics } from './metrics.js';
+import type { StreamLimiter } from './stream-limiter.js';
+import { checkRequestFields } from './request-limits.js';
 
 export interface HandlerContext {
   logger: Logger;
   metrics?: Metrics;
+  /** Bounds the streams one client holds open; the key names the client. */
+  streams?: { limiter: StreamLimiter; clientOf(call: StreamCall): string };
+}
+
+export type StreamCall = { getPeer(): string; getAuthContext: grpc.ServerUnaryCall<unknown, unknown>['getAuthContext'] };
+
+/** Counts a stream against its client's budget (throws RATE_LIMITED when full); release when it is over. */
+export function acquireStream(ctx: HandlerContext, call: StreamCall & { once(event: string, fn: () => void): unknown }, method: string): () => void {
+  if (!ctx.streams) return () => undefined;
+  const release = ctx.streams.limiter.acquire(ctx.streams.clientOf(call), method);
+  // Whichever way the stream ends; release is idempotent.
+  call.once('cancelled', release);
+  call.once('close', release);
+  call.once('finish', release);
+  return release;
 }
 
 /** Any thrown value as a BrambleError; unexpected errors become INTERNAL. */
@@ -47,7 +64,7 @@ function invoke<T>(fn: () => Promise<T>): Promise<T> {
  * non-ASCII metadata); a throw here would escape into a promise callback and
  * take the process down, so the fallback is a plain INTERNAL status.
  */
-function sendFailure(send: (e: grpc.ServiceError | ReturnType<BrambleError['toServiceError']>) => void, err: BrambleError, ctx: HandlerContext, method: string): void {
+export function sendFailure(send: (e: grpc.ServiceError | ReturnType<BrambleError['toServiceError']>) => void, err: BrambleError, ctx: HandlerContext, method: string): void {
   try {
     send(err.toServiceError());
   } catch (e) {
@@ -81,7 +98,11 @@ export function unary<Req, Res>(
   method: string,
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => answer(ctx, method, invoke(() => fn(call.request, call)), callback);
+  return (call, callback) =>
+    answer(ctx, method, invoke(() => {
+      checkRequestFields(method, call.request);
+      return fn(call.request, call);
+    }), callback);
 }
 
 /**
@@ -96,7 +117,12 @@ export function serverStream<Req, Res>(
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = performance.now();
-    invoke(() => fn(call)).then(
+    let release: () => void = () => undefined;
+    invoke(() => {
+      checkRequestFields(method, call.request);
+      release = acquireStream(ctx, call, method);
+      return fn(call);
+    }).finally(() => release()).then(
       () => {
         if (call.cancelled) {
           ctx.metrics?.observeGrpc(method, 'CANCELLED', (performance.now() - started) / 1000);
@@ -121,5 +147,12 @@ export function clientStream<Req, Res>(
   method: string,
   fn: (call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
 ): grpc.handleClientStreamingCall<Req, Res> {
-  return (call, callback) => answer(ctx, method, invoke(() => fn(call)), callback);
+  return (call, callback) => {
+    let release: () => void = () => undefined;
+    const result = invoke(() => {
+      release = acquireStream(ctx, call, method);
+      return fn(call);
+    });
+    answer(ctx, method, result.finally(() => release()), callback);
+  };
 }

@@ -59,7 +59,10 @@ export function createHttpApp(opts: Omit<HttpServerOptions, 'addr'>): Koa {
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttp> {
   const { host, port } = splitHostPort(opts.addr);
-  const server = http.createServer(createHttpApp(opts).callback());
+  // Probes and scrapes are tiny: a client that dribbles its headers or opens
+  // hundreds of sockets is cut off rather than allowed to hold the board's memory.
+  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, createHttpApp(opts).callback());
+  server.maxConnections = 256;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

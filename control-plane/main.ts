@@ -1,5 +1,7 @@
 // The `bramble` executable: builds the commander program from the command
-// table and runs it. Usage mistakes exit 2, failed commands 1.
+// table and runs it. Usage mistakes exit 2, failed commands 1. Daemons also
+// exit 70 on an uncaught exception and 74 when their store fails; the policy
+// is in process-exit.ts.
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS, isCommandGroup, type CommandEntry, type CommandSpec, type OptionSpec } from './cli-commands.js';
 import { processIo, type CliIo, type RawOptions } from './cli-context.js';
@@ -52,6 +54,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outc
   for (const o of spec.options) cmd.addOption(toOption(o));
   cmd.action(async () => {
     outcome.daemon = spec.daemon === true;
+    if (outcome.daemon) await guardDaemon(spec.name);
     const opts = cmd.optsWithGlobals() as RawOptions;
     const config = typeof opts.config === 'string' ? opts.config : undefined;
     try {
@@ -60,6 +63,16 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outc
       outcome.code = reportError(e, io.stderr);
     }
   });
+}
+
+/**
+ * Last-resort handlers for a long-running process: an uncaught exception ends it
+ * with one fatal line and exit 70, an unhandled rejection is logged and counted.
+ * Loaded only for daemons, so other commands do not pay for the logger.
+ */
+async function guardDaemon(name: string): Promise<void> {
+  const [{ createLogger }, { installLastResortHandlers }] = await Promise.all([import('../proto/log.js'), import('./process-exit.js')]);
+  installLastResortHandlers({ logger: createLogger(`bramble-${name}`) });
 }
 
 async function main(): Promise<void> {

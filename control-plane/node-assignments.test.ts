@@ -44,7 +44,41 @@ describe('AssignmentFeed', () => {
     await store.propose({ ops: [{ type: 'put', object: { ...cm('cfg'), data: { a: '2' } } }] });
     await store.propose({ ops: [{ type: 'delete', kind: 'Pod', namespace: 'default', name: 'a' }] });
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(summary(got), ['SYNCED', 'ADDED ConfigMap/cfg', 'ADDED Pod/a', 'MODIFIED ConfigMap/cfg', 'DELETED Pod/a']);
+    assert.deepEqual(summary(got), ['SYNCED', 'ADDED ConfigMap/cfg', 'ADDED Pod/a', 'MODIFIED ConfigMap/cfg', 'DELETED Pod/a', 'DELETED ConfigMap/cfg']);
+    feed.cancel();
+  });
+
+  test('config that no pod of the node uses any more is deleted from its view, and a pod naming it again gets the current copy', async () => {
+    const store = createMemoryStore();
+    await store.propose({ ops: [cm('cfg'), secret('s1'), pod('a', 'n1', 'cfg', 's1'), pod('b', 'n1', 'cfg')].map((object) => ({ type: 'put' as const, object })) });
+    const got: AssignmentMessage[] = [];
+    const feed = new AssignmentFeed(store, 'n1', (m) => got.push(m));
+    feed.start();
+    await store.propose({ ops: [{ type: 'delete', kind: 'Pod', namespace: 'default', name: 'a' }] });
+    await store.propose({ ops: [{ type: 'put', object: pod('b', 'n2', 'cfg') }] });
+    await store.propose({ ops: [{ type: 'put', object: { ...cm('cfg'), data: { a: '2' } } }] });
+    await store.propose({ ops: [{ type: 'put', object: pod('c', 'n1', 'cfg') }] });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(summary(got), [
+      'SYNC ConfigMap/cfg', 'SYNC Secret/s1', 'SYNC Pod/a', 'SYNC Pod/b', 'SYNCED',
+      // b still reads cfg; only the secret goes with a.
+      'DELETED Pod/a', 'DELETED Secret/s1',
+      'DELETED Pod/b', 'DELETED ConfigMap/cfg',
+      'ADDED ConfigMap/cfg', 'ADDED Pod/c',
+    ]);
+    assert.deepEqual(got.at(-2)?.object?.data, { a: '2' });
+    feed.cancel();
+  });
+
+  test('a pod that stops naming a config map takes it out of the node\'s view', async () => {
+    const store = createMemoryStore();
+    await store.propose({ ops: [cm('old'), cm('new'), pod('a', 'n1', 'old')].map((object) => ({ type: 'put' as const, object })) });
+    const got: AssignmentMessage[] = [];
+    const feed = new AssignmentFeed(store, 'n1', (m) => got.push(m));
+    feed.start();
+    await store.propose({ ops: [{ type: 'put', object: pod('a', 'n1', 'new') }] });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(summary(got), ['SYNC ConfigMap/old', 'SYNC Pod/a', 'SYNCED', 'ADDED ConfigMap/new', 'MODIFIED Pod/a', 'DELETED ConfigMap/old']);
     feed.cancel();
   });
 

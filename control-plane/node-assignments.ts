@@ -2,6 +2,10 @@
 // those Pods use — nothing else (DESIGN.md: a node reads only what concerns it).
 // The feed sends the current state (SYNC … SYNCED), then changes, from one
 // consistent store revision, so nothing falls between the list and the watch.
+// A ConfigMap or Secret that no Pod of the node uses any more (the Pod was
+// deleted, moved to another node or no longer names it) is sent as DELETED:
+// the node must not keep reading it, and a stale copy must not be reused when a
+// Pod names it again (its changes were not sent while nothing used it).
 import type { KObject, Pod } from '../proto/model.js';
 import { keyOf, objectKey } from '../proto/model.js';
 import type { Store, StoreEvent, Watch } from './store.js';
@@ -29,6 +33,15 @@ export function podReferences(pod: Pod): { configMaps: Set<string>; secrets: Set
   return { configMaps, secrets };
 }
 
+/** [kind, name] of every ConfigMap and Secret the Pod reads. */
+function referencedObjects(pod: Pod): [kind: string, name: string][] {
+  const refs = podReferences(pod);
+  return [
+    ...[...refs.configMaps].map((n): [string, string] => ['ConfigMap', n]),
+    ...[...refs.secrets].map((n): [string, string] => ['Secret', n]),
+  ];
+}
+
 function isBoundTo(obj: KObject, nodeName: string): obj is Pod {
   return obj.kind === 'Pod' && (obj as Pod).spec?.nodeName === nodeName;
 }
@@ -36,8 +49,8 @@ function isBoundTo(obj: KObject, nodeName: string): obj is Pod {
 export class AssignmentFeed {
   /** Pods of this node that the agent currently knows, by store key. */
   private readonly pods = new Map<string, Pod>();
-  /** ConfigMaps/Secrets the agent has been sent, by store key. */
-  private readonly sentRefs = new Set<string>();
+  /** ConfigMaps/Secrets the agent has been sent, by store key, as last sent. */
+  private readonly sentRefs = new Map<string, KObject>();
   private watch: Watch | undefined;
 
   constructor(
@@ -67,7 +80,8 @@ export class AssignmentFeed {
     const obj = e.object;
     if (obj.kind === 'Pod') {
       const key = keyOf(obj);
-      const known = this.pods.has(key);
+      const before = this.pods.get(key);
+      const known = before !== undefined;
       if (e.type !== 'DELETED' && isBoundTo(obj, this.nodeName)) {
         this.sendRefs(obj, 'ADDED', e.revision);
         this.pods.set(key, obj);
@@ -76,13 +90,27 @@ export class AssignmentFeed {
         this.pods.delete(key);
         this.send({ type: 'DELETED', object: obj, revision: e.revision });
       }
+      // After the Pod itself, so the agent never holds a Pod without what it reads.
+      if (before) this.releaseRefs(before, e.revision);
       return;
     }
     if ((obj.kind === 'ConfigMap' || obj.kind === 'Secret') && this.isReferenced(obj)) {
       const key = keyOf(obj);
       if (e.type === 'DELETED') this.sentRefs.delete(key);
-      else this.sentRefs.add(key);
+      else this.sentRefs.set(key, obj);
       this.send({ type: e.type, object: obj, revision: e.revision });
+    }
+  }
+
+  /** Sends DELETED for what `pod` read that no Pod of this node reads any more. */
+  private releaseRefs(pod: Pod, revision: number): void {
+    const ns = pod.metadata.namespace;
+    for (const [kind, name] of referencedObjects(pod)) {
+      const key = objectKey(kind, ns, name);
+      const sent = this.sentRefs.get(key);
+      if (!sent || this.isReferenced(sent)) continue;
+      this.sentRefs.delete(key);
+      this.send({ type: 'DELETED', object: sent, revision });
     }
   }
 
@@ -99,17 +127,12 @@ export class AssignmentFeed {
   /** Sends the Pod's ConfigMaps and Secrets the agent has not had yet, before the Pod itself. */
   private sendRefs(pod: Pod, type: 'SYNC' | 'ADDED', revision: number): void {
     const ns = pod.metadata.namespace;
-    const refs = podReferences(pod);
-    const wanted: [string, string][] = [
-      ...[...refs.configMaps].map((n) => ['ConfigMap', n] as [string, string]),
-      ...[...refs.secrets].map((n) => ['Secret', n] as [string, string]),
-    ];
-    for (const [kind, name] of wanted) {
+    for (const [kind, name] of referencedObjects(pod)) {
       const key = objectKey(kind, ns, name);
       if (this.sentRefs.has(key)) continue;
       const obj = this.store.get(kind, ns, name);
       if (!obj) continue;
-      this.sentRefs.add(key);
+      this.sentRefs.set(key, obj);
       this.send({ type, object: obj, revision });
     }
   }

@@ -65,7 +65,9 @@ export function joinNode(deps: JoinDeps, token: string, nodeName: string, csrPem
 async function joinNodeNow(deps: JoinDeps, token: string, nodeName: string, csrPem: string): Promise<JoinResult> {
   await deps.verifyToken(token);
   checkNodeName(nodeName);
-  const fingerprint = await deps.csrKeyFingerprint(csrPem);
+  const fingerprint = await deps.csrKeyFingerprint(csrPem).catch((e: unknown) => {
+    throw new BrambleError('INVALID_ARGUMENT', `csr_pem must be a PEM certificate signing request: ${e instanceof Error ? e.message : String(e)}`);
+  });
   const existing = deps.store.get('Node', undefined, nodeName) as NodeObject | undefined;
   if (existing) {
     const known = existing.metadata.annotations?.[NODE_KEY_ANNOTATION];

@@ -14,7 +14,10 @@ import { createLogger, type Logger } from '../proto/log.js';
 import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import { planApply } from './api-apply.js';
 import { ClusterApi, clusterHandlers } from './api-cluster.js';
-import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, peerIdentity, requireAdmin } from './auth.js';
+import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, clientKey, peerIdentity, requireAdmin } from './auth.js';
+import { JoinLimiter } from './join-limiter.js';
+import { StreamLimiter } from './stream-limiter.js';
+import { LIMITS } from '../proto/limits.js';
 import { BoardApi } from './api-board.js';
 import { nodeServiceHandlers } from './api-node.js';
 import { SchedulerController } from './controller-scheduler.js';
@@ -41,6 +44,14 @@ export interface ServerOptions {
   /** Cluster pod range; each node gets one /24 of it. */
   clusterCidr?: string;
   serviceCidr?: string;
+  /**
+   * Called once, after the server has logged one `fatal` line, when it cannot go on:
+   * the store refused a write (STORE_FAILED). The caller should close and exit non-zero.
+   * A failure before startServer resolves makes startServer reject instead. Without
+   * onFatal (in-process tests, benchmarks) the server stays up with writes refused
+   * and /readyz answering 503.
+   */
+  onFatal?: (err: BrambleError) => void;
 }
 
 export interface RunningServer {
@@ -134,6 +145,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let store: Store | undefined;
   let grpcBound = false;
+  let started = false;
+  let failedWhileStarting: BrambleError | undefined;
+  let fatalReported = false;
+  // The store stops taking writes for good; a control plane that still answers reads
+  // would look alive to a supervisor while dropping every change, so it ends instead.
+  const onStoreFatal = (err: BrambleError): void => {
+    if (!started) {
+      failedWhileStarting ??= err;
+      return;
+    }
+    if (fatalReported) return;
+    fatalReported = true;
+    logger.fatal({ err, dataDir }, err.message);
+    opts.onFatal?.(err);
+  };
+  let failedStore = (): boolean => false;
   const metrics = createMetrics({ store: () => store });
   const cleanups: (() => Promise<void>)[] = [];
   const runCleanups = async (): Promise<void> => {
@@ -153,11 +180,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       addr: opts.httpAddr,
       metrics,
       logger,
-      readiness: () => ({ checks: { store: store !== undefined, grpc: grpcBound }, revision: store?.revision() }),
+      readiness: () => ({ checks: { store: store !== undefined && !failedStore(), grpc: grpcBound }, revision: store?.revision() }),
     });
     cleanups.push(() => http.close());
 
-    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }) });
+    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
+    failedStore = () => opened.failure !== undefined;
     cleanups.push(async () => {
       store = undefined;
       await opened.close();
@@ -178,14 +206,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const tunnels = new TunnelRegistry();
     const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
-    const server = new grpc.Server();
+    const server = new grpc.Server({
+      // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
+      'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
+      'grpc.max_concurrent_streams': 100,
+    });
+    const streams = { limiter: new StreamLimiter(), clientOf: clientKey };
     const proto = loadProto();
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
-      logger, metrics, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
+      logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
-      store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics,
+      store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
+      joinLimiter: new JoinLimiter(clock),
       join: {
         store: opened, clock, clusterCidr,
         verifyToken: async (t) => { await tokens.verify(t); },
@@ -219,6 +253,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
     logger.info({ tokenFile: path.join(dataDir, 'token'), created: token.created }, 'join token for agents is in the token file');
 
+    // A write refused while starting up has already failed whichever step made it, but a
+    // background one (a controller's) would not have: either way the server must not start.
+    if (failedWhileStarting) throw failedWhileStarting;
+    started = true;
     let closing: Promise<void> | undefined;
     return {
       grpcPort,

@@ -5,6 +5,7 @@
 // still waiting for disk, and `commit` makes a proposal visible once durable.
 // Stored objects are deeply frozen, so handing them out is safe and cheap.
 import { BrambleError } from '../proto/errors.js';
+import { stableJson } from '../proto/json.js';
 import { objectKey, type KObject } from '../proto/model.js';
 import type { Command, CommitResult, ListResult, Op, Precondition, StoreEvent } from './store.js';
 
@@ -81,6 +82,79 @@ function checkPut(op: Extract<Op, { type: 'put' }>): void {
   }
 }
 
+/** Key order does not count, and no labels is the same as an empty map. */
+function labelsChanged(before: KObject, after: KObject): boolean {
+  return stableJson(before.metadata.labels ?? {}) !== stableJson(after.metadata.labels ?? {});
+}
+
+const EVENT_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isRevision(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/**
+ * Why a value read back from disk cannot be a stored object at or before `revision`,
+ * or undefined when it can. Only what the state machine relies on is checked: a
+ * kind and name to key it by, and a resourceVersion no newer than the store.
+ */
+export function storedObjectProblem(v: unknown, revision: number): string | undefined {
+  if (!isRecord(v)) return 'is not an object';
+  if (typeof v.kind !== 'string' || v.kind === '') return 'has no kind';
+  const m = v.metadata;
+  if (!isRecord(m) || typeof m.name !== 'string' || m.name === '') return 'has no metadata.name';
+  if (m.namespace !== undefined && typeof m.namespace !== 'string') return 'has a metadata.namespace that is not a string';
+  const rv = Number(m.resourceVersion);
+  if (typeof m.resourceVersion !== 'string' || !isRevision(rv) || rv > revision) {
+    return `has metadata.resourceVersion ${JSON.stringify(m.resourceVersion)}, which is not a revision up to the store's ${revision}`;
+  }
+  return undefined;
+}
+
+function eventProblem(e: unknown, revision: number): string | undefined {
+  if (!isRecord(e)) return 'is not an object';
+  if (typeof e.type !== 'string' || !EVENT_TYPES.has(e.type)) return `has type ${JSON.stringify(e.type)}`;
+  if (!isRevision(e.revision) || e.revision > revision) return `has revision ${JSON.stringify(e.revision)}, after the store's ${revision}`;
+  const labels = e.previousLabels;
+  if (labels !== undefined && (!isRecord(labels) || Object.values(labels).some((x) => typeof x !== 'string'))) {
+    return 'has previousLabels that are not a map of strings';
+  }
+  const objectProblem = storedObjectProblem(e.object, revision);
+  return objectProblem && `carries an object that ${objectProblem}`;
+}
+
+/**
+ * Why a snapshot read back from disk cannot be restored, or undefined. Besides the
+ * shapes, the retained events must cover every revision after the compacted one:
+ * each commit writes at least one event in the same atomic batch as its objects,
+ * so a missing revision means LevelDB lost part of its files.
+ */
+export function snapshotProblem(s: StoreSnapshot): string | undefined {
+  if (!isRevision(s.revision)) return `the revision record holds ${JSON.stringify(s.revision)}, not a revision`;
+  if (!isRevision(s.compactedRevision) || s.compactedRevision > s.revision) {
+    return `the compacted revision record holds ${JSON.stringify(s.compactedRevision)}, not a revision up to ${s.revision}`;
+  }
+  for (const o of s.objects) {
+    const problem = storedObjectProblem(o, s.revision);
+    if (problem) return `a stored object ${problem}`;
+  }
+  let last = s.compactedRevision;
+  for (const e of s.events) {
+    const problem = eventProblem(e, s.revision);
+    if (problem) return `a stored event ${problem}`;
+    // Already compacted (restore drops it), or another event of the same commit.
+    if (e.revision <= s.compactedRevision || (e.revision === last && last > s.compactedRevision)) continue;
+    if (e.revision !== last + 1) return `the events of revision ${last + 1} are missing (the next one kept is of revision ${e.revision})`;
+    last = e.revision;
+  }
+  if (s.events.length > 0 && last !== s.revision) return `the events of revision ${last + 1} are missing (the store is at revision ${s.revision})`;
+  return undefined;
+}
+
 export class StoreState {
   private readonly objects = new Map<string, KObject>();
   private readonly byKind = new Map<string, Map<string, KObject>>();
@@ -96,8 +170,11 @@ export class StoreState {
     validateRetainEvents(retainEvents);
   }
 
+  /** Throws STORE_FAILED naming the problem when the snapshot is not one this machine wrote. */
   static restore(snapshot: StoreSnapshot, retainEvents?: number): StoreState {
     const s = new StoreState(validateRetainEvents(retainEvents));
+    const problem = snapshotProblem(snapshot);
+    if (problem) throw new BrambleError('STORE_FAILED', problem);
     for (const o of snapshot.objects) s.setObject(objectKey(o.kind, o.metadata.namespace, o.metadata.name), deepFreeze(o));
     s.committed = s.proposed = snapshot.revision;
     // With no events left every revision so far is compacted, whatever the meta says.
@@ -178,7 +255,9 @@ export class StoreState {
         deepFreeze(stored);
         writes.set(key, stored);
         objects.push(stored);
-        events.push({ type: existing ? 'MODIFIED' : 'ADDED', object: stored, revision });
+        const event: StoreEvent = { type: existing ? 'MODIFIED' : 'ADDED', object: stored, revision };
+        if (existing && labelsChanged(existing, stored)) event.previousLabels = deepFreeze(normalize(existing.metadata.labels ?? {}));
+        events.push(deepFreeze(event));
       } else if (op.type === 'delete') {
         const key = objectKey(op.kind, op.namespace, op.name);
         const existing = look(key);

@@ -36,6 +36,14 @@ export interface StoreEvent {
   /** For DELETED: the last state of the object, with resourceVersion set to the delete's revision. */
   object: KObject;
   revision: number;
+  /**
+   * MODIFIED only: the object's labels before this write, present only when the write
+   * changed them ({} when it had none). A label-filtered watch needs them to tell
+   * "started matching" (ADDED) and "stopped matching" (DELETED) from a plain change.
+   * Recorded by the state machine, so it is part of the event as persisted and
+   * replicated; events written before the field existed mean "labels unchanged".
+   */
+  previousLabels?: Record<string, string>;
 }
 
 export interface WatchOptions {

@@ -7,6 +7,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../proto/files.js';
+import { LIMITS } from '../proto/limits.js';
 import { BrambleError, isBrambleError } from '../proto/errors.js';
 import { realClock, type Clock } from '../proto/clock.js';
 import type { KObject } from '../proto/model.js';
@@ -15,6 +16,7 @@ import type { Store } from './store.js';
 
 export const BOOTSTRAP_TOKEN_KIND = 'BootstrapToken';
 const API_VERSION = 'bramble.dev/v1';
+const MAX_TTL_SECONDS = LIMITS.maxTokenTtlSeconds;
 const DEFAULT_TOKEN_DESCRIPTION = 'default join token, written to <data dir>/token on first start';
 
 interface TokenSpec {
@@ -96,6 +98,9 @@ export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
     const ttl = o.ttlSeconds ?? 0;
     if (!Number.isInteger(ttl) || ttl < 0) {
       throw new BrambleError('INVALID_ARGUMENT', `token ttlSeconds must be a non-negative integer: current value is ${ttl}`);
+    }
+    if (ttl > MAX_TTL_SECONDS) {
+      throw new BrambleError('INVALID_ARGUMENT', `token ttlSeconds must be no more than ${MAX_TTL_SECONDS} (100 years; 0 never expires): current value is ${ttl}`);
     }
     const expires = ttl > 0 ? new Date(clock.now() + ttl * 1000).toISOString() : undefined;
     // Ids are short, so a collision is possible: the absent precondition catches it.

@@ -21,6 +21,8 @@ export const LIMITS = {
   maxStreamsPerClient: 32,
   /** Failed Join attempts one source address may make in a minute before it must wait. */
   maxFailedJoinsPerMinute: 10,
+  /** Longest join token lifetime (100 years; 0 means never expires): later dates do not fit a timestamp. */
+  maxTokenTtlSeconds: 100 * 365 * 24 * 3600,
   /** Field problems listed in one error; the rest are counted in a last line. */
   maxErrorProblems: 100,
 } as const;
@@ -29,7 +31,8 @@ export type LimitName = keyof typeof LIMITS;
 
 /** "4 MiB", "512 KiB", "300 B": how limits are shown in messages. */
 export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  const unit = (size: number, name: string): string => `${Number.isInteger(n / size) ? n / size : (n / size).toFixed(1)} ${name}`;
+  if (n >= 1024 * 1024) return unit(1024 * 1024, 'MiB');
+  if (n >= 1024) return unit(1024, 'KiB');
   return `${n} B`;
 }

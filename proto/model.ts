@@ -3,6 +3,8 @@
 // the other). Field names follow Kubernetes so the same YAML applies on k3s.
 // Validation of untrusted input lives in control-plane/schema-*.ts.
 
+import { labelKeyRule, labelValueRule } from './names.js';
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;
@@ -137,6 +139,15 @@ export function parseSelector(text: string): SelectorRequirement[] {
       reqs.push({ key: m[1]!, op: 'Exists' });
     } else {
       throw new Error(`label selector term is not valid: "${t}"`);
+    }
+  }
+  // The same rules as labels themselves: a selector for a label that cannot exist is a typo.
+  for (const r of reqs) {
+    const keyProblem = labelKeyRule(r.key);
+    if (keyProblem) throw new Error(`label selector key ${keyProblem}: current value is ${JSON.stringify(r.key)}`);
+    for (const v of 'values' in r ? r.values : []) {
+      const valueProblem = labelValueRule(v);
+      if (valueProblem) throw new Error(`label selector value for "${r.key}" ${valueProblem}: current value is ${JSON.stringify(v)}`);
     }
   }
   return reqs;

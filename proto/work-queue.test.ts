@@ -24,6 +24,23 @@ describe('WorkQueue', () => {
     assert.equal(q.length, 1);
   });
 
+  test('of two delayed adds the earlier deadline wins, whichever was asked first', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue(clock);
+    q.addAfter('a', 30_000);
+    q.addAfter('a', 200);
+    await clock.advance(200);
+    assert.equal(q.length, 1, 'a short retry does not wait behind a long resync');
+    assert.equal(await q.get(), 'a');
+    q.done('a');
+    await clock.advance(30_000);
+    assert.equal(q.length, 0, 'the later deadline was dropped, not kept as a second run');
+    q.addAfter('b', 100);
+    q.addAfter('b', 5_000);
+    await clock.advance(100);
+    assert.equal(q.length, 1);
+  });
+
   test('failed keys come back after a delay that doubles up to the maximum', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue(clock, { baseMs: 100, maxMs: 300 });

@@ -24,7 +24,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, Timer>();
+  private readonly delayed = new Map<string, { at: number; timer: Timer }>();
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
 
@@ -45,15 +45,31 @@ export class WorkQueue {
     this.wake();
   }
 
-  /** Adds the key after ms; a later call for the same key keeps the earlier deadline. */
+  /**
+   * Adds the key after ms. Of several calls for one key the earliest deadline
+   * wins, whichever came first: a failed reconcile's short retry must not wait
+   * behind a long resync queued before it.
+   */
   addAfter(key: string, ms: number): void {
-    if (this.shuttingDown || this.delayed.has(key)) return;
-    if (ms <= 0) return this.add(key);
-    const t = this.clock.setTimeout(() => {
+    if (this.shuttingDown) return;
+    if (ms <= 0) {
+      this.cancelDelayed(key);
+      return this.add(key);
+    }
+    const at = this.clock.now() + ms;
+    const existing = this.delayed.get(key);
+    if (existing && existing.at <= at) return;
+    existing?.timer.cancel();
+    const timer = this.clock.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
-    this.delayed.set(key, t);
+    this.delayed.set(key, { at, timer });
+  }
+
+  private cancelDelayed(key: string): void {
+    this.delayed.get(key)?.timer.cancel();
+    this.delayed.delete(key);
   }
 
   /** Re-queues a key that failed, waiting longer after each consecutive failure. */
@@ -96,7 +112,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shuttingDown = true;
-    for (const t of this.delayed.values()) t.cancel();
+    for (const d of this.delayed.values()) d.timer.cancel();
     this.delayed.clear();
     this.wake();
   }

@@ -81,6 +81,41 @@ export function runBramble(args: string[], opts: CliOptions = {}): Promise<CliRe
   });
 }
 
+export interface CliBytesResult {
+  code: number | null;
+  /** Exactly the bytes the CLI wrote: container logs need not be text. */
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** runBramble, with stdout kept as bytes (no UTF-8 decoding, which would replace invalid sequences). */
+export function runBrambleBytes(args: string[], opts: CliOptions = {}): Promise<CliBytesResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(brambleBin(), args, {
+      env: opts.env ?? { ...process.env, BRAMBLE_LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bramble ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\n${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
 export interface ServerProcess {
   readonly dataDir: string;
   readonly grpcPort: number;

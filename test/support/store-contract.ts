@@ -12,6 +12,10 @@ export function configMap(name: string, namespace = 'default', data: Record<stri
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
 }
 
+export function labelled(name: string, labels: Record<string, string> | undefined, data: Record<string, string> = {}): KObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) }, data };
+}
+
 export function node(name: string): KObject {
   return { apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: {} };
 }
@@ -130,6 +134,35 @@ export function storeContractTests(open: OpenStore): void {
     assert.equal(w.events[0]?.object.metadata.resourceVersion, '2');
     assert.deepEqual(w.events[0]?.object.data, { k: 'v' });
     w.cancel();
+  }));
+
+  test('a write that changes labels records the previous ones on its event, and one that keeps them does not', () => withStore({}, async (s) => {
+    const fresh = collect(s, { fromRevision: 0 });
+    await s.propose({ ops: [{ type: 'put', object: labelled('a', undefined) }] });
+    await s.propose({ ops: [{ type: 'put', object: labelled('a', { app: 'web', tier: 'f' }) }] });
+    await s.propose({ ops: [{ type: 'put', object: labelled('a', { tier: 'f', app: 'web' }, { k: 'v' }) }] });
+    await s.propose({ ops: [{ type: 'put', object: labelled('a', { app: 'db' }) }, { type: 'put', object: labelled('a', {}) }] });
+    await s.propose({ ops: [{ type: 'put', object: labelled('a', undefined) }] });
+    const resumed = collect(s, { fromRevision: 1 });
+    const want = [
+      ['ADDED', 1, undefined],
+      ['MODIFIED', 2, {}],
+      // Same labels in another key order: unchanged.
+      ['MODIFIED', 3, undefined],
+      ['MODIFIED', 4, { app: 'web', tier: 'f' }],
+      // Within one command the second op's previous labels are the first op's.
+      ['MODIFIED', 4, { app: 'db' }],
+      // No labels and empty labels are the same.
+      ['MODIFIED', 5, undefined],
+    ];
+    const view = (events: StoreEvent[]): unknown[] => events.map((e) => [e.type, e.revision, e.previousLabels]);
+    await waitFor(() => fresh.events.length === want.length, 'the live events');
+    await waitFor(() => resumed.events.length === want.length - 1, 'the replayed events');
+    assert.deepEqual(view(fresh.events), want);
+    assert.deepEqual(view(resumed.events), want.slice(1));
+    assert.ok(Object.isFrozen(fresh.events[1]!.previousLabels));
+    fresh.cancel();
+    resumed.cancel();
   }));
 
   test('list filters by namespace, sorts by key and reports the revision', () => withStore({}, async (s) => {
