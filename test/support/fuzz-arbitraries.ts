@@ -262,31 +262,75 @@ export const claimedNode = fc.oneof(
   { weight: 1, arbitrary: anyString },
 );
 
+/**
+ * A request that is plausible everywhere except in at most `max` top-level
+ * fields taken from the adversarial twin: when every field is random, some
+ * field is nearly always over a limit and the handler's logic is never reached.
+ */
+function mostlyPlausible<T extends object>(plausible: fc.Arbitrary<T>, adversarial: fc.Arbitrary<T>, keys: (keyof T)[], max = 2): fc.Arbitrary<T> {
+  return fc.tuple(plausible, adversarial, fc.subarray(keys, { maxLength: max })).map(([p, a, take]) => {
+    const out = { ...p };
+    for (const k of take) out[k] = a[k];
+    return out;
+  });
+}
+
+const word = fc.stringMatching(/^[A-Za-z0-9][-A-Za-z0-9 ._]{0,15}$/);
+const plainResources = fc.record({ cpu: fc.constantFrom('4', '1', '3900m'), memory: fc.constantFrom('3900Mi', '1Gi', '512Mi'), pods: fc.constantFrom('110', '20') });
 const resources = fc.record({ cpu: fc.oneof(fc.constantFrom('4', '3900m', '-1', '1e999', ''), anyString), memory: fc.oneof(fc.constantFrom('3900Mi', '1Ti', 'x'), anyString), pods: fc.oneof(fc.constantFrom('110', '0', '-5'), anyString) });
+const plainFigures = fc.record({ name: fc.constant(''), cpuPercent: fc.double({ min: 0, max: 100, noNaN: true }), memoryUsedBytes: fc.nat(), memoryTotalBytes: fc.nat(), temperatureCelsius: fc.double({ min: 20, max: 90, noNaN: true }), hasTemperature: fc.boolean(), load1: fc.double({ min: 0, max: 8, noNaN: true }) });
 const nodeFigures = fc.record({ name: anyString, cpuPercent: doubleish, memoryUsedBytes: int64ish, memoryTotalBytes: int64ish, temperatureCelsius: doubleish, hasTemperature: fc.boolean(), load1: doubleish });
+const plainPodFigures = fc.record({ namespace: fc.constant('default'), name: fc.constantFrom(POD_A, POD_B, 'web-1'), node: fc.constantFrom(NODE_A, NODE_B), cpuMillicores: fc.double({ min: 0, max: 4000, noNaN: true }), memoryBytes: fc.nat() });
 const podFigures = fc.record({ namespace: namespaceName, name: objectName, node: claimedNode, cpuMillicores: doubleish, memoryBytes: int64ish });
+const plainInfo = fc.record({
+  architecture: fc.constantFrom('arm64', 'arm', 'amd64'), operatingSystem: fc.constant('linux'), osImage: fc.constantFrom('Debian GNU/Linux 12 (bookworm)', 'Raspberry Pi OS'),
+  kernelVersion: fc.constantFrom('6.6.31+rpt-rpi-v8', '6.1.0-21-arm64'), cpuModel: fc.constantFrom('Cortex-A72', 'Cortex-A76'), cpuCount: fc.integer({ min: 1, max: 8 }),
+  boardModel: fc.constantFrom('Raspberry Pi 4 Model B Rev 1.4', 'Raspberry Pi 5 Model B Rev 1.0', ''), agentVersion: fc.constant('0.1.0'), containerRuntimeVersion: fc.constant('containerd 1.6.20'),
+});
 const nodeInfo = fc.record({
   architecture: fc.oneof(fc.constantFrom('arm64', 'amd64', 'arm'), anyString), operatingSystem: anyString, osImage: anyString,
   kernelVersion: anyString, cpuModel: anyString, cpuCount: uint32ish, boardModel: anyString, agentVersion: anyString, containerRuntimeVersion: anyString,
 });
 
-export const heartbeatRequest = fc.record({
+const plainHeartbeat = fc.record({
+  nodeName: fc.constant(''),
+  info: plainInfo as fc.Arbitrary<unknown>,
+  capacity: plainResources as fc.Arbitrary<unknown>,
+  allocatable: plainResources as fc.Arbitrary<unknown>,
+  addresses: fc.constant([{ type: 'InternalIP', address: '10.0.0.5' }, { type: 'Hostname', address: 'pi' }]) as fc.Arbitrary<unknown[]>,
+  figures: plainFigures as fc.Arbitrary<unknown>,
+  pods: fc.array(plainPodFigures, { maxLength: 3 }) as fc.Arbitrary<unknown[]>,
+  labels: fc.dictionary(fc.constantFrom('disk', 'zone', 'bramble.dev/role'), word.map((w) => w.replace(/[ ]/g, '-').replace(/[-._]+$/, '') || 'x'), { maxKeys: 2 }) as fc.Arbitrary<Record<string, string>>,
+});
+const wildHeartbeat = fc.record({
   nodeName: claimedNode,
-  info: fc.option(nodeInfo, { nil: undefined }),
-  capacity: fc.option(resources, { nil: undefined }),
-  allocatable: fc.option(resources, { nil: undefined }),
-  addresses: fc.array(fc.record({ type: fc.oneof(fc.constantFrom('InternalIP', 'Hostname'), anyString), address: fc.oneof(fc.constantFrom('10.0.0.5', '::1', '999.1.1.1'), anyString) }), { maxLength: 3 }),
-  figures: fc.option(nodeFigures, { nil: undefined }),
-  pods: fc.array(podFigures, { maxLength: 3 }),
+  info: fc.option(nodeInfo, { nil: undefined }) as fc.Arbitrary<unknown>,
+  capacity: fc.option(resources, { nil: undefined }) as fc.Arbitrary<unknown>,
+  allocatable: fc.option(resources, { nil: undefined }) as fc.Arbitrary<unknown>,
+  addresses: fc.array(fc.record({ type: fc.oneof(fc.constantFrom('InternalIP', 'Hostname'), anyString), address: fc.oneof(fc.constantFrom('10.0.0.5', '::1', '999.1.1.1'), anyString) }), { maxLength: 3 }) as fc.Arbitrary<unknown[]>,
+  figures: fc.option(nodeFigures, { nil: undefined }) as fc.Arbitrary<unknown>,
+  pods: fc.array(podFigures, { maxLength: 3 }) as fc.Arbitrary<unknown[]>,
   labels: fc.dictionary(fc.oneof(fc.constantFrom('disk', 'kubernetes.io/hostname', 'kubernetes.io/arch'), anyString), anyString, { maxKeys: 3 }),
 });
 
-const podStatusLike = fc.record({
-  phase: fc.oneof(fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'), anyString, fc.integer()),
-  podIP: fc.option(fc.oneof(fc.constantFrom('10.42.1.7', '::1'), anyString), { nil: undefined }),
-  conditions: fc.option(fc.array(fc.record({ type: anyString, status: fc.oneof(fc.constantFrom('True', 'False'), anyString) }), { maxLength: 2 }), { nil: undefined }),
-  containerStatuses: fc.option(fc.array(fc.record({ name: anyString, ready: fc.oneof(fc.boolean(), anyString), restartCount: fc.oneof(fc.integer(), fc.constantFrom(2 ** 53, -1, 1e308)) }), { maxLength: 2 }), { nil: undefined }),
-}, { requiredKeys: [] });
+export const heartbeatRequest = fc.oneof(
+  { weight: 3, arbitrary: mostlyPlausible(plainHeartbeat, wildHeartbeat, ['nodeName', 'info', 'capacity', 'allocatable', 'addresses', 'figures', 'pods', 'labels']) },
+  { weight: 1, arbitrary: wildHeartbeat },
+);
+
+const plainPodStatus = fc.record({
+  phase: fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed') as fc.Arbitrary<unknown>,
+  podIP: fc.constantFrom('10.42.1.7', '10.42.2.9') as fc.Arbitrary<unknown>,
+  conditions: fc.constant([{ type: 'Ready', status: 'True' }]) as fc.Arbitrary<unknown>,
+  containerStatuses: fc.constant([{ name: 'main', ready: true, restartCount: 0 }]) as fc.Arbitrary<unknown>,
+});
+const wildPodStatus = fc.record({
+  phase: fc.oneof(fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'), anyString, fc.integer()) as fc.Arbitrary<unknown>,
+  podIP: fc.option(fc.oneof(fc.constantFrom('10.42.1.7', '::1'), anyString), { nil: undefined }) as fc.Arbitrary<unknown>,
+  conditions: fc.option(fc.array(fc.record({ type: anyString, status: fc.oneof(fc.constantFrom('True', 'False'), anyString) }), { maxLength: 2 }), { nil: undefined }) as fc.Arbitrary<unknown>,
+  containerStatuses: fc.option(fc.array(fc.record({ name: anyString, ready: fc.oneof(fc.boolean(), anyString), restartCount: fc.oneof(fc.integer(), fc.constantFrom(2 ** 53, -1, 1e308)) }), { maxLength: 2 }), { nil: undefined }) as fc.Arbitrary<unknown>,
+});
+const podStatusLike = mostlyPlausible(plainPodStatus, wildPodStatus, ['phase', 'podIP', 'conditions', 'containerStatuses'], 1);
 
 export const podStatusText: fc.Arbitrary<string | Lazy> = fc.oneof(
   { weight: 3, arbitrary: podStatusLike.map((s) => JSON.stringify(s)) },
