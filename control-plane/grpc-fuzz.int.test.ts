@@ -251,7 +251,7 @@ describe('the gRPC services of a real bramble server under random and adversaria
       await boardScenario(sc);
       const sick = await h.health();
       if (sick) throw new Error(`after the board scenario the server is not healthy: ${sick}`);
-    }), fuzzParams(20));
+    }), fuzzParams(40));
   });
 
   test('Join with random tokens, names and CSRs is refused with a code, never hands out another node\'s name, and adds at most one node', async () => {
