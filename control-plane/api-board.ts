@@ -3,6 +3,7 @@
 // kept in memory (never from the store).
 import type { ImageChunk__Output, LogsRequest__Output, TopRequest__Output, TopResponse, NodeFigures } from '../proto/types.js';
 import { BrambleError } from '../proto/errors.js';
+import { parseUntrustedJson } from '../proto/untrusted-json.js';
 import type { NodeObject, Pod } from '../proto/model.js';
 import { describeObject, notFoundError } from './api-apply.js';
 import type { NodeHeartbeats } from './node-heartbeats.js';
@@ -74,6 +75,17 @@ export class BoardApi {
     tunnel.send({ requestId: id, image: { data: Buffer.alloc(0) } });
     const parts: Buffer[] = [];
     for await (const b of answer) parts.push(b);
-    return JSON.parse(Buffer.concat(parts).toString('utf8') || '[]') as string[];
+    // The board's answer is input like any other: a list of image names, or a refusal.
+    const text = Buffer.concat(parts).toString('utf8') || '[]';
+    let names: unknown;
+    try {
+      names = parseUntrustedJson(text, { what: `the image import answer of node "${first.node}"` });
+    } catch (e) {
+      throw new BrambleError('RUNTIME_FAILED', `node "${first.node}" answered the image import with something that is not a list of image names: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+      throw new BrambleError('RUNTIME_FAILED', `node "${first.node}" answered the image import with something that is not a list of image names`);
+    }
+    return names as string[];
   }
 }

@@ -123,6 +123,8 @@ export interface ServerProcess {
   /** <dataDir>/admin.conf, written by the server on its first start. */
   readonly configPath: string;
   readonly pid: number | undefined;
+  /** How the current process ended, or undefined while it runs (fuzz tests check this after every batch). */
+  exit(): ProcessExit | undefined;
   /** Everything the process wrote so far (pino logs, errors). */
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited within the deadline. Resolves with how it ended. */
@@ -239,6 +241,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     get pid() {
       return child?.pid;
     },
+    exit: () => (child && (child.exitCode !== null || child.signalCode !== null) ? { code: child.exitCode, signal: child.signalCode } : undefined),
     output: () => log,
     stop,
     kill,
