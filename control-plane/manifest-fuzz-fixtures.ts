@@ -289,15 +289,3 @@ export function mutatedManifest(opts: FuzzOptions = {}): fc.Arbitrary<FuzzCase> 
       return { text, recipe };
     });
 }
-
-/** fast-check parameters from FUZZ_RUNS (default `runs`) and FUZZ_SEED ("seed" or "seed:path", as fast-check prints them). */
-export function fuzzParameters(defaultRuns: number): { numRuns: number; seed?: number; path?: string } {
-  const runs = Number(process.env['FUZZ_RUNS'] ?? defaultRuns);
-  const numRuns = Number.isInteger(runs) && runs > 0 ? runs : defaultRuns;
-  const raw = process.env['FUZZ_SEED'];
-  if (!raw) return { numRuns };
-  const [seed, ...rest] = raw.split(':');
-  const out: { numRuns: number; seed?: number; path?: string } = { numRuns, seed: Number(seed) };
-  if (rest.length > 0) out.path = rest.join(':');
-  return out;
-}

@@ -2,8 +2,9 @@
 // through the real `bramble apply` against one real `bramble server`. Whatever
 // the input, the CLI must end with exit 0, 1 or 2 and a readable error (no
 // stack trace), the server must stay healthy, and objects must only appear when
-// an apply succeeded. FUZZ_RUNS sets the number of manifests (default 40);
-// FUZZ_SEED replays a run (printed as a diagnostic and on failure).
+// an apply succeeded. As for every fuzz test (test/support/fuzz.ts): FUZZ_RUNS
+// scales the number of manifests (100 = the default 40), FUZZ_SEED and
+// FUZZ_PATH replay a run (the seed is printed as a diagnostic).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -11,10 +12,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { isBrambleError } from '../proto/errors.js';
 import { LIMITS } from '../proto/limits.js';
+import { jsonShapeProblem } from '../proto/untrusted-json.js';
 import { explain, runBramble, startServerProcess, tempDir, type CliResult, type ServerProcess } from '../test/support/server-process.js';
 import { printable } from './cli-errors.js';
 import { readManifests } from './manifest.js';
-import { fuzzParameters, mutatedManifest, type FuzzCase } from './manifest-fuzz-fixtures.js';
+import { fuzzParams } from '../test/support/fuzz.js';
+import { mutatedManifest, type FuzzCase } from './manifest-fuzz-fixtures.js';
 import { validateObjects } from './schema.js';
 
 /** How many applies run between two health checks of the server. */
@@ -31,6 +34,11 @@ async function expectationFor(file: string): Promise<Expectation> {
   } catch (e) {
     assert.ok(isBrambleError(e), String(e));
     return { kind: 'parse', message: e.message };
+  }
+  // The server checks what JSON cannot carry faithfully (lone surrogates) before the schema.
+  for (const object of objects) {
+    const problem = jsonShapeProblem(object);
+    if (problem) return { kind: 'validation', paths: [problem.path] };
   }
   try {
     validateObjects(objects);
@@ -77,9 +85,9 @@ function assertCleanFailure(r: CliResult, c: FuzzCase, expected: Expectation, se
 }
 
 async function fuzzApply(t: { diagnostic(s: string): void; after(fn: () => Promise<void>): void }, defaultRuns: number): Promise<void> {
-  const params = fuzzParameters(defaultRuns);
+  const params = fuzzParams<FuzzCase>(defaultRuns);
   const seed = params.seed ?? Date.now() ^ (Math.random() * 0x7fffffff);
-  t.diagnostic(`FUZZ_SEED=${seed} FUZZ_RUNS=${params.numRuns}`);
+  t.diagnostic(`FUZZ_SEED=${seed}, ${params.numRuns} manifests`);
   const cases = fc.sample(mutatedManifest(), { numRuns: params.numRuns, seed, ...(params.path ? { path: params.path } : {}) });
 
   const server = await startServerProcess();

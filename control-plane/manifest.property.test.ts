@@ -1,14 +1,16 @@
 // Property-based fuzzing of the manifest boundary in process: mutated
 // Kubernetes-documentation manifests go through parseManifestText and
 // validateObjects, and whatever comes out must be a clean result or a coded
-// BrambleError. FUZZ_RUNS scales the run; FUZZ_SEED replays one ("seed" or
-// "seed:path", both printed on failure).
+// BrambleError. As for every fuzz test (test/support/fuzz.ts): FUZZ_RUNS scales
+// the run (100 = the defaults here), FUZZ_SEED and FUZZ_PATH replay a failure
+// (fast-check prints both; the seed is also printed as a diagnostic).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isBrambleError, type ErrorCode } from '../proto/errors.js';
 import { decodeManifest, firstInvalidUtf8, parseManifestText } from './manifest.js';
-import { fuzzParameters, mutatedManifest, seeds } from './manifest-fuzz-fixtures.js';
+import { fuzzParams } from '../test/support/fuzz.js';
+import { mutatedManifest, seeds, type FuzzCase } from './manifest-fuzz-fixtures.js';
 import { validateObjects } from './schema.js';
 
 const PARSE_CODES = new Set<ErrorCode>(['MANIFEST_PARSE_FAILED', 'LIMIT_EXCEEDED']);
@@ -64,9 +66,9 @@ test('the fixture manifests are all accepted as they are', () => {
 });
 
 test('mutated manifests are parsed and validated or refused with a coded error, never a crash', (t) => {
-  const params = fuzzParameters(200);
+  const params = fuzzParams<[FuzzCase]>(200);
   const seed = params.seed ?? Date.now() ^ (Math.random() * 0x7fffffff);
-  t.diagnostic(`FUZZ_SEED=${seed} FUZZ_RUNS=${params.numRuns}`);
+  t.diagnostic(`FUZZ_SEED=${seed}, ${params.numRuns} runs`);
   const outcomes = new Map<string, number>();
   let slowest = 0;
   fc.assert(
@@ -91,9 +93,9 @@ test('mutated manifests are parsed and validated or refused with a coded error, 
 });
 
 test('the UTF-8 check agrees with TextDecoder on any bytes, and decoding fails only with a coded error', (t) => {
-  const params = fuzzParameters(200);
+  const params = fuzzParams<[Uint8Array]>(200);
   const seed = params.seed ?? Date.now() ^ (Math.random() * 0x7fffffff);
-  t.diagnostic(`FUZZ_SEED=${seed}`);
+  t.diagnostic(`FUZZ_SEED=${seed}, ${params.numRuns} runs`);
   // Mostly valid text with a few raw bytes spliced in, so errors land mid-character too.
   const bytes = fc
     .tuple(fc.string({ unit: 'binary', maxLength: 30 }), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 6 }), fc.nat())
