@@ -7,6 +7,11 @@ export const LIMITS = {
   maxRequestBytes: 4 * 1024 * 1024,
   /** Largest manifest file (or stdin) `bramble apply` reads. */
   maxManifestBytes: 4 * 1024 * 1024,
+  /**
+   * Most YAML tokens in one manifest: the yaml library spends a few microseconds
+   * a token, so this keeps any manifest to about a second on a Pi (a long string is one token).
+   */
+  maxManifestTokens: 256 * 1024,
   /** Most objects in one apply: all of them are checked and written in one command. */
   maxObjectsPerApply: 500,
   /** Largest JSON of one object, as Kubernetes (etcd) allows about 1 MiB. */
