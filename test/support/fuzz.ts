@@ -420,14 +420,7 @@ export class FuzzHarness {
         },
       );
       call.on('error', () => undefined);
-      const limit = spec.stream?.mode === 'cancel' ? Math.min(spec.stream.cancelAfter ?? 0, messages.length) : messages.length;
-      for (const m of messages.slice(0, limit)) call.write(m);
-      if (spec.stream?.mode === 'cancel') {
-        cancelledByUs = true;
-        call.cancel();
-      } else {
-        call.end();
-      }
+      sendAll(call, spec, messages, () => (cancelledByUs = true));
     });
   }
 
@@ -448,14 +441,7 @@ export class FuzzHarness {
         else finish(refusal(e, received));
       });
       call.on('status', (s: grpc.StatusObject) => { if (s.code === grpc.status.OK) finish({ kind: 'ok', messages: received }); });
-      const limit = spec.stream?.mode === 'cancel' ? Math.min(spec.stream.cancelAfter ?? 0, messages.length) : messages.length;
-      for (const m of messages.slice(0, limit)) call.write(m);
-      if (spec.stream?.mode === 'cancel') {
-        cancelledByUs = true;
-        call.cancel();
-      } else {
-        call.end();
-      }
+      sendAll(call, spec, messages, () => (cancelledByUs = true));
     });
   }
 
@@ -592,4 +578,16 @@ export function rawHttp(port: number, payload: Buffer, opts: { timeoutMs?: numbe
 function statusOf(text: string): number | undefined {
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Writes a client stream's messages, then half-closes it, or cancels it part way when the spec says so. */
+function sendAll(call: { write(m: unknown): unknown; end(): void; cancel(): void }, spec: CallSpec, messages: unknown[], cancelling: () => void): void {
+  const limit = spec.stream?.mode === 'cancel' ? Math.min(spec.stream.cancelAfter ?? 0, messages.length) : messages.length;
+  for (const m of messages.slice(0, limit)) call.write(m);
+  if (spec.stream?.mode === 'cancel') {
+    cancelling();
+    call.cancel();
+  } else {
+    call.end();
+  }
 }
