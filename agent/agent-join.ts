@@ -5,10 +5,10 @@ import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { BrambleError, fromServiceError } from '../proto/errors.js';
-import { writeFileAtomic } from '../proto/files.js';
+import { BrambleError, fromServiceError } from '../proto/util/errors.js';
+import { writeFileAtomic } from '../proto/util/files.js';
 import { loadProto } from '../proto/load.js';
-import type { Logger } from '../proto/log.js';
+import type { Logger } from '../proto/util/log.js';
 import {
   createCsrForKey, fetchServerCa, joinChannelCredentials, loadNodeCredentials, loadOrCreateNodeKey,
   saveNodeCredentials, verifyCaAgainstToken, type NodeCredentials,

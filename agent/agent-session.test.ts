@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
-import { FakeClock } from '../proto/clock.js';
-import { silentLogger, type Logger } from '../proto/log.js';
+import { FakeClock } from '../proto/util/clock.js';
+import { silentLogger, type Logger } from '../proto/util/log.js';
 import type { Pod } from '../proto/model.js';
 import { AgentSession, IMAGE_BUFFER_BYTES, TUNNEL_FRAME_BYTES, type DesiredState, type TunnelHandlers } from './agent-session.js';
 

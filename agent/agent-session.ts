@@ -11,12 +11,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import type { AssignmentEvent__Output, HeartbeatRequest, PodFigures, TunnelDown__Output, TunnelUp } from '../proto/types.js';
-import type { Clock, Timer } from '../proto/clock.js';
-import { backoffDelay } from '../proto/work-queue.js';
-import type { Logger } from '../proto/log.js';
+import type { Clock, Timer } from '../proto/util/clock.js';
+import { backoffDelay } from '../proto/util/work-queue.js';
+import type { Logger } from '../proto/util/log.js';
 import type { KObject, Pod, PodStatus } from '../proto/model.js';
 import { keyOf } from '../proto/model.js';
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import { parseAssignmentEvent } from './assignment-event.js';
 
 export interface DesiredState {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrambleError } from '../proto/errors.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { checkAssignedObject, parseAssignmentEvent } from './assignment-event.js';
 
 const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1.blue', namespace: 'shop', uid: '0b6f4f0e-8c1e-4c55-9d7b-2f0c8c1b9a11' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };

@@ -4,7 +4,7 @@
 // the wrong shape, a name with "/" in it, nesting that would blow the stack of
 // JSON.stringify — must be refused here, with a message that names the field
 // and never echoes Secret data, rather than throw out of a stream handler.
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import { LIMITS } from '../proto/limits.js';
 import type { KObject, Pod } from '../proto/model.js';
 

@@ -9,8 +9,8 @@
 // control plane sends.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../proto/files.js';
-import { BrambleError } from '../proto/errors.js';
+import { writeFileAtomic } from '../proto/util/files.js';
+import { BrambleError } from '../proto/util/errors.js';
 import type { KObject, Pod } from '../proto/model.js';
 import { checkAssignedObject } from './assignment-event.js';
 

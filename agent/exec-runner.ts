@@ -2,7 +2,7 @@
 // CommandRunner, so unit tests can check the exact argument arrays and replay
 // scripted answers instead of touching the machine.
 import { execFile } from 'node:child_process';
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 
 export interface RunOptions {
   /** Written to the command's stdin, which is then closed. */

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrambleError } from '../proto/errors.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { isInsecureRegistry, normalizeImageRef, parseImageRef, platformOfArch } from './image-ref.js';
 
 describe('image references', () => {

@@ -1,7 +1,7 @@
 // Image references as users write them ("busybox", "nginx:1.25", "ghcr.io/x/y")
 // are turned into the fully qualified names containerd stores, following the
 // Docker rules, so that "busybox" and "docker.io/library/busybox:latest" are one image.
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 
 const DEFAULT_REGISTRY = 'docker.io';
 const REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;

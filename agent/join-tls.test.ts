@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { isBrambleError } from '../proto/errors.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { formatToken } from '../proto/token.js';
 import {
   createCsrForKey,

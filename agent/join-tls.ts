@@ -10,15 +10,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
-import { BrambleError } from '../proto/errors.js';
-import { readIfExists, writeFileAtomic } from '../proto/files.js';
+import { BrambleError } from '../proto/util/errors.js';
+import { readIfExists, writeFileAtomic } from '../proto/util/files.js';
 import { parseToken, type TokenParts } from '../proto/token.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
-/** Must match the control plane's NODE_CN_PREFIX (control-plane/auth.ts). */
+/** Must match the control plane's NODE_CN_PREFIX (control-plane/pki/auth.ts). */
 const NODE_CN_PREFIX = 'system:node:';
 
 export interface ServerCa {

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isBrambleError } from '../proto/errors.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { FakeRunner, type RecordedCall } from './exec-runner.js';
 import { CniNetwork, podNetnsName } from './network-cni.js';
 

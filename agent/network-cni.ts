@@ -4,7 +4,7 @@
 // --cni`) because the Pod's network outlives its containers and ctr never calls DEL.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import { execRunner, type CommandRunner, type RunResult } from './exec-runner.js';
 import type { PodNetwork, PodNetworkConfig, PodSandbox } from './network.js';
 

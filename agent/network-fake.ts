@@ -1,6 +1,6 @@
 // An in-memory PodNetwork for unit tests: hands out addresses from the node's
 // pod CIDR as host-local IPAM would (.1 is the bridge's gateway) and records calls.
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import type { PodNetwork, PodSandbox } from './network.js';
 
 export class FakeNetwork implements PodNetwork {

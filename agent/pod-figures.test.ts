@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FakeClock } from '../proto/clock.js';
+import { FakeClock } from '../proto/util/clock.js';
 import { cgroupReader, PodFiguresSampler } from './pod-figures.js';
 import type { ContainerInfo } from './runtime.js';
 

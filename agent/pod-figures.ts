@@ -2,7 +2,7 @@
 // from the containers' cgroups (plain file reads) rather than one `ctr` process
 // per container per heartbeat, which would cost more CPU than the figures are worth.
 import { readFile } from 'node:fs/promises';
-import type { Clock } from '../proto/clock.js';
+import type { Clock } from '../proto/util/clock.js';
 import type { PodFigures } from '../proto/types.js';
 import { LABEL_POD_NAME, LABEL_POD_NAMESPACE, type ContainerInfo } from './runtime.js';
 

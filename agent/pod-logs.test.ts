@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FakeClock } from '../proto/clock.js';
-import { isBrambleError } from '../proto/errors.js';
+import { FakeClock } from '../proto/util/clock.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { containerLogPath, LOG_CHUNK_BYTES, podLogDir, readLogs, removePodLogs, rotateIfNeeded, type PodLogRef } from './pod-logs.js';
 
 const ref: PodLogRef = { namespace: 'default', name: 'web', uid: 'u-123' };

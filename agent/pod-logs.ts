@@ -4,8 +4,8 @@
 // and appends to it: renaming would leave the shim writing to the rotated file.
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Clock } from '../proto/clock.js';
-import { BrambleError } from '../proto/errors.js';
+import type { Clock } from '../proto/util/clock.js';
+import { BrambleError } from '../proto/util/errors.js';
 
 export interface PodLogRef {
   namespace: string;

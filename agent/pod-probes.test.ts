@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../proto/clock.js';
+import { FakeClock } from '../proto/util/clock.js';
 import type { Container, Pod } from '../proto/model.js';
 import { PodProber, resolvePort, runProbe, type HttpProbeRequest, type ProbeTransport } from './pod-probes.js';
 import { FakeRuntime } from './runtime-fake.js';

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type { Clock, Timer } from '../proto/clock.js';
+import type { Clock, Timer } from '../proto/util/clock.js';
 import type { Container, Pod, Probe } from '../proto/model.js';
 import type { ContainerInfo, ContainerRuntime } from './runtime.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FakeClock } from '../proto/clock.js';
+import { FakeClock } from '../proto/util/clock.js';
 import type { Container, KObject, Pod, PodSpec, PodStatus } from '../proto/model.js';
 import { FakeNetwork } from './network-fake.js';
 import { settleReconciler } from '../test/support/reconciler.js';

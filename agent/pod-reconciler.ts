@@ -3,10 +3,10 @@
 // observed state, plans (pod-plan.ts), acts through the runtime and network
 // seams, and always recomputes and reports the status (pod-status.ts).
 // Knowledge from the local cache (not synced) never kills anything unknown.
-import type { Clock, Timer } from '../proto/clock.js';
-import { silentLogger, type Logger } from '../proto/log.js';
+import type { Clock, Timer } from '../proto/util/clock.js';
+import { silentLogger, type Logger } from '../proto/util/log.js';
 import type { KObject, Pod, PodStatus } from '../proto/model.js';
-import { WorkQueue, runWorkers } from '../proto/work-queue.js';
+import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
 import type { PodNetwork, PodSandbox } from './network.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
 import { configSourceOf, type ConfigSource } from './pod-env.js';

@@ -2,7 +2,7 @@
 // from the runtime, or kept from the previous status when the thing they date
 // did not change, so two computations of an unchanged Pod are deep-equal and
 // the agent reports only real changes.
-import { sortedKeys, stableJson } from '../proto/json.js';
+import { sortedKeys, stableJson } from '../proto/util/json.js';
 import type { Condition, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus } from '../proto/model.js';
 import { attemptsByName, shouldRestart } from './pod-plan.js';
 import type { ContainerInfo } from './runtime.js';

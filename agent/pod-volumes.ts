@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import type { Container, KeyToPath, Pod, Volume } from '../proto/model.js';
 import type { ConfigSource } from './pod-env.js';
 import type { Mount } from './runtime.js';

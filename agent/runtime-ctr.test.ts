@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../proto/clock.js';
-import { isBrambleError } from '../proto/errors.js';
+import { FakeClock } from '../proto/util/clock.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { CommandTimeoutError, FakeRunner, type RecordedCall } from './exec-runner.js';
 import { CtrRuntime, LABEL_EXIT_CODE, LABEL_FINISHED_AT, parseMetrics } from './runtime-ctr.js';
 import type { ContainerSpec } from './runtime.js';

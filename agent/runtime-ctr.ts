@@ -4,8 +4,8 @@
 // process stays alive per container.
 import { randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { BrambleError } from '../proto/errors.js';
-import { realClock, type Clock } from '../proto/clock.js';
+import { BrambleError } from '../proto/util/errors.js';
+import { realClock, type Clock } from '../proto/util/clock.js';
 import { execRunner, CommandTimeoutError, type CommandRunner, type RunResult } from './exec-runner.js';
 import { isInsecureRegistry, normalizeImageRef, platformOfArch } from './image-ref.js';
 import type {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../proto/clock.js';
-import { isBrambleError } from '../proto/errors.js';
+import { FakeClock } from '../proto/util/clock.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { FakeRuntime } from './runtime-fake.js';
 import { LABEL_CONTAINER_NAME, type ContainerSpec } from './runtime.js';
 

@@ -1,8 +1,8 @@
 // An in-memory ContainerRuntime for unit tests: containers live in a Map, exits
 // and crashes are scripted per container name, exec answers are scripted per
 // argv, and every call is recorded so tests can check what the agent asked for.
-import { BrambleError } from '../proto/errors.js';
-import { realClock, type Clock } from '../proto/clock.js';
+import { BrambleError } from '../proto/util/errors.js';
+import { realClock, type Clock } from '../proto/util/clock.js';
 import {
   LABEL_CONTAINER_NAME,
   type ContainerInfo,

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FakeClock } from '../proto/clock.js';
+import { FakeClock } from '../proto/util/clock.js';
 import { readBoardModel, SiNodeStats } from './stats-si.js';
 
 describe('systeminformation node stats on this machine', () => {

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import si from 'systeminformation';
-import { realClock, type Clock } from '../proto/clock.js';
+import { realClock, type Clock } from '../proto/util/clock.js';
 import { kubernetesArch, type NodeAddressInfo, type NodeLiveFigures, type NodeStats, type NodeSystemInfo } from './stats.js';
 
 export interface SiStatsOptions {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrambleError } from '../proto/errors.js';
+import { isBrambleError } from '../proto/util/errors.js';
 import { kubernetesArch, nodeResources, parseReserve, toProtoFigures } from './stats.js';
 import { FakeNodeStats } from './stats-fake.js';
 

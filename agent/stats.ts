@@ -2,7 +2,7 @@
 // board model), live figures (CPU load, memory, temperature) and addresses, behind
 // one interface so unit tests use stats-fake.ts and the agent uses stats-si.ts.
 // Also the capacity/allocatable arithmetic the heartbeat reports.
-import { BrambleError } from '../proto/errors.js';
+import { BrambleError } from '../proto/util/errors.js';
 import { parseQuantity } from '../proto/model.js';
 import type { NodeFigures, NodeInfo, Resources } from '../proto/types.js';
 

@@ -7,15 +7,15 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { realClock } from '../proto/clock.js';
+import { realClock } from '../proto/util/clock.js';
 import { loadProto } from '../proto/load.js';
 import type { KObject } from '../proto/model.js';
 import type { ApplyResponse__Output } from '../proto/generated/bramble/v1/ApplyResponse.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { ListResponse__Output } from '../proto/generated/bramble/v1/ListResponse.js';
-import { channelOptions } from '../control-plane/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/client-config.js';
-import { openLevelStore } from '../control-plane/store-level.js';
+import { channelOptions } from '../control-plane/cli/cli-client.js';
+import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
+import { openLevelStore } from '../control-plane/store/store-level.js';
 import {
   MB, dirSizeBytes, figure, round, makeTempDir, readCpuSeconds, readRssBytes, readWriteBytes, removeDir, runCli, sleep,
   startServerProcess, summarizeMs, timeMs, type Figure, type LatencySummary, type ServerProcess,

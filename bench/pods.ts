@@ -12,13 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { realClock } from '../proto/clock.js';
+import { realClock } from '../proto/util/clock.js';
 import { loadProto } from '../proto/load.js';
 import type { KObject, NodeObject, Pod } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { WatchEvent__Output } from '../proto/generated/bramble/v1/WatchEvent.js';
-import { channelOptions } from '../control-plane/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/client-config.js';
+import { channelOptions } from '../control-plane/cli/cli-client.js';
+import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type ClusterBoard, type TestCluster } from '../test/support/cluster.js';
 import { idleSecondsFromEnv } from './api.js';
 import {

@@ -7,15 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { realClock } from '../proto/clock.js';
+import { realClock } from '../proto/util/clock.js';
 import type { NodeObject, Pod } from '../proto/model.js';
-import { SchedulerController } from '../control-plane/controller-scheduler.js';
-import { schedule } from '../control-plane/scheduler.js';
-import type { NodePods } from '../control-plane/scheduler-filters.js';
-import { newNodePods } from '../control-plane/scheduler-score.js';
-import { makeNode, makePod } from '../control-plane/scheduler-fixtures.js';
-import { openLevelStore } from '../control-plane/store-level.js';
-import type { Store } from '../control-plane/store.js';
+import { SchedulerController } from '../control-plane/controllers/controller-scheduler.js';
+import { schedule } from '../control-plane/controllers/scheduler.js';
+import type { NodePods } from '../control-plane/controllers/scheduler-filters.js';
+import { newNodePods } from '../control-plane/controllers/scheduler-score.js';
+import { makeNode, makePod } from '../control-plane/testing/scheduler-fixtures.js';
+import { openLevelStore } from '../control-plane/store/store-level.js';
+import type { Store } from '../control-plane/store/store.js';
 
 export interface SchedulerRunFigures {
   nodes: number;

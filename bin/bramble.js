@@ -4,4 +4,4 @@
 // instead of 16 MB, and fewer background threads. Tests and benchmarks run this
 // file as an executable, so they measure what users run.
 // The compiled CLI lives in dist/ (built by `npm install` through the prepare script).
-import '../dist/control-plane/main.js';
+import '../dist/control-plane/cli/main.js';

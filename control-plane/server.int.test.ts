@@ -4,13 +4,13 @@ import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ERROR_CODE_METADATA_KEY, fromServiceError } from '../proto/errors.js';
+import { ERROR_CODE_METADATA_KEY, fromServiceError } from '../proto/util/errors.js';
 import { loadProto, type ClusterClient, type WatchEvent__Output } from '../proto/load.js';
-import { silentLogger } from '../proto/log.js';
+import { silentLogger } from '../proto/util/log.js';
 import type { KObject } from '../proto/model.js';
-import { clientCredentials, readClientConfig } from './client-config.js';
-import { startHttpServer } from './http-server.js';
-import { createMetrics } from './metrics.js';
+import { clientCredentials, readClientConfig } from './pki/client-config.js';
+import { startHttpServer } from './http/http-server.js';
+import { createMetrics } from './http/metrics.js';
 import { startServer, type RunningServer } from './server.js';
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;

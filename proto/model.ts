@@ -1,7 +1,7 @@
 // The small object model both sides need: metadata, the kinds table, label
 // selectors, and the shapes of Pods and Nodes (the agent runs the one and reports
 // the other). Field names follow Kubernetes so the same YAML applies on k3s.
-// Validation of untrusted input lives in control-plane/schema-*.ts.
+// Validation of untrusted input lives in control-plane/schema/.
 
 import { labelKeyRule, labelValueRule } from './names.js';
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isBrambleError } from './errors.js';
+import { isBrambleError } from './util/errors.js';
 import { formatToken, generateTokenParts, parseToken } from './token.js';
 
 const HASH = 'ab'.repeat(32);

@@ -3,7 +3,7 @@
 // anything secret; the id names the token on the server; the secret proves
 // the board was given the token. Shared by the control plane and the agent.
 import { randomInt } from 'node:crypto';
-import { BrambleError } from './errors.js';
+import { BrambleError } from './util/errors.js';
 
 export const TOKEN_PREFIX = 'B10';
 export const TOKEN_ID_LENGTH = 6;

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { KObject } from '../proto/model.js';
-import { readClientConfig, writeClientConfig } from '../control-plane/client-config.js';
-import { ensureClusterPki } from '../control-plane/pki-ca.js';
+import { readClientConfig, writeClientConfig } from '../control-plane/pki/client-config.js';
+import { ensureClusterPki } from '../control-plane/pki/pki-ca.js';
 import { freePort, runBramble, startServerProcess, type ServerProcess, explain, tempDir } from './support/server-process.js';
 
 const DEPLOYMENT = `apiVersion: apps/v1

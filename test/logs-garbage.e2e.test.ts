@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { realClock } from '../proto/clock.js';
+import { realClock } from '../proto/util/clock.js';
 import type { KObject, NodeObject as Node } from '../proto/model.js';
 import { startCluster, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
 import { busyboxPod, isRunning, waitForPod } from './support/e2e-objects.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execRunner, type RunResult } from '../../agent/exec-runner.js';
 import { podNetnsName } from '../../agent/network-cni.js';
-import { realClock } from '../../proto/clock.js';
+import { realClock } from '../../proto/util/clock.js';
 import type { KObject } from '../../proto/model.js';
 import { createBoard, pickFreeBoardIndex, type Board } from './board.js';
 import { buildBusyboxImage, BUSYBOX_IMAGE_NAME } from './busybox-image.js';

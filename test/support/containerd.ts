@@ -6,7 +6,7 @@ import { openSync, closeSync, existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execRunner, type CommandRunner } from '../../agent/exec-runner.js';
-import { realClock } from '../../proto/clock.js';
+import { realClock } from '../../proto/util/clock.js';
 
 export interface StartContainerdOptions {
   /** A short directory (unix socket paths are limited to 108 bytes). */

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { fixtures } from '../../control-plane/schema-fixtures.js';
+import { fixtures } from '../../control-plane/testing/schema-fixtures.js';
 import { KINDS } from '../../proto/model.js';
 import { LIMITS } from '../../proto/limits.js';
 import { Lazy, NODE_A, NODE_B, POD_A, POD_B, type CallSpec, type Caller } from './fuzz.js';

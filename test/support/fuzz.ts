@@ -1,4 +1,4 @@
-// The harness behind control-plane/grpc-fuzz.int.test.ts: one real `bramble
+// The harness behind control-plane/api/grpc-fuzz.int.test.ts: one real `bramble
 // server` process, raw grpc-js clients for every kind of caller (admin, node A,
 // node B, nobody), calls that always finish (a deadline on each, streams we
 // cancel ourselves), and a judge that turns one call's outcome into a problem
@@ -12,13 +12,13 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ERROR_CODES, fromServiceError, type ErrorCode, type FieldProblem } from '../../proto/errors.js';
+import { ERROR_CODES, fromServiceError, type ErrorCode, type FieldProblem } from '../../proto/util/errors.js';
 import { LIMITS } from '../../proto/limits.js';
 import { loadProto } from '../../proto/load.js';
-import { silentLogger } from '../../proto/log.js';
+import { silentLogger } from '../../proto/util/log.js';
 import { agentChannelOptions, ensureJoined } from '../../agent/agent-join.js';
 import { joinChannelCredentials, nodeChannelCredentials, type NodeCredentials } from '../../agent/join-tls.js';
-import { clientCredentials, readClientConfig } from '../../control-plane/client-config.js';
+import { clientCredentials, readClientConfig } from '../../control-plane/pki/client-config.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 
 // ------------------------------------------------------------------ run size

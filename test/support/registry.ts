@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execRunner, nsenterRunner, type CommandRunner } from '../../agent/exec-runner.js';
-import { realClock } from '../../proto/clock.js';
+import { realClock } from '../../proto/util/clock.js';
 import { buildBusyboxImage } from './busybox-image.js';
 
 export interface StartRegistryOptions {

@@ -1,10 +1,10 @@
 // The Store contract as tests, run against every Store implementation
-// (control-plane/store-memory.test.ts, control-plane/store-level.test.ts).
+// (control-plane/store/store-memory.test.ts, control-plane/store/store-level.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrambleError } from '../../proto/errors.js';
+import { isBrambleError } from '../../proto/util/errors.js';
 import type { KObject } from '../../proto/model.js';
-import type { Store, StoreEvent } from '../../control-plane/store.js';
+import type { Store, StoreEvent } from '../../control-plane/store/store.js';
 
 export type OpenStore = (opts: { retainEvents?: number }) => Promise<Store>;
 

@@ -1,7 +1,7 @@
-// Child process for control-plane/store-level.int.test.ts: opens the LevelDB store
+// Child process for control-plane/store/store-level.int.test.ts: opens the LevelDB store
 // in argv[2] and keeps `inFlight` creates outstanding until killed, printing
 // "ack <revision> <name>" only after each write has been acknowledged.
-import { openLevelStore } from '../../control-plane/store-level.js';
+import { openLevelStore } from '../../control-plane/store/store-level.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) {

@@ -1,9 +1,9 @@
 // Original file: proto/bramble.proto
 
-import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from '../../bramble/v1/LogsRequest.js';
-import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from '../../bramble/v1/ImageChunk.js';
-import type { CancelRequest as _bramble_v1_CancelRequest, CancelRequest__Output as _bramble_v1_CancelRequest__Output } from '../../bramble/v1/CancelRequest.js';
-import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from '../../bramble/v1/TopRequest.js';
+import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from './LogsRequest.js';
+import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from './ImageChunk.js';
+import type { CancelRequest as _bramble_v1_CancelRequest, CancelRequest__Output as _bramble_v1_CancelRequest__Output } from './CancelRequest.js';
+import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './TopRequest.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TunnelDown {

@@ -1,6 +1,6 @@
 // Original file: proto/bramble.proto
 
-import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from '../../bramble/v1/PodFigures.js';
+import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './PodFigures.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TunnelUp {

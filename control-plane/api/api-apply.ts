@@ -1,0 +1,267 @@
+// Apply and delete planning: pure functions from (store state, validated objects,
+// clock) to one store Command plus what happens to each object. The API proposes
+// the command; a conflict with a concurrent writer means "plan again".
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../proto/util/clock.js';
+import { BrambleError } from '../../proto/util/errors.js';
+import { DEFAULT_NAMESPACE, KINDS, kindInfo, objectKey, type KObject, type KindInfo } from '../../proto/model.js';
+import type { Command, Op, Store } from '../store/store.js';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface PlannedApply {
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: ApplyAction;
+  /** As it will be stored (created/configured) or as it is stored (unchanged). */
+  object: KObject;
+  /** Index of this object's op in the command; undefined when unchanged. */
+  opIndex?: number;
+}
+
+export interface ApplyPlan {
+  command: Command;
+  results: PlannedApply[];
+}
+
+export interface DeletePlan {
+  command: Command;
+  /** The object the caller asked to delete, as stored now. */
+  object: KObject;
+  /** Index of that object's op in the command (a Namespace's contents go first). */
+  opIndex: number;
+}
+
+/** The reads planning needs; a Store satisfies it. */
+export type StoreView = Pick<Store, 'get' | 'list'>;
+
+export interface PlanOptions {
+  clock: Clock;
+  newUid?: () => string;
+}
+
+/** `deployment "web" in namespace "default"`, or `namespace "x"` for cluster-scoped kinds. */
+export function describeObject(kind: string, namespace: string | undefined, name: string): string {
+  const base = `${kind.toLowerCase()} "${name}"`;
+  return namespace === undefined ? base : `${base} in namespace "${namespace}"`;
+}
+
+export function notFoundError(kind: string, namespace: string | undefined, name: string): BrambleError {
+  const base = `${kind.toLowerCase()} "${name}" not found`;
+  return new BrambleError('NOT_FOUND', namespace === undefined ? base : `${base} in namespace "${namespace}"`);
+}
+
+function requireKind(kind: string): KindInfo {
+  const info = kindInfo(kind);
+  if (!info) {
+    throw new BrambleError('UNKNOWN_KIND', `kind "${kind}" is not supported: supported kinds are ${KINDS.map((k) => k.kind).join(', ')}`);
+  }
+  return info;
+}
+
+/** The namespace an object of this kind lives in: undefined for cluster-scoped kinds. */
+export function scopedNamespace(info: KindInfo, namespace: string | undefined): string | undefined {
+  if (!info.namespaced) return undefined;
+  return namespace === undefined || namespace === '' ? DEFAULT_NAMESPACE : namespace;
+}
+
+// Fields the system fills in after creation. A manifest that leaves them out
+// means "keep what the cluster chose", so re-applying it is not a change.
+const SYSTEM_SPEC_FIELDS: Record<string, string[]> = {
+  Pod: ['nodeName'],
+  Node: ['podCIDR'],
+  Service: ['clusterIP'],
+};
+
+/** Kubernetes stores Secret stringData merged into data (base64); stringData is write-only. */
+export function mergeStringData(obj: KObject): KObject {
+  if (obj.kind !== 'Secret' || obj.stringData === undefined) return obj;
+  const { stringData, ...rest } = obj;
+  const data: Record<string, string> = { ...((rest.data as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(stringData as Record<string, string>)) {
+    data[k] = Buffer.from(v, 'utf8').toString('base64');
+  }
+  return { ...rest, data };
+}
+
+/** Top-level fields holding the kind's desired state: spec, or everything but metadata/status for data kinds. */
+function contentFields(info: KindInfo, obj: KObject): string[] {
+  if (info.hasSpec) return ['spec'];
+  return Object.keys(obj).filter((f) => !['apiVersion', 'kind', 'metadata', 'status'].includes(f));
+}
+
+/** JSON with sorted keys and empty maps/lists dropped, so equal content compares equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(normalize(value)) ?? 'undefined';
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length === 0 ? undefined : value.map(normalize);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = normalize((value as Record<string, unknown>)[k]);
+      if (v !== undefined) out[k] = v;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return value;
+}
+
+function withSystemFields(incoming: KObject, stored: KObject): KObject {
+  const fields = SYSTEM_SPEC_FIELDS[incoming.kind];
+  const spec = incoming.spec as Record<string, unknown> | undefined;
+  const storedSpec = stored.spec as Record<string, unknown> | undefined;
+  if (!fields || !spec || !storedSpec) return incoming;
+  const kept: Record<string, unknown> = { ...spec };
+  for (const f of fields) {
+    if (kept[f] === undefined && storedSpec[f] !== undefined) kept[f] = storedSpec[f];
+  }
+  return { ...incoming, spec: kept };
+}
+
+function stripServerFields(obj: KObject): KObject {
+  const { status: _status, ...rest } = obj;
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, deletionTimestamp: _dt, ...meta } = obj.metadata;
+  return { ...rest, metadata: meta };
+}
+
+/**
+ * Plans an apply of validated objects against the store's current state.
+ * Throws CONFLICT (stale resourceVersion), NOT_FOUND (namespace missing) or
+ * INVALID_ARGUMENT (the same object twice); nothing is planned then.
+ */
+export function planApply(state: StoreView, objects: KObject[], opts: PlanOptions): ApplyPlan {
+  const newUid = opts.newUid ?? randomUUID;
+  const now = new Date(opts.clock.now()).toISOString();
+  const ops: Op[] = [];
+  const results: PlannedApply[] = [];
+  const seen = new Map<string, number>();
+  const namespacesInRequest = new Set<string>();
+
+  objects.forEach((raw, index) => {
+    const info = requireKind(raw.kind);
+    const namespace = scopedNamespace(info, raw.metadata.namespace);
+    const name = raw.metadata.name;
+    const key = objectKey(info.kind, namespace, name);
+    const what = describeObject(info.kind, namespace, name);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new BrambleError('INVALID_ARGUMENT', `document ${index} repeats ${what} from document ${earlier}: each object may appear once per request`);
+    }
+    seen.set(key, index);
+    if (namespace !== undefined && !namespacesInRequest.has(namespace) && !state.get('Namespace', undefined, namespace)) {
+      throw new BrambleError('NOT_FOUND', `namespace "${namespace}" not found: create it before ${what}, or earlier in the same request`);
+    }
+    if (info.kind === 'Namespace') namespacesInRequest.add(name);
+
+    const givenVersion = raw.metadata.resourceVersion;
+    const incoming = stripServerFields(mergeStringData({ ...raw, metadata: { ...raw.metadata, namespace } }));
+    if (namespace === undefined) delete incoming.metadata.namespace;
+    const stored = state.get(info.kind, namespace, name);
+
+    if (!stored) {
+      if (givenVersion !== undefined && givenVersion !== '') {
+        throw new BrambleError('CONFLICT', `${what} has resourceVersion "${givenVersion}" but does not exist: remove metadata.resourceVersion to create it`);
+      }
+      const object: KObject = {
+        ...incoming,
+        metadata: { ...incoming.metadata, uid: newUid(), creationTimestamp: now, generation: 1 },
+      };
+      results.push({ kind: info.kind, namespace, name, action: 'created', object, opIndex: ops.length });
+      ops.push({ type: 'put', object, precondition: { absent: true } });
+      return;
+    }
+
+    const storedVersion = stored.metadata.resourceVersion ?? '';
+    if (givenVersion !== undefined && givenVersion !== '' && givenVersion !== storedVersion) {
+      throw new BrambleError('CONFLICT', `${what} was changed since it was read: the request has resourceVersion "${givenVersion}" but the stored object is at "${storedVersion}"`);
+    }
+    const desired = withSystemFields(incoming, stored);
+    const metaSame = (['labels', 'annotations', 'ownerReferences'] as const).every(
+      (f) => canonical(desired.metadata[f]) === canonical(stored.metadata[f]),
+    );
+    const fields = new Set([...contentFields(info, desired), ...contentFields(info, stored)]);
+    const contentSame = [...fields].every((f) => canonical(desired[f]) === canonical(stored[f]));
+    if (metaSame && contentSame) {
+      results.push({ kind: info.kind, namespace, name, action: 'unchanged', object: stored });
+      return;
+    }
+    const specChanged = info.hasSpec && canonical(desired.spec) !== canonical(stored.spec);
+    const object: KObject = {
+      ...desired,
+      metadata: {
+        ...desired.metadata,
+        uid: stored.metadata.uid,
+        creationTimestamp: stored.metadata.creationTimestamp,
+        generation: (stored.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+        ...(stored.metadata.deletionTimestamp !== undefined ? { deletionTimestamp: stored.metadata.deletionTimestamp } : {}),
+      },
+      ...(stored.status !== undefined ? { status: stored.status } : {}),
+    };
+    results.push({ kind: info.kind, namespace, name, action: 'configured', object, opIndex: ops.length });
+    ops.push({ type: 'put', object, precondition: { resourceVersion: storedVersion } });
+  });
+
+  return { command: { ops }, results };
+}
+
+export interface DeleteTarget {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** When non-empty, the object must still be at this version. */
+  resourceVersion?: string;
+  /** Remove a bound Pod from the store at once instead of letting its agent stop it first. */
+  force?: boolean;
+  /** ISO time used as deletionTimestamp of a graceful Pod delete. */
+  now?: string;
+}
+
+/**
+ * Plans the delete of one object. A Namespace takes everything in it along, in
+ * the same command, each at the version read now.
+ */
+export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
+  const info = requireKind(target.kind);
+  const namespace = scopedNamespace(info, target.namespace);
+  const stored = state.get(info.kind, namespace, target.name);
+  if (!stored) throw notFoundError(info.kind, namespace, target.name);
+  if (info.kind === 'Namespace' && target.name === DEFAULT_NAMESPACE) {
+    throw new BrambleError('FORBIDDEN', `namespace "${DEFAULT_NAMESPACE}" cannot be deleted: objects without a namespace go there`);
+  }
+  const storedVersion = stored.metadata.resourceVersion ?? '';
+  if (target.resourceVersion && target.resourceVersion !== storedVersion) {
+    throw new BrambleError(
+      'CONFLICT',
+      `${describeObject(info.kind, namespace, target.name)} was changed since it was read: the request has resourceVersion "${target.resourceVersion}" but the stored object is at "${storedVersion}"`,
+    );
+  }
+  const ops: Op[] = [];
+  if (info.kind === 'Namespace') {
+    for (const k of KINDS.filter((k) => k.namespaced)) {
+      for (const item of state.list(k.kind, target.name).items) {
+        ops.push({
+          type: 'delete',
+          kind: item.kind,
+          namespace: target.name,
+          name: item.metadata.name,
+          precondition: { resourceVersion: item.metadata.resourceVersion ?? '' },
+        });
+      }
+    }
+  }
+  const opIndex = ops.length;
+  const nodeName = (stored.spec as { nodeName?: string } | undefined)?.nodeName;
+  if (info.kind === 'Pod' && !target.force && nodeName && state.get('Node', undefined, nodeName)) {
+    // Graceful: the agent sees deletionTimestamp, stops the containers within the
+    // grace period, and the Node API removes the Pod when the agent reports it done.
+    if (stored.metadata.deletionTimestamp) return { command: { ops: [] }, object: stored, opIndex };
+    const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: target.now ?? new Date(0).toISOString() } };
+    ops.push({ type: 'put', object: marked, precondition: { resourceVersion: storedVersion } });
+    return { command: { ops }, object: stored, opIndex };
+  }
+  ops.push({ type: 'delete', kind: info.kind, namespace, name: target.name, precondition: { resourceVersion: storedVersion } });
+  return { command: { ops }, object: stored, opIndex };
+}

@@ -1,0 +1,393 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { FakeClock } from '../../proto/util/clock.js';
+import { BrambleError, ERROR_CODE_METADATA_KEY, isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger } from '../../proto/util/log.js';
+import type { KObject } from '../../proto/model.js';
+import type { GetRequest__Output, ObjectResponse, WatchEvent, WatchRequest__Output } from '../../proto/load.js';
+import { ClusterApi, clusterHandlers } from './api-cluster.js';
+import { BoardApi } from './api-board.js';
+import { NodeHeartbeats } from '../nodes/node-heartbeats.js';
+import { TunnelRegistry } from '../nodes/node-tunnels.js';
+import { createMetrics } from '../http/metrics.js';
+import { validateObjects } from '../schema/schema.js';
+import { ensureDefaultNamespace } from '../server.js';
+import { createMemoryStore } from '../store/store-memory.js';
+import type { Store } from '../store/store.js';
+import { createTokenRegistry } from '../pki/token-registry.js';
+
+const CA_HASH = 'a'.repeat(64);
+
+function boardFor(store: Store): BoardApi {
+  return new BoardApi({ store, tunnels: new TunnelRegistry(), heartbeats: new NodeHeartbeats(new FakeClock()) });
+}
+
+async function setup(opts: { store?: Store; retainEvents?: number } = {}): Promise<{ api: ClusterApi; store: Store; clock: FakeClock }> {
+  const store = opts.store ?? createMemoryStore({ retainEvents: opts.retainEvents });
+  const clock = new FakeClock();
+  await ensureDefaultNamespace(store, clock);
+  const api = new ClusterApi({
+    store, clock, logger: silentLogger(), validate: validateObjects,
+    tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }),
+    version: '9.9.9', nodeName: 'cp-1',
+  });
+  return { api, store, clock };
+}
+
+function deployment(name: string, replicas: number, labels: Record<string, string> = { app: name }, namespace?: string): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels, ...(namespace ? { namespace } : {}) },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] } },
+    },
+  });
+}
+
+/** Watch events arrive on a later turn of the event loop: poll with a deadline. */
+async function eventually(check: () => void, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+function parse(text: string): KObject {
+  return JSON.parse(text) as KObject;
+}
+
+async function rejectsWith(p: Promise<unknown> | (() => unknown), code: BrambleError['code'], includes?: string): Promise<void> {
+  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
+    assert.ok(isBrambleError(e, code), `expected ${code}, got ${String(e)}`);
+    if (includes) assert.ok(e.message.includes(includes), `"${e.message}" should mention ${includes}`);
+    return true;
+  });
+}
+
+describe('ClusterApi.apply', () => {
+  test('creates objects, then reports them unchanged without a new revision', async () => {
+    const { api } = await setup();
+    const first = await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(first.results![0]!.action, 'created');
+    const created = parse(first.results![0]!.object!);
+    assert.equal(created.metadata.namespace, 'default');
+    assert.equal(created.metadata.resourceVersion, String(first.revision));
+    const again = await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(again.results![0]!.action, 'unchanged');
+    assert.equal(parse(again.results![0]!.object!).metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.equal(again.revision, first.revision);
+  });
+
+  test('a document that is not JSON is INVALID_ARGUMENT naming its index', async () => {
+    const { api } = await setup();
+    await rejectsWith(api.apply({ objects: [deployment('web', 1), '{nope'], dryRun: false }), 'INVALID_ARGUMENT', 'document 1');
+  });
+
+  test('one invalid document among several writes nothing', async () => {
+    const { api, store } = await setup();
+    const before = store.revision();
+    const bad = JSON.stringify({ ...parse(deployment('bad', 1)), bogusField: true });
+    await rejectsWith(api.apply({ objects: [deployment('good', 1), bad], dryRun: false }), 'VALIDATION_FAILED');
+    assert.equal(store.revision(), before);
+    assert.equal(store.get('Deployment', 'default', 'good'), undefined);
+  });
+
+  test('a dry run plans without writing', async () => {
+    const { api, store } = await setup();
+    const before = store.revision();
+    const res = await api.apply({ objects: [deployment('web', 1)], dryRun: true });
+    assert.equal(res.results![0]!.action, 'created');
+    assert.equal(store.revision(), before);
+    assert.equal(store.get('Deployment', 'default', 'web'), undefined);
+  });
+
+  test('all objects of a request commit at one revision', async () => {
+    const { api, store } = await setup();
+    const before = store.revision();
+    const res = await api.apply({ objects: [deployment('a', 1), deployment('b', 1)], dryRun: false });
+    assert.equal(res.revision, before + 1);
+    assert.deepEqual(res.results!.map((r) => parse(r.object!).metadata.resourceVersion), [String(before + 1), String(before + 1)]);
+  });
+
+  test('an object in a missing namespace is NOT_FOUND', async () => {
+    const { api } = await setup();
+    await rejectsWith(api.apply({ objects: [deployment('web', 1, { app: 'web' }, 'shop')], dryRun: false }), 'NOT_FOUND', 'namespace "shop" not found');
+  });
+
+  test('a concurrent write between plan and commit is retried against fresh state', async () => {
+    const inner = createMemoryStore();
+    let raced = false;
+    const racing: Store = {
+      ...inner,
+      async propose(command) {
+        const target = inner.get('Deployment', 'default', 'web');
+        if (!raced && target) {
+          raced = true;
+          await inner.propose({ ops: [{ type: 'put', object: { ...target, metadata: { ...target.metadata, annotations: { by: 'someone' } } } }] });
+        }
+        return inner.propose(command);
+      },
+    };
+    const { api } = await setup({ store: racing });
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    const res = await api.apply({ objects: [deployment('web', 2)], dryRun: false });
+    assert.ok(raced, 'the racing write happened');
+    assert.equal(res.results![0]!.action, 'configured');
+    assert.equal((parse(res.results![0]!.object!).spec as { replicas: number }).replicas, 2);
+  });
+
+  test('a stale resourceVersion from the client is a CONFLICT naming both versions', async () => {
+    const { api } = await setup();
+    const first = parse((await api.apply({ objects: [deployment('web', 1)], dryRun: false })).results![0]!.object!);
+    await api.apply({ objects: [deployment('web', 2)], dryRun: false });
+    const stale = JSON.stringify({ ...parse(deployment('web', 3)), metadata: { name: 'web', labels: { app: 'web' }, resourceVersion: first.metadata.resourceVersion } });
+    await rejectsWith(api.apply({ objects: [stale], dryRun: false }), 'CONFLICT', `"${first.metadata.resourceVersion}"`);
+  });
+});
+
+describe('ClusterApi.get and list', () => {
+  test('get resolves short kind names', async () => {
+    const { api } = await setup();
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(parse(api.get({ kind: 'deploy', namespace: '', name: 'web' }).object!).metadata.name, 'web');
+  });
+
+  test('get of a missing object names kind, name and namespace', async () => {
+    const { api } = await setup();
+    await rejectsWith(async () => api.get({ kind: 'deployments', namespace: 'default', name: 'web' }), 'NOT_FOUND', 'deployment "web" not found in namespace "default"');
+  });
+
+  test('an unknown kind is UNKNOWN_KIND listing the known ones', async () => {
+    const { api } = await setup();
+    await rejectsWith(async () => api.list({ kind: 'widgets', namespace: '', labelSelector: '' }), 'UNKNOWN_KIND', 'deployments');
+  });
+
+  test('list filters by namespace and label selector', async () => {
+    const { api } = await setup();
+    await api.apply({
+      objects: [
+        JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }),
+        deployment('web', 1, { app: 'web', tier: 'front' }),
+        deployment('db', 1, { app: 'db', tier: 'back' }),
+        deployment('cart', 1, { app: 'cart', tier: 'front' }, 'shop'),
+      ],
+      dryRun: false,
+    });
+    const names = (ns: string, sel: string): string[] => api.list({ kind: 'deploy', namespace: ns, labelSelector: sel }).objects!.map((o) => parse(o).metadata.name);
+    assert.deepEqual(names('', '').sort(), ['cart', 'db', 'web']);
+    assert.deepEqual(names('default', '').sort(), ['db', 'web']);
+    assert.deepEqual(names('', 'tier=front').sort(), ['cart', 'web']);
+    assert.deepEqual(names('', 'tier notin (front)'), ['db']);
+  });
+
+  test('a bad label selector is INVALID_ARGUMENT naming it', async () => {
+    const { api } = await setup();
+    await rejectsWith(async () => api.list({ kind: 'pods', namespace: '', labelSelector: 'a=(b' }), 'INVALID_ARGUMENT', '"a=(b"');
+  });
+});
+
+describe('ClusterApi.delete', () => {
+  test('returns the deleted object and removes it', async () => {
+    const { api, store } = await setup();
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    const res = await api.delete({ kind: 'deployment', namespace: '', name: 'web', resourceVersion: '' });
+    assert.equal(parse(res.object!).metadata.name, 'web');
+    assert.equal(store.get('Deployment', 'default', 'web'), undefined);
+  });
+
+  test('deleting a namespace takes its objects along in one revision', async () => {
+    const { api, store } = await setup();
+    await api.apply({ objects: [JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }), deployment('cart', 1, { app: 'cart' }, 'shop')], dryRun: false });
+    const before = store.revision();
+    await api.delete({ kind: 'ns', namespace: '', name: 'shop', resourceVersion: '' });
+    assert.equal(store.revision(), before + 1);
+    assert.equal(store.get('Deployment', 'shop', 'cart'), undefined);
+  });
+
+  test('deleting the default namespace is FORBIDDEN', async () => {
+    const { api } = await setup();
+    await rejectsWith(api.delete({ kind: 'namespace', namespace: '', name: 'default', resourceVersion: '' }), 'FORBIDDEN');
+  });
+
+  test('a stale resource_version precondition is a CONFLICT', async () => {
+    const { api } = await setup();
+    const created = parse((await api.apply({ objects: [deployment('web', 1)], dryRun: false })).results![0]!.object!);
+    await api.apply({ objects: [deployment('web', 2)], dryRun: false });
+    await rejectsWith(api.delete({ kind: 'deployment', namespace: '', name: 'web', resourceVersion: created.metadata.resourceVersion! }), 'CONFLICT');
+  });
+});
+
+describe('ClusterApi.watch', () => {
+  test('delivers matching events only, from the requested revision', async () => {
+    const { api } = await setup();
+    const from = (await api.apply({ objects: [deployment('other', 1, { app: 'other' })], dryRun: false })).revision as number;
+    const events: WatchEvent[] = [];
+    const watch = api.watch({ kind: 'deployments', namespace: 'default', fromRevision: from, labelSelector: 'app=web' }, (e) => events.push(e));
+    try {
+      await api.apply({ objects: [deployment('web', 1), deployment('other', 2, { app: 'other' })], dryRun: false });
+      await api.delete({ kind: 'deployment', namespace: '', name: 'web', resourceVersion: '' });
+      await eventually(() => assert.deepEqual(events.map((e) => [e.type, parse(e.object!).metadata.name]), [['ADDED', 'web'], ['DELETED', 'web']]));
+    } finally {
+      watch.cancel();
+    }
+  });
+
+  test('a watch of every kind does not show join tokens', async () => {
+    const { api } = await setup();
+    const events: WatchEvent[] = [];
+    const watch = api.watch({ kind: '', namespace: '', fromRevision: 0, labelSelector: '' }, (e) => events.push(e));
+    try {
+      await api.createToken({ ttlSeconds: 0, description: 'x' });
+      await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+      await eventually(() => assert.deepEqual(events.map((e) => parse(e.object!).kind), ['Deployment']));
+    } finally {
+      watch.cancel();
+    }
+  });
+
+  test('an object whose labels stop matching is DELETED and one whose labels start matching is ADDED, live and resumed', async () => {
+    const { api } = await setup();
+    const from = (await api.apply({ objects: [deployment('web', 1, { app: 'web' })], dryRun: false })).revision as number;
+    const live: WatchEvent[] = [];
+    const liveWatch = api.watch({ kind: 'deployments', namespace: 'default', fromRevision: 0, labelSelector: 'app=web' }, (e) => live.push(e));
+    try {
+      await api.apply({ objects: [deployment('web', 1, { app: 'web-old' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 2, { app: 'web-old' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 2, { app: 'web' })], dryRun: false });
+      await api.apply({ objects: [deployment('web', 3, { app: 'web' })], dryRun: false });
+      const want = [['DELETED', 'web-old', 1], ['ADDED', 'web', 2], ['MODIFIED', 'web', 3]];
+      const view = (events: WatchEvent[]): unknown[] =>
+        events.map((e) => { const o = parse(e.object!) as KObject & { spec: { replicas: number } }; return [e.type, o.metadata.labels?.app, o.spec.replicas]; });
+      await eventually(() => assert.deepEqual(view(live), want));
+      const resumed: WatchEvent[] = [];
+      const resumedWatch = api.watch({ kind: 'deployments', namespace: '', fromRevision: from, labelSelector: 'app=web' }, (e) => resumed.push(e));
+      try {
+        await eventually(() => assert.deepEqual(view(resumed), want));
+      } finally {
+        resumedWatch.cancel();
+      }
+    } finally {
+      liveWatch.cancel();
+    }
+  });
+
+  test('a revision older than the retained window is STORE_REVISION_TOO_OLD', async () => {
+    const { api } = await setup({ retainEvents: 2 });
+    for (let i = 1; i <= 4; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });
+    await rejectsWith(async () => api.watch({ kind: 'deploy', namespace: '', fromRevision: 1, labelSelector: '' }, () => undefined), 'STORE_REVISION_TOO_OLD');
+  });
+});
+
+describe('ClusterApi other calls', () => {
+  test('version reports the revision, object count and node name', async () => {
+    const { api, store } = await setup();
+    const v = api.version();
+    assert.deepEqual([v.version, v.revision, v.objectCount, v.nodeName], ['9.9.9', store.revision(), store.objectCount(), 'cp-1']);
+  });
+
+  test('join tokens are created once in full, then listed and deleted by id', async () => {
+    const { api } = await setup();
+    const made = await api.createToken({ ttlSeconds: 3600, description: 'pi-2' });
+    assert.ok(made.token!.includes(made.id!));
+    const listed = api.listTokens().tokens!;
+    assert.deepEqual(listed.map((t) => [t.id, t.description, t.token]), [[made.id, 'pi-2', undefined]]);
+    assert.notEqual(listed[0]!.expires, '');
+    await api.deleteToken({ id: made.id! });
+    assert.deepEqual(api.listTokens().tokens, []);
+  });
+
+  test('logs of a scheduled pod say no agent is connected for its node', async () => {
+    const { api, store } = await setup();
+    await api.apply({ objects: [JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } })], dryRun: false });
+    const pod = store.get('Pod', 'default', 'p')!;
+    await store.propose({ ops: [{ type: 'put', object: { ...pod, spec: { ...(pod.spec as object), nodeName: 'pi-1' } } }] });
+    await rejectsWith(async () => boardFor(store).logs({ namespace: '', pod: 'p', container: '', follow: false, tailLines: -1 }), 'NODE_UNREACHABLE', 'no agent connected for node "pi-1"');
+  });
+});
+
+describe('clusterHandlers', () => {
+  function fakeCall(request: GetRequest__Output): grpc.ServerUnaryCall<GetRequest__Output, ObjectResponse> {
+    return { request, getAuthContext: () => ({}) } as unknown as grpc.ServerUnaryCall<GetRequest__Output, ObjectResponse>;
+  }
+
+  function callGet(handlers: ReturnType<typeof clusterHandlers>, request: GetRequest__Output): Promise<{ err: grpc.ServiceError | null; value?: ObjectResponse }> {
+    return new Promise((resolve) => {
+      handlers.Get(fakeCall(request), (err, value) => resolve({ err: err as grpc.ServiceError | null, value: value ?? undefined }));
+    });
+  }
+
+  test('a caller without the admin identity is refused with UNAUTHENTICATED and counted', async () => {
+    const { api } = await setup();
+    const metrics = createMetrics({ store: () => undefined, processMetrics: false });
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()),
+      logger: silentLogger(), metrics,
+      authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
+    });
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
+    assert.deepEqual(err?.metadata?.get(ERROR_CODE_METADATA_KEY), ['UNAUTHENTICATED']);
+    assert.match(await metrics.render(), /bramble_grpc_requests_total\{method="Get",code="UNAUTHENTICATED"\} 1/);
+  });
+
+  test('an authorized call returns the object as JSON', async () => {
+    const { api } = await setup();
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    assert.equal(err, null);
+    assert.equal(parse(value!.object as string).kind, 'Namespace');
+  });
+
+  /** Enough of a server stream for the Watch handler: events, writes and a status. */
+  class FakeStream extends EventEmitter {
+    cancelled = false;
+    written: WatchEvent[] = [];
+    ended = false;
+    constructor(readonly request: WatchRequest__Output) { super(); }
+    getAuthContext(): object { return {}; }
+    write(e: WatchEvent): boolean { this.written.push(e); return true; }
+    end(): void { this.ended = true; }
+  }
+
+  function watchCall(s: FakeStream): grpc.ServerWritableStream<WatchRequest__Output, WatchEvent> {
+    return s as unknown as grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>;
+  }
+
+  test('a watch from a compacted revision ends with OUT_OF_RANGE and code STORE_REVISION_TOO_OLD', async () => {
+    const { api } = await setup({ retainEvents: 1 });
+    for (let i = 1; i <= 3; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 1, labelSelector: '' });
+    const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
+    handlers.Watch(watchCall(stream));
+    const err = await failed;
+    assert.equal(err.code, grpc.status.OUT_OF_RANGE);
+    assert.deepEqual(err.metadata.get(ERROR_CODE_METADATA_KEY), ['STORE_REVISION_TOO_OLD']);
+  });
+
+  test('a watch stops delivering once the client cancels', async () => {
+    const { api } = await setup();
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 0, labelSelector: '' });
+    handlers.Watch(watchCall(stream));
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    await eventually(() => assert.equal(stream.written.length, 1));
+    stream.cancelled = true;
+    stream.emit('cancelled');
+    await api.apply({ objects: [deployment('web', 2)], dryRun: false });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stream.written.length, 1);
+    assert.equal(stream.ended, false, 'a cancelled stream is not ended by the server');
+  });
+});

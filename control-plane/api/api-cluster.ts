@@ -1,0 +1,241 @@
+// The Cluster service: what the CLI calls. Requests are checked here, turned into
+// store commands by api-apply.ts and proposed; objects travel as JSON text.
+import type { Clock } from '../../proto/util/clock.js';
+import { LIMITS } from '../../proto/limits.js';
+import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import type { Logger } from '../../proto/util/log.js';
+import {
+  KINDS, kindInfo, matchesSelector, parseSelector, resolveKind,
+  type KObject, type KindInfo, type SelectorRequirement,
+} from '../../proto/model.js';
+import type {
+  ApplyRequest__Output, ApplyResponse, ClusterHandlers, DeleteRequest__Output, DeleteResponse,
+  GetRequest__Output, ImageChunk__Output, ListRequest__Output, ListResponse,
+  CreateTokenRequest__Output, DeleteTokenRequest__Output, ListTokensResponse,
+  ObjectResponse, TokenInfo, VersionResponse, WatchEvent, WatchRequest__Output,
+} from '../../proto/load.js';
+import { notFoundError, planApply, planDelete, scopedNamespace } from './api-apply.js';
+import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
+import type { CallWithAuth } from '../pki/auth.js';
+import type { Store, Watch } from '../store/store.js';
+import { selectedEventType } from './watch-selector.js';
+import type { BoardApi } from './api-board.js';
+import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
+
+/** A concurrent writer can win the race between plan and propose this many times before we give up. */
+const MAX_PLAN_ATTEMPTS = 5;
+
+export interface ClusterApiDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** validateObjects from schema.ts; injected so the API does not depend on every kind's schema. */
+  validate: (inputs: unknown[]) => KObject[];
+  tokens: TokenRegistry;
+  version: string;
+  nodeName: string;
+  newUid?: () => string;
+}
+
+function unknownKind(name: string): BrambleError {
+  return new BrambleError('UNKNOWN_KIND', `kind "${name}" is not supported: known kinds are ${KINDS.map((k) => k.plural).join(', ')}`);
+}
+
+export function requireKindName(name: string): KindInfo {
+  const info = resolveKind(name);
+  if (!info) throw unknownKind(name);
+  return info;
+}
+
+function selectorOf(text: string): SelectorRequirement[] {
+  if (text.trim() === '') return [];
+  try {
+    return parseSelector(text);
+  } catch (e) {
+    throw new BrambleError('INVALID_ARGUMENT', `label selector "${text}" is not valid: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function requireName(name: string, what: string): void {
+  if (name === '') throw new BrambleError('INVALID_ARGUMENT', `${what} needs a name: current value is empty`);
+}
+
+/** Whether a failed propose may succeed when planned again against fresher state. */
+function isRace(e: unknown): boolean {
+  return isBrambleError(e, 'CONFLICT') || isBrambleError(e, 'ALREADY_EXISTS');
+}
+
+export class ClusterApi {
+  constructor(private readonly deps: ClusterApiDeps) {}
+
+  async apply(req: Pick<ApplyRequest__Output, 'objects' | 'dryRun'>): Promise<ApplyResponse> {
+    if (req.objects.length > LIMITS.maxObjectsPerApply) {
+      throw new BrambleError('LIMIT_EXCEEDED', `an apply must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${req.objects.length}; apply them in several parts`);
+    }
+    const inputs = req.objects.map((text, index) => parseUntrustedJson(text, { what: `document ${index}`, document: index }));
+    const objects = this.deps.validate(inputs);
+    const { store, clock, newUid } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      const plan = planApply(store, objects, { clock, newUid });
+      const toResults = (committed?: KObject[]): ApplyResponse['results'] => plan.results.map((r) => ({
+        kind: r.kind,
+        namespace: r.namespace ?? '',
+        name: r.name,
+        action: r.action,
+        object: JSON.stringify(committed && r.opIndex !== undefined ? committed[r.opIndex] : r.object),
+      }));
+      if (req.dryRun || plan.command.ops.length === 0) {
+        return { results: toResults(), revision: store.revision() };
+      }
+      try {
+        const commit = await store.propose(plan.command);
+        for (const r of plan.results) {
+          if (r.action === 'unchanged') continue;
+          this.deps.logger.info({ kind: r.kind, namespace: r.namespace, objectName: r.name, action: r.action }, 'applied');
+        }
+        return { results: toResults(commit.objects), revision: commit.revision };
+      } catch (e) {
+        if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
+        this.deps.logger.debug({ attempt }, 'apply raced a concurrent write; planning again');
+      }
+    }
+  }
+
+  get(req: Pick<GetRequest__Output, 'kind' | 'namespace' | 'name'>): ObjectResponse {
+    const info = requireKindName(req.kind);
+    requireName(req.name, `get ${info.kind.toLowerCase()}`);
+    const namespace = scopedNamespace(info, req.namespace);
+    const obj = this.deps.store.get(info.kind, namespace, req.name);
+    if (!obj) throw notFoundError(info.kind, namespace, req.name);
+    return { object: JSON.stringify(obj) };
+  }
+
+  list(req: Pick<ListRequest__Output, 'kind' | 'namespace' | 'labelSelector'>): ListResponse {
+    const info = requireKindName(req.kind);
+    const selector = selectorOf(req.labelSelector);
+    const namespace = info.namespaced && req.namespace !== '' ? req.namespace : undefined;
+    const { items, revision } = this.deps.store.list(info.kind, namespace);
+    const objects = items.filter((o) => matchesSelector(o.metadata.labels, selector)).map((o) => JSON.stringify(o));
+    return { objects, revision };
+  }
+
+  async delete(req: Pick<DeleteRequest__Output, 'kind' | 'namespace' | 'name' | 'resourceVersion'> & { force?: boolean }): Promise<DeleteResponse> {
+    const info = requireKindName(req.kind);
+    requireName(req.name, `delete ${info.kind.toLowerCase()}`);
+    const target = {
+      kind: info.kind, namespace: req.namespace, name: req.name, resourceVersion: req.resourceVersion,
+      force: req.force ?? false, now: new Date(this.deps.clock.now()).toISOString(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      const plan = planDelete(this.deps.store, target);
+      // Already terminating: the agent is on it, nothing to write.
+      if (plan.command.ops.length === 0) return { object: JSON.stringify(plan.object) };
+      try {
+        const commit = await this.deps.store.propose(plan.command);
+        const m = plan.object.metadata;
+        this.deps.logger.info({ kind: info.kind, namespace: m.namespace, objectName: m.name, action: 'deleted', alsoDeleted: plan.opIndex }, 'deleted');
+        return { object: JSON.stringify(commit.objects[plan.opIndex]) };
+      } catch (e) {
+        // With an explicit version the caller asked to lose the race; planning again reports it.
+        if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  /**
+   * Starts a filtered watch; throws STORE_REVISION_TOO_OLD when fromRevision is compacted away.
+   * With a label selector an object whose labels stop matching arrives as DELETED, and one
+   * whose labels start matching as ADDED (watch-selector.ts), so a client's view stays exact.
+   */
+  watch(req: Pick<WatchRequest__Output, 'kind' | 'namespace' | 'fromRevision' | 'labelSelector'>, onEvent: (e: WatchEvent) => void): Watch {
+    const info = req.kind === '' ? undefined : requireKindName(req.kind);
+    const selector = selectorOf(req.labelSelector);
+    const namespace = req.namespace === '' || (info && !info.namespaced) ? undefined : req.namespace;
+    return this.deps.store.watch({ kind: info?.kind, namespace, fromRevision: req.fromRevision }, (e) => {
+      // Internal kinds (join tokens) share the store but are not part of the API.
+      if (!kindInfo(e.object.kind)) return;
+      if (namespace !== undefined && e.object.metadata.namespace !== namespace) return;
+      const type = selectedEventType(e, selector);
+      if (type === undefined) return;
+      onEvent({ type, object: JSON.stringify(e.object), revision: e.revision });
+    });
+  }
+
+  version(): VersionResponse {
+    const { store } = this.deps;
+    return { version: this.deps.version, revision: store.revision(), objectCount: store.objectCount(), nodeName: this.deps.nodeName, gitCommit: '' };
+  }
+
+  async createToken(req: Pick<CreateTokenRequest__Output, 'ttlSeconds' | 'description'>): Promise<TokenInfo> {
+    const made = await this.deps.tokens.create({ ttlSeconds: req.ttlSeconds, description: req.description });
+    this.deps.logger.info({ kind: 'BootstrapToken', objectName: made.id, action: 'created' }, 'join token created');
+    return { ...tokenInfo(made), token: made.token };
+  }
+
+  listTokens(): ListTokensResponse {
+    return { tokens: this.deps.tokens.list().map(tokenInfo) };
+  }
+
+  async deleteToken(req: Pick<DeleteTokenRequest__Output, 'id'>): Promise<Record<string, never>> {
+    requireName(req.id, 'delete token');
+    await this.deps.tokens.delete(req.id);
+    this.deps.logger.info({ kind: 'BootstrapToken', objectName: req.id, action: 'deleted' }, 'join token deleted');
+    return {};
+  }
+
+}
+
+function tokenInfo(t: TokenSummary): TokenInfo {
+  return { id: t.id, description: t.description, created: t.created, expires: t.expires ?? '' };
+}
+
+export interface ClusterHandlerOptions extends HandlerContext {
+  /** Logs, figures and image import: answered by the boards. */
+  board: BoardApi;
+  /** Throws UNAUTHENTICATED / FORBIDDEN unless the caller holds the admin credential. */
+  authorize: (call: CallWithAuth) => void;
+}
+
+export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
+  const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
+  const { authorize } = opts;
+  return {
+    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),
+    Get: unary(ctx, 'Get', async (req, call) => { authorize(call); return api.get(req); }),
+    List: unary(ctx, 'List', async (req, call) => { authorize(call); return api.list(req); }),
+    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); return api.delete(req); }),
+    Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
+    Watch: serverStream(ctx, 'Watch', async (call) => {
+      authorize(call);
+      await new Promise<void>((resolve) => {
+        const watch = api.watch(call.request, (e) => { call.write(e); });
+        const stop = (): void => { watch.cancel(); resolve(); };
+        call.once('cancelled', stop);
+        call.once('close', stop);
+        call.once('error', stop);
+      });
+    }),
+    CreateToken: unary(ctx, 'CreateToken', async (req, call) => { authorize(call); return api.createToken(req); }),
+    ListTokens: unary(ctx, 'ListTokens', async (_req, call) => { authorize(call); return api.listTokens(); }),
+    DeleteToken: unary(ctx, 'DeleteToken', async (req, call) => { authorize(call); return api.deleteToken(req); }),
+    Logs: serverStream(ctx, 'Logs', async (call) => {
+      authorize(call);
+      const stream = opts.board.logs(call.request);
+      call.once('cancelled', () => stream.cancel());
+      for await (const data of stream) {
+        if (call.cancelled) break;
+        call.write({ data });
+      }
+    }),
+    Top: unary(ctx, 'Top', async (req, call) => { authorize(call); return opts.board.top(req); }),
+    ImportImage: clientStream(ctx, 'ImportImage', async (call) => {
+      authorize(call);
+      const chunks = call[Symbol.asyncIterator]() as AsyncIterator<ImageChunk__Output>;
+      const first = await chunks.next();
+      if (first.done) throw new BrambleError('INVALID_ARGUMENT', 'ImportImage needs at least one message: the stream was empty');
+      const images = await opts.board.importImage(first.value, { [Symbol.asyncIterator]: () => chunks });
+      return { images };
+    }),
+  };
+}

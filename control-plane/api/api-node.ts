@@ -1,0 +1,202 @@
+// The Node service: what agents call. Join is authenticated by a join token;
+// every other call by the node's own certificate, and a node may only read
+// what concerns it and write only its own status.
+import type * as grpc from '@grpc/grpc-js';
+import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
+import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output, TunnelUp__Output } from '../../proto/types.js';
+import type { Clock } from '../../proto/util/clock.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
+import type { JoinLimiter } from '../nodes/join-limiter.js';
+import { peerAddress } from '../pki/auth.js';
+import { checkPodStatus, heartbeatProblems } from '../schema/schema-reports.js';
+import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Logger } from '../../proto/util/log.js';
+import type { NodeObject, Pod, PodStatus } from '../../proto/model.js';
+import type { Store } from '../store/store.js';
+import { AssignmentFeed } from '../nodes/node-assignments.js';
+import { joinNode, type JoinDeps } from '../nodes/node-join.js';
+import { nodeAfterHeartbeat } from '../nodes/node-status.js';
+import { stableJson } from '../../proto/util/json.js';
+import type { TunnelRegistry } from '../nodes/node-tunnels.js';
+
+/** Anything that can tell who called: every grpc-js server call can. */
+export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>;
+
+export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
+
+export interface HeartbeatSink {
+  observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[]): void;
+}
+
+export interface NodeApiDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  join: JoinDeps;
+  caPem: string;
+  clusterCidr: string;
+  serviceCidr: string;
+  heartbeatIntervalSeconds: number;
+  identity(call: AuthCall): NodeIdentity;
+  heartbeats: HeartbeatSink;
+  tunnels: TunnelRegistry;
+  /** Refuses an address that failed to join too often; none: no limit (unit tests). */
+  joinLimiter?: JoinLimiter;
+  streams?: HandlerContext['streams'];
+}
+
+/** The node name the caller's certificate was issued to; refuses anyone else. */
+function callerNode(deps: NodeApiDeps, call: AuthCall, claimed: string): string {
+  const id = deps.identity(call);
+  if (!id) throw new BrambleError('UNAUTHENTICATED', 'no node certificate: join the cluster with a token first');
+  if (id.kind !== 'node') throw new BrambleError('FORBIDDEN', 'only agents may call the Node service');
+  if (claimed && claimed !== id.name) {
+    throw new BrambleError('FORBIDDEN', `node "${id.name}" may not act for node "${claimed}"`);
+  }
+  return id.name;
+}
+
+/** Reads, changes and writes one object, retrying when another writer got there first. */
+async function updateWithRetry<T extends Pod | NodeObject>(
+  store: Store,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+  change: (current: T) => T | undefined | 'delete',
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = store.get(kind, namespace, name) as T | undefined;
+    if (!current) throw new BrambleError('NOT_FOUND', `${kind.toLowerCase()} "${name}" not found`);
+    const next = change(structuredClone(current));
+    if (next === undefined) return;
+    const precondition = { resourceVersion: current.metadata.resourceVersion! };
+    try {
+      await store.propose({
+        ops: [next === 'delete' ? { type: 'delete', kind, namespace, name, precondition } : { type: 'put', object: next, precondition }],
+      });
+      return;
+    } catch (e) {
+      if (!isBrambleError(e, 'CONFLICT') || attempt >= 5) throw e;
+    }
+  }
+}
+
+export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
+  const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics, streams: deps.streams };
+  return {
+    Join: unary(ctx, 'Join', async (req, call) => {
+      const source = peerAddress(call.getPeer());
+      deps.joinLimiter?.check(source);
+      const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem).catch((e: unknown) => {
+        // Only a wrong token helps a guesser; a bad name or CSR from a real board should not lock it out.
+        if (isBrambleError(e, 'TOKEN_INVALID') || isBrambleError(e, 'UNAUTHENTICATED') || isBrambleError(e, 'CA_MISMATCH')) {
+          deps.joinLimiter?.recordFailure(source);
+          deps.logger.warn({ source, errorCode: (e as BrambleError).code }, 'join refused: wrong token');
+        }
+        throw e;
+      });
+      deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
+      return {
+        certificatePem: res.certificatePem,
+        caPem: deps.caPem,
+        podCidr: res.podCidr,
+        clusterCidr: deps.clusterCidr,
+        serviceCidr: deps.serviceCidr,
+      };
+    }),
+
+    Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
+      const name = callerNode(deps, call, req.nodeName);
+      const problems = heartbeatProblems(req);
+      if (problems.length > 0) {
+        throw new BrambleError('VALIDATION_FAILED', `heartbeat of node "${name}" is invalid: ${problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+      }
+      deps.heartbeats.observe(name, req.figures, req.pods);
+      const nowIso = new Date(deps.clock.now()).toISOString();
+      await updateWithRetry<NodeObject>(deps.store, 'Node', undefined, name, (node) => nodeAfterHeartbeat(node, req, nowIso));
+      return { intervalSeconds: deps.heartbeatIntervalSeconds };
+    }),
+
+    WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
+      const name = callerNode(deps, call, call.request.nodeName);
+      const feed = new AssignmentFeed(deps.store, name, (m) => {
+        call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          feed.cancel();
+          resolve();
+        };
+        call.once('cancelled', stop);
+        call.once('close', stop);
+        call.once('error', stop);
+        feed.start();
+      });
+    }),
+
+    UpdatePodStatus: unary(ctx, 'UpdatePodStatus', async (req, call) => {
+      const name = callerNode(deps, call, '');
+      if (req.name === '' || req.namespace === '') {
+        throw new BrambleError('INVALID_ARGUMENT', `UpdatePodStatus needs the pod's namespace and name: current values are ${JSON.stringify(req.namespace)} and ${JSON.stringify(req.name)}`);
+      }
+      const subject = `pod "${req.namespace}/${req.name}"`;
+      const status: PodStatus = checkPodStatus(parseUntrustedJson(req.status || '{}', { what: `status of ${subject}` }), subject);
+      await updateWithRetry<Pod>(deps.store, 'Pod', req.namespace, req.name, (pod) => {
+        if (pod.spec.nodeName !== name) {
+          throw new BrambleError('FORBIDDEN', `node "${name}" may not update pod "${req.namespace}/${req.name}": it is bound to "${pod.spec.nodeName ?? ''}"`);
+        }
+        // A pod recreated under the same name is another pod: the old one's report is stale.
+        if (req.uid && pod.metadata.uid !== req.uid) return undefined;
+        if (req.finalized && pod.metadata.deletionTimestamp) return 'delete';
+        if (stableJson(pod.status ?? {}) === stableJson(status)) return undefined;
+        return { ...pod, status };
+      }).catch((e: unknown) => {
+        // The pod was deleted meanwhile: nothing left to report on.
+        if (!isBrambleError(e, 'NOT_FOUND')) throw e;
+      });
+      return {};
+    }),
+
+    Tunnel: (call) => {
+      let tunnel: ReturnType<TunnelRegistry['attach']> | undefined;
+      let release: (() => void) | undefined;
+      let refused = false;
+      const refuse = (err: unknown): void => {
+        refused = true;
+        const be = asBrambleError(err, 'Tunnel');
+        deps.logger.info({ method: 'Tunnel', errorCode: be.code }, 'grpc call refused');
+        close();
+        sendFailure((se) => call.emit('error', se), be, ctx, 'Tunnel');
+      };
+      call.on('data', (msg: TunnelUp__Output) => {
+        if (refused) return;
+        try {
+          if (!tunnel) {
+            const name = callerNode(deps, call, msg.nodeName);
+            release = acquireStream(ctx, call, 'Tunnel');
+            tunnel = deps.tunnels.attach(name, { write: (m) => call.write(m), end: () => call.end() });
+            deps.logger.info({ node: name }, 'agent tunnel open');
+            return;
+          }
+          tunnel.onFrame(msg);
+        } catch (err) {
+          refuse(err);
+        }
+      });
+      const close = (): void => {
+        release?.();
+        if (tunnel) deps.tunnels.detach(tunnel);
+        tunnel = undefined;
+      };
+      call.on('end', () => {
+        close();
+        if (!refused) call.end();
+      });
+      call.on('cancelled', close);
+      call.on('error', close);
+    },
+  };
+}

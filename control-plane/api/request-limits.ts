@@ -1,0 +1,43 @@
+// The string fields of every request message (kind, namespace, name, selector,
+// node name, labels, descriptions, ...) are names, not documents: each may be at
+// most LIMITS.maxFieldLength characters. The few fields that carry documents
+// (object JSON, pod status JSON, a CSR) have their own, larger limits where
+// they are parsed. Checked before a handler runs, so no handler sees a 4 MB name.
+import { BrambleError } from '../../proto/util/errors.js';
+import { LIMITS } from '../../proto/limits.js';
+
+/** Fields checked by their own parser: parseUntrustedJson, checkPodStatus, the CSR reader. */
+const DOCUMENT_FIELDS = new Set(['objects', 'status', 'csrPem']);
+/** A CSR for a P-256 or RSA-4096 key is a few KB of PEM. */
+const MAX_CSR_LENGTH = 16 * 1024;
+
+function fail(method: string, path: string, message: string): never {
+  throw new BrambleError('LIMIT_EXCEEDED', `${method}: ${path} ${message}`, [{ path, message }]);
+}
+
+/** Throws LIMIT_EXCEEDED naming the first string field over its limit. Proto messages are shallow, so recursion is bounded. */
+export function checkRequestFields(method: string, request: unknown, path = ''): void {
+  if (request === null || typeof request !== 'object' || Buffer.isBuffer(request)) return;
+  const entries = Array.isArray(request) ? request.map((v, i) => [`[${i}]`, v] as const) : Object.entries(request);
+  for (const [key, value] of entries) {
+    const at = Array.isArray(request) ? `${path}${key}` : path === '' ? key : `${path}.${key}`;
+    if (typeof value === 'string') {
+      if (key === 'csrPem' && value.length > MAX_CSR_LENGTH) fail(method, at, `must be no more than ${MAX_CSR_LENGTH} characters: current length is ${value.length}`);
+      if (!DOCUMENT_FIELDS.has(key) && value.length > LIMITS.maxFieldLength) {
+        fail(method, at, `must be no more than ${LIMITS.maxFieldLength} characters: current length is ${value.length}`);
+      }
+    } else if (key === 'objects' && Array.isArray(value)) {
+      if (value.length > LIMITS.maxObjectsPerApply) {
+        fail(method, at, `must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${value.length}`);
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      // Map keys (labels) are names too.
+      if (!Array.isArray(value) && !Buffer.isBuffer(value)) {
+        for (const k of Object.keys(value)) {
+          if (k.length > LIMITS.maxFieldLength) fail(method, at, `keys must be no more than ${LIMITS.maxFieldLength} characters: current length is ${k.length}`);
+        }
+      }
+      checkRequestFields(method, value, at);
+    }
+  }
+}

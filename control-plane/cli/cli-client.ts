@@ -1,0 +1,256 @@
+// The CLI's connection to the Cluster API: credentials from a client config,
+// promisified unary calls with a deadline, and gRPC failures turned into
+// messages a person can act on (which address, which config file).
+import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { realClock, type Clock } from '../../proto/util/clock.js';
+import { BrambleError, ERROR_CODE_METADATA_KEY, fromServiceError } from '../../proto/util/errors.js';
+import { loadProto } from '../../proto/load.js';
+import type { ApplyRequest } from '../../proto/generated/bramble/v1/ApplyRequest.js';
+import type { ApplyResponse__Output } from '../../proto/generated/bramble/v1/ApplyResponse.js';
+import type { ClusterClient } from '../../proto/generated/bramble/v1/Cluster.js';
+import type { DeleteRequest } from '../../proto/generated/bramble/v1/DeleteRequest.js';
+import type { DeleteResponse__Output } from '../../proto/generated/bramble/v1/DeleteResponse.js';
+import type { GetRequest } from '../../proto/generated/bramble/v1/GetRequest.js';
+import type { ListRequest } from '../../proto/generated/bramble/v1/ListRequest.js';
+import type { ListResponse__Output } from '../../proto/generated/bramble/v1/ListResponse.js';
+import type { ObjectResponse__Output } from '../../proto/generated/bramble/v1/ObjectResponse.js';
+import type { TopRequest } from '../../proto/generated/bramble/v1/TopRequest.js';
+import type { TopResponse__Output } from '../../proto/generated/bramble/v1/TopResponse.js';
+import type { VersionResponse__Output } from '../../proto/generated/bramble/v1/VersionResponse.js';
+import type { CreateTokenRequest } from '../../proto/generated/bramble/v1/CreateTokenRequest.js';
+import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenInfo.js';
+import type { ListTokensResponse__Output } from '../../proto/generated/bramble/v1/ListTokensResponse.js';
+import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.js';
+import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
+import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
+import type { ImportImageResponse__Output } from '../../proto/generated/bramble/v1/ImportImageResponse.js';
+import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from '../pki/client-config.js';
+
+export const DEFAULT_DEADLINE_MS = 15_000;
+
+export interface ClusterConnection {
+  /** "host:port" from the client config. */
+  readonly address: string;
+  readonly configPath: string;
+  apply(req: ApplyRequest): Promise<ApplyResponse__Output>;
+  get(req: GetRequest): Promise<ObjectResponse__Output>;
+  list(req: ListRequest): Promise<ListResponse__Output>;
+  delete(req: DeleteRequest): Promise<DeleteResponse__Output>;
+  version(): Promise<VersionResponse__Output>;
+  top(req: TopRequest): Promise<TopResponse__Output>;
+  createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
+  listTokens(): Promise<ListTokensResponse__Output>;
+  deleteToken(id: string): Promise<void>;
+  /** A log stream: no deadline, since a follow lasts until cancelled. */
+  logs(req: LogsRequest): LogStream;
+  /** Sends the chunks as they come (the first names the node) and waits for the imported image names. */
+  importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
+  close(): void;
+}
+
+/** Bytes of a container log; ends quietly after cancel(). */
+export interface LogStream extends AsyncIterable<Buffer> {
+  cancel(): void;
+}
+
+export interface ConnectOptions {
+  /** --config FILE; otherwise the search order of findClientConfigPath. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  deadlineMs?: number;
+  clock?: Clock;
+}
+
+type UnaryMethod<Req, Res> = (
+  argument: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+/** Why the connection failed, from the text grpc-js and Node put in the status details. */
+function transportReason(details: string): string {
+  if (/ECONNREFUSED/.test(details)) return 'connection refused';
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i.test(details)) return 'host name not found';
+  if (/EHOSTUNREACH|ENETUNREACH/.test(details)) return 'host unreachable';
+  if (/ETIMEDOUT/.test(details)) return 'connection timed out';
+  if (/ECONNRESET|socket hang up/i.test(details)) return 'connection reset';
+  return details.replace(/\.?\s*Resolution note:.*$/s, '') || 'unavailable';
+}
+
+/** The client rejected the server's certificate: it is not signed by the CA in the config. */
+const SERVER_CERT_UNTRUSTED = /self[- ]signed|unable to verify|unable to get (local )?issuer|certificate verify failed|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME/i;
+/** The server rejected the client's certificate during the TLS handshake. */
+const CLIENT_CERT_REFUSED = /alert (unknown ca|bad certificate|certificate required|certificate unknown|handshake failure)|tlsv1[\d.]* alert/i;
+
+export interface CallFailureContext {
+  address: string;
+  configPath: string;
+  deadlineMs: number;
+  /** Whether the channel had connected, to tell a silent server from an unreachable one. */
+  connected: boolean;
+}
+
+/** Turns a failed call into the BrambleError the CLI prints. */
+export function mapCallError(e: grpc.ServiceError, ctx: CallFailureContext): BrambleError {
+  const fromServer = e.metadata?.get(ERROR_CODE_METADATA_KEY)[0] !== undefined;
+  if (fromServer) {
+    const err = fromServiceError(e);
+    if (err.code === 'UNAUTHENTICATED') {
+      return new BrambleError('UNAUTHENTICATED', `the server refused the credentials in ${ctx.configPath}: ${err.message}`);
+    }
+    return err;
+  }
+  const details = e.details ?? e.message ?? '';
+  const unreachable = (reason: string) =>
+    new BrambleError('UNAVAILABLE', `cannot reach the Bramble server at ${ctx.address} (${reason}): is \`bramble server\` running?`);
+  switch (e.code) {
+    case grpc.status.UNAUTHENTICATED:
+      return new BrambleError('UNAUTHENTICATED', `the server refused the credentials in ${ctx.configPath}${details ? `: ${details}` : ''}`);
+    case grpc.status.UNAVAILABLE:
+      if (SERVER_CERT_UNTRUSTED.test(details)) {
+        return new BrambleError(
+          'CA_MISMATCH',
+          `the server at ${ctx.address} presented a certificate that the CA in ${ctx.configPath} did not sign (${details})`,
+        );
+      }
+      if (CLIENT_CERT_REFUSED.test(details)) {
+        return new BrambleError('UNAUTHENTICATED', `the server refused the credentials in ${ctx.configPath} (${details})`);
+      }
+      return unreachable(transportReason(details));
+    case grpc.status.DEADLINE_EXCEEDED:
+      return ctx.connected
+        ? new BrambleError('UNAVAILABLE', `the Bramble server at ${ctx.address} did not answer within ${ctx.deadlineMs / 1000}s`)
+        : unreachable(`no connection within ${ctx.deadlineMs / 1000}s`);
+    default:
+      return fromServiceError(e);
+  }
+}
+
+/** SNI name sent when the server is addressed by IP: the CA is pinned and the host name is not checked. */
+export const TLS_SERVER_NAME = 'bramble';
+
+export function channelOptions(server: string): grpc.ChannelOptions {
+  const host = server.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return {
+    // Lists of a busy cluster can exceed grpc's 4 MB default.
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // Node warns on every connection when the TLS server name is an IP address (RFC 6066).
+    ...(isIP(host) !== 0 && { 'grpc.ssl_target_name_override': TLS_SERVER_NAME }),
+  };
+}
+
+/** Finds and reads the client config (--config, $BRAMBLE_CONFIG, ...) and opens a client from it. */
+export async function connectCluster(opts: ConnectOptions = {}): Promise<ClusterConnection> {
+  const configPath = findClientConfigPath(opts.configPath, opts.env ?? process.env);
+  return openCluster(await readClientConfig(configPath), { ...opts, configPath });
+}
+
+/** Opens a Cluster client from a client config; nothing is sent until the first call. */
+export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPath: string }): ClusterConnection {
+  const configPath = opts.configPath;
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const clock = opts.clock ?? realClock;
+  const { Cluster } = loadProto().bramble.v1;
+  const client: ClusterClient = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server));
+  let connected = false;
+
+  function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(client, request, new grpc.Metadata(), { deadline: clock.now() + deadlineMs }, (err, res) => {
+        if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
+        if (err) reject(mapCallError(err, { address: cfg.server, configPath, deadlineMs, connected }));
+        else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
+        else resolve(res);
+      });
+    });
+  }
+
+  const isReady = (): boolean => {
+    if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
+    return connected;
+  };
+  const failure = (e: unknown): BrambleError =>
+    mapCallError(e as grpc.ServiceError, { address: cfg.server, configPath, deadlineMs, connected: isReady() });
+
+  function logs(req: LogsRequest): LogStream {
+    const stream = client.Logs(req, new grpc.Metadata());
+    let cancelled = false;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of stream as AsyncIterable<LogChunk__Output>) yield chunk.data;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(chunks(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
+  function importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let wake: () => void = () => undefined;
+      const call = client.ImportImage(new grpc.Metadata(), (err, res) => {
+        settled = true;
+        wake();
+        if (err) reject(failure(err));
+        else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
+        else resolve(res);
+      });
+      const pump = async (): Promise<void> => {
+        for await (const chunk of chunks) {
+          if (settled) return;
+          // Back-pressure: a large tarball must not pile up in memory while the board imports it.
+          if (!call.write(chunk)) {
+            await new Promise<void>((r) => {
+              wake = r;
+              call.once('drain', r);
+            });
+          }
+        }
+        if (!settled) call.end();
+      };
+      pump().catch((e: unknown) => {
+        if (settled) return;
+        settled = true;
+        call.cancel();
+        reject(e);
+      });
+    });
+  }
+
+  return {
+    address: cfg.server,
+    configPath,
+    apply: (req) => call(client.Apply, req),
+    get: (req) => call(client.Get, req),
+    list: (req) => call(client.List, req),
+    delete: (req) => call(client.Delete, req),
+    version: () => call(client.Version, {}),
+    top: (req) => call(client.Top, req),
+    createToken: (req) => call(client.CreateToken, req),
+    listTokens: () => call(client.ListTokens, {}),
+    deleteToken: async (id) => {
+      await call(client.DeleteToken, { id });
+    },
+    logs,
+    importImage,
+    close: () => client.close(),
+  };
+}
+
+/** Runs `fn` with a connection and always closes it, so the process can exit. */
+export async function withCluster<T>(opts: ConnectOptions, fn: (c: ClusterConnection) => Promise<T>): Promise<T> {
+  const conn = await connectCluster(opts);
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}

@@ -1,0 +1,311 @@
+// The table of `bramble` subcommands: name, arguments, options, and the action
+// that turns commander's parsed values into a typed call. main.ts builds the
+// commander program from this table; a new subcommand is one more entry.
+import { KINDS } from '../../proto/model.js';
+import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
+import { runApply } from './cli-apply.js';
+import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
+import { runDelete } from './cli-delete.js';
+import { runDescribe } from './cli-describe.js';
+import { runGet } from './cli-get.js';
+import { runImageImport } from './cli-image.js';
+import { interruptSignal, runLogs } from './cli-logs.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
+import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
+import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
+import { runVersion } from './cli-version.js';
+
+export interface ArgumentSpec {
+  /** Commander syntax: "<kind>", "[name]", "[names...]". */
+  name: string;
+  description: string;
+}
+
+export interface OptionSpec {
+  /** Commander syntax: "-n, --namespace <ns>". */
+  flags: string;
+  description: string;
+  defaultValue?: string | boolean;
+  choices?: readonly string[];
+  /** May be given several times; values collect into an array. */
+  repeatable?: boolean;
+}
+
+export interface CommandSpec {
+  name: string;
+  /** Other names, e.g. "no" for "nodes". */
+  aliases?: string[];
+  description: string;
+  arguments: ArgumentSpec[];
+  options: OptionSpec[];
+  /** Long-running: the process stays up after the action returns. */
+  daemon?: boolean;
+  /** Returns the exit code; throws BrambleError or UsageError on failure. */
+  action(ctx: CommandContext, args: unknown[], opts: RawOptions): Promise<number>;
+}
+
+/** A command that only groups subcommands: `bramble token create`. */
+export interface CommandGroupSpec {
+  name: string;
+  description: string;
+  subcommands: CommandSpec[];
+}
+
+export type CommandEntry = CommandSpec | CommandGroupSpec;
+
+export function isCommandGroup(entry: CommandEntry): entry is CommandGroupSpec {
+  return 'subcommands' in entry;
+}
+
+const NAMESPACE: OptionSpec = { flags: '-n, --namespace <namespace>', description: 'namespace of the object (default "default")' };
+const FILENAME: OptionSpec = {
+  flags: '-f, --filename <path>',
+  description: 'manifest file, directory of *.yaml/*.yml/*.json, or - for stdin (repeatable)',
+  repeatable: true,
+};
+const KIND_HELP = `kind of object: ${KINDS.map((k) => k.plural).join(', ')} (or a short name such as po, deploy, svc, cm, ns)`;
+
+const NODE_NAME_HELP = 'name of this node (default: the host name in lower case)';
+const CONTAINERD: OptionSpec = { flags: '--containerd-address <sock>', description: 'containerd socket', defaultValue: DEFAULT_CONTAINERD_ADDRESS };
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'server',
+    description: 'run the control plane (gRPC API, store, controllers, HTTP health and metrics) and an agent for this machine',
+    arguments: [],
+    options: [
+      { flags: '--data-dir <dir>', description: 'where the store, TLS files, admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+      { flags: '--grpc-addr <host:port>', description: 'address of the gRPC API', defaultValue: DEFAULT_GRPC_ADDR },
+      { flags: '--http-addr <host:port>', description: 'address of /healthz, /readyz and /metrics', defaultValue: DEFAULT_HTTP_ADDR },
+      { flags: '--tls-san <name>', description: 'extra DNS name or IP for the serving certificate (repeatable)', repeatable: true },
+      { flags: '--cluster-cidr <cidr>', description: 'pod address range; each node gets a /24 of it', defaultValue: DEFAULT_CLUSTER_CIDR },
+      { flags: '--service-cidr <cidr>', description: 'Service cluster IP range', defaultValue: DEFAULT_SERVICE_CIDR },
+      { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
+      { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
+      CONTAINERD,
+    ],
+    daemon: true,
+    action: (ctx, _args, o) =>
+      runServer(ctx, {
+        dataDir: optString(o, 'dataDir'),
+        grpcAddr: optString(o, 'grpcAddr') ?? DEFAULT_GRPC_ADDR,
+        httpAddr: optString(o, 'httpAddr') ?? DEFAULT_HTTP_ADDR,
+        tlsSans: optStrings(o, 'tlsSan'),
+        clusterCidr: optString(o, 'clusterCidr'),
+        serviceCidr: optString(o, 'serviceCidr'),
+        disableAgent: optBool(o, 'disableAgent'),
+        nodeName: optString(o, 'nodeName'),
+        containerdAddress: optString(o, 'containerdAddress'),
+      }),
+  },
+  {
+    name: 'agent',
+    description: 'run the agent of one board: join the cluster and run the pods it is given on containerd',
+    arguments: [],
+    options: [
+      { flags: '--server <host:port>', description: 'gRPC address of the control plane (required)' },
+      { flags: '--token <token>', description: 'join token (`bramble token create`, or the server\'s <data dir>/token); not needed once joined. Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
+      { flags: '--token-file <file>', description: 'read the join token from this file' },
+      { flags: '--node-name <name>', description: NODE_NAME_HELP },
+      { flags: '--data-dir <dir>', description: 'where the node credential, logs and volumes live (default /var/lib/bramble/agent as root, ~/.bramble/agent otherwise)' },
+      CONTAINERD,
+      { flags: '--labels <k=v,...>', description: 'labels of this node, e.g. "disk=ssd,zone=attic"' },
+      { flags: '--reserve <resources>', description: 'kept back from pods for the system (default "cpu=100m,memory=256Mi")' },
+      { flags: '--insecure-registry <host:port>', description: 'registry pulled from over plain HTTP (repeatable)', repeatable: true },
+      { flags: '--cni-path <dir>', description: 'directory of the CNI plugins (default /usr/lib/cni, where Debian installs them)' },
+    ],
+    daemon: true,
+    action: (ctx, _args, o) =>
+      runAgent(ctx, {
+        server: optString(o, 'server'),
+        token: optString(o, 'token'),
+        tokenFile: optString(o, 'tokenFile'),
+        envToken: process.env.BRAMBLE_TOKEN,
+        nodeName: optString(o, 'nodeName'),
+        dataDir: optString(o, 'dataDir'),
+        containerdAddress: optString(o, 'containerdAddress'),
+        labels: optString(o, 'labels'),
+        reserve: optString(o, 'reserve'),
+        insecureRegistries: optStrings(o, 'insecureRegistry'),
+        cniPath: optString(o, 'cniPath'),
+      }),
+  },
+  {
+    name: 'apply',
+    description: 'create or update the objects of manifests, all or nothing',
+    arguments: [],
+    options: [FILENAME, { flags: '--dry-run', description: 'validate and report what would change without writing' }],
+    action: (ctx, _args, o) => runApply(ctx, { files: optStrings(o, 'filename'), dryRun: optBool(o, 'dryRun') }),
+  },
+  {
+    name: 'get',
+    description: 'list objects of a kind, or show one',
+    arguments: [
+      { name: '<kind>', description: KIND_HELP },
+      { name: '[name]', description: 'name of one object' },
+    ],
+    options: [
+      NAMESPACE,
+      { flags: '-A, --all-namespaces', description: 'list objects of every namespace' },
+      { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
+      { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
+    ],
+    action: (ctx, a, o) =>
+      runGet(ctx, {
+        kind: argString(a, 0) ?? '',
+        name: argString(a, 1),
+        namespace: optString(o, 'namespace'),
+        allNamespaces: optBool(o, 'allNamespaces'),
+        selector: optString(o, 'selector'),
+        output: (optString(o, 'output') ?? 'table') as OutputFormat,
+      }),
+  },
+  {
+    name: 'delete',
+    description: 'delete the objects of manifests, or objects by kind and name',
+    arguments: [
+      { name: '[kind]', description: KIND_HELP },
+      { name: '[names...]', description: 'names of the objects' },
+    ],
+    options: [
+      FILENAME,
+      NAMESPACE,
+      { flags: '--ignore-not-found', description: 'succeed when an object does not exist' },
+      { flags: '--force', description: 'remove Pods from the cluster at once, without waiting for their board to stop them' },
+    ],
+    action: (ctx, a, o) =>
+      runDelete(ctx, {
+        files: optStrings(o, 'filename'),
+        kind: argString(a, 0),
+        names: argStrings(a, 1),
+        namespace: optString(o, 'namespace'),
+        ignoreNotFound: optBool(o, 'ignoreNotFound'),
+        force: optBool(o, 'force'),
+      }),
+  },
+  {
+    name: 'describe',
+    description: 'show one object in detail (Secret values are shown as sizes only)',
+    arguments: [
+      { name: '<kind>', description: KIND_HELP },
+      { name: '[name]', description: 'name of the object' },
+    ],
+    options: [NAMESPACE],
+    action: (ctx, a, o) => runDescribe(ctx, { kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') }),
+  },
+  {
+    name: 'logs',
+    description: 'print the log of a container of a Pod',
+    arguments: [{ name: '<pod>', description: 'name of the Pod' }],
+    options: [
+      NAMESPACE,
+      { flags: '-c, --container <name>', description: 'container of the Pod (needed when it has several)' },
+      { flags: '-f, --follow', description: 'keep printing new lines until Ctrl-C' },
+      { flags: '--tail <lines>', description: 'only the last N lines (-1: all)' },
+    ],
+    action: async (ctx, a, o) => {
+      const interrupt = interruptSignal();
+      try {
+        return await runLogs(
+          ctx,
+          {
+            pod: argString(a, 0) ?? '',
+            container: optString(o, 'container'),
+            follow: optBool(o, 'follow'),
+            tail: optString(o, 'tail'),
+            namespace: optString(o, 'namespace'),
+          },
+          interrupt.signal,
+        );
+      } finally {
+        interrupt.dispose();
+      }
+    },
+  },
+  {
+    name: 'top',
+    description: 'show live CPU, memory and temperature figures of nodes or Pods',
+    subcommands: [
+      {
+        name: 'nodes',
+        aliases: ['node', 'no'],
+        description: 'CPU, memory, temperature and load of every node that has reported',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: TOP_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) =>
+          runTop(ctx, { what: 'nodes', allNamespaces: false, output: (optString(o, 'output') ?? 'table') as TopOutput }),
+      },
+      {
+        name: 'pods',
+        aliases: ['pod', 'po'],
+        description: 'CPU and memory of running Pods',
+        arguments: [],
+        options: [
+          NAMESPACE,
+          { flags: '-A, --all-namespaces', description: 'Pods of every namespace' },
+          { flags: '-o, --output <format>', description: 'output format', choices: TOP_OUTPUT_FORMATS },
+        ],
+        action: (ctx, _args, o) =>
+          runTop(ctx, {
+            what: 'pods',
+            namespace: optString(o, 'namespace'),
+            allNamespaces: optBool(o, 'allNamespaces'),
+            output: (optString(o, 'output') ?? 'table') as TopOutput,
+          }),
+      },
+    ],
+  },
+  {
+    name: 'token',
+    description: 'manage the join tokens that let new boards join the cluster',
+    subcommands: [
+      {
+        name: 'create',
+        description: 'create a join token and print it (alone on stdout)',
+        arguments: [],
+        options: [
+          { flags: '--ttl <duration>', description: 'lifetime such as 90m, 24h or 7d; 0 never expires', defaultValue: DEFAULT_TOKEN_TTL },
+          { flags: '--description <text>', description: 'what the token is for' },
+        ],
+        action: (ctx, _args, o) => runTokenCreate(ctx, { ttl: optString(o, 'ttl'), description: optString(o, 'description') }),
+      },
+      {
+        name: 'list',
+        aliases: ['ls'],
+        description: 'list join tokens (their secrets are never shown again)',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: TOKEN_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runTokenList(ctx, { output: (optString(o, 'output') ?? 'table') as TokenOutput }),
+      },
+      {
+        name: 'delete',
+        aliases: ['rm'],
+        description: 'delete a join token: boards can no longer join with it (joined boards stay)',
+        arguments: [{ name: '<id>', description: 'token ID, as `bramble token list` shows it' }],
+        options: [],
+        action: (ctx, a) => runTokenDelete(ctx, { id: argString(a, 0) ?? '' }),
+      },
+    ],
+  },
+  {
+    name: 'image',
+    description: 'manage container images on the boards',
+    subcommands: [
+      {
+        name: 'import',
+        description: 'send an image tarball (docker save, ctr images export) to the containerd of one node',
+        arguments: [{ name: '<file>', description: 'the image tarball' }],
+        options: [{ flags: '--node <node>', description: 'node whose containerd gets the image (required)' }],
+        action: (ctx, a, o) => runImageImport(ctx, { file: argString(a, 0) ?? '', node: optString(o, 'node') }),
+      },
+    ],
+  },
+  {
+    name: 'version',
+    description: 'print the client and server versions',
+    arguments: [],
+    options: [{ flags: '-o, --output <format>', description: 'output format', choices: ['json'] }],
+    action: (ctx, _args, o) => runVersion(ctx, { output: optString(o, 'output') === 'json' ? 'json' : undefined }),
+  },
+];

@@ -1,0 +1,98 @@
+// `bramble describe KIND NAME`: one object, readable: metadata as aligned
+// lines, then every other section as indented YAML. Secret values are shown
+// as byte counts only, so a describe can be pasted into a bug report.
+import { Buffer } from 'node:buffer';
+import { stringify as toYaml } from 'yaml';
+import type { KObject } from '../../proto/model.js';
+import { withCluster } from './cli-client.js';
+import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
+import { UsageError } from './cli-errors.js';
+
+export interface DescribeInput {
+  kind: string;
+  name?: string;
+  namespace?: string;
+}
+
+const LABEL_WIDTH = 20;
+
+function line(label: string, value: string): string {
+  return `${(label + ':').padEnd(LABEL_WIDTH)}${value}\n`;
+}
+
+/** "key=value" pairs one per line, aligned under the first; "<none>" when empty. */
+function pairs(label: string, map: Record<string, string> | undefined): string {
+  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return line(label, '<none>');
+  return entries.map(([k, v], i) => (i === 0 ? line(label, `${k}=${v}`) : ' '.repeat(LABEL_WIDTH) + `${k}=${v}\n`)).join('');
+}
+
+function indent(text: string, by = '  '): string {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => by + l + '\n')
+    .join('');
+}
+
+function titleCase(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}
+
+/** Sizes of a Secret's values: `data` is base64, `stringData` plain text. */
+function secretSizes(obj: KObject): string {
+  const sizes = new Map<string, number>();
+  const data = obj.data;
+  if (data !== null && typeof data === 'object') {
+    for (const [k, v] of Object.entries(data)) sizes.set(k, typeof v === 'string' ? Buffer.from(v, 'base64').length : 0);
+  }
+  const stringData = obj.stringData;
+  if (stringData !== null && typeof stringData === 'object') {
+    for (const [k, v] of Object.entries(stringData)) sizes.set(k, typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0);
+  }
+  if (sizes.size === 0) return line('Data', '<none>');
+  const width = Math.max(...[...sizes.keys()].map((k) => k.length)) + 1;
+  return (
+    'Data:\n' +
+    [...sizes.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `  ${(k + ':').padEnd(width)}  ${n} bytes\n`)
+      .join('')
+  );
+}
+
+export function renderDescription(obj: KObject, namespaced: boolean): string {
+  const m = obj.metadata;
+  let out = line('Name', m.name);
+  if (namespaced) out += line('Namespace', m.namespace ?? '');
+  out += line('Kind', obj.kind);
+  out += pairs('Labels', m.labels);
+  out += pairs('Annotations', m.annotations);
+  out += line('CreationTimestamp', m.creationTimestamp ?? '<unknown>');
+  if (m.deletionTimestamp) out += line('DeletionTimestamp', m.deletionTimestamp);
+  if (m.ownerReferences && m.ownerReferences.length > 0) {
+    out += line('Controlled By', m.ownerReferences.map((r) => `${r.kind}/${r.name}`).join(', '));
+  }
+  const isSecret = obj.kind === 'Secret';
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'apiVersion' || key === 'kind' || key === 'metadata' || value === undefined) continue;
+    if (isSecret && (key === 'data' || key === 'stringData')) continue;
+    if (value === null || typeof value !== 'object') {
+      out += line(titleCase(key), String(value));
+    } else if (Object.keys(value).length === 0) {
+      out += line(titleCase(key), '<none>');
+    } else {
+      out += `${titleCase(key)}:\n${indent(toYaml(value))}`;
+    }
+  }
+  if (isSecret) out += secretSizes(obj);
+  return out;
+}
+
+export async function runDescribe(ctx: CommandContext, input: DescribeInput): Promise<number> {
+  const { kind, name } = splitKindName(input.kind, input.name);
+  if (name === undefined) throw new UsageError(`no name given: use \`bramble describe ${input.kind} NAME\``);
+  const res = await withCluster(ctx.connect, (conn) => conn.get({ kind: kind.kind, namespace: namespaceFor(kind, input.namespace), name }));
+  ctx.io.stdout.write(renderDescription(JSON.parse(res.object) as KObject, kind.namespaced));
+  return 0;
+}

@@ -1,0 +1,201 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
+import { resolveKind, type KindInfo, type KObject } from '../../proto/model.js';
+import { age, humanDuration, printObjects, renderTable, type PrintRequest } from './cli-print.js';
+
+const NOW = Date.parse('2026-01-10T12:00:00Z');
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function kind(name: string): KindInfo {
+  const k = resolveKind(name);
+  assert.ok(k, `kind ${name} exists`);
+  return k;
+}
+
+function created(msAgo: number): string {
+  return new Date(NOW - msAgo).toISOString();
+}
+
+function deployment(name: string, namespace: string, msAgo: number, replicas: number, ready: number): KObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, creationTimestamp: created(msAgo) },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { spec: { containers: [{ name: 'main', image: `${name}:1` }] } } },
+    status: { readyReplicas: ready, updatedReplicas: ready, availableReplicas: ready },
+  };
+}
+
+function pod(name: string, msAgo: number, extra: Partial<KObject> = {}): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', creationTimestamp: created(msAgo) },
+    spec: { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }], nodeName: 'pi-1' },
+    status: {
+      phase: 'Running',
+      podIP: '10.42.1.7',
+      containerStatuses: [
+        { name: 'a', image: 'busybox', ready: true, restartCount: 2, state: { running: { startedAt: created(msAgo) } } },
+        { name: 'b', image: 'busybox', ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } },
+      ],
+    },
+    ...extra,
+  };
+}
+
+function request(partial: Partial<PrintRequest> & Pick<PrintRequest, 'kind' | 'objects'>): PrintRequest {
+  return { output: 'table', allNamespaces: false, namespace: 'default', single: false, now: NOW, ...partial };
+}
+
+describe('humanDuration', () => {
+  test('formats durations the way kubectl does', () => {
+    const cases: [number, string][] = [
+      [0, '0s'],
+      [5 * SECOND, '5s'],
+      [119 * SECOND, '119s'],
+      [3 * MINUTE, '3m'],
+      [3 * MINUTE + 20 * SECOND, '3m20s'],
+      [15 * MINUTE, '15m'],
+      [179 * MINUTE, '179m'],
+      [5 * HOUR + 10 * MINUTE, '5h10m'],
+      [30 * HOUR, '30h'],
+      [2 * DAY, '2d'],
+      [2 * DAY + 5 * HOUR, '2d5h'],
+      [90 * DAY, '90d'],
+      [3 * 365 * DAY + 30 * DAY, '3y30d'],
+      [10 * 365 * DAY, '10y'],
+      [-5 * SECOND, '<invalid>'],
+    ];
+    for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, `${ms} ms`);
+  });
+
+  test('age is "<unknown>" without a readable timestamp', () => {
+    assert.equal(age(undefined, NOW), '<unknown>');
+    assert.equal(age('yesterday', NOW), '<unknown>');
+    assert.equal(age(created(3 * MINUTE), NOW), '3m');
+  });
+});
+
+describe('tables', () => {
+  test('columns are aligned three spaces apart and the last column is not padded', () => {
+    const out = renderTable([
+      ['NAME', 'READY', 'AGE'],
+      ['a-long-name', '1/1', '5s'],
+      ['b', '10/10', '2d'],
+    ]);
+    assert.equal(out, ['NAME          READY   AGE', 'a-long-name   1/1     5s', 'b             10/10   2d', ''].join('\n'));
+  });
+
+  test('deployments show ready/desired, up-to-date, available and age', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects: [deployment('web', 'default', 5 * SECOND, 3, 2)] }));
+    assert.equal(p.stderr, '');
+    assert.equal(p.stdout, ['NAME   READY   UP-TO-DATE   AVAILABLE   AGE', 'web    2/3     2            2           5s', ''].join('\n'));
+  });
+
+  test('pods show ready containers, the waiting reason, summed restarts; wide adds IP and NODE', () => {
+    const narrow = printObjects(request({ kind: kind('po'), objects: [pod('web-1', 2 * DAY)] }));
+    assert.deepEqual(narrow.stdout.split('\n')[0]!.split(/\s+/), ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+    assert.deepEqual(narrow.stdout.split('\n')[1]!.split(/\s+/), ['web-1', '1/2', 'CrashLoopBackOff', '3', '2d']);
+    const wide = printObjects(request({ kind: kind('po'), objects: [pod('web-1', 2 * DAY)], output: 'wide' }));
+    assert.deepEqual(wide.stdout.split('\n')[1]!.split(/\s+/), ['web-1', '1/2', 'CrashLoopBackOff', '3', '2d', '10.42.1.7', 'pi-1']);
+  });
+
+  test('a pod being deleted shows Terminating', () => {
+    const p = pod('old', MINUTE);
+    p.metadata.deletionTimestamp = created(0);
+    const out = printObjects(request({ kind: kind('pods'), objects: [p] }));
+    assert.match(out.stdout, /old\s+1\/2\s+Terminating/);
+  });
+
+  test('-A adds a NAMESPACE column first', () => {
+    const p = printObjects(
+      request({
+        kind: kind('deployments'),
+        allNamespaces: true,
+        objects: [deployment('web', 'default', 3 * MINUTE, 1, 1), deployment('db', 'prod', 3 * HOUR, 1, 0)],
+      }),
+    );
+    const lines = p.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines[0]!.split(/\s+/), ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE']);
+    assert.deepEqual(lines[2]!.split(/\s+/), ['prod', 'db', '0/1', '0', '0', '3h']);
+  });
+
+  test('services list ports with node ports and protocol', () => {
+    const svc: KObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default', creationTimestamp: created(MINUTE) },
+      spec: { type: 'NodePort', clusterIP: '10.43.0.10', ports: [{ port: 80, nodePort: 30080 }, { port: 53, protocol: 'UDP' }] },
+    };
+    const out = printObjects(request({ kind: kind('svc'), objects: [svc] }));
+    assert.deepEqual(out.stdout.split('\n')[1]!.split(/\s+/), ['web', 'NodePort', '10.43.0.10', '80:30080/TCP,53/UDP', '60s']);
+  });
+
+  test('configmaps and secrets count their keys', () => {
+    const cm: KObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { a: '1', b: '2' } };
+    assert.match(printObjects(request({ kind: kind('cm'), objects: [cm] })).stdout, /cfg\s+2\s+<unknown>/);
+    const secret: KObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { p: 'eA==' } };
+    assert.match(printObjects(request({ kind: kind('secret'), objects: [secret] })).stdout, /s\s+Opaque\s+1\s+<unknown>/);
+  });
+
+  test('nodes show "<unknown>" for figures not yet reported, and the figures once they are', () => {
+    const node: KObject = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'pi-1', creationTimestamp: created(DAY * 3), labels: { 'node-role.kubernetes.io/control-plane': 'true' } },
+      spec: {},
+      status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v0.1.0', architecture: 'arm64' } },
+    };
+    const without = printObjects(request({ kind: kind('nodes'), objects: [node] }));
+    assert.deepEqual(without.stdout.split('\n')[0]!.split(/\s+/), ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'ARCH', 'CPU%', 'MEM%', 'TEMP']);
+    assert.deepEqual(without.stdout.split('\n')[1]!.split(/\s+/), ['pi-1', 'Ready', 'control-plane', '3d', 'v0.1.0', 'arm64', '<unknown>', '<unknown>', '<unknown>']);
+    const figures = new Map([
+      ['pi-1', { name: 'pi-1', cpuPercent: 12.4, memoryUsedBytes: 256, memoryTotalBytes: 1024, temperatureCelsius: 48.25, hasTemperature: true }],
+    ]);
+    const withFigures = printObjects(request({ kind: kind('nodes'), objects: [node], nodeFigures: figures }));
+    assert.deepEqual(withFigures.stdout.split('\n')[1]!.split(/\s+/).slice(6), ['12%', '25%', '48.3°C']);
+  });
+
+  test('an empty list says so on stderr, naming the namespace', () => {
+    const p = printObjects(request({ kind: kind('pods'), objects: [], namespace: 'prod' }));
+    assert.equal(p.stdout, '');
+    assert.equal(p.stderr, 'No resources found in prod namespace.\n');
+    assert.equal(printObjects(request({ kind: kind('nodes'), objects: [] })).stderr, 'No resources found.\n');
+    assert.equal(printObjects(request({ kind: kind('pods'), objects: [], allNamespaces: true })).stderr, 'No resources found.\n');
+  });
+});
+
+describe('machine output', () => {
+  const objects = [deployment('web', 'default', MINUTE, 1, 1), deployment('api', 'default', MINUTE, 2, 2)];
+
+  test('-o json of a list is a v1 List of the items', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects, output: 'json' }));
+    assert.deepEqual(JSON.parse(p.stdout), { apiVersion: 'v1', kind: 'List', items: objects });
+  });
+
+  test('-o json of an empty list is an empty List, not a message', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects: [], output: 'json' }));
+    assert.deepEqual(JSON.parse(p.stdout), { apiVersion: 'v1', kind: 'List', items: [] });
+    assert.equal(p.stderr, '');
+  });
+
+  test('-o yaml of one named object prints the object itself', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects: [objects[0]!], output: 'yaml', single: true }));
+    assert.deepEqual(parseYaml(p.stdout), objects[0]);
+  });
+
+  test('-o yaml of a list prints a List', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects, output: 'yaml' }));
+    assert.equal((parseYaml(p.stdout) as { kind: string }).kind, 'List');
+  });
+
+  test('-o name prints kind/name lines', () => {
+    const p = printObjects(request({ kind: kind('deploy'), objects, output: 'name' }));
+    assert.equal(p.stdout, 'deployment/web\ndeployment/api\n');
+  });
+});

@@ -1,0 +1,149 @@
+// `bramble server`: starts the control plane and, unless --disable-agent, an
+// agent in the same process for this machine (as k3s does), labelled as the
+// control-plane node. Keeps running until SIGTERM or SIGINT, then closes the
+// agent, then the server (the store flushes), and exits 0. A store that cannot
+// be read at start-up or refuses a write later ends it with exit 74 after one
+// clear line (process-exit.ts has the policy).
+import os from 'node:os';
+import path from 'node:path';
+import { isIPv4 } from 'node:net';
+import fs from 'node:fs/promises';
+import type { RunningAgent } from '../../agent/agent.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import {
+  checkHostPort, checkNodeName, closeOnSignals, containerdUnreachable, DEFAULT_CONTAINERD_ADDRESS, explainAgentStartError, probeContainerd,
+} from './cli-agent.js';
+import type { CommandContext } from './cli-context.js';
+import { reportError, UsageError } from './cli-errors.js';
+import { EXIT_STORE_FAILED } from './process-exit.js';
+import { clientVersion } from './cli-version.js';
+import { defaultDataDir } from '../pki/client-config.js';
+
+export const DEFAULT_GRPC_ADDR = '0.0.0.0:7443';
+export const DEFAULT_HTTP_ADDR = '0.0.0.0:7080';
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
+export interface ServerInput {
+  dataDir?: string;
+  grpcAddr: string;
+  httpAddr: string;
+  tlsSans: string[];
+  /** Run the control plane alone: no agent, no containerd needed. */
+  disableAgent?: boolean;
+  /** The local agent's node name; default the host name in lower case. */
+  nodeName?: string;
+  containerdAddress?: string;
+  clusterCidr?: string;
+  serviceCidr?: string;
+}
+
+/**
+ * An IPv4 CIDR whose prefix leaves room for what it is cut into: the cluster
+ * range gives each node a /24, so its prefix is at most 24.
+ */
+export function checkCidr(flag: string, value: string, maxPrefix: number): void {
+  const m = value.match(/^([\d.]+)\/(\d{1,2})$/);
+  const prefix = m ? Number(m[2]) : NaN;
+  if (!m || !isIPv4(m[1]!) || !(prefix >= 8 && prefix <= maxPrefix)) {
+    throw new UsageError(`${flag} must be an IPv4 CIDR with a prefix from /8 to /${maxPrefix}, e.g. 10.42.0.0/16: current value is "${value}"`);
+  }
+}
+
+export async function runServer(ctx: CommandContext, input: ServerInput): Promise<number> {
+  checkHostPort('--grpc-addr', input.grpcAddr);
+  checkHostPort('--http-addr', input.httpAddr);
+  const clusterCidr = input.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
+  const serviceCidr = input.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+  checkCidr('--cluster-cidr', clusterCidr, 24);
+  checkCidr('--service-cidr', serviceCidr, 30);
+  const nodeName = input.nodeName ?? os.hostname().toLowerCase();
+  if (!input.disableAgent) checkNodeName('--node-name', nodeName);
+  // Loaded here, not at the top: every other command would pay for the server's modules at start-up.
+  const [{ startServer, localClientHost }, { createLogger }] = await Promise.all([import('../server.js'), import('../../proto/util/log.js')]);
+  const logger = createLogger('bramble-server');
+  const dataDir = path.resolve(input.dataDir ?? defaultDataDir());
+  // Set once the store has failed (server.ts has logged the one fatal line); `stop` exists once running.
+  let storeFailed = false;
+  let stop: ((code: number) => void) | undefined;
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer({
+      dataDir,
+      grpcAddr: input.grpcAddr,
+      httpAddr: input.httpAddr,
+      tlsSans: input.tlsSans,
+      clusterCidr,
+      serviceCidr,
+      logger,
+      onFatal: () => {
+        storeFailed = true;
+        stop?.(EXIT_STORE_FAILED);
+      },
+    });
+  } catch (e) {
+    // A store that cannot be read will not read better on the next start: say so and use the code
+    // a supervisor can be told not to restart on.
+    if (!isBrambleError(e, 'STORE_FAILED')) throw e;
+    reportError(e, ctx.io.stderr);
+    return EXIT_STORE_FAILED;
+  }
+  ctx.io.stderr.write(`join token: ${running.tokenFile}\n`);
+
+  let agent: RunningAgent | undefined;
+  if (!input.disableAgent) {
+    const server = `${localClientHost(input.grpcAddr.replace(/:\d+$/, ''))}:${running.grpcPort}`;
+    try {
+      agent = await startLocalAgent({ server, nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress });
+    } catch (e) {
+      await running.close();
+      if (storeFailed) return EXIT_STORE_FAILED;
+      throw e;
+    }
+    logger.info({ node: agent.nodeName, podCidr: agent.podCidr }, 'local agent started');
+  }
+  const local = agent;
+  const started = running;
+  stop = closeOnSignals(logger, 'server', async () => {
+    await local?.close();
+    await started.close();
+  });
+  if (storeFailed) stop(EXIT_STORE_FAILED);
+  return 0;
+}
+
+interface LocalAgentInput {
+  server: string;
+  nodeName: string;
+  dataDir: string;
+  tokenFile: string;
+  containerdAddress?: string;
+}
+
+/** This machine's own board: its data in <data-dir>/agent, joined with the server's default token. */
+async function startLocalAgent(input: LocalAgentInput): Promise<RunningAgent> {
+  const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
+  const alternative = 'pass --containerd-address SOCK, or run the control plane alone with --disable-agent';
+  // Checked before joining: a board that can run nothing must not appear as a node.
+  const reason = await probeContainerd(containerdAddress);
+  if (reason !== undefined) throw containerdUnreachable(containerdAddress, reason, alternative);
+  const token = (await fs.readFile(input.tokenFile, 'utf8')).trim();
+  const [{ startAgent }, { createLogger }] = await Promise.all([import('../../agent/agent.js'), import('../../proto/util/log.js')]);
+  try {
+    return await startAgent({
+      server: input.server,
+      token,
+      nodeName: input.nodeName,
+      dataDir: path.join(input.dataDir, 'agent'),
+      containerdAddress,
+      labels: { [CONTROL_PLANE_LABEL]: 'true' },
+      version: clientVersion(),
+      logger: createLogger('bramble-agent'),
+    });
+  } catch (e) {
+    const err = explainAgentStartError(e, input.server);
+    if (err instanceof BrambleError) throw new BrambleError(err.code, `the local agent could not start: ${err.message}`, err.details);
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../proto/util/clock.js';
+import type { NodeObject } from '../../proto/model.js';
+import { NodeLifecycleController, NODE_UNKNOWN_MESSAGE, NODE_UNKNOWN_REASON } from './controller-node-lifecycle.js';
+import { NodeHeartbeats } from '../nodes/node-heartbeats.js';
+import { makeNode } from '../testing/scheduler-fixtures.js';
+import { createMemoryStore } from '../store/store-memory.js';
+
+const figures = { name: 'pi-1', cpuPercent: 5, memoryUsedBytes: 1, memoryTotalBytes: 2, temperatureCelsius: 50, hasTemperature: true, load1: 0.2 };
+
+async function setup(t: TestContext, nodes: string[]) {
+  const store = createMemoryStore();
+  const clock = new FakeClock();
+  const heartbeats = new NodeHeartbeats(clock);
+  await store.propose({ ops: nodes.map((n) => ({ type: 'put' as const, object: makeNode(n), precondition: { absent: true as const } })) });
+  const controller = new NodeLifecycleController({ store, clock, heartbeats });
+  t.after(async () => {
+    await controller.stop();
+    await store.close();
+  });
+  const ready = (name: string) => (store.get('Node', undefined, name) as NodeObject).status?.conditions?.find((c) => c.type === 'Ready');
+  return { store, clock, heartbeats, controller, ready };
+}
+
+describe('node lifecycle controller', () => {
+  test('a node silent for more than 40 s is marked Ready=Unknown, once', async (t) => {
+    const { store, clock, heartbeats, controller, ready } = await setup(t, ['pi-1']);
+    controller.start();
+    heartbeats.observe('pi-1', figures, []);
+    await clock.advance(40_000);
+    assert.equal(ready('pi-1')?.status, 'True');
+    await clock.advance(5_000);
+    assert.deepEqual(
+      { status: ready('pi-1')?.status, reason: ready('pi-1')?.reason, message: ready('pi-1')?.message },
+      { status: 'Unknown', reason: NODE_UNKNOWN_REASON, message: NODE_UNKNOWN_MESSAGE },
+    );
+    assert.equal(ready('pi-1')?.lastTransitionTime, new Date(clock.now()).toISOString());
+    const revision = store.revision();
+    await clock.advance(60_000);
+    assert.equal(store.revision(), revision, 'an Unknown node is not written again');
+  });
+
+  test('nothing is written while heartbeats keep arriving', async (t) => {
+    const { store, clock, heartbeats, controller, ready } = await setup(t, ['pi-1']);
+    controller.start();
+    const revision = store.revision();
+    for (let i = 0; i < 30; i++) {
+      heartbeats.observe('pi-1', figures, []);
+      await clock.advance(10_000);
+    }
+    assert.equal(store.revision(), revision);
+    assert.equal(ready('pi-1')?.status, 'True');
+    assert.equal(heartbeats.get('pi-1')?.figures?.cpuPercent, 5);
+  });
+
+  test('a freshly started control plane gives every node 40 s from its own start', async (t) => {
+    const { clock, heartbeats, controller, ready } = await setup(t, ['pi-1', 'pi-2']);
+    // Before this process started, nothing was heard: the old leader's heartbeats are gone.
+    await clock.advance(120_000);
+    controller.start();
+    await clock.advance(35_000);
+    assert.equal(ready('pi-1')?.status, 'True');
+    heartbeats.observe('pi-2', figures, []);
+    await clock.advance(10_000);
+    assert.equal(ready('pi-1')?.status, 'Unknown');
+    assert.equal(ready('pi-2')?.status, 'True');
+  });
+
+  test('heartbeats of a node that was removed are forgotten', async (t) => {
+    const { heartbeats, controller } = await setup(t, ['pi-1']);
+    heartbeats.observe('gone', figures, []);
+    heartbeats.observe('pi-1', figures, []);
+    await controller.tick();
+    assert.deepEqual([...heartbeats.all().keys()], ['pi-1']);
+  });
+});

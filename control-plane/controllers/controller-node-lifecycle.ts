@@ -1,0 +1,107 @@
+// Node lifecycle: a node whose agent has gone quiet for longer than the grace
+// period is marked Ready=Unknown, so the scheduler stops choosing it. Heartbeats
+// live in memory (node-heartbeats.ts); the store is written only when a node's
+// readiness actually changes. The agent's next heartbeat sets Ready=True again
+// (node-status.ts). A control plane that just started (or a new leader) has heard
+// nobody yet, so every node gets the full grace period counted from that start.
+import type { Clock, Timer } from '../../proto/util/clock.js';
+import { isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger, type Logger } from '../../proto/util/log.js';
+import type { NodeObject } from '../../proto/model.js';
+import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
+import { readyCondition } from '../nodes/node-status.js';
+import type { Store } from '../store/store.js';
+
+export const NODE_GRACE_PERIOD_MS = 40_000;
+export const NODE_CHECK_PERIOD_MS = 5_000;
+export const NODE_UNKNOWN_REASON = 'NodeStatusUnknown';
+export const NODE_UNKNOWN_MESSAGE = 'Bramble agent stopped posting node status';
+
+export interface NodeLifecycleOptions {
+  store: Store;
+  clock: Clock;
+  heartbeats: NodeHeartbeats;
+  logger?: Logger;
+  gracePeriodMs?: number;
+  checkEveryMs?: number;
+}
+
+export class NodeLifecycleController {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly heartbeats: NodeHeartbeats;
+  private readonly logger: Logger;
+  private readonly graceMs: number;
+  private readonly everyMs: number;
+  private startedAt: number | undefined;
+  private timer: Timer | undefined;
+  private ticking: Promise<number> | undefined;
+
+  constructor(opts: NodeLifecycleOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.heartbeats = opts.heartbeats;
+    this.logger = opts.logger ?? silentLogger();
+    this.graceMs = opts.gracePeriodMs ?? NODE_GRACE_PERIOD_MS;
+    this.everyMs = opts.checkEveryMs ?? NODE_CHECK_PERIOD_MS;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.startedAt = this.clock.now();
+    this.timer = this.clock.setInterval(() => void this.tick(), this.everyMs);
+  }
+
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.ticking;
+  }
+
+  /** One pass over all nodes; resolves with how many were marked Unknown. Overlapping calls share a pass. */
+  tick(): Promise<number> {
+    this.ticking ??= this.check().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  private async check(): Promise<number> {
+    const now = this.clock.now();
+    const startedAt = this.startedAt ?? now;
+    const nodes = this.store.list('Node').items as NodeObject[];
+    const names = new Set(nodes.map((n) => n.metadata.name));
+    for (const name of this.heartbeats.all().keys()) if (!names.has(name)) this.heartbeats.forget(name);
+
+    let marked = 0;
+    for (const node of nodes) {
+      const name = node.metadata.name;
+      const created = Date.parse(node.metadata.creationTimestamp ?? '');
+      const since = Math.max(this.heartbeats.lastHeartbeat(name) ?? -Infinity, startedAt, Number.isNaN(created) ? -Infinity : created);
+      if (now - since <= this.graceMs) continue;
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status === 'Unknown') continue;
+      const nowIso = new Date(now).toISOString();
+      const next: NodeObject = {
+        ...node,
+        status: {
+          ...node.status,
+          conditions: [
+            ...(node.status?.conditions ?? []).filter((c) => c.type !== 'Ready'),
+            readyCondition('Unknown', NODE_UNKNOWN_REASON, NODE_UNKNOWN_MESSAGE, ready, nowIso),
+          ],
+        },
+      };
+      try {
+        await this.store.propose({ ops: [{ type: 'put', object: next, precondition: { resourceVersion: node.metadata.resourceVersion! } }] });
+        marked++;
+        this.logger.warn({ node: name, silentForMs: now - since }, 'node stopped posting status: marked Ready=Unknown');
+      } catch (err) {
+        // A heartbeat or a person changed the node meanwhile; the next pass judges it afresh.
+        if (isBrambleError(err, 'CONFLICT') || isBrambleError(err, 'NOT_FOUND')) continue;
+        this.logger.error({ node: name, err }, 'marking a silent node Ready=Unknown failed');
+      }
+    }
+    return marked;
+  }
+}

@@ -1,0 +1,295 @@
+// The scheduler controller: watches Pods and Nodes, queues the keys of Pods that
+// need a node, and binds each to the node schedule() picks. It keeps its own
+// cache of nodes and of bound Pods per node, and counts a bind in that cache the
+// moment it decides (Kubernetes' "assume"), so decisions made before the watch
+// catches up never overcommit a node. Binds from concurrent workers that are
+// ready in the same turn go to the store as one command.
+import type { Clock } from '../../proto/util/clock.js';
+import { isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger, type Logger } from '../../proto/util/log.js';
+import type { Condition, KObject, NodeObject, Pod } from '../../proto/model.js';
+import { backoffDelay, runWorkers, WorkQueue, type BackoffPolicy } from '../../proto/util/work-queue.js';
+import { isTerminated, type NodePods } from './scheduler-filters.js';
+import { newNodePods } from './scheduler-score.js';
+import { schedule } from './scheduler.js';
+import type { Op, Store, StoreEvent, Watch } from '../store/store.js';
+
+export interface SchedulerControllerOptions {
+  store: Store;
+  clock: Clock;
+  logger?: Logger;
+  /** Concurrent reconciles; binds of concurrent reconciles share one propose. */
+  workers?: number;
+  /** Back-off between attempts to place a Pod that fits nowhere. */
+  unschedulableBackoff?: BackoffPolicy;
+}
+
+export const DEFAULT_UNSCHEDULABLE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+
+export function podKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+function splitPodKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+function revisionOf(o: KObject): number {
+  return Number(o.metadata.resourceVersion ?? 0);
+}
+
+/** Sets one condition, keeping lastTransitionTime when its status did not change. */
+export function withCondition(conditions: readonly Condition[] | undefined, next: Condition, nowIso: string): Condition[] {
+  const previous = conditions?.find((c) => c.type === next.type);
+  const transition = previous?.status === next.status ? (previous.lastTransitionTime ?? nowIso) : nowIso;
+  return [...(conditions ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime: transition }];
+}
+
+interface PendingPut {
+  op: Op;
+  resolve: (o: KObject) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Collects puts made in one turn of the event loop into one command. */
+class PutBatcher {
+  private pending: PendingPut[] = [];
+  private scheduled = false;
+
+  constructor(private readonly store: Store) {}
+
+  put(object: KObject, resourceVersion: string): Promise<KObject> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op: { type: 'put', object, precondition: { resourceVersion } }, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // Not a timer: only a turn boundary, so every worker ready now joins this batch.
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      const res = await this.store.propose({ ops: batch.map((p) => p.op) });
+      batch.forEach((p, i) => p.resolve(res.objects[i]!));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      // One stale Pod fails the whole command: retry each alone so the others still land.
+      await Promise.all(batch.map(async (p) => {
+        try {
+          const res = await this.store.propose({ ops: [p.op] });
+          p.resolve(res.objects[0]!);
+        } catch (e) {
+          p.reject(e);
+        }
+      }));
+    }
+  }
+}
+
+export class SchedulerController {
+  readonly queue: WorkQueue;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly workers: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly batcher: PutBatcher;
+
+  private readonly nodes = new Map<string, NodeObject>();
+  private sortedNodes: NodeObject[] | undefined;
+  /** Bound, live-or-finished Pods by key, and the same Pods grouped by node. */
+  private readonly bound = new Map<string, Pod>();
+  private readonly byNode = new Map<string, NodePods>();
+  /** Pods last found to fit nowhere, with how many times in a row. */
+  private readonly unschedulable = new Map<string, number>();
+  private watches: Watch[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(opts: SchedulerControllerOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.logger = opts.logger ?? silentLogger();
+    this.workers = opts.workers ?? 64;
+    this.backoff = opts.unschedulableBackoff ?? DEFAULT_UNSCHEDULABLE_BACKOFF;
+    this.queue = new WorkQueue(this.clock);
+    this.batcher = new PutBatcher(this.store);
+  }
+
+  start(): void {
+    if (this.running) return;
+    const nodes = this.store.list('Node');
+    const pods = this.store.list('Pod');
+    for (const n of nodes.items) this.nodes.set(n.metadata.name, n as NodeObject);
+    this.sortedNodes = undefined;
+    for (const p of pods.items) this.onPod(p as Pod, revisionOf(p), false);
+    // Both lists were taken in one synchronous step, so they share this revision.
+    const from = pods.revision;
+    this.watches = [
+      this.store.watch({ kind: 'Node', fromRevision: from }, (e) => this.onNodeEvent(e)),
+      this.store.watch({ kind: 'Pod', fromRevision: from }, (e) => this.onPodEvent(e)),
+    ];
+    this.running = runWorkers(this.queue, (key) => this.reconcile(key), this.workers, (key, err) => {
+      const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
+      this.logger[level]({ pod: key, err }, 'scheduling a pod failed; retrying with back-off');
+    });
+    this.logger.info({ nodes: nodes.items.length, pods: pods.items.length }, 'scheduler started');
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.cancel();
+    this.watches = [];
+    this.queue.shutdown();
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Pod keys currently known to fit nowhere (for tests and metrics). */
+  unschedulableKeys(): string[] {
+    return [...this.unschedulable.keys()].sort();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onNodeEvent(e: StoreEvent): void {
+    const node = e.object as NodeObject;
+    if (e.type === 'DELETED') this.nodes.delete(node.metadata.name);
+    else this.nodes.set(node.metadata.name, node);
+    this.sortedNodes = undefined;
+    this.requeueUnschedulable();
+  }
+
+  private onPodEvent(e: StoreEvent): void {
+    const pod = e.object as Pod;
+    const key = podKey(pod.metadata.namespace, pod.metadata.name);
+    if (e.type === 'DELETED') {
+      const had = this.bound.get(key);
+      if (had && revisionOf(had) > e.revision) return;
+      this.untrack(key);
+      this.unschedulable.delete(key);
+      if (had && !isTerminated(had)) this.requeueUnschedulable();
+      return;
+    }
+    this.onPod(pod, e.revision, true);
+  }
+
+  private onPod(pod: Pod, revision: number, live: boolean): void {
+    const key = podKey(pod.metadata.namespace, pod.metadata.name);
+    const had = this.bound.get(key);
+    // An event older than what a bind already put in the cache must not undo it.
+    if (had && revisionOf(had) > revision) return;
+    const nodeName = pod.spec?.nodeName;
+    if (nodeName) {
+      this.track(key, pod);
+      if (live && had && !isTerminated(had) && isTerminated(pod)) this.requeueUnschedulable();
+      // A Pod bound by hand to a node that is not there gets a message saying so.
+      if (!this.nodes.has(nodeName) && !pod.metadata.deletionTimestamp) this.queue.add(key);
+      return;
+    }
+    this.untrack(key);
+    if (!pod.metadata.deletionTimestamp) this.queue.add(key);
+  }
+
+  private requeueUnschedulable(): void {
+    for (const key of this.unschedulable.keys()) this.queue.add(key);
+  }
+
+  private track(key: string, pod: Pod): void {
+    this.untrack(key);
+    this.bound.set(key, pod);
+    const nodeName = pod.spec.nodeName!;
+    let set = this.byNode.get(nodeName);
+    if (!set) this.byNode.set(nodeName, (set = newNodePods()));
+    set.add(pod);
+  }
+
+  private untrack(key: string): void {
+    const had = this.bound.get(key);
+    if (!had) return;
+    this.bound.delete(key);
+    const set = this.byNode.get(had.spec.nodeName!);
+    set?.delete(had);
+    if (set?.size === 0) this.byNode.delete(had.spec.nodeName!);
+  }
+
+  private nodeList(): NodeObject[] {
+    this.sortedNodes ??= [...this.nodes.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    return this.sortedNodes;
+  }
+
+  // ------------------------------------------------------------- reconcile
+
+  async reconcile(key: string): Promise<void> {
+    const [namespace, name] = splitPodKey(key);
+    const pod = this.store.get('Pod', namespace || undefined, name) as Pod | undefined;
+    if (!pod || pod.metadata.deletionTimestamp || isTerminated(pod)) {
+      this.unschedulable.delete(key);
+      return;
+    }
+    const bound = pod.spec.nodeName;
+    if (bound && this.nodes.has(bound)) {
+      this.unschedulable.delete(key);
+      this.track(key, pod);
+      const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      // Only a "node missing" verdict of ours is corrected; otherwise a bound Pod is none of our business.
+      if (cond?.status === 'False') await this.writeScheduled(pod, bound);
+      return;
+    }
+    const result = schedule(pod, this.nodeList(), this.byNode);
+    if ('nodeName' in result) await this.bind(key, pod, result.nodeName);
+    else await this.markUnschedulable(key, pod, result.unschedulable);
+  }
+
+  private scheduledPod(pod: Pod, nodeName: string): Pod {
+    const nowIso = new Date(this.clock.now()).toISOString();
+    const conditions = withCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'True' }, nowIso);
+    return {
+      ...pod,
+      spec: { ...pod.spec, nodeName },
+      status: { ...pod.status, phase: pod.status?.phase ?? 'Pending', conditions },
+    };
+  }
+
+  private async writeScheduled(pod: Pod, nodeName: string): Promise<void> {
+    await this.batcher.put(this.scheduledPod(pod, nodeName), pod.metadata.resourceVersion!);
+  }
+
+  private async bind(key: string, pod: Pod, nodeName: string): Promise<void> {
+    const next = this.scheduledPod(pod, nodeName);
+    // Frozen like stored objects, so the filters' per-object caches apply to it too.
+    Object.freeze(next.spec);
+    Object.freeze(next);
+    this.track(key, next);
+    try {
+      const stored = (await this.batcher.put(next, pod.metadata.resourceVersion!)) as Pod;
+      if (this.bound.get(key) === next) this.track(key, stored);
+    } catch (err) {
+      if (this.bound.get(key) === next) this.untrack(key);
+      throw err;
+    }
+    this.unschedulable.delete(key);
+    this.logger.debug({ pod: key, node: nodeName }, 'pod bound');
+  }
+
+  private async markUnschedulable(key: string, pod: Pod, message: string): Promise<void> {
+    const attempts = (this.unschedulable.get(key) ?? 0) + 1;
+    this.unschedulable.set(key, attempts);
+    const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const same = cond?.status === 'False' && cond.reason === 'Unschedulable' && cond.message === message;
+    if (!same) {
+      const nowIso = new Date(this.clock.now()).toISOString();
+      const conditions = withCondition(pod.status?.conditions,
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, nowIso);
+      const next: Pod = { ...pod, status: { ...pod.status, phase: pod.status?.phase ?? 'Pending', conditions } };
+      await this.batcher.put(next, pod.metadata.resourceVersion!);
+      this.logger.info({ pod: key, message }, 'pod is unschedulable');
+    }
+    this.queue.addAfter(key, backoffDelay(attempts, this.backoff));
+  }
+}

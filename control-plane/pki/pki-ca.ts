@@ -1,0 +1,329 @@
+// The cluster's private certificate authority. It signs the control plane's
+// serving certificate, the admin's client certificate and each node's client
+// certificate. ECDSA P-256 keys: signing and handshakes are cheap on a Pi and
+// grpc-js (OpenSSL) accepts them.
+import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill first.
+import * as x509 from '@peculiar/x509';
+import * as grpc from '@grpc/grpc-js';
+import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { isIP } from 'node:net';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { readIfExists, writeFileAtomic } from '../../proto/util/files.js';
+import { BrambleError } from '../../proto/util/errors.js';
+import { realClock, type Clock } from '../../proto/util/clock.js';
+import { NODE_CN_PREFIX, NODE_ORGANIZATION } from './auth.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const DAY = 24 * 3600 * 1000;
+const CA_VALIDITY = 10 * 365 * DAY;
+const LEAF_VALIDITY = 365 * DAY;
+/** Serving certificates closer than this to expiry are replaced at start-up. */
+const RENEW_BEFORE = 30 * DAY;
+/** Boards without a real-time clock may boot slightly behind; back-date so fresh certs are valid at once. */
+const BACKDATE = 3600 * 1000;
+
+export interface IssuedCert {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ClusterPki {
+  readonly tlsDir: string;
+  readonly caPem: string;
+  /** sha256 of the CA certificate's DER, lower-case hex: what join tokens carry. */
+  readonly caHash: string;
+  /** Subject alternative names on the serving certificate ("dns:..." / "ip:..."). */
+  readonly serverSans: readonly string[];
+  /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
+  serverCredentials(): grpc.ServerCredentials;
+  issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
+  /** Verifies a node's CSR (signature, CN "system:node:<nodeName>") and returns the signed certificate PEM. */
+  signNodeCsr(csrPem: string, nodeName: string): Promise<string>;
+}
+
+export interface ClusterPkiOptions {
+  /** Extra names or addresses for the serving certificate (e.g. a load balancer's). */
+  sans?: string[];
+  clock?: Clock;
+}
+
+interface FileNames {
+  caCrt: string;
+  caKey: string;
+  serverCrt: string;
+  serverKey: string;
+}
+
+export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions = {}): Promise<ClusterPki> {
+  const clock = opts.clock ?? realClock;
+  const tlsDir = path.join(dataDir, 'tls');
+  await fs.mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  await fs.chmod(tlsDir, 0o700);
+  const files: FileNames = {
+    caCrt: path.join(tlsDir, 'ca.crt'),
+    caKey: path.join(tlsDir, 'ca.key'),
+    serverCrt: path.join(tlsDir, 'server.crt'),
+    serverKey: path.join(tlsDir, 'server.key'),
+  };
+
+  const ca = await ensureCa(files, clock);
+  const sans = hostSans(opts.sans ?? []);
+  const server = await ensureServingCert(files, ca, sans, clock);
+  const caHash = createHash('sha256').update(Buffer.from(ca.cert.rawData)).digest('hex');
+
+  return {
+    tlsDir,
+    caPem: ca.certPem,
+    caHash,
+    serverSans: sans.map((s) => `${s.type}:${s.value}`),
+    serverCredentials: () => staticServerCredentials(ca.certPem, server.certPem + ca.certPem, server.keyPem),
+    issueClientCert: async (commonName, organization) => {
+      const keys = await generateKeys();
+      const cert = await signLeaf(ca, clock, {
+        commonName,
+        organization,
+        publicKey: keys.publicKey,
+        usage: x509.ExtendedKeyUsage.clientAuth,
+      });
+      return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+    },
+    signNodeCsr: async (csrPem, nodeName) => {
+      const csr = await verifiedCsr(csrPem);
+      const wanted = NODE_CN_PREFIX + nodeName;
+      const cns = csr.subjectName.getField('CN');
+      if (nodeName === '' || cns.length !== 1 || cns[0] !== wanted) {
+        const found = cns.length === 0 ? 'no CN' : cns.map((c) => `"${c}"`).join(', ');
+        throw new BrambleError('FORBIDDEN', `certificate signing request must have CN "${wanted}": found ${found}`);
+      }
+      // The subject is built here, never copied from the CSR, so a node cannot
+      // smuggle in another organization (such as bramble:admins).
+      const cert = await signLeaf(ca, clock, {
+        commonName: wanted,
+        organization: NODE_ORGANIZATION,
+        publicKey: csr.publicKey,
+        usage: x509.ExtendedKeyUsage.clientAuth,
+      });
+      return cert.toString('pem') + '\n';
+    },
+  };
+}
+
+/** sha256 (hex) of the SubjectPublicKeyInfo in a certificate, CSR or public key PEM. */
+export function publicKeyFingerprint(pem: string): string {
+  let spki: Buffer;
+  if (pem.includes('CERTIFICATE REQUEST')) {
+    spki = Buffer.from(new x509.Pkcs10CertificateRequest(pem).publicKey.rawData);
+  } else if (pem.includes('BEGIN CERTIFICATE')) {
+    spki = new NodeX509(pem).publicKey.export({ type: 'spki', format: 'der' });
+  } else {
+    spki = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+  }
+  return createHash('sha256').update(spki).digest('hex');
+}
+
+// ------------------------------------------------------------------ internals
+
+interface LoadedCa {
+  cert: x509.X509Certificate;
+  certPem: string;
+  key: CryptoKey;
+}
+
+async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
+  const certPem = await readIfExists(files.caCrt);
+  const keyPem = await readIfExists(files.caKey);
+  if (certPem !== undefined && keyPem !== undefined) {
+    assertKeyMatches(certPem, keyPem, files.caCrt, files.caKey);
+    return { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem) };
+  }
+  if (certPem !== undefined || keyPem !== undefined) {
+    const [have, missing] = certPem !== undefined ? [files.caCrt, files.caKey] : [files.caKey, files.caCrt];
+    // Never silently replace half a CA: every node and admin trusts the old one.
+    throw new BrambleError(
+      'INTERNAL',
+      `cluster CA is incomplete: ${have} exists but ${missing} does not; restore it, or remove both to create a new CA`,
+    );
+  }
+  const keys = await generateKeys();
+  const now = clock.now();
+  const suffix = Buffer.from(webcrypto.getRandomValues(new Uint8Array(4))).toString('hex');
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: [{ CN: [`bramble-ca-${suffix}`] }, { O: ['bramble'] }],
+    keys,
+    signingAlgorithm: SIGN_ALG,
+    notBefore: new Date(now - BACKDATE),
+    notAfter: new Date(now + CA_VALIDITY),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const newCertPem = cert.toString('pem') + '\n';
+  // Key first: a crash between the two writes leaves a key without a cert,
+  // which the check above reports instead of generating a second CA.
+  await writeFileAtomic(files.caKey, await exportKeyPem(keys.privateKey), 0o600);
+  await writeFileAtomic(files.caCrt, newCertPem, 0o644);
+  return { cert, certPem: newCertPem, key: keys.privateKey };
+}
+
+async function ensureServingCert(
+  files: FileNames,
+  ca: LoadedCa,
+  sans: x509.JsonGeneralNames,
+  clock: Clock,
+): Promise<IssuedCert> {
+  const certPem = await readIfExists(files.serverCrt);
+  const keyPem = await readIfExists(files.serverKey);
+  if (certPem !== undefined && keyPem !== undefined && (await servingCertUsable(certPem, keyPem, ca, sans, clock))) {
+    return { certPem, keyPem };
+  }
+  const keys = await generateKeys();
+  const cert = await signLeaf(ca, clock, {
+    commonName: 'bramble-server',
+    organization: 'bramble',
+    publicKey: keys.publicKey,
+    usage: x509.ExtendedKeyUsage.serverAuth,
+    sans,
+  });
+  const issued = { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+  await writeFileAtomic(files.serverKey, issued.keyPem, 0o600);
+  await writeFileAtomic(files.serverCrt, issued.certPem, 0o644);
+  return issued;
+}
+
+/** Kept when signed by this CA, for this key, with the same SANs and not about to expire. */
+async function servingCertUsable(
+  certPem: string,
+  keyPem: string,
+  ca: LoadedCa,
+  sans: x509.JsonGeneralNames,
+  clock: Clock,
+): Promise<boolean> {
+  try {
+    const cert = new x509.X509Certificate(certPem);
+    if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) return false;
+    if (cert.notAfter.getTime() - clock.now() < RENEW_BEFORE) return false;
+    assertKeyMatches(certPem, keyPem, 'server.crt', 'server.key');
+    const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    // Compare after the same encode/decode so IPv6 spellings cannot differ.
+    const want = new x509.SubjectAlternativeNameExtension(sans);
+    const decodedWant = new x509.SubjectAlternativeNameExtension(want.rawData);
+    return ext !== null && sanKey(ext.names.toJSON()) === sanKey(decodedWant.names.toJSON());
+  } catch {
+    return false;
+  }
+}
+
+function sanKey(names: x509.JsonGeneralNames): string {
+  return names.map((n) => `${n.type}:${n.value}`).sort().join(',');
+}
+
+/** localhost, loopback, the host name, every non-internal address, plus the extra names. */
+export function hostSans(extra: string[]): x509.JsonGeneralNames {
+  const values = new Set<string>(['localhost', '127.0.0.1', '::1', os.hostname()]);
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal) values.add(a.address);
+  }
+  for (const s of extra) if (s.trim() !== '') values.add(s.trim());
+  return [...values].sort().map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+}
+
+interface LeafParams {
+  commonName: string;
+  organization: string;
+  publicKey: x509.PublicKeyType;
+  usage: x509.ExtendedKeyUsage;
+  sans?: x509.JsonGeneralNames;
+}
+
+async function signLeaf(ca: LoadedCa, clock: Clock, p: LeafParams): Promise<x509.X509Certificate> {
+  const now = clock.now();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([p.usage], false),
+    await x509.SubjectKeyIdentifierExtension.create(p.publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+  ];
+  if (p.sans) extensions.push(new x509.SubjectAlternativeNameExtension(p.sans, false));
+  return x509.X509CertificateGenerator.create({
+    subject: [{ CN: [p.commonName] }, { O: [p.organization] }],
+    issuer: ca.cert.subjectName,
+    publicKey: p.publicKey,
+    signingKey: ca.key,
+    signingAlgorithm: SIGN_ALG,
+    notBefore: new Date(now - BACKDATE),
+    notAfter: new Date(now + LEAF_VALIDITY),
+    extensions,
+  });
+}
+
+async function verifiedCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch (e) {
+    throw new BrambleError(
+      'INVALID_ARGUMENT',
+      `certificate signing request must be a PEM PKCS#10 request: ${(e as Error).message}`,
+    );
+  }
+  let ok = false;
+  try {
+    ok = await csr.verify();
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new BrambleError('INVALID_ARGUMENT', 'certificate signing request signature does not verify against its own key');
+  }
+  return csr;
+}
+
+function staticServerCredentials(caPem: string, chainPem: string, keyPem: string): grpc.ServerCredentials {
+  const ca = Buffer.from(caPem);
+  const identity = { certificate: Buffer.from(chainPem), privateKey: Buffer.from(keyPem) };
+  // grpc-js registers these listeners before it registers its own watcher, so an
+  // update delivered synchronously would be missed: deliver on the next microtask.
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: ca })),
+    removeCaCertificateListener: () => undefined,
+    addIdentityCertificateListener: (listener) => queueMicrotask(() => listener(identity)),
+    removeIdentityCertificateListener: () => undefined,
+  };
+  // The exported function's parameter names do not match the constructor it
+  // calls (identity first, then CA); one provider serving both sides makes the
+  // order irrelevant. A non-null CA provider makes the server request client
+  // certificates; `false` lets a call without one reach the handler, which then
+  // refuses it with UNAUTHENTICATED instead of a failed handshake.
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
+}
+
+async function importKeyPem(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decodeFirst(pem);
+  return (await webcrypto.subtle.importKey('pkcs8', der, KEY_ALG, true, ['sign'])) as CryptoKey;
+}
+
+function assertKeyMatches(certPem: string, keyPem: string, certName: string, keyName: string): void {
+  const fromCert = new NodeX509(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+  if (!fromCert.equals(fromKey)) {
+    throw new BrambleError('INTERNAL', `${keyName} is not the private key of ${certName}`);
+  }
+}
+

@@ -1,0 +1,153 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cronScheduleRule } from './schema-workloads.js';
+import { expectProblem, expectValid, fixtures, problemsOf, set } from '../testing/schema-fixtures.js';
+
+const deploy = (path: string, value: unknown) => set(fixtures.deployment(), path, value);
+
+describe('Deployment', () => {
+  test('a selector must match the template labels', () => {
+    expectProblem(
+      deploy('spec.template.metadata.labels', { app: 'api' }),
+      'spec.template.metadata.labels',
+      'must match the selector (app=web): current labels are app=api',
+    );
+    expectProblem(deploy('spec.template.metadata', undefined), 'spec.template.metadata.labels', 'current labels are none');
+  });
+
+  test('matchExpressions count toward the selector', () => {
+    const obj = deploy('spec.selector', { matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] });
+    expectProblem(obj, 'spec.template.metadata.labels', 'must match the selector (tier in (a,b))');
+    expectValid(set(obj, 'spec.template.metadata.labels.tier', 'b'));
+  });
+
+  test('a given selector must not be empty; an absent one is fine', () => {
+    expectProblem(deploy('spec.selector', {}), 'spec.selector', 'must not be empty');
+    expectValid(deploy('spec.selector', undefined));
+  });
+
+  test('a selector expression with In needs values and with Exists must have none', () => {
+    expectProblem(deploy('spec.selector', { matchExpressions: [{ key: 'app', operator: 'In' }] }), 'spec.selector.matchExpressions[0].values', 'must not be empty when operator is "In"');
+    expectProblem(deploy('spec.selector', { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] }), 'spec.selector.matchExpressions[0].values', 'must be empty');
+  });
+
+  test('replicas must be a non-negative integer', () => {
+    expectProblem(deploy('spec.replicas', -1), 'spec.replicas', 'must be greater than or equal to 0: current value is -1');
+  });
+
+  test('the template restartPolicy must be Always', () => {
+    expectProblem(deploy('spec.template.spec.restartPolicy', 'Never'), 'spec.template.spec.restartPolicy', 'must be "Always" for a Deployment: current value is "Never"');
+  });
+
+  test('strategy type is Recreate or RollingUpdate; maxSurge and maxUnavailable are integers or percentages', () => {
+    expectProblem(deploy('spec.strategy', { type: 'BlueGreen' }), 'spec.strategy.type', 'must be one of "Recreate", "RollingUpdate"');
+    expectProblem(deploy('spec.strategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 'a lot' } }), 'spec.strategy.rollingUpdate.maxSurge', 'must be an integer or a percentage such as "25%": current value is "a lot"');
+    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxUnavailable: '150%' } }), 'spec.strategy.rollingUpdate.maxUnavailable', 'must be no more than 100%');
+    expectValid(deploy('spec.strategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } }));
+  });
+
+  test('rollingUpdate is only for RollingUpdate and cannot have both values zero', () => {
+    expectProblem(deploy('spec.strategy', { type: 'Recreate', rollingUpdate: { maxSurge: 1 } }), 'spec.strategy.rollingUpdate', 'must not be set when type is "Recreate"');
+    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxSurge: 0, maxUnavailable: '0%' } }), 'spec.strategy.rollingUpdate.maxUnavailable', 'must not be 0 when maxSurge is 0');
+  });
+
+  test('progressDeadlineSeconds must exceed minReadySeconds', () => {
+    const obj = deploy('spec.minReadySeconds', 30);
+    expectProblem(set(obj, 'spec.progressDeadlineSeconds', 30), 'spec.progressDeadlineSeconds', 'must be greater than minReadySeconds (30)');
+  });
+
+  test('paused is a boolean and revisionHistoryLimit non-negative', () => {
+    expectProblem(deploy('spec.paused', 'true'), 'spec.paused', 'must be a boolean (true or false): current value is "true"');
+    expectProblem(deploy('spec.revisionHistoryLimit', -2), 'spec.revisionHistoryLimit', 'must be greater than or equal to 0');
+  });
+});
+
+describe('DaemonSet', () => {
+  test('a selector must match the template labels', () => {
+    expectProblem(set(fixtures.daemonSet(), 'spec.selector.matchLabels.app', 'other'), 'spec.template.metadata.labels', 'must match the selector (app=other)');
+  });
+
+  test('updateStrategy is RollingUpdate or OnDelete, and OnDelete takes no rollingUpdate', () => {
+    expectProblem(set(fixtures.daemonSet(), 'spec.updateStrategy', { type: 'Recreate' }), 'spec.updateStrategy.type', 'must be one of "RollingUpdate", "OnDelete"');
+    expectProblem(set(fixtures.daemonSet(), 'spec.updateStrategy', { type: 'OnDelete', rollingUpdate: {} }), 'spec.updateStrategy.rollingUpdate', 'must not be set when type is "OnDelete"');
+  });
+
+  test('the template restartPolicy must be Always', () => {
+    expectProblem(set(fixtures.daemonSet(), 'spec.template.spec.restartPolicy', 'OnFailure'), 'spec.template.spec.restartPolicy', 'must be "Always" for a DaemonSet');
+  });
+});
+
+describe('Job', () => {
+  test('the template restartPolicy must be OnFailure or Never', () => {
+    const rp = 'spec.template.spec.restartPolicy';
+    expectProblem(set(fixtures.job(), rp, 'Always'), rp, 'must be "OnFailure" or "Never" for a Job: current value is "Always"');
+    expectProblem(set(fixtures.job(), rp, undefined), rp, 'required for a Job: must be "OnFailure" or "Never"');
+    expectValid(set(fixtures.job(), rp, 'OnFailure'));
+  });
+
+  test('a selector must match the template labels', () => {
+    expectProblem(set(fixtures.job(), 'spec.selector', { matchLabels: { app: 'x' } }), 'spec.template.metadata.labels', 'must match the selector (app=x)');
+  });
+
+  test('counts are non-negative and activeDeadlineSeconds positive', () => {
+    for (const f of ['completions', 'parallelism', 'backoffLimit', 'ttlSecondsAfterFinished']) {
+      expectProblem(set(fixtures.job(), `spec.${f}`, -1), `spec.${f}`, 'must be greater than or equal to 0');
+    }
+    expectProblem(set(fixtures.job(), 'spec.activeDeadlineSeconds', 0), 'spec.activeDeadlineSeconds', 'must be greater than or equal to 1');
+  });
+
+  test('Indexed completion mode needs completions', () => {
+    expectProblem(set(fixtures.job(), 'spec.completionMode', 'Indexed'), 'spec.completions', 'required when completionMode is "Indexed"');
+    expectProblem(set(fixtures.job(), 'spec.completionMode', 'Sorted'), 'spec.completionMode', 'must be one of "NonIndexed", "Indexed"');
+  });
+});
+
+describe('CronJob', () => {
+  const cron = (path: string, value: unknown) => set(fixtures.cronJob(), path, value);
+
+  test('the schedule must be a valid five-field cron expression or a macro', () => {
+    expectProblem(cron('spec.schedule', '61 * * * *'), 'spec.schedule', 'must be a valid cron schedule (61 is a invalid expression for minute): current value is "61 * * * *"');
+    expectProblem(cron('spec.schedule', 'every day'), 'spec.schedule', 'must be a cron schedule with 5 fields');
+    expectProblem(cron('spec.schedule', '*/10 * * * * *'), 'spec.schedule', 'must be a cron schedule with 5 fields');
+    expectProblem(cron('spec.schedule', '@reboot'), 'spec.schedule', 'or a macro such as "@hourly"');
+    expectProblem(cron('spec.schedule', undefined), 'spec.schedule', 'required');
+  });
+
+  test('common schedules and macros are accepted', () => {
+    for (const s of ['*/5 * * * *', '0 3 * * 1-5', '30 2 1 * *', '0 0 * * SUN', '@hourly', '@daily', '@weekly', '@monthly', '@yearly']) {
+      assert.equal(cronScheduleRule(s), undefined, s);
+    }
+  });
+
+  test('the time zone must be an IANA name', () => {
+    expectProblem(cron('spec.timeZone', 'Mars/Olympus'), 'spec.timeZone', 'must be an IANA time zone name such as "Europe/Berlin" or "UTC": current value is "Mars/Olympus"');
+    expectValid(cron('spec.timeZone', 'Europe/Berlin'));
+  });
+
+  test('concurrencyPolicy is Allow, Forbid or Replace', () => {
+    expectProblem(cron('spec.concurrencyPolicy', 'Queue'), 'spec.concurrencyPolicy', 'must be one of "Allow", "Forbid", "Replace"');
+  });
+
+  test('history limits and the starting deadline are non-negative, suspend a boolean', () => {
+    expectProblem(cron('spec.successfulJobsHistoryLimit', -1), 'spec.successfulJobsHistoryLimit', 'must be greater than or equal to 0');
+    expectProblem(cron('spec.failedJobsHistoryLimit', -1), 'spec.failedJobsHistoryLimit', 'must be greater than or equal to 0');
+    expectProblem(cron('spec.startingDeadlineSeconds', -1), 'spec.startingDeadlineSeconds', 'must be greater than or equal to 0');
+    expectProblem(cron('spec.suspend', 1), 'spec.suspend', 'must be a boolean');
+  });
+
+  test('the job template follows the Job rules, with the full path', () => {
+    const rp = 'spec.jobTemplate.spec.template.spec.restartPolicy';
+    expectProblem(cron(rp, 'Always'), rp, 'must be "OnFailure" or "Never" for a Job');
+    expectProblem(cron('spec.jobTemplate.spec.template.spec.containers[0].name', 'Backup'), 'spec.jobTemplate.spec.template.spec.containers[0].name', 'RFC 1123 label');
+    expectProblem(cron('spec.jobTemplate.spec.parallelizm', 2), 'spec.jobTemplate.spec.parallelizm', 'unknown field "parallelizm"');
+  });
+
+  test('a CronJob name leaves room for the Job suffix: at most 52 characters', () => {
+    expectProblem(cron('metadata.name', 'a'.repeat(53)), 'metadata.name', 'must be no more than 52 characters');
+  });
+
+  test('a CronJob without jobTemplate reports it as required', () => {
+    const problems = problemsOf(cron('spec.jobTemplate', undefined));
+    assert.deepEqual(problems, [{ path: 'spec.jobTemplate', message: 'required' }]);
+  });
+});

@@ -1,0 +1,199 @@
+// Deployment, DaemonSet, Job and CronJob specs. Rules that span fields (the
+// selector must select the template, a Job's pods must not restart forever)
+// run even when other fields are malformed.
+import { z } from 'zod';
+import { validate as validateCron, validateDetailed } from 'node-cron';
+import { matchesSelector, selectorRequirements, type LabelSelector, type SelectorRequirement } from '../../proto/model.js';
+import { ALWAYS, addProblem, int, field, isRecord } from './schema-errors.js';
+import { labelSelectorSchema, templateMetaSchema } from './schema-meta.js';
+import { podTemplateSchema } from './schema-pod.js';
+
+type Ctx = z.core.$RefinementCtx<unknown>;
+
+const nonNegative = () => int().min(0);
+
+/** maxSurge / maxUnavailable: a count or a percentage of the desired pods. */
+export const intOrPercent = () =>
+  z.union([int(), z.string()]).superRefine((v, ctx) => {
+    if (typeof v === 'number') {
+      if (v < 0) addProblem(ctx, [], 'must be greater than or equal to 0', v);
+      return;
+    }
+    const m = typeof v === 'string' ? /^(\d+)%$/.exec(v) : null;
+    if (!m) addProblem(ctx, [], 'must be an integer or a percentage such as "25%"', v);
+    else if (Number(m[1]) > 100) addProblem(ctx, [], 'must be no more than 100%', v);
+  });
+
+function isZero(v: unknown): boolean {
+  return v === 0 || v === '0%';
+}
+
+const rollingUpdateSchema = z
+  .strictObject({ maxSurge: intOrPercent().optional(), maxUnavailable: intOrPercent().optional() })
+  .superRefine((r, ctx) => {
+    if (isZero(field(r, 'maxSurge')) && isZero(field(r, 'maxUnavailable'))) {
+      addProblem(ctx, ['maxUnavailable'], 'must not be 0 when maxSurge is 0', field(r, 'maxUnavailable'));
+    }
+  }, ALWAYS);
+
+function rollingUpdateOnlyFor(rollingType: string) {
+  return (s: unknown, ctx: Ctx): void => {
+    const type = field(s, 'type');
+    if (type !== undefined && type !== rollingType && field(s, 'rollingUpdate') !== undefined) {
+      addProblem(ctx, ['rollingUpdate'], `must not be set when type is ${JSON.stringify(type)}`);
+    }
+  };
+}
+
+function formatRequirement(r: SelectorRequirement): string {
+  switch (r.op) {
+    case 'Exists':
+      return r.key;
+    case 'DoesNotExist':
+      return `!${r.key}`;
+    case 'In':
+      return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
+    case 'NotIn':
+      return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+  }
+}
+
+/** When a selector is given it must not be empty and must select the pods the template makes. */
+function checkSelector(spec: unknown, ctx: Ctx, kind: string): void {
+  const selector = field(spec, 'selector');
+  if (selector === undefined || !labelSelectorSchema.safeParse(selector).success) return;
+  const reqs = selectorRequirements(selector as LabelSelector);
+  if (reqs.length === 0) {
+    addProblem(ctx, ['selector'], `must not be empty: a ${kind} selector needs matchLabels or matchExpressions`);
+    return;
+  }
+  const labels = field(field(field(spec, 'template'), 'metadata'), 'labels');
+  const stringLabels: Record<string, string> = {};
+  if (isRecord(labels)) for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') stringLabels[k] = v;
+  if (!matchesSelector(stringLabels, reqs)) {
+    const shown = Object.entries(stringLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    addProblem(
+      ctx,
+      ['template', 'metadata', 'labels'],
+      `must match the selector (${reqs.map(formatRequirement).join(',')}): current labels are ${shown === '' ? 'none' : shown}`,
+    );
+  }
+}
+
+function templateRestartPolicy(spec: unknown): unknown {
+  return field(field(field(spec, 'template'), 'spec'), 'restartPolicy');
+}
+
+/** Deployments and DaemonSets keep their pods running, so only "Always" makes sense. */
+function checkAlwaysRestart(spec: unknown, ctx: Ctx, kind: string): void {
+  const policy = templateRestartPolicy(spec);
+  if (policy === 'OnFailure' || policy === 'Never') {
+    addProblem(ctx, ['template', 'spec', 'restartPolicy'], `must be "Always" for a ${kind}`, policy);
+  }
+}
+
+export const deploymentSpecSchema = z
+  .strictObject({
+    replicas: nonNegative().optional(),
+    selector: labelSelectorSchema.optional(),
+    template: podTemplateSchema,
+    strategy: z
+      .strictObject({ type: z.enum(['Recreate', 'RollingUpdate']).optional(), rollingUpdate: rollingUpdateSchema.optional() })
+      .superRefine(rollingUpdateOnlyFor('RollingUpdate'), ALWAYS)
+      .optional(),
+    minReadySeconds: nonNegative().optional(),
+    revisionHistoryLimit: nonNegative().optional(),
+    progressDeadlineSeconds: nonNegative().optional(),
+    paused: z.boolean().optional(),
+  })
+  .superRefine((spec, ctx) => {
+    checkSelector(spec, ctx, 'Deployment');
+    checkAlwaysRestart(spec, ctx, 'Deployment');
+    const deadline = field(spec, 'progressDeadlineSeconds');
+    const minReady = field(spec, 'minReadySeconds') ?? 0;
+    if (typeof deadline === 'number' && typeof minReady === 'number' && deadline <= minReady) {
+      addProblem(ctx, ['progressDeadlineSeconds'], `must be greater than minReadySeconds (${minReady})`, deadline);
+    }
+  }, ALWAYS);
+
+export const daemonSetSpecSchema = z
+  .strictObject({
+    selector: labelSelectorSchema.optional(),
+    template: podTemplateSchema,
+    updateStrategy: z
+      .strictObject({ type: z.enum(['RollingUpdate', 'OnDelete']).optional(), rollingUpdate: rollingUpdateSchema.optional() })
+      .superRefine(rollingUpdateOnlyFor('RollingUpdate'), ALWAYS)
+      .optional(),
+    minReadySeconds: nonNegative().optional(),
+    revisionHistoryLimit: nonNegative().optional(),
+  })
+  .superRefine((spec, ctx) => {
+    checkSelector(spec, ctx, 'DaemonSet');
+    checkAlwaysRestart(spec, ctx, 'DaemonSet');
+  }, ALWAYS);
+
+export const jobSpecSchema = z
+  .strictObject({
+    selector: labelSelectorSchema.optional(),
+    template: podTemplateSchema,
+    completions: nonNegative().optional(),
+    parallelism: nonNegative().optional(),
+    backoffLimit: nonNegative().optional(),
+    activeDeadlineSeconds: int().min(1).optional(),
+    ttlSecondsAfterFinished: nonNegative().optional(),
+    completionMode: z.enum(['NonIndexed', 'Indexed']).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    checkSelector(spec, ctx, 'Job');
+    // A Job's pods run to completion: "Always" (the Pod default) would never finish.
+    const policy = templateRestartPolicy(spec);
+    const path = ['template', 'spec', 'restartPolicy'];
+    if (policy === undefined && isRecord(field(spec, 'template'))) addProblem(ctx, path, 'required for a Job: must be "OnFailure" or "Never"');
+    else if (policy === 'Always') addProblem(ctx, path, 'must be "OnFailure" or "Never" for a Job', policy);
+    if (field(spec, 'completionMode') === 'Indexed' && field(spec, 'completions') === undefined) {
+      addProblem(ctx, ['completions'], 'required when completionMode is "Indexed"');
+    }
+  }, ALWAYS);
+
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/** Kubernetes schedules have five fields (no seconds) or a macro; node-cron checks the ranges. */
+export function cronScheduleRule(v: string): string | undefined {
+  const text = v.trim();
+  const fields = text.split(/\s+/);
+  const shape = 'must be a cron schedule with 5 fields (minute hour day-of-month month day-of-week) or a macro such as "@hourly"';
+  if (text.startsWith('@')) return CRON_MACROS.includes(text) ? undefined : shape;
+  if (fields.length !== 5) return shape;
+  if (validateCron(text)) return undefined;
+  const reason = validateDetailed(text).errors[0]?.message;
+  return reason ? `must be a valid cron schedule (${reason})` : 'must be a valid cron schedule';
+}
+
+export function timeZoneRule(v: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return undefined;
+  } catch {
+    return 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"';
+  }
+}
+
+export const cronJobSpecSchema = z.strictObject({
+  schedule: z.string().superRefine((v, ctx) => {
+    const problem = cronScheduleRule(v);
+    if (problem) addProblem(ctx, [], problem, v);
+  }),
+  timeZone: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = timeZoneRule(v);
+      if (problem) addProblem(ctx, [], problem, v);
+    })
+    .optional(),
+  concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).optional(),
+  suspend: z.boolean().optional(),
+  startingDeadlineSeconds: nonNegative().optional(),
+  successfulJobsHistoryLimit: nonNegative().optional(),
+  failedJobsHistoryLimit: nonNegative().optional(),
+  jobTemplate: z.strictObject({ metadata: templateMetaSchema.optional(), spec: jobSpecSchema }),
+});

@@ -1,0 +1,350 @@
+// The durable Store: LevelDB in <dataDir>/store holds the objects, the retained
+// events and the revision; a full copy of the state lives in memory for fast
+// reads. Writes are group-committed: while one LevelDB batch is being written,
+// new proposals queue (checked against the queued ones before them) and then go
+// to disk together in the next single batch. On an SD card that means few, large,
+// fsync'ed writes. Readers and watchers see a write only once it is on disk.
+//
+// When the disk fails, the store stops rather than limping on. Files that cannot
+// be read at start-up (LevelDB corruption, values that are not what this code
+// wrote, revisions with their events missing) make openLevelStore fail with
+// STORE_FAILED naming the directory and the reason; a lock held by another
+// process is UNAVAILABLE, as it is not damage. A batch the disk refuses while
+// running makes the store *failed*: that batch and everything queued behind it
+// is rejected, every later propose fails fast with the same STORE_FAILED, and
+// onFatal is told once, so the server can exit and a supervisor sees why —
+// instead of a control plane that answers reads but silently drops writes.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level, type BatchOperation } from 'level';
+import { realClock, type Clock } from '../../proto/util/clock.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger, type Logger } from '../../proto/util/log.js';
+import { objectKey, type KObject } from '../../proto/model.js';
+import type { Command, CommitResult, ListResult, Store, StoreEvent, Watch, WatchOptions } from './store.js';
+import { StoreState, storedObjectProblem, validateRetainEvents, type Applied, type StoreSnapshot } from './store-state.js';
+import { WatchHub } from './store-watch.js';
+
+export interface LevelStoreOptions {
+  dataDir: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** How many events to keep for resuming watches (default 10000). */
+  retainEvents?: number;
+  /** fsync every batch (default true): survives power loss, not only a crash. */
+  sync?: boolean;
+  /**
+   * Called once when the store fails for good (a batch the disk refused), with the
+   * STORE_FAILED error every later propose gets. Without it the store logs the error.
+   */
+  onFatal?: (err: BrambleError) => void;
+  /** Opens the LevelDB database; tests wrap the real one to inject disk failures. */
+  openDb?: (dir: string) => Db;
+}
+
+/** How well group commit is batching, for benchmarks and metrics. */
+export interface LevelStoreStats {
+  batchesWritten: number;
+  commandsCommitted: number;
+  largestBatch: number;
+  lastBatchMs: number;
+}
+
+export interface LevelStore extends Store {
+  readonly stats: Readonly<LevelStoreStats>;
+  /** Set once a write to disk has failed: the store accepts no more writes. */
+  readonly failure: BrambleError | undefined;
+}
+
+export type Db = Level<string, unknown>;
+
+const META_REVISION = 'm:revision';
+const META_COMPACTED = 'm:compacted';
+/**
+ * Written when the directory is created, so an existing store with none of our
+ * records is recognised as damaged (LevelDB drops a garbled .log without an error).
+ */
+const META_FORMAT = 'm:format';
+const FORMAT_VERSION = 1;
+const OBJECT_PREFIX = 'o:';
+const EVENT_PREFIX = 'e:';
+
+function eventKey(revision: number): string {
+  return EVENT_PREFIX + String(revision).padStart(16, '0');
+}
+
+/** Keys starting with `prefix`: ';' sorts right after ':'. */
+function range(prefix: string): { gte: string; lt: string } {
+  return { gte: prefix, lt: prefix.slice(0, -1) + ';' };
+}
+
+interface Entry {
+  applied: Applied;
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Our own finding that the files do not hold what this code writes. */
+class CorruptStore extends Error {}
+
+interface LevelErrorLike { code?: unknown; message?: unknown; cause?: unknown }
+
+/** LevelDB's own reason: classic-level wraps open failures ("Database failed to open") around the real one. */
+function levelReason(err: unknown): { code: string | undefined; message: string } {
+  const e = (err ?? {}) as LevelErrorLike;
+  const cause = e.cause as LevelErrorLike | undefined;
+  const inner = cause && typeof cause.message === 'string' ? cause : e;
+  return {
+    code: typeof inner.code === 'string' ? inner.code : typeof e.code === 'string' ? e.code : undefined,
+    message: typeof inner.message === 'string' ? inner.message : String(err),
+  };
+}
+
+/** One error people can act on for a store that could not be opened or read back. */
+export function storeOpenError(dir: string, err: unknown): BrambleError {
+  if (err instanceof CorruptStore || isBrambleError(err, 'STORE_FAILED')) {
+    return new BrambleError('STORE_FAILED', `the store in ${dir} is corrupt: ${err.message}; restore a backup or move it away`);
+  }
+  const { code, message } = levelReason(err);
+  if (code === 'LEVEL_LOCKED') {
+    return new BrambleError('UNAVAILABLE', `the store in ${dir} is locked by another process (is another bramble server using it?): ${message}`);
+  }
+  if (/permission denied/i.test(message)) {
+    return new BrambleError('STORE_FAILED', `the store in ${dir} cannot be read: ${message}; run bramble as the user that owns it`);
+  }
+  if (/input\/output error/i.test(message)) {
+    return new BrambleError('STORE_FAILED', `the store in ${dir} cannot be read, the disk may be failing: ${message}; restore a backup or move it away`);
+  }
+  // LEVEL_CORRUPTION, and LEVEL_IO_ERROR for a file that is missing or cut short (CURRENT naming no manifest, a truncated .ldb).
+  return new BrambleError('STORE_FAILED', `the store in ${dir} is corrupt: ${message}; restore a backup or move it away`);
+}
+
+function parseStored(key: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CorruptStore(`the value of ${key} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** Everything on disk, checked record by record; StoreState.restore checks the whole. */
+async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
+  const utf8 = { valueEncoding: 'utf8' } as const;
+  const meta = async (key: string): Promise<unknown> => {
+    const text = (await db.get(key, utf8)) as string | undefined;
+    return text === undefined ? undefined : parseStored(key, text);
+  };
+  const revision = await meta(META_REVISION);
+  const format = await meta(META_FORMAT);
+  if (!created && revision === undefined && format === undefined) {
+    throw new CorruptStore('its LevelDB files hold none of bramble\'s records (a damaged .log file?)');
+  }
+  const known = (revision ?? 0) as number;
+  const objects: KObject[] = [];
+  for await (const [key, text] of db.iterator({ ...range(OBJECT_PREFIX), ...utf8 })) {
+    const o = parseStored(key, text as string);
+    const problem = storedObjectProblem(o, Number.isSafeInteger(known) ? known : Infinity);
+    if (problem) throw new CorruptStore(`the object at ${key} ${problem}`);
+    const k = o as KObject;
+    if (key !== OBJECT_PREFIX + objectKey(k.kind, k.metadata.namespace, k.metadata.name)) {
+      throw new CorruptStore(`the object at ${key} is ${k.kind} ${k.metadata.name}, which belongs under another key`);
+    }
+    objects.push(k);
+  }
+  const events: StoreEvent[] = [];
+  for await (const [key, text] of db.iterator({ ...range(EVENT_PREFIX), ...utf8 })) {
+    const list = parseStored(key, text as string);
+    const r = Number(key.slice(EVENT_PREFIX.length));
+    if (!Array.isArray(list) || list.length === 0) throw new CorruptStore(`the events at ${key} are not a list of events`);
+    if (list.some((e) => (e as StoreEvent | null)?.revision !== r)) throw new CorruptStore(`the events at ${key} are not all of revision ${r}`);
+    events.push(...(list as StoreEvent[]));
+  }
+  const compactedRevision = (await meta(META_COMPACTED)) ?? 0;
+  return { revision: known, compactedRevision: compactedRevision as number, objects, events };
+}
+
+export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStore> {
+  const retainEvents = validateRetainEvents(opts.retainEvents);
+  const dir = join(opts.dataDir, 'store');
+  await mkdir(dir, { recursive: true });
+  // LevelDB writes CURRENT when it creates a database: without it this open creates the store,
+  // unless its other files are there, when LevelDB would quietly start an empty one over them.
+  const created = !existsSync(join(dir, 'CURRENT'));
+  if (created) {
+    const leftover = (await readdir(dir)).find((f) => /^MANIFEST-|\.(ldb|sst|log)$/.test(f));
+    if (leftover) throw storeOpenError(dir, new CorruptStore(`its CURRENT file is missing but ${leftover} is there`));
+  } else {
+    // LevelDB's own message for a garbled CURRENT names a file that does not exist, not CURRENT.
+    const current = await readFile(join(dir, 'CURRENT'), 'latin1');
+    const manifest = /^(MANIFEST-\d+)\n$/.exec(current)?.[1];
+    if (!manifest || !existsSync(join(dir, manifest))) {
+      throw storeOpenError(dir, new CorruptStore(`its CURRENT file holds ${JSON.stringify(current.slice(0, 40))}, which names no MANIFEST file there`));
+    }
+  }
+  const db: Db = opts.openDb ? opts.openDb(dir) : new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  try {
+    await db.open();
+  } catch (err) {
+    throw storeOpenError(dir, err);
+  }
+  try {
+    if (created) await db.put(META_FORMAT, FORMAT_VERSION, { sync: opts.sync ?? true });
+    const snapshot = await readSnapshot(db, created);
+    const state = StoreState.restore(snapshot, retainEvents);
+    return new LevelStoreImpl(db, dir, state, snapshot.compactedRevision, opts);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    // A bad retainEvents is the caller's mistake, not damage on disk.
+    if (isBrambleError(err, 'INVALID_ARGUMENT')) throw err;
+    throw storeOpenError(dir, err);
+  }
+}
+
+class LevelStoreImpl implements LevelStore {
+  readonly stats: LevelStoreStats = { batchesWritten: 0, commandsCommitted: 0, largestBatch: 0, lastBatchMs: 0 };
+  private readonly hub: WatchHub;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly sync: boolean;
+  private readonly onFatal: ((err: BrambleError) => void) | undefined;
+  private queue: Entry[] = [];
+  private writing: Promise<void> | undefined;
+  private closed = false;
+  failure: BrambleError | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly state: StoreState,
+    /** Event keys at or below this revision are already deleted on disk. */
+    private diskCompacted: number,
+    opts: LevelStoreOptions,
+  ) {
+    this.clock = opts.clock ?? realClock;
+    this.logger = opts.logger ?? silentLogger();
+    this.sync = opts.sync ?? true;
+    this.onFatal = opts.onFatal;
+    this.hub = new WatchHub(state, this.logger);
+  }
+
+  propose(command: Command): Promise<CommitResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new BrambleError('UNAVAILABLE', 'the store is closed: no more writes are accepted'));
+    let applied: Applied;
+    try {
+      applied = this.state.propose(command);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ applied, resolve, reject });
+      this.kick();
+    });
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): KObject | undefined {
+    return this.state.get(kind, namespace, name);
+  }
+
+  list(kind: string, namespace?: string): ListResult {
+    return this.state.list(kind, namespace);
+  }
+
+  watch(options: WatchOptions, onEvent: (e: StoreEvent) => void): Watch {
+    return this.hub.watch(options, onEvent);
+  }
+
+  revision(): number {
+    return this.state.revision();
+  }
+
+  oldestResumableRevision(): number {
+    return this.state.oldestResumableRevision();
+  }
+
+  objectCount(): number {
+    return this.state.objectCount();
+  }
+
+  async diskBytes(): Promise<number> {
+    let total = 0;
+    for (const name of await readdir(this.dir)) {
+      try {
+        total += (await stat(join(this.dir, name))).size;
+      } catch {
+        // LevelDB removes obsolete files while we count: they no longer take space.
+      }
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await this.writing;
+    this.hub.cancelAll();
+    await this.db.close();
+  }
+
+  /** Starts a batch with everything queued, unless one is being written already. */
+  private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.writing = this.writeBatch(batch).then(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+  }
+
+  private async writeBatch(batch: Entry[]): Promise<void> {
+    const started = this.clock.now();
+    const ops: BatchOperation<Db, string, unknown>[] = [];
+    const incoming: StoreEvent[] = [];
+    for (const { applied } of batch) {
+      for (const [key, object] of applied.writes) {
+        ops.push(object ? { type: 'put', key: OBJECT_PREFIX + key, value: object } : { type: 'del', key: OBJECT_PREFIX + key });
+      }
+      ops.push({ type: 'put', key: eventKey(applied.revision), value: applied.events });
+      incoming.push(...applied.events);
+    }
+    const compacted = this.state.compactionAfter(incoming);
+    // Every revision has at least one event, so the compacted ones are exactly this range.
+    for (let r = this.diskCompacted + 1; r <= compacted; r++) ops.push({ type: 'del', key: eventKey(r) });
+    ops.push({ type: 'put', key: META_REVISION, value: batch[batch.length - 1]!.applied.revision });
+    ops.push({ type: 'put', key: META_COMPACTED, value: compacted });
+    try {
+      await this.db.batch(ops, { sync: this.sync });
+    } catch (err) {
+      this.failBatch(batch, err);
+      return;
+    }
+    this.diskCompacted = compacted;
+    for (const entry of batch) {
+      this.hub.publish(this.state.commit(entry.applied));
+      entry.resolve(entry.applied.result);
+    }
+    this.stats.batchesWritten++;
+    this.stats.commandsCommitted += batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    this.stats.lastBatchMs = this.clock.now() - started;
+  }
+
+  /**
+   * A LevelDB batch is atomic, so nothing of it reached the disk. Proposals queued
+   * behind it were checked against its effects, so they fail too. The store is
+   * failed from now on: a disk that refused one batch (full, read-only, dying) is
+   * not trusted with the next, and writes accepted after a lost one could
+   * contradict what clients were told.
+   */
+  private failBatch(batch: Entry[], err: unknown): void {
+    const { message } = levelReason(err);
+    this.state.abortPending();
+    const failed = new BrambleError('STORE_FAILED', `the store could not write to ${this.dir}: ${message}; it accepts no more writes`);
+    this.failure = failed;
+    for (const entry of [...batch, ...this.queue.splice(0)]) entry.reject(failed);
+    if (this.onFatal) this.onFatal(failed);
+    else this.logger.error({ err, commands: batch.length }, failed.message);
+  }
+}
