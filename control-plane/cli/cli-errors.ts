@@ -1,20 +1,14 @@
 // How the CLI reports failures to people: one line for the summary, one line
 // per field problem, never a stack trace. The exit code tells scripts whether
 // they called the command wrongly (2) or the command failed (1).
-import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
+import { BrambleError, UsageError, type FieldProblem } from '../../proto/util/errors.js';
 
 /** Exit code for a command that ran and failed (server, validation, conflict). */
 export const EXIT_FAILURE = 1;
 /** Exit code for a command called wrongly (missing argument, unknown kind, bad flag value). */
 export const EXIT_USAGE = 2;
 
-/** A mistake in how the command was called; reported like commander's own usage errors. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export interface ErrorSink {
   write(text: string): unknown;

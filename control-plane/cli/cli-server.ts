@@ -7,15 +7,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { isIPv4 } from 'node:net';
-import fs from 'node:fs/promises';
-import type { RunningAgent } from '../../agent/agent.js';
-import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
-import {
-  checkHostPort, checkNodeName, closeOnSignals, containerdUnreachable, DEFAULT_CONTAINERD_ADDRESS, explainAgentStartError, probeContainerd,
-} from './cli-agent.js';
+import type { RunningAgent } from '../../agent/main.js';
+import { isBrambleError } from '../../proto/util/errors.js';
+import { checkHostPort, checkNodeName, closeOnSignals } from './cli-agent.js';
 import type { CommandContext } from './cli-context.js';
 import { reportError, UsageError } from './cli-errors.js';
-import { EXIT_STORE_FAILED } from './process-exit.js';
+import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
 
@@ -95,7 +92,11 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   if (!input.disableAgent) {
     const server = `${localClientHost(input.grpcAddr.replace(/:\d+$/, ''))}:${running.grpcPort}`;
     try {
-      agent = await startLocalAgent({ server, nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress });
+      const { startLocalAgent } = await import('../../agent/main.js');
+      agent = await startLocalAgent({
+        server, nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress,
+        labels: { [CONTROL_PLANE_LABEL]: 'true' }, version: clientVersion(),
+      });
     } catch (e) {
       await running.close();
       if (storeFailed) return EXIT_STORE_FAILED;
@@ -111,39 +112,4 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   });
   if (storeFailed) stop(EXIT_STORE_FAILED);
   return 0;
-}
-
-interface LocalAgentInput {
-  server: string;
-  nodeName: string;
-  dataDir: string;
-  tokenFile: string;
-  containerdAddress?: string;
-}
-
-/** This machine's own board: its data in <data-dir>/agent, joined with the server's default token. */
-async function startLocalAgent(input: LocalAgentInput): Promise<RunningAgent> {
-  const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
-  const alternative = 'pass --containerd-address SOCK, or run the control plane alone with --disable-agent';
-  // Checked before joining: a board that can run nothing must not appear as a node.
-  const reason = await probeContainerd(containerdAddress);
-  if (reason !== undefined) throw containerdUnreachable(containerdAddress, reason, alternative);
-  const token = (await fs.readFile(input.tokenFile, 'utf8')).trim();
-  const [{ startAgent }, { createLogger }] = await Promise.all([import('../../agent/agent.js'), import('../../proto/util/log.js')]);
-  try {
-    return await startAgent({
-      server: input.server,
-      token,
-      nodeName: input.nodeName,
-      dataDir: path.join(input.dataDir, 'agent'),
-      containerdAddress,
-      labels: { [CONTROL_PLANE_LABEL]: 'true' },
-      version: clientVersion(),
-      logger: createLogger('bramble-agent'),
-    });
-  } catch (e) {
-    const err = explainAgentStartError(e, input.server);
-    if (err instanceof BrambleError) throw new BrambleError(err.code, `the local agent could not start: ${err.message}`, err.details);
-    throw err;
-  }
 }

@@ -71,7 +71,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outc
  * Loaded only for daemons, so other commands do not pay for the logger.
  */
 async function guardDaemon(name: string): Promise<void> {
-  const [{ createLogger }, { installLastResortHandlers }] = await Promise.all([import('../../proto/util/log.js'), import('./process-exit.js')]);
+  const [{ createLogger }, { installLastResortHandlers }] = await Promise.all([import('../../proto/util/log.js'), import('../../proto/util/process-exit.js')]);
   installLastResortHandlers({ logger: createLogger(`bramble-${name}`) });
 }
 

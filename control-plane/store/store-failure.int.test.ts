@@ -13,7 +13,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { fromServiceError } from '../../proto/util/errors.js';
 import { loadProto, type ClusterClient } from '../../proto/load.js';
 import { clientCredentials, readClientConfig } from '../pki/client-config.js';
-import { EXIT_STORE_FAILED } from '../cli/process-exit.js';
+import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { openLevelStore } from './store-level.js';
 import { explain, freePort, runBramble, startServerProcess, tempDir, type ServerProcess } from '../../test/support/server-process.js';
 

@@ -153,6 +153,18 @@ export function hasBrambleCode(e: unknown): boolean {
   return md instanceof Metadata && md.get(ERROR_CODE_METADATA_KEY).length > 0;
 }
 
+/**
+ * A mistake in how a command was called (a flag, an argument): the CLI prints
+ * it like commander's own usage errors and exits 2. Here, not in the CLI,
+ * because the agent's entry point checks its own flags.
+ */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export function isBrambleError(e: unknown, code?: ErrorCode): e is BrambleError {
   return e instanceof BrambleError && (code === undefined || e.code === code);
 }

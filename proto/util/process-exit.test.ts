@@ -2,15 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { FakeClock } from '../../proto/util/clock.js';
-import { silentLogger } from '../../proto/util/log.js';
+import { FakeClock } from './clock.js';
+import { silentLogger } from './log.js';
 import { closeThenExit, EXIT_UNCAUGHT, installLastResortHandlers, type ProcessLike } from './process-exit.js';
 
 /** Runs a module snippet in a real Node process that has the handlers installed, and collects how it ended. */
 function runGuarded(body: string): Promise<{ code: number | null; lines: Record<string, unknown>[]; stderr: string }> {
   const here = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
   const source = `
-    const { createLogger } = await import(${here('../../proto/util/log.js')});
+    const { createLogger } = await import(${here('./log.js')});
     const { installLastResortHandlers } = await import(${here('./process-exit.js')});
     const logger = createLogger('bramble-test', 'info');
     const guard = installLastResortHandlers({ logger });

@@ -14,8 +14,8 @@
 //   server with exit 74 (EX_IOERR) after one `fatal` line; a store that cannot
 //   be read at start-up ends it with 74 too, so a supervisor can be told not to
 //   restart into the same failure (systemd: RestartPreventExitStatus=74).
-import { realClock, type Clock } from '../../proto/util/clock.js';
-import type { Logger } from '../../proto/util/log.js';
+import { realClock, type Clock } from './clock.js';
+import type { Logger } from './log.js';
 
 /** An uncaught exception: internal software error (sysexits EX_SOFTWARE). */
 export const EXIT_UNCAUGHT = 70;

@@ -1,0 +1,246 @@
+// The agent's entry point, as `bramble agent` and `bramble server`'s local
+// agent use it: checks the flags before anything touches the network, joins
+// (or reuses the credential in the data dir), and keeps running until SIGTERM
+// or SIGINT. Join failures (bad token, wrong CA, name taken, server
+// unreachable) and a missing containerd end it with a message that says what
+// to do. The rest of the agent is loaded only once the flags are good, so the
+// CLI pays nothing for it at start-up. Nothing here imports the control plane.
+import net from 'node:net';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BrambleError, isBrambleError, UsageError } from '../proto/util/errors.js';
+import { readFile } from 'node:fs/promises';
+import { parseToken } from '../proto/token.js';
+import { realClock } from '../proto/util/clock.js';
+import type { Logger } from '../proto/util/log.js';
+import type { RunningAgent } from './agent.js';
+
+export type { RunningAgent };
+import { closeThenExit } from '../proto/util/process-exit.js';
+import { labelKeyRule, labelValueRule, nodeNameRule, parseHostPort } from '../proto/names.js';
+
+/** Same value as agent.ts's DEFAULT_CONTAINERD_ADDRESS, kept here so the CLI table loads no more of the agent. */
+export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
+const CLOSE_DEADLINE_MS = 10_000;
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** Checks a HOST:PORT flag before anything binds or dials, so the error names the flag. */
+export function checkHostPort(flag: string, value: string): void {
+  if (!parseHostPort(value)) {
+    throw new UsageError(`${flag} must be HOST:PORT with a port from 0 to 65535: current value is "${value}"`);
+  }
+}
+
+/**
+ * Closes `what` on the first SIGTERM or SIGINT and exits 0, or 1 when closing
+ * fails or hangs past the deadline (a stuck stream must not keep a stopped daemon alive).
+ * Returns a trigger for stopping the same way with another exit code (a fatal
+ * failure): whichever comes first decides the code, so a signal during a fatal
+ * stop cannot turn its exit code into 0.
+ */
+export function closeOnSignals(logger: Logger, what: string, close: () => Promise<void>): (code: number) => void {
+  let stopping = false;
+  const stop = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    closeThenExit({ logger, what, code, close, deadlineMs: CLOSE_DEADLINE_MS });
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stopping) logger.info({ signal }, `stopping the ${what}`);
+    stop(0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return stop;
+}
+
+/** "k=v,k2=v2" as a label map; a bad pair is a usage error that names it. */
+export function parseLabels(text: string, flag = '--labels'): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const raw of text.split(',')) {
+    const pair = raw.trim();
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq < 0) throw new UsageError(`${flag} must be a list of KEY=VALUE pairs: "${pair}" has no "="`);
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const keyProblem = labelKeyRule(key);
+    if (keyProblem) throw new UsageError(`${flag}: the key of "${pair}" ${keyProblem}`);
+    const valueProblem = labelValueRule(value);
+    if (valueProblem) throw new UsageError(`${flag}: the value of "${pair}" ${valueProblem}`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
+export function checkNodeName(flag: string, name: string): void {
+  const problem = nodeNameRule(name);
+  if (problem) throw new UsageError(`${flag} ${problem}: current value is "${name}"`);
+}
+
+/** ctr takes a socket path; "unix://" in front is accepted as containerd's own configs write it. */
+export function containerdSocketPath(address: string): string {
+  return address.replace(/^unix:\/\//, '');
+}
+
+/** Connects to containerd's socket once: undefined when something answers, else why not (ENOENT, ECONNREFUSED, ...). */
+export function probeContainerd(address: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection({ path: containerdSocketPath(address) });
+    const done = (reason: string | undefined): void => {
+      socket.destroy();
+      timer.cancel();
+      resolve(reason);
+    };
+    const timer = realClock.setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
+}
+
+/** What to print when containerd is not there; `alternative` names the other way out for this command. */
+export function containerdUnreachable(address: string, reason: string, alternative: string): BrambleError {
+  return new BrambleError(
+    'RUNTIME_FAILED',
+    `containerd is not reachable at ${containerdSocketPath(address)} (${reason}): start containerd, ${alternative}`,
+  );
+}
+
+/** A join failure, with where the agent tried to join; other errors pass through. */
+export function explainAgentStartError(e: unknown, server: string): unknown {
+  if (isBrambleError(e, 'TOKEN_INVALID') || isBrambleError(e, 'CA_MISMATCH') || isBrambleError(e, 'NODE_NAME_TAKEN')) {
+    return new BrambleError(e.code, `cannot join the cluster at ${server}: ${e.message}`, e.details);
+  }
+  if (isBrambleError(e, 'UNAVAILABLE') && !e.message.includes(server)) {
+    return new BrambleError('UNAVAILABLE', `cannot join the cluster at ${server}: ${e.message}`, e.details);
+  }
+  return e;
+}
+
+export interface AgentInput {
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  /** $BRAMBLE_TOKEN: keeps the token out of the process list. */
+  envToken?: string;
+  nodeName?: string;
+  dataDir?: string;
+  containerdAddress?: string;
+  labels?: string;
+  reserve?: string;
+  insecureRegistries: string[];
+  cniPath?: string;
+}
+
+/** Every flag checked; the agent module is loaded only after, so a typo fails at once. */
+/** One token source at most: --token, --token-file or $BRAMBLE_TOKEN (in that order of precedence). */
+export async function resolveToken(input: Pick<AgentInput, 'token' | 'tokenFile' | 'envToken'>): Promise<string | undefined> {
+  if (input.token !== undefined && input.tokenFile !== undefined) {
+    throw new UsageError('--token and --token-file cannot both be given: choose one');
+  }
+  if (input.tokenFile !== undefined) {
+    try {
+      return (await readFile(input.tokenFile, 'utf8')).trim();
+    } catch (e) {
+      throw new UsageError(`--token-file cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)} for "${input.tokenFile}"`);
+    }
+  }
+  return input.token ?? (input.envToken?.trim() || undefined);
+}
+
+async function checkAgentInput(input: AgentInput): Promise<{ server: string; labels: Record<string, string>; token?: string }> {
+  if (!input.server) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443');
+  checkHostPort('--server', input.server);
+  if (/:0$/.test(input.server)) throw new UsageError(`--server port must be 1-65535: current value is "${input.server}"`);
+  for (const r of input.insecureRegistries) checkHostPort('--insecure-registry', r);
+  if (input.nodeName !== undefined) checkNodeName('--node-name', input.nodeName);
+  const labels = parseLabels(input.labels ?? '');
+  if (input.reserve !== undefined) {
+    const { parseReserve } = await import('./stats.js');
+    try {
+      parseReserve(input.reserve);
+    } catch (e) {
+      throw new UsageError(`--reserve: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const token = await resolveToken(input);
+  // A mistyped token fails here, before the server is asked anything.
+  if (token !== undefined) parseToken(token);
+  return { server: input.server, labels, token };
+}
+
+/** Where the agent tells the person who started it how it went. */
+export interface AgentIo {
+  stderr: { write(text: string): unknown };
+}
+
+/** Runs `bramble agent` until a signal; `version` is the package's, reported to the control plane. */
+export async function runAgent(io: AgentIo, input: AgentInput, version: string): Promise<number> {
+  const { server, labels, token } = await checkAgentInput(input);
+  const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
+  const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
+  const logger = createLogger('bramble-agent');
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent({
+      server,
+      token,
+      nodeName: input.nodeName,
+      dataDir: input.dataDir ?? defaultAgentDataDir(),
+      containerdAddress,
+      labels,
+      reserve: input.reserve,
+      insecureRegistries: input.insecureRegistries,
+      cniPath: input.cniPath,
+      version,
+      logger,
+    });
+  } catch (e) {
+    // The runtime is first used after the join: tell a missing containerd from a ctr failure.
+    if (isBrambleError(e, 'RUNTIME_FAILED')) {
+      const reason = await probeContainerd(containerdAddress);
+      if (reason !== undefined) throw containerdUnreachable(containerdAddress, reason, 'or pass --containerd-address SOCK');
+    }
+    throw explainAgentStartError(e, server);
+  }
+  io.stderr.write(`bramble agent: running as node ${agent.nodeName} (pod CIDR ${agent.podCidr}), control plane ${server}\n`);
+  closeOnSignals(logger, 'agent', () => agent.close());
+  return 0;
+}
+
+export interface LocalAgentInput {
+  server: string;
+  nodeName: string;
+  dataDir: string;
+  tokenFile: string;
+  containerdAddress?: string;
+  labels: Record<string, string>;
+  version: string;
+}
+
+/** This machine's own board: its data in <data-dir>/agent, joined with the server's default token. */
+export async function startLocalAgent(input: LocalAgentInput): Promise<RunningAgent> {
+  const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
+  const alternative = 'pass --containerd-address SOCK, or run the control plane alone with --disable-agent';
+  // Checked before joining: a board that can run nothing must not appear as a node.
+  const reason = await probeContainerd(containerdAddress);
+  if (reason !== undefined) throw containerdUnreachable(containerdAddress, reason, alternative);
+  const token = (await fs.readFile(input.tokenFile, 'utf8')).trim();
+  const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
+  try {
+    return await startAgent({
+      server: input.server,
+      token,
+      nodeName: input.nodeName,
+      dataDir: path.join(input.dataDir, 'agent'),
+      containerdAddress,
+      labels: input.labels,
+      version: input.version,
+      logger: createLogger('bramble-agent'),
+    });
+  } catch (e) {
+    const err = explainAgentStartError(e, input.server);
+    if (err instanceof BrambleError) throw new BrambleError(err.code, `the local agent could not start: ${err.message}`, err.details);
+    throw err;
+  }
+}
