@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { BrambleError, fromServiceError } from '../proto/util/errors.js';
+import { splitHostPort } from '../proto/names.js';
 import { writeFileAtomic } from '../proto/util/files.js';
 import { loadProto } from '../proto/load.js';
 import type { Logger } from '../proto/util/log.js';
@@ -28,13 +29,6 @@ interface NetworkFile {
   serviceCidr: string;
 }
 
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const m = addr.match(/^\[?([^\]]+?)\]?:(\d+)$/);
-  if (!m) throw new BrambleError('INVALID_ARGUMENT', `--server must be HOST:PORT: current value is "${addr}"`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new BrambleError('INVALID_ARGUMENT', `--server port must be 1-65535: current value is ${m[2]}`);
-  return { host: m[1]!, port };
-}
 
 export async function ensureJoined(opts: {
   server: string;
@@ -58,7 +52,7 @@ export async function ensureJoined(opts: {
   if (!opts.token) {
     throw new BrambleError('TOKEN_INVALID', `this board has not joined yet: --token is required (find one in the server's data dir, file "token", or run \`bramble token create\`)`);
   }
-  const { host, port } = splitHostPort(opts.server);
+  const { host, port } = splitHostPort(opts.server, '--server', { dial: true });
   const ca = await fetchServerCa(host, port);
   // Before anything secret is sent: the server must hold the CA the token names.
   verifyCaAgainstToken(ca.caHash, opts.token);
@@ -92,7 +86,7 @@ export async function ensureJoined(opts: {
  * pinned and host names are not checked, so a fixed name is sent instead.
  */
 export function agentChannelOptions(server: string): grpc.ChannelOptions {
-  const { host } = splitHostPort(server);
+  const { host } = splitHostPort(server, '--server', { dial: true });
   return {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,

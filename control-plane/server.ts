@@ -26,7 +26,8 @@ import { NodeHeartbeats } from './nodes/node-heartbeats.js';
 import { TunnelRegistry } from './nodes/node-tunnels.js';
 import { publicKeyFingerprint } from './pki/pki-ca.js';
 import { writeClientConfig } from './pki/client-config.js';
-import { splitHostPort, startHttpServer, type RunningHttp } from './http/http-server.js';
+import { startHttpServer, type RunningHttp } from './http/http-server.js';
+import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
@@ -139,7 +140,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger('bramble-server');
   const clock = opts.clock ?? realClock;
   const dataDir = path.resolve(opts.dataDir);
-  const grpcAddr = splitHostPort(opts.grpcAddr);
+  const grpcAddr = splitHostPort(opts.grpcAddr, 'the gRPC address');
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await fs.chmod(dataDir, 0o700);
 
@@ -248,7 +249,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const adminConf = await ensureAdminConfig(dataDir, pki, `${localClientHost(grpcAddr.host)}:${grpcPort}`);
     if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
     logger.info(
-      { grpc: `${grpcAddr.host}:${grpcPort}`, http: `${splitHostPort(opts.httpAddr).host}:${http.port}`, dataDir },
+      { grpc: `${grpcAddr.host}:${grpcPort}`, http: `${splitHostPort(opts.httpAddr, 'the HTTP address').host}:${http.port}`, dataDir },
       'bramble server started',
     );
     logger.info({ tokenFile: path.join(dataDir, 'token'), created: token.created }, 'join token for agents is in the token file');

@@ -4,6 +4,8 @@
 // returns undefined for a good value, else the rule it breaks (the caller adds
 // the field and the current value).
 
+import { BrambleError } from './util/errors.js';
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -84,4 +86,15 @@ export function parseHostPort(addr: string): { host: string; port: number } | un
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) return undefined;
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * parseHostPort or a coded error naming what the address is for. `dial`: the
+ * port must be one a client can connect to (1-65535); listeners may ask for 0.
+ */
+export function splitHostPort(addr: string, what = 'address', opts: { dial?: boolean } = {}): { host: string; port: number } {
+  const parsed = parseHostPort(addr);
+  if (!parsed) throw new BrambleError('INVALID_ARGUMENT', `${what} must be host:port such as 192.168.1.10:7443: current value is "${addr}"`);
+  if (opts.dial && parsed.port === 0) throw new BrambleError('INVALID_ARGUMENT', `${what} port must be 1-65535: current value is "${addr}"`);
+  return parsed;
 }

@@ -4,8 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { BrambleError } from '../../proto/util/errors.js';
-import { parseHostPort } from '../../proto/names.js';
+import { splitHostPort } from '../../proto/names.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { Metrics } from './metrics.js';
 
@@ -28,12 +27,6 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-/** "host:port", "[::1]:port" or ":port" (every address). */
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const parsed = parseHostPort(addr);
-  if (!parsed) throw new BrambleError('INVALID_ARGUMENT', `address must be host:port such as 0.0.0.0:6444: current value is "${addr}"`);
-  return parsed;
-}
 
 export function createHttpApp(opts: Omit<HttpServerOptions, 'addr'>): Koa {
   const app = new Koa();
@@ -58,7 +51,7 @@ export function createHttpApp(opts: Omit<HttpServerOptions, 'addr'>): Koa {
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttp> {
-  const { host, port } = splitHostPort(opts.addr);
+  const { host, port } = splitHostPort(opts.addr, 'the HTTP address');
   // Probes and scrapes are tiny: a client that dribbles its headers or opens
   // hundreds of sockets is cut off rather than allowed to hold the board's memory.
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, createHttpApp(opts).callback());
