@@ -2,6 +2,7 @@
 // with fsync) driven through the CLI and through a gRPC client; its RSS, its
 // idle disk writes and CPU, and the store's group commit measured in-process.
 // Run alone with `npx tsx bench/api.ts`; prints one JSON report.
+import { LIMITS } from '../proto/limits.js';
 import * as grpc from '@grpc/grpc-js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -205,9 +206,11 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
     const { Cluster } = loadProto().bramble.v1;
     client = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server));
 
-    log(`CLI: ${opts.cliInvocations ?? 50} single-object applies and one ${perRun}-object file`);
-    const cli = await cliRuns(server, work, opts.cliInvocations ?? 50, perRun);
-    let created = (opts.cliInvocations ?? 50) + perRun;
+    // One apply carries at most LIMITS.maxObjectsPerApply objects (docs/limits.md).
+    const fileObjects = Math.min(perRun, LIMITS.maxObjectsPerApply);
+    log(`CLI: ${opts.cliInvocations ?? 50} single-object applies and one ${fileObjects}-object file`);
+    const cli = await cliRuns(server, work, opts.cliInvocations ?? 50, fileObjects);
+    let created = (opts.cliInvocations ?? 50) + fileObjects;
 
     const grpcRuns: ApiBenchReport['grpc'] = [];
     for (const writers of [1, 16]) {
