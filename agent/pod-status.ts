@@ -2,6 +2,7 @@
 // from the runtime, or kept from the previous status when the thing they date
 // did not change, so two computations of an unchanged Pod are deep-equal and
 // the agent reports only real changes.
+import { findCondition, withTransitionTime } from '../proto/util/conditions.js';
 import { sortedKeys, stableJson } from '../proto/util/json.js';
 import type { Condition, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus } from '../proto/model.js';
 import { attemptsByName, shouldRestart } from './pod-plan.js';
@@ -94,7 +95,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
     readyCond('Ready'),
     readyCond('ContainersReady'),
     { type: 'PodScheduled', status: 'True' } as Condition,
-  ].map((cond) => withTransition(cond, previous?.conditions, now));
+  ].map((cond) => dated(cond, previous?.conditions, new Date(now).toISOString()));
 
   const status: PodStatus = {
     phase,
@@ -123,11 +124,11 @@ function terminated(info: ContainerInfo, prevFinishedAt: string | undefined, now
   };
 }
 
-function withTransition(cond: Condition, previous: Condition[] | undefined, now: number): Condition {
-  const prev = previous?.find((p) => p.type === cond.type);
+/** PodScheduled is the scheduler's: once it has set one, the agent passes it on unchanged. */
+function dated(cond: Condition, previous: Condition[] | undefined, nowIso: string): Condition {
+  const prev = findCondition(previous, cond.type);
   if (cond.type === 'PodScheduled' && prev) return { ...prev };
-  const at = prev && prev.status === cond.status && prev.lastTransitionTime ? prev.lastTransitionTime : new Date(now).toISOString();
-  return { ...cond, lastTransitionTime: at };
+  return withTransitionTime(cond, prev, nowIso);
 }
 
 function iso(ms: number | undefined, previous: string | undefined, now: number): string {

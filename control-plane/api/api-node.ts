@@ -15,6 +15,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { NodeObject, Pod, PodStatus } from '../../proto/model.js';
 import type { Store } from '../store/store.js';
+import { retryOnConflict } from '../store/retry-on-conflict.js';
 import { AssignmentFeed } from '../nodes/node-assignments.js';
 import { joinNode, type JoinDeps } from '../nodes/node-join.js';
 import { nodeAfterHeartbeat } from '../nodes/node-status.js';
@@ -59,31 +60,6 @@ function callerNode(deps: NodeApiDeps, call: AuthCall, claimed: string): string 
   return id.name;
 }
 
-/** Reads, changes and writes one object, retrying when another writer got there first. */
-async function updateWithRetry<T extends Pod | NodeObject>(
-  store: Store,
-  kind: string,
-  namespace: string | undefined,
-  name: string,
-  change: (current: T) => T | undefined | 'delete',
-): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const current = store.get(kind, namespace, name) as T | undefined;
-    if (!current) throw new BrambleError('NOT_FOUND', `${kind.toLowerCase()} "${name}" not found`);
-    const next = change(structuredClone(current));
-    if (next === undefined) return;
-    const precondition = { resourceVersion: current.metadata.resourceVersion! };
-    try {
-      await store.propose({
-        ops: [next === 'delete' ? { type: 'delete', kind, namespace, name, precondition } : { type: 'put', object: next, precondition }],
-      });
-      return;
-    } catch (e) {
-      if (!isBrambleError(e, 'CONFLICT') || attempt >= 5) throw e;
-    }
-  }
-}
-
 export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
   const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics, streams: deps.streams };
   return {
@@ -116,7 +92,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       }
       deps.heartbeats.observe(name, req.figures, req.pods);
       const nowIso = new Date(deps.clock.now()).toISOString();
-      await updateWithRetry<NodeObject>(deps.store, 'Node', undefined, name, (node) => nodeAfterHeartbeat(node, req, nowIso));
+      await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
       return { intervalSeconds: deps.heartbeatIntervalSeconds };
     }),
 
@@ -144,7 +120,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       }
       const subject = `pod "${req.namespace}/${req.name}"`;
       const status: PodStatus = checkPodStatus(parseUntrustedJson(req.status || '{}', { what: `status of ${subject}` }), subject);
-      await updateWithRetry<Pod>(deps.store, 'Pod', req.namespace, req.name, (pod) => {
+      await retryOnConflict<Pod>(deps.store, { kind: 'Pod', namespace: req.namespace, name: req.name }, (pod) => {
         if (pod.spec.nodeName !== name) {
           throw new BrambleError('FORBIDDEN', `node "${name}" may not update pod "${req.namespace}/${req.name}": it is bound to "${pod.spec.nodeName ?? ''}"`);
         }

@@ -9,7 +9,8 @@ import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import type { NodeObject } from '../../proto/model.js';
 import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
-import { readyCondition } from '../nodes/node-status.js';
+import { withReady } from '../nodes/node-status.js';
+import { findCondition } from '../../proto/util/conditions.js';
 import type { Store } from '../store/store.js';
 
 export const NODE_GRACE_PERIOD_MS = 40_000;
@@ -79,17 +80,13 @@ export class NodeLifecycleController {
       const created = Date.parse(node.metadata.creationTimestamp ?? '');
       const since = Math.max(this.heartbeats.lastHeartbeat(name) ?? -Infinity, startedAt, Number.isNaN(created) ? -Infinity : created);
       if (now - since <= this.graceMs) continue;
-      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status === 'Unknown') continue;
+      if (findCondition(node.status?.conditions, 'Ready')?.status === 'Unknown') continue;
       const nowIso = new Date(now).toISOString();
       const next: NodeObject = {
         ...node,
         status: {
           ...node.status,
-          conditions: [
-            ...(node.status?.conditions ?? []).filter((c) => c.type !== 'Ready'),
-            readyCondition('Unknown', NODE_UNKNOWN_REASON, NODE_UNKNOWN_MESSAGE, ready, nowIso),
-          ],
+          conditions: withReady(node, 'Unknown', NODE_UNKNOWN_REASON, NODE_UNKNOWN_MESSAGE, nowIso),
         },
       };
       try {

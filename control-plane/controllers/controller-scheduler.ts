@@ -7,7 +7,8 @@
 import type { Clock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
-import type { Condition, KObject, NodeObject, Pod } from '../../proto/model.js';
+import { findCondition, setCondition } from '../../proto/util/conditions.js';
+import type { KObject, NodeObject, Pod } from '../../proto/model.js';
 import { backoffDelay, runWorkers, WorkQueue, type BackoffPolicy } from '../../proto/util/work-queue.js';
 import { isTerminated, type NodePods } from './scheduler-filters.js';
 import { newNodePods } from './scheduler-score.js';
@@ -37,13 +38,6 @@ function splitPodKey(key: string): [string, string] {
 
 function revisionOf(o: KObject): number {
   return Number(o.metadata.resourceVersion ?? 0);
-}
-
-/** Sets one condition, keeping lastTransitionTime when its status did not change. */
-export function withCondition(conditions: readonly Condition[] | undefined, next: Condition, nowIso: string): Condition[] {
-  const previous = conditions?.find((c) => c.type === next.type);
-  const transition = previous?.status === next.status ? (previous.lastTransitionTime ?? nowIso) : nowIso;
-  return [...(conditions ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime: transition }];
 }
 
 interface PendingPut {
@@ -236,7 +230,7 @@ export class SchedulerController {
     if (bound && this.nodes.has(bound)) {
       this.unschedulable.delete(key);
       this.track(key, pod);
-      const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      const cond = findCondition(pod.status?.conditions, 'PodScheduled');
       // Only a "node missing" verdict of ours is corrected; otherwise a bound Pod is none of our business.
       if (cond?.status === 'False') await this.writeScheduled(pod, bound);
       return;
@@ -248,7 +242,7 @@ export class SchedulerController {
 
   private scheduledPod(pod: Pod, nodeName: string): Pod {
     const nowIso = new Date(this.clock.now()).toISOString();
-    const conditions = withCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'True' }, nowIso);
+    const conditions = setCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'True' }, nowIso);
     return {
       ...pod,
       spec: { ...pod.spec, nodeName },
@@ -280,11 +274,11 @@ export class SchedulerController {
   private async markUnschedulable(key: string, pod: Pod, message: string): Promise<void> {
     const attempts = (this.unschedulable.get(key) ?? 0) + 1;
     this.unschedulable.set(key, attempts);
-    const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const cond = findCondition(pod.status?.conditions, 'PodScheduled');
     const same = cond?.status === 'False' && cond.reason === 'Unschedulable' && cond.message === message;
     if (!same) {
       const nowIso = new Date(this.clock.now()).toISOString();
-      const conditions = withCondition(pod.status?.conditions,
+      const conditions = setCondition(pod.status?.conditions,
         { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, nowIso);
       const next: Pod = { ...pod, status: { ...pod.status, phase: pod.status?.phase ?? 'Pending', conditions } };
       await this.batcher.put(next, pod.metadata.resourceVersion!);

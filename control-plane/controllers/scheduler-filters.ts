@@ -5,6 +5,7 @@ import {
   ARCH_LABEL, IMAGE_ARCHES_ANNOTATION, parseQuantity,
   type NodeObject, type Pod, type Taint, type Toleration,
 } from '../../proto/model.js';
+import { isConditionTrue } from '../../proto/util/conditions.js';
 
 /** What a Pod asks for: cpu in millicores, memory in bytes. */
 export interface PodRequests {
@@ -196,8 +197,7 @@ function factsOf(p: Pod | PodFacts): PodFacts {
 }
 
 export function isNodeReady(node: NodeObject): boolean {
-  for (const c of node.status?.conditions ?? NONE) if (c.type === 'Ready') return c.status === 'True';
-  return false;
+  return isConditionTrue(node.status?.conditions, 'Ready');
 }
 
 /** Node condition and cordon: returns the reason the node is out, or undefined. */

@@ -5,6 +5,7 @@
 import type { HeartbeatRequest__Output } from '../../proto/types.js';
 import type { Condition, NodeObject, NodeStatus } from '../../proto/model.js';
 import { ARCH_LABEL, HOSTNAME_LABEL, OS_LABEL } from '../../proto/model.js';
+import { setCondition } from '../../proto/util/conditions.js';
 import { stableJson } from '../../proto/util/json.js';
 
 function resources(r: { cpu: string; memory: string; pods: string } | null): Record<string, string> | undefined {
@@ -16,29 +17,19 @@ function resources(r: { cpu: string; memory: string; pods: string } | null): Rec
   return out;
 }
 
-export function readyCondition(status: 'True' | 'False' | 'Unknown', reason: string, message: string, previous: Condition | undefined, nowIso: string): Condition {
-  const changed = previous?.status !== status;
-  return {
-    type: 'Ready',
-    status,
-    reason,
-    message,
-    lastTransitionTime: changed ? nowIso : (previous?.lastTransitionTime ?? nowIso),
-  };
+/** The Node's conditions with Ready set to this status (dated as conditions.ts dates every condition). */
+export function withReady(node: NodeObject, status: Condition['status'], reason: string, message: string, nowIso: string): Condition[] {
+  return setCondition(node.status?.conditions, { type: 'Ready', status, reason, message }, nowIso);
 }
 
 /** The Node as it should be stored after this heartbeat, or undefined when nothing worth writing changed. */
 export function nodeAfterHeartbeat(node: NodeObject, hb: HeartbeatRequest__Output, nowIso: string): NodeObject | undefined {
-  const previousReady = node.status?.conditions?.find((c) => c.type === 'Ready');
   const info = hb.info;
   const status: NodeStatus = {
     capacity: resources(hb.capacity),
     allocatable: resources(hb.allocatable),
     addresses: hb.addresses.map((a) => ({ type: a.type, address: a.address })),
-    conditions: [
-      ...(node.status?.conditions ?? []).filter((c) => c.type !== 'Ready'),
-      readyCondition('True', 'AgentReady', 'the Bramble agent is posting ready status', previousReady, nowIso),
-    ],
+    conditions: withReady(node, 'True', 'AgentReady', 'the Bramble agent is posting ready status', nowIso),
     nodeInfo: info
       ? {
           architecture: info.architecture,
