@@ -22,6 +22,8 @@ import { BoardApi } from './api/api-board.js';
 import { nodeServiceHandlers } from './api/api-node.js';
 import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
+import { AlwaysLeader } from './controllers/leadership.js';
+import { ControllerManager } from './controllers/manager.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
 import { TunnelRegistry } from './nodes/node-tunnels.js';
 import { publicKeyFingerprint } from './pki/pki-ca.js';
@@ -234,14 +236,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }));
 
     // Controllers run on the leader; with one replica this process always is.
-    const scheduler = new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) });
-    const lifecycle = new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) });
-    scheduler.start();
-    lifecycle.start();
-    cleanups.push(async () => {
-      await scheduler.stop();
-      await lifecycle.stop();
+    const controllers = new ControllerManager({
+      store: opened, clock, leadership: new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
+      controllers: [
+        new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
+        new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
+      ],
     });
+    await controllers.start();
+    cleanups.push(() => controllers.stop());
     const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
     cleanups.push(() => shutdownGrpc(server));
     grpcBound = true;

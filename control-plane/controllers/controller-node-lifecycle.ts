@@ -4,6 +4,10 @@
 // readiness actually changes. The agent's next heartbeat sets Ready=True again
 // (node-status.ts). A control plane that just started (or a new leader) has heard
 // nobody yet, so every node gets the full grace period counted from that start.
+// It is a timed sweep, not a queue of keys, and reads the Nodes from the store
+// itself (the authoritative, already in-memory copy) rather than from an informer:
+// the sweep needs no events, and a cache a turn behind could only make it judge
+// a node that was just written from an older copy.
 import type { Clock, Timer } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
@@ -12,6 +16,7 @@ import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import { withReady } from '../nodes/node-status.js';
 import { findCondition } from '../../proto/util/conditions.js';
 import type { Store } from '../store/store.js';
+import type { Controller } from './manager.js';
 
 export const NODE_GRACE_PERIOD_MS = 40_000;
 export const NODE_CHECK_PERIOD_MS = 5_000;
@@ -27,7 +32,8 @@ export interface NodeLifecycleOptions {
   checkEveryMs?: number;
 }
 
-export class NodeLifecycleController {
+export class NodeLifecycleController implements Controller {
+  readonly name = 'node-lifecycle';
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly heartbeats: NodeHeartbeats;
@@ -47,6 +53,7 @@ export class NodeLifecycleController {
     this.everyMs = opts.checkEveryMs ?? NODE_CHECK_PERIOD_MS;
   }
 
+  /** Each start (each term of leadership) counts the grace period afresh. */
   start(): void {
     if (this.timer) return;
     this.startedAt = this.clock.now();

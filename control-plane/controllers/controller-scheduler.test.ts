@@ -6,6 +6,8 @@ import { SchedulerController } from './controller-scheduler.js';
 import { makeNode, makePod } from '../testing/scheduler-fixtures.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
+import { AlwaysLeader } from './leadership.js';
+import { ControllerManager } from './manager.js';
 
 async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -123,5 +125,39 @@ describe('scheduler controller', () => {
     await create(store, makePod('later'));
     await waitFor('the later pod bound', () => getPod(store, 'later').spec.nodeName);
     assert.equal(getPod(store, 'leaving').spec.nodeName, undefined);
+  });
+
+  test('a scheduler started again (a new term) rebuilds its view: pods deleted meanwhile free their node', async (t) => {
+    const { store, controller } = setup(t);
+    await create(store, makeNode('pi-1', { pods: '1' }));
+    controller.start();
+    await create(store, makePod('first'));
+    await waitFor('the first pod bound', () => getPod(store, 'first').spec.nodeName);
+    await controller.stop();
+    await store.propose({ ops: [{ type: 'delete', kind: 'Pod', namespace: 'default', name: 'first' }] });
+    await create(store, makePod('second'));
+    controller.start();
+    const second = await waitFor('the second pod bound', () => (getPod(store, 'second').spec.nodeName ? getPod(store, 'second') : undefined));
+    assert.equal(second.spec.nodeName, 'pi-1');
+    assert.deepEqual(controller.unschedulableKeys(), []);
+  });
+
+  test('under the controller manager it schedules from the shared informers', async (t) => {
+    const store = createMemoryStore();
+    const clock = new FakeClock();
+    const scheduler = new SchedulerController({ store, clock });
+    const manager = new ControllerManager({ store, clock, leadership: new AlwaysLeader(), controllers: [scheduler] });
+    t.after(async () => {
+      await manager.stop();
+      await store.close();
+    });
+    await create(store, makeNode('pi-1'), makePod('early'));
+    await manager.start();
+    await create(store, makePod('later'));
+    await waitFor('both pods bound', () => getPod(store, 'early').spec.nodeName && getPod(store, 'later').spec.nodeName);
+    await manager.stop();
+    await create(store, makePod('after-stop'));
+    await new Promise<void>((r) => setImmediate(r));
+    assert.equal(getPod(store, 'after-stop').spec.nodeName, undefined);
   });
 });

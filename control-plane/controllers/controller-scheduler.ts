@@ -1,9 +1,10 @@
-// The scheduler controller: watches Pods and Nodes, queues the keys of Pods that
-// need a node, and binds each to the node schedule() picks. It keeps its own
-// cache of nodes and of bound Pods per node, and counts a bind in that cache the
-// moment it decides (Kubernetes' "assume"), so decisions made before the watch
-// catches up never overcommit a node. Binds from concurrent workers that are
-// ready in the same turn go to the store as one command.
+// The scheduler controller: follows Pods and Nodes through the shared informers,
+// queues the keys of Pods that need a node, and binds each to the node schedule()
+// picks. Besides the informers' caches it keeps its own view of nodes and of bound
+// Pods per node, and counts a bind in that view the moment it decides (Kubernetes'
+// "assume"), so decisions made before the watch catches up never overcommit a
+// node; that is why its handlers do more than enqueue. Binds from concurrent
+// workers that are ready in the same turn go to the store as one command.
 import type { Clock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
@@ -13,7 +14,9 @@ import { backoffDelay, runWorkers, WorkQueue, type BackoffPolicy } from '../../p
 import { isTerminated, type NodePods } from './scheduler-filters.js';
 import { newNodePods } from './scheduler-score.js';
 import { schedule } from './scheduler.js';
-import type { Op, Store, StoreEvent, Watch } from '../store/store.js';
+import type { Op, Store } from '../store/store.js';
+import type { Controller, ControllerContext } from './manager.js';
+import { SharedInformers } from './shared-informers.js';
 
 export interface SchedulerControllerOptions {
   store: Store;
@@ -87,8 +90,10 @@ class PutBatcher {
   }
 }
 
-export class SchedulerController {
-  readonly queue: WorkQueue;
+export class SchedulerController implements Controller {
+  readonly name = 'scheduler';
+  /** A fresh queue each start: a queue once shut down takes nothing more. */
+  private queue: WorkQueue;
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -103,8 +108,11 @@ export class SchedulerController {
   private readonly byNode = new Map<string, NodePods>();
   /** Pods last found to fit nowhere, with how many times in a row. */
   private readonly unschedulable = new Map<string, number>();
-  private watches: Watch[] = [];
   private running: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  /** Informers made by start() without a manager (tests, the benchmark); stopped by stop(). */
+  private ownInformers: SharedInformers | undefined;
+  private removeHandlers: (() => void)[] = [];
 
   constructor(opts: SchedulerControllerOptions) {
     this.store = opts.store;
@@ -116,29 +124,57 @@ export class SchedulerController {
     this.batcher = new PutBatcher(this.store);
   }
 
-  start(): void {
+  /**
+   * Follows Nodes and Pods through ctx.informers (the manager's, shared with other
+   * controllers). Without a context it makes and starts informers of its own.
+   */
+  start(ctx?: ControllerContext): void {
     if (this.running) return;
-    const nodes = this.store.list('Node');
-    const pods = this.store.list('Pod');
-    for (const n of nodes.items) this.nodes.set(n.metadata.name, n as NodeObject);
+    // A new term starts from nothing: its informers' lists rebuild every cache.
+    this.nodes.clear();
     this.sortedNodes = undefined;
-    for (const p of pods.items) this.onPod(p as Pod, revisionOf(p), false);
-    // Both lists were taken in one synchronous step, so they share this revision.
-    const from = pods.revision;
-    this.watches = [
-      this.store.watch({ kind: 'Node', fromRevision: from }, (e) => this.onNodeEvent(e)),
-      this.store.watch({ kind: 'Pod', fromRevision: from }, (e) => this.onPodEvent(e)),
+    this.bound.clear();
+    this.byNode.clear();
+    this.unschedulable.clear();
+    this.queue = new WorkQueue(this.clock);
+    const abort = (this.abort = new AbortController());
+    ctx?.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    const informers = ctx?.informers ?? (this.ownInformers = new SharedInformers({ store: this.store, clock: this.clock, logger: this.logger }));
+    // Nodes first: a factory starts informers in the order asked for, so bound Pods
+    // from the initial list find their node already known.
+    const nodes = informers.informer<NodeObject>('Node');
+    const pods = informers.informer<Pod>('Pod');
+    this.removeHandlers = [
+      nodes.addEventHandler({
+        onAdd: (n) => this.onNode(n),
+        onUpdate: (_old, n) => this.onNode(n),
+        onDelete: (n) => this.onNodeDeleted(n),
+      }),
+      pods.addEventHandler({
+        onAdd: (p) => this.onPod(p, revisionOf(p), true),
+        onUpdate: (_old, p) => this.onPod(p, revisionOf(p), true),
+        onDelete: (p) => this.onPodDeleted(p),
+      }),
     ];
-    this.running = runWorkers(this.queue, (key) => this.reconcile(key), this.workers, (key, err) => {
-      const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
-      this.logger[level]({ pod: key, err }, 'scheduling a pod failed; retrying with back-off');
-    });
-    this.logger.info({ nodes: nodes.items.length, pods: pods.items.length }, 'scheduler started');
+    this.ownInformers?.start();
+    const queue = this.queue;
+    this.running = (async () => {
+      if (!(await informers.waitForSync(abort.signal))) return;
+      this.logger.info({ nodes: nodes.list().length, pods: pods.list().length }, 'scheduler started');
+      await runWorkers(queue, (key) => this.reconcile(key), this.workers, (key, err) => {
+        const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
+        this.logger[level]({ pod: key, err }, 'scheduling a pod failed; retrying with back-off');
+      });
+    })();
   }
 
+  /** Stops taking events and resolves once the reconciles in flight have finished. */
   async stop(): Promise<void> {
-    for (const w of this.watches) w.cancel();
-    this.watches = [];
+    for (const remove of this.removeHandlers) remove();
+    this.removeHandlers = [];
+    this.abort?.abort();
+    this.ownInformers?.stop();
+    this.ownInformers = undefined;
     this.queue.shutdown();
     await this.running;
     this.running = undefined;
@@ -151,26 +187,26 @@ export class SchedulerController {
 
   // ---------------------------------------------------------------- events
 
-  private onNodeEvent(e: StoreEvent): void {
-    const node = e.object as NodeObject;
-    if (e.type === 'DELETED') this.nodes.delete(node.metadata.name);
-    else this.nodes.set(node.metadata.name, node);
+  private onNode(node: NodeObject): void {
+    this.nodes.set(node.metadata.name, node);
     this.sortedNodes = undefined;
     this.requeueUnschedulable();
   }
 
-  private onPodEvent(e: StoreEvent): void {
-    const pod = e.object as Pod;
+  private onNodeDeleted(node: NodeObject): void {
+    this.nodes.delete(node.metadata.name);
+    this.sortedNodes = undefined;
+    this.requeueUnschedulable();
+  }
+
+  /** A deleted Pod's resourceVersion is the delete's revision (store.ts: DELETED). */
+  private onPodDeleted(pod: Pod): void {
     const key = podKey(pod.metadata.namespace, pod.metadata.name);
-    if (e.type === 'DELETED') {
-      const had = this.bound.get(key);
-      if (had && revisionOf(had) > e.revision) return;
-      this.untrack(key);
-      this.unschedulable.delete(key);
-      if (had && !isTerminated(had)) this.requeueUnschedulable();
-      return;
-    }
-    this.onPod(pod, e.revision, true);
+    const had = this.bound.get(key);
+    if (had && revisionOf(had) > revisionOf(pod)) return;
+    this.untrack(key);
+    this.unschedulable.delete(key);
+    if (had && !isTerminated(had)) this.requeueUnschedulable();
   }
 
   private onPod(pod: Pod, revision: number, live: boolean): void {
