@@ -169,6 +169,24 @@ export function selectorRequirements(sel: LabelSelector | Record<string, string>
   return reqs;
 }
 
+/** The command-line form of a selector ("app=web,tier in (a,b),!legacy"), as parseSelector reads it. */
+export function formatSelector(reqs: SelectorRequirement[]): string {
+  return reqs
+    .map((r) => {
+      switch (r.op) {
+        case 'Exists':
+          return r.key;
+        case 'DoesNotExist':
+          return `!${r.key}`;
+        case 'In':
+          return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
+        case 'NotIn':
+          return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+      }
+    })
+    .join(',');
+}
+
 export function matchesSelector(labels: Record<string, string> | undefined, reqs: SelectorRequirement[]): boolean {
   const l = labels ?? {};
   return reqs.every((r) => {

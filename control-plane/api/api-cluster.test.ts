@@ -103,6 +103,20 @@ describe('ClusterApi.apply', () => {
     assert.equal(store.get('Deployment', 'default', 'good'), undefined);
   });
 
+  test('a changed Deployment selector is refused, on a dry run too, and nothing is written', async () => {
+    const { api, store } = await setup();
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    const before = store.revision();
+    const moved = parse(deployment('web', 1));
+    (moved.spec as { selector: unknown }).selector = { matchLabels: { app: 'api' } };
+    (moved.spec as { template: { metadata: unknown } }).template.metadata = { labels: { app: 'api' } };
+    for (const dryRun of [true, false]) {
+      await rejectsWith(api.apply({ objects: [deployment('other', 1), JSON.stringify(moved)], dryRun }), 'VALIDATION_FAILED', 'documents[1]: deployment "web" is invalid: spec.selector: field is immutable');
+    }
+    assert.equal(store.revision(), before);
+    assert.equal(store.get('Deployment', 'default', 'other'), undefined);
+  });
+
   test('a dry run plans without writing', async () => {
     const { api, store } = await setup();
     const before = store.revision();

@@ -3,7 +3,7 @@
 // run even when other fields are malformed.
 import { z } from 'zod';
 import { validate as validateCron, validateDetailed } from 'node-cron';
-import { matchesSelector, selectorRequirements, type LabelSelector, type SelectorRequirement } from '../../proto/model.js';
+import { formatSelector, matchesSelector, selectorRequirements, type LabelSelector } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, field, isRecord } from './schema-errors.js';
 import { labelSelectorSchema, templateMetaSchema } from './schema-meta.js';
 import { podTemplateSchema } from './schema-pod.js';
@@ -62,19 +62,6 @@ function rollingUpdateOnlyFor(rollingType: string) {
   };
 }
 
-function formatRequirement(r: SelectorRequirement): string {
-  switch (r.op) {
-    case 'Exists':
-      return r.key;
-    case 'DoesNotExist':
-      return `!${r.key}`;
-    case 'In':
-      return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
-    case 'NotIn':
-      return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
-  }
-}
-
 /**
  * A selector must not be empty and must select the pods the template makes.
  * apps/v1 requires one (Deployment, DaemonSet); a Job makes its own when none is given.
@@ -101,7 +88,7 @@ function checkSelector(spec: unknown, ctx: Ctx, kind: string, required: boolean)
     addProblem(
       ctx,
       ['template', 'metadata', 'labels'],
-      `must match the selector (${reqs.map(formatRequirement).join(',')}): current labels are ${shown === '' ? 'none' : shown}`,
+      `must match the selector (${formatSelector(reqs)}): current labels are ${shown === '' ? 'none' : shown}`,
     );
   }
 }
