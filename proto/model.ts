@@ -80,6 +80,10 @@ export function resolveKind(name: string): KindInfo | undefined {
 }
 
 export const DEFAULT_NAMESPACE = 'default';
+/** Where k3s and most Kubernetes manifests put cluster add-ons (DaemonSets for logs, DNS, CNI). */
+export const KUBE_SYSTEM_NAMESPACE = 'kube-system';
+/** Namespaces every cluster has from its first start and that cannot be deleted, as in Kubernetes. */
+export const SYSTEM_NAMESPACES: readonly string[] = [DEFAULT_NAMESPACE, KUBE_SYSTEM_NAMESPACE];
 
 /** The store key of an object: kind, namespace ('' for cluster-scoped) and name. */
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import {
-  DEFAULT_NAMESPACE, KINDS, formatSelector, kindInfo, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector,
+  DEFAULT_NAMESPACE, KINDS, SYSTEM_NAMESPACES, formatSelector, kindInfo, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector,
 } from '../../proto/model.js';
 import type { Command, Op, Store } from '../store/store.js';
 
@@ -269,8 +269,9 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
   const namespace = scopedNamespace(info, target.namespace);
   const stored = state.get(info.kind, namespace, target.name);
   if (!stored) throw notFoundError(info.kind, namespace, target.name);
-  if (info.kind === 'Namespace' && target.name === DEFAULT_NAMESPACE) {
-    throw new BrambleError('FORBIDDEN', `namespace "${DEFAULT_NAMESPACE}" cannot be deleted: objects without a namespace go there`);
+  if (info.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(target.name)) {
+    const why = target.name === DEFAULT_NAMESPACE ? 'objects without a namespace go there' : 'every cluster has it, as Kubernetes does';
+    throw new BrambleError('FORBIDDEN', `namespace "${target.name}" cannot be deleted: ${why}`);
   }
   const storedVersion = stored.metadata.resourceVersion ?? '';
   if (target.resourceVersion && target.resourceVersion !== storedVersion) {
