@@ -11,6 +11,7 @@ import { BrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
 import type { Pod } from '../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import type { HeartbeatRequest } from '../proto/types.js';
 import { agentChannelOptions, ensureJoined } from './agent-join.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
@@ -122,7 +123,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   reconciler.start();
 
   const findPod = (ns: string, name: string): Pod | undefined =>
-    desired.pods.find((p) => (p.metadata.namespace ?? 'default') === ns && p.metadata.name === name);
+    desired.pods.find((p) => (p.metadata.namespace ?? DEFAULT_NAMESPACE) === ns && p.metadata.name === name);
 
   session = new AgentSession({
     client, nodeName, clock, logger,
@@ -152,7 +153,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
           throw new BrambleError('NOT_FOUND', `logs must name a container of a pod on this node: container ${shown(req.container)} of pod ${shown(req.namespace)}/${shown(req.pod)} is not one`);
         }
-        const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid };
+        const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid: pod.metadata.uid };
         return readLogs(opts.dataDir, ref, container.name, {
           tailLines: req.tailLines >= 0 ? req.tailLines : undefined, follow: req.follow, clock, signal,
         });

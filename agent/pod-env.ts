@@ -3,6 +3,7 @@
 // throw: it is returned as a config error so the container waits with
 // CreateContainerConfigError, as in Kubernetes, until the key appears.
 import type { Container, KObject, Pod } from '../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
 
 export interface ConfigMapObject extends KObject {
   data?: Record<string, string>;
@@ -37,7 +38,7 @@ export function secretData(s: SecretObject): Map<string, Buffer> {
 
 /** A ConfigSource over plain lists of objects, as the assignment stream delivers them. */
 export function configSourceOf(configMaps: KObject[], secrets: KObject[]): ConfigSource {
-  const key = (o: KObject): string => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+  const key = (o: KObject): string => `${o.metadata.namespace ?? DEFAULT_NAMESPACE}/${o.metadata.name}`;
   const cms = new Map(configMaps.map((c) => [key(c), c as ConfigMapObject]));
   const secs = new Map(secrets.map((s) => [key(s), s as SecretObject]));
   return {
@@ -60,7 +61,7 @@ export interface EnvContext {
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; message: string };
 
 export function resolveEnv(pod: Pod, container: Container, source: ConfigSource, ctx: EnvContext): EnvResult {
-  const ns = pod.metadata.namespace ?? 'default';
+  const ns = pod.metadata.namespace ?? DEFAULT_NAMESPACE;
   const env: Record<string, string> = {};
   for (const v of container.env ?? []) {
     if (v.value !== undefined || !v.valueFrom) {
@@ -95,7 +96,7 @@ function fieldValue(pod: Pod, path: string, ctx: EnvContext): string | undefined
     case 'metadata.name':
       return pod.metadata.name;
     case 'metadata.namespace':
-      return pod.metadata.namespace ?? 'default';
+      return pod.metadata.namespace ?? DEFAULT_NAMESPACE;
     case 'metadata.uid':
       return pod.metadata.uid ?? '';
     case 'spec.nodeName':

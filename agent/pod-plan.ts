@@ -2,7 +2,7 @@
 // the steps that move the board one step toward the Pod. No I/O here; the
 // back-off and liveness verdicts come in as lookups so this stays testable.
 import type { Container, Pod, PodSpec } from '../proto/model.js';
-import { parseQuantity } from '../proto/model.js';
+import { DEFAULT_NAMESPACE, parseQuantity } from '../proto/model.js';
 import {
   LABEL_CONTAINER_NAME,
   LABEL_POD_NAME,
@@ -95,7 +95,7 @@ export function buildContainerSpec(pod: Pod, c: Container, restartCount: number,
     labels: {
       [LABEL_POD_UID]: uid,
       [LABEL_POD_NAME]: pod.metadata.name,
-      [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? 'default',
+      [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? DEFAULT_NAMESPACE,
       [LABEL_CONTAINER_NAME]: c.name,
       [LABEL_RESTART_COUNT]: String(restartCount),
     },
@@ -153,7 +153,7 @@ export function planPod(input: PlanInput): PodAction[] {
     if (latest.state !== 'stopped' || !shouldRestart(pod.spec.restartPolicy, latest.exitCode)) continue;
     const { remainingMs, delayMs } = input.backoff(c.name, latest);
     if (remainingMs > 0) {
-      const message = `back-off ${formatDuration(delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}(${pod.metadata.uid ?? ''})`;
+      const message = `back-off ${formatDuration(delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? DEFAULT_NAMESPACE}(${pod.metadata.uid ?? ''})`;
       actions.push({ kind: 'backoff', container: c.name, retryInMs: remainingMs, message });
       continue;
     }

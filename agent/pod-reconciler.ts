@@ -6,6 +6,7 @@
 import type { Clock, Timer } from '../proto/util/clock.js';
 import { silentLogger, type Logger } from '../proto/util/log.js';
 import type { KObject, Pod, PodStatus } from '../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
 import type { PodNetwork, PodSandbox } from './network.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
@@ -308,7 +309,7 @@ export class PodReconciler {
 
   private async ensureSandbox(pod: Pod): Promise<PodSandbox> {
     const uid = pod.metadata.uid!;
-    const sandbox = await this.opts.network.ensurePod(uid, pod.metadata.name, pod.metadata.namespace ?? 'default');
+    const sandbox = await this.opts.network.ensurePod(uid, pod.metadata.name, pod.metadata.namespace ?? DEFAULT_NAMESPACE);
     this.sandboxes.set(uid, sandbox);
     return sandbox;
   }
@@ -393,7 +394,7 @@ export class PodReconciler {
 
   private logPathOf(c: ContainerInfo): string {
     const l = c.labels;
-    const ref = { namespace: l[LABEL_POD_NAMESPACE] ?? 'default', name: l[LABEL_POD_NAME] ?? '', uid: l[LABEL_POD_UID] ?? '' };
+    const ref = { namespace: l[LABEL_POD_NAMESPACE] ?? DEFAULT_NAMESPACE, name: l[LABEL_POD_NAME] ?? '', uid: l[LABEL_POD_UID] ?? '' };
     return containerLogPath(this.opts.dataDir, ref, l[LABEL_CONTAINER_NAME] ?? '', Number(l[LABEL_RESTART_COUNT] ?? 0));
   }
 

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod } from '../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import type { PullBackoff } from './pod-backoff.js';
 import { resolveEnv, type ConfigSource } from './pod-env.js';
 import { containerLogPath } from './pod-logs.js';
@@ -55,7 +56,7 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
     const message = (e as Error).message;
     return { started: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: deps.pull.failed(key, message, deps.now) };
   }
-  const ref = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid };
+  const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid };
   const logPath = containerLogPath(deps.dataDir, ref, c.name, req.restartCount);
   try {
     await fs.mkdir(path.dirname(logPath), { recursive: true });

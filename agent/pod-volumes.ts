@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BrambleError } from '../proto/util/errors.js';
 import type { Container, KeyToPath, Pod, Volume } from '../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import type { ConfigSource } from './pod-env.js';
 import type { Mount } from './runtime.js';
 
@@ -39,7 +40,7 @@ interface FileContent {
 
 export async function ensureVolumes(dataDir: string, pod: Pod, source: ConfigSource): Promise<VolumesResult> {
   const uid = pod.metadata.uid ?? '';
-  const ns = pod.metadata.namespace ?? 'default';
+  const ns = pod.metadata.namespace ?? DEFAULT_NAMESPACE;
   const paths = new Map<string, string>();
   let changed = false;
   for (const v of pod.spec.volumes ?? []) {

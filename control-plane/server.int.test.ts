@@ -67,6 +67,11 @@ describe('bramble server (in process, real TLS)', () => {
     assert.match(await fs.readFile(path.join(server.dataDir, 'token'), 'utf8'), /^B10[0-9a-f]{64}::/);
   });
 
+  test('a new cluster has the default and kube-system namespaces', async () => {
+    const listed = await call(client, client.list, { kind: 'namespaces' });
+    assert.deepEqual(listed.objects.map((o) => parse(o).metadata.name).sort(), ['default', 'kube-system']);
+  });
+
   test('apply, get, list and delete round-trip, and re-applying keeps the resourceVersion', async () => {
     const applied = await call(client, client.apply, { objects: [configMap('cfg-a', '1')] });
     assert.equal(applied.results[0]!.action, 'created');
@@ -156,8 +161,11 @@ describe('bramble server (in process, real TLS)', () => {
     assert.match(metrics, /^process_resident_memory_bytes /m);
   });
 
-  test('a restart on the same data dir keeps objects and the admin config', async () => {
+  test('a restart on the same data dir keeps objects, the system namespaces as they were and the admin config', async () => {
     await call(client, client.apply, { objects: [configMap('cfg-keep', '1')] });
+    const namespaces = async (): Promise<string[]> =>
+      (await call(client, client.list, { kind: 'namespaces' })).objects.map((o) => `${parse(o).metadata.name}@${parse(o).metadata.resourceVersion}`).sort();
+    const namespacesBefore = await namespaces();
     const confBefore = await fs.readFile(path.join(server.dataDir, 'admin.conf'), 'utf8');
     const port = server.grpcPort;
     client.close();
@@ -168,6 +176,7 @@ describe('bramble server (in process, real TLS)', () => {
     assert.equal(await fs.readFile(path.join(server.dataDir, 'admin.conf'), 'utf8'), confBefore);
     const got = await call(client, client.get, { kind: 'cm', name: 'cfg-keep' });
     assert.deepEqual(parse(got.object).data, { k: '1' });
+    assert.deepEqual(await namespaces(), namespacesBefore, 'a restart does not write the system namespaces again');
   });
 });
 

@@ -11,7 +11,7 @@ import { realClock, type Clock } from '../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
-import { DEFAULT_NAMESPACE } from '../proto/model.js';
+import { SYSTEM_NAMESPACES } from '../proto/model.js';
 import { planApply } from './api/api-apply.js';
 import { ClusterApi, clusterHandlers } from './api/api-cluster.js';
 import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, clientKey, peerIdentity, requireAdmin } from './pki/auth.js';
@@ -93,17 +93,25 @@ export function localClientHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Returns whether the namespace had to be created. */
-export async function ensureDefaultNamespace(store: Store, clock: Clock): Promise<boolean> {
-  if (store.get('Namespace', undefined, DEFAULT_NAMESPACE)) return false;
-  const plan = planApply(store, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEFAULT_NAMESPACE } }], { clock });
-  try {
-    await store.propose(plan.command);
-    return true;
-  } catch (e) {
-    if (isBrambleError(e, 'ALREADY_EXISTS')) return false;
-    throw e;
+/**
+ * Creates the namespaces every cluster has (default, kube-system) that are
+ * missing, so a fresh cluster takes manifests written for k3s. Idempotent: run
+ * at every start, it creates only what is missing. Returns the names created.
+ */
+export async function ensureSystemNamespaces(store: Store, clock: Clock): Promise<string[]> {
+  const created: string[] = [];
+  for (const name of SYSTEM_NAMESPACES) {
+    if (store.get('Namespace', undefined, name)) continue;
+    const plan = planApply(store, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }], { clock });
+    try {
+      await store.propose(plan.command);
+      created.push(name);
+    } catch (e) {
+      // Another writer made it between the read and the write: it exists, which is all we need.
+      if (!isBrambleError(e, 'ALREADY_EXISTS')) throw e;
+    }
   }
+  return created;
 }
 
 /** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
@@ -199,7 +207,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const pki = await ensureClusterPki(dataDir, { sans, clock });
     const tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
     const token = await tokens.ensureDefaultToken(dataDir);
-    if (await ensureDefaultNamespace(opened, clock)) logger.info({ kind: 'Namespace', objectName: DEFAULT_NAMESPACE, action: 'created' }, 'created the default namespace');
+    for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,

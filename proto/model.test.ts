@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { matchesSelector, parseSelector } from './model.js';
+import { formatSelector, matchesSelector, parseSelector } from './model.js';
 
 test('a label selector follows the label rules for its keys and values', () => {
   assert.deepEqual(parseSelector('app in (web, api),tier!=db,!legacy'), [
@@ -11,6 +11,11 @@ test('a label selector follows the label rules for its keys and values', () => {
   ]);
   assert.throws(() => parseSelector('-app=c'), /label selector key .*current value is "-app"/);
   assert.throws(() => parseSelector(`app=${'x'.repeat(64)}`), /label selector value for "app" must be no more than 63 characters/);
+});
+
+test('a formatted selector parses back to the same requirements', () => {
+  const text = 'app=web,tier!=db,env in (a,b),zone notin (x,y),track,!legacy';
+  assert.equal(formatSelector(parseSelector(text)), text);
 });
 
 test('any text is either a selector or an Error, never a hang or another throw', () => {

@@ -80,6 +80,10 @@ export function resolveKind(name: string): KindInfo | undefined {
 }
 
 export const DEFAULT_NAMESPACE = 'default';
+/** Where k3s and most Kubernetes manifests put cluster add-ons (DaemonSets for logs, DNS, CNI). */
+export const KUBE_SYSTEM_NAMESPACE = 'kube-system';
+/** Namespaces every cluster has from its first start and that cannot be deleted, as in Kubernetes. */
+export const SYSTEM_NAMESPACES: readonly string[] = [DEFAULT_NAMESPACE, KUBE_SYSTEM_NAMESPACE];
 
 /** The store key of an object: kind, namespace ('' for cluster-scoped) and name. */
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {
@@ -167,6 +171,24 @@ export function selectorRequirements(sel: LabelSelector | Record<string, string>
     else reqs.push({ key: e.key, op: e.operator });
   }
   return reqs;
+}
+
+/** The command-line form of a selector ("app=web,tier in (a,b),!legacy"), as parseSelector reads it. */
+export function formatSelector(reqs: SelectorRequirement[]): string {
+  return reqs
+    .map((r) => {
+      switch (r.op) {
+        case 'Exists':
+          return r.key;
+        case 'DoesNotExist':
+          return `!${r.key}`;
+        case 'In':
+          return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
+        case 'NotIn':
+          return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+      }
+    })
+    .join(',');
 }
 
 export function matchesSelector(labels: Record<string, string> | undefined, reqs: SelectorRequirement[]): boolean {

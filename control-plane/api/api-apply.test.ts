@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../proto/util/clock.js';
-import { isBrambleError } from '../../proto/util/errors.js';
+import { isBrambleError, type BrambleError } from '../../proto/util/errors.js';
 import type { KObject } from '../../proto/model.js';
 import { planApply, planDelete } from './api-apply.js';
 import { createMemoryStore } from '../store/store-memory.js';
@@ -172,6 +172,95 @@ describe('planApply', () => {
   test('a resourceVersion on an object that does not exist is a conflict', async () => {
     const { store, clock } = await storeWithDefault();
     assert.throws(() => planApply(store, [deploy(1, { resourceVersion: '7' })], { clock }), (e: unknown) => isBrambleError(e, 'CONFLICT'));
+  });
+});
+
+describe('planApply: immutable selectors', () => {
+  type Selector = Record<string, unknown>;
+
+  function workload(kind: 'Deployment' | 'DaemonSet', name: string, selector: Selector | undefined, labels: Record<string, string>): KObject {
+    const template = { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+    return { apiVersion: 'apps/v1', kind, metadata: { name, namespace: 'default' }, spec: { ...(selector ? { selector } : {}), template } };
+  }
+
+  const configMap = (name: string): KObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { k: 'v' } });
+
+  function refusal(fn: () => unknown): BrambleError {
+    try {
+      fn();
+    } catch (e) {
+      if (isBrambleError(e)) return e;
+      throw e;
+    }
+    assert.fail('expected the apply to be refused');
+  }
+
+  for (const kind of ['Deployment', 'DaemonSet'] as const) {
+    test(`changing a ${kind}'s selector is VALIDATION_FAILED at spec.selector with its document index, and nothing is written`, async () => {
+      const { store, clock } = await storeWithDefault();
+      await applyAll(store, clock, [workload(kind, 'web', { matchLabels: { app: 'web' } }, { app: 'web' })]);
+      const before = store.revision();
+      const changed = workload(kind, 'web', { matchLabels: { app: 'web', tier: 'front' } }, { app: 'web', tier: 'front' });
+      const err = refusal(() => planApply(store, [configMap('new-cfg'), changed], { clock }));
+      assert.equal(err.code, 'VALIDATION_FAILED');
+      const what = kind.toLowerCase();
+      assert.deepEqual(err.details, [{
+        path: 'spec.selector',
+        message: `field is immutable: the stored ${what} selects app=web: current value is app=web,tier=front; delete the ${what} and apply it again to change its selector`,
+        document: 1,
+      }]);
+      assert.match(err.message, new RegExp(`^documents\\[1\\]: ${what} "web" is invalid: spec\\.selector: field is immutable`));
+      assert.equal(store.revision(), before);
+      assert.equal(store.get('ConfigMap', 'default', 'new-cfg'), undefined);
+    });
+  }
+
+  test('matchExpressions are part of the selector: adding one is a change', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [workload('Deployment', 'web', { matchLabels: { app: 'web' } }, { app: 'web' })]);
+    const withExpression = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] };
+    const err = refusal(() => planApply(store, [workload('Deployment', 'web', withExpression, { app: 'web' })], { clock }));
+    assert.equal(err.code, 'VALIDATION_FAILED');
+    assert.match(err.details[0]!.message, /current value is app=web,tier!=db;/);
+  });
+
+  test('every document that changes a selector is listed in one error', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [
+      workload('Deployment', 'a', { matchLabels: { app: 'a' } }, { app: 'a' }),
+      workload('DaemonSet', 'b', { matchLabels: { app: 'b' } }, { app: 'b' }),
+    ]);
+    const err = refusal(() => planApply(store, [
+      workload('Deployment', 'a', { matchLabels: { app: 'a2' } }, { app: 'a2' }),
+      workload('DaemonSet', 'b', { matchLabels: { app: 'b2' } }, { app: 'b2' }),
+    ], { clock }));
+    assert.deepEqual(err.details.map((p) => [p.document, p.path]), [[0, 'spec.selector'], [1, 'spec.selector']]);
+    assert.match(err.message, /^2 of 2 documents are invalid: documents\[0\]: deployment "a" .* \| documents\[1\]: daemonset "b" /);
+  });
+
+  test('the same selector written differently is no change, and the rest of the spec may change', async () => {
+    const { store, clock } = await storeWithDefault();
+    const selector = { matchLabels: { app: 'web', tier: 'front' } };
+    await applyAll(store, clock, [workload('Deployment', 'web', selector, { app: 'web', tier: 'front' })]);
+    const reordered = { matchExpressions: [], matchLabels: { tier: 'front', app: 'web' } };
+    const plan = planApply(store, [workload('Deployment', 'web', reordered, { app: 'web', tier: 'front', extra: 'yes' })], { clock });
+    assert.equal(plan.results[0]!.action, 'configured');
+  });
+
+  test('a stored workload without a selector (from before selectors were required) accepts one', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [workload('Deployment', 'old', undefined, { app: 'old' })]);
+    const plan = planApply(store, [workload('Deployment', 'old', { matchLabels: { app: 'old' } }, { app: 'old' })], { clock });
+    assert.equal(plan.results[0]!.action, 'configured');
+  });
+
+  test('a Deployment and a DaemonSet may each be created with any selector', async () => {
+    const { store, clock } = await storeWithDefault();
+    const plan = planApply(store, [
+      workload('Deployment', 'web', { matchLabels: { app: 'web' } }, { app: 'web' }),
+      workload('DaemonSet', 'web', { matchLabels: { app: 'agent' } }, { app: 'agent' }),
+    ], { clock, newUid: uids() });
+    assert.deepEqual(plan.results.map((r) => r.action), ['created', 'created']);
   });
 });
 

@@ -3,8 +3,10 @@
 // the command; a conflict with a concurrent writer means "plan again".
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
-import { BrambleError } from '../../proto/util/errors.js';
-import { DEFAULT_NAMESPACE, KINDS, kindInfo, objectKey, type KObject, type KindInfo } from '../../proto/model.js';
+import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
+import {
+  DEFAULT_NAMESPACE, KINDS, SYSTEM_NAMESPACES, formatSelector, kindInfo, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector,
+} from '../../proto/model.js';
 import type { Command, Op, Store } from '../store/store.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -121,6 +123,35 @@ function withSystemFields(incoming: KObject, stored: KObject): KObject {
   return { ...incoming, spec: kept };
 }
 
+// apps/v1 makes these selectors immutable: the controller finds its pods (and
+// their revisions) by the selector, so a new one would orphan the old pods.
+const IMMUTABLE_SELECTOR_KINDS = new Set(['Deployment', 'DaemonSet']);
+
+function selectorOf(obj: KObject): LabelSelector | undefined {
+  return (obj.spec as { selector?: LabelSelector } | undefined)?.selector;
+}
+
+function showSelector(sel: LabelSelector | undefined): string {
+  const text = formatSelector(selectorRequirements(sel));
+  return text === '' ? 'empty' : text;
+}
+
+/** The problem with updating `stored` to `desired`, if its selector changed. */
+function selectorChange(stored: KObject, desired: KObject, index: number): FieldProblem | undefined {
+  if (!IMMUTABLE_SELECTOR_KINDS.has(stored.kind)) return undefined;
+  const before = selectorOf(stored);
+  // Objects stored before selectors were required have none: the first one given is accepted.
+  if (before === undefined || canonical(before) === canonical(selectorOf(desired))) return undefined;
+  const kind = stored.kind.toLowerCase();
+  return {
+    path: 'spec.selector',
+    message:
+      `field is immutable: the stored ${kind} selects ${showSelector(before)}: current value is ${showSelector(selectorOf(desired))}; ` +
+      `delete the ${kind} and apply it again to change its selector`,
+    document: index,
+  };
+}
+
 function stripServerFields(obj: KObject): KObject {
   const { status: _status, ...rest } = obj;
   const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, deletionTimestamp: _dt, ...meta } = obj.metadata;
@@ -129,8 +160,9 @@ function stripServerFields(obj: KObject): KObject {
 
 /**
  * Plans an apply of validated objects against the store's current state.
- * Throws CONFLICT (stale resourceVersion), NOT_FOUND (namespace missing) or
- * INVALID_ARGUMENT (the same object twice); nothing is planned then.
+ * Throws CONFLICT (stale resourceVersion), NOT_FOUND (namespace missing),
+ * INVALID_ARGUMENT (the same object twice) or VALIDATION_FAILED (an immutable
+ * field changed, every such document listed); nothing is planned then.
  */
 export function planApply(state: StoreView, objects: KObject[], opts: PlanOptions): ApplyPlan {
   const newUid = opts.newUid ?? randomUUID;
@@ -139,6 +171,7 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
   const results: PlannedApply[] = [];
   const seen = new Map<string, number>();
   const namespacesInRequest = new Set<string>();
+  const immutable: { problem: FieldProblem; what: string }[] = [];
 
   objects.forEach((raw, index) => {
     const info = requireKind(raw.kind);
@@ -179,6 +212,8 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
       throw new BrambleError('CONFLICT', `${what} was changed since it was read: the request has resourceVersion "${givenVersion}" but the stored object is at "${storedVersion}"`);
     }
     const desired = withSystemFields(incoming, stored);
+    const changed = selectorChange(stored, desired, index);
+    if (changed) immutable.push({ problem: changed, what: `${info.kind.toLowerCase()} ${JSON.stringify(name)}` });
     const metaSame = (['labels', 'annotations', 'ownerReferences'] as const).every(
       (f) => canonical(desired.metadata[f]) === canonical(stored.metadata[f]),
     );
@@ -204,6 +239,12 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     ops.push({ type: 'put', object, precondition: { resourceVersion: storedVersion } });
   });
 
+  if (immutable.length > 0) {
+    // Worded as validateObjects words its errors, so the CLI shows both alike.
+    const parts = immutable.map(({ problem, what }) => `documents[${problem.document}]: ${what} is invalid: ${problem.path}: ${problem.message}`);
+    const summary = parts.length === 1 ? parts[0]! : `${parts.length} of ${objects.length} documents are invalid: ${parts.join(' | ')}`;
+    throw new BrambleError('VALIDATION_FAILED', summary, immutable.map(({ problem }) => problem));
+  }
   return { command: { ops }, results };
 }
 
@@ -228,8 +269,9 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
   const namespace = scopedNamespace(info, target.namespace);
   const stored = state.get(info.kind, namespace, target.name);
   if (!stored) throw notFoundError(info.kind, namespace, target.name);
-  if (info.kind === 'Namespace' && target.name === DEFAULT_NAMESPACE) {
-    throw new BrambleError('FORBIDDEN', `namespace "${DEFAULT_NAMESPACE}" cannot be deleted: objects without a namespace go there`);
+  if (info.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(target.name)) {
+    const why = target.name === DEFAULT_NAMESPACE ? 'objects without a namespace go there' : 'every cluster has it, as Kubernetes does';
+    throw new BrambleError('FORBIDDEN', `namespace "${target.name}" cannot be deleted: ${why}`);
   }
   const storedVersion = stored.metadata.resourceVersion ?? '';
   if (target.resourceVersion && target.resourceVersion !== storedVersion) {

@@ -5,6 +5,7 @@ import type { ImageChunk__Output, LogsRequest__Output, TopRequest__Output, TopRe
 import { BrambleError } from '../../proto/util/errors.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type { NodeObject, Pod } from '../../proto/model.js';
+import { DEFAULT_NAMESPACE } from '../../proto/model.js';
 import { describeObject, notFoundError } from './api-apply.js';
 import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import type { TunnelRegistry } from '../nodes/node-tunnels.js';
@@ -22,7 +23,7 @@ export class BoardApi {
   /** Streams the container's log from its board; cancel() stops a follow. */
   logs(req: LogsRequest__Output): AsyncIterable<Buffer> & { cancel(): void } {
     if (!req.pod) throw new BrambleError('INVALID_ARGUMENT', 'logs needs a pod name: current value is empty');
-    const namespace = req.namespace || 'default';
+    const namespace = req.namespace || DEFAULT_NAMESPACE;
     const pod = this.deps.store.get('Pod', namespace, req.pod) as Pod | undefined;
     if (!pod) throw notFoundError('Pod', namespace, req.pod);
     const nodeName = pod.spec.nodeName;

@@ -13,7 +13,7 @@ import { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import { TunnelRegistry } from '../nodes/node-tunnels.js';
 import { createMetrics } from '../http/metrics.js';
 import { validateObjects } from '../schema/schema.js';
-import { ensureDefaultNamespace } from '../server.js';
+import { ensureSystemNamespaces } from '../server.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
@@ -27,7 +27,7 @@ function boardFor(store: Store): BoardApi {
 async function setup(opts: { store?: Store; retainEvents?: number } = {}): Promise<{ api: ClusterApi; store: Store; clock: FakeClock }> {
   const store = opts.store ?? createMemoryStore({ retainEvents: opts.retainEvents });
   const clock = new FakeClock();
-  await ensureDefaultNamespace(store, clock);
+  await ensureSystemNamespaces(store, clock);
   const api = new ClusterApi({
     store, clock, logger: silentLogger(), validate: validateObjects,
     tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }),
@@ -101,6 +101,20 @@ describe('ClusterApi.apply', () => {
     await rejectsWith(api.apply({ objects: [deployment('good', 1), bad], dryRun: false }), 'VALIDATION_FAILED');
     assert.equal(store.revision(), before);
     assert.equal(store.get('Deployment', 'default', 'good'), undefined);
+  });
+
+  test('a changed Deployment selector is refused, on a dry run too, and nothing is written', async () => {
+    const { api, store } = await setup();
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    const before = store.revision();
+    const moved = parse(deployment('web', 1));
+    (moved.spec as { selector: unknown }).selector = { matchLabels: { app: 'api' } };
+    (moved.spec as { template: { metadata: unknown } }).template.metadata = { labels: { app: 'api' } };
+    for (const dryRun of [true, false]) {
+      await rejectsWith(api.apply({ objects: [deployment('other', 1), JSON.stringify(moved)], dryRun }), 'VALIDATION_FAILED', 'documents[1]: deployment "web" is invalid: spec.selector: field is immutable');
+    }
+    assert.equal(store.revision(), before);
+    assert.equal(store.get('Deployment', 'default', 'other'), undefined);
   });
 
   test('a dry run plans without writing', async () => {
@@ -215,9 +229,10 @@ describe('ClusterApi.delete', () => {
     assert.equal(store.get('Deployment', 'shop', 'cart'), undefined);
   });
 
-  test('deleting the default namespace is FORBIDDEN', async () => {
+  test('deleting the default or the kube-system namespace is FORBIDDEN', async () => {
     const { api } = await setup();
-    await rejectsWith(api.delete({ kind: 'namespace', namespace: '', name: 'default', resourceVersion: '' }), 'FORBIDDEN');
+    await rejectsWith(api.delete({ kind: 'namespace', namespace: '', name: 'default', resourceVersion: '' }), 'FORBIDDEN', 'objects without a namespace go there');
+    await rejectsWith(api.delete({ kind: 'namespace', namespace: '', name: 'kube-system', resourceVersion: '' }), 'FORBIDDEN', 'namespace "kube-system" cannot be deleted');
   });
 
   test('a stale resource_version precondition is a CONFLICT', async () => {

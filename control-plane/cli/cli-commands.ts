@@ -1,7 +1,7 @@
 // The table of `bramble` subcommands: name, arguments, options, and the action
 // that turns commander's parsed values into a typed call. main.ts builds the
 // commander program from this table; a new subcommand is one more entry.
-import { KINDS } from '../../proto/model.js';
+import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
@@ -58,7 +58,7 @@ export function isCommandGroup(entry: CommandEntry): entry is CommandGroupSpec {
   return 'subcommands' in entry;
 }
 
-const NAMESPACE: OptionSpec = { flags: '-n, --namespace <namespace>', description: 'namespace of the object (default "default")' };
+const NAMESPACE: OptionSpec = { flags: '-n, --namespace <namespace>', description: `namespace of the object (default "${DEFAULT_NAMESPACE}")` };
 const FILENAME: OptionSpec = {
   flags: '-f, --filename <path>',
   description: 'manifest file, directory of *.yaml/*.yml/*.json, or - for stdin (repeatable)',

@@ -2,7 +2,7 @@
 // for ages, and how to reach the server. Injected so commands run in tests
 // without a terminal.
 import { realClock, type Clock } from '../../proto/util/clock.js';
-import { KINDS, resolveKind, type KindInfo } from '../../proto/model.js';
+import { DEFAULT_NAMESPACE, KINDS, resolveKind, type KindInfo } from '../../proto/model.js';
 import type { ConnectOptions } from './cli-client.js';
 import { UsageError } from './cli-errors.js';
 
@@ -52,7 +52,7 @@ export function splitKindName(kindArg: string, nameArg: string | undefined): { k
 
 /** The namespace a request uses: '' for cluster-scoped kinds. */
 export function namespaceFor(kind: KindInfo, namespace: string | undefined): string {
-  return kind.namespaced ? namespace ?? 'default' : '';
+  return kind.namespaced ? namespace ?? DEFAULT_NAMESPACE : '';
 }
 
 // Commander hands options over untyped; these read them with the type the table declared.

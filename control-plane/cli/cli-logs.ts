@@ -4,6 +4,7 @@
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
+import { DEFAULT_NAMESPACE } from '../../proto/model.js';
 
 export interface LogsInput {
   pod: string;
@@ -43,7 +44,7 @@ export async function runLogs(ctx: CommandContext, input: LogsInput, interrupt: 
   const tailLines = input.tail === undefined ? -1 : parseTail(input.tail);
   await withCluster(ctx.connect, async (conn) => {
     const stream = conn.logs({
-      namespace: input.namespace ?? 'default',
+      namespace: input.namespace ?? DEFAULT_NAMESPACE,
       pod: input.pod,
       container: input.container ?? '',
       follow: input.follow,

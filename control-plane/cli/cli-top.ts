@@ -7,6 +7,7 @@ import type { PodFigures__Output } from '../../proto/generated/bramble/v1/PodFig
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { renderTable, type Printed } from './cli-print.js';
+import { DEFAULT_NAMESPACE } from '../../proto/model.js';
 
 export const TOP_OUTPUT_FORMATS = ['json', 'yaml'] as const;
 export type TopOutput = 'table' | (typeof TOP_OUTPUT_FORMATS)[number];
@@ -76,7 +77,7 @@ export interface TopInput {
 }
 
 export async function runTop(ctx: CommandContext, input: TopInput): Promise<number> {
-  const namespace = input.namespace ?? 'default';
+  const namespace = input.namespace ?? DEFAULT_NAMESPACE;
   const res = await withCluster(ctx.connect, (conn) =>
     conn.top({ what: input.what, namespace: input.what === 'pods' && !input.allNamespaces ? namespace : '' }),
   );

@@ -78,7 +78,7 @@ describe('parseManifestText', () => {
   test('a multi-document manifest with one bad document reports that document index', () => {
     const text = [
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}',
-      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replcas: 2\n  template:\n    spec:\n      containers: [{name: web, image: nginx}]',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replcas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]',
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}',
     ].join('\n---\n');
     try {

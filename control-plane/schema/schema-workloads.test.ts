@@ -21,9 +21,25 @@ describe('Deployment', () => {
     expectValid(set(obj, 'spec.template.metadata.labels.tier', 'b'));
   });
 
-  test('a given selector must not be empty; an absent one is fine', () => {
+  test('a selector is required and must not be empty, as in apps/v1', () => {
     expectProblem(deploy('spec.selector', {}), 'spec.selector', 'must not be empty');
-    expectValid(deploy('spec.selector', undefined));
+    expectProblem(deploy('spec.selector', { matchLabels: {}, matchExpressions: [] }), 'spec.selector', 'must not be empty');
+    expectProblem(deploy('spec.selector', undefined), 'spec.selector', 'required: a Deployment needs matchLabels or matchExpressions');
+  });
+
+  test('matchLabels and matchExpressions must both select the template labels', () => {
+    const selector = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] };
+    expectValid(deploy('spec.selector', selector));
+    expectProblem(
+      set(deploy('spec.selector', selector), 'spec.template.metadata.labels.tier', 'db'),
+      'spec.template.metadata.labels',
+      'must match the selector (app=web,tier!=db): current labels are app=web,tier=db',
+    );
+    expectProblem(
+      deploy('spec.selector', { matchExpressions: [{ key: 'track', operator: 'Exists' }] }),
+      'spec.template.metadata.labels',
+      'must match the selector (track): current labels are app=web',
+    );
   });
 
   test('a selector expression with In needs values and with Exists must have none', () => {
@@ -48,12 +64,48 @@ describe('Deployment', () => {
 
   test('rollingUpdate is only for RollingUpdate and cannot have both values zero', () => {
     expectProblem(deploy('spec.strategy', { type: 'Recreate', rollingUpdate: { maxSurge: 1 } }), 'spec.strategy.rollingUpdate', 'must not be set when type is "Recreate"');
-    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxSurge: 0, maxUnavailable: '0%' } }), 'spec.strategy.rollingUpdate.maxUnavailable', 'must not be 0 when maxSurge is 0');
+    const ru = 'spec.strategy.rollingUpdate.maxUnavailable';
+    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxSurge: 0, maxUnavailable: '0%' } }), ru, 'must not be 0 when maxSurge is 0: no pod could ever be replaced: current value is "0%"');
+    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxSurge: '0%', maxUnavailable: 0 } }), ru, 'current value is 0');
+    expectProblem(deploy('spec.strategy', { rollingUpdate: { maxSurge: '00%', maxUnavailable: '000%' } }), ru, 'must not be 0 when maxSurge is 0');
+  });
+
+  test('a rollingUpdate value left out counts as its 25% default', () => {
+    expectValid(deploy('spec.strategy', { rollingUpdate: { maxSurge: 0 } }));
+    expectValid(deploy('spec.strategy', { rollingUpdate: { maxUnavailable: '0%' } }));
+  });
+
+  test('maxSurge and maxUnavailable must be non-negative integers or "N%" with N from 0 to 100', () => {
+    const ru = (v: Record<string, unknown>) => deploy('spec.strategy', { rollingUpdate: v });
+    const path = 'spec.strategy.rollingUpdate';
+    expectProblem(ru({ maxSurge: -1 }), `${path}.maxSurge`, 'must be greater than or equal to 0: current value is -1');
+    expectProblem(ru({ maxUnavailable: -3 }), `${path}.maxUnavailable`, 'must be greater than or equal to 0: current value is -3');
+    expectProblem(ru({ maxSurge: '101%' }), `${path}.maxSurge`, 'must be no more than 100%: current value is "101%"');
+    for (const bad of ['-5%', '5', '5 %', '%', '2.5%', '25%%']) {
+      expectProblem(ru({ maxSurge: bad }), `${path}.maxSurge`, `must be an integer or a percentage such as "25%": current value is ${JSON.stringify(bad)}`);
+    }
+    expectProblem(ru({ maxUnavailable: 1.5 }), `${path}.maxUnavailable`, 'must be an integer');
+    expectValid(ru({ maxSurge: '100%', maxUnavailable: '0%' }));
+  });
+
+  test('replicas, minReadySeconds, revisionHistoryLimit and progressDeadlineSeconds must not be negative', () => {
+    for (const f of ['replicas', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds']) {
+      expectProblem(deploy(`spec.${f}`, -1), `spec.${f}`, 'must be greater than or equal to 0: current value is -1');
+    }
   });
 
   test('progressDeadlineSeconds must exceed minReadySeconds', () => {
     const obj = deploy('spec.minReadySeconds', 30);
-    expectProblem(set(obj, 'spec.progressDeadlineSeconds', 30), 'spec.progressDeadlineSeconds', 'must be greater than minReadySeconds (30)');
+    expectProblem(set(obj, 'spec.progressDeadlineSeconds', 30), 'spec.progressDeadlineSeconds', 'must be greater than minReadySeconds (30): current value is 30');
+    expectProblem(set(obj, 'spec.progressDeadlineSeconds', 0), 'spec.progressDeadlineSeconds', 'must be greater than minReadySeconds (30): current value is 0');
+    expectProblem(deploy('spec.progressDeadlineSeconds', 0), 'spec.progressDeadlineSeconds', 'must be greater than minReadySeconds (0)');
+    expectValid(set(obj, 'spec.progressDeadlineSeconds', 31));
+  });
+
+  test('without progressDeadlineSeconds, minReadySeconds must stay below its 600-second default', () => {
+    expectProblem(deploy('spec.minReadySeconds', 600), 'spec.minReadySeconds', 'must be less than progressDeadlineSeconds (600 when not set): current value is 600');
+    expectValid(deploy('spec.minReadySeconds', 599));
+    expectValid(set(deploy('spec.minReadySeconds', 900), 'spec.progressDeadlineSeconds', 901));
   });
 
   test('paused is a boolean and revisionHistoryLimit non-negative', () => {
@@ -70,6 +122,36 @@ describe('DaemonSet', () => {
   test('updateStrategy is RollingUpdate or OnDelete, and OnDelete takes no rollingUpdate', () => {
     expectProblem(set(fixtures.daemonSet(), 'spec.updateStrategy', { type: 'Recreate' }), 'spec.updateStrategy.type', 'must be one of "RollingUpdate", "OnDelete"');
     expectProblem(set(fixtures.daemonSet(), 'spec.updateStrategy', { type: 'OnDelete', rollingUpdate: {} }), 'spec.updateStrategy.rollingUpdate', 'must not be set when type is "OnDelete"');
+  });
+
+  test('a selector is required and must not be empty', () => {
+    expectProblem(set(fixtures.daemonSet(), 'spec.selector', undefined), 'spec.selector', 'required: a DaemonSet needs matchLabels or matchExpressions');
+    expectProblem(set(fixtures.daemonSet(), 'spec.selector', {}), 'spec.selector', 'must not be empty: a DaemonSet selector needs matchLabels or matchExpressions');
+  });
+
+  test('matchExpressions must select the template labels', () => {
+    const ds = set(fixtures.daemonSet(), 'spec.selector', { matchExpressions: [{ key: 'app', operator: 'In', values: ['agent', 'probe'] }] });
+    expectValid(ds);
+    expectProblem(set(ds, 'spec.template.metadata.labels.app', 'other'), 'spec.template.metadata.labels', 'must match the selector (app in (agent,probe)): current labels are app=other');
+  });
+
+  test('maxUnavailable must not be 0 when maxSurge is 0, which is its default', () => {
+    const strategy = (rollingUpdate: Record<string, unknown>) => set(fixtures.daemonSet(), 'spec.updateStrategy', { type: 'RollingUpdate', rollingUpdate });
+    const path = 'spec.updateStrategy.rollingUpdate.maxUnavailable';
+    expectProblem(strategy({ maxUnavailable: 0 }), path, 'must not be 0 when maxSurge is 0 (its default is 0): no pod could ever be replaced: current value is 0');
+    expectProblem(strategy({ maxUnavailable: '0%' }), path, 'current value is "0%"');
+    expectProblem(strategy({ maxUnavailable: '0%', maxSurge: 0 }), path, 'must not be 0 when maxSurge is 0: no pod could ever be replaced');
+    expectProblem(strategy({ maxUnavailable: -1 }), path, 'must be greater than or equal to 0: current value is -1');
+    expectProblem(strategy({ maxUnavailable: '120%' }), path, 'must be no more than 100%');
+    expectValid(strategy({ maxUnavailable: 0, maxSurge: 1 }));
+    expectValid(strategy({ maxSurge: 0 }));
+    expectValid(strategy({ maxUnavailable: '10%' }));
+  });
+
+  test('minReadySeconds and revisionHistoryLimit must not be negative', () => {
+    for (const f of ['minReadySeconds', 'revisionHistoryLimit']) {
+      expectProblem(set(fixtures.daemonSet(), `spec.${f}`, -1), `spec.${f}`, 'must be greater than or equal to 0: current value is -1');
+    }
   });
 
   test('the template restartPolicy must be Always', () => {

@@ -3,7 +3,7 @@
 // run even when other fields are malformed.
 import { z } from 'zod';
 import { validate as validateCron, validateDetailed } from 'node-cron';
-import { matchesSelector, selectorRequirements, type LabelSelector, type SelectorRequirement } from '../../proto/model.js';
+import { formatSelector, matchesSelector, selectorRequirements, type LabelSelector } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, field, isRecord } from './schema-errors.js';
 import { labelSelectorSchema, templateMetaSchema } from './schema-meta.js';
 import { podTemplateSchema } from './schema-pod.js';
@@ -11,6 +11,9 @@ import { podTemplateSchema } from './schema-pod.js';
 type Ctx = z.core.$RefinementCtx<unknown>;
 
 const nonNegative = () => int().min(0);
+
+/** apps/v1's default for a Deployment's spec.progressDeadlineSeconds. */
+const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 /** maxSurge / maxUnavailable: a count or a percentage of the desired pods. */
 export const intOrPercent = () =>
@@ -24,17 +27,31 @@ export const intOrPercent = () =>
     else if (Number(m[1]) > 100) addProblem(ctx, [], 'must be no more than 100%', v);
   });
 
+/** "0", "00%" and "0%" are all zero: Kubernetes compares the parsed number, not the text. */
 function isZero(v: unknown): boolean {
-  return v === 0 || v === '0%';
+  if (typeof v === 'number') return v === 0;
+  const m = typeof v === 'string' ? /^(\d+)%$/.exec(v) : null;
+  return m !== null && Number(m[1]) === 0;
 }
 
-const rollingUpdateSchema = z
-  .strictObject({ maxSurge: intOrPercent().optional(), maxUnavailable: intOrPercent().optional() })
-  .superRefine((r, ctx) => {
-    if (isZero(field(r, 'maxSurge')) && isZero(field(r, 'maxUnavailable'))) {
-      addProblem(ctx, ['maxUnavailable'], 'must not be 0 when maxSurge is 0', field(r, 'maxUnavailable'));
-    }
-  }, ALWAYS);
+/**
+ * Kubernetes validates after defaulting, so a field left out counts as its
+ * default: a Deployment's maxSurge and maxUnavailable default to 25%, a
+ * DaemonSet's maxUnavailable to 1 and its maxSurge to 0 — so a DaemonSet with
+ * only `maxUnavailable: 0` could never replace a pod and is refused too.
+ */
+function rollingUpdateSchema(defaults: { maxSurge: number | string; maxUnavailable: number | string }) {
+  return z
+    .strictObject({ maxSurge: intOrPercent().optional(), maxUnavailable: intOrPercent().optional() })
+    .superRefine((r, ctx) => {
+      const surge = field(r, 'maxSurge') ?? defaults.maxSurge;
+      const unavailable = field(r, 'maxUnavailable') ?? defaults.maxUnavailable;
+      if (isZero(surge) && isZero(unavailable)) {
+        const why = field(r, 'maxSurge') === undefined ? `maxSurge is 0 (its default is ${JSON.stringify(defaults.maxSurge)})` : 'maxSurge is 0';
+        addProblem(ctx, ['maxUnavailable'], `must not be 0 when ${why}: no pod could ever be replaced`, unavailable);
+      }
+    }, ALWAYS);
+}
 
 function rollingUpdateOnlyFor(rollingType: string) {
   return (s: unknown, ctx: Ctx): void => {
@@ -45,23 +62,19 @@ function rollingUpdateOnlyFor(rollingType: string) {
   };
 }
 
-function formatRequirement(r: SelectorRequirement): string {
-  switch (r.op) {
-    case 'Exists':
-      return r.key;
-    case 'DoesNotExist':
-      return `!${r.key}`;
-    case 'In':
-      return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
-    case 'NotIn':
-      return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
-  }
-}
-
-/** When a selector is given it must not be empty and must select the pods the template makes. */
-function checkSelector(spec: unknown, ctx: Ctx, kind: string): void {
+/**
+ * A selector must not be empty and must select the pods the template makes.
+ * apps/v1 requires one (Deployment, DaemonSet); a Job makes its own when none is given.
+ */
+function checkSelector(spec: unknown, ctx: Ctx, kind: string, required: boolean): void {
   const selector = field(spec, 'selector');
-  if (selector === undefined || !labelSelectorSchema.safeParse(selector).success) return;
+  if (selector === undefined) {
+    if (required && isRecord(spec)) {
+      addProblem(ctx, ['selector'], `required: a ${kind} needs matchLabels or matchExpressions that select spec.template.metadata.labels`);
+    }
+    return;
+  }
+  if (!labelSelectorSchema.safeParse(selector).success) return;
   const reqs = selectorRequirements(selector as LabelSelector);
   if (reqs.length === 0) {
     addProblem(ctx, ['selector'], `must not be empty: a ${kind} selector needs matchLabels or matchExpressions`);
@@ -75,7 +88,7 @@ function checkSelector(spec: unknown, ctx: Ctx, kind: string): void {
     addProblem(
       ctx,
       ['template', 'metadata', 'labels'],
-      `must match the selector (${reqs.map(formatRequirement).join(',')}): current labels are ${shown === '' ? 'none' : shown}`,
+      `must match the selector (${formatSelector(reqs)}): current labels are ${shown === '' ? 'none' : shown}`,
     );
   }
 }
@@ -98,7 +111,7 @@ export const deploymentSpecSchema = z
     selector: labelSelectorSchema.optional(),
     template: podTemplateSchema,
     strategy: z
-      .strictObject({ type: z.enum(['Recreate', 'RollingUpdate']).optional(), rollingUpdate: rollingUpdateSchema.optional() })
+      .strictObject({ type: z.enum(['Recreate', 'RollingUpdate']).optional(), rollingUpdate: rollingUpdateSchema({ maxSurge: '25%', maxUnavailable: '25%' }).optional() })
       .superRefine(rollingUpdateOnlyFor('RollingUpdate'), ALWAYS)
       .optional(),
     minReadySeconds: nonNegative().optional(),
@@ -107,12 +120,19 @@ export const deploymentSpecSchema = z
     paused: z.boolean().optional(),
   })
   .superRefine((spec, ctx) => {
-    checkSelector(spec, ctx, 'Deployment');
+    checkSelector(spec, ctx, 'Deployment', true);
     checkAlwaysRestart(spec, ctx, 'Deployment');
-    const deadline = field(spec, 'progressDeadlineSeconds');
+    // Checked after defaulting, as Kubernetes does: a minReadySeconds of 600 or
+    // more without a deadline would make every rollout count as stalled.
+    const given = field(spec, 'progressDeadlineSeconds');
+    const deadline = given ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
     const minReady = field(spec, 'minReadySeconds') ?? 0;
     if (typeof deadline === 'number' && typeof minReady === 'number' && deadline <= minReady) {
-      addProblem(ctx, ['progressDeadlineSeconds'], `must be greater than minReadySeconds (${minReady})`, deadline);
+      if (given === undefined) {
+        addProblem(ctx, ['minReadySeconds'], `must be less than progressDeadlineSeconds (${DEFAULT_PROGRESS_DEADLINE_SECONDS} when not set)`, minReady);
+      } else {
+        addProblem(ctx, ['progressDeadlineSeconds'], `must be greater than minReadySeconds (${minReady})`, deadline);
+      }
     }
   }, ALWAYS);
 
@@ -121,14 +141,14 @@ export const daemonSetSpecSchema = z
     selector: labelSelectorSchema.optional(),
     template: podTemplateSchema,
     updateStrategy: z
-      .strictObject({ type: z.enum(['RollingUpdate', 'OnDelete']).optional(), rollingUpdate: rollingUpdateSchema.optional() })
+      .strictObject({ type: z.enum(['RollingUpdate', 'OnDelete']).optional(), rollingUpdate: rollingUpdateSchema({ maxSurge: 0, maxUnavailable: 1 }).optional() })
       .superRefine(rollingUpdateOnlyFor('RollingUpdate'), ALWAYS)
       .optional(),
     minReadySeconds: nonNegative().optional(),
     revisionHistoryLimit: nonNegative().optional(),
   })
   .superRefine((spec, ctx) => {
-    checkSelector(spec, ctx, 'DaemonSet');
+    checkSelector(spec, ctx, 'DaemonSet', true);
     checkAlwaysRestart(spec, ctx, 'DaemonSet');
   }, ALWAYS);
 
@@ -144,7 +164,7 @@ export const jobSpecSchema = z
     completionMode: z.enum(['NonIndexed', 'Indexed']).optional(),
   })
   .superRefine((spec, ctx) => {
-    checkSelector(spec, ctx, 'Job');
+    checkSelector(spec, ctx, 'Job', false);
     // A Job's pods run to completion: "Always" (the Pod default) would never finish.
     const policy = templateRestartPolicy(spec);
     const path = ['template', 'spec', 'restartPolicy'];

@@ -1,6 +1,6 @@
 // Small builders of Nodes and Pods for the scheduler's tests and benchmark.
 import type { Container, NodeObject, Pod, Taint } from '../../proto/model.js';
-import { ARCH_LABEL } from '../../proto/model.js';
+import { ARCH_LABEL, DEFAULT_NAMESPACE } from '../../proto/model.js';
 
 export function makeNode(name: string, opts: {
   cpu?: string; memory?: string; pods?: string; ready?: boolean; unschedulable?: boolean;
@@ -37,7 +37,7 @@ export function makePod(name: string, opts: {
     kind: 'Pod',
     metadata: {
       name,
-      namespace: opts.namespace ?? 'default',
+      namespace: opts.namespace ?? DEFAULT_NAMESPACE,
       uid: `uid-${name}`,
       labels: opts.labels,
       annotations: opts.annotations,
