@@ -124,12 +124,10 @@ describe('planApply', () => {
     assert.equal(plan.command.ops.length, 2);
   });
 
-  test('a namespace created later in the same request is not enough', async () => {
+  test('a namespace later in the same request is enough too, so a directory applies whatever its files are called', async () => {
     const { store, clock } = await storeWithDefault();
-    assert.throws(
-      () => planApply(store, [{ ...deploy(1), metadata: { name: 'web', namespace: 'shop' } }, ns('shop')], { clock }),
-      (e: unknown) => isBrambleError(e, 'NOT_FOUND'),
-    );
+    const plan = planApply(store, [{ ...deploy(1), metadata: { name: 'web', namespace: 'shop' } }, ns('shop')], { clock, newUid: uids() });
+    assert.deepEqual(plan.results.map((r) => r.action), ['created', 'created']);
   });
 
   test('Secret stringData is merged into data as base64 and dropped', async () => {

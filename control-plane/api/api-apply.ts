@@ -170,7 +170,9 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
   const ops: Op[] = [];
   const results: PlannedApply[] = [];
   const seen = new Map<string, number>();
-  const namespacesInRequest = new Set<string>();
+  // The apply commits as one command, so a Namespace anywhere in it counts: a
+  // directory applies whatever order its files sort in.
+  const namespacesInRequest = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
   const immutable: { problem: FieldProblem; what: string }[] = [];
 
   objects.forEach((raw, index) => {
@@ -185,9 +187,8 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     }
     seen.set(key, index);
     if (namespace !== undefined && !namespacesInRequest.has(namespace) && !state.get('Namespace', undefined, namespace)) {
-      throw new BrambleError('NOT_FOUND', `namespace "${namespace}" not found: create it before ${what}, or earlier in the same request`);
+      throw new BrambleError('NOT_FOUND', `namespace "${namespace}" not found: create it first, or in the same apply as ${what}`);
     }
-    if (info.kind === 'Namespace') namespacesInRequest.add(name);
 
     const givenVersion = raw.metadata.resourceVersion;
     const incoming = stripServerFields(mergeStringData({ ...raw, metadata: { ...raw.metadata, namespace } }));

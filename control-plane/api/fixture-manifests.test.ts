@@ -63,4 +63,13 @@ describe('fixture manifests on a new cluster', () => {
     const daemonSet = res.results!.find((r) => r.kind === 'DaemonSet')!;
     assert.equal(daemonSet.namespace, 'kube-system');
   });
+
+  test('the README\'s docs/examples directory applies in one go, though its namespace file sorts after the objects in it', async () => {
+    const api = await freshCluster();
+    const examples = path.join(dir, '..', '..', '..', 'docs', 'examples');
+    const objects = await manifestObjects(examples);
+    const res = await api.apply({ objects, dryRun: false });
+    assert.ok(res.results!.every((r) => r.action === 'created'), JSON.stringify(res.results!.map((r) => r.action)));
+    assert.ok(res.results!.some((r) => r.kind === 'Namespace' && r.name === 'shop'));
+  });
 });
