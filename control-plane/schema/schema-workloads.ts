@@ -3,7 +3,7 @@
 // run even when other fields are malformed.
 import { z } from 'zod';
 import { validate as validateCron, validateDetailed } from 'node-cron';
-import { matchesSelector, selectorRequirements, type LabelSelector, type SelectorRequirement } from '../../proto/model.js';
+import { formatRequirement, matchesSelector, selectorRequirements, type LabelSelector } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, field, isRecord } from './schema-errors.js';
 import { labelSelectorSchema, templateMetaSchema } from './schema-meta.js';
 import { podTemplateSchema } from './schema-pod.js';
@@ -43,19 +43,6 @@ function rollingUpdateOnlyFor(rollingType: string) {
       addProblem(ctx, ['rollingUpdate'], `must not be set when type is ${JSON.stringify(type)}`);
     }
   };
-}
-
-function formatRequirement(r: SelectorRequirement): string {
-  switch (r.op) {
-    case 'Exists':
-      return r.key;
-    case 'DoesNotExist':
-      return `!${r.key}`;
-    case 'In':
-      return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
-    case 'NotIn':
-      return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
-  }
 }
 
 /** When a selector is given it must not be empty and must select the pods the template makes. */
@@ -114,6 +101,20 @@ export const deploymentSpecSchema = z
     if (typeof deadline === 'number' && typeof minReady === 'number' && deadline <= minReady) {
       addProblem(ctx, ['progressDeadlineSeconds'], `must be greater than minReadySeconds (${minReady})`, deadline);
     }
+  }, ALWAYS);
+
+export const replicaSetSpecSchema = z
+  .strictObject({
+    // Kubernetes defaults replicas to 1; filling it in here makes `get -o yaml` say so.
+    replicas: nonNegative().default(1),
+    minReadySeconds: nonNegative().optional(),
+    // apps/v1 requires the selector: it is how the ReplicaSet finds (and adopts) its Pods.
+    selector: labelSelectorSchema,
+    template: podTemplateSchema,
+  })
+  .superRefine((spec, ctx) => {
+    checkSelector(spec, ctx, 'ReplicaSet');
+    checkAlwaysRestart(spec, ctx, 'ReplicaSet');
   }, ALWAYS);
 
 export const daemonSetSpecSchema = z
