@@ -79,7 +79,9 @@ export class ReplicaSetController implements Controller {
     this.removeHandlers = [
       replicaSets.addEventHandler({
         onAdd: (rs) => this.queue.add(keyOf(rs)),
-        onUpdate: (_old, rs) => this.queue.add(keyOf(rs)),
+        onUpdate: (old, rs) => {
+          if (!onlyStatusChanged(old, rs)) this.queue.add(keyOf(rs));
+        },
         onDelete: (rs) => {
           this.expectations.delete(keyOf(rs));
           this.queue.add(keyOf(rs));
@@ -308,6 +310,18 @@ export class ReplicaSetController implements Controller {
     const next = Math.min(...pods.map((p) => becomesAvailableAt(p, minReady, now) ?? Infinity));
     if (Number.isFinite(next)) this.queue.addAfter(key, next - now);
   }
+}
+
+/**
+ * A write of status alone (our own, mostly) needs no reconcile; enqueueing it
+ * would also cut short the back-off of a ReplicaSet whose failure we just
+ * recorded. A relist's resync (old === new) still enqueues.
+ */
+function onlyStatusChanged(old: ReplicaSet, rs: ReplicaSet): boolean {
+  if (old === rs) return false;
+  const { status: _a, metadata: { resourceVersion: _ra, ...oldMeta }, ...oldRest } = old;
+  const { status: _b, metadata: { resourceVersion: _rb, ...meta }, ...rest } = rs;
+  return JSON.stringify(oldMeta) === JSON.stringify(meta) && JSON.stringify(oldRest) === JSON.stringify(rest);
 }
 
 /**
