@@ -22,6 +22,8 @@ import { BoardApi } from './api/api-board.js';
 import { nodeServiceHandlers } from './api/api-node.js';
 import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
+import { ReplicaSetController } from './controllers/controller-replicaset.js';
+import { StorePodControl } from './controllers/pod-control.js';
 import { AlwaysLeader } from './controllers/leadership.js';
 import { ControllerManager } from './controllers/manager.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
@@ -249,6 +251,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       controllers: [
         new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
         new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
+        new ReplicaSetController({
+          store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
+        }),
       ],
     });
     await controllers.start();

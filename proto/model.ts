@@ -58,6 +58,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'ConfigMap', apiVersion: 'v1', namespaced: true, plural: 'configmaps', aliases: ['configmap', 'cm'], hasSpec: false },
   { kind: 'Secret', apiVersion: 'v1', namespaced: true, plural: 'secrets', aliases: ['secret'], hasSpec: false },
   { kind: 'Deployment', apiVersion: 'apps/v1', namespaced: true, plural: 'deployments', aliases: ['deployment', 'deploy'], hasSpec: true },
+  { kind: 'ReplicaSet', apiVersion: 'apps/v1', namespaced: true, plural: 'replicasets', aliases: ['replicaset', 'rs'], hasSpec: true },
   { kind: 'DaemonSet', apiVersion: 'apps/v1', namespaced: true, plural: 'daemonsets', aliases: ['daemonset', 'ds'], hasSpec: true },
   { kind: 'Job', apiVersion: 'batch/v1', namespaced: true, plural: 'jobs', aliases: ['job'], hasSpec: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', namespaced: true, plural: 'cronjobs', aliases: ['cronjob', 'cj'], hasSpec: true },
@@ -173,22 +174,23 @@ export function selectorRequirements(sel: LabelSelector | Record<string, string>
   return reqs;
 }
 
+/** A requirement as kubectl prints it: "app=web", "tier in (a,b)", "!legacy". */
+export function formatRequirement(r: SelectorRequirement): string {
+  switch (r.op) {
+    case 'Exists':
+      return r.key;
+    case 'DoesNotExist':
+      return `!${r.key}`;
+    case 'In':
+      return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
+    case 'NotIn':
+      return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
+  }
+}
+
 /** The command-line form of a selector ("app=web,tier in (a,b),!legacy"), as parseSelector reads it. */
 export function formatSelector(reqs: SelectorRequirement[]): string {
-  return reqs
-    .map((r) => {
-      switch (r.op) {
-        case 'Exists':
-          return r.key;
-        case 'DoesNotExist':
-          return `!${r.key}`;
-        case 'In':
-          return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values.join(',')})`;
-        case 'NotIn':
-          return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values.join(',')})`;
-      }
-    })
-    .join(',');
+  return reqs.map(formatRequirement).join(',');
 }
 
 export function matchesSelector(labels: Record<string, string> | undefined, reqs: SelectorRequirement[]): boolean {
@@ -346,6 +348,36 @@ export interface Pod extends KObject {
   kind: 'Pod';
   spec: PodSpec;
   status?: PodStatus;
+}
+
+// --------------------------------------------------------- ReplicaSet shapes
+
+export interface PodTemplateSpec {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+export interface ReplicaSetSpec {
+  /** Desired Pods; the schema fills in 1 when absent. */
+  replicas?: number;
+  minReadySeconds?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+}
+
+export interface ReplicaSetStatus {
+  replicas: number;
+  fullyLabeledReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface ReplicaSet extends KObject {
+  kind: 'ReplicaSet';
+  spec: ReplicaSetSpec;
+  status?: ReplicaSetStatus;
 }
 
 // --------------------------------------------------------------- Node shapes

@@ -7,6 +7,7 @@ import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import {
   DEFAULT_NAMESPACE, KINDS, SYSTEM_NAMESPACES, formatSelector, kindInfo, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector,
 } from '../../proto/model.js';
+import { podDeleteOp } from '../store/pod-delete.js';
 import type { Command, Op, Store } from '../store/store.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -296,13 +297,9 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
     }
   }
   const opIndex = ops.length;
-  const nodeName = (stored.spec as { nodeName?: string } | undefined)?.nodeName;
-  if (info.kind === 'Pod' && !target.force && nodeName && state.get('Node', undefined, nodeName)) {
-    // Graceful: the agent sees deletionTimestamp, stops the containers within the
-    // grace period, and the Node API removes the Pod when the agent reports it done.
-    if (stored.metadata.deletionTimestamp) return { command: { ops: [] }, object: stored, opIndex };
-    const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: target.now ?? new Date(0).toISOString() } };
-    ops.push({ type: 'put', object: marked, precondition: { resourceVersion: storedVersion } });
+  if (info.kind === 'Pod') {
+    const op = podDeleteOp(state, stored, { nowIso: target.now ?? new Date(0).toISOString(), force: target.force });
+    if (op) ops.push(op);
     return { command: { ops }, object: stored, opIndex };
   }
   ops.push({ type: 'delete', kind: info.kind, namespace, name: target.name, precondition: { resourceVersion: storedVersion } });

@@ -97,6 +97,25 @@ describe('tables', () => {
     assert.equal(p.stdout, ['NAME   READY   UP-TO-DATE   AVAILABLE   AGE', 'web    2/3     2            2           5s', ''].join('\n'));
   });
 
+  test('replicasets show desired, current, ready and age; wide adds containers, images and the selector', () => {
+    const rs: KObject = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web-7d4b9', namespace: 'default', creationTimestamp: created(5 * MINUTE) },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] },
+        template: { spec: { containers: [{ name: 'main', image: 'web:1' }] } },
+      },
+      status: { replicas: 3, readyReplicas: 2 },
+    };
+    assert.equal(printObjects(request({ kind: kind('rs'), objects: [rs] })).stdout,
+      'NAME        DESIRED   CURRENT   READY   AGE\nweb-7d4b9   3         3         2       5m\n');
+    const wide = printObjects(request({ kind: kind('replicasets'), objects: [rs], output: 'wide' })).stdout.split('\n');
+    assert.match(wide[0]!, /AGE   CONTAINERS   IMAGES   SELECTOR$/);
+    assert.match(wide[1]!, /5m    main         web:1    app=web,tier in \(a,b\)$/);
+  });
+
   test('pods show ready containers, the waiting reason, summed restarts; wide adds IP and NODE', () => {
     const narrow = printObjects(request({ kind: kind('po'), objects: [pod('web-1', 2 * DAY)] }));
     assert.deepEqual(narrow.stdout.split('\n')[0]!.split(/\s+/), ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);

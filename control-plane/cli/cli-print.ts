@@ -2,7 +2,7 @@
 // or kind/name lines for scripts. Pure functions of the objects and an
 // injected "now", so ages are testable.
 import { stringify as toYaml } from 'yaml';
-import { ARCH_LABEL, displayName, type KindInfo, type KObject } from '../../proto/model.js';
+import { ARCH_LABEL, displayName, formatRequirement, selectorRequirements, type KindInfo, type KObject, type LabelSelector } from '../../proto/model.js';
 
 export const OUTPUT_FORMATS = ['wide', 'json', 'yaml', 'name'] as const;
 export type OutputFormat = 'table' | (typeof OUTPUT_FORMATS)[number];
@@ -144,6 +144,13 @@ function mapText(v: unknown): string {
   return Object.entries(v as Record<string, unknown>).map(([k, val]) => `${k}=${String(val)}`).join(',');
 }
 
+/** A structured selector (matchLabels and matchExpressions) as kubectl's wide SELECTOR column shows it. */
+function selectorText(v: unknown): string {
+  if (v === null || typeof v !== 'object') return '<none>';
+  const shown = selectorRequirements(v as LabelSelector).map(formatRequirement).join(',');
+  return shown === '' ? '<none>' : shown;
+}
+
 function containersOf(o: KObject, specPath: string): { names: string; images: string } {
   const cs = list(at(o, specPath));
   return {
@@ -201,6 +208,16 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'CONTAINERS', value: (o) => containersOf(o, 'spec.template.spec.containers').names, wideOnly: true },
     { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
     { header: 'SELECTOR', value: (o) => mapText(at(o, 'spec.selector.matchLabels')), wideOnly: true },
+  ],
+  ReplicaSet: [
+    NAME,
+    { header: 'DESIRED', value: (o) => String(num(at(o, 'spec.replicas'), 1)) },
+    { header: 'CURRENT', value: (o) => String(num(at(o, 'status.replicas'))) },
+    { header: 'READY', value: (o) => String(num(at(o, 'status.readyReplicas'))) },
+    AGE,
+    { header: 'CONTAINERS', value: (o) => containersOf(o, 'spec.template.spec.containers').names, wideOnly: true },
+    { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
+    { header: 'SELECTOR', value: (o) => selectorText(at(o, 'spec.selector')), wideOnly: true },
   ],
   Service: [
     NAME,

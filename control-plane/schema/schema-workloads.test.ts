@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cronScheduleRule } from './schema-workloads.js';
+import { validateObject } from './schema.js';
 import { expectProblem, expectValid, fixtures, problemsOf, set } from '../testing/schema-fixtures.js';
 
 const deploy = (path: string, value: unknown) => set(fixtures.deployment(), path, value);
@@ -231,5 +232,32 @@ describe('CronJob', () => {
   test('a CronJob without jobTemplate reports it as required', () => {
     const problems = problemsOf(cron('spec.jobTemplate', undefined));
     assert.deepEqual(problems, [{ path: 'spec.jobTemplate', message: 'required' }]);
+  });
+});
+
+describe('ReplicaSet', () => {
+  const rs = (path: string, value: unknown) => set(fixtures.replicaSet(), path, value);
+
+  test('a valid ReplicaSet passes and replicas defaults to 1', () => {
+    expectValid(fixtures.replicaSet());
+    const spec = validateObject(rs('spec.replicas', undefined)).spec as { replicas: number };
+    assert.equal(spec.replicas, 1);
+  });
+
+  test('the selector is required and must match the template labels', () => {
+    expectProblem(rs('spec.selector', undefined), 'spec.selector', 'required');
+    expectProblem(rs('spec.selector', {}), 'spec.selector', 'must not be empty');
+    expectProblem(rs('spec.template.metadata.labels', { app: 'api' }), 'spec.template.metadata.labels', 'must match the selector (app=web)');
+  });
+
+  test('replicas and minReadySeconds must not be negative', () => {
+    expectProblem(rs('spec.replicas', -1), 'spec.replicas', 'must be greater than or equal to 0');
+    expectProblem(rs('spec.minReadySeconds', -5), 'spec.minReadySeconds', 'must be greater than or equal to 0');
+    expectValid(rs('spec.replicas', 0));
+  });
+
+  test('the template must hold a Pod spec that restarts Always', () => {
+    expectProblem(rs('spec.template.spec.restartPolicy', 'Never'), 'spec.template.spec.restartPolicy', 'must be "Always" for a ReplicaSet');
+    expectProblem(rs('spec.template.spec.containers', []), 'spec.template.spec.containers', '');
   });
 });

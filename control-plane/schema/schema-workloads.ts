@@ -136,6 +136,20 @@ export const deploymentSpecSchema = z
     }
   }, ALWAYS);
 
+export const replicaSetSpecSchema = z
+  .strictObject({
+    // Kubernetes defaults replicas to 1; filling it in here makes `get -o yaml` say so.
+    replicas: nonNegative().default(1),
+    minReadySeconds: nonNegative().optional(),
+    // apps/v1 requires the selector: it is how the ReplicaSet finds (and adopts) its Pods.
+    selector: labelSelectorSchema,
+    template: podTemplateSchema,
+  })
+  .superRefine((spec, ctx) => {
+    checkSelector(spec, ctx, 'ReplicaSet', true);
+    checkAlwaysRestart(spec, ctx, 'ReplicaSet');
+  }, ALWAYS);
+
 export const daemonSetSpecSchema = z
   .strictObject({
     selector: labelSelectorSchema.optional(),

@@ -8,7 +8,7 @@ import { describeValue, isRecord, issuesToProblems, type Path } from './schema-e
 import { dnsLabelRule, dnsSubdomainRule, objectMetaSchema, type Rule } from './schema-meta.js';
 import { podSpecSchema } from './schema-pod.js';
 import { nodeNameRule } from '../../proto/names.js';
-import { cronJobSpecSchema, daemonSetSpecSchema, deploymentSpecSchema, jobSpecSchema } from './schema-workloads.js';
+import { cronJobSpecSchema, daemonSetSpecSchema, deploymentSpecSchema, jobSpecSchema, replicaSetSpecSchema } from './schema-workloads.js';
 
 // Jobs made by a CronJob get an 11-character suffix and must still fit a label.
 const cronJobNameRule: Rule = (v) => dnsSubdomainRule(v) ?? (v.length > 52 ? 'must be no more than 52 characters' : undefined);
@@ -28,6 +28,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   ConfigMap: z.strictObject({ ...envelope(dnsSubdomainRule), ...configMapFields }).superRefine(checkConfigMap, { when: () => true }),
   Secret: z.strictObject({ ...envelope(dnsSubdomainRule), ...secretFields }).superRefine(checkSecret, { when: () => true }),
   Deployment: z.strictObject({ ...envelope(dnsSubdomainRule), spec: deploymentSpecSchema, status }),
+  ReplicaSet: z.strictObject({ ...envelope(dnsSubdomainRule), spec: replicaSetSpecSchema, status }),
   DaemonSet: z.strictObject({ ...envelope(dnsSubdomainRule), spec: daemonSetSpecSchema, status }),
   Job: z.strictObject({ ...envelope(dnsSubdomainRule), spec: jobSpecSchema, status }),
   CronJob: z.strictObject({ ...envelope(cronJobNameRule), spec: cronJobSpecSchema, status }),

@@ -25,6 +25,10 @@ export const fixtures = {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
     spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
   }),
+  replicaSet: (): Obj => ({
+    apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web' },
+    spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
+  }),
   daemonSet: (): Obj => ({
     apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' },
     spec: { selector: { matchLabels: { app: 'agent' } }, template: template({ app: 'agent' }) },

@@ -1,0 +1,350 @@
+// The ReplicaSet controller (Kubernetes' pkg/controller/replicaset, small): keeps
+// spec.replicas active Pods matching each ReplicaSet's selector. Event handlers
+// only enqueue keys (and count observed creates/deletes against expectations);
+// reconcile(key) reads the ReplicaSet and its namespace's Pods from the informer
+// caches, claims Pods (adopts matching orphans, releases owned Pods that stopped
+// matching), creates or deletes toward the desired count through a PodControl
+// and writes status when it changed. An error goes back to the queue, which
+// retries with back-off.
+import type { Clock } from '../../proto/util/clock.js';
+import { isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger, type Logger } from '../../proto/util/log.js';
+import { matchesSelector, selectorRequirements, type Pod, type ReplicaSet } from '../../proto/model.js';
+import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
+import { retryOnConflict } from '../store/retry-on-conflict.js';
+import type { Store } from '../store/store.js';
+import { ControllerExpectations } from './controller-expectations.js';
+import { INDEX_NAMESPACE, keyOf, splitKey, type Informer } from './informer.js';
+import type { Controller, ControllerContext } from './manager.js';
+import { controllerOf, type PodControl } from './pod-control.js';
+import { becomesAvailableAt, isPodActive, podsToDelete } from './pod-ranking.js';
+import { replicaSetStatus, sameStatus } from './replicaset-status.js';
+import { SharedInformers } from './shared-informers.js';
+
+/** At most this many creates or deletes per reconcile (Kubernetes' burstReplicas is 500; Pis are smaller). */
+export const DEFAULT_BURST_REPLICAS = 100;
+
+export interface ReplicaSetControllerOptions {
+  store: Store;
+  clock: Clock;
+  podControl: PodControl;
+  logger?: Logger;
+  workers?: number;
+  burstReplicas?: number;
+}
+
+export class ReplicaSetController implements Controller {
+  readonly name = 'replicaset';
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly podControl: PodControl;
+  private readonly logger: Logger;
+  private readonly workers: number;
+  private readonly burst: number;
+  private queue: WorkQueue;
+  /** Kept per term: a new term's informers list everything, so nothing is awaited from the old one. */
+  private expectations: ControllerExpectations;
+  private replicaSets: Informer<ReplicaSet> | undefined;
+  private pods: Informer<Pod> | undefined;
+  private running: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private ownInformers: SharedInformers | undefined;
+  private removeHandlers: (() => void)[] = [];
+
+  constructor(opts: ReplicaSetControllerOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.podControl = opts.podControl;
+    this.logger = opts.logger ?? silentLogger();
+    this.workers = opts.workers ?? 4;
+    this.burst = opts.burstReplicas ?? DEFAULT_BURST_REPLICAS;
+    this.queue = new WorkQueue(this.clock);
+    this.expectations = new ControllerExpectations(this.clock);
+  }
+
+  /**
+   * Follows ReplicaSets and Pods through ctx.informers; without a context it makes
+   * informers of its own (tests). `runWorkers: false` only wires the handlers, for
+   * tests that call reconcile themselves.
+   */
+  start(ctx?: ControllerContext, opts: { runWorkers?: boolean } = {}): void {
+    if (this.running) return;
+    this.queue = new WorkQueue(this.clock);
+    this.expectations = new ControllerExpectations(this.clock);
+    const abort = (this.abort = new AbortController());
+    ctx?.signal.addEventListener('abort', () => abort.abort(), { once: true });
+    const informers = ctx?.informers ?? (this.ownInformers = new SharedInformers({ store: this.store, clock: this.clock, logger: this.logger }));
+    const replicaSets = (this.replicaSets = informers.informer<ReplicaSet>('ReplicaSet'));
+    const pods = (this.pods = informers.informer<Pod>('Pod'));
+    this.removeHandlers = [
+      replicaSets.addEventHandler({
+        onAdd: (rs) => this.queue.add(keyOf(rs)),
+        onUpdate: (old, rs) => {
+          if (!onlyStatusChanged(old, rs)) this.queue.add(keyOf(rs));
+        },
+        onDelete: (rs) => {
+          this.expectations.delete(keyOf(rs));
+          this.queue.add(keyOf(rs));
+        },
+      }),
+      pods.addEventHandler({
+        onAdd: (p) => this.onPodAdded(p),
+        onUpdate: (old, p) => this.onPodUpdated(old, p),
+        onDelete: (p) => this.onPodDeleted(p),
+      }),
+    ];
+    this.ownInformers?.start();
+    const queue = this.queue;
+    this.running = (async () => {
+      if (!(await informers.waitForSync(abort.signal))) return;
+      if (opts.runWorkers === false) return;
+      await runWorkers(queue, (key) => this.reconcile(key), this.workers, (key, err) => {
+        const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
+        this.logger[level]({ replicaSet: key, err }, 'syncing a replicaset failed; retrying with back-off');
+      });
+    })();
+  }
+
+  async stop(): Promise<void> {
+    for (const remove of this.removeHandlers) remove();
+    this.removeHandlers = [];
+    this.abort?.abort();
+    this.ownInformers?.stop();
+    this.ownInformers = undefined;
+    this.queue.shutdown();
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Resolves once the informers have synced (for tests that drive reconcile themselves). */
+  whenSynced(): Promise<boolean> {
+    return Promise.all([this.replicaSets!.whenSynced(), this.pods!.whenSynced()]).then((s) => s.every(Boolean));
+  }
+
+  /** What the controller still awaits for a ReplicaSet key (tests). */
+  pendingExpectations(key: string): { adds: number; deletes: string[] } | undefined {
+    return this.expectations.pending(key);
+  }
+
+  /** The failures in a row for a key (tests). */
+  failureCount(key: string): number {
+    return this.queue.failureCount(key);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** The ReplicaSet a controllerRef names, if it is in the cache with that uid. */
+  private resolveController(pod: Pod): ReplicaSet | undefined {
+    const ref = controllerOf(pod);
+    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
+    const rs = this.replicaSets?.get(`${pod.metadata.namespace}/${ref.name}`);
+    return rs?.metadata.uid === ref.uid ? rs : undefined;
+  }
+
+  /** Every ReplicaSet in the Pod's namespace whose selector matches it: the candidates to adopt an orphan. */
+  private matchingReplicaSets(pod: Pod): ReplicaSet[] {
+    if (!this.replicaSets || !pod.metadata.namespace) return [];
+    return this.replicaSets.byIndex(INDEX_NAMESPACE, pod.metadata.namespace).filter((rs) => {
+      const reqs = selectorRequirements(rs.spec.selector);
+      // An empty selector would match everything; the schema refuses it, and so does this.
+      return reqs.length > 0 && matchesSelector(pod.metadata.labels, reqs);
+    });
+  }
+
+  private onPodAdded(pod: Pod): void {
+    if (pod.metadata.deletionTimestamp) return this.onPodDeleted(pod);
+    const rs = controllerOf(pod) ? this.resolveController(pod) : undefined;
+    if (rs) {
+      this.expectations.creationObserved(keyOf(rs));
+      this.queue.add(keyOf(rs));
+      return;
+    }
+    if (!controllerOf(pod)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
+  }
+
+  private onPodUpdated(old: Pod, pod: Pod): void {
+    if (pod.metadata.deletionTimestamp) {
+      // A graceful delete is seen as the deletionTimestamp, long before the Pod is gone.
+      this.onPodDeleted(pod);
+      return;
+    }
+    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(pod.metadata.labels ?? {});
+    const oldRef = controllerOf(old);
+    const ref = controllerOf(pod);
+    if (oldRef && oldRef.uid !== ref?.uid) {
+      const was = this.resolveController(old);
+      if (was) this.queue.add(keyOf(was));
+    }
+    const rs = this.resolveController(pod);
+    if (rs) {
+      this.queue.add(keyOf(rs));
+      return;
+    }
+    if (!ref && (labelsChanged || oldRef)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
+  }
+
+  private onPodDeleted(pod: Pod): void {
+    const rs = this.resolveController(pod);
+    if (!rs) return;
+    this.expectations.deletionObserved(keyOf(rs), keyOf(pod));
+    this.queue.add(keyOf(rs));
+  }
+
+  // ------------------------------------------------------------- reconcile
+
+  async reconcile(key: string): Promise<void> {
+    const rs = this.replicaSets?.get(key);
+    if (!rs) {
+      this.expectations.delete(key);
+      return;
+    }
+    const { namespace } = splitKey(key);
+    // Asked before reading Pods: an event that lands in between then only makes this pass more careful.
+    const needsSync = this.expectations.satisfied(key);
+    const active = this.pods!.byIndex(INDEX_NAMESPACE, namespace!).filter(isPodActive);
+    const owned = await this.claimPods(rs, active);
+    let manageError: unknown;
+    if (needsSync && !rs.metadata.deletionTimestamp) {
+      try {
+        await this.manageReplicas(key, rs, owned);
+      } catch (err) {
+        manageError = err;
+      }
+    }
+    await this.writeStatus(rs, owned, manageError);
+    if (manageError !== undefined) throw manageError;
+    this.requeueForAvailability(key, rs, owned);
+  }
+
+  /**
+   * The Pods this ReplicaSet controls once claimed (controller_ref_manager.go):
+   * its own that still match, and matching orphans it adopts; its own that stopped
+   * matching are released, so something else may claim them.
+   */
+  private async claimPods(rs: ReplicaSet, pods: Pod[]): Promise<Pod[]> {
+    const reqs = selectorRequirements(rs.spec.selector);
+    const uid = rs.metadata.uid;
+    const claimed: Pod[] = [];
+    for (const pod of pods) {
+      const ref = controllerOf(pod);
+      const matches = reqs.length > 0 && matchesSelector(pod.metadata.labels, reqs);
+      if (ref?.uid === uid) {
+        if (matches) claimed.push(pod);
+        else if (!rs.metadata.deletionTimestamp) await this.podControl.releasePod(pod, rs);
+        continue;
+      }
+      if (ref || !matches || rs.metadata.deletionTimestamp) continue;
+      // Adopt only for a ReplicaSet still there and not being deleted: the cache may lag the store.
+      const fresh = this.store.get('ReplicaSet', rs.metadata.namespace, rs.metadata.name);
+      if (!fresh || fresh.metadata.uid !== uid || fresh.metadata.deletionTimestamp) continue;
+      try {
+        await this.podControl.adoptPod(pod, rs, (p) => isPodActive(p) && matchesSelector(p.metadata.labels, reqs));
+        claimed.push(pod);
+      } catch (err) {
+        // Lost to another controller, or the Pod is gone: it is not ours, and that is not our failure.
+        if (!isBrambleError(err, 'CONFLICT') && !isBrambleError(err, 'NOT_FOUND')) throw err;
+      }
+    }
+    return claimed;
+  }
+
+  private async manageReplicas(key: string, rs: ReplicaSet, pods: Pod[]): Promise<void> {
+    const want = rs.spec.replicas ?? 1;
+    const diff = pods.length - want;
+    if (diff < 0) {
+      const count = Math.min(-diff, this.burst);
+      // Set before the first create: its watch event may arrive before createPod resolves.
+      this.expectations.expectCreations(key, count);
+      const namespace = rs.metadata.namespace!;
+      const { attempted, error } = await slowStartBatch(count, async () => {
+        try {
+          await this.podControl.createPod(namespace, rs.spec.template, rs);
+        } catch (err) {
+          // A failed create will never be observed.
+          this.expectations.creationObserved(key);
+          throw err;
+        }
+      });
+      // Creates never sent will never be observed either.
+      for (let i = attempted; i < count; i++) this.expectations.creationObserved(key);
+      if (error !== undefined) throw error;
+      this.logger.debug({ replicaSet: key, created: count }, 'created pods');
+    } else if (diff > 0) {
+      const victims = podsToDelete(pods, Math.min(diff, this.burst));
+      this.expectations.expectDeletions(key, victims.map(keyOf));
+      const errors: unknown[] = [];
+      await Promise.all(victims.map(async (pod) => {
+        try {
+          await this.podControl.deletePod(pod.metadata.namespace!, pod.metadata.name);
+        } catch (err) {
+          this.expectations.deletionObserved(key, keyOf(pod));
+          errors.push(err);
+        }
+      }));
+      if (errors.length > 0) throw errors[0];
+      this.logger.debug({ replicaSet: key, deleted: victims.map((p) => p.metadata.name) }, 'deleted pods');
+    }
+  }
+
+  /** Writes status only when it changed, on the stored ReplicaSet (the cache may lag). */
+  private async writeStatus(rs: ReplicaSet, pods: Pod[], manageError: unknown): Promise<void> {
+    const nowIso = new Date(this.clock.now()).toISOString();
+    const next = replicaSetStatus(rs, pods, this.clock.now(), nowIso, manageError);
+    if (sameStatus(rs.status, next)) return;
+    try {
+      await retryOnConflict<ReplicaSet>(this.store, { kind: 'ReplicaSet', namespace: rs.metadata.namespace, name: rs.metadata.name }, (current) => {
+        if (current.metadata.uid !== rs.metadata.uid) return undefined;
+        const fresh = { ...next, observedGeneration: current.metadata.generation ?? next.observedGeneration };
+        return sameStatus(current.status, fresh) ? undefined : { ...current, status: fresh };
+      });
+    } catch (err) {
+      if (!isBrambleError(err, 'NOT_FOUND')) throw err;
+    }
+  }
+
+  /** A Ready Pod turns available minReadySeconds later without any event: come back then. */
+  private requeueForAvailability(key: string, rs: ReplicaSet, pods: Pod[]): void {
+    const minReady = rs.spec.minReadySeconds ?? 0;
+    if (minReady <= 0) return;
+    const now = this.clock.now();
+    const next = Math.min(...pods.map((p) => becomesAvailableAt(p, minReady, now) ?? Infinity));
+    if (Number.isFinite(next)) this.queue.addAfter(key, next - now);
+  }
+}
+
+/**
+ * A write of status alone (our own, mostly) needs no reconcile; enqueueing it
+ * would also cut short the back-off of a ReplicaSet whose failure we just
+ * recorded. A relist's resync (old === new) still enqueues.
+ */
+function onlyStatusChanged(old: ReplicaSet, rs: ReplicaSet): boolean {
+  if (old === rs) return false;
+  const { status: _a, metadata: { resourceVersion: _ra, ...oldMeta }, ...oldRest } = old;
+  const { status: _b, metadata: { resourceVersion: _rb, ...meta }, ...rest } = rs;
+  return JSON.stringify(oldMeta) === JSON.stringify(meta) && JSON.stringify(oldRest) === JSON.stringify(rest);
+}
+
+/**
+ * Runs `count` calls in batches of 1, 2, 4, … (Kubernetes' slowStartBatch), so a
+ * template that cannot be created fails once, not a hundred times. Stops after
+ * the first batch with a failure; says how many calls were made and succeeded.
+ */
+export async function slowStartBatch(
+  count: number, fn: () => Promise<void>,
+): Promise<{ succeeded: number; attempted: number; error?: unknown }> {
+  let succeeded = 0;
+  let attempted = 0;
+  let batch = 1;
+  let remaining = count;
+  while (remaining > 0) {
+    const size = Math.min(batch, remaining);
+    const results = await Promise.allSettled(Array.from({ length: size }, fn));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    succeeded += size - failed.length;
+    attempted += size;
+    if (failed.length > 0) return { succeeded, attempted, error: failed[0]!.reason };
+    remaining -= size;
+    batch *= 2;
+  }
+  return { succeeded, attempted };
+}

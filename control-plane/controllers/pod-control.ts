@@ -1,0 +1,164 @@
+// How workload controllers change Pods (Kubernetes' PodControlInterface): make
+// one from a template, delete one, adopt or release one. The controller decides;
+// this does the writes, so tests can swap in FakePodControl (pod-control-fake.ts)
+// and check what was asked for without a store.
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Clock } from '../../proto/util/clock.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import type { KObject, OwnerReference, Pod, PodTemplateSpec } from '../../proto/model.js';
+import { podDeleteOp } from '../store/pod-delete.js';
+import { retryOnConflict } from '../store/retry-on-conflict.js';
+import type { Store } from '../store/store.js';
+
+export interface PodControl {
+  /** Creates a Pod from the template in `namespace`, controlled by `owner`; resolves with it as stored. */
+  createPod(namespace: string, template: PodTemplateSpec, owner: KObject): Promise<Pod>;
+  /** Deletes the Pod (gracefully when it runs on a node); a Pod already gone is not an error. */
+  deletePod(namespace: string, name: string): Promise<void>;
+  /**
+   * Makes `owner` the Pod's controller, unless `stillWanted` (run on the fresh Pod)
+   * says no: someone else adopted it, it is terminating, or its labels moved on.
+   */
+  adoptPod(pod: Pod, owner: KObject, stillWanted: (fresh: Pod) => boolean): Promise<void>;
+  /** Removes `owner`'s ownerReference from the Pod, if it is still there. */
+  releasePod(pod: Pod, owner: KObject): Promise<void>;
+}
+
+/** The ownerReference a controller puts on what it makes or adopts. */
+export function controllerRef(owner: KObject): OwnerReference {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid!,
+    controller: true,
+    // Foreground deletion of the owner waits for this Pod (the garbage collector's business).
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The ownerReference marked controller: true, if any. */
+export function controllerOf(obj: KObject): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** A name generator: "web-x7k2q" for base "web-" (generateName). */
+export type NameGenerator = (base: string) => string;
+
+// The apiserver's alphabet: no vowels (no words) and no look-alikes (0/o, 1/l).
+const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const SUFFIX_LENGTH = 5;
+/** Names are DNS labels in practice (63 characters); the suffix must fit. */
+const MAX_BASE_LENGTH = 63 - SUFFIX_LENGTH;
+
+export const randomNameGenerator: NameGenerator = (base) => {
+  let suffix = '';
+  for (let i = 0; i < SUFFIX_LENGTH; i++) suffix += ALPHABET[randomInt(ALPHABET.length)];
+  return base.slice(0, MAX_BASE_LENGTH) + suffix;
+};
+
+/** Attempts at a fresh name when a generated one is taken, as the apiserver does for generateName. */
+const NAME_ATTEMPTS = 3;
+
+export interface StorePodControlOptions {
+  store: Store;
+  clock: Clock;
+  generateName?: NameGenerator;
+  newUid?: () => string;
+}
+
+/** Builds the Pod a template makes: what api-apply fills in for a create, done here since controllers sit below api/. */
+export function podFromTemplate(
+  namespace: string, template: PodTemplateSpec, owner: KObject, name: string, uid: string, nowIso: string,
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      generateName: `${owner.metadata.name}-`,
+      namespace,
+      uid,
+      creationTimestamp: nowIso,
+      generation: 1,
+      ...(template.metadata?.labels ? { labels: { ...template.metadata.labels } } : {}),
+      ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
+      ownerReferences: [controllerRef(owner)],
+    },
+    spec: structuredClone(template.spec),
+  };
+}
+
+/** The real PodControl: every change is one propose with a precondition. */
+export class StorePodControl implements PodControl {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly generateName: NameGenerator;
+  private readonly newUid: () => string;
+
+  constructor(opts: StorePodControlOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.generateName = opts.generateName ?? randomNameGenerator;
+    this.newUid = opts.newUid ?? randomUUID;
+  }
+
+  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject): Promise<Pod> {
+    const nowIso = new Date(this.clock.now()).toISOString();
+    for (let attempt = 1; ; attempt++) {
+      const name = this.generateName(`${owner.metadata.name}-`);
+      const pod = podFromTemplate(namespace, template, owner, name, this.newUid(), nowIso);
+      try {
+        // absent: a name taken meanwhile fails instead of overwriting someone's Pod.
+        const res = await this.store.propose({ ops: [{ type: 'put', object: pod, precondition: { absent: true } }] });
+        return res.objects[0] as Pod;
+      } catch (e) {
+        if (!isBrambleError(e, 'ALREADY_EXISTS') || attempt >= NAME_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    const nowIso = new Date(this.clock.now()).toISOString();
+    try {
+      await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace, name }, (current) => {
+        const op = podDeleteOp(this.store, current, { nowIso });
+        if (!op) return undefined;
+        return op.type === 'delete' ? 'delete' : (op.object as Pod);
+      });
+    } catch (e) {
+      if (!isBrambleError(e, 'NOT_FOUND')) throw e;
+    }
+  }
+
+  async adoptPod(pod: Pod, owner: KObject, stillWanted: (fresh: Pod) => boolean): Promise<void> {
+    const ref = controllerRef(owner);
+    await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name }, (current) => {
+      // The Pod read from the cache may be another by now (same name, new uid).
+      if (current.metadata.uid !== pod.metadata.uid) return undefined;
+      const other = controllerOf(current);
+      if (other?.uid === ref.uid) return undefined;
+      if (other) throw new BrambleError('CONFLICT', `pod "${pod.metadata.name}" is already controlled by ${other.kind.toLowerCase()} "${other.name}"`);
+      if (!stillWanted(current)) return undefined;
+      const kept = (current.metadata.ownerReferences ?? []).filter((r) => r.uid !== ref.uid);
+      return { ...current, metadata: { ...current.metadata, ownerReferences: [...kept, ref] } };
+    });
+  }
+
+  async releasePod(pod: Pod, owner: KObject): Promise<void> {
+    const uid = owner.metadata.uid;
+    try {
+      await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name }, (current) => {
+        if (current.metadata.uid !== pod.metadata.uid) return undefined;
+        const refs = current.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) return undefined;
+        const kept = refs.filter((r) => r.uid !== uid);
+        const { ownerReferences: _refs, ...meta } = current.metadata;
+        return { ...current, metadata: kept.length > 0 ? { ...meta, ownerReferences: kept } : meta };
+      });
+    } catch (e) {
+      // A Pod gone meanwhile needs no releasing.
+      if (!isBrambleError(e, 'NOT_FOUND')) throw e;
+    }
+  }
+}
