@@ -22,6 +22,7 @@ import { BoardApi } from './api/api-board.js';
 import { nodeServiceHandlers } from './api/api-node.js';
 import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
+import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
 import { ControllerManager } from './controllers/manager.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
@@ -241,6 +242,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       controllers: [
         new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
         new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
+        new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ],
     });
     await controllers.start();
