@@ -24,6 +24,7 @@ import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
 import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { StorePodControl } from './controllers/pod-control.js';
+import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
 import { ControllerManager } from './controllers/manager.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
@@ -254,6 +255,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         new ReplicaSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
         }),
+        new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ],
     });
     await controllers.start();

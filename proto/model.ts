@@ -25,7 +25,28 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  /**
+   * What must happen before an object with a deletionTimestamp is removed. Only the
+   * garbage collector's finalizers exist (FOREGROUND_FINALIZER, ORPHAN_FINALIZER).
+   */
+  finalizers?: string[];
   generateName?: string;
+}
+
+// ------------------------------------------------------- deletion propagation
+
+/** How a delete treats the owner's dependents (kubectl delete --cascade). */
+export const PROPAGATION_POLICIES = ['Background', 'Orphan', 'Foreground'] as const;
+export type PropagationPolicy = (typeof PROPAGATION_POLICIES)[number];
+export const DEFAULT_PROPAGATION_POLICY: PropagationPolicy = 'Background';
+/** On an owner being deleted: the garbage collector deletes its blocking dependents first, then the owner. */
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+/** On an owner being deleted: the garbage collector removes its dependents' references to it first. */
+export const ORPHAN_FINALIZER = 'orphan';
+export const GC_FINALIZERS: readonly string[] = [FOREGROUND_FINALIZER, ORPHAN_FINALIZER];
+
+export function hasFinalizer(obj: Pick<KObject, 'metadata'>, finalizer: string): boolean {
+  return (obj.metadata.finalizers ?? []).includes(finalizer);
 }
 
 /** Any stored object. Kinds add spec/status or data fields. */

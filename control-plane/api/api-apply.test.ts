@@ -326,3 +326,52 @@ describe('graceful pod deletion', () => {
     assert.equal(plan.command.ops.length, 0);
   });
 });
+
+describe('delete propagation policies', () => {
+  const owned = (name: string, ownerUid: string): KObject => ({
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: ownerUid }] },
+    data: { k: 'v' },
+  });
+
+  test('an orphan delete removes the owner and strips the reference from every dependent in the same command', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [deploy(1)]);
+    const uid = store.get('Deployment', 'default', 'web')!.metadata.uid!;
+    await applyAll(store, clock, [owned('dep', uid), owned('stranger', 'someone-else')]);
+    const plan = planDelete(store, { kind: 'Deployment', name: 'web', propagationPolicy: 'Orphan' });
+    assert.equal(plan.command.ops.length, 2);
+    const commit = await store.propose(plan.command);
+    assert.equal(commit.objects[plan.opIndex]!.kind, 'Deployment');
+    assert.equal(store.get('Deployment', 'default', 'web'), undefined);
+    assert.equal(store.get('ConfigMap', 'default', 'dep')!.metadata.ownerReferences, undefined);
+    assert.equal(store.get('ConfigMap', 'default', 'stranger')!.metadata.ownerReferences?.length, 1);
+  });
+
+  test('a foreground delete only marks the owner, and asking again changes nothing', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [deploy(1)]);
+    const now = new Date(clock.now()).toISOString();
+    await store.propose(planDelete(store, { kind: 'Deployment', name: 'web', propagationPolicy: 'Foreground', now }).command);
+    const marked = store.get('Deployment', 'default', 'web')!;
+    assert.equal(marked.metadata.deletionTimestamp, now);
+    assert.deepEqual(marked.metadata.finalizers, ['foregroundDeletion']);
+    assert.equal(planDelete(store, { kind: 'Deployment', name: 'web', propagationPolicy: 'Foreground' }).command.ops.length, 0);
+  });
+
+  test('re-applying a manifest during a foreground delete keeps the finalizer', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [deploy(1)]);
+    await store.propose(planDelete(store, { kind: 'Deployment', name: 'web', propagationPolicy: 'Foreground' }).command);
+    await applyAll(store, clock, [deploy(2)]);
+    assert.deepEqual(store.get('Deployment', 'default', 'web')!.metadata.finalizers, ['foregroundDeletion']);
+  });
+
+  test('a background delete of an owner in a foreground delete removes it at once', async () => {
+    const { store, clock } = await storeWithDefault();
+    await applyAll(store, clock, [deploy(1)]);
+    await store.propose(planDelete(store, { kind: 'Deployment', name: 'web', propagationPolicy: 'Foreground' }).command);
+    await store.propose(planDelete(store, { kind: 'Deployment', name: 'web' }).command);
+    assert.equal(store.get('Deployment', 'default', 'web'), undefined);
+  });
+});

@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import {
-  DEFAULT_NAMESPACE, KINDS, SYSTEM_NAMESPACES, formatSelector, kindInfo, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector,
+  DEFAULT_NAMESPACE, DEFAULT_PROPAGATION_POLICY, FOREGROUND_FINALIZER, KINDS, SYSTEM_NAMESPACES, formatSelector, hasFinalizer, kindInfo,
+  objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector, type PropagationPolicy,
 } from '../../proto/model.js';
-import { podDeleteOp } from '../store/pod-delete.js';
+import { dropOwnersOp, removalOp, storedDependents } from '../controllers/garbage-collector/deletion.js';
 import type { Command, Op, Store } from '../store/store.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -32,7 +33,11 @@ export interface DeletePlan {
   command: Command;
   /** The object the caller asked to delete, as stored now. */
   object: KObject;
-  /** Index of that object's op in the command (a Namespace's contents go first). */
+  /**
+   * Index of that object's op in the command (a Namespace's contents, an orphaned
+   * object's dependents go first); the command may end before it (a Pod already
+   * terminating whose dependents are orphaned), then the object is unchanged.
+   */
   opIndex: number;
 }
 
@@ -153,6 +158,16 @@ function selectorChange(stored: KObject, desired: KObject, index: number): Field
   };
 }
 
+/**
+ * The garbage collector's finalizers are the cluster's, like system spec fields: a
+ * manifest that leaves finalizers out keeps them, so re-applying it in the middle
+ * of a foreground delete does not cut the delete short.
+ */
+function withStoredFinalizers(incoming: KObject, stored: KObject): KObject {
+  if (incoming.metadata.finalizers !== undefined || stored.metadata.finalizers === undefined) return incoming;
+  return { ...incoming, metadata: { ...incoming.metadata, finalizers: stored.metadata.finalizers } };
+}
+
 function stripServerFields(obj: KObject): KObject {
   const { status: _status, ...rest } = obj;
   const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, deletionTimestamp: _dt, ...meta } = obj.metadata;
@@ -213,10 +228,10 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     if (givenVersion !== undefined && givenVersion !== '' && givenVersion !== storedVersion) {
       throw new BrambleError('CONFLICT', `${what} was changed since it was read: the request has resourceVersion "${givenVersion}" but the stored object is at "${storedVersion}"`);
     }
-    const desired = withSystemFields(incoming, stored);
+    const desired = withStoredFinalizers(withSystemFields(incoming, stored), stored);
     const changed = selectorChange(stored, desired, index);
     if (changed) immutable.push({ problem: changed, what: `${info.kind.toLowerCase()} ${JSON.stringify(name)}` });
-    const metaSame = (['labels', 'annotations', 'ownerReferences'] as const).every(
+    const metaSame = (['labels', 'annotations', 'ownerReferences', 'finalizers'] as const).every(
       (f) => canonical(desired.metadata[f]) === canonical(stored.metadata[f]),
     );
     const fields = new Set([...contentFields(info, desired), ...contentFields(info, stored)]);
@@ -258,13 +273,23 @@ export interface DeleteTarget {
   resourceVersion?: string;
   /** Remove a bound Pod from the store at once instead of letting its agent stop it first. */
   force?: boolean;
-  /** ISO time used as deletionTimestamp of a graceful Pod delete. */
+  /** ISO time used as deletionTimestamp of a graceful Pod delete and of a foreground delete. */
   now?: string;
+  /** What happens to the object's dependents; Background when left out. */
+  propagationPolicy?: PropagationPolicy;
 }
 
 /**
  * Plans the delete of one object. A Namespace takes everything in it along, in
- * the same command, each at the version read now.
+ * the same command, each at the version read now. Otherwise the propagation policy
+ * says what happens to the object's dependents (objects whose ownerReferences name
+ * its uid):
+ * - Background: the object goes now; the garbage collector deletes the dependents.
+ * - Orphan: the object goes now and, in the same command, every dependent loses its
+ *   reference to it, so nothing is left for the collector to do and no dependent is
+ *   ever seen pointing at a missing owner.
+ * - Foreground: the object only gets deletionTimestamp and the foregroundDeletion
+ *   finalizer; the collector deletes the dependents, then the object.
  */
 export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
   const info = requireKind(target.kind);
@@ -282,6 +307,8 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
       `${describeObject(info.kind, namespace, target.name)} was changed since it was read: the request has resourceVersion "${target.resourceVersion}" but the stored object is at "${storedVersion}"`,
     );
   }
+  const now = target.now ?? new Date(0).toISOString();
+  const policy = target.propagationPolicy ?? DEFAULT_PROPAGATION_POLICY;
   const ops: Op[] = [];
   if (info.kind === 'Namespace') {
     for (const k of KINDS.filter((k) => k.namespaced)) {
@@ -295,13 +322,20 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
         });
       }
     }
+  } else if (policy === 'Foreground') {
+    // Asked again while it runs: nothing to add.
+    if (stored.metadata.deletionTimestamp && hasFinalizer(stored, FOREGROUND_FINALIZER)) return { command: { ops: [] }, object: stored, opIndex: 0 };
+    const finalizers = [...(stored.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND_FINALIZER), FOREGROUND_FINALIZER];
+    const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: stored.metadata.deletionTimestamp ?? now, finalizers } };
+    return { command: { ops: [{ type: 'put', object: marked, precondition: { resourceVersion: storedVersion } }] }, object: stored, opIndex: 0 };
+  } else if (policy === 'Orphan') {
+    const uid = new Set([stored.metadata.uid ?? '']);
+    for (const dependent of storedDependents(state, stored)) ops.push(dropOwnersOp(dependent, uid));
   }
   const opIndex = ops.length;
-  if (info.kind === 'Pod') {
-    const op = podDeleteOp(state, stored, { nowIso: target.now ?? new Date(0).toISOString(), force: target.force });
-    if (op) ops.push(op);
-    return { command: { ops }, object: stored, opIndex };
-  }
-  ops.push({ type: 'delete', kind: info.kind, namespace, name: target.name, precondition: { resourceVersion: storedVersion } });
+  // A Background or Orphan delete of an object in a foreground delete replaces that
+  // delete: the object goes now (removalOp drops the finalizer).
+  const removal = removalOp(state, stored, now, target.force === true);
+  if (removal) ops.push(removal);
   return { command: { ops }, object: stored, opIndex };
 }

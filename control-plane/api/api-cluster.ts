@@ -6,8 +6,8 @@ import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
 import {
-  KINDS, kindInfo, matchesSelector, parseSelector, resolveKind,
-  type KObject, type KindInfo, type SelectorRequirement,
+  DEFAULT_PROPAGATION_POLICY, KINDS, PROPAGATION_POLICIES, kindInfo, matchesSelector, parseSelector, resolveKind,
+  type KObject, type KindInfo, type PropagationPolicy, type SelectorRequirement,
 } from '../../proto/model.js';
 import type {
   ApplyRequest__Output, ApplyResponse, ClusterHandlers, DeleteRequest__Output, DeleteResponse,
@@ -59,6 +59,16 @@ function selectorOf(text: string): SelectorRequirement[] {
 
 function requireName(name: string, what: string): void {
   if (name === '') throw new BrambleError('INVALID_ARGUMENT', `${what} needs a name: current value is empty`);
+}
+
+/** '' means the default, as an unset field does in Kubernetes' DeleteOptions. */
+export function propagationPolicyOf(text: string): PropagationPolicy {
+  if (text === '') return DEFAULT_PROPAGATION_POLICY;
+  const policy = PROPAGATION_POLICIES.find((p) => p === text);
+  if (!policy) {
+    throw new BrambleError('INVALID_ARGUMENT', `propagation policy must be one of ${PROPAGATION_POLICIES.join(', ')}: current value is ${JSON.stringify(text)}`);
+  }
+  return policy;
 }
 
 /** Whether a failed propose may succeed when planned again against fresher state. */
@@ -120,12 +130,15 @@ export class ClusterApi {
     return { objects, revision };
   }
 
-  async delete(req: Pick<DeleteRequest__Output, 'kind' | 'namespace' | 'name' | 'resourceVersion'> & { force?: boolean }): Promise<DeleteResponse> {
+  async delete(
+    req: Pick<DeleteRequest__Output, 'kind' | 'namespace' | 'name' | 'resourceVersion'> & { force?: boolean; propagationPolicy?: string },
+  ): Promise<DeleteResponse> {
     const info = requireKindName(req.kind);
     requireName(req.name, `delete ${info.kind.toLowerCase()}`);
+    const propagationPolicy = propagationPolicyOf(req.propagationPolicy ?? '');
     const target = {
       kind: info.kind, namespace: req.namespace, name: req.name, resourceVersion: req.resourceVersion,
-      force: req.force ?? false, now: new Date(this.deps.clock.now()).toISOString(),
+      force: req.force ?? false, now: new Date(this.deps.clock.now()).toISOString(), propagationPolicy,
     };
     for (let attempt = 1; ; attempt++) {
       const plan = planDelete(this.deps.store, target);
@@ -134,8 +147,8 @@ export class ClusterApi {
       try {
         const commit = await this.deps.store.propose(plan.command);
         const m = plan.object.metadata;
-        this.deps.logger.info({ kind: info.kind, namespace: m.namespace, objectName: m.name, action: 'deleted', alsoDeleted: plan.opIndex }, 'deleted');
-        return { object: JSON.stringify(commit.objects[plan.opIndex]) };
+        this.deps.logger.info({ kind: info.kind, namespace: m.namespace, objectName: m.name, action: 'deleted', propagationPolicy, alsoChanged: plan.opIndex }, 'deleted');
+        return { object: JSON.stringify(commit.objects[plan.opIndex] ?? plan.object) };
       } catch (e) {
         // With an explicit version the caller asked to lose the race; planning again reports it.
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;

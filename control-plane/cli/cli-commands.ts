@@ -173,6 +173,12 @@ export const COMMANDS: readonly CommandEntry[] = [
       NAMESPACE,
       { flags: '--ignore-not-found', description: 'succeed when an object does not exist' },
       { flags: '--force', description: 'remove Pods from the cluster at once, without waiting for their board to stop them' },
+      {
+        flags: '--cascade <mode>',
+        description: 'what happens to the objects\' dependents: background (deleted after the object), orphan (kept, without the reference), foreground (deleted first; waits until the object is gone)',
+        defaultValue: 'background',
+      },
+      { flags: '--timeout <duration>', description: 'with --cascade=foreground: how long to wait, e.g. 30s or 5m (0: no limit)', defaultValue: '5m' },
     ],
     action: (ctx, a, o) =>
       runDelete(ctx, {
@@ -182,6 +188,8 @@ export const COMMANDS: readonly CommandEntry[] = [
         namespace: optString(o, 'namespace'),
         ignoreNotFound: optBool(o, 'ignoreNotFound'),
         force: optBool(o, 'force'),
+        cascade: optString(o, 'cascade'),
+        timeout: optString(o, 'timeout'),
       }),
   },
   {

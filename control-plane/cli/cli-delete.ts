@@ -1,8 +1,11 @@
 // `bramble delete -f ...` or `bramble delete KIND NAME...`: one Delete call per
 // object. A missing object is an error unless --ignore-not-found, and the
-// remaining objects are still deleted.
+// remaining objects are still deleted. --cascade says what happens to each
+// object's dependents; with foreground the command waits until the object is gone.
 import { BrambleError, isBrambleError, type FieldProblem } from '../../proto/util/errors.js';
-import { resolveKind, type KindInfo } from '../../proto/model.js';
+import { resolveKind, type KObject, type KindInfo } from '../../proto/model.js';
+import { cascadePolicy, DEFAULT_FOREGROUND_TIMEOUT_MS, waitUntilDeleted } from './cli-delete-wait.js';
+import { parseDuration } from './cli-token.js';
 import { readSources, describeDocument, type SourcedDocument } from './cli-apply.js';
 import { withCluster } from './cli-client.js';
 import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
@@ -16,6 +19,10 @@ export interface DeleteInput {
   ignoreNotFound: boolean;
   /** Pods: remove from the store at once instead of waiting for the agent to stop them. */
   force?: boolean;
+  /** --cascade: background (default), orphan or foreground. */
+  cascade?: string;
+  /** --timeout: how long a foreground delete is waited for ("0": no limit). */
+  timeout?: string;
 }
 
 interface Target {
@@ -60,6 +67,8 @@ function targetsFromArguments(input: DeleteInput & { kind: string }): Target[] {
 }
 
 export async function runDelete(ctx: CommandContext, input: DeleteInput): Promise<number> {
+  const propagationPolicy = cascadePolicy(input.cascade);
+  const timeoutMs = input.timeout === undefined ? DEFAULT_FOREGROUND_TIMEOUT_MS : parseDuration(input.timeout, '--timeout') * 1000;
   let targets: Target[];
   if (input.files.length > 0) {
     if (input.kind !== undefined) throw new UsageError('give either -f FILE or KIND NAME, not both');
@@ -78,7 +87,13 @@ export async function runDelete(ctx: CommandContext, input: DeleteInput): Promis
   await withCluster(ctx.connect, async (conn) => {
     for (const t of targets) {
       try {
-        await conn.delete({ kind: t.kind.kind, namespace: t.namespace, name: t.name, resourceVersion: '', force: input.force === true });
+        const res = await conn.delete({
+          kind: t.kind.kind, namespace: t.namespace, name: t.name, resourceVersion: '', force: input.force === true, propagationPolicy,
+        });
+        if (propagationPolicy === 'Foreground') {
+          const uid = (JSON.parse(res.object) as KObject).metadata.uid ?? '';
+          await waitUntilDeleted(conn, ctx.io, { ...t, uid }, timeoutMs);
+        }
         ctx.io.stdout.write(`${t.kind.kind.toLowerCase()}/${t.name} deleted\n`);
       } catch (e) {
         if (input.ignoreNotFound && isBrambleError(e, 'NOT_FOUND')) continue;

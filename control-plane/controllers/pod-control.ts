@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { KObject, OwnerReference, Pod, PodTemplateSpec } from '../../proto/model.js';
-import { podDeleteOp } from '../store/pod-delete.js';
+import { removalOp } from './garbage-collector/deletion.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
 
@@ -122,7 +122,7 @@ export class StorePodControl implements PodControl {
     const nowIso = new Date(this.clock.now()).toISOString();
     try {
       await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace, name }, (current) => {
-        const op = podDeleteOp(this.store, current, { nowIso });
+        const op = removalOp(this.store, current, nowIso);
         if (!op) return undefined;
         return op.type === 'delete' ? 'delete' : (op.object as Pod);
       });

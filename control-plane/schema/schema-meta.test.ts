@@ -100,3 +100,15 @@ describe('paths and values in messages', () => {
     assert.deepEqual(problems, [{ path: 'metadata.labels', message: 'must be an object: current value is a list' }]);
   });
 });
+
+describe('finalizers', () => {
+  test('the garbage collector\'s finalizers are accepted, so `get -o yaml` of an object being deleted applies again', () => {
+    expectValid(set(fixtures.pod(), 'metadata.finalizers', ['foregroundDeletion']));
+    expectValid(set(fixtures.pod(), 'metadata.finalizers', ['orphan']));
+  });
+
+  test('another finalizer is rejected: nothing would ever remove it', () => {
+    const problems = problemsOf(set(fixtures.pod(), 'metadata.finalizers', ['example.com/keep']));
+    assert.ok(problems.some((p) => p.path.startsWith('metadata.finalizers')), JSON.stringify(problems));
+  });
+});

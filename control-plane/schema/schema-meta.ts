@@ -1,6 +1,7 @@
 // Names, labels, annotations, ObjectMeta and label selectors, with the same
 // rules Kubernetes applies so a manifest valid here is valid on k3s too.
 import { z } from 'zod';
+import { GC_FINALIZERS } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
 
 import {
@@ -76,6 +77,9 @@ export function objectMetaSchema(nameRule: Rule) {
     labels: labelMap().optional(),
     annotations: annotationMap().optional(),
     ownerReferences: z.array(ownerReferenceSchema).optional(),
+    // Only the garbage collector's: nothing else would ever remove another one, and an
+    // object waiting for a finalizer nobody removes is never deleted.
+    finalizers: z.array(z.enum(GC_FINALIZERS as [string, ...string[]])).optional(),
   });
 }
 

@@ -7,6 +7,7 @@ export interface DeleteRequest {
   'name'?: (string);
   'resourceVersion'?: (string);
   'force'?: (boolean);
+  'propagationPolicy'?: (string);
 }
 
 export interface DeleteRequest__Output {
@@ -15,4 +16,5 @@ export interface DeleteRequest__Output {
   'name': (string);
   'resourceVersion': (string);
   'force': (boolean);
+  'propagationPolicy': (string);
 }
