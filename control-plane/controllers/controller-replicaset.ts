@@ -19,7 +19,7 @@ import type { Controller, ControllerContext } from './manager.js';
 import { controllerOf, type PodControl } from './pod-control.js';
 import { becomesAvailableAt, isPodActive, podsToDelete } from './pod-ranking.js';
 import { replicaSetStatus, sameStatus } from './replicaset-status.js';
-import { SharedInformers } from './shared-informers.js';
+import { ControllerTerm, logRetry } from './controller-term.js';
 
 /** At most this many creates or deletes per reconcile (Kubernetes' burstReplicas is 500; Pis are smaller). */
 export const DEFAULT_BURST_REPLICAS = 100;
@@ -46,10 +46,8 @@ export class ReplicaSetController implements Controller {
   private expectations: ControllerExpectations;
   private replicaSets: Informer<ReplicaSet> | undefined;
   private pods: Informer<Pod> | undefined;
-  private running: Promise<void> | undefined;
-  private abort: AbortController | undefined;
-  private ownInformers: SharedInformers | undefined;
-  private removeHandlers: (() => void)[] = [];
+  /** This leadership term's informers, handlers and workers; undefined while stopped. */
+  private term: ControllerTerm | undefined;
 
   constructor(opts: ReplicaSetControllerOptions) {
     this.store = opts.store;
@@ -68,52 +66,38 @@ export class ReplicaSetController implements Controller {
    * tests that call reconcile themselves.
    */
   start(ctx?: ControllerContext, opts: { runWorkers?: boolean } = {}): void {
-    if (this.running) return;
+    if (this.term) return;
     this.queue = new WorkQueue(this.clock);
     this.expectations = new ControllerExpectations(this.clock);
-    const abort = (this.abort = new AbortController());
-    ctx?.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const informers = ctx?.informers ?? (this.ownInformers = new SharedInformers({ store: this.store, clock: this.clock, logger: this.logger }));
-    const replicaSets = (this.replicaSets = informers.informer<ReplicaSet>('ReplicaSet'));
-    const pods = (this.pods = informers.informer<Pod>('Pod'));
-    this.removeHandlers = [
-      replicaSets.addEventHandler({
-        onAdd: (rs) => this.queue.add(keyOf(rs)),
-        onUpdate: (old, rs) => {
-          if (!onlyStatusChanged(old, rs)) this.queue.add(keyOf(rs));
-        },
-        onDelete: (rs) => {
-          this.expectations.delete(keyOf(rs));
-          this.queue.add(keyOf(rs));
-        },
-      }),
-      pods.addEventHandler({
-        onAdd: (p) => this.onPodAdded(p),
-        onUpdate: (old, p) => this.onPodUpdated(old, p),
-        onDelete: (p) => this.onPodDeleted(p),
-      }),
-    ];
-    this.ownInformers?.start();
+    const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
+    const replicaSets = (this.replicaSets = term.informers.informer<ReplicaSet>('ReplicaSet'));
+    const pods = (this.pods = term.informers.informer<Pod>('Pod'));
+    term.handle(replicaSets.addEventHandler({
+      onAdd: (rs) => this.queue.add(keyOf(rs)),
+      onUpdate: (old, rs) => {
+        if (!onlyStatusChanged(old, rs)) this.queue.add(keyOf(rs));
+      },
+      onDelete: (rs) => {
+        this.expectations.delete(keyOf(rs));
+        this.queue.add(keyOf(rs));
+      },
+    }));
+    term.handle(pods.addEventHandler({
+      onAdd: (p) => this.onPodAdded(p),
+      onUpdate: (old, p) => this.onPodUpdated(old, p),
+      onDelete: (p) => this.onPodDeleted(p),
+    }));
     const queue = this.queue;
-    this.running = (async () => {
-      if (!(await informers.waitForSync(abort.signal))) return;
+    term.run(async () => {
       if (opts.runWorkers === false) return;
-      await runWorkers(queue, (key) => this.reconcile(key), this.workers, (key, err) => {
-        const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
-        this.logger[level]({ replicaSet: key, err }, 'syncing a replicaset failed; retrying with back-off');
-      });
-    })();
+      await runWorkers(queue, (key) => this.reconcile(key), this.workers, logRetry(this.logger, 'replicaSet', 'syncing a replicaset failed'));
+    });
   }
 
   async stop(): Promise<void> {
-    for (const remove of this.removeHandlers) remove();
-    this.removeHandlers = [];
-    this.abort?.abort();
-    this.ownInformers?.stop();
-    this.ownInformers = undefined;
-    this.queue.shutdown();
-    await this.running;
-    this.running = undefined;
+    const term = this.term;
+    this.term = undefined;
+    await term?.stop();
   }
 
   /** Resolves once the informers have synced (for tests that drive reconcile themselves). */

@@ -6,7 +6,6 @@
 // node; that is why its handlers do more than enqueue. Binds from concurrent
 // workers that are ready in the same turn go to the store as one command.
 import type { Clock } from '../../proto/util/clock.js';
-import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import { findCondition, setCondition } from '../../proto/util/conditions.js';
 import type { KObject, NodeObject, Pod } from '../../proto/model.js';
@@ -16,7 +15,7 @@ import { newNodePods } from './scheduler-score.js';
 import { schedule } from './scheduler.js';
 import type { Op, Store } from '../store/store.js';
 import type { Controller, ControllerContext } from './manager.js';
-import { SharedInformers } from './shared-informers.js';
+import { ControllerTerm, logRetry } from './controller-term.js';
 
 export interface SchedulerControllerOptions {
   store: Store;
@@ -108,11 +107,9 @@ export class SchedulerController implements Controller {
   private readonly byNode = new Map<string, NodePods>();
   /** Pods last found to fit nowhere, with how many times in a row. */
   private readonly unschedulable = new Map<string, number>();
-  private running: Promise<void> | undefined;
-  private abort: AbortController | undefined;
+  /** This leadership term's informers, handlers and workers; undefined while stopped. */
+  private term: ControllerTerm | undefined;
   /** Informers made by start() without a manager (tests, the benchmark); stopped by stop(). */
-  private ownInformers: SharedInformers | undefined;
-  private removeHandlers: (() => void)[] = [];
 
   constructor(opts: SchedulerControllerOptions) {
     this.store = opts.store;
@@ -129,7 +126,7 @@ export class SchedulerController implements Controller {
    * controllers). Without a context it makes and starts informers of its own.
    */
   start(ctx?: ControllerContext): void {
-    if (this.running) return;
+    if (this.term) return;
     // A new term starts from nothing: its informers' lists rebuild every cache.
     this.nodes.clear();
     this.sortedNodes = undefined;
@@ -137,47 +134,34 @@ export class SchedulerController implements Controller {
     this.byNode.clear();
     this.unschedulable.clear();
     this.queue = new WorkQueue(this.clock);
-    const abort = (this.abort = new AbortController());
-    ctx?.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const informers = ctx?.informers ?? (this.ownInformers = new SharedInformers({ store: this.store, clock: this.clock, logger: this.logger }));
+    const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
+    const informers = term.informers;
     // Nodes first: a factory starts informers in the order asked for, so bound Pods
     // from the initial list find their node already known.
     const nodes = informers.informer<NodeObject>('Node');
     const pods = informers.informer<Pod>('Pod');
-    this.removeHandlers = [
-      nodes.addEventHandler({
-        onAdd: (n) => this.onNode(n),
-        onUpdate: (_old, n) => this.onNode(n),
-        onDelete: (n) => this.onNodeDeleted(n),
-      }),
-      pods.addEventHandler({
-        onAdd: (p) => this.onPod(p, revisionOf(p), true),
-        onUpdate: (_old, p) => this.onPod(p, revisionOf(p), true),
-        onDelete: (p) => this.onPodDeleted(p),
-      }),
-    ];
-    this.ownInformers?.start();
+    term.handle(nodes.addEventHandler({
+      onAdd: (n) => this.onNode(n),
+      onUpdate: (_old, n) => this.onNode(n),
+      onDelete: (n) => this.onNodeDeleted(n),
+    }));
+    term.handle(pods.addEventHandler({
+      onAdd: (p) => this.onPod(p, revisionOf(p), true),
+      onUpdate: (_old, p) => this.onPod(p, revisionOf(p), true),
+      onDelete: (p) => this.onPodDeleted(p),
+    }));
     const queue = this.queue;
-    this.running = (async () => {
-      if (!(await informers.waitForSync(abort.signal))) return;
+    term.run(async () => {
       this.logger.info({ nodes: nodes.list().length, pods: pods.list().length }, 'scheduler started');
-      await runWorkers(queue, (key) => this.reconcile(key), this.workers, (key, err) => {
-        const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
-        this.logger[level]({ pod: key, err }, 'scheduling a pod failed; retrying with back-off');
-      });
-    })();
+      await runWorkers(queue, (key) => this.reconcile(key), this.workers, logRetry(this.logger, 'pod', 'scheduling a pod failed'));
+    });
   }
 
   /** Stops taking events and resolves once the reconciles in flight have finished. */
   async stop(): Promise<void> {
-    for (const remove of this.removeHandlers) remove();
-    this.removeHandlers = [];
-    this.abort?.abort();
-    this.ownInformers?.stop();
-    this.ownInformers = undefined;
-    this.queue.shutdown();
-    await this.running;
-    this.running = undefined;
+    const term = this.term;
+    this.term = undefined;
+    await term?.stop();
   }
 
   /** Pod keys currently known to fit nowhere (for tests and metrics). */

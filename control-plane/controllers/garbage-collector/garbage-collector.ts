@@ -23,7 +23,7 @@ import { runWorkers, WorkQueue } from '../../../proto/util/work-queue.js';
 import type { Op, Store } from '../../store/store.js';
 import { INDEX_OWNER, type Informer } from '../informer.js';
 import type { Controller, ControllerContext } from '../manager.js';
-import { SharedInformers } from '../shared-informers.js';
+import { ControllerTerm, logRetry } from '../controller-term.js';
 import { dropOwnersOp, liveOwner, ownerLocation, removalOp } from './deletion.js';
 
 export interface GarbageCollectorOptions {
@@ -64,10 +64,8 @@ export class GarbageCollector implements Controller {
   /** A fresh queue each start: a queue once shut down takes nothing more. */
   private queue: WorkQueue;
   private informers: Informer[] = [];
-  private ownInformers: SharedInformers | undefined;
-  private removeHandlers: (() => void)[] = [];
-  private abort: AbortController | undefined;
-  private running: Promise<void> | undefined;
+  /** This leadership term's informers, handlers and workers; undefined while stopped. */
+  private term: ControllerTerm | undefined;
 
   constructor(opts: GarbageCollectorOptions) {
     this.store = opts.store;
@@ -80,37 +78,25 @@ export class GarbageCollector implements Controller {
 
   /** Follows every kind through ctx.informers; without a context it makes and starts informers of its own. */
   start(ctx?: ControllerContext): void {
-    if (this.running) return;
+    if (this.term) return;
     this.queue = new WorkQueue(this.clock);
-    const abort = (this.abort = new AbortController());
-    ctx?.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const informers = ctx?.informers ?? (this.ownInformers = new SharedInformers({ store: this.store, clock: this.clock, logger: this.logger }));
-    this.informers = this.kinds.map((kind) => informers.informer(kind));
-    this.removeHandlers = this.informers.map((inf) => inf.addEventHandler({
-      onAdd: (o) => this.onChange(undefined, o),
-      onUpdate: (old, o) => this.onChange(old, o),
-      onDelete: (o) => this.onDeleted(o),
-    }));
-    this.ownInformers?.start();
+    const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
+    this.informers = this.kinds.map((kind) => term.informers.informer(kind));
+    for (const inf of this.informers) {
+      term.handle(inf.addEventHandler({
+        onAdd: (o) => this.onChange(undefined, o),
+        onUpdate: (old, o) => this.onChange(old, o),
+        onDelete: (o) => this.onDeleted(o),
+      }));
+    }
     const queue = this.queue;
-    this.running = (async () => {
-      if (!(await informers.waitForSync(abort.signal))) return;
-      await runWorkers(queue, (key) => this.reconcile(key), this.workers, (key, err) => {
-        const level = isBrambleError(err, 'CONFLICT') ? 'debug' : 'warn';
-        this.logger[level]({ object: key, err }, 'garbage collection step failed; retrying with back-off');
-      });
-    })();
+    term.run(() => runWorkers(queue, (key) => this.reconcile(key), this.workers, logRetry(this.logger, 'object', 'garbage collection step failed')));
   }
 
   async stop(): Promise<void> {
-    for (const remove of this.removeHandlers) remove();
-    this.removeHandlers = [];
-    this.abort?.abort();
-    this.ownInformers?.stop();
-    this.ownInformers = undefined;
-    this.queue.shutdown();
-    await this.running;
-    this.running = undefined;
+    const term = this.term;
+    this.term = undefined;
+    await term?.stop();
   }
 
   // ---------------------------------------------------------------- events
