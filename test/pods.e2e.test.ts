@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KObject, NodeObject as Node, Pod } from '../proto/model.js';
 import { startCluster, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
-import { busyboxPod, inCidr, isRunning, mainStatus, waitForPod } from './support/e2e-objects.js';
+import { busyboxPod, inCidr, isRunning, mainStatus, waitForPod, waitForBoardReady } from './support/e2e-objects.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
 
@@ -19,10 +19,7 @@ describe('pods on a real board', { skip: !canRun && 'needs root, containerd and 
   before(async () => {
     cluster = await startCluster({ boards: [{ name: 'pods' }] });
     board = cluster.boards[0]!;
-    await waitFor('the board to be Ready', async () => {
-      const node = await cluster.get<Node>('node', board.nodeName);
-      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? node : undefined;
-    }, { timeoutMs: 60_000, describe: () => cluster.diagnostics() });
+    await waitForBoardReady(cluster, board.nodeName);
   });
 
   after(async () => {

@@ -5,9 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import type { Container, NodeObject, Pod, Probe } from '../proto/model.js';
+import type { Container, Pod, Probe } from '../proto/model.js';
 import { startCluster, waitFor, type TestCluster } from './support/cluster.js';
-import { busyboxPod, isRunning, mainStatus, waitForPod } from './support/e2e-objects.js';
+import { busyboxPod, isRunning, mainStatus, waitForPod, waitForBoardReady } from './support/e2e-objects.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
 
@@ -32,10 +32,7 @@ describe('network probes on a real board', { skip: !canRun && 'needs root, conta
   before(async () => {
     cluster = await startCluster({ boards: [{ name: 'probes' }] });
     const nodeName = cluster.boards[0]!.nodeName;
-    await waitFor('the board to be Ready', async () => {
-      const node = await cluster.get<NodeObject>('node', nodeName);
-      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? node : undefined;
-    }, { timeoutMs: 60_000, describe: () => cluster.diagnostics() });
+    await waitForBoardReady(cluster, nodeName);
   });
 
   after(async () => {

@@ -4,9 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import type { KObject, NodeObject as Node, Pod } from '../proto/model.js';
+import type { KObject, Pod } from '../proto/model.js';
 import { startCluster, TEST_IMAGE, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
-import { isRunning } from './support/e2e-objects.js';
+import { isRunning, waitForBoardReady } from './support/e2e-objects.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
 
@@ -36,10 +36,7 @@ describe('a ReplicaSet on a real board', { skip: !canRun && 'needs root, contain
   before(async () => {
     cluster = await startCluster({ boards: [{ name: 'rs' }] });
     board = cluster.boards[0]!;
-    await waitFor('the board to be Ready', async () => {
-      const node = await cluster.get<Node>('node', board.nodeName);
-      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? node : undefined;
-    }, { timeoutMs: 60_000, describe: () => cluster.diagnostics() });
+    await waitForBoardReady(cluster, board.nodeName);
   });
 
   after(async () => {

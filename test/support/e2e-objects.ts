@@ -1,5 +1,5 @@
 // Object builders and status readers shared by the end-to-end test files.
-import type { Container, ContainerStatus, Pod, PodSpec } from '../../proto/model.js';
+import type { Container, ContainerStatus, NodeObject, Pod, PodSpec } from '../../proto/model.js';
 import type { TestCluster } from './cluster.js';
 import { TEST_IMAGE, waitFor } from './cluster.js';
 
@@ -45,4 +45,12 @@ export function inCidr(ip: string, cidr: string): boolean {
   const toInt = (a: string): number => a.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   return (toInt(ip) & mask) === (toInt(base ?? '') & mask);
+}
+
+/** Waits until the board's Node reports Ready=True, naming the cluster's logs when it does not. */
+export function waitForBoardReady(cluster: TestCluster, nodeName: string): Promise<NodeObject> {
+  return waitFor('the board to be Ready', async () => {
+    const node = await cluster.get<NodeObject>('node', nodeName);
+    return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? node : undefined;
+  }, { timeoutMs: 60_000, describe: () => cluster.diagnostics() });
 }
