@@ -26,7 +26,8 @@ import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
-import { ControllerManager } from './controllers/manager.js';
+import { ControllerManager, type Controller } from './controllers/manager.js';
+import { selectControllers } from './controllers/controller-selection.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
 import { TunnelRegistry } from './nodes/node-tunnels.js';
 import { publicKeyFingerprint } from './pki/pki-ca.js';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   /** Cluster pod range; each node gets one /24 of it. */
   clusterCidr?: string;
   serviceCidr?: string;
+  /** kube-controller-manager's --controllers syntax; default "*", every controller. */
+  controllers?: string;
   /**
    * Called once, after the server has logged one `fatal` line, when it cannot go on:
    * the store refused a write (STORE_FAILED). The caller should close and exit non-zero.
@@ -247,16 +250,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }));
 
     // Controllers run on the leader; with one replica this process always is.
+    const wanted = selectControllers(opts.controllers ?? '*');
     const controllers = new ControllerManager({
       store: opened, clock, leadership: new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
-      controllers: [
+      controllers: ([
         new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
         new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
         new ReplicaSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
-      ],
+      ] as Controller[]).filter((c) => wanted.has(c.name)),
     });
     await controllers.start();
     cleanups.push(() => controllers.stop());

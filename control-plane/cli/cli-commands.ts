@@ -11,7 +11,7 @@ import { runGet } from './cli-get.js';
 import { runImageImport } from './cli-image.js';
 import { interruptSignal, runLogs } from './cli-logs.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
-import { DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
+import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
@@ -82,6 +82,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--cluster-cidr <cidr>', description: 'pod address range; each node gets a /24 of it', defaultValue: DEFAULT_CLUSTER_CIDR },
       { flags: '--service-cidr <cidr>', description: 'Service cluster IP range', defaultValue: DEFAULT_SERVICE_CIDR },
       { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
+      { flags: '--controllers <list>', description: `controllers to run, as kube-controller-manager reads it: * for all, NAME to add, -NAME to leave out (${CONTROLLER_NAMES.join(', ')})`, defaultValue: '*' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -95,6 +96,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         clusterCidr: optString(o, 'clusterCidr'),
         serviceCidr: optString(o, 'serviceCidr'),
         disableAgent: optBool(o, 'disableAgent'),
+        controllers: optString(o, 'controllers'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
       }),

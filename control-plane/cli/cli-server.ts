@@ -15,6 +15,9 @@ import { reportError, UsageError } from './cli-errors.js';
 import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
+import { CONTROLLER_NAMES, selectControllers } from '../controllers/controller-selection.js';
+
+export { CONTROLLER_NAMES };
 
 export const DEFAULT_GRPC_ADDR = '0.0.0.0:7443';
 export const DEFAULT_HTTP_ADDR = '0.0.0.0:7080';
@@ -34,6 +37,8 @@ export interface ServerInput {
   containerdAddress?: string;
   clusterCidr?: string;
   serviceCidr?: string;
+  /** --controllers: which controllers run ("*", "foo", "-foo"). */
+  controllers?: string;
 }
 
 /**
@@ -54,6 +59,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const clusterCidr = input.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
   const serviceCidr = input.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   checkCidr('--cluster-cidr', clusterCidr, 24);
+  if (input.controllers !== undefined) selectControllers(input.controllers);
   checkCidr('--service-cidr', serviceCidr, 30);
   const nodeName = input.nodeName ?? os.hostname().toLowerCase();
   if (!input.disableAgent) checkNodeName('--node-name', nodeName);
@@ -73,6 +79,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       tlsSans: input.tlsSans,
       clusterCidr,
       serviceCidr,
+      controllers: input.controllers,
       logger,
       onFatal: () => {
         storeFailed = true;

@@ -14,6 +14,7 @@ import { isBrambleError } from '../../proto/util/errors.js';
 import { LIMITS } from '../../proto/limits.js';
 import { jsonShapeProblem } from '../../proto/util/untrusted-json.js';
 import { explain, runBramble, startServerProcess, tempDir, type CliResult, type ServerProcess } from '../../test/support/server-process.js';
+import { API_ONLY_CONTROLLERS } from '../../test/support/fuzz.js';
 import { printable } from './cli-errors.js';
 import { readManifests } from '../schema/manifest.js';
 import { fuzzParams } from '../../test/support/fuzz.js';
@@ -90,7 +91,7 @@ async function fuzzApply(t: { diagnostic(s: string): void; after(fn: () => Promi
   t.diagnostic(`FUZZ_SEED=${seed}, ${params.numRuns} manifests`);
   const cases = fc.sample(mutatedManifest(), { numRuns: params.numRuns, seed, ...(params.path ? { path: params.path } : {}) });
 
-  const server = await startServerProcess();
+  const server = await startServerProcess({ extraArgs: API_ONLY_CONTROLLERS });
   t.after(() => server.close());
   const dir = await tempDir(t, 'bramble-manifest-fuzz-');
 
@@ -132,7 +133,7 @@ test('bramble apply survives mutated manifests: clean exit codes and errors, a h
 });
 
 test(`an apply of more than ${LIMITS.maxObjectsPerApply} objects is refused by the CLI before it sends anything`, async (t) => {
-  const server = await startServerProcess();
+  const server = await startServerProcess({ extraArgs: API_ONLY_CONTROLLERS });
   t.after(() => server.close());
   const dir = await tempDir(t, 'bramble-manifest-limit-');
   // Two files, as one file of more documents is refused by the parser already.

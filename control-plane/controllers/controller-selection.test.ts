@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../../proto/util/errors.js';
+import { CONTROLLER_NAMES, selectControllers } from './controller-selection.js';
+
+test('--controllers reads as kube-controller-manager: all, some, or all but some', () => {
+  assert.deepEqual([...selectControllers('*')], [...CONTROLLER_NAMES]);
+  assert.deepEqual([...selectControllers('*,-replicaset,-garbage-collector')], ['scheduler', 'node-lifecycle']);
+  assert.deepEqual([...selectControllers('scheduler')], ['scheduler']);
+  assert.deepEqual([...selectControllers('')], []);
+});
+
+test('an unknown controller is a usage error that lists the known ones', () => {
+  assert.throws(() => selectControllers('*,-deployment'), (e) => e instanceof UsageError && /current value has "deployment"/.test(e.message) && /replicaset/.test(e.message));
+});
