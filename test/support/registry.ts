@@ -3,11 +3,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execRunner, nsenterRunner, type CommandRunner } from '../../agent/exec-runner.js';
 import { realClock } from '../../proto/util/clock.js';
 import { buildBusyboxImage } from './busybox-image.js';
+import { freePort } from './server-process.js';
 
 export interface StartRegistryOptions {
   dir: string;
@@ -24,18 +24,6 @@ export interface RunningRegistry {
   /** The busybox image as pushed, e.g. "127.0.0.1:5123/bramble/busybox:1". */
   busyboxImage: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRegistry(opts: StartRegistryOptions): Promise<RunningRegistry> {

@@ -30,10 +30,30 @@ export function brambleBin(): string {
 
 /** A port nothing listens on right now (the kernel picks it; it is released before use). */
 export async function freePort(): Promise<number> {
+  // Below Linux's ephemeral range (32768-60999): a port the kernel picked for us
+  // would be handed out again to the next outgoing connection, and a server
+  // started a moment later then fails with EADDRINUSE. Checked on every address,
+  // as servers bind 0.0.0.0. Random, so parallel test processes rarely collide.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, '0.0.0.0', () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       srv.close(() => resolve(port));
