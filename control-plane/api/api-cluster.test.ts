@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FakeClock } from '../../proto/util/clock.js';
 import { BrambleError, ERROR_CODE_METADATA_KEY, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger } from '../../proto/util/log.js';
+import { LIMITS } from '../../proto/limits.js';
 import type { KObject } from '../../proto/model.js';
 import type { GetRequest__Output, ObjectResponse, WatchEvent, WatchRequest__Output } from '../../proto/load.js';
 import { ClusterApi, clusterHandlers } from './api-cluster.js';
@@ -92,6 +93,14 @@ describe('ClusterApi.apply', () => {
   test('a document that is not JSON is INVALID_ARGUMENT naming its index', async () => {
     const { api } = await setup();
     await rejectsWith(api.apply({ objects: [deployment('web', 1), '{nope'], dryRun: false }), 'INVALID_ARGUMENT', 'document 1');
+  });
+
+  test('an apply of more objects than allowed is LIMIT_EXCEEDED before any is read', async () => {
+    const { api, store } = await setup();
+    const before = store.revision();
+    const objects = Array(LIMITS.maxObjectsPerApply + 1).fill('{nope');
+    await rejectsWith(api.apply({ objects, dryRun: false }), 'LIMIT_EXCEEDED', `no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${objects.length}`);
+    assert.equal(store.revision(), before);
   });
 
   test('one invalid document among several writes nothing', async () => {

@@ -6,7 +6,7 @@
 import { BrambleError } from '../../proto/util/errors.js';
 import { LIMITS } from '../../proto/limits.js';
 
-/** Fields checked by their own parser: parseUntrustedJson, checkPodStatus, the CSR reader. */
+/** Fields checked by their own parser: parseUntrustedJson (and Apply's object count), checkPodStatus, the CSR reader. */
 const DOCUMENT_FIELDS = new Set(['objects', 'status', 'csrPem']);
 /** A CSR for a P-256 or RSA-4096 key is a few KB of PEM. */
 const MAX_CSR_LENGTH = 16 * 1024;
@@ -21,15 +21,15 @@ export function checkRequestFields(method: string, request: unknown, path = ''):
   const entries = Array.isArray(request) ? request.map((v, i) => [`[${i}]`, v] as const) : Object.entries(request);
   for (const [key, value] of entries) {
     const at = Array.isArray(request) ? `${path}${key}` : path === '' ? key : `${path}.${key}`;
+    if (DOCUMENT_FIELDS.has(key)) {
+      // Parsed, and bounded, where they are used; only a CSR has no parser that bounds it first.
+      if (key === 'csrPem' && typeof value === 'string' && value.length > MAX_CSR_LENGTH) {
+        fail(method, at, `must be no more than ${MAX_CSR_LENGTH} characters: current length is ${value.length}`);
+      }
+      continue;
+    }
     if (typeof value === 'string') {
-      if (key === 'csrPem' && value.length > MAX_CSR_LENGTH) fail(method, at, `must be no more than ${MAX_CSR_LENGTH} characters: current length is ${value.length}`);
-      if (!DOCUMENT_FIELDS.has(key) && value.length > LIMITS.maxFieldLength) {
-        fail(method, at, `must be no more than ${LIMITS.maxFieldLength} characters: current length is ${value.length}`);
-      }
-    } else if (key === 'objects' && Array.isArray(value)) {
-      if (value.length > LIMITS.maxObjectsPerApply) {
-        fail(method, at, `must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${value.length}`);
-      }
+      if (value.length > LIMITS.maxFieldLength) fail(method, at, `must be no more than ${LIMITS.maxFieldLength} characters: current length is ${value.length}`);
     } else if (typeof value === 'object' && value !== null) {
       // Map keys (labels) are names too.
       if (!Array.isArray(value) && !Buffer.isBuffer(value)) {

@@ -88,11 +88,11 @@ export class BrambleError extends Error {
 
 /** A string that encodeURI and UTF-8 encoders accept: lone surrogates become U+FFFD. */
 export function wellFormed(s: string): string {
-  // In a `u` regex paired surrogates are one code point; only lone ones are \p{Cs}.
   return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATE_ALL, '\uFFFD') : s;
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
+/** A UTF-16 surrogate without its pair: in a `u` regex a pair is one code point, so only lone ones are \p{Cs}. */
+export const LONE_SURROGATE = /\p{Cs}/u;
 const LONE_SURROGATE_ALL = /\p{Cs}/gu;
 
 function clip(s: string, max: number): string {

@@ -2,7 +2,7 @@
 // board or a user sends). V8's JSON.parse copes with any nesting, but everything
 // after it recurses (structuredClone, JSON.stringify, the schemas), so depth,
 // string length and number range are checked here, once, without recursion.
-import { BrambleError, type FieldProblem } from './errors.js';
+import { BrambleError, LONE_SURROGATE, type FieldProblem } from './errors.js';
 import { LIMITS, formatBytes } from '../limits.js';
 
 export interface JsonLimits {
@@ -17,8 +17,6 @@ export const OBJECT_LIMITS: JsonLimits = {
   maxStringLength: LIMITS.maxStringLength,
 };
 
-/** In a `u` regex paired surrogates are one code point; only lone ones match \p{Cs}. */
-const LONE_SURROGATE = /\p{Cs}/u;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 function childPath(parent: string, key: string | number): string {
@@ -91,8 +89,9 @@ export function parseUntrustedJson(text: string, opts: ParseOptions): unknown {
   const limits = opts.limits ?? OBJECT_LIMITS;
   const where = (p: FieldProblem): FieldProblem => (opts.document === undefined ? p : { ...p, document: opts.document });
   // Characters bound bytes from below by at most 3x; measure exactly only when it could matter.
-  if (text.length * 3 > limits.maxBytes && Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
-    const message = `${opts.what} must be no more than ${formatBytes(limits.maxBytes)} of JSON: current size is ${formatBytes(Buffer.byteLength(text, 'utf8'))}`;
+  const bytes = text.length * 3 > limits.maxBytes ? Buffer.byteLength(text, 'utf8') : 0;
+  if (bytes > limits.maxBytes) {
+    const message = `${opts.what} must be no more than ${formatBytes(limits.maxBytes)} of JSON: current size is ${formatBytes(bytes)}`;
     throw new BrambleError('LIMIT_EXCEEDED', message, [where({ path: '', message: `must be no more than ${formatBytes(limits.maxBytes)} of JSON` })]);
   }
   let value: unknown;
