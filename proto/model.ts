@@ -459,3 +459,77 @@ export function parseQuantity(q: string | number, asMilli = false): number {
   const v = n * mult[suffix]!;
   return asMilli ? Math.round(v * 1000) : v;
 }
+
+// ------------------------------------------------ Deployment and DaemonSet shapes
+
+/** A count, or a percentage of the desired Pods ("25%"), as maxSurge and maxUnavailable are. */
+export type IntOrPercent = number | string;
+
+export interface DeploymentStrategy {
+  type?: 'Recreate' | 'RollingUpdate';
+  rollingUpdate?: { maxSurge?: IntOrPercent; maxUnavailable?: IntOrPercent };
+}
+
+export interface DeploymentSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  strategy?: DeploymentStrategy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+  progressDeadlineSeconds?: number;
+  paused?: boolean;
+}
+
+export interface DeploymentStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  unavailableReplicas?: number;
+  conditions?: Condition[];
+}
+
+export interface Deployment extends KObject {
+  kind: 'Deployment';
+  spec: DeploymentSpec;
+  status?: DeploymentStatus;
+}
+
+export interface DaemonSetSpec {
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { maxSurge?: IntOrPercent; maxUnavailable?: IntOrPercent } };
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+}
+
+export interface DaemonSetStatus {
+  currentNumberScheduled: number;
+  numberMisscheduled: number;
+  desiredNumberScheduled: number;
+  numberReady: number;
+  observedGeneration?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
+  conditions?: Condition[];
+}
+
+export interface DaemonSet extends KObject {
+  kind: 'DaemonSet';
+  spec: DaemonSetSpec;
+  status?: DaemonSetStatus;
+}
+
+/** Label on a Deployment's ReplicaSets and their Pods: the hash of the Pod template they run. */
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+/** Label on a DaemonSet's Pods: the hash of the template they were made from. */
+export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
+/** Annotation on a Deployment's ReplicaSets (and the Deployment): the rollout revision, "1", "2", … */
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** Annotation kubectl records why a revision was made; `rollout history` shows it. */
+export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+/** Template annotation `rollout restart` sets to the time of the restart, which changes the template hash. */
+export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
