@@ -348,6 +348,8 @@ export interface Condition {
   message?: string;
   lastTransitionTime?: string;
   lastHeartbeatTime?: string;
+  /** When a Deployment's Progressing condition last saw progress (its deadline counts from here). */
+  lastUpdateTime?: string;
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -488,6 +490,8 @@ export interface DeploymentStatus {
   readyReplicas?: number;
   availableReplicas?: number;
   unavailableReplicas?: number;
+  /** Bumped when a new ReplicaSet's name is taken by another template: the next hash differs. */
+  collisionCount?: number;
   conditions?: Condition[];
 }
 

@@ -20,6 +20,7 @@ import { controllerOf, type PodControl } from './pod-control.js';
 import { becomesAvailableAt, isPodActive, podsToDelete } from './pod-ranking.js';
 import { replicaSetStatus, sameStatus } from './replicaset-status.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
+import { labelsChanged, onlyStatusChanged } from './object-changes.js';
 
 /** At most this many creates or deletes per reconcile (Kubernetes' burstReplicas is 500; Pis are smaller). */
 export const DEFAULT_BURST_REPLICAS = 100;
@@ -152,7 +153,6 @@ export class ReplicaSetController implements Controller {
       this.onPodDeleted(pod);
       return;
     }
-    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(pod.metadata.labels ?? {});
     const oldRef = controllerOf(old);
     const ref = controllerOf(pod);
     if (oldRef && oldRef.uid !== ref?.uid) {
@@ -164,7 +164,7 @@ export class ReplicaSetController implements Controller {
       this.queue.add(keyOf(rs));
       return;
     }
-    if (!ref && (labelsChanged || oldRef)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
+    if (!ref && (labelsChanged(old, pod) || oldRef)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
   }
 
   private onPodDeleted(pod: Pod): void {
@@ -294,18 +294,6 @@ export class ReplicaSetController implements Controller {
     const next = Math.min(...pods.map((p) => becomesAvailableAt(p, minReady, now) ?? Infinity));
     if (Number.isFinite(next)) this.queue.addAfter(key, next - now);
   }
-}
-
-/**
- * A write of status alone (our own, mostly) needs no reconcile; enqueueing it
- * would also cut short the back-off of a ReplicaSet whose failure we just
- * recorded. A relist's resync (old === new) still enqueues.
- */
-function onlyStatusChanged(old: ReplicaSet, rs: ReplicaSet): boolean {
-  if (old === rs) return false;
-  const { status: _a, metadata: { resourceVersion: _ra, ...oldMeta }, ...oldRest } = old;
-  const { status: _b, metadata: { resourceVersion: _rb, ...meta }, ...rest } = rs;
-  return JSON.stringify(oldMeta) === JSON.stringify(meta) && JSON.stringify(oldRest) === JSON.stringify(rest);
 }
 
 /**

@@ -4,9 +4,10 @@
 // and check what was asked for without a store.
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
-import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
-import type { KObject, OwnerReference, Pod, PodTemplateSpec } from '../../proto/model.js';
+import { isBrambleError } from '../../proto/util/errors.js';
+import type { KObject, Pod, PodTemplateSpec } from '../../proto/model.js';
 import { removalOp } from './garbage-collector/deletion.js';
+import { adoptObject, controllerRef, releaseObject } from './owner-claims.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
 
@@ -24,23 +25,8 @@ export interface PodControl {
   releasePod(pod: Pod, owner: KObject): Promise<void>;
 }
 
-/** The ownerReference a controller puts on what it makes or adopts. */
-export function controllerRef(owner: KObject): OwnerReference {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name,
-    uid: owner.metadata.uid!,
-    controller: true,
-    // Foreground deletion of the owner waits for this Pod (the garbage collector's business).
-    blockOwnerDeletion: true,
-  };
-}
-
-/** The ownerReference marked controller: true, if any. */
-export function controllerOf(obj: KObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
-}
+// Defined with adoption (owner-claims.ts); exported here too, where the controllers have always found them.
+export { controllerOf, controllerRef } from './owner-claims.js';
 
 /** A name generator: "web-x7k2q" for base "web-" (generateName). */
 export type NameGenerator = (base: string) => string;
@@ -131,34 +117,11 @@ export class StorePodControl implements PodControl {
     }
   }
 
-  async adoptPod(pod: Pod, owner: KObject, stillWanted: (fresh: Pod) => boolean): Promise<void> {
-    const ref = controllerRef(owner);
-    await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name }, (current) => {
-      // The Pod read from the cache may be another by now (same name, new uid).
-      if (current.metadata.uid !== pod.metadata.uid) return undefined;
-      const other = controllerOf(current);
-      if (other?.uid === ref.uid) return undefined;
-      if (other) throw new BrambleError('CONFLICT', `pod "${pod.metadata.name}" is already controlled by ${other.kind.toLowerCase()} "${other.name}"`);
-      if (!stillWanted(current)) return undefined;
-      const kept = (current.metadata.ownerReferences ?? []).filter((r) => r.uid !== ref.uid);
-      return { ...current, metadata: { ...current.metadata, ownerReferences: [...kept, ref] } };
-    });
+  adoptPod(pod: Pod, owner: KObject, stillWanted: (fresh: Pod) => boolean): Promise<void> {
+    return adoptObject(this.store, pod, owner, stillWanted);
   }
 
-  async releasePod(pod: Pod, owner: KObject): Promise<void> {
-    const uid = owner.metadata.uid;
-    try {
-      await retryOnConflict<Pod>(this.store, { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name }, (current) => {
-        if (current.metadata.uid !== pod.metadata.uid) return undefined;
-        const refs = current.metadata.ownerReferences ?? [];
-        if (!refs.some((r) => r.uid === uid)) return undefined;
-        const kept = refs.filter((r) => r.uid !== uid);
-        const { ownerReferences: _refs, ...meta } = current.metadata;
-        return { ...current, metadata: kept.length > 0 ? { ...meta, ownerReferences: kept } : meta };
-      });
-    } catch (e) {
-      // A Pod gone meanwhile needs no releasing.
-      if (!isBrambleError(e, 'NOT_FOUND')) throw e;
-    }
+  releasePod(pod: Pod, owner: KObject): Promise<void> {
+    return releaseObject(this.store, pod, owner);
   }
 }
