@@ -23,6 +23,7 @@ import { nodeServiceHandlers } from './api/api-node.js';
 import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
 import { ReplicaSetController } from './controllers/controller-replicaset.js';
+import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
@@ -258,6 +259,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
         new ReplicaSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
+        }),
+        new DaemonSetController({
+          store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
