@@ -24,6 +24,7 @@ import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
 import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { DeploymentController } from './controllers/controller-deployment.js';
+import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
@@ -261,6 +262,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
         }),
         new DeploymentController({ store: opened, clock, logger: logger.child({ component: 'deployment' }) }),
+        new DaemonSetController({
+          store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
+        }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });

@@ -411,6 +411,11 @@ export interface Taint {
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
+/** Taints the node lifecycle puts on a node (Kubernetes' well-known ones); a DaemonSet's Pods tolerate them. */
+export const TAINT_NODE_NOT_READY = 'node.kubernetes.io/not-ready';
+export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
+export const TAINT_NODE_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+
 export interface NodeSpec {
   podCIDR?: string;
   unschedulable?: boolean;

@@ -40,6 +40,15 @@ export class ControllerExpectations {
     this.byController.set(controllerKey, { adds: 0, deletes: new Set(podKeys), setAt: this.clock.now() });
   }
 
+  /**
+   * Replaces what is awaited with creates and deletes at once (client-go's
+   * SetExpectations): a DaemonSet may create on one node and delete on another
+   * in the same pass.
+   */
+  expect(controllerKey: string, adds: number, podKeys: readonly string[]): void {
+    this.byController.set(controllerKey, { adds, deletes: new Set(podKeys), setAt: this.clock.now() });
+  }
+
   /** One create seen by the informer, or one that failed and so will never be seen. */
   creationObserved(controllerKey: string): void {
     const e = this.byController.get(controllerKey);

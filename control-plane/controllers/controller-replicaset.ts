@@ -20,7 +20,12 @@ import { controllerOf, type PodControl } from './pod-control.js';
 import { becomesAvailableAt, isPodActive, podsToDelete } from './pod-ranking.js';
 import { replicaSetStatus, sameStatus } from './replicaset-status.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
+import { claimPods } from './claim-pods.js';
+import { slowStartBatch } from './slow-start-batch.js';
 import { labelsChanged, onlyStatusChanged } from './object-changes.js';
+
+/** Kept here too: callers (and tests) found it here first. */
+export { slowStartBatch };
 
 /** At most this many creates or deletes per reconcile (Kubernetes' burstReplicas is 500; Pis are smaller). */
 export const DEFAULT_BURST_REPLICAS = 100;
@@ -186,7 +191,7 @@ export class ReplicaSetController implements Controller {
     // Asked before reading Pods: an event that lands in between then only makes this pass more careful.
     const needsSync = this.expectations.satisfied(key);
     const active = this.pods!.byIndex(INDEX_NAMESPACE, namespace!).filter(isPodActive);
-    const owned = await this.claimPods(rs, active);
+    const owned = await claimPods({ store: this.store, podControl: this.podControl }, rs, active, isPodActive);
     let manageError: unknown;
     if (needsSync && !rs.metadata.deletionTimestamp) {
       try {
@@ -198,38 +203,6 @@ export class ReplicaSetController implements Controller {
     await this.writeStatus(rs, owned, manageError);
     if (manageError !== undefined) throw manageError;
     this.requeueForAvailability(key, rs, owned);
-  }
-
-  /**
-   * The Pods this ReplicaSet controls once claimed (controller_ref_manager.go):
-   * its own that still match, and matching orphans it adopts; its own that stopped
-   * matching are released, so something else may claim them.
-   */
-  private async claimPods(rs: ReplicaSet, pods: Pod[]): Promise<Pod[]> {
-    const reqs = selectorRequirements(rs.spec.selector);
-    const uid = rs.metadata.uid;
-    const claimed: Pod[] = [];
-    for (const pod of pods) {
-      const ref = controllerOf(pod);
-      const matches = reqs.length > 0 && matchesSelector(pod.metadata.labels, reqs);
-      if (ref?.uid === uid) {
-        if (matches) claimed.push(pod);
-        else if (!rs.metadata.deletionTimestamp) await this.podControl.releasePod(pod, rs);
-        continue;
-      }
-      if (ref || !matches || rs.metadata.deletionTimestamp) continue;
-      // Adopt only for a ReplicaSet still there and not being deleted: the cache may lag the store.
-      const fresh = this.store.get('ReplicaSet', rs.metadata.namespace, rs.metadata.name);
-      if (!fresh || fresh.metadata.uid !== uid || fresh.metadata.deletionTimestamp) continue;
-      try {
-        await this.podControl.adoptPod(pod, rs, (p) => isPodActive(p) && matchesSelector(p.metadata.labels, reqs));
-        claimed.push(pod);
-      } catch (err) {
-        // Lost to another controller, or the Pod is gone: it is not ours, and that is not our failure.
-        if (!isBrambleError(err, 'CONFLICT') && !isBrambleError(err, 'NOT_FOUND')) throw err;
-      }
-    }
-    return claimed;
   }
 
   private async manageReplicas(key: string, rs: ReplicaSet, pods: Pod[]): Promise<void> {
@@ -294,29 +267,4 @@ export class ReplicaSetController implements Controller {
     const next = Math.min(...pods.map((p) => becomesAvailableAt(p, minReady, now) ?? Infinity));
     if (Number.isFinite(next)) this.queue.addAfter(key, next - now);
   }
-}
-
-/**
- * Runs `count` calls in batches of 1, 2, 4, … (Kubernetes' slowStartBatch), so a
- * template that cannot be created fails once, not a hundred times. Stops after
- * the first batch with a failure; says how many calls were made and succeeded.
- */
-export async function slowStartBatch(
-  count: number, fn: () => Promise<void>,
-): Promise<{ succeeded: number; attempted: number; error?: unknown }> {
-  let succeeded = 0;
-  let attempted = 0;
-  let batch = 1;
-  let remaining = count;
-  while (remaining > 0) {
-    const size = Math.min(batch, remaining);
-    const results = await Promise.allSettled(Array.from({ length: size }, fn));
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    succeeded += size - failed.length;
-    attempted += size;
-    if (failed.length > 0) return { succeeded, attempted, error: failed[0]!.reason };
-    remaining -= size;
-    batch *= 2;
-  }
-  return { succeeded, attempted };
 }

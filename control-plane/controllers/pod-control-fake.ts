@@ -29,12 +29,12 @@ export class FakePodControl implements PodControl {
     this.deleteFailures.push(...errors);
   }
 
-  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject): Promise<Pod> {
+  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod> {
     const failure = this.createFailures.shift();
     if (failure) throw failure;
     const pod = this.opts.passTo
-      ? await this.opts.passTo.createPod(namespace, template, owner)
-      : podFromTemplate(namespace, template, owner, `${owner.metadata.name}-fake${this.seq}`, `uid-fake-${this.seq++}`, '2026-01-01T00:00:00.000Z');
+      ? await this.opts.passTo.createPod(namespace, template, owner, nodeName)
+      : podFromTemplate(namespace, template, owner, `${owner.metadata.name}-fake${this.seq}`, `uid-fake-${this.seq++}`, '2026-01-01T00:00:00.000Z', nodeName);
     this.created.push(pod);
     return pod;
   }

@@ -12,8 +12,13 @@ import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
 
 export interface PodControl {
-  /** Creates a Pod from the template in `namespace`, controlled by `owner`; resolves with it as stored. */
-  createPod(namespace: string, template: PodTemplateSpec, owner: KObject): Promise<Pod>;
+  /**
+   * Creates a Pod from the template in `namespace`, controlled by `owner`; resolves
+   * with it as stored. With `nodeName` the Pod is created bound to that node (a
+   * DaemonSet's Pods): the scheduler leaves a bound Pod alone and the node's agent
+   * is sent it at once.
+   */
+  createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod>;
   /** Deletes the Pod (gracefully when it runs on a node); a Pod already gone is not an error. */
   deletePod(namespace: string, name: string): Promise<void>;
   /**
@@ -55,8 +60,10 @@ export interface StorePodControlOptions {
 
 /** Builds the Pod a template makes: what api-apply fills in for a create, done here since controllers sit below api/. */
 export function podFromTemplate(
-  namespace: string, template: PodTemplateSpec, owner: KObject, name: string, uid: string, nowIso: string,
+  namespace: string, template: PodTemplateSpec, owner: KObject, name: string, uid: string, nowIso: string, nodeName?: string,
 ): Pod {
+  const spec = structuredClone(template.spec);
+  if (nodeName !== undefined) spec.nodeName = nodeName;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -71,7 +78,7 @@ export function podFromTemplate(
       ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
       ownerReferences: [controllerRef(owner)],
     },
-    spec: structuredClone(template.spec),
+    spec,
   };
 }
 
@@ -89,11 +96,11 @@ export class StorePodControl implements PodControl {
     this.newUid = opts.newUid ?? randomUUID;
   }
 
-  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject): Promise<Pod> {
+  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod> {
     const nowIso = new Date(this.clock.now()).toISOString();
     for (let attempt = 1; ; attempt++) {
       const name = this.generateName(`${owner.metadata.name}-`);
-      const pod = podFromTemplate(namespace, template, owner, name, this.newUid(), nowIso);
+      const pod = podFromTemplate(namespace, template, owner, name, this.newUid(), nowIso, nodeName);
       try {
         // absent: a name taken meanwhile fails instead of overwriting someone's Pod.
         const res = await this.store.propose({ ops: [{ type: 'put', object: pod, precondition: { absent: true } }] });
