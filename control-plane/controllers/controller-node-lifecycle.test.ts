@@ -69,9 +69,45 @@ describe('node lifecycle controller', () => {
 
   test('heartbeats of a node that was removed are forgotten', async (t) => {
     const { heartbeats, controller } = await setup(t, ['pi-1']);
+    controller.start();
     heartbeats.observe('gone', figures, []);
     heartbeats.observe('pi-1', figures, []);
     await controller.tick();
     assert.deepEqual([...heartbeats.all().keys()], ['pi-1']);
+  });
+
+  test('a node added after the start is watched too, and marked Unknown 40 s after its creation if it stays silent', async (t) => {
+    const { store, clock, heartbeats, controller, ready } = await setup(t, ['pi-1']);
+    controller.start();
+    await clock.advance(30_000);
+    const late = makeNode('pi-2');
+    late.metadata.creationTimestamp = new Date(clock.now()).toISOString();
+    await store.propose({ ops: [{ type: 'put', object: late, precondition: { absent: true } }] });
+    heartbeats.observe('pi-1', figures, []);
+    await clock.advance(40_000);
+    assert.equal(ready('pi-2')?.status, 'True', 'its own 40 s count from its creation, not from the start');
+    await clock.advance(5_000);
+    assert.equal(ready('pi-2')?.status, 'Unknown');
+    assert.equal(ready('pi-1')?.status, 'Unknown', 'pi-1 was last heard 45 s ago');
+  });
+
+  test('a deleted node\'s heartbeats are forgotten as soon as the delete is seen, before the next pass', async (t) => {
+    const { store, clock, heartbeats, controller } = await setup(t, ['pi-1', 'pi-2']);
+    controller.start();
+    heartbeats.observe('pi-1', figures, []);
+    heartbeats.observe('pi-2', figures, []);
+    await store.propose({ ops: [{ type: 'delete', kind: 'Node', name: 'pi-1' }] });
+    await clock.advance(0);
+    assert.deepEqual([...heartbeats.all().keys()], ['pi-2']);
+  });
+
+  test('a stopped controller writes nothing, however long the nodes stay silent', async (t) => {
+    const { store, clock, controller } = await setup(t, ['pi-1']);
+    controller.start();
+    await controller.stop();
+    const revision = store.revision();
+    await clock.advance(120_000);
+    assert.equal(await controller.tick(), 0);
+    assert.equal(store.revision(), revision);
   });
 });

@@ -4,10 +4,11 @@
 // readiness actually changes. The agent's next heartbeat sets Ready=True again
 // (node-status.ts). A control plane that just started (or a new leader) has heard
 // nobody yet, so every node gets the full grace period counted from that start.
-// It is a timed sweep, not a queue of keys, and reads the Nodes from the store
-// itself (the authoritative, already in-memory copy) rather than from an informer:
-// the sweep needs no events, and a cache a turn behind could only make it judge
-// a node that was just written from an older copy.
+// It is a timed sweep, not a queue of keys: silence makes no event, so only the
+// clock can tell that a node has gone quiet. It reads the Nodes from the term's
+// shared Node informer, the one list and watch every controller shares. A cached
+// copy a turn behind is safe: the write carries the copy's resourceVersion, so a
+// node changed meanwhile is refused (CONFLICT) and judged again on the next pass.
 import type { Clock, Timer } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
@@ -16,7 +17,9 @@ import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import { withReady } from '../nodes/node-status.js';
 import { findCondition } from '../../proto/util/conditions.js';
 import type { Store } from '../store/store.js';
-import type { Controller } from './manager.js';
+import { ControllerTerm } from './controller-term.js';
+import type { Informer } from './informer.js';
+import type { Controller, ControllerContext } from './manager.js';
 
 export const NODE_GRACE_PERIOD_MS = 40_000;
 export const NODE_CHECK_PERIOD_MS = 5_000;
@@ -41,6 +44,9 @@ export class NodeLifecycleController implements Controller {
   private readonly graceMs: number;
   private readonly everyMs: number;
   private startedAt: number | undefined;
+  /** This leadership term's informers and handlers; undefined while stopped. */
+  private term: ControllerTerm | undefined;
+  private nodes: Informer<NodeObject> | undefined;
   private timer: Timer | undefined;
   private ticking: Promise<number> | undefined;
 
@@ -53,20 +59,34 @@ export class NodeLifecycleController implements Controller {
     this.everyMs = opts.checkEveryMs ?? NODE_CHECK_PERIOD_MS;
   }
 
-  /** Each start (each term of leadership) counts the grace period afresh. */
-  start(): void {
-    if (this.timer) return;
+  /** Each start (each term of leadership) counts the grace period afresh. Run alone (no ctx), it makes its own informer. */
+  start(ctx?: ControllerContext): void {
+    if (this.term) return;
+    const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx));
+    const nodes = (this.nodes = term.informers.informer<NodeObject>('Node'));
+    // A removed node's figures go at once rather than at the next pass; the pass
+    // still forgets any heartbeat whose node the cache does not hold.
+    term.handle(nodes.addEventHandler({ onDelete: (node) => this.heartbeats.forget(node.metadata.name) }));
     this.startedAt = this.clock.now();
     this.timer = this.clock.setInterval(() => void this.tick(), this.everyMs);
+    // No workers: run() only starts informers of its own; each pass checks the sync itself.
+    term.run(async () => {});
   }
 
   async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
+    const term = this.term;
+    this.term = undefined;
+    this.nodes = undefined;
+    await term?.stop();
     await this.ticking;
   }
 
-  /** One pass over all nodes; resolves with how many were marked Unknown. Overlapping calls share a pass. */
+  /**
+   * One pass over all nodes; resolves with how many were marked Unknown (none while
+   * stopped or before the Node cache has synced). Overlapping calls share a pass.
+   */
   tick(): Promise<number> {
     this.ticking ??= this.check().finally(() => {
       this.ticking = undefined;
@@ -77,7 +97,9 @@ export class NodeLifecycleController implements Controller {
   private async check(): Promise<number> {
     const now = this.clock.now();
     const startedAt = this.startedAt ?? now;
-    const nodes = this.store.list('Node').items as NodeObject[];
+    // Before its first list the cache is empty, which would read as every node removed.
+    if (!this.nodes?.hasSynced()) return 0;
+    const nodes = this.nodes.list();
     const names = new Set(nodes.map((n) => n.metadata.name));
     for (const name of this.heartbeats.all().keys()) if (!names.has(name)) this.heartbeats.forget(name);
 

@@ -1,7 +1,8 @@
-// What every queue-driven controller does with one leadership term: take the
+// What every informer-fed controller does with one leadership term: take the
 // manager's shared informers (or make its own when run alone, in tests), keep
 // the removers of the handlers it adds, run its workers once the caches have
 // synced, and on stop undo all of it and wait for the reconciles in flight.
+// Most work a queue of keys; the node lifecycle sweeps on a timer and has none.
 import { isBrambleError } from '../../proto/util/errors.js';
 import type { Clock } from '../../proto/util/clock.js';
 import type { Logger } from '../../proto/util/log.js';
@@ -17,7 +18,8 @@ export class ControllerTerm {
   private readonly removers: (() => void)[] = [];
   private running: Promise<void> | undefined;
 
-  constructor(deps: { store: Store; clock: Clock; logger: Logger }, ctx: ControllerContext | undefined, private readonly queue: WorkQueue) {
+  /** `queue` is left out by a controller that sweeps on a timer instead of working a queue of keys. */
+  constructor(deps: { store: Store; clock: Clock; logger: Logger }, ctx: ControllerContext | undefined, private readonly queue?: WorkQueue) {
     ctx?.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
     this.own = ctx ? undefined : new SharedInformers({ store: deps.store, clock: deps.clock, logger: deps.logger });
     this.informers = ctx?.informers ?? this.own!;
@@ -41,7 +43,7 @@ export class ControllerTerm {
     for (const remove of this.removers.splice(0)) remove();
     this.abort.abort();
     this.own?.stop();
-    this.queue.shutdown();
+    this.queue?.shutdown();
     await this.running;
   }
 }

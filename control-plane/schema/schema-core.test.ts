@@ -34,6 +34,12 @@ describe('Service', () => {
     expectValid(set(svc('spec.type', 'NodePort'), 'spec.ports[0].nodePort', 30080));
   });
 
+  test('clusterIP "None" makes a headless Service, which cannot also be a NodePort', () => {
+    expectValid(svc('spec.clusterIP', 'None'));
+    const headlessNodePort = set(svc('spec.clusterIP', 'None'), 'spec.type', 'NodePort');
+    expectProblem(headlessNodePort, 'spec.clusterIP', 'must not be "None" when type is "NodePort": current value is "None"');
+  });
+
   test('several ports need unique names and unique numbers per protocol', () => {
     expectProblem(svc('spec.ports', [{ port: 80 }, { name: 'b', port: 81 }]), 'spec.ports[0].name', 'required when a Service has more than one port');
     expectProblem(svc('spec.ports', [{ name: 'a', port: 80 }, { name: 'a', port: 81 }]), 'spec.ports[1].name', 'must be unique within the Service');
@@ -44,6 +50,7 @@ describe('Service', () => {
   test('clusterIP must be an IPv4 address and the selector follow label rules', () => {
     expectProblem(svc('spec.clusterIP', '10.43.0.300'), 'spec.clusterIP', 'must be an IPv4 address');
     expectValid(svc('spec.clusterIP', '10.43.0.10'));
+    expectProblem(svc('spec.clusterIP', 'none'), 'spec.clusterIP', 'or "None" for a headless Service: current value is "none"');
     expectProblem(svc('spec.selector', { app: 'web server' }), 'spec.selector.app', 'must be empty or consist');
   });
 });

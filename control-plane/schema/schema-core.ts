@@ -7,6 +7,9 @@ import { port, portOrName } from './schema-pod.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** spec.clusterIP of a headless Service. */
+const HEADLESS = 'None';
+
 export const namespaceSpecSchema = z.strictObject({});
 
 export const servicePortSchema = z.strictObject({
@@ -20,13 +23,22 @@ export const servicePortSchema = z.strictObject({
 export const serviceSpecSchema = z
   .strictObject({
     type: z.enum(['ClusterIP', 'NodePort']).optional(),
-    clusterIP: ruledString((v) => (v === '' || IPV4.test(v) ? undefined : 'must be an IPv4 address such as "10.43.0.10"')).optional(),
+    // "None" is a headless Service (no virtual IP, its name resolves to the pods):
+    // Bramble allocates and proxies no cluster IPs, so a headless Service is honoured
+    // as it is, and the StatefulSet examples of the Kubernetes documentation lead with one.
+    clusterIP: ruledString((v) =>
+      v === '' || v === HEADLESS || IPV4.test(v) ? undefined : `must be an IPv4 address such as "10.43.0.10", or "${HEADLESS}" for a headless Service`,
+    ).optional(),
     selector: labelMap().optional(),
     ports: z.array(servicePortSchema).min(1),
   })
   .superRefine((spec, ctx) => {
     const ports = asArray(field(spec, 'ports'));
     const type = field(spec, 'type') ?? 'ClusterIP';
+    // As in Kubernetes: a NodePort forwards to a cluster IP, so it cannot be headless.
+    if (field(spec, 'clusterIP') === HEADLESS && type !== 'ClusterIP') {
+      addProblem(ctx, ['clusterIP'], `must not be "${HEADLESS}" when type is ${JSON.stringify(type)}`, HEADLESS);
+    }
     const names = new Set<string>();
     const numbers = new Set<string>();
     const nodePorts = new Set<number>();
