@@ -105,7 +105,7 @@ async function getNode(client: ClusterClient, name: string): Promise<NodeObject>
   return JSON.parse(res.object) as NodeObject;
 }
 
-async function revision(client: ClusterClient): Promise<number> {
+export async function revision(client: ClusterClient): Promise<number> {
   return (await unary<{ revision: number }>('Version', (cb) => client.Version({}, new grpc.Metadata(), opts(), cb))).revision;
 }
 
@@ -187,7 +187,7 @@ class PodWatcher {
 }
 
 /** Counts the store events of every kind (by kind/name) during a window, to name what the control plane writes. */
-class EventCounter {
+export class EventCounter {
   readonly counts: Record<string, number> = {};
   private readonly call: grpc.ClientReadableStream<WatchEvent__Output>;
 
@@ -224,7 +224,7 @@ async function shimsOf(address: string): Promise<{ count: number; rssBytes: numb
   return { count, rssBytes };
 }
 
-async function fileSizes(dir: string, into = new Map<string, number>(), base = dir): Promise<Map<string, number>> {
+export async function fileSizes(dir: string, into = new Map<string, number>(), base = dir): Promise<Map<string, number>> {
   for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) await fileSizes(p, into, base);
@@ -233,7 +233,7 @@ async function fileSizes(dir: string, into = new Map<string, number>(), base = d
   return into;
 }
 
-function sizeChanges(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+export function sizeChanges(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of new Set([...before.keys(), ...after.keys()])) {
     const d = (after.get(name) ?? 0) - (before.get(name) ?? 0);
@@ -252,7 +252,7 @@ async function ctrCallTimes(board: ClusterBoard, samples: number): Promise<PodsB
   return { tasksLs: summarizeMs(tasksLs), imagesLs: summarizeMs(imagesLs) };
 }
 
-const mbFigure = (bytes: number): Figure => figure(bytes / MB, 'MB');
+export const mbFigure = (bytes: number): Figure => figure(bytes / MB, 'MB');
 
 function pidOf(board: ClusterBoard): number {
   const pid = board.agentPid;

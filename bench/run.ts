@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { idleSecondsFromEnv, runApiBench } from './api.js';
 import { runSchedulerBench } from './scheduler.js';
 import { runPodsBench } from './pods.js';
+import { runWorkloadsBench } from './workloads.js';
 import { round } from './util.js';
 
 interface Section {
@@ -75,6 +76,7 @@ async function main(): Promise<number> {
     { name: 'api', run: () => runApiBench({ idleSeconds, log: (m) => progress(`api: ${m}`) }) },
     { name: 'scheduler', run: () => runSchedulerBench() },
     { name: 'pods', run: () => runPodsBench({ idleSeconds, log: (m) => progress(`pods: ${m}`) }) },
+    { name: 'workloads', run: () => runWorkloadsBench({ idleSeconds, log: (m) => progress(`workloads: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();

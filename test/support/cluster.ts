@@ -29,6 +29,8 @@ export interface BoardSpec {
   labels?: Record<string, string>;
   /** Run a docker-registry inside this board's netns (on its 127.0.0.1) holding the busybox image. */
   registry?: boolean;
+  /** Leave the agent stopped: the test starts it (a board that joins later). */
+  deferAgent?: boolean;
 }
 
 export interface ClusterOptions {
@@ -292,7 +294,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       };
       boards.push(clusterBoard);
     }
-    for (const b of boards) b.startAgent();
+    for (const [i, b] of boards.entries()) if (!opts.boards[i]!.deferAgent) b.startAgent();
 
     const get = async <T extends KObject = KObject>(kind: string, name: string, namespace = 'default'): Promise<T | undefined> => {
       const r = await bramble(['get', kind, name, '-n', namespace, '-o', 'json']);
