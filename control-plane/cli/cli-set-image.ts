@@ -4,7 +4,7 @@
 // not restart a running Pod's container for a new image, so the change would
 // only be written, never run; change the owner's template instead.
 import { BrambleError } from '../../proto/util/errors.js';
-import type { Container, KObject, PodSpec } from '../../proto/model.js';
+import { resolveKind, type Container, type KObject, type PodSpec } from '../../proto/model.js';
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
@@ -77,7 +77,7 @@ export function templateSpecOf(obj: KObject): PodSpec {
 
 export async function runSetImage(ctx: CommandContext, input: SetImageInput): Promise<number> {
   const parsed = parseSetImageArgs(input.args);
-  if (parsed.kind.split('/')[0] !== undefined && /^(po|pod|pods)$/i.test(parsed.kind.split('/')[0]!)) {
+  if (resolveKind(parsed.kind.split('/')[0]!)?.kind === 'Pod') {
     throw new UsageError('set image does not change Pods: Bramble does not restart a running container for a new image; set the image of its Deployment, DaemonSet or ReplicaSet');
   }
   const target = workloadTarget('set image', parsed.kind, parsed.name, input.namespace, IMAGE_KINDS);
