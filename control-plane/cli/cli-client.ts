@@ -17,6 +17,8 @@ import type { ListResponse__Output } from '../../proto/generated/bramble/v1/List
 import type { ObjectResponse__Output } from '../../proto/generated/bramble/v1/ObjectResponse.js';
 import type { TopRequest } from '../../proto/generated/bramble/v1/TopRequest.js';
 import type { TopResponse__Output } from '../../proto/generated/bramble/v1/TopResponse.js';
+import type { WatchRequest } from '../../proto/generated/bramble/v1/WatchRequest.js';
+import type { WatchEvent__Output } from '../../proto/generated/bramble/v1/WatchEvent.js';
 import type { VersionResponse__Output } from '../../proto/generated/bramble/v1/VersionResponse.js';
 import type { CreateTokenRequest } from '../../proto/generated/bramble/v1/CreateTokenRequest.js';
 import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenInfo.js';
@@ -42,6 +44,8 @@ export interface ClusterConnection {
   createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
   listTokens(): Promise<ListTokensResponse__Output>;
   deleteToken(id: string): Promise<void>;
+  /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
+  watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
   logs(req: LogsRequest): LogStream;
   /** Sends the chunks as they come (the first names the node) and waits for the imported image names. */
@@ -51,6 +55,11 @@ export interface ClusterConnection {
 
 /** Bytes of a container log; ends quietly after cancel(). */
 export interface LogStream extends AsyncIterable<Buffer> {
+  cancel(): void;
+}
+
+/** Events of a Watch; ends quietly after cancel(). */
+export interface WatchStream extends AsyncIterable<WatchEvent__Output> {
   cancel(): void;
 }
 
@@ -192,6 +201,24 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     });
   }
 
+  function watch(req: WatchRequest): WatchStream {
+    const stream = client.Watch(req, new grpc.Metadata());
+    let cancelled = false;
+    async function* events(): AsyncGenerator<WatchEvent__Output> {
+      try {
+        for await (const event of stream as AsyncIterable<WatchEvent__Output>) yield event;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(events(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
   function importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output> {
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -239,6 +266,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     deleteToken: async (id) => {
       await call(client.DeleteToken, { id });
     },
+    watch,
     logs,
     importImage,
     close: () => client.close(),

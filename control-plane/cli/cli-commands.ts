@@ -11,6 +11,9 @@ import { runGet } from './cli-get.js';
 import { runImageImport } from './cli-image.js';
 import { interruptSignal, runLogs } from './cli-logs.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
+import { runRolloutHistory, runRolloutPause, runRolloutRestart, runRolloutStatus, runRolloutUndo } from './cli-rollout.js';
+import { runScale } from './cli-scale.js';
+import { runSetImage } from './cli-set-image.js';
 import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
@@ -65,6 +68,22 @@ const FILENAME: OptionSpec = {
   repeatable: true,
 };
 const KIND_HELP = `kind of object: ${KINDS.map((k) => k.plural).join(', ')} (or a short name such as po, deploy, svc, cm, ns)`;
+
+const WORKLOAD_KIND: ArgumentSpec = { name: '<kind>', description: 'deploy/NAME or ds/NAME (or a kind, with the name as the next argument)' };
+const WORKLOAD_NAME: ArgumentSpec = { name: '[name]', description: 'name of the object, when not given as KIND/NAME' };
+
+/** `rollout history|undo|restart|pause|resume` read the same object argument. */
+function rolloutCommand(name: string, description: string, kinds: string, options: OptionSpec[], run: CommandSpec['action']): CommandSpec {
+  return {
+    name,
+    description,
+    arguments: [{ name: '<kind>', description: `${kinds} (deploy/NAME${kinds.includes('daemon') ? ', ds/NAME' : ''}), or a kind with the name as the next argument` }, WORKLOAD_NAME],
+    options: [NAMESPACE, ...options],
+    action: run,
+  };
+}
+
+const rolloutTarget = (a: unknown[], o: Record<string, unknown>) => ({ kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') });
 
 const NODE_NAME_HELP = 'name of this node (default: the host name in lower case)';
 const CONTAINERD: OptionSpec = { flags: '--containerd-address <sock>', description: 'containerd socket', defaultValue: DEFAULT_CONTAINERD_ADDRESS };
@@ -203,6 +222,68 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
     options: [NAMESPACE],
     action: (ctx, a, o) => runDescribe(ctx, { kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') }),
+  },
+  {
+    name: 'scale',
+    description: 'set the number of replicas of a Deployment or ReplicaSet',
+    arguments: [{ name: '<kind>', description: 'deploy/NAME or rs/NAME (or a kind, with the name as the next argument)' }, WORKLOAD_NAME],
+    options: [
+      NAMESPACE,
+      { flags: '--replicas <count>', description: 'the number of replicas wanted, 0 or more (required)' },
+      { flags: '--current-replicas <count>', description: 'precondition: scale only if the object now wants this many replicas' },
+      { flags: '--resource-version <version>', description: 'precondition: scale only if the object is still at this resourceVersion' },
+    ],
+    action: (ctx, a, o) =>
+      runScale(ctx, {
+        kind: argString(a, 0) ?? '',
+        name: argString(a, 1),
+        namespace: optString(o, 'namespace'),
+        replicas: optString(o, 'replicas'),
+        currentReplicas: optString(o, 'currentReplicas'),
+        resourceVersion: optString(o, 'resourceVersion'),
+      }),
+  },
+  {
+    name: 'set',
+    description: 'change one field of a workload',
+    subcommands: [
+      {
+        name: 'image',
+        description: 'set container images of a Deployment, DaemonSet or ReplicaSet template: CONTAINER=IMAGE, or *=IMAGE for every container (init containers too)',
+        arguments: [{ name: '<args...>', description: 'the object (deploy/NAME, or KIND NAME) followed by one or more CONTAINER=IMAGE' }],
+        options: [NAMESPACE],
+        action: (ctx, a, o) => runSetImage(ctx, { args: argStrings(a, 0), namespace: optString(o, 'namespace') }),
+      },
+    ],
+  },
+  {
+    name: 'rollout',
+    description: 'manage the rollout of a Deployment or DaemonSet',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'watch a rollout until it is done; exits non-zero if it exceeds its progress deadline or --timeout passes',
+        arguments: [WORKLOAD_KIND, WORKLOAD_NAME],
+        options: [
+          NAMESPACE,
+          { flags: '--timeout <duration>', description: 'how long to wait before giving up, e.g. 30s or 5m (0: no limit)', defaultValue: '0' },
+          { flags: '-w, --watch [bool]', description: 'keep watching until the rollout ends; --watch=false prints the status once', defaultValue: 'true' },
+        ],
+        action: (ctx, a, o) => runRolloutStatus(ctx, { ...rolloutTarget(a, o), timeout: optString(o, 'timeout'), watch: o.watch as string | boolean | undefined }),
+      },
+      rolloutCommand('history', 'list the revisions of a Deployment (REVISION, CHANGE-CAUSE), or show the Pod template of one', 'a deployment', [
+        { flags: '--revision <n>', description: 'show the Pod template of this revision' },
+      ], (ctx, a, o) => runRolloutHistory(ctx, { ...rolloutTarget(a, o), revision: optString(o, 'revision') })),
+      rolloutCommand('undo', 'roll a Deployment back to its previous revision, or to --to-revision', 'a deployment', [
+        { flags: '--to-revision <n>', description: 'the revision to go back to (default: the one before the current)' },
+      ], (ctx, a, o) => runRolloutUndo(ctx, { ...rolloutTarget(a, o), toRevision: optString(o, 'toRevision') })),
+      rolloutCommand('restart', 'replace every Pod of a Deployment or DaemonSet by a rollout (sets the template annotation kubectl.kubernetes.io/restartedAt)', 'a deployment or daemonset', [],
+        (ctx, a, o) => runRolloutRestart(ctx, rolloutTarget(a, o))),
+      rolloutCommand('pause', 'stop a Deployment from rolling out template changes until it is resumed', 'a deployment', [],
+        (ctx, a, o) => runRolloutPause(ctx, { ...rolloutTarget(a, o), paused: true })),
+      rolloutCommand('resume', 'let a paused Deployment roll out again', 'a deployment', [],
+        (ctx, a, o) => runRolloutPause(ctx, { ...rolloutTarget(a, o), paused: false })),
+    ],
   },
   {
     name: 'logs',

@@ -4,7 +4,9 @@
 import { Buffer } from 'node:buffer';
 import { stringify as toYaml } from 'yaml';
 import type { KObject } from '../../proto/model.js';
-import { withCluster } from './cli-client.js';
+import { withCluster, type ClusterConnection } from './cli-client.js';
+import { describeDaemonSet, describeDeployment, describeReplicaSet } from './cli-describe-workloads.js';
+import { ownedPods, ownedReplicaSets } from './cli-workload.js';
 import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 
@@ -89,10 +91,30 @@ export function renderDescription(obj: KObject, namespaced: boolean): string {
   return out;
 }
 
+/** Workloads are described with what they own, as kubectl's describers do; other kinds generically. */
+async function describe(conn: ClusterConnection, obj: KObject, namespaced: boolean, now: number): Promise<string> {
+  const namespace = obj.metadata.namespace ?? '';
+  switch (obj.kind) {
+    case 'Deployment': {
+      const replicaSets = await ownedReplicaSets(conn, obj);
+      return describeDeployment(obj, { replicaSets, pods: await ownedPods(conn, namespace, replicaSets), now });
+    }
+    case 'DaemonSet':
+      return describeDaemonSet(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
+    case 'ReplicaSet':
+      return describeReplicaSet(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
+    default:
+      return renderDescription(obj, namespaced);
+  }
+}
+
 export async function runDescribe(ctx: CommandContext, input: DescribeInput): Promise<number> {
   const { kind, name } = splitKindName(input.kind, input.name);
   if (name === undefined) throw new UsageError(`no name given: use \`bramble describe ${input.kind} NAME\``);
-  const res = await withCluster(ctx.connect, (conn) => conn.get({ kind: kind.kind, namespace: namespaceFor(kind, input.namespace), name }));
-  ctx.io.stdout.write(renderDescription(JSON.parse(res.object) as KObject, kind.namespaced));
+  const text = await withCluster(ctx.connect, async (conn) => {
+    const res = await conn.get({ kind: kind.kind, namespace: namespaceFor(kind, input.namespace), name });
+    return describe(conn, JSON.parse(res.object) as KObject, kind.namespaced, ctx.io.clock.now());
+  });
+  ctx.io.stdout.write(text);
   return 0;
 }

@@ -116,6 +116,42 @@ describe('tables', () => {
     assert.match(wide[1]!, /5m    main         web:1    app=web,tier in \(a,b\)$/);
   });
 
+  test('deployments in wide add containers, images and the whole selector', () => {
+    const wide = printObjects(request({ kind: kind('deploy'), objects: [deployment('web', 'default', 5 * SECOND, 3, 2)], output: 'wide' })).stdout.split('\n');
+    assert.deepEqual(wide[0]!.split(/\s+/), ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
+    assert.deepEqual(wide[1]!.split(/\s+/), ['web', '2/3', '2', '2', '5s', 'main', 'web:1', 'app=web']);
+  });
+
+  test('a deployment without status shows zero counts, and one replica when spec.replicas is absent', () => {
+    const d: KObject = { ...deployment('bare', 'default', SECOND, 1, 0), status: undefined };
+    delete (d.spec as { replicas?: number }).replicas;
+    assert.deepEqual(printObjects(request({ kind: kind('deploy'), objects: [d] })).stdout.split('\n')[1]!.split(/\s+/), ['bare', '0/1', '0', '0', '1s']);
+  });
+
+  test('daemonsets show kubectl\'s columns, missing counts as 0; wide adds containers, images and the selector', () => {
+    const ds = (status?: Record<string, number>): KObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: 'default', creationTimestamp: created(HOUR) },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: { spec: { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'log', image: 'fluent:1' }] } },
+      },
+      ...(status && { status }),
+    });
+    const full = ds({ desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 2, updatedNumberScheduled: 1, numberAvailable: 2, numberMisscheduled: 0 });
+    const table = printObjects(request({ kind: kind('ds'), objects: [full, { ...ds(), metadata: { ...ds().metadata, name: 'new' } }] })).stdout;
+    assert.equal(table, [
+      'NAME    DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR   AGE',
+      'agent   3         3         2       1            2           disk=ssd        60m',
+      'new     0         0         0       0            0           disk=ssd        60m',
+      '',
+    ].join('\n'));
+    const wide = printObjects(request({ kind: kind('ds'), objects: [full], output: 'wide' })).stdout.split('\n');
+    assert.match(wide[0]!, /NODE SELECTOR   AGE   CONTAINERS   IMAGES     SELECTOR$/);
+    assert.match(wide[1]!, /disk=ssd        60m   log          fluent:1   app=agent$/);
+  });
+
   test('pods show ready containers, the waiting reason, summed restarts; wide adds IP and NODE', () => {
     const narrow = printObjects(request({ kind: kind('po'), objects: [pod('web-1', 2 * DAY)] }));
     assert.deepEqual(narrow.stdout.split('\n')[0]!.split(/\s+/), ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);

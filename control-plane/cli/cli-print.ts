@@ -207,7 +207,7 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
     { header: 'CONTAINERS', value: (o) => containersOf(o, 'spec.template.spec.containers').names, wideOnly: true },
     { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
-    { header: 'SELECTOR', value: (o) => mapText(at(o, 'spec.selector.matchLabels')), wideOnly: true },
+    { header: 'SELECTOR', value: (o) => selectorText(at(o, 'spec.selector')), wideOnly: true },
   ],
   ReplicaSet: [
     NAME,
@@ -259,9 +259,13 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'DESIRED', value: (o) => String(num(at(o, 'status.desiredNumberScheduled'))) },
     { header: 'CURRENT', value: (o) => String(num(at(o, 'status.currentNumberScheduled'))) },
     { header: 'READY', value: (o) => String(num(at(o, 'status.numberReady'))) },
+    { header: 'UP-TO-DATE', value: (o) => String(num(at(o, 'status.updatedNumberScheduled'))) },
+    { header: 'AVAILABLE', value: (o) => String(num(at(o, 'status.numberAvailable'))) },
+    { header: 'NODE SELECTOR', value: (o) => mapText(at(o, 'spec.template.spec.nodeSelector')) },
     AGE,
     { header: 'CONTAINERS', value: (o) => containersOf(o, 'spec.template.spec.containers').names, wideOnly: true },
     { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
+    { header: 'SELECTOR', value: (o) => selectorText(at(o, 'spec.selector')), wideOnly: true },
   ],
   Node: [
     NAME,
