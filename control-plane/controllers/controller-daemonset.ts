@@ -10,7 +10,7 @@ import type { Clock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import {
-  CONTROLLER_REVISION_HASH_LABEL, matchesSelector, selectorRequirements,
+  CONTROLLER_REVISION_HASH_LABEL,
   type DaemonSet, type NodeObject, type Pod,
 } from '../../proto/model.js';
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
@@ -30,7 +30,8 @@ import { controllerOf, type PodControl } from './pod-control.js';
 import { becomesAvailableAt } from './pod-ranking.js';
 import { podTemplateHash } from './pod-template-hash.js';
 import { slowStartBatch } from './slow-start-batch.js';
-import { labelsChanged, onlyStatusChanged } from './object-changes.js';
+import { DependentEvents } from './dependent-events.js';
+import { onlyStatusChanged } from './object-changes.js';
 
 /** At most this many creates, and as many deletes, per reconcile (Kubernetes' burstReplicas). */
 export const DEFAULT_DAEMONSET_BURST = 100;
@@ -94,9 +95,15 @@ export class DaemonSetController implements Controller {
       },
     }));
     term.handle(pods.addEventHandler({
-      onAdd: (p) => this.onPodAdded(p),
-      onUpdate: (old, p) => this.onPodUpdated(old, p),
-      onDelete: (p) => this.onPodDeleted(p),
+      ...new DependentEvents<DaemonSet, Pod>({
+        ownerKind: 'DaemonSet',
+        owners: () => this.daemonSets,
+        enqueue: (key) => this.queue.add(key),
+        observed: {
+          creation: (key) => this.expectations.creationObserved(key),
+          deletion: (key, pod) => this.expectations.deletionObserved(key, pod),
+        },
+      }).handlers(),
     }));
     term.handle(nodes.addEventHandler({
       onAdd: () => this.enqueueAll(),
@@ -133,58 +140,6 @@ export class DaemonSetController implements Controller {
 
   private enqueueAll(): void {
     for (const ds of this.daemonSets?.list() ?? []) this.queue.add(keyOf(ds));
-  }
-
-  /** The DaemonSet a controllerRef names, if it is in the cache with that uid. */
-  private resolveController(pod: Pod): DaemonSet | undefined {
-    const ref = controllerOf(pod);
-    if (!ref || ref.kind !== 'DaemonSet') return undefined;
-    const ds = this.daemonSets?.get(`${pod.metadata.namespace}/${ref.name}`);
-    return ds?.metadata.uid === ref.uid ? ds : undefined;
-  }
-
-  /** Every DaemonSet in the Pod's namespace whose selector matches it: the candidates to adopt an orphan. */
-  private matchingDaemonSets(pod: Pod): DaemonSet[] {
-    if (!this.daemonSets || !pod.metadata.namespace) return [];
-    return this.daemonSets.byIndex(INDEX_NAMESPACE, pod.metadata.namespace).filter((ds) => {
-      const reqs = selectorRequirements(ds.spec.selector);
-      return reqs.length > 0 && matchesSelector(pod.metadata.labels, reqs);
-    });
-  }
-
-  private onPodAdded(pod: Pod): void {
-    if (pod.metadata.deletionTimestamp) return this.onPodDeleted(pod);
-    const ds = this.resolveController(pod);
-    if (ds) {
-      this.expectations.creationObserved(keyOf(ds));
-      this.queue.add(keyOf(ds));
-      return;
-    }
-    if (!controllerOf(pod)) for (const m of this.matchingDaemonSets(pod)) this.queue.add(keyOf(m));
-  }
-
-  private onPodUpdated(old: Pod, pod: Pod): void {
-    // A graceful delete is seen as the deletionTimestamp, long before the Pod is gone.
-    if (pod.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) return this.onPodDeleted(pod);
-    const oldRef = controllerOf(old);
-    const ref = controllerOf(pod);
-    if (oldRef && oldRef.uid !== ref?.uid) {
-      const was = this.resolveController(old);
-      if (was) this.queue.add(keyOf(was));
-    }
-    const ds = this.resolveController(pod);
-    if (ds) {
-      this.queue.add(keyOf(ds));
-      return;
-    }
-    if (!ref && (labelsChanged(old, pod) || oldRef)) for (const m of this.matchingDaemonSets(pod)) this.queue.add(keyOf(m));
-  }
-
-  private onPodDeleted(pod: Pod): void {
-    const ds = this.resolveController(pod);
-    if (!ds) return;
-    this.expectations.deletionObserved(keyOf(ds), keyOf(pod));
-    this.queue.add(keyOf(ds));
   }
 
   // ------------------------------------------------------------- reconcile

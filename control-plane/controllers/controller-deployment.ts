@@ -12,7 +12,7 @@ import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import { findCondition } from '../../proto/util/conditions.js';
 import {
-  matchesSelector, selectorRequirements, REVISION_ANNOTATION,
+  REVISION_ANNOTATION,
   type Deployment, type DeploymentStatus, type Pod, type ReplicaSet,
 } from '../../proto/model.js';
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
@@ -21,7 +21,8 @@ import type { Store } from '../store/store.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 import { INDEX_CONTROLLER, INDEX_NAMESPACE, keyOf, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
-import { labelsChanged, onlyStatusChanged } from './object-changes.js';
+import { DependentEvents, selects } from './dependent-events.js';
+import { onlyStatusChanged } from './object-changes.js';
 import { controllerOf } from './pod-control.js';
 import { StoreReplicaSetControl, type ReplicaSetControl } from './replicaset-control.js';
 import { deadlineAt, isComplete, pausedConditions, PROGRESSING, REASONS, rolloutStatus, calculateStatus, sameDeploymentStatus, setDeploymentCondition } from './deployment-status.js';
@@ -63,6 +64,7 @@ export class DeploymentController implements Controller {
   private replicaSets: Informer<ReplicaSet> | undefined;
   private pods: Informer<Pod> | undefined;
   private term: ControllerTerm | undefined;
+  private rsEvents: DependentEvents<Deployment, ReplicaSet> | undefined;
 
   constructor(opts: DeploymentControllerOptions) {
     this.store = opts.store;
@@ -87,19 +89,11 @@ export class DeploymentController implements Controller {
       },
       onDelete: (d) => this.queue.add(keyOf(d)),
     }));
-    term.handle(replicaSets.addEventHandler({
-      onAdd: (rs) => this.onReplicaSet(rs),
-      onUpdate: (old, rs) => {
-        const oldOwner = this.resolveOwner(old);
-        if (oldOwner && oldOwner.metadata.uid !== controllerOf(rs)?.uid) this.queue.add(keyOf(oldOwner));
-        // A ReplicaSet's status (its Pods getting ready) is what moves a rollout on.
-        if (this.resolveOwner(rs) || labelsChanged(old, rs) || controllerOf(old)) this.onReplicaSet(rs);
-      },
-      onDelete: (rs) => {
-        const d = this.resolveOwner(rs);
-        if (d) this.queue.add(keyOf(d));
-      },
+    const rsEvents = (this.rsEvents = new DependentEvents<Deployment, ReplicaSet>({
+      ownerKind: 'Deployment', owners: () => this.deployments, enqueue: (key) => this.queue.add(key),
     }));
+    // A ReplicaSet's status (its Pods getting ready) is what moves a rollout on, so every change counts.
+    term.handle(replicaSets.addEventHandler(rsEvents.handlers()));
     // Recreate waits for the old Pods to be gone, which no ReplicaSet event tells.
     term.handle(pods.addEventHandler({ onDelete: (p) => this.onPodDeleted(p) }));
     const queue = this.queue;
@@ -130,31 +124,11 @@ export class DeploymentController implements Controller {
 
   // ---------------------------------------------------------------- events
 
-  private resolveOwner(rs: ReplicaSet): Deployment | undefined {
-    const ref = controllerOf(rs);
-    if (!ref || ref.kind !== 'Deployment') return undefined;
-    const d = this.deployments?.get(`${rs.metadata.namespace}/${ref.name}`);
-    return d?.metadata.uid === ref.uid ? d : undefined;
-  }
-
-  private onReplicaSet(rs: ReplicaSet): void {
-    const owner = this.resolveOwner(rs);
-    if (owner) {
-      this.queue.add(keyOf(owner));
-      return;
-    }
-    if (controllerOf(rs) || !rs.metadata.namespace || !this.deployments) return;
-    // An orphan: every Deployment that would adopt it.
-    for (const d of this.deployments.byIndex(INDEX_NAMESPACE, rs.metadata.namespace)) {
-      if (selects(d, rs)) this.queue.add(keyOf(d));
-    }
-  }
-
   private onPodDeleted(pod: Pod): void {
     const ref = controllerOf(pod);
     if (!ref || ref.kind !== 'ReplicaSet') return;
     const rs = this.replicaSets?.get(`${pod.metadata.namespace}/${ref.name}`);
-    const d = rs && rs.metadata.uid === ref.uid ? this.resolveOwner(rs) : undefined;
+    const d = rs && rs.metadata.uid === ref.uid ? this.rsEvents?.resolve(rs) : undefined;
     if (d && isRecreate(d)) this.queue.add(keyOf(d));
   }
 
@@ -363,12 +337,6 @@ export class DeploymentController implements Controller {
   private nowIso(): string {
     return new Date(this.clock.now()).toISOString();
   }
-}
-
-function selects(d: Deployment, rs: ReplicaSet): boolean {
-  const reqs = selectorRequirements(d.spec.selector);
-  // An empty selector would match everything; the schema refuses it, and so does this.
-  return reqs.length > 0 && matchesSelector(rs.metadata.labels, reqs);
 }
 
 function split(d: Deployment, rsList: ReplicaSet[]): Split {

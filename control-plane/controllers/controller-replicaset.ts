@@ -9,20 +9,21 @@
 import type { Clock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
-import { matchesSelector, selectorRequirements, type Pod, type ReplicaSet } from '../../proto/model.js';
+import type { Pod, ReplicaSet } from '../../proto/model.js';
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
 import { ControllerExpectations } from './controller-expectations.js';
 import { INDEX_NAMESPACE, keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
-import { controllerOf, type PodControl } from './pod-control.js';
+import type { PodControl } from './pod-control.js';
 import { becomesAvailableAt, isPodActive, podsToDelete } from './pod-ranking.js';
 import { replicaSetStatus, sameStatus } from './replicaset-status.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 import { claimPods } from './claim-pods.js';
 import { slowStartBatch } from './slow-start-batch.js';
-import { labelsChanged, onlyStatusChanged } from './object-changes.js';
+import { DependentEvents } from './dependent-events.js';
+import { onlyStatusChanged } from './object-changes.js';
 
 /** Kept here too: callers (and tests) found it here first. */
 export { slowStartBatch };
@@ -89,9 +90,15 @@ export class ReplicaSetController implements Controller {
       },
     }));
     term.handle(pods.addEventHandler({
-      onAdd: (p) => this.onPodAdded(p),
-      onUpdate: (old, p) => this.onPodUpdated(old, p),
-      onDelete: (p) => this.onPodDeleted(p),
+      ...new DependentEvents<ReplicaSet, Pod>({
+        ownerKind: 'ReplicaSet',
+        owners: () => this.replicaSets,
+        enqueue: (key) => this.queue.add(key),
+        observed: {
+          creation: (key) => this.expectations.creationObserved(key),
+          deletion: (key, pod) => this.expectations.deletionObserved(key, pod),
+        },
+      }).handlers(),
     }));
     const queue = this.queue;
     term.run(async () => {
@@ -122,62 +129,6 @@ export class ReplicaSetController implements Controller {
   }
 
   // ---------------------------------------------------------------- events
-
-  /** The ReplicaSet a controllerRef names, if it is in the cache with that uid. */
-  private resolveController(pod: Pod): ReplicaSet | undefined {
-    const ref = controllerOf(pod);
-    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
-    const rs = this.replicaSets?.get(`${pod.metadata.namespace}/${ref.name}`);
-    return rs?.metadata.uid === ref.uid ? rs : undefined;
-  }
-
-  /** Every ReplicaSet in the Pod's namespace whose selector matches it: the candidates to adopt an orphan. */
-  private matchingReplicaSets(pod: Pod): ReplicaSet[] {
-    if (!this.replicaSets || !pod.metadata.namespace) return [];
-    return this.replicaSets.byIndex(INDEX_NAMESPACE, pod.metadata.namespace).filter((rs) => {
-      const reqs = selectorRequirements(rs.spec.selector);
-      // An empty selector would match everything; the schema refuses it, and so does this.
-      return reqs.length > 0 && matchesSelector(pod.metadata.labels, reqs);
-    });
-  }
-
-  private onPodAdded(pod: Pod): void {
-    if (pod.metadata.deletionTimestamp) return this.onPodDeleted(pod);
-    const rs = controllerOf(pod) ? this.resolveController(pod) : undefined;
-    if (rs) {
-      this.expectations.creationObserved(keyOf(rs));
-      this.queue.add(keyOf(rs));
-      return;
-    }
-    if (!controllerOf(pod)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
-  }
-
-  private onPodUpdated(old: Pod, pod: Pod): void {
-    if (pod.metadata.deletionTimestamp) {
-      // A graceful delete is seen as the deletionTimestamp, long before the Pod is gone.
-      this.onPodDeleted(pod);
-      return;
-    }
-    const oldRef = controllerOf(old);
-    const ref = controllerOf(pod);
-    if (oldRef && oldRef.uid !== ref?.uid) {
-      const was = this.resolveController(old);
-      if (was) this.queue.add(keyOf(was));
-    }
-    const rs = this.resolveController(pod);
-    if (rs) {
-      this.queue.add(keyOf(rs));
-      return;
-    }
-    if (!ref && (labelsChanged(old, pod) || oldRef)) for (const m of this.matchingReplicaSets(pod)) this.queue.add(keyOf(m));
-  }
-
-  private onPodDeleted(pod: Pod): void {
-    const rs = this.resolveController(pod);
-    if (!rs) return;
-    this.expectations.deletionObserved(keyOf(rs), keyOf(pod));
-    this.queue.add(keyOf(rs));
-  }
 
   // ------------------------------------------------------------- reconcile
 
