@@ -14,6 +14,7 @@ import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import { channelOptions } from '../control-plane/cli/cli-client.js';
 import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
+import { ReadySampler } from '../test/support/ready-sampler.js';
 import { idleSecondsFromEnv } from './api.js';
 import { EventCounter, fileSizes, mbFigure, revision, sizeChanges } from './pods.js';
 import { figure, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, waitFor, type Figure } from './util.js';
@@ -23,7 +24,6 @@ const BIG_REPLICAS = 30;
 const IDLE_DEPLOYMENTS = 10;
 const IDLE_REPLICAS = 3;
 const SETTLE_SECONDS = 5;
-const SAMPLE_EVERY_MS = 200;
 
 export interface WorkloadsBenchReport {
   name: 'workloads';
@@ -64,7 +64,6 @@ function deployment(name: string, replicas: number, image: string): KObject {
   };
 }
 
-const isReady = (p: Pod): boolean => !p.metadata.deletionTimestamp && (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
 
 export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: string) => void } = {}): Promise<WorkloadsBenchReport> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[workloads] ${m}\n`));
@@ -109,21 +108,13 @@ export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: 
     const toAvailable = (performance.now() - t0) / 1000;
 
     log('rolling it to a new image');
-    const samples: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const list = await json<{ items?: Pod[] }>(['get', 'pods', '-l', 'app=big']);
-        samples.push((list.items ?? []).filter(isReady).length);
-        await sleep(SAMPLE_EVERY_MS);
-      }
-    })();
+    // Every state the Pods go through, from a watch: not only the moments a poll happens to see.
+    const sampler = await ReadySampler.start(c.server.configPath, 'default', 'app=big');
     const t1 = performance.now();
     await c.apply([deployment('big', BIG_REPLICAS, IMAGE_V2)]);
     await waitFor('the rolling update to complete', 600_000, complete('big', BIG_REPLICAS, IMAGE_V2), 100);
     const updateSeconds = (performance.now() - t1) / 1000;
-    sampling = false;
-    await sampler;
+    const samples = sampler.stop();
     // The default strategy: 25% of 30 unavailable, rounded down.
     const floor = BIG_REPLICAS - Math.floor(BIG_REPLICAS * 0.25);
     const minReady = Math.min(...samples);

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { DaemonSet, Deployment, KObject, Pod, ReplicaSet } from '../proto/model.js';
-import { realClock } from '../proto/util/clock.js';
 import { startCluster, TEST_IMAGE, waitFor, type TestCluster } from './support/cluster.js';
-import { isRunning, waitForBoardReady } from './support/e2e-objects.js';
+import { waitForBoardReady } from './support/e2e-objects.js';
+import { isReadyPod, ReadySampler } from './support/ready-sampler.js';
 import type { CliResult } from './support/server-process.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
@@ -59,7 +59,9 @@ function daemonSet(): KObject {
   };
 }
 
-const isReady = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+/** Running with every container running (e2e-objects' isRunning looks for a container named main). */
+const isRunning = (p: Pod): boolean =>
+  p.status?.phase === 'Running' && p.spec.containers.every((c) => p.status?.containerStatuses?.find((s) => s.name === c.name)?.state.running !== undefined);
 
 describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs root, containerd and CNI plugins (scripts/install-test-deps.sh)' }, () => {
   let cluster: TestCluster;
@@ -88,7 +90,7 @@ describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs 
   async function readyByImage(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     for (const p of await list<Pod>('pods', 'app=web')) {
-      if (p.metadata.deletionTimestamp || !isReady(p)) continue;
+      if (!isReadyPod(p)) continue;
       const image = p.spec.containers[0]!.image;
       counts.set(image, (counts.get(image) ?? 0) + 1);
     }
@@ -112,21 +114,15 @@ describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs 
     assert.equal(nodes.size, 2, 'the Pods are spread over both boards');
 
     // Sample the Ready Pods all through the update.
+    // Every state the Pods go through during the update, from a watch.
+    const sampler = await ReadySampler.start(cluster.server.configPath, 'default', 'app=web');
     const set = await cluster.bramble(['set', 'image', 'deployment/web', `app=${IMAGE_V2}`]);
     assert.equal(set.code, 0, set.stderr);
-    const samples: number[] = [];
-    let done = false;
-    const sampling = (async () => {
-      while (!done) {
-        samples.push(total(await readyByImage()));
-        await realClock.sleep(200);
-      }
-    })();
     const rolled = await rolloutStatus('180s');
-    done = true;
-    await sampling;
+    const samples = sampler.stop();
     assert.equal(rolled.code, 0, `${rolled.stdout}\n${rolled.stderr}\n${cluster.diagnostics()}`);
-    assert.ok(samples.length >= 5, `the update was sampled (${samples.length} samples)`);
+    // 4 new Pods created, started and made Ready, 4 old ones deleted: far more than 8 events.
+    assert.ok(samples.length >= 8, `the update was sampled (${samples.length} samples)`);
     assert.ok(Math.min(...samples) >= REPLICAS - MAX_UNAVAILABLE, `never fewer than ${REPLICAS - MAX_UNAVAILABLE} Ready Pods: ${samples.join(',')}`);
     assert.equal((await readyByImage()).get(IMAGE_V2), REPLICAS);
     const rss = await list<ReplicaSet>('rs', 'app=web');
