@@ -12,11 +12,16 @@ import { startCluster, TEST_IMAGE, waitFor, type TestCluster } from './support/c
 import { waitForBoardReady } from './support/e2e-objects.js';
 import { isReadyPod, ReadySampler } from './support/ready-sampler.js';
 import type { CliResult } from './support/server-process.js';
+import { buildStandInImage } from './support/busybox-image.js';
+import { fixturesDir } from '../control-plane/testing/manifest-fuzz-fixtures.js';
+import path from 'node:path';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
 
 /** The second image: the same busybox under another name, tagged on every board. */
 const IMAGE_V2 = 'bramble.test/busybox:2';
+/** The name the documentation's nginx-deployment.yaml asks for, as containerd spells it. */
+const NGINX_STAND_IN = 'docker.io/library/nginx:1.14.2';
 const REPLICAS = 4;
 const MAX_UNAVAILABLE = 1;
 
@@ -68,7 +73,10 @@ describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs 
 
   before(async () => {
     cluster = await startCluster({ boards: [{ name: 'da' }, { name: 'db' }, { name: 'dc', deferAgent: true }] });
+    const nginx = await buildStandInImage(NGINX_STAND_IN, `trap 'exit 0' TERM; httpd -f -p 80 -h /var/www & wait`);
     for (const b of cluster.boards.slice(0, 2)) {
+      const imported = await b.ctr(['images', 'import', nginx.tarPath]);
+      assert.equal(imported.exitCode, 0, imported.stderr);
       await waitForBoardReady(cluster, b.nodeName);
       await waitFor('the busybox image on the board', async () => ((await b.ctr(['images', 'ls', '-q'])).stdout.includes(TEST_IMAGE) ? true : undefined), { timeoutMs: 60_000 });
       const tag = await b.ctr(['images', 'tag', TEST_IMAGE, IMAGE_V2]);
@@ -176,6 +184,25 @@ describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs 
     for (const b of cluster.boards.slice(0, 2)) {
       await waitFor(`no container left on ${b.nodeName}`, async () => ((await b.ctr(['containers', 'ls', '-q'])).stdout.trim() === '' ? true : undefined), { timeoutMs: 60_000 });
     }
+  });
+
+  test("the Kubernetes documentation's nginx Deployment applies unchanged and runs (its image stood in for by busybox httpd)", async () => {
+    const file = path.join(fixturesDir(), '..', 'k8s-examples', 'controllers', 'nginx-deployment.yaml');
+    const applied = await cluster.bramble(['apply', '-f', file]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const status = await cluster.bramble(['rollout', 'status', 'deployment/nginx-deployment', '--timeout', '120s']);
+    assert.equal(status.code, 0, `${status.stdout}\n${status.stderr}\n${cluster.diagnostics()}`);
+    const pods = (await list<Pod>('pods', 'app.kubernetes.io/name=nginx')).filter((p) => !p.metadata.deletionTimestamp);
+    assert.equal(pods.length, 3);
+    assert.ok(pods.every(isRunning));
+    const get = await cluster.bramble(['get', 'deploy', 'nginx-deployment']);
+    assert.match(get.stdout, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\n/);
+    assert.match(get.stdout, /nginx-deployment\s+3\/3\s+3\s+3\s/);
+    const del = await cluster.bramble(['delete', '-f', file]);
+    assert.equal(del.code, 0, del.stderr);
+    await waitFor('the nginx Pods to be gone', async () => ((await list('pods', 'app.kubernetes.io/name=nginx')).length === 0 ? true : undefined), {
+      timeoutMs: 90_000, describe: () => cluster.diagnostics(),
+    });
   });
 
   test('a DaemonSet runs one Pod on each board, and on a board that joins later', async () => {

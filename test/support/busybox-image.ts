@@ -83,11 +83,25 @@ let cached: Promise<BusyboxImage> | undefined;
 
 /** Builds the archive once per process; later calls return the same file. */
 export function buildBusyboxImage(): Promise<BusyboxImage> {
-  cached ??= build();
+  cached ??= build(BUSYBOX_IMAGE_NAME, 'echo busybox image default command');
   return cached;
 }
 
-async function build(): Promise<BusyboxImage> {
+const standIns = new Map<string, Promise<BusyboxImage>>();
+
+/**
+ * The busybox image under another name with another default command: a
+ * stand-in for an image no test can pull (the Kubernetes documentation's
+ * `nginx:1.14.2`), so a manifest naming it runs unchanged. `name` is the full
+ * name containerd keeps (docker.io/library/nginx:1.14.2).
+ */
+export function buildStandInImage(name: string, command: string): Promise<BusyboxImage> {
+  let image = standIns.get(name);
+  if (!image) standIns.set(name, (image = build(name, command)));
+  return image;
+}
+
+async function build(name: string, command: string): Promise<BusyboxImage> {
   const busybox = await readFile(BUSYBOX_BINARY);
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
   const group = 'root:x:0:\nnogroup:x:65534:\n';
@@ -113,7 +127,7 @@ async function build(): Promise<BusyboxImage> {
     config: {
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['echo busybox image default command'],
+      Cmd: [command],
       WorkingDir: '/',
     },
     rootfs: { type: 'layers', diff_ids: [layerDigest] },
@@ -134,8 +148,8 @@ async function build(): Promise<BusyboxImage> {
       platform,
       annotations: {
         // containerd takes the full name from its own annotation; the OCI one holds the tag only.
-        'io.containerd.image.name': BUSYBOX_IMAGE_NAME,
-        'org.opencontainers.image.ref.name': BUSYBOX_IMAGE_NAME.split(':').pop() ?? 'latest',
+        'io.containerd.image.name': name,
+        'org.opencontainers.image.ref.name': name.split(':').pop() ?? 'latest',
       },
     }],
   }));
@@ -149,9 +163,9 @@ async function build(): Promise<BusyboxImage> {
     blob(manifest),
     blob(layer),
   ]);
-  const dir = await mkdtemp(join(tmpdir(), 'bramble-busybox-'));
+  const dir = await mkdtemp(join(tmpdir(), 'bramble-image-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const tarPath = join(dir, 'busybox-oci.tar');
   await writeFile(tarPath, archive);
-  return { tarPath, name: BUSYBOX_IMAGE_NAME, platform };
+  return { tarPath, name, platform };
 }
