@@ -9,6 +9,8 @@ import { idleSecondsFromEnv, runApiBench } from './api.js';
 import { runSchedulerBench } from './scheduler.js';
 import { runPodsBench } from './pods.js';
 import { runWorkloadsBench } from './workloads.js';
+import { runCronJobsBench } from './cronjobs.js';
+import { runEvictionBench } from './eviction.js';
 import { round } from './util.js';
 
 interface Section {
@@ -77,6 +79,8 @@ async function main(): Promise<number> {
     { name: 'scheduler', run: () => runSchedulerBench() },
     { name: 'pods', run: () => runPodsBench({ idleSeconds, log: (m) => progress(`pods: ${m}`) }) },
     { name: 'workloads', run: () => runWorkloadsBench({ idleSeconds, log: (m) => progress(`workloads: ${m}`) }) },
+    { name: 'cronjobs', run: () => runCronJobsBench({ idleSeconds, log: (m) => progress(`cronjobs: ${m}`) }) },
+    { name: 'eviction', run: () => runEvictionBench({ log: (m) => progress(`eviction: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
