@@ -1,13 +1,19 @@
 // The example manifests of the Kubernetes documentation (content/en/examples/
-// controllers and application of kubernetes/website, copied unchanged into
+// controllers, application and pods of kubernetes/website, copied unchanged into
 // test/fixtures/k8s-examples) are what people paste first. Each must apply to a
 // new cluster as it is, or be refused for a reason listed in EXPECTED_FAILURES:
 // a kind Bramble does not have, a field Bramble cannot honour, or a manifest
 // Kubernetes refuses too. The table pins every problem of every refused file, so
 // a file that starts failing for another reason fails this test.
 //
-// None of these examples needs a namespace other than default and kube-system,
-// so none is created first; the namespace check below says so when one does.
+// PENDING_FEATURE_FAILURES, kept apart, lists the files refused today only for a
+// feature being built now (sidecars, envFrom, resourceFieldRef, gRPC probes,
+// securityContext): each names it in pendingFeature, and when the feature lands
+// its entries move out of the table, so that their files must apply.
+//
+// A few examples live in a namespace the documentation's task creates first
+// (kubectl create namespace qos-example); NAMESPACE_FIRST lists them, and the
+// namespace check below says so when another one does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -25,8 +31,11 @@ import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
 import { fixturesDir } from '../testing/manifest-fuzz-fixtures.js';
 
-/** A cluster as `bramble server` leaves it on its first start, with its store to look into. */
-async function freshCluster(): Promise<{ api: ClusterApi; store: Store }> {
+/**
+ * A cluster as `bramble server` leaves it on its first start, with its store to look
+ * into, and the namespace the documentation creates first when there is one.
+ */
+async function freshCluster(namespace?: string): Promise<{ api: ClusterApi; store: Store }> {
   const store = createMemoryStore();
   const clock = new FakeClock();
   await ensureSystemNamespaces(store, clock);
@@ -35,6 +44,9 @@ async function freshCluster(): Promise<{ api: ClusterApi; store: Store }> {
     tokens: createTokenRegistry({ store, caHash: 'a'.repeat(64), clock }),
     version: '0.0.0', nodeName: 'cp-1',
   });
+  if (namespace) {
+    await api.apply({ objects: [JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })], dryRun: false });
+  }
   return { api, store };
 }
 
@@ -54,6 +66,11 @@ interface ExpectedFailure {
   problems: string[];
   /** What the error message must name: the unknown kinds, the refused fields. */
   names: string[];
+  /**
+   * The feature, being built now, that is the file's only obstacle; only in
+   * PENDING_FEATURE_FAILURES. When it lands the entry is removed and the file must apply.
+   */
+  pendingFeature?: string;
 }
 
 const unknownKind = (kinds: string[], problems: string[], reason = `Bramble has no ${kinds.join(' or ')}`): ExpectedFailure => ({
@@ -66,17 +83,42 @@ const volumeSource = (document: number, source: string): string[] => [
   `${document}:spec.template.spec.volumes[0]`,
 ];
 
+// The same two problems for a Pod's own volume (not a template's).
+const podVolumeSource = (index: number, source: string): string[] => [
+  `0:spec.volumes[${index}].${source}`,
+  `0:spec.volumes[${index}]`,
+];
+
 const SIDECAR = 'initContainers[].restartPolicy "Always" makes a sidecar container; the agent runs init containers to completion only';
+const NO_AFFINITY = 'the scheduler has no node or pod affinity (nodeSelector is what it has); accepting spec.affinity would ignore it';
+const NO_PROJECTED = 'the agent fills no projected volumes';
+const NO_SERVICE_ACCOUNTS = 'Bramble has no ServiceAccounts, so spec.serviceAccountName names nothing';
+const NO_POD_RESOURCES = 'pod-level spec.resources: the agent sets resources per container only';
+const NO_SECURITY_PROFILES = 'the agent applies no seccomp or AppArmor profiles';
 const NO_VOLUME_CLAIMS = 'a persistentVolumeClaim volume needs PersistentVolumeClaims, which Bramble does not have';
 const NO_LOAD_BALANCER = 'Service type LoadBalancer needs a load balancer; Bramble has ClusterIP and NodePort only';
 const JOB_POLICIES = 'the Job controller has no per-index backoff, pod failure policy or success policy; accepting them would ignore them';
 
+const affinity = (): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: NO_AFFINITY, code: 'VALIDATION_FAILED', problems: ['0:spec.affinity'], names: ['affinity'],
+});
+
+const topologySpread = (): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: 'the scheduler spreads by no topology constraints', code: 'VALIDATION_FAILED',
+  problems: ['0:spec.topologySpreadConstraints'], names: ['topologySpreadConstraints'],
+});
+
+const podResources = (problems: string[]): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: NO_POD_RESOURCES, code: 'VALIDATION_FAILED', problems, names: ['resources'],
+});
+
+// Today every securityContext is an unknown field; the reason names the part that stays refused.
+const securityField = (problems: string[], reason: string): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason, code: 'VALIDATION_FAILED', problems, names: ['securityContext'],
+});
+
 const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   'application/cassandra/cassandra-statefulset.yaml': unknownKind(['StatefulSet', 'StorageClass'], ['0:kind', '1:kind']),
-  'application/deployment-sidecar.yaml': {
-    why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.template.spec.initContainers[0].restartPolicy'], names: ['initContainers[0].restartPolicy'],
-  },
   'application/hpa/php-apache.yaml': unknownKind(['HorizontalPodAutoscaler'], ['0:kind']),
   'application/job/cronjob.yaml': {
     why: 'invalid in Kubernetes too',
@@ -86,10 +128,6 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   'application/job/indexed-job-vol.yaml': {
     why: 'field Bramble cannot honour', reason: 'the agent fills no downwardAPI volumes', code: 'VALIDATION_FAILED',
     problems: volumeSource(0, 'downwardAPI'), names: ['downwardAPI'],
-  },
-  'application/job/job-sidecar.yaml': {
-    why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.template.spec.initContainers[0].restartPolicy'], names: ['initContainers[0].restartPolicy'],
   },
   'application/job/job-tmpl.yaml': {
     why: 'invalid in Kubernetes too', reason: 'a template: "$ITEM" in the name is replaced by a shell loop before applying',
@@ -166,6 +204,279 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   'controllers/replication-nginx-1.9.2.yaml': unknownKind(['ReplicationController'], ['0:kind'], 'Bramble has no ReplicationController: a ReplicaSet or Deployment does its work'),
   'controllers/replication.yaml': unknownKind(['ReplicationController'], ['0:kind'], 'Bramble has no ReplicationController: a ReplicaSet or Deployment does its work'),
   'controllers/statefulset.yaml': unknownKind(['StatefulSet'], ['1:kind']),
+
+  // content/en/examples/pods
+  'pods/assigning-pods-to-nodes-affinity.yaml': affinity(),
+  'pods/emptydir-volume-mode.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent creates emptyDir volumes with one mode; emptyDir.mode is a newer Kubernetes field', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.volumes[0].emptyDir.mode'], names: ['mode'],
+  },
+  'pods/image-volumes-subpath.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent mounts no image volumes', code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'image'), names: ['image'],
+  },
+  'pods/image-volumes.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent mounts no image volumes', code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'image'), names: ['image'],
+  },
+  'pods/init-containers.yaml': {
+    why: 'field Bramble cannot honour', reason: 'Bramble has no dnsPolicy: the agent gives every pod the same DNS setup', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.dnsPolicy'], names: ['dnsPolicy'],
+  },
+  'pods/inject/dapi-volume-resources.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent fills no downwardAPI volumes', code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'downwardAPI'), names: ['downwardAPI'],
+  },
+  'pods/inject/dapi-volume.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent fills no downwardAPI volumes', code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'downwardAPI'), names: ['downwardAPI'],
+  },
+  'pods/inject/envars-file-container.yaml': {
+    why: 'invalid in Kubernetes too',
+    reason: 'the stored version writes \\\' inside a double-quoted YAML string, an escape YAML does not have (its env fileKeyRef would be refused next)',
+    code: 'MANIFEST_PARSE_FAILED', problems: [], names: ['envars-file-container.yaml:9', 'Invalid escape sequence'],
+  },
+  'pods/inject/pod-multiple-secret-env-variable.yaml': {
+    why: 'invalid in Kubernetes too', reason: 'the stored version indents its second env key with a tab, which YAML forbids',
+    code: 'MANIFEST_PARSE_FAILED', problems: [], names: ['pod-multiple-secret-env-variable.yaml:15', 'Tabs are not allowed'],
+  },
+  'pods/inject/pod-single-secret-env-variable.yaml': {
+    why: 'invalid in Kubernetes too', reason: 'the stored version has no apiVersion line', code: 'UNKNOWN_KIND',
+    problems: ['0:apiVersion'], names: ['apiVersion', 'v1'],
+  },
+  'pods/lifecycle-events.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent runs no postStart or preStop hooks', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.containers[0].lifecycle'], names: ['lifecycle'],
+  },
+  // The sidecar is being built; the startupProbe is not.
+  'pods/multi-container/startup-coordination.yaml': {
+    why: 'field Bramble cannot honour', reason: `the agent runs no startup probes; ${SIDECAR}`, code: 'VALIDATION_FAILED',
+    problems: ['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[0].startupProbe'], names: ['restartPolicy', 'startupProbe'],
+  },
+  'pods/pod-nginx-preferred-affinity.yaml': affinity(),
+  'pods/pod-nginx-required-affinity.yaml': affinity(),
+  'pods/pod-projected-svc-token.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_PROJECTED, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'projected'), names: ['projected'],
+  },
+  'pods/pod-with-affinity-anti-affinity.yaml': affinity(),
+  'pods/pod-with-affinity-preferred-weight.yaml': affinity(),
+  'pods/pod-with-node-affinity-1.yaml': affinity(),
+  'pods/pod-with-node-affinity-2.yaml': affinity(),
+  // Its required term is written as a list of weighted preferences, which Kubernetes refuses too.
+  'pods/pod-with-node-affinity.yaml': {
+    ...affinity(),
+    why: 'invalid in Kubernetes too',
+    reason: `requiredDuringSchedulingIgnoredDuringExecution is a list of weighted preferences, not a node selector; ${NO_AFFINITY}`,
+  },
+  'pods/pod-with-numeric-toleration.yaml': {
+    why: 'field Bramble cannot honour', reason: 'tolerations compare with Exists or Equal; the numeric Gt and Lt operators are a newer Kubernetes feature', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.tolerations[0].operator'], names: ['Exists', 'Equal', 'Gt'],
+  },
+  'pods/pod-with-pod-affinity.yaml': affinity(),
+  'pods/pod-with-scheduling-gates.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the scheduler has no scheduling gates, so the pod would be scheduled at once', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.schedulingGates'], names: ['schedulingGates'],
+  },
+  'pods/private-reg-pod.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent pulls without registry credentials, so imagePullSecrets would be ignored', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.imagePullSecrets'], names: ['imagePullSecrets'],
+  },
+  'pods/resource/pod-level-cpu-request-limit.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-level-memory-request-limit.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-level-pid-limit.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-level-resize.yaml': {
+    ...podResources(['0:spec.containers[0].resizePolicy', '0:spec.containers[1].resizePolicy', '0:spec.resources']),
+    reason: `${NO_POD_RESOURCES}; and it resizes no container in place (resizePolicy)`, names: ['resources', 'resizePolicy'],
+  },
+  // The sidecars are being built; pod-level resources are not.
+  'pods/resource/pod-level-resource-managers-container-scope-mixed.yaml': {
+    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.resources']),
+    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
+  },
+  'pods/resource/pod-level-resource-managers-empty-shared-pool.yaml': {
+    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[1].restartPolicy', '0:spec.resources']),
+    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
+  },
+  'pods/resource/pod-level-resource-managers-pod-scope-mixed.yaml': {
+    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[1].restartPolicy', '0:spec.resources']),
+    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
+  },
+  'pods/resource/pod-level-resources.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-resize.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent resizes no container in place (resizePolicy)', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.containers[0].resizePolicy'], names: ['resizePolicy'],
+  },
+  'pods/restart-policy/restart-all-containers.yaml': {
+    why: 'field Bramble cannot honour', reason: `restartPolicyRules (restart all containers on an exit code) is a newer Kubernetes feature; ${SIDECAR}`, code: 'VALIDATION_FAILED',
+    problems: ['0:spec.initContainers[1].restartPolicy', '0:spec.initContainers[1].restartPolicyRules'], names: ['restartPolicy', 'restartPolicyRules'],
+  },
+  // The securityContext being built covers users, groups, capabilities and privileges, not
+  // these profiles or groups: once it lands, these files' problems become the field itself
+  // (spec.securityContext.appArmorProfile and so on), and the table must say so.
+  'pods/security/apparmor/default-pod.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/apparmor/hello-apparmor.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/hello-apparmor-2.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/fields.yaml': {
+    why: 'invalid in Kubernetes too',
+    reason: `ephemeralContainers cannot be given when a pod is created (the file says so itself); ${NO_SECURITY_PROFILES}`, code: 'VALIDATION_FAILED',
+    problems: ['0:spec.containers[0].securityContext', '0:spec.initContainers[0].securityContext', '0:spec.securityContext', '0:spec.ephemeralContainers'],
+    names: ['ephemeralContainers', 'securityContext'],
+  },
+  'pods/security/seccomp/ga/audit-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/default-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/fine-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/violation-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/kind.yaml': {
+    why: 'invalid in Kubernetes too', reason: 'a configuration file of the kind tool (kind.x-k8s.io), not an object of any cluster',
+    code: 'UNKNOWN_KIND', problems: ['0:kind'], names: ['Cluster'],
+  },
+  'pods/security/security-context-5.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'supplementalGroups: the agent adds no supplemental groups'),
+  'pods/security/security-context-6.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'supplementalGroups and supplementalGroupsPolicy: the agent adds no supplemental groups'),
+  'pods/security/security-context-7.yaml': securityField(['0:spec.containers[0].securityContext'], 'cgroupOptions: the agent mounts no cgroup filesystem read-write'),
+  'pods/security/security-context.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'fsGroup: the agent changes no volume ownership'),
+  'pods/share-process-namespace.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent gives each container its own process namespace and attaches no terminal (stdin, tty)', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.containers[1].stdin', '0:spec.containers[1].tty', '0:spec.shareProcessNamespace'], names: ['shareProcessNamespace', 'stdin', 'tty'],
+  },
+  'pods/storage/expandable-pvc-pod.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_VOLUME_CLAIMS, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'persistentVolumeClaim'), names: ['persistentVolumeClaim'],
+  },
+  'pods/storage/expandable-pvc.yaml': unknownKind(['PersistentVolumeClaim'], ['0:kind']),
+  'pods/storage/projected-clustertrustbundle.yaml': {
+    why: 'field Bramble cannot honour', reason: `${NO_PROJECTED}; ${NO_SERVICE_ACCOUNTS}`, code: 'VALIDATION_FAILED',
+    problems: [...podVolumeSource(0, 'projected'), '0:spec.serviceAccountName'], names: ['projected', 'serviceAccountName'],
+  },
+  'pods/storage/projected-podcertificate.yaml': {
+    why: 'field Bramble cannot honour', reason: `${NO_PROJECTED}; ${NO_SERVICE_ACCOUNTS}`, code: 'VALIDATION_FAILED',
+    problems: [...podVolumeSource(0, 'projected'), '0:spec.serviceAccountName'], names: ['projected', 'serviceAccountName'],
+  },
+  'pods/storage/projected-secret-downwardapi-configmap.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_PROJECTED, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'projected'), names: ['projected'],
+  },
+  'pods/storage/projected-secrets-nondefault-permission-mode.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_PROJECTED, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'projected'), names: ['projected'],
+  },
+  'pods/storage/projected-service-account-token.yaml': {
+    why: 'field Bramble cannot honour', reason: `${NO_PROJECTED}; ${NO_SERVICE_ACCOUNTS}`, code: 'VALIDATION_FAILED',
+    problems: [...podVolumeSource(0, 'projected'), '0:spec.serviceAccountName'], names: ['projected', 'serviceAccountName'],
+  },
+  'pods/storage/projected.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_PROJECTED, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'projected'), names: ['projected'],
+  },
+  'pods/storage/pv-claim.yaml': unknownKind(['PersistentVolumeClaim'], ['0:kind']),
+  'pods/storage/pv-duplicate.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_VOLUME_CLAIMS, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'persistentVolumeClaim'), names: ['persistentVolumeClaim'],
+  },
+  'pods/storage/pv-pod-backup.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_VOLUME_CLAIMS, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'persistentVolumeClaim'), names: ['persistentVolumeClaim'],
+  },
+  'pods/storage/pv-pod.yaml': {
+    why: 'field Bramble cannot honour', reason: NO_VOLUME_CLAIMS, code: 'VALIDATION_FAILED',
+    problems: podVolumeSource(0, 'persistentVolumeClaim'), names: ['persistentVolumeClaim'],
+  },
+  'pods/storage/pv-volume.yaml': unknownKind(['PersistentVolume'], ['0:kind']),
+  'pods/topology-spread-constraints/one-constraint-with-nodeaffinity.yaml': {
+    why: 'field Bramble cannot honour', reason: `the scheduler spreads by no topology constraints; ${NO_AFFINITY}`, code: 'VALIDATION_FAILED',
+    problems: ['0:spec.topologySpreadConstraints', '0:spec.affinity'], names: ['topologySpreadConstraints', 'affinity'],
+  },
+  'pods/topology-spread-constraints/one-constraint.yaml': topologySpread(),
+  'pods/topology-spread-constraints/two-constraints.yaml': topologySpread(),
+  'pods/user-namespaces-stateless.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent runs no pod in a user namespace of its own (hostUsers: false)', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.hostUsers'], names: ['hostUsers'],
+  },
+};
+
+// ---------------------------------------------------------------------------
+// Refused today only for a feature another engineer is building now. When the
+// feature lands, remove its entries: their files then fall to the "is accepted"
+// test. An entry that is refused for anything else as well belongs above.
+// ---------------------------------------------------------------------------
+
+const SIDECARS = 'sidecar containers (initContainers[].restartPolicy Always)';
+const ENV_FROM = 'envFrom';
+const SECURITY_CONTEXT = 'securityContext (runAsUser, runAsGroup, capabilities, allowPrivilegeEscalation)';
+
+const pendingSidecar = (file: 'template' | 'pod', index: number): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED', pendingFeature: SIDECARS,
+  problems: [`0:spec.${file === 'template' ? 'template.spec.' : ''}initContainers[${index}].restartPolicy`],
+  names: [`initContainers[${index}].restartPolicy`],
+});
+
+const pendingEnvFrom = (): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: 'the agent sets no variables from a whole ConfigMap or Secret (envFrom)', code: 'VALIDATION_FAILED',
+  pendingFeature: ENV_FROM, problems: ['0:spec.containers[0].envFrom'], names: ['envFrom'],
+});
+
+// The seccomp annotations of the alpha examples are only annotations: Bramble, like
+// Kubernetes since 1.27, ignores them, so allowPrivilegeEscalation is all that is left.
+const pendingSecurityContext = (problems: string[]): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: 'the agent sets no user, group, capabilities or privilege escalation yet', code: 'VALIDATION_FAILED',
+  pendingFeature: SECURITY_CONTEXT, problems, names: ['securityContext'],
+});
+
+const PENDING_FEATURE_FAILURES: Record<string, ExpectedFailure> = {
+  'application/deployment-sidecar.yaml': pendingSidecar('template', 0),
+  'application/job/job-sidecar.yaml': pendingSidecar('template', 0),
+  'pods/inject/dapi-envars-container.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent sets no variables from a container\'s requests and limits (resourceFieldRef)', code: 'VALIDATION_FAILED',
+    pendingFeature: 'env valueFrom resourceFieldRef',
+    problems: [0, 1, 2, 3].flatMap((i) => [`0:spec.containers[0].env[${i}].valueFrom.resourceFieldRef`, `0:spec.containers[0].env[${i}].valueFrom`]),
+    names: ['resourceFieldRef'],
+  },
+  // fieldRef is there already; only spec.serviceAccountName is missing. Bramble has no
+  // ServiceAccounts, so this lands only if the downward API work fills it (as "default").
+  'pods/inject/dapi-envars-pod.yaml': {
+    why: 'field Bramble cannot honour', reason: 'env fieldRef takes no spec.serviceAccountName', code: 'VALIDATION_FAILED',
+    pendingFeature: 'env valueFrom fieldRef spec.serviceAccountName',
+    problems: ['0:spec.containers[0].env[4].valueFrom.fieldRef.fieldPath'], names: ['spec.serviceAccountName'],
+  },
+  'pods/inject/envFrom.yaml': pendingEnvFrom(),
+  'pods/inject/pod-secret-envFrom.yaml': pendingEnvFrom(),
+  'pods/multi-container/adapter.yaml': pendingSidecar('pod', 0),
+  'pods/multi-container/ambassador.yaml': pendingSidecar('pod', 0),
+  'pods/multi-container/localhost.yaml': pendingSidecar('pod', 0),
+  'pods/multi-container/resources.yaml': pendingSidecar('pod', 1),
+  'pods/pod-configmap-envFrom.yaml': pendingEnvFrom(),
+  'pods/probe/grpc-liveness.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent has no gRPC health probe', code: 'VALIDATION_FAILED', pendingFeature: 'grpc probes',
+    problems: ['0:spec.containers[0].livenessProbe.grpc', '0:spec.containers[0].livenessProbe'], names: ['grpc'],
+  },
+  'pods/security/seccomp/alpha/audit-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
+  'pods/security/seccomp/alpha/default-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
+  'pods/security/seccomp/alpha/fine-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
+  'pods/security/seccomp/alpha/violation-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
+  'pods/security/security-context-2.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext', '0:spec.securityContext']),
+  'pods/security/security-context-4.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
+};
+
+/** Both tables: a file in neither must apply. */
+const REFUSED: Record<string, ExpectedFailure> = { ...EXPECTED_FAILURES, ...PENDING_FEATURE_FAILURES };
+
+// The documentation's tasks create these namespaces first (kubectl create namespace ...).
+const NAMESPACE_FIRST: Record<string, string> = {
+  'pods/qos/qos-pod.yaml': 'qos-example',
+  'pods/qos/qos-pod-2.yaml': 'qos-example',
+  'pods/qos/qos-pod-3.yaml': 'qos-example',
+  'pods/qos/qos-pod-4.yaml': 'qos-example',
+  'pods/qos/qos-pod-5.yaml': 'qos-example',
+  'pods/resource/cpu-request-limit.yaml': 'cpu-example',
+  'pods/resource/cpu-request-limit-2.yaml': 'cpu-example',
+  'pods/resource/memory-request-limit.yaml': 'mem-example',
+  'pods/resource/memory-request-limit-2.yaml': 'mem-example',
+  'pods/resource/memory-request-limit-3.yaml': 'mem-example',
+  'pods/resource/pod-level-cpu-request-limit.yaml': 'pod-resources-example',
+  'pods/resource/pod-level-memory-request-limit.yaml': 'pod-resources-example',
+  'pods/resource/pod-level-pid-limit.yaml': 'pod-resources-example',
+  'pods/resource/pod-level-resources.yaml': 'pod-resources-example',
+  'pods/resource/pod-resize.yaml': 'qos-example',
 };
 
 const dir = path.join(fixturesDir(), '..', 'k8s-examples');
@@ -206,26 +517,38 @@ function namedObjects(objects: string[]): { kind: string; namespace?: string; na
 }
 
 describe('the Kubernetes documentation\'s workload examples on a new cluster', () => {
-  test('the controllers and application examples are all there, in their subfolders', () => {
-    assert.ok(files.length >= 80, `found ${files.length}: ${files.join(', ')}`);
+  test('the controllers, application and pods examples are all there, in their subfolders', () => {
+    assert.ok(files.length >= 200, `found ${files.length}: ${files.join(', ')}`);
     assert.ok(files.includes('controllers/nginx-deployment.yaml'));
     assert.ok(files.includes('application/guestbook/frontend-deployment.yaml'));
+    assert.ok(files.includes('pods/simple-pod.yaml'));
+    assert.ok(files.includes('pods/security/seccomp/ga/default-pod.yaml'));
   });
 
-  test('every file the expected-failure table names is an example file, so the table cannot go stale', () => {
-    assert.deepEqual(Object.keys(EXPECTED_FAILURES).filter((f) => !files.includes(f)), []);
+  test('every file the expected-failure tables and the namespace table name is an example file, so they cannot go stale', () => {
+    const named = [...Object.keys(EXPECTED_FAILURES), ...Object.keys(PENDING_FEATURE_FAILURES), ...Object.keys(NAMESPACE_FIRST)];
+    assert.deepEqual(named.filter((f) => !files.includes(f)), []);
+  });
+
+  test('a file is in one failure table at most, and only the pending one names a pending feature', () => {
+    assert.deepEqual(Object.keys(PENDING_FEATURE_FAILURES).filter((f) => f in EXPECTED_FAILURES), []);
+    assert.deepEqual(Object.entries(EXPECTED_FAILURES).filter(([, e]) => e.pendingFeature !== undefined).map(([f]) => f), []);
+    assert.deepEqual(Object.entries(PENDING_FEATURE_FAILURES).filter(([, e]) => !e.pendingFeature).map(([f]) => f), []);
   });
 
   for (const file of files) {
-    const expected = EXPECTED_FAILURES[file];
+    const expected = REFUSED[file];
+    const namespace = NAMESPACE_FIRST[file];
     if (!expected) {
       test(`${file} is accepted, and applying it again changes nothing`, async () => {
-        const { api } = await freshCluster();
+        const { api } = await freshCluster(namespace);
         const objects = await manifestObjects(file);
         const first = await api.apply({ objects, dryRun: false });
         assert.deepEqual(first.results!.map((r) => r.action), objects.map(() => 'created'));
         for (const r of first.results!) {
-          if (r.namespace !== '') assert.ok(SYSTEM_NAMESPACES.includes(r.namespace!), `${file} needs namespace ${r.namespace}: create it first in this test`);
+          if (r.namespace !== '' && r.namespace !== namespace) {
+            assert.ok(SYSTEM_NAMESPACES.includes(r.namespace!), `${file} needs namespace ${r.namespace}: list it in NAMESPACE_FIRST`);
+          }
         }
         const again = await api.apply({ objects, dryRun: false });
         assert.deepEqual(again.results!.map((r) => r.action), objects.map(() => 'unchanged'));
@@ -233,8 +556,9 @@ describe('the Kubernetes documentation\'s workload examples on a new cluster', (
       });
       continue;
     }
-    test(`${file} is refused (${expected.why}: ${expected.reason}), naming why, and writes nothing`, async () => {
-      const { api, store } = await freshCluster();
+    const pending = expected.pendingFeature ? `, until ${expected.pendingFeature} lands` : '';
+    test(`${file} is refused (${expected.why}: ${expected.reason})${pending}, naming why, and writes nothing`, async () => {
+      const { api, store } = await freshCluster(namespace);
       const revision = store.revision();
       const count = store.objectCount();
       let objects: string[] = [];
