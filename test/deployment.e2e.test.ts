@@ -13,7 +13,7 @@ import { waitForBoardReady } from './support/e2e-objects.js';
 import { isReadyPod, ReadySampler } from './support/ready-sampler.js';
 import type { CliResult } from './support/server-process.js';
 import { buildStandInImage } from './support/busybox-image.js';
-import { fixturesDir } from '../control-plane/testing/manifest-fuzz-fixtures.js';
+import { k8sExamplesDir, K8S_EXAMPLES_SKIP } from '../control-plane/testing/k8s-examples.js';
 import path from 'node:path';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
@@ -186,8 +186,9 @@ describe('Deployments and DaemonSets on real boards', { skip: !canRun && 'needs 
     }
   });
 
-  test("the Kubernetes documentation's nginx Deployment applies unchanged and runs (its image stood in for by busybox httpd)", async () => {
-    const file = path.join(fixturesDir(), '..', 'k8s-examples', 'controllers', 'nginx-deployment.yaml');
+  const examples = k8sExamplesDir();
+  test("the Kubernetes documentation's nginx Deployment applies unchanged and runs (its image stood in for by busybox httpd)", { skip: examples === undefined && K8S_EXAMPLES_SKIP }, async () => {
+    const file = path.join(examples!, 'controllers', 'nginx-deployment.yaml');
     const applied = await cluster.bramble(['apply', '-f', file]);
     assert.equal(applied.code, 0, applied.stderr);
     const status = await cluster.bramble(['rollout', 'status', 'deployment/nginx-deployment', '--timeout', '120s']);
