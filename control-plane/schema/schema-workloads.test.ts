@@ -189,7 +189,7 @@ describe('CronJob', () => {
   const cron = (path: string, value: unknown) => set(fixtures.cronJob(), path, value);
 
   test('the schedule must be a valid five-field cron expression or a macro', () => {
-    expectProblem(cron('spec.schedule', '61 * * * *'), 'spec.schedule', 'must be a valid cron schedule (CronPattern: Invalid value for minute: 61): current value is "61 * * * *"');
+    expectProblem(cron('spec.schedule', '61 * * * *'), 'spec.schedule', 'must be a valid cron schedule (Invalid value for minute: 61): current value is "61 * * * *"');
     expectProblem(cron('spec.schedule', 'CRON_TZ=Europe/Berlin 0 2 * * *'), 'spec.schedule', 'must not carry a CRON_TZ= or TZ= prefix: set spec.timeZone instead');
     expectProblem(cron('spec.schedule', '0 0 L * *'), 'spec.schedule', 'the day-of-month field "L" has a character other than');
     expectProblem(cron('spec.schedule', '0 0 * * 7'), 'spec.schedule', 'day-of-week 7 is above 6');

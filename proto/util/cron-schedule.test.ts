@@ -82,6 +82,8 @@ describe('cron schedules', () => {
     assert.equal(timeZoneProblem('UTC'), undefined);
     assert.match(timeZoneProblem('Mars/Olympus')!, /IANA time zone name/);
     assert.match(timeZoneProblem('+01:00')!, /IANA time zone name/);
+    assert.match(timeZoneProblem('europe/berlin')!, /IANA time zone name/, 'Kubernetes reads zone names as file names: case counts');
+    assert.equal(timeZoneProblem('Asia/Calcutta'), undefined, 'an alias is a zone name too');
     assert.throws(() => parseCronSchedule('* * * * *', 'Mars/Olympus'), /IANA/);
   });
 });

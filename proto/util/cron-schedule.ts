@@ -89,16 +89,18 @@ export function cronScheduleProblem(schedule: string): string | undefined {
     compile(schedule, 'UTC');
     return undefined;
   } catch (e) {
-    return e instanceof CronScheduleError ? e.message : `must be a valid cron schedule (${(e as Error).message})`;
+    return e instanceof CronScheduleError ? e.message : `must be a valid cron schedule (${(e as Error).message.replace(/^CronPattern: /, '')})`;
   }
 }
 
 /** A problem with a time zone name, or undefined for a name the runtime's IANA database knows. */
 export function timeZoneProblem(timeZone: string): string | undefined {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
     // Intl accepts offsets such as "+01:00"; Kubernetes wants a zone name.
     if (!/^[A-Za-z]/.test(timeZone)) throw new RangeError(timeZone);
+    // Intl ignores case; Go's time.LoadLocation (Kubernetes) reads a file name and does not.
+    if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) throw new RangeError(timeZone);
     return undefined;
   } catch {
     return 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"';
