@@ -24,6 +24,7 @@ import { SchedulerController } from './controllers/controller-scheduler.js';
 import { NodeLifecycleController } from './controllers/controller-node-lifecycle.js';
 import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { DeploymentController } from './controllers/controller-deployment.js';
+import { CronJobController } from './controllers/controller-cronjob.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
@@ -265,6 +266,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         new DaemonSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
         }),
+        new CronJobController({ store: opened, clock, logger: logger.child({ component: 'cronjob' }) }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });

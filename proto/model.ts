@@ -542,3 +542,52 @@ export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
 /** Template annotation `rollout restart` sets to the time of the restart, which changes the template hash. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+
+// ------------------------------------------------------------------ CronJob shapes
+
+/** What a CronJob's status.active lists: a reference to one running Job (core/v1 ObjectReference, the fields used). */
+export interface CronJobActiveRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** The Job a CronJob makes; the Job's own fields (completions, backoffLimit…) are the Job controller's business. */
+export interface CronJobJobTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { template: PodTemplateSpec } & Record<string, unknown>;
+}
+
+export interface CronJobSpec {
+  schedule: string;
+  /** An IANA name; the schedule is read in UTC when absent. */
+  timeZone?: string;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  suspend?: boolean;
+  jobTemplate: CronJobJobTemplate;
+  /** Default 3. */
+  successfulJobsHistoryLimit?: number;
+  /** Default 1. */
+  failedJobsHistoryLimit?: number;
+}
+
+export interface CronJobStatus {
+  active?: CronJobActiveRef[];
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+}
+
+export interface CronJob extends KObject {
+  kind: 'CronJob';
+  spec: CronJobSpec;
+  status?: CronJobStatus;
+}
+
+/** Annotation on a Job a CronJob made: the scheduled time it runs for (RFC 3339). */
+export const CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+/** Annotation `create job --from=cronjob/NAME` puts on the Job it makes, as kubectl does. */
+export const CRONJOB_INSTANTIATE_ANNOTATION = 'cronjob.kubernetes.io/instantiate';

@@ -4,6 +4,7 @@
 import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
+import { runCreateJob } from './cli-create-job.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
 import { runDescribe } from './cli-describe.js';
@@ -158,6 +159,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     arguments: [],
     options: [FILENAME, { flags: '--dry-run', description: 'validate and report what would change without writing' }],
     action: (ctx, _args, o) => runApply(ctx, { files: optStrings(o, 'filename'), dryRun: optBool(o, 'dryRun') }),
+  },
+  {
+    name: 'create',
+    description: 'create an object from another one',
+    subcommands: [
+      {
+        name: 'job',
+        description: 'run a CronJob\'s jobTemplate now: a Job owned by the CronJob, annotated cronjob.kubernetes.io/instantiate=manual (as kubectl create job --from)',
+        arguments: [{ name: '<name>', description: 'name of the new Job' }],
+        options: [NAMESPACE, { flags: '--from <cronjob>', description: 'the CronJob to copy the jobTemplate of: cronjob/NAME or cj/NAME (required)' }],
+        action: (ctx, a, o) => runCreateJob(ctx, { name: argString(a, 0), from: optString(o, 'from'), namespace: optString(o, 'namespace') }),
+      },
+    ],
   },
   {
     name: 'get',

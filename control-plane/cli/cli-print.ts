@@ -246,6 +246,7 @@ const COLUMNS: Record<string, Column[]> = {
   CronJob: [
     NAME,
     { header: 'SCHEDULE', value: (o) => text(at(o, 'spec.schedule')) },
+    { header: 'TIMEZONE', value: (o) => text(at(o, 'spec.timeZone')) },
     { header: 'SUSPEND', value: (o) => (at(o, 'spec.suspend') === true ? 'True' : 'False') },
     { header: 'ACTIVE', value: (o) => String(list(at(o, 'status.active')).length) },
     {

@@ -189,7 +189,10 @@ describe('CronJob', () => {
   const cron = (path: string, value: unknown) => set(fixtures.cronJob(), path, value);
 
   test('the schedule must be a valid five-field cron expression or a macro', () => {
-    expectProblem(cron('spec.schedule', '61 * * * *'), 'spec.schedule', 'must be a valid cron schedule (61 is a invalid expression for minute): current value is "61 * * * *"');
+    expectProblem(cron('spec.schedule', '61 * * * *'), 'spec.schedule', 'must be a valid cron schedule (Invalid value for minute: 61): current value is "61 * * * *"');
+    expectProblem(cron('spec.schedule', 'CRON_TZ=Europe/Berlin 0 2 * * *'), 'spec.schedule', 'must not carry a CRON_TZ= or TZ= prefix: set spec.timeZone instead');
+    expectProblem(cron('spec.schedule', '0 0 L * *'), 'spec.schedule', 'the day-of-month field "L" has a character other than');
+    expectProblem(cron('spec.schedule', '0 0 * * 7'), 'spec.schedule', 'day-of-week 7 is above 6');
     expectProblem(cron('spec.schedule', 'every day'), 'spec.schedule', 'must be a cron schedule with 5 fields');
     expectProblem(cron('spec.schedule', '*/10 * * * * *'), 'spec.schedule', 'must be a cron schedule with 5 fields');
     expectProblem(cron('spec.schedule', '@reboot'), 'spec.schedule', 'or a macro such as "@hourly"');
@@ -197,7 +200,7 @@ describe('CronJob', () => {
   });
 
   test('common schedules and macros are accepted', () => {
-    for (const s of ['*/5 * * * *', '0 3 * * 1-5', '30 2 1 * *', '0 0 * * SUN', '@hourly', '@daily', '@weekly', '@monthly', '@yearly']) {
+    for (const s of ['*/5 * * * *', '0 3 * * 1-5', '30 2 1 * *', '0 0 * * SUN', '@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually', '0 0 1 JAN *', '0 0 ? * MON-FRI', '*/15 8-18 * * 1,3,5']) {
       assert.equal(cronScheduleRule(s), undefined, s);
     }
   });

@@ -2,7 +2,7 @@
 // selector must select the template, a Job's pods must not restart forever)
 // run even when other fields are malformed.
 import { z } from 'zod';
-import { validate as validateCron, validateDetailed } from 'node-cron';
+import { cronScheduleProblem, timeZoneProblem } from '../../proto/util/cron-schedule.js';
 import { formatSelector, matchesSelector, selectorRequirements, type LabelSelector } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, field, isRecord } from './schema-errors.js';
 import { labelSelectorSchema, templateMetaSchema } from './schema-meta.js';
@@ -189,27 +189,13 @@ export const jobSpecSchema = z
     }
   }, ALWAYS);
 
-const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
-
-/** Kubernetes schedules have five fields (no seconds) or a macro; node-cron checks the ranges. */
+/** Kubernetes schedules have five fields (no seconds) or a macro; the controller's own parser judges them. */
 export function cronScheduleRule(v: string): string | undefined {
-  const text = v.trim();
-  const fields = text.split(/\s+/);
-  const shape = 'must be a cron schedule with 5 fields (minute hour day-of-month month day-of-week) or a macro such as "@hourly"';
-  if (text.startsWith('@')) return CRON_MACROS.includes(text) ? undefined : shape;
-  if (fields.length !== 5) return shape;
-  if (validateCron(text)) return undefined;
-  const reason = validateDetailed(text).errors[0]?.message;
-  return reason ? `must be a valid cron schedule (${reason})` : 'must be a valid cron schedule';
+  return cronScheduleProblem(v);
 }
 
 export function timeZoneRule(v: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: v });
-    return undefined;
-  } catch {
-    return 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"';
-  }
+  return timeZoneProblem(v);
 }
 
 export const cronJobSpecSchema = z.strictObject({
