@@ -25,6 +25,7 @@ import { NodeLifecycleController } from './controllers/controller-node-lifecycle
 import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { DeploymentController } from './controllers/controller-deployment.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
+import { JobController } from './controllers/controller-job.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
@@ -264,6 +265,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         new DeploymentController({ store: opened, clock, logger: logger.child({ component: 'deployment' }) }),
         new DaemonSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
+        }),
+        new JobController({
+          store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'job' }),
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
