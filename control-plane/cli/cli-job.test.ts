@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { resolveKind, type KObject } from '../../proto/model.js';
 import { printObjects } from './cli-print.js';
 import { describeJob } from './cli-describe-workloads.js';
-import { pickLogPod } from './cli-logs-target.js';
+import { pickLogPod, resolveLogPod } from './cli-logs-target.js';
+import type { ClusterConnection } from './cli-client.js';
+import { UsageError } from './cli-errors.js';
 
 const NOW = Date.parse('2026-01-10T12:00:00Z');
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -75,5 +77,13 @@ describe('bramble logs job/NAME', () => {
     assert.equal(pickLogPod([pod('b', 'Succeeded', 10, 'n1'), pod('a', 'Succeeded', 20, 'n1'), pod('c', 'Pending', 30)])?.metadata.name, 'a');
     assert.equal(pickLogPod([pod('a', 'Succeeded', 20, 'n1'), pod('b', 'Running', 10, 'n1')])?.metadata.name, 'b');
     assert.equal(pickLogPod([]), undefined);
+  });
+
+  test('a Pod name, pod/NAME and a kind that has no Pods are told apart before anything is asked of the cluster', async () => {
+    const conn = {} as ClusterConnection;
+    assert.equal(await resolveLogPod(conn, 'web-x7k2q', 'default'), 'web-x7k2q');
+    assert.equal(await resolveLogPod(conn, 'pod/web-x7k2q', 'default'), 'web-x7k2q');
+    await assert.rejects(resolveLogPod(conn, 'svc/web', 'default'), (e) => e instanceof UsageError && /current value is "svc\/web"/.test(e.message));
+    await assert.rejects(resolveLogPod(conn, 'job/', 'default'), UsageError);
   });
 });
