@@ -26,6 +26,7 @@ import { ReplicaSetController } from './controllers/controller-replicaset.js';
 import { DeploymentController } from './controllers/controller-deployment.js';
 import { CronJobController } from './controllers/controller-cronjob.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
+import { JobController } from './controllers/controller-job.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
@@ -267,6 +268,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
         }),
         new CronJobController({ store: opened, clock, logger: logger.child({ component: 'cronjob' }) }),
+        new JobController({
+          store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'job' }),
+        }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });

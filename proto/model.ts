@@ -591,3 +591,58 @@ export interface CronJob extends KObject {
 export const CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** Annotation `create job --from=cronjob/NAME` puts on the Job it makes, as kubectl does. */
 export const CRONJOB_INSTANTIATE_ANNOTATION = 'cronjob.kubernetes.io/instantiate';
+// ------------------------------------------------------------------ Job shapes
+
+export interface JobSpec {
+  /** Pods that must succeed; absent: a work queue, done once any Pod succeeds and none is active. */
+  completions?: number;
+  /** Pods run at once (default 1). */
+  parallelism?: number;
+  /** Failures allowed before the Job fails (default 6). */
+  backoffLimit?: number;
+  /** Seconds from status.startTime after which the Job fails with DeadlineExceeded. */
+  activeDeadlineSeconds?: number;
+  /** Seconds after the Job finished after which it is deleted (with its Pods). */
+  ttlSecondsAfterFinished?: number;
+  completionMode?: 'NonIndexed' | 'Indexed';
+  /** True: no Pods run (active ones are deleted) until it is set back. */
+  suspend?: boolean;
+  manualSelector?: boolean;
+  selector?: LabelSelector;
+  template: PodTemplateSpec;
+}
+
+export interface JobStatus {
+  startTime?: string;
+  completionTime?: string;
+  active?: number;
+  ready?: number;
+  succeeded?: number;
+  failed?: number;
+  /** Indexed Jobs: the indexes that have succeeded, as "0-2,4". */
+  completedIndexes?: string;
+  conditions?: Condition[];
+  /**
+   * Bramble's stand-in for Kubernetes' job-tracking finalizers: the uids of the
+   * finished Pods already added to succeeded/failed, while those Pods exist. A Pod
+   * is counted once, in the same write that lists it, and one removed later keeps
+   * its count (its uid is dropped once it is gone).
+   */
+  countedPods?: string[];
+}
+
+export interface Job extends KObject {
+  kind: 'Job';
+  spec: JobSpec;
+  status?: JobStatus;
+}
+
+/** Labels a Job's Pods carry, as Kubernetes sets them (the legacy names and the batch.kubernetes.io ones). */
+export const JOB_CONTROLLER_UID_LABEL = 'controller-uid';
+export const JOB_NAME_LABEL = 'job-name';
+export const JOB_BATCH_CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
+export const JOB_BATCH_NAME_LABEL = 'batch.kubernetes.io/job-name';
+/** Annotation and label of an Indexed Job's Pod: its completion index. */
+export const JOB_COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+/** The env var every container of an Indexed Job's Pod gets. */
+export const JOB_COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';

@@ -301,8 +301,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'logs',
-    description: 'print the log of a container of a Pod',
-    arguments: [{ name: '<pod>', description: 'name of the Pod' }],
+    description: 'print the log of a container of a Pod (or of a Job\'s, Deployment\'s, ReplicaSet\'s or DaemonSet\'s first Pod)',
+    arguments: [{ name: '<pod>', description: 'name of the Pod, or job/NAME, deploy/NAME, rs/NAME, ds/NAME' }],
     options: [
       NAMESPACE,
       { flags: '-c, --container <name>', description: 'container of the Pod (needed when it has several)' },

@@ -1,4 +1,4 @@
-// `bramble describe` for Deployments, DaemonSets and ReplicaSets, laid out as
+// `bramble describe` for Deployments, DaemonSets, ReplicaSets and Jobs, laid out as
 // kubectl's describers lay them out: aligned "Label:  value" lines, the replica
 // counts on one line, the Pod template, conditions as a table, and the objects
 // the workload owns (ReplicaSets, Pods), which is what a person debugging a
@@ -7,7 +7,7 @@ import {
   POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, formatRequirement, resolveKind, selectorRequirements,
   type Condition, type Container, type KObject, type LabelSelector, type PodTemplateSpec,
 } from '../../proto/model.js';
-import { printObjects } from './cli-print.js';
+import { humanDuration, printObjects } from './cli-print.js';
 import { controllerRef, revisionOf, sameTemplateIgnoringLabel } from './cli-workload.js';
 
 export interface WorkloadRelations {
@@ -173,4 +173,38 @@ export function describeReplicaSet(rs: KObject, rel: WorkloadRelations): string 
     ['Pods Status', podsStatus(rel.pods)],
   );
   return fields(rows) + describePodTemplate(spec.template) + podsSection(rel.pods, rel.now);
+}
+
+/** kubectl's JobDescriber: the counts and limits, "Pods Statuses", completed indexes, the template; then conditions and Pods. */
+export function describeJob(job: KObject, rel: WorkloadRelations): string {
+  const spec = job.spec as {
+    parallelism?: number; completions?: number; completionMode?: string; suspend?: boolean; backoffLimit?: number;
+    ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number; selector?: unknown; template?: PodTemplateSpec;
+  };
+  const st = (job.status ?? {}) as {
+    startTime?: string; completionTime?: string; active?: number; ready?: number; succeeded?: number; failed?: number;
+    completedIndexes?: string; conditions?: Condition[];
+  };
+  const selector = spec.selector ?? { matchLabels: { 'batch.kubernetes.io/controller-uid': job.metadata.uid ?? '' } };
+  const rows: Field[] = [...metaRows(job), ['Selector', selectorText(selector)]];
+  const owner = controllerRef(job);
+  if (owner) rows.push(['Controlled By', `${owner.kind}/${owner.name}`]);
+  rows.push(
+    ['Parallelism', String(spec.parallelism ?? 1)],
+    ['Completions', spec.completions === undefined ? '<unset>' : String(spec.completions)],
+    ['Completion Mode', spec.completionMode ?? 'NonIndexed'],
+    ['Suspend', String(spec.suspend ?? false)],
+    ['Backoff Limit', String(spec.backoffLimit ?? 6)],
+  );
+  if (spec.ttlSecondsAfterFinished !== undefined) rows.push(['TTL Seconds After Finished', String(spec.ttlSecondsAfterFinished)]);
+  if (st.startTime) rows.push(['Start Time', st.startTime]);
+  if (st.completionTime) rows.push(['Completed At', st.completionTime]);
+  if (st.startTime) {
+    const end = st.completionTime ? Date.parse(st.completionTime) : rel.now;
+    rows.push(['Duration', humanDuration(end - Date.parse(st.startTime))]);
+  }
+  if (spec.activeDeadlineSeconds !== undefined) rows.push(['Active Deadline Seconds', `${spec.activeDeadlineSeconds}s`]);
+  rows.push(['Pods Statuses', `${n(st.active)} Active (${n(st.ready)} Ready) / ${n(st.succeeded)} Succeeded / ${n(st.failed)} Failed`]);
+  if (spec.completionMode === 'Indexed') rows.push(['Completed Indexes', st.completedIndexes || '<none>']);
+  return fields(rows) + describePodTemplate(spec.template) + conditionsTable(st.conditions) + podsSection(rel.pods, rel.now);
 }

@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { stringify as toYaml } from 'yaml';
 import type { KObject } from '../../proto/model.js';
 import { withCluster, type ClusterConnection } from './cli-client.js';
-import { describeDaemonSet, describeDeployment, describeReplicaSet } from './cli-describe-workloads.js';
+import { describeDaemonSet, describeDeployment, describeJob, describeReplicaSet } from './cli-describe-workloads.js';
 import { ownedPods, ownedReplicaSets } from './cli-workload.js';
 import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
@@ -103,6 +103,8 @@ async function describe(conn: ClusterConnection, obj: KObject, namespaced: boole
       return describeDaemonSet(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
     case 'ReplicaSet':
       return describeReplicaSet(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
+    case 'Job':
+      return describeJob(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
     default:
       return renderDescription(obj, namespaced);
   }

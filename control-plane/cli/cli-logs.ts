@@ -5,6 +5,7 @@ import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { DEFAULT_NAMESPACE } from '../../proto/model.js';
+import { resolveLogPod } from './cli-logs-target.js';
 
 export interface LogsInput {
   pod: string;
@@ -40,12 +41,13 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
 }
 
 export async function runLogs(ctx: CommandContext, input: LogsInput, interrupt: AbortSignal): Promise<number> {
-  if (input.pod === '') throw new UsageError('logs needs a pod name: use `bramble logs POD`');
+  if (input.pod === '') throw new UsageError('logs needs a pod name: use `bramble logs POD` or `bramble logs job/NAME`');
   const tailLines = input.tail === undefined ? -1 : parseTail(input.tail);
+  const namespace = input.namespace ?? DEFAULT_NAMESPACE;
   await withCluster(ctx.connect, async (conn) => {
     const stream = conn.logs({
-      namespace: input.namespace ?? DEFAULT_NAMESPACE,
-      pod: input.pod,
+      namespace,
+      pod: await resolveLogPod(conn, input.pod, namespace),
       container: input.container ?? '',
       follow: input.follow,
       tailLines,

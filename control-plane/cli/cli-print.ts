@@ -186,6 +186,30 @@ function jobDuration(o: KObject, ctx: PrintContext): string {
   return humanDuration(until - Date.parse(start));
 }
 
+function hasTrueCondition(o: KObject, type: string): boolean {
+  return list(at(o, 'status.conditions')).some((c) => at(c, 'type') === type && at(c, 'status') === 'True');
+}
+
+/** kubectl 1.28+'s Job STATUS: the finished condition first, then Terminating, Suspended, else Running. */
+function jobStatus(o: KObject): string {
+  if (hasTrueCondition(o, 'Complete')) return 'Complete';
+  if (hasTrueCondition(o, 'Failed')) return 'Failed';
+  if (o.metadata.deletionTimestamp) return 'Terminating';
+  if (hasTrueCondition(o, 'Suspended')) return 'Suspended';
+  if (hasTrueCondition(o, 'FailureTarget')) return 'FailureTarget';
+  if (hasTrueCondition(o, 'SuccessCriteriaMet')) return 'SuccessCriteriaMet';
+  return 'Running';
+}
+
+/** "2/3"; a work-queue Job (no completions) shows "0/1", or "0/1 of 3" with parallelism 3, as kubectl does. */
+function jobCompletions(o: KObject): string {
+  const succeeded = num(at(o, 'status.succeeded'));
+  const completions = at(o, 'spec.completions');
+  if (typeof completions === 'number') return `${succeeded}/${completions}`;
+  const parallelism = num(at(o, 'spec.parallelism'), 1);
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
 const COLUMNS: Record<string, Column[]> = {
   Pod: [
     NAME,
@@ -237,11 +261,13 @@ const COLUMNS: Record<string, Column[]> = {
   Namespace: [NAME, { header: 'STATUS', value: (o) => text(at(o, 'status.phase'), 'Active') }, AGE],
   Job: [
     NAME,
-    { header: 'COMPLETIONS', value: (o) => `${num(at(o, 'status.succeeded'))}/${num(at(o, 'spec.completions'), 1)}` },
+    { header: 'STATUS', value: jobStatus },
+    { header: 'COMPLETIONS', value: jobCompletions },
     { header: 'DURATION', value: jobDuration },
     AGE,
     { header: 'CONTAINERS', value: (o) => containersOf(o, 'spec.template.spec.containers').names, wideOnly: true },
     { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
+    { header: 'SELECTOR', value: (o) => selectorText(at(o, 'spec.selector') ?? { matchLabels: { 'batch.kubernetes.io/controller-uid': o.metadata.uid ?? '' } }), wideOnly: true },
   ],
   CronJob: [
     NAME,

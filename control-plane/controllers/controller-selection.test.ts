@@ -5,9 +5,11 @@ import { CONTROLLER_NAMES, selectControllers } from './controller-selection.js';
 
 test('--controllers reads as kube-controller-manager: all, some, or all but some', () => {
   assert.deepEqual([...selectControllers('*')], [...CONTROLLER_NAMES]);
-  assert.deepEqual([...selectControllers('*,-replicaset,-deployment,-daemonset,-cronjob,-garbage-collector')], ['scheduler', 'node-lifecycle']);
+  assert.deepEqual([...selectControllers('*,-replicaset,-deployment,-daemonset,-job,-cronjob,-garbage-collector')], ['scheduler', 'node-lifecycle']);
   assert.deepEqual([...selectControllers('scheduler')], ['scheduler']);
   assert.deepEqual([...selectControllers('')], []);
+  assert.ok(selectControllers('*').has('job'));
+  assert.deepEqual([...selectControllers('job')], ['job']);
 });
 
 test('an unknown controller is a usage error that lists the known ones', () => {

@@ -2,7 +2,7 @@
 // a real PodControl to pass to, also does it. Failures are queued up front, so a
 // test says "the next two creates fail" rather than racing a store.
 import type { KObject, Pod, PodTemplateSpec } from '../../proto/model.js';
-import { podFromTemplate, type PodControl } from './pod-control.js';
+import { podFromTemplate, type CreatePodOptions, type PodControl } from './pod-control.js';
 
 export interface FakePodControlOptions {
   /** Does the recorded calls for real (a StorePodControl); without it nothing reaches a store. */
@@ -29,12 +29,13 @@ export class FakePodControl implements PodControl {
     this.deleteFailures.push(...errors);
   }
 
-  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod> {
+  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string, opts: CreatePodOptions = {}): Promise<Pod> {
     const failure = this.createFailures.shift();
     if (failure) throw failure;
+    const base = opts.generateName ?? `${owner.metadata.name}-`;
     const pod = this.opts.passTo
-      ? await this.opts.passTo.createPod(namespace, template, owner, nodeName)
-      : podFromTemplate(namespace, template, owner, `${owner.metadata.name}-fake${this.seq}`, `uid-fake-${this.seq++}`, '2026-01-01T00:00:00.000Z', nodeName);
+      ? await this.opts.passTo.createPod(namespace, template, owner, nodeName, opts)
+      : podFromTemplate(namespace, template, owner, `${base}fake${this.seq}`, `uid-fake-${this.seq++}`, '2026-01-01T00:00:00.000Z', nodeName, base);
     this.created.push(pod);
     return pod;
   }

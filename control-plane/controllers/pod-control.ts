@@ -16,9 +16,10 @@ export interface PodControl {
    * Creates a Pod from the template in `namespace`, controlled by `owner`; resolves
    * with it as stored. With `nodeName` the Pod is created bound to that node (a
    * DaemonSet's Pods): the scheduler leaves a bound Pod alone and the node's agent
-   * is sent it at once.
+   * is sent it at once. `generateName` replaces the "<owner>-" name prefix (an
+   * Indexed Job's Pods are "<job>-<index>-").
    */
-  createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod>;
+  createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string, opts?: CreatePodOptions): Promise<Pod>;
   /** Deletes the Pod (gracefully when it runs on a node); a Pod already gone is not an error. */
   deletePod(namespace: string, name: string): Promise<void>;
   /**
@@ -28,6 +29,10 @@ export interface PodControl {
   adoptPod(pod: Pod, owner: KObject, stillWanted: (fresh: Pod) => boolean): Promise<void>;
   /** Removes `owner`'s ownerReference from the Pod, if it is still there. */
   releasePod(pod: Pod, owner: KObject): Promise<void>;
+}
+
+export interface CreatePodOptions {
+  generateName?: string;
 }
 
 // Defined with adoption (owner-claims.ts); exported here too, where the controllers have always found them.
@@ -61,6 +66,7 @@ export interface StorePodControlOptions {
 /** Builds the Pod a template makes: what api-apply fills in for a create, done here since controllers sit below api/. */
 export function podFromTemplate(
   namespace: string, template: PodTemplateSpec, owner: KObject, name: string, uid: string, nowIso: string, nodeName?: string,
+  generateName = `${owner.metadata.name}-`,
 ): Pod {
   const spec = structuredClone(template.spec);
   if (nodeName !== undefined) spec.nodeName = nodeName;
@@ -69,7 +75,7 @@ export function podFromTemplate(
     kind: 'Pod',
     metadata: {
       name,
-      generateName: `${owner.metadata.name}-`,
+      generateName,
       namespace,
       uid,
       creationTimestamp: nowIso,
@@ -96,11 +102,12 @@ export class StorePodControl implements PodControl {
     this.newUid = opts.newUid ?? randomUUID;
   }
 
-  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string): Promise<Pod> {
+  async createPod(namespace: string, template: PodTemplateSpec, owner: KObject, nodeName?: string, opts: CreatePodOptions = {}): Promise<Pod> {
     const nowIso = new Date(this.clock.now()).toISOString();
+    const base = opts.generateName ?? `${owner.metadata.name}-`;
     for (let attempt = 1; ; attempt++) {
-      const name = this.generateName(`${owner.metadata.name}-`);
-      const pod = podFromTemplate(namespace, template, owner, name, this.newUid(), nowIso, nodeName);
+      const name = this.generateName(base);
+      const pod = podFromTemplate(namespace, template, owner, name, this.newUid(), nowIso, nodeName, base);
       try {
         // absent: a name taken meanwhile fails instead of overwriting someone's Pod.
         const res = await this.store.propose({ ops: [{ type: 'put', object: pod, precondition: { absent: true } }] });

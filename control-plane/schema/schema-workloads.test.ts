@@ -183,6 +183,24 @@ describe('Job', () => {
     expectProblem(set(fixtures.job(), 'spec.completionMode', 'Indexed'), 'spec.completions', 'required when completionMode is "Indexed"');
     expectProblem(set(fixtures.job(), 'spec.completionMode', 'Sorted'), 'spec.completionMode', 'must be one of "NonIndexed", "Indexed"');
   });
+
+  test('completions below parallelism is valid, as in Kubernetes', () => {
+    expectValid(set(set(fixtures.job(), 'spec.completions', 2), 'spec.parallelism', 5));
+    expectValid(set(set(fixtures.job(), 'spec.completionMode', 'Indexed'), 'spec.completions', 3));
+  });
+
+  test('suspend and manualSelector are booleans, and manualSelector needs a selector', () => {
+    expectValid(set(fixtures.job(), 'spec.suspend', true));
+    expectProblem(set(fixtures.job(), 'spec.suspend', 'yes'), 'spec.suspend', 'must be a boolean');
+    expectProblem(set(fixtures.job(), 'spec.manualSelector', true), 'spec.selector', 'required when manualSelector is true');
+    const manual = set(set(fixtures.job(), 'spec.manualSelector', true), 'spec.selector', { matchLabels: { app: 'migrate' } });
+    expectValid(manual);
+  });
+
+  test('a Job name fits a label value: at most 63 characters', () => {
+    expectProblem(set(fixtures.job(), 'metadata.name', 'j'.repeat(64)), 'metadata.name', 'must be no more than 63 characters');
+    expectValid(set(fixtures.job(), 'metadata.name', 'j'.repeat(63)));
+  });
 });
 
 describe('CronJob', () => {

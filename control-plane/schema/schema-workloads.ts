@@ -176,6 +176,8 @@ export const jobSpecSchema = z
     activeDeadlineSeconds: int().min(1).optional(),
     ttlSecondsAfterFinished: nonNegative().optional(),
     completionMode: z.enum(['NonIndexed', 'Indexed']).optional(),
+    suspend: z.boolean().optional(),
+    manualSelector: z.boolean().optional(),
   })
   .superRefine((spec, ctx) => {
     checkSelector(spec, ctx, 'Job', false);
@@ -186,6 +188,10 @@ export const jobSpecSchema = z
     else if (policy === 'Always') addProblem(ctx, path, 'must be "OnFailure" or "Never" for a Job', policy);
     if (field(spec, 'completionMode') === 'Indexed' && field(spec, 'completions') === undefined) {
       addProblem(ctx, ['completions'], 'required when completionMode is "Indexed"');
+    }
+    // Completions below parallelism is fine, as in Kubernetes: no more than the remaining completions run.
+    if (field(spec, 'manualSelector') === true && field(spec, 'selector') === undefined && isRecord(spec)) {
+      addProblem(ctx, ['selector'], 'required when manualSelector is true');
     }
   }, ALWAYS);
 

@@ -11,6 +11,8 @@ import { nodeNameRule } from '../../proto/names.js';
 import { cronJobSpecSchema, daemonSetSpecSchema, deploymentSpecSchema, jobSpecSchema, replicaSetSpecSchema } from './schema-workloads.js';
 
 // Jobs made by a CronJob get an 11-character suffix and must still fit a label.
+// A Job's name is the value of its Pods' job-name label, so it must fit one (63 characters).
+const jobNameRule: Rule = (v) => dnsSubdomainRule(v) ?? (v.length > 63 ? 'must be no more than 63 characters (it is the job-name label of its Pods)' : undefined);
 const cronJobNameRule: Rule = (v) => dnsSubdomainRule(v) ?? (v.length > 52 ? 'must be no more than 52 characters' : undefined);
 
 /** `status` is accepted so `get -o yaml` output applies again; the API ignores it. */
@@ -30,7 +32,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   Deployment: z.strictObject({ ...envelope(dnsSubdomainRule), spec: deploymentSpecSchema, status }),
   ReplicaSet: z.strictObject({ ...envelope(dnsSubdomainRule), spec: replicaSetSpecSchema, status }),
   DaemonSet: z.strictObject({ ...envelope(dnsSubdomainRule), spec: daemonSetSpecSchema, status }),
-  Job: z.strictObject({ ...envelope(dnsSubdomainRule), spec: jobSpecSchema, status }),
+  Job: z.strictObject({ ...envelope(jobNameRule), spec: jobSpecSchema, status }),
   CronJob: z.strictObject({ ...envelope(cronJobNameRule), spec: cronJobSpecSchema, status }),
 };
 

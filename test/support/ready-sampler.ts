@@ -20,14 +20,17 @@ export class ReadySampler {
   private call: grpc.ClientReadableStream<WatchEvent__Output> | undefined;
   private error: Error | undefined;
 
-  private constructor(private readonly client: ClusterClient) {}
+  private constructor(private readonly client: ClusterClient, private readonly counts: (p: Pod) => boolean) {}
 
-  /** Lists the Pods, then watches from the list's revision, so no event falls in between. */
-  static async start(configPath: string, namespace: string, labelSelector: string): Promise<ReadySampler> {
+  /**
+   * Lists the Pods, then watches from the list's revision, so no event falls in between.
+   * `counts` says which Pods a sample counts (Ready ones unless told).
+   */
+  static async start(configPath: string, namespace: string, labelSelector: string, counts: (p: Pod) => boolean = isReadyPod): Promise<ReadySampler> {
     const cfg = await readClientConfig(configPath);
     const { Cluster } = loadProto().bramble.v1;
     const client: ClusterClient = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server));
-    const s = new ReadySampler(client);
+    const s = new ReadySampler(client, counts);
     const listed = await new Promise<{ objects: string[]; revision: number }>((resolve, reject) =>
       client.List({ kind: 'Pod', namespace, labelSelector }, (err, res) => (err || !res ? reject(err ?? new Error('List returned nothing')) : resolve({ objects: res.objects, revision: Number(res.revision) }))));
     for (const o of listed.objects) {
@@ -49,7 +52,7 @@ export class ReadySampler {
   }
 
   private record(): void {
-    this.samples.push([...this.pods.values()].filter(isReadyPod).length);
+    this.samples.push([...this.pods.values()].filter(this.counts).length);
   }
 
   /** Stops watching; throws if the watch failed, since the samples would then be incomplete. */
