@@ -409,6 +409,8 @@ export interface Taint {
   key: string;
   value?: string;
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** When a NoExecute taint was added (RFC 3339); tolerationSeconds count from here. */
+  timeAdded?: string;
 }
 
 /** Taints the node lifecycle puts on a node (Kubernetes' well-known ones); a DaemonSet's Pods tolerate them. */

@@ -18,6 +18,7 @@ import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
+import { DEFAULT_NOT_READY_TOLERATION_SECONDS, DEFAULT_UNREACHABLE_TOLERATION_SECONDS } from '../controllers/taint-tolerations.js';
 
 export interface ArgumentSpec {
   /** Commander syntax: "<kind>", "[name]", "[names...]". */
@@ -102,6 +103,9 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--service-cidr <cidr>', description: 'Service cluster IP range', defaultValue: DEFAULT_SERVICE_CIDR },
       { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
       { flags: '--controllers <list>', description: `controllers to run, as kube-controller-manager reads it: * for all, NAME to add, -NAME to leave out (${CONTROLLER_NAMES.join(', ')})`, defaultValue: '*' },
+      { flags: '--node-monitor-grace-period <duration>', description: 'how long a node may go without a heartbeat before it is marked Ready=Unknown and tainted node.kubernetes.io/unreachable:NoExecute', defaultValue: '40s' },
+      { flags: '--default-not-ready-toleration-seconds <n>', description: 'how long a Pod without a toleration of its own for node.kubernetes.io/not-ready:NoExecute stays on such a node before it is evicted', defaultValue: String(DEFAULT_NOT_READY_TOLERATION_SECONDS) },
+      { flags: '--default-unreachable-toleration-seconds <n>', description: 'how long a Pod without a toleration of its own for node.kubernetes.io/unreachable:NoExecute stays on such a node before it is evicted', defaultValue: String(DEFAULT_UNREACHABLE_TOLERATION_SECONDS) },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -116,6 +120,9 @@ export const COMMANDS: readonly CommandEntry[] = [
         serviceCidr: optString(o, 'serviceCidr'),
         disableAgent: optBool(o, 'disableAgent'),
         controllers: optString(o, 'controllers'),
+        nodeMonitorGracePeriod: optString(o, 'nodeMonitorGracePeriod'),
+        defaultNotReadyTolerationSeconds: optString(o, 'defaultNotReadyTolerationSeconds'),
+        defaultUnreachableTolerationSeconds: optString(o, 'defaultUnreachableTolerationSeconds'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
       }),
