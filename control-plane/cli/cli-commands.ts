@@ -6,6 +6,7 @@ import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
+import { runCordon, runDrain } from './cli-drain.js';
 import { runDescribe } from './cli-describe.js';
 import { runGet } from './cli-get.js';
 import { runImageImport } from './cli-image.js';
@@ -229,6 +230,39 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
     options: [NAMESPACE],
     action: (ctx, a, o) => runDescribe(ctx, { kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') }),
+  },
+  {
+    name: 'cordon',
+    description: 'mark a node unschedulable: new Pods go elsewhere, Pods already there keep running',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [],
+    action: (ctx, a) => runCordon(ctx, { node: argString(a, 0), unschedulable: true }),
+  },
+  {
+    name: 'uncordon',
+    description: 'mark a node schedulable again',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [],
+    action: (ctx, a) => runCordon(ctx, { node: argString(a, 0), unschedulable: false }),
+  },
+  {
+    name: 'drain',
+    description: 'cordon a node, then evict (gracefully delete) its Pods and wait until they are gone; refuses, before evicting anything, when some Pods would be lost',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [
+      { flags: '--ignore-daemonsets', description: 'leave DaemonSet-managed Pods running (without it drain refuses when there are any)' },
+      { flags: '--delete-emptydir-data', description: 'evict Pods with emptyDir volumes too; their data is lost' },
+      { flags: '--force', description: 'evict Pods that no controller manages too; nothing makes them again' },
+      { flags: '--timeout <duration>', description: 'give up waiting after this long (e.g. 90s, 5m) and exit 1; 0 waits for ever', defaultValue: '0' },
+    ],
+    action: (ctx, a, o) =>
+      runDrain(ctx, {
+        node: argString(a, 0),
+        ignoreDaemonSets: optBool(o, 'ignoreDaemonsets'),
+        deleteEmptyDirData: optBool(o, 'deleteEmptydirData'),
+        force: optBool(o, 'force'),
+        timeout: optString(o, 'timeout'),
+      }),
   },
   {
     name: 'scale',
