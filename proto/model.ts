@@ -22,6 +22,8 @@ export interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  /** The stop's grace period a delete asked for (drain --grace-period); the Pod's terminationGracePeriodSeconds otherwise. */
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];

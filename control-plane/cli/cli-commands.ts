@@ -105,8 +105,8 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
       { flags: '--controllers <list>', description: `controllers to run, as kube-controller-manager reads it: * for all, NAME to add, -NAME to leave out (${CONTROLLER_NAMES.join(', ')})`, defaultValue: '*' },
       { flags: '--node-monitor-grace-period <duration>', description: 'how long a node may go without a heartbeat before it is marked Ready=Unknown and tainted node.kubernetes.io/unreachable:NoExecute', defaultValue: '40s' },
-      { flags: '--default-not-ready-toleration-seconds <n>', description: 'how long a Pod without a toleration of its own for node.kubernetes.io/not-ready:NoExecute stays on such a node before it is evicted', defaultValue: String(DEFAULT_NOT_READY_TOLERATION_SECONDS) },
-      { flags: '--default-unreachable-toleration-seconds <n>', description: 'how long a Pod without a toleration of its own for node.kubernetes.io/unreachable:NoExecute stays on such a node before it is evicted', defaultValue: String(DEFAULT_UNREACHABLE_TOLERATION_SECONDS) },
+      { flags: '--default-not-ready-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/not-ready:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_NOT_READY_TOLERATION_SECONDS) },
+      { flags: '--default-unreachable-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/unreachable:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_UNREACHABLE_TOLERATION_SECONDS) },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -247,13 +247,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'drain',
-    description: 'cordon a node, then evict (gracefully delete) its Pods and wait until they are gone; refuses, before evicting anything, when some Pods would be lost',
+    description: 'cordon a node, then evict (gracefully delete) its Pods and wait until they are gone; refuses, before evicting anything, when it finds DaemonSet Pods, Pods with emptyDir volumes or Pods no controller manages (see the flags)',
     arguments: [{ name: '<node>', description: 'name of the node' }],
     options: [
       { flags: '--ignore-daemonsets', description: 'leave DaemonSet-managed Pods running (without it drain refuses when there are any)' },
       { flags: '--delete-emptydir-data', description: 'evict Pods with emptyDir volumes too; their data is lost' },
       { flags: '--force', description: 'evict Pods that no controller manages too; nothing makes them again' },
       { flags: '--timeout <duration>', description: 'give up waiting after this long (e.g. 90s, 5m) and exit 1; 0 waits for ever', defaultValue: '0' },
+      { flags: '--grace-period <seconds>', description: 'seconds each evicted Pod gets to stop, from 1; -1 keeps each Pod\'s own terminationGracePeriodSeconds', defaultValue: '-1' },
     ],
     action: (ctx, a, o) =>
       runDrain(ctx, {
@@ -262,6 +263,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         deleteEmptyDirData: optBool(o, 'deleteEmptydirData'),
         force: optBool(o, 'force'),
         timeout: optString(o, 'timeout'),
+        gracePeriod: optString(o, 'gracePeriod'),
       }),
   },
   {

@@ -89,6 +89,23 @@ describe('cordon, uncordon and drain against a running server', () => {
     assert.equal((await stored<Pod>('pod', 'elsewhere')).metadata.deletionTimestamp, undefined);
   });
 
+  test('drain --grace-period gives each evicted Pod that long to stop; 0 and words are refused before anything happens', async () => {
+    await apply('pi-5.json', node('pi-5'), pod('a5', 'pi-5', true));
+    for (const bad of ['0', 'soon']) {
+      const r = await bramble('drain', 'pi-5', '--grace-period', bad);
+      assert.equal(r.code, 2, explain(r));
+      assert.match(r.stderr, new RegExp(`--grace-period must be -1 \\(each Pod's own terminationGracePeriodSeconds\\) or a whole number of seconds from 1: current value is "${bad}"`));
+    }
+    assert.equal((await stored<NodeObject>('node', 'pi-5')).spec.unschedulable, undefined, 'a usage error cordons nothing');
+    const r = await bramble('drain', 'pi-5', '--grace-period', '5', '--timeout', '1s');
+    assert.equal(r.code, 1, explain(r));
+    assert.equal((await stored<Pod>('pod', 'a5')).metadata.deletionGracePeriodSeconds, 5);
+    await apply('pi-6.json', node('pi-6'), pod('a6', 'pi-6', true));
+    const own = await bramble('drain', 'pi-6', '--grace-period', '-1', '--timeout', '1s');
+    assert.equal(own.code, 1, explain(own));
+    assert.equal((await stored<Pod>('pod', 'a6')).metadata.deletionGracePeriodSeconds, undefined);
+  });
+
   test('drain of a node with no Pods is done at once', async () => {
     await apply('pi-4.json', node('pi-4'));
     const r = await bramble('drain', 'pi-4', '--ignore-daemonsets');

@@ -48,8 +48,22 @@ export async function runCordon(ctx: CommandContext, input: { node?: string; uns
 
 export interface DrainInput extends Partial<DrainFlags> {
   node?: string;
+  /** --grace-period as typed: -1 (the default) keeps each Pod's own terminationGracePeriodSeconds. */
+  gracePeriod?: string;
   /** --timeout as typed; 0 (the default, as kubectl's) waits for ever. */
   timeout?: string;
+}
+
+/** --grace-period: -1 (or any negative) for each Pod's own, else whole seconds from 1; undefined for the Pod's own. */
+export function parseGracePeriodSeconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  const n = /^-?\d+$/.test(t) ? Number(t) : NaN;
+  // 0 would mean "kill at once" in kubectl; an agent always sends SIGTERM first, so there is no such stop here.
+  if (!Number.isSafeInteger(n) || n === 0 || n > 2 ** 31 - 1) {
+    throw new UsageError(`--grace-period must be -1 (each Pod's own terminationGracePeriodSeconds) or a whole number of seconds from 1: current value is "${text}"`);
+  }
+  return n < 0 ? undefined : n;
 }
 
 const key = (p: Pod) => `${p.metadata.namespace}/${p.metadata.name}`;
@@ -57,6 +71,7 @@ const key = (p: Pod) => `${p.metadata.namespace}/${p.metadata.name}`;
 export async function runDrain(ctx: CommandContext, input: DrainInput): Promise<number> {
   const name = nodeTarget(input.node, 'drain').name;
   const timeoutMs = input.timeout === undefined ? 0 : parseDuration(input.timeout, '--timeout') * 1000;
+  const gracePeriodSeconds = parseGracePeriodSeconds(input.gracePeriod);
   const flags: DrainFlags = { force: !!input.force, ignoreDaemonSets: !!input.ignoreDaemonSets, deleteEmptyDirData: !!input.deleteEmptyDirData };
   const { io } = ctx;
   const started = io.clock.now();
@@ -74,7 +89,9 @@ export async function runDrain(ctx: CommandContext, input: DrainInput): Promise<
     for (const pod of plan.evict) {
       io.stdout.write(`evicting pod ${key(pod)}\n`);
       try {
-        await conn.delete({ kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name, resourceVersion: '', force: false, propagationPolicy: '' });
+        await conn.delete({ kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name, resourceVersion: '', force: false, propagationPolicy: '',
+          gracePeriodSeconds: gracePeriodSeconds ?? 0,
+        });
         pending.set(key(pod), pod.metadata.uid ?? '');
       } catch (e) {
         if (!isBrambleError(e, 'NOT_FOUND')) throw e;
