@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Container, Pod, PodSpec } from '../proto/model.js';
-import { attemptsByName, buildContainerSpec, formatDuration, planPod, planTeardown, pullPolicyOf, shouldRestart, type PlanInput } from './pod-plan.js';
+import { attemptsByName, buildContainerSpec, formatDuration, graceSecondsOf, planPod, planTeardown, pullPolicyOf, shouldRestart, type PlanInput } from './pod-plan.js';
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID, LABEL_RESTART_COUNT, type ContainerInfo } from './runtime.js';
 
 const uid = 'abcdef012345-6789';
@@ -87,5 +87,19 @@ describe('pod plan', () => {
     const g = attemptsByName([attempt('a', 0, 'stopped', 1), attempt('a', 2, 'running'), attempt('a', 1, 'stopped', 1)]).get('a')!;
     assert.deepEqual([g.latest?.id, g.previous?.id, g.older.map((c) => c.id), g.restartCount], ['abcdef012345-a-2', 'abcdef012345-a-1', ['abcdef012345-a-0'], 2]);
     assert.deepEqual([formatDuration(10_000), formatDuration(160_000), formatDuration(300_000)], ['10s', '2m40s', '5m0s']);
+  });
+});
+
+describe('grace period of a stop', () => {
+  const pod = (spec?: number, deletion?: number): Pod => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'p', ...(deletion !== undefined ? { deletionGracePeriodSeconds: deletion } : {}) },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], ...(spec !== undefined ? { terminationGracePeriodSeconds: spec } : {}) },
+  });
+
+  test('a delete\'s own grace period (drain --grace-period) wins over the Pod\'s terminationGracePeriodSeconds', () => {
+    assert.equal(graceSecondsOf(pod(30, 5)), 5);
+    assert.equal(graceSecondsOf(pod(30)), 30);
+    assert.equal(graceSecondsOf(pod()), 30, 'Kubernetes\' default');
   });
 });

@@ -68,7 +68,8 @@ export function containerIdOf(podUid: string, name: string, restartCount: number
 }
 
 export function graceSecondsOf(pod: Pod | undefined): number {
-  return pod?.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+  // A delete that asked for its own grace period (drain --grace-period) wins over the spec's.
+  return pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
 }
 
 export interface SpecParts {

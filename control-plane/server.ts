@@ -27,6 +27,8 @@ import { DeploymentController } from './controllers/controller-deployment.js';
 import { CronJobController } from './controllers/controller-cronjob.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { JobController } from './controllers/controller-job.js';
+import { TaintEvictionController } from './controllers/controller-taint-eviction.js';
+import { DEFAULT_TOLERATIONS, type DefaultTolerations } from './controllers/taint-tolerations.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
@@ -65,6 +67,10 @@ export interface ServerOptions {
    * and /readyz answering 503.
    */
   onFatal?: (err: BrambleError) => void;
+  /** How long a node may stay silent before it is marked Ready=Unknown and tainted (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** The not-ready and unreachable NoExecute tolerations every Pod has unless it says otherwise (default 60 s each). */
+  defaultTolerations?: Partial<DefaultTolerations>;
 }
 
 export interface RunningServer {
@@ -259,7 +265,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store: opened, clock, leadership: new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
       controllers: ([
         new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
-        new NodeLifecycleController({ store: opened, clock, heartbeats, logger: logger.child({ component: 'node-lifecycle' }) }),
+        new NodeLifecycleController({
+          store: opened, clock, heartbeats, gracePeriodMs: opts.nodeMonitorGracePeriodMs, logger: logger.child({ component: 'node-lifecycle' }),
+        }),
+        new TaintEvictionController({
+          store: opened, clock, defaults: {
+            notReadySeconds: opts.defaultTolerations?.notReadySeconds ?? DEFAULT_TOLERATIONS.notReadySeconds,
+            unreachableSeconds: opts.defaultTolerations?.unreachableSeconds ?? DEFAULT_TOLERATIONS.unreachableSeconds,
+          }, logger: logger.child({ component: 'taint-eviction' }),
+        }),
         new ReplicaSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
         }),

@@ -22,6 +22,8 @@ export interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  /** The stop's grace period a delete asked for (drain --grace-period); the Pod's terminationGracePeriodSeconds otherwise. */
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
@@ -409,6 +411,8 @@ export interface Taint {
   key: string;
   value?: string;
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** When a NoExecute taint was added (RFC 3339); tolerationSeconds count from here. */
+  timeAdded?: string;
 }
 
 /** Taints the node lifecycle puts on a node (Kubernetes' well-known ones); a DaemonSet's Pods tolerate them. */

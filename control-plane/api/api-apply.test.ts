@@ -321,6 +321,14 @@ describe('graceful pod deletion', () => {
     }
   });
 
+  test('a grace period asked for with the delete is stored on the marked pod for its agent', () => {
+    const plan = planDelete(view([node, pod('pi-1')] as KObject[]), { kind: 'Pod', namespace: 'default', name: 'p', gracePeriodSeconds: 5 });
+    const op = plan.command.ops[0]!;
+    assert.equal(op.type === 'put' && op.object.metadata.deletionGracePeriodSeconds, 5);
+    const plain = planDelete(view([node, pod('pi-1')] as KObject[]), { kind: 'Pod', namespace: 'default', name: 'p' }).command.ops[0]!;
+    assert.equal(plain.type === 'put' && plain.object.metadata.deletionGracePeriodSeconds, undefined);
+  });
+
   test('deleting a pod that is already terminating writes nothing', () => {
     const plan = planDelete(view([node, pod('pi-1', '2026-01-01T00:00:00.000Z')] as KObject[]), { kind: 'Pod', namespace: 'default', name: 'p' });
     assert.equal(plan.command.ops.length, 0);

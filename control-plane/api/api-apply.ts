@@ -277,6 +277,8 @@ export interface DeleteTarget {
   now?: string;
   /** What happens to the object's dependents; Background when left out. */
   propagationPolicy?: PropagationPolicy;
+  /** A bound Pod's stop gets this many seconds instead of its terminationGracePeriodSeconds. */
+  gracePeriodSeconds?: number;
 }
 
 /**
@@ -335,7 +337,11 @@ export function planDelete(state: StoreView, target: DeleteTarget): DeletePlan {
   const opIndex = ops.length;
   // A Background or Orphan delete of an object in a foreground delete replaces that
   // delete: the object goes now (removalOp drops the finalizer).
-  const removal = removalOp(state, stored, now, target.force === true);
+  let removal = removalOp(state, stored, now, target.force === true);
+  // Only the first graceful delete sets it: the agent may already be counting the Pod's own.
+  if (removal?.type === 'put' && target.gracePeriodSeconds !== undefined && !stored.metadata.deletionTimestamp) {
+    removal = { ...removal, object: { ...removal.object, metadata: { ...removal.object.metadata, deletionGracePeriodSeconds: target.gracePeriodSeconds } } };
+  }
   if (removal) ops.push(removal);
   return { command: { ops }, object: stored, opIndex };
 }

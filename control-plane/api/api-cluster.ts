@@ -131,7 +131,7 @@ export class ClusterApi {
   }
 
   async delete(
-    req: Pick<DeleteRequest__Output, 'kind' | 'namespace' | 'name' | 'resourceVersion'> & { force?: boolean; propagationPolicy?: string },
+    req: Pick<DeleteRequest__Output, 'kind' | 'namespace' | 'name' | 'resourceVersion'> & { force?: boolean; propagationPolicy?: string; gracePeriodSeconds?: number },
   ): Promise<DeleteResponse> {
     const info = requireKindName(req.kind);
     requireName(req.name, `delete ${info.kind.toLowerCase()}`);
@@ -139,6 +139,7 @@ export class ClusterApi {
     const target = {
       kind: info.kind, namespace: req.namespace, name: req.name, resourceVersion: req.resourceVersion,
       force: req.force ?? false, now: new Date(this.deps.clock.now()).toISOString(), propagationPolicy,
+      gracePeriodSeconds: req.gracePeriodSeconds !== undefined && req.gracePeriodSeconds > 0 ? req.gracePeriodSeconds : undefined,
     };
     for (let attempt = 1; ; attempt++) {
       const plan = planDelete(this.deps.store, target);

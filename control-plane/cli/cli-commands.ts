@@ -7,6 +7,7 @@ import { runApply } from './cli-apply.js';
 import { runCreateJob } from './cli-create-job.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
+import { runCordon, runDrain } from './cli-drain.js';
 import { runDescribe } from './cli-describe.js';
 import { runGet } from './cli-get.js';
 import { runImageImport } from './cli-image.js';
@@ -19,6 +20,7 @@ import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
+import { DEFAULT_NOT_READY_TOLERATION_SECONDS, DEFAULT_UNREACHABLE_TOLERATION_SECONDS } from '../controllers/taint-tolerations.js';
 
 export interface ArgumentSpec {
   /** Commander syntax: "<kind>", "[name]", "[names...]". */
@@ -103,6 +105,9 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--service-cidr <cidr>', description: 'Service cluster IP range', defaultValue: DEFAULT_SERVICE_CIDR },
       { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
       { flags: '--controllers <list>', description: `controllers to run, as kube-controller-manager reads it: * for all, NAME to add, -NAME to leave out (${CONTROLLER_NAMES.join(', ')})`, defaultValue: '*' },
+      { flags: '--node-monitor-grace-period <duration>', description: 'how long a node may go without a heartbeat before it is marked Ready=Unknown and tainted node.kubernetes.io/unreachable:NoExecute', defaultValue: '40s' },
+      { flags: '--default-not-ready-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/not-ready:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_NOT_READY_TOLERATION_SECONDS) },
+      { flags: '--default-unreachable-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/unreachable:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_UNREACHABLE_TOLERATION_SECONDS) },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -117,6 +122,9 @@ export const COMMANDS: readonly CommandEntry[] = [
         serviceCidr: optString(o, 'serviceCidr'),
         disableAgent: optBool(o, 'disableAgent'),
         controllers: optString(o, 'controllers'),
+        nodeMonitorGracePeriod: optString(o, 'nodeMonitorGracePeriod'),
+        defaultNotReadyTolerationSeconds: optString(o, 'defaultNotReadyTolerationSeconds'),
+        defaultUnreachableTolerationSeconds: optString(o, 'defaultUnreachableTolerationSeconds'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
       }),
@@ -236,6 +244,41 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
     options: [NAMESPACE],
     action: (ctx, a, o) => runDescribe(ctx, { kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') }),
+  },
+  {
+    name: 'cordon',
+    description: 'mark a node unschedulable: new Pods go elsewhere, Pods already there keep running',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [],
+    action: (ctx, a) => runCordon(ctx, { node: argString(a, 0), unschedulable: true }),
+  },
+  {
+    name: 'uncordon',
+    description: 'mark a node schedulable again',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [],
+    action: (ctx, a) => runCordon(ctx, { node: argString(a, 0), unschedulable: false }),
+  },
+  {
+    name: 'drain',
+    description: 'cordon a node, then evict (gracefully delete) its Pods and wait until they are gone; refuses, before evicting anything, when it finds DaemonSet Pods, Pods with emptyDir volumes or Pods no controller manages (see the flags)',
+    arguments: [{ name: '<node>', description: 'name of the node' }],
+    options: [
+      { flags: '--ignore-daemonsets', description: 'leave DaemonSet-managed Pods running (without it drain refuses when there are any)' },
+      { flags: '--delete-emptydir-data', description: 'evict Pods with emptyDir volumes too; their data is lost' },
+      { flags: '--force', description: 'evict Pods that no controller manages too; nothing makes them again' },
+      { flags: '--timeout <duration>', description: 'give up waiting after this long (e.g. 90s, 5m) and exit 1; 0 waits for ever', defaultValue: '0' },
+      { flags: '--grace-period <seconds>', description: 'seconds each evicted Pod gets to stop, from 1; -1 keeps each Pod\'s own terminationGracePeriodSeconds', defaultValue: '-1' },
+    ],
+    action: (ctx, a, o) =>
+      runDrain(ctx, {
+        node: argString(a, 0),
+        ignoreDaemonSets: optBool(o, 'ignoreDaemonsets'),
+        deleteEmptyDirData: optBool(o, 'deleteEmptydirData'),
+        force: optBool(o, 'force'),
+        timeout: optString(o, 'timeout'),
+        gracePeriod: optString(o, 'gracePeriod'),
+      }),
   },
   {
     name: 'scale',

@@ -16,6 +16,7 @@ import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
 import { CONTROLLER_NAMES, selectControllers } from '../controllers/controller-selection.js';
+import { parseDuration } from './cli-token.js';
 
 export { CONTROLLER_NAMES };
 
@@ -39,6 +40,29 @@ export interface ServerInput {
   serviceCidr?: string;
   /** --controllers: which controllers run ("*", "foo", "-foo"). */
   controllers?: string;
+  /** --node-monitor-grace-period, as typed (a duration such as 40s). */
+  nodeMonitorGracePeriod?: string;
+  /** --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds, as typed. */
+  defaultNotReadyTolerationSeconds?: string;
+  defaultUnreachableTolerationSeconds?: string;
+}
+
+/** Seconds as typed for a toleration flag: a whole number, 0 or more (0 evicts at once). */
+export function parseTolerationSeconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (!/^\d+$/.test(t) || !Number.isSafeInteger(Number(t)) || Number(t) > 2 ** 31 - 1) {
+    throw new UsageError(`${flag} must be a whole number of seconds, 0 or more: current value is "${text}"`);
+  }
+  return Number(t);
+}
+
+/** --node-monitor-grace-period: a duration (40s, 2m) of at least one second, in ms. */
+export function parseGracePeriod(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = parseDuration(text, flag);
+  if (seconds < 1) throw new UsageError(`${flag} must be at least 1s: current value is "${text}"`);
+  return seconds * 1000;
 }
 
 /**
@@ -60,6 +84,9 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const serviceCidr = input.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   checkCidr('--cluster-cidr', clusterCidr, 24);
   if (input.controllers !== undefined) selectControllers(input.controllers);
+  const nodeMonitorGracePeriodMs = parseGracePeriod('--node-monitor-grace-period', input.nodeMonitorGracePeriod);
+  const notReadySeconds = parseTolerationSeconds('--default-not-ready-toleration-seconds', input.defaultNotReadyTolerationSeconds);
+  const unreachableSeconds = parseTolerationSeconds('--default-unreachable-toleration-seconds', input.defaultUnreachableTolerationSeconds);
   checkCidr('--service-cidr', serviceCidr, 30);
   const nodeName = input.nodeName ?? os.hostname().toLowerCase();
   if (!input.disableAgent) checkNodeName('--node-name', nodeName);
@@ -80,6 +107,8 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       clusterCidr,
       serviceCidr,
       controllers: input.controllers,
+      nodeMonitorGracePeriodMs,
+      defaultTolerations: { notReadySeconds, unreachableSeconds },
       logger,
       onFatal: () => {
         storeFailed = true;

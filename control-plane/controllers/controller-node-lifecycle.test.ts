@@ -6,6 +6,16 @@ import { NodeLifecycleController, NODE_UNKNOWN_MESSAGE, NODE_UNKNOWN_REASON } fr
 import { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import { makeNode } from '../testing/scheduler-fixtures.js';
 import { createMemoryStore } from '../store/store-memory.js';
+import { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE } from '../../proto/model.js';
+import type { Store } from '../store/store.js';
+
+/** What an agent's heartbeat does to the stored Node (node-status.ts): Ready=True, spec untouched. */
+async function setReady(store: Store, name: string, status: 'True' | 'False', nowIso: string): Promise<void> {
+  const node = store.get('Node', undefined, name) as NodeObject;
+  const conditions = (node.status?.conditions ?? []).filter((c) => c.type !== 'Ready');
+  const next = { ...node, status: { ...node.status, conditions: [...conditions, { type: 'Ready', status, lastTransitionTime: nowIso }] } } as NodeObject;
+  await store.propose({ ops: [{ type: 'put', object: next, precondition: { resourceVersion: node.metadata.resourceVersion! } }] });
+}
 
 const figures = { name: 'pi-1', cpuPercent: 5, memoryUsedBytes: 1, memoryTotalBytes: 2, temperatureCelsius: 50, hasTemperature: true, load1: 0.2 };
 
@@ -19,8 +29,9 @@ async function setup(t: TestContext, nodes: string[]) {
     await controller.stop();
     await store.close();
   });
+  const taints = (name: string) => (store.get('Node', undefined, name) as NodeObject).spec?.taints;
   const ready = (name: string) => (store.get('Node', undefined, name) as NodeObject).status?.conditions?.find((c) => c.type === 'Ready');
-  return { store, clock, heartbeats, controller, ready };
+  return { store, clock, heartbeats, controller, ready, taints };
 }
 
 describe('node lifecycle controller', () => {
@@ -109,5 +120,62 @@ describe('node lifecycle controller', () => {
     await clock.advance(120_000);
     assert.equal(await controller.tick(), 0);
     assert.equal(store.revision(), revision);
+  });
+
+  test('a node marked Ready=Unknown is tainted unreachable:NoExecute, dated, and untainted once it is Ready again', async (t) => {
+    const { store, clock, heartbeats, controller, taints } = await setup(t, ['pi-1']);
+    controller.start();
+    heartbeats.observe('pi-1', figures, []);
+    await clock.advance(40_000);
+    assert.equal(taints('pi-1'), undefined);
+    await clock.advance(5_000);
+    const markedAt = new Date(clock.now()).toISOString();
+    assert.deepEqual(taints('pi-1'), [{ key: TAINT_NODE_UNREACHABLE, effect: 'NoExecute', timeAdded: markedAt }]);
+    await clock.advance(20_000);
+    assert.equal(taints('pi-1')?.[0]?.timeAdded, markedAt, 'later passes keep the taint and its date');
+    heartbeats.observe('pi-1', figures, []);
+    await setReady(store, 'pi-1', 'True', new Date(clock.now()).toISOString());
+    await clock.advance(5_000);
+    assert.equal(taints('pi-1'), undefined);
+  });
+
+  test('a node that reports Ready=False is tainted not-ready:NoExecute; other taints are left alone', async (t) => {
+    const { store, clock, heartbeats, controller, taints } = await setup(t, ['pi-1']);
+    const node = store.get('Node', undefined, 'pi-1') as NodeObject;
+    await store.propose({ ops: [{ type: 'put', object: { ...node, spec: { taints: [{ key: 'gpu', effect: 'NoSchedule' }] } }, precondition: { resourceVersion: node.metadata.resourceVersion! } }] });
+    controller.start();
+    heartbeats.observe('pi-1', figures, []);
+    await setReady(store, 'pi-1', 'False', new Date(clock.now()).toISOString());
+    await clock.advance(5_000);
+    assert.deepEqual(taints('pi-1')?.map((x) => `${x.key}:${x.effect}`), ['gpu:NoSchedule', `${TAINT_NODE_NOT_READY}:NoExecute`]);
+    heartbeats.observe('pi-1', figures, []);
+    await setReady(store, 'pi-1', 'True', new Date(clock.now()).toISOString());
+    await clock.advance(5_000);
+    assert.deepEqual(taints('pi-1'), [{ key: 'gpu', effect: 'NoSchedule' }]);
+  });
+
+  test('a new leader gives every node a full grace period, and leaves an earlier leader\'s taint alone meanwhile', async (t) => {
+    const { store, clock, heartbeats, controller, ready, taints } = await setup(t, ['pi-1', 'pi-2']);
+    controller.start();
+    heartbeats.observe('pi-1', figures, []);
+    heartbeats.observe('pi-2', figures, []);
+    await clock.advance(45_000);
+    assert.equal(ready('pi-1')?.status, 'Unknown');
+    const markedAt = taints('pi-1')?.[0]?.timeAdded;
+    assert.ok(markedAt);
+    await controller.stop();
+    // pi-2's agent came back while nobody led; the next leader is a new process that has heard nobody.
+    await setReady(store, 'pi-2', 'True', new Date(clock.now()).toISOString());
+    await clock.advance(120_000);
+    const next = new NodeLifecycleController({ store, clock, heartbeats: new NodeHeartbeats(clock) });
+    t.after(() => next.stop());
+    next.start();
+    await clock.advance(40_000);
+    assert.equal(ready('pi-2')?.status, 'True', 'judged only after 40 s of its own');
+    assert.equal(taints('pi-1')?.[0]?.timeAdded, markedAt, 'the old taint is neither removed nor redated within the grace period');
+    await clock.advance(5_000);
+    assert.equal(ready('pi-2')?.status, 'Unknown');
+    assert.deepEqual(taints('pi-2')?.map((x) => x.key), [TAINT_NODE_UNREACHABLE]);
+    assert.equal(taints('pi-1')?.[0]?.timeAdded, markedAt);
   });
 });

@@ -1,5 +1,7 @@
 // Node lifecycle: a node whose agent has gone quiet for longer than the grace
-// period is marked Ready=Unknown, so the scheduler stops choosing it. Heartbeats
+// period is marked Ready=Unknown, so the scheduler stops choosing it, and tainted
+// node.kubernetes.io/unreachable:NoExecute (not-ready for Ready=False), so the
+// taint eviction controller moves its Pods away; the taint goes once it is Ready. Heartbeats
 // live in memory (node-heartbeats.ts); the store is written only when a node's
 // readiness actually changes. The agent's next heartbeat sets Ready=True again
 // (node-status.ts). A control plane that just started (or a new leader) has heard
@@ -19,6 +21,8 @@ import { findCondition } from '../../proto/util/conditions.js';
 import type { Store } from '../store/store.js';
 import { ControllerTerm } from './controller-term.js';
 import type { Informer } from './informer.js';
+import { NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
+import { taintsForReadiness, withTaints } from './node-taints.js';
 import type { Controller, ControllerContext } from './manager.js';
 
 export const NODE_GRACE_PERIOD_MS = 40_000;
@@ -33,6 +37,7 @@ export interface NodeLifecycleOptions {
   logger?: Logger;
   gracePeriodMs?: number;
   checkEveryMs?: number;
+  recorder?: EventRecorder;
 }
 
 export class NodeLifecycleController implements Controller {
@@ -43,6 +48,7 @@ export class NodeLifecycleController implements Controller {
   private readonly logger: Logger;
   private readonly graceMs: number;
   private readonly everyMs: number;
+  private readonly recorder: EventRecorder;
   private startedAt: number | undefined;
   /** This leadership term's informers and handlers; undefined while stopped. */
   private term: ControllerTerm | undefined;
@@ -57,6 +63,7 @@ export class NodeLifecycleController implements Controller {
     this.logger = opts.logger ?? silentLogger();
     this.graceMs = opts.gracePeriodMs ?? NODE_GRACE_PERIOD_MS;
     this.everyMs = opts.checkEveryMs ?? NODE_CHECK_PERIOD_MS;
+    this.recorder = opts.recorder ?? NOOP_RECORDER;
   }
 
   /** Each start (each term of leadership) counts the grace period afresh. Run alone (no ctx), it makes its own informer. */
@@ -104,28 +111,38 @@ export class NodeLifecycleController implements Controller {
     for (const name of this.heartbeats.all().keys()) if (!names.has(name)) this.heartbeats.forget(name);
 
     let marked = 0;
+    const nowIso = new Date(now).toISOString();
     for (const node of nodes) {
       const name = node.metadata.name;
       const created = Date.parse(node.metadata.creationTimestamp ?? '');
       const since = Math.max(this.heartbeats.lastHeartbeat(name) ?? -Infinity, startedAt, Number.isNaN(created) ? -Infinity : created);
-      if (now - since <= this.graceMs) continue;
-      if (findCondition(node.status?.conditions, 'Ready')?.status === 'Unknown') continue;
-      const nowIso = new Date(now).toISOString();
-      const next: NodeObject = {
-        ...node,
-        status: {
-          ...node.status,
-          conditions: withReady(node, 'Unknown', NODE_UNKNOWN_REASON, NODE_UNKNOWN_MESSAGE, nowIso),
-        },
-      };
+      const silent = now - since > this.graceMs;
+      const ready = findCondition(node.status?.conditions, 'Ready')?.status;
+      let next = node;
+      const markUnknown = silent && ready !== 'Unknown';
+      if (markUnknown) {
+        next = { ...node, status: { ...node.status, conditions: withReady(node, 'Unknown', NODE_UNKNOWN_REASON, NODE_UNKNOWN_MESSAGE, nowIso) } };
+      } else if (!silent && ready !== 'True' && this.heartbeats.lastHeartbeat(name) === undefined) {
+        // Not heard from yet, within its grace period (a new term gives every node one): an
+        // Unknown or False left by an earlier leader is not judged again, its taints stay as
+        // they are until a heartbeat or the end of the grace period decides.
+        continue;
+      }
+      const taints = taintsForReadiness(next, nowIso);
+      if (taints) next = withTaints(next, taints);
+      if (next === node) continue;
       try {
         await this.store.propose({ ops: [{ type: 'put', object: next, precondition: { resourceVersion: node.metadata.resourceVersion! } }] });
-        marked++;
-        this.logger.warn({ node: name, silentForMs: now - since }, 'node stopped posting status: marked Ready=Unknown');
+        if (markUnknown) {
+          marked++;
+          this.logger.warn({ node: name, silentForMs: now - since }, 'node stopped posting status: marked Ready=Unknown');
+          this.recorder.event(next, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+        }
+        if (taints) this.logger.info({ node: name, taints: taints.map((t) => t.key) }, 'node readiness taints updated');
       } catch (err) {
         // A heartbeat or a person changed the node meanwhile; the next pass judges it afresh.
         if (isBrambleError(err, 'CONFLICT') || isBrambleError(err, 'NOT_FOUND')) continue;
-        this.logger.error({ node: name, err }, 'marking a silent node Ready=Unknown failed');
+        this.logger.error({ node: name, err }, 'updating a node\'s readiness failed');
       }
     }
     return marked;

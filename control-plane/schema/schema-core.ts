@@ -2,7 +2,7 @@
 // Secret refinements never put a data value into a message.
 import { z } from 'zod';
 import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
-import { configKeyRule, dnsLabel, labelMap, labelValueRule, qualifiedName, ruledString } from './schema-meta.js';
+import { configKeyRule, dnsLabel, labelMap, labelValueRule, qualifiedName, ruledString, timestamp } from './schema-meta.js';
 import { port, portOrName } from './schema-pod.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -129,6 +129,7 @@ export const taintSchema = z.strictObject({
   key: qualifiedName(),
   value: ruledString(labelValueRule).optional(),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+  timeAdded: timestamp().optional(),
 });
 
 export const nodeSpecSchema = z

@@ -74,6 +74,7 @@ export function objectMetaSchema(nameRule: Rule) {
     generation: int().min(0).optional(),
     creationTimestamp: timestamp().optional(),
     deletionTimestamp: timestamp().optional(),
+    deletionGracePeriodSeconds: int().min(0).optional(),
     labels: labelMap().optional(),
     annotations: annotationMap().optional(),
     ownerReferences: z.array(ownerReferenceSchema).optional(),

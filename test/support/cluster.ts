@@ -35,6 +35,8 @@ export interface BoardSpec {
 
 export interface ClusterOptions {
   boards: BoardSpec[];
+  /** More `bramble server` flags, e.g. a shorter --node-monitor-grace-period. */
+  serverArgs?: string[];
 }
 
 export interface AgentExit {
@@ -208,7 +210,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     // The helper binds loopback; the later flag wins, so the API listens where boards reach it (10.200.<i>.1).
     server = await startServerProcess({
       dataDir: join(root, 'server'),
-      extraArgs: ['--grpc-addr', `0.0.0.0:${grpcPort}`, '--disable-agent'],
+      extraArgs: ['--grpc-addr', `0.0.0.0:${grpcPort}`, '--disable-agent', ...(opts.serverArgs ?? [])],
       env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
     });
     const s = server;

@@ -8,6 +8,7 @@ export interface DeleteRequest {
   'resourceVersion'?: (string);
   'force'?: (boolean);
   'propagationPolicy'?: (string);
+  'gracePeriodSeconds'?: (number);
 }
 
 export interface DeleteRequest__Output {
@@ -17,4 +18,5 @@ export interface DeleteRequest__Output {
   'resourceVersion': (string);
   'force': (boolean);
   'propagationPolicy': (string);
+  'gracePeriodSeconds': (number);
 }
