@@ -267,7 +267,7 @@ describe('AgentSession', () => {
     const frames = (t.written.slice(1) as Frame[]).map((f) => [f.requestId, f.error ?? f.data?.toString() ?? (f.done ? 'done' : '?')]);
     assert.deepEqual(frames.sort((a, b) => Number(a[0]) - Number(b[0])), [
       [1, 'pod "../../etc/passwd" is not on this board'],
-      [3, 'a tunnel request must be logs, image, cancel or top: this one is none of them'],
+      [3, 'a tunnel request must be logs, image, cancel, top or exec: this one is none of them'],
       [4, 'no figures'],
       [5, 'tail -1\n'], [5, 'done'],
       [6, 'tail -7\n'], [6, 'done'],
