@@ -1,5 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '../../proto/util/log.js';
+import { requireAdmin } from '../pki/auth.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { LIMITS } from '../../proto/limits.js';
 import type { Pod, PodPhase } from '../../proto/model.js';
@@ -7,7 +11,7 @@ import type { ExecResponse, ExecStart__Output, TunnelDown, TunnelUp__Output } fr
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { TunnelRegistry } from '../nodes/node-tunnels.js';
-import { ExecRelay, prepareExec } from './api-exec.js';
+import { ExecRelay, execHandler, prepareExec } from './api-exec.js';
 
 function pod(over: { phase?: PodPhase; nodeName?: string; containers?: string[]; annotations?: Record<string, string>; waiting?: string } = {}): Pod {
   const names = over.containers ?? ['main'];
@@ -212,5 +216,75 @@ describe('ExecRelay', () => {
     open[0]!.cancel();
     const again = prepareExec(store, agent.tunnels, start());
     assert.doesNotThrow(() => new ExecRelay(new FakeClient(), again.start, again.open));
+  });
+});
+
+class FakeCall extends EventEmitter {
+  cancelled = false;
+  writes: ExecResponse[] = [];
+  errors: { code: number; details: string }[] = [];
+  endedByServer = false;
+  constructor(private readonly identity?: { CN: string; O: string }) {
+    super();
+    this.on('error', (e: { code: number; details: string }) => {
+      if (typeof e?.code === 'number') this.errors.push(e);
+    });
+  }
+  getAuthContext() { return this.identity ? { sslPeerCertificate: { subject: this.identity } } : {}; }
+  getPeer() { return '10.0.0.9:4000'; }
+  write(m: ExecResponse, cb?: () => void): boolean { this.writes.push(m); cb?.(); return true; }
+  pause(): this { return this; }
+  resume(): this { return this; }
+  end(): void { this.endedByServer = true; }
+}
+
+describe('execHandler', () => {
+  const ADMIN = { CN: 'admin', O: 'bramble:admins' };
+  async function handlerFor() {
+    const store = await storeWith(pod());
+    const agent = connected();
+    const handler = execHandler({ logger: silentLogger() }, { authorize: (call) => requireAdmin(call, 'use the Cluster API'), prepare: (s) => prepareExec(store, agent.tunnels, s) });
+    const run = (identity?: { CN: string; O: string }): FakeCall => {
+      const call = new FakeCall(identity);
+      handler(call as never);
+      return call;
+    };
+    return { run, agent };
+  }
+
+  test('a node certificate may not exec: FORBIDDEN, and the board is never asked', async () => {
+    const { run, agent } = await handlerFor();
+    const call = run({ CN: 'system:node:pi-1', O: 'bramble:nodes' });
+    call.emit('data', { start: start(), request: 'start' });
+    assert.equal(call.errors[0]?.code, grpc.status.PERMISSION_DENIED);
+    assert.match(call.errors[0]!.details, /node "pi-1" may not use the Cluster API/);
+    assert.deepEqual(agent.down, []);
+  });
+
+  test('the admin’s exec runs to its exit and the stream ends cleanly', async () => {
+    const { run, agent } = await handlerFor();
+    const call = run(ADMIN);
+    call.emit('data', { start: start(), request: 'start' });
+    agent.up({ exec: { exit: { exitCode: 0 }, output: 'exit' } as never, done: true });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(call.writes, [{ exit: { exitCode: 0 } }]);
+    assert.equal(call.endedByServer, true);
+  });
+
+  test('a first message that is not a start is refused', async () => {
+    const { run } = await handlerFor();
+    const call = run(ADMIN);
+    call.emit('data', { stdin: Buffer.from('x'), request: 'stdin' });
+    assert.equal(call.errors[0]?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(call.errors[0]!.details, /the first Exec message must be start/);
+  });
+
+  test('a client that disconnects makes the board kill the command', async () => {
+    const { run, agent } = await handlerFor();
+    const call = run(ADMIN);
+    call.emit('data', { start: start(), request: 'start' });
+    call.cancelled = true;
+    call.emit('cancelled');
+    assert.deepEqual(agent.down.at(-1), { requestId: 1, cancel: {} });
   });
 });
