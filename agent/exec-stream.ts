@@ -6,7 +6,7 @@
 // stdin, which must then be a terminal. Node cannot open a pty without a native
 // module, so ctr runs under util-linux `script` (bsdutils, Essential on Debian and
 // Raspberry Pi OS), which gives it one: `script -qfec CMD /dev/null`. The inner
-// shell sets the first size with stty, tells us its pty's name on fd 3 (so a
+// shell makes that pty raw and sets the first size with stty, tells us its pty's name on fd 3 (so a
 // resize is `stty -F PTY cols C rows R`, which makes the kernel send ctr the
 // SIGWINCH it forwards to the container), then execs ctr.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -80,9 +80,9 @@ export function ctrExecSpawner(opts: CtrExecOptions): ExecSpawner {
     if (!target.tty) {
       child = spawn(ctr, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     } else {
-      const size = target.size && target.size.columns > 0 && target.size.rows > 0
-        ? `stty cols ${target.size.columns} rows ${target.size.rows} 2>/dev/null; ` : '';
-      const inner = `${size}tty >&3; exec 3>&-; exec ${[ctr, ...args].map(shellQuote).join(' ')}`;
+      // Raw: the container's own pty does the echo, line editing and signals; this one only carries bytes.
+      const size = target.size && target.size.columns > 0 && target.size.rows > 0 ? ` cols ${target.size.columns} rows ${target.size.rows}` : '';
+      const inner = `stty raw -echo${size} 2>/dev/null; tty >&3; exec 3>&-; exec ${[ctr, ...args].map(shellQuote).join(' ')}`;
       child = spawn(opts.scriptPath ?? 'script', ['-q', '-f', '-e', '-c', inner, '/dev/null'], {
         stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
         env: { ...process.env, SHELL: '/bin/sh' },

@@ -4,8 +4,12 @@
 // failures (wrong container, a board whose agent is down) say what is wrong.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startCluster, type ClusterBoard, type TestCluster } from './support/cluster.js';
+import { execRunner } from '../agent/exec-runner.js';
+import { shellQuote } from '../agent/exec-stream.js';
+import { startCluster, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
+import { brambleBin } from './support/server-process.js';
 import { busyboxPod, isRunning, waitForBoardReady, waitForPod } from './support/e2e-objects.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
@@ -50,6 +54,30 @@ describe('bramble exec on a real board', { skip: !canRun && 'needs root, contain
     const r = await cluster.bramble(['exec', 'shell', '--', 'no-such-program']);
     assert.equal(r.code, 127, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /command terminated with exit code 127/);
+  });
+
+  test('-it gives the command a terminal of this terminal’s size, with its exit code', async () => {
+    // `script` is the local terminal here: the CLI's stdin and stdout are its pty, 50 rows of 132 columns.
+    const cli = [brambleBin(), '--config', cluster.server.configPath, 'exec', '-it', 'shell', '--', 'sh', '-c', 'sleep 1; stty size; tty; exit 4'].map(shellQuote).join(' ');
+    const r = await execRunner.run('script', ['-q', '-e', '-c', `stty cols 132 rows 50; ${cli}`, '/dev/null'], { timeoutMs: 30_000, env: { SHELL: '/bin/sh' } });
+    assert.equal(r.exitCode, 4, `${r.stdout}\n${r.stderr}`);
+    // Read after a moment: ctr resizes the container's pty just after the command starts. Each pty on the way adds a \r.
+    assert.match(r.stdout, /50 132\r*\n/);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /command terminated with exit code 4/);
+  });
+
+  test('a client that goes away kills the command in the container and its ctr process', async () => {
+    const child = spawn(brambleBin(), ['--config', cluster.server.configPath, 'exec', 'shell', '--', 'sleep', '4242'], { stdio: 'ignore' });
+    const sleeping = async (): Promise<boolean> => {
+      const ps = await cluster.bramble(['exec', 'shell', '--', 'ps']);
+      return ps.stdout.includes('sleep 4242');
+    };
+    await waitFor('the exec to run', async () => ((await sleeping()) ? true : undefined), { timeoutMs: 20_000 });
+    child.kill('SIGKILL');
+    await waitFor('the command to be killed', async () => ((await sleeping()) ? undefined : true), { timeoutMs: 20_000 });
+    const ps = await execRunner.run('ps', ['-eo', 'args']);
+    assert.ok(!ps.stdout.includes('sleep 4242'), `no ctr process may be left:\n${ps.stdout}`);
   });
 
   test('a wrong container name fails naming it and the pod’s containers', async () => {
