@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import { FakeClock } from '../proto/util/clock.js';
@@ -267,7 +268,7 @@ describe('AgentSession', () => {
     const frames = (t.written.slice(1) as Frame[]).map((f) => [f.requestId, f.error ?? f.data?.toString() ?? (f.done ? 'done' : '?')]);
     assert.deepEqual(frames.sort((a, b) => Number(a[0]) - Number(b[0])), [
       [1, 'pod "../../etc/passwd" is not on this board'],
-      [3, 'a tunnel request must be logs, image, cancel or top: this one is none of them'],
+      [3, 'a tunnel request must be logs, image, cancel, top or exec: this one is none of them'],
       [4, 'no figures'],
       [5, 'tail -1\n'], [5, 'done'],
       [6, 'tail -7\n'], [6, 'done'],
@@ -432,6 +433,67 @@ describe('AgentSession', () => {
     t.emit('error', new Error('connection reset'));
     await settle(clock);
     assert.equal(outcome, 'the tunnel closed before the image was complete');
+    s.stop();
+  });
+});
+
+describe('AgentSession execs on the tunnel', () => {
+  function execSession() {
+    const fake = fakeClient();
+    const clock = new FakeClock();
+    const procs: { killed: boolean; stdout: PassThrough; stderr: PassThrough; stdin: PassThrough; exit(code: number): void }[] = [];
+    const s = session(fake, clock, [], {
+      tunnel: {
+        exec: {
+          resolve: async () => 'cid-1',
+          spawn: () => {
+            let exit!: (code: number) => void;
+            const p = {
+              killed: false, stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(),
+              exited: new Promise<number>((r) => (exit = r)),
+              resize: () => undefined,
+              kill: () => { p.killed = true; },
+              exit: (code: number) => { p.stdout.end(); p.stderr.end(); exit(code); },
+            };
+            procs.push(p);
+            return p;
+          },
+        },
+      },
+    });
+    s.start();
+    return { s, clock, tunnel: fake.tunnels[0]!, procs };
+  }
+  const startMsg = { namespace: 'default', pod: 'web', podUid: 'u', container: 'main', command: ['cat'], stdin: true, tty: false, size: null };
+
+  test('exec frames are routed by request id: stdin acknowledged, output sent up, and the exit is the last frame', async () => {
+    const { s, clock, tunnel, procs } = execSession();
+    tunnel.emit('data', { requestId: 7, exec: { start: startMsg, request: 'start' }, request: 'exec' });
+    await settle(clock);
+    tunnel.emit('data', { requestId: 7, exec: { stdin: Buffer.from('hi'), request: 'stdin' }, request: 'exec' });
+    procs[0]!.stdout.write('hi');
+    await settle(clock);
+    procs[0]!.exit(0);
+    await settle(clock);
+    const mine = (tunnel.written as Frame[]).filter((f) => f.requestId === 7);
+    assert.equal(mine.length, 3);
+    assert.deepEqual(mine.at(-1), { requestId: 7, exec: { exit: { exitCode: 0 } }, done: true });
+    assert.deepEqual(mine.slice(0, 2).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
+      { requestId: 7, exec: { stdout: Buffer.from('hi') } },
+      { requestId: 7, execStdinAcked: 2 },
+    ]);
+    s.stop();
+  });
+
+  test('a cancel kills the exec, and a closed tunnel kills the ones left', async () => {
+    const { s, clock, tunnel, procs } = execSession();
+    tunnel.emit('data', { requestId: 1, exec: { start: startMsg, request: 'start' }, request: 'exec' });
+    tunnel.emit('data', { requestId: 2, exec: { start: startMsg, request: 'start' }, request: 'exec' });
+    await settle(clock);
+    tunnel.emit('data', { requestId: 1, cancel: {}, request: 'cancel' });
+    assert.deepEqual(procs.map((p) => p.killed), [true, false]);
+    tunnel.emit('error', new Error('control plane went away'));
+    assert.deepEqual(procs.map((p) => p.killed), [true, true]);
     s.stop();
   });
 });

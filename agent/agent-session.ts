@@ -18,6 +18,7 @@ import type { KObject, Pod, PodStatus } from '../proto/model.js';
 import { keyOf } from '../proto/model.js';
 import { BrambleError } from '../proto/util/errors.js';
 import { parseAssignmentEvent } from './assignment-event.js';
+import { TunnelExecs, type ExecBackend } from './tunnel-exec.js';
 
 export interface DesiredState {
   pods: Pod[];
@@ -43,6 +44,8 @@ export interface TunnelHandlers {
   logs(req: { namespace: string; pod: string; container: string; follow: boolean; tailLines: number }, signal: AbortSignal): AsyncIterable<Buffer>;
   importImage(chunks: AsyncIterable<Buffer>): Promise<string[]>;
   podFigures(): Promise<PodFigures[]>;
+  /** Runs `bramble exec` commands; absent: execs are refused. */
+  exec?: ExecBackend;
 }
 
 const RECONNECT = { baseMs: 500, maxMs: 30_000 };
@@ -190,7 +193,8 @@ export class AgentSession {
   private openTunnel(): void {
     const call = this.deps.client.Tunnel();
     this.tunnelCall = call;
-    const state: TunnelState = { call, aborts: new Map(), images: new Map(), finishedImages: [], paused: false, closed: false };
+    const execs = new TunnelExecs({ send: (m) => send(call, m), backend: this.deps.tunnel.exec, logger: this.deps.logger });
+    const state: TunnelState = { call, aborts: new Map(), images: new Map(), finishedImages: [], paused: false, closed: false, execs };
     send(call, { nodeName: this.deps.nodeName });
     call.on('data', (msg: TunnelDown__Output) => {
       this.tunnelFailures = 0;
@@ -208,6 +212,7 @@ export class AgentSession {
       ended = true;
       state.closed = true;
       for (const ac of state.aborts.values()) ac.abort();
+      state.execs.closeAll();
       for (const img of state.images.values()) img.channel.fail(new Error('the tunnel closed before the image was complete'));
       this.retry('tunnel', () => this.openTunnel());
     };
@@ -228,14 +233,24 @@ export class AgentSession {
       send(call, { requestId: id, error: message, done: true });
     };
     if (msg.cancel) {
+      if (state.execs.cancel(id)) return;
       const ac = state.aborts.get(id);
       // A cancel may cross the answer's last frame: nothing left to stop is normal.
       if (ac) ac.abort();
       else this.deps.logger.debug({ requestId: id }, 'cancel for no open request');
       return;
     }
+    if (msg.exec) {
+      if (msg.exec.start && (state.aborts.has(id) || state.images.has(id))) return fail(`request id ${id} is already in use by an open request`);
+      state.execs.onRequest(id, msg.exec);
+      return;
+    }
+    if (msg.request === 'execOutputAcked') {
+      state.execs.onOutputAcked(id, Number(msg.execOutputAcked));
+      return;
+    }
     if (msg.logs) {
-      if (state.aborts.has(id) || state.images.has(id)) return fail(`request id ${id} is already in use by an open request`);
+      if (state.aborts.has(id) || state.execs.has(id) || state.images.has(id)) return fail(`request id ${id} is already in use by an open request`);
       const req = msg.logs;
       const tailLines = Number.isSafeInteger(req.tailLines) ? req.tailLines : -1;
       const ac = new AbortController();
@@ -270,7 +285,7 @@ export class AgentSession {
       this.startImport(state, id, data);
       return;
     }
-    fail('a tunnel request must be logs, image, cancel or top: this one is none of them');
+    fail('a tunnel request must be logs, image, cancel, top or exec: this one is none of them');
   }
 
   private startImport(state: TunnelState, id: number, first: Buffer): void {
@@ -359,6 +374,7 @@ interface TunnelState {
   finishedImages: number[];
   paused: boolean;
   closed: boolean;
+  execs: TunnelExecs;
 }
 
 function bufferedImageBytes(state: TunnelState): number {

@@ -23,6 +23,9 @@ import { readLogs } from './pod-logs.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { realProcessProbe } from './process-probe.js';
 import { CtrRuntime } from './runtime-ctr.js';
+import { ctrExecSpawner } from './exec-stream.js';
+import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from './runtime.js';
+import type { ExecBackend } from './tunnel-exec.js';
 import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
 import { SiNodeStats } from './stats-si.js';
 
@@ -80,8 +83,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const joined = await ensureJoined({ server: opts.server, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
   const namespace = opts.containerdNamespace ?? 'bramble';
+  const containerdAddress = opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const runtime = new CtrRuntime({
-    address: opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
+    address: containerdAddress,
     namespace,
     clock,
     insecureRegistries: opts.insecureRegistries,
@@ -124,6 +128,24 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const findPod = (ns: string, name: string): Pod | undefined =>
     desired.pods.find((p) => (p.metadata.namespace ?? DEFAULT_NAMESPACE) === ns && p.metadata.name === name);
+
+  const exec: ExecBackend = {
+    // As for logs: only a container of a Pod assigned here, named by the checked Pod, never by the request.
+    resolve: async (ref) => {
+      const pod = findPod(ref.namespace, ref.pod);
+      const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
+      if (!pod?.metadata.uid || pod.metadata.uid !== ref.podUid) {
+        throw new BrambleError('NOT_FOUND', `exec must name a pod on this node: pod ${shown(ref.namespace)}/${shown(ref.pod)} is not one`);
+      }
+      const container = pod.spec.containers.find((c) => c.name === ref.container);
+      if (!container) throw new BrambleError('NOT_FOUND', `container ${shown(ref.container)} is not in pod "${pod.metadata.name}"`);
+      const running = (await runtime.list()).find((c) =>
+        c.labels[LABEL_POD_UID] === pod.metadata.uid && c.labels[LABEL_CONTAINER_NAME] === container.name && c.state === 'running');
+      if (!running) throw new BrambleError('UNAVAILABLE', `container "${container.name}" of pod "${pod.metadata.name}" is not running on this node`);
+      return running.id;
+    },
+    spawn: ctrExecSpawner({ address: containerdAddress, namespace, clock }),
+  };
 
   session = new AgentSession({
     client, nodeName, clock, logger,
@@ -171,6 +193,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         }
       },
       podFigures: async () => figures.sample(reconciler.knownContainers()),
+      exec,
     },
   });
   session.start();

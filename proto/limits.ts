@@ -30,6 +30,14 @@ export const LIMITS = {
   maxTokenTtlSeconds: 100 * 365 * 24 * 3600,
   /** Field problems listed in one error; the rest are counted in a last line. */
   maxErrorProblems: 100,
+  /** Most arguments of an exec'd command (argv, the program included). */
+  maxExecArgs: 1024,
+  /** Most characters of an exec'd command, all arguments together. */
+  maxExecCommandLength: 64 * 1024,
+  /** Largest stdin chunk of one Exec message (the CLI sends at most this much at a time). */
+  maxExecChunkBytes: 64 * 1024,
+  /** Concurrent execs on one node: each holds a ctr process (about 20 MB) on the board. */
+  maxExecsPerNode: 8,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;

@@ -1,7 +1,7 @@
 // Cluster API calls that only a board can answer: container logs and image
 // imports go through the agent's tunnel; live figures come from the heartbeats
 // kept in memory (never from the store).
-import type { ImageChunk__Output, LogsRequest__Output, TopRequest__Output, TopResponse, NodeFigures } from '../../proto/types.js';
+import type { ExecStart__Output, ImageChunk__Output, LogsRequest__Output, TopRequest__Output, TopResponse, NodeFigures } from '../../proto/types.js';
 import { BrambleError } from '../../proto/util/errors.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type { NodeObject, Pod } from '../../proto/model.js';
@@ -10,6 +10,7 @@ import { describeObject, notFoundError } from './api-apply.js';
 import type { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import type { TunnelRegistry } from '../nodes/node-tunnels.js';
 import type { Store } from '../store/store.js';
+import { prepareExec, type PreparedExec } from './api-exec.js';
 
 export interface BoardApiDeps {
   store: Store;
@@ -42,6 +43,11 @@ export class BoardApi {
       requestId,
       logs: { namespace, pod: req.pod, container, follow: req.follow, tailLines: req.tailLines },
     }));
+  }
+
+  /** Checks an exec's start message (Pod, container, node connected); api-exec.ts relays it. */
+  prepareExec(start: ExecStart__Output): PreparedExec {
+    return prepareExec(this.deps.store, this.deps.tunnels, start);
   }
 
   top(req: TopRequest__Output): TopResponse {

@@ -22,6 +22,7 @@ import type { Store, Watch } from '../store/store.js';
 import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
+import { execHandler } from './api-exec.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -251,5 +252,7 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
       const images = await opts.board.importImage(first.value, { [Symbol.asyncIterator]: () => chunks });
       return { images };
     }),
+    // Admin only, as every Cluster call: a node certificate is refused (FORBIDDEN) before anything runs.
+    Exec: execHandler(ctx, { authorize, prepare: (start) => opts.board.prepareExec(start) }),
   };
 }

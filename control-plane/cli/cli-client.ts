@@ -27,6 +27,8 @@ import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.j
 import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
 import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
 import type { ImportImageResponse__Output } from '../../proto/generated/bramble/v1/ImportImageResponse.js';
+import type { ExecRequest } from '../../proto/generated/bramble/v1/ExecRequest.js';
+import type { ExecResponse__Output } from '../../proto/generated/bramble/v1/ExecResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from '../pki/client-config.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
@@ -50,7 +52,20 @@ export interface ClusterConnection {
   logs(req: LogsRequest): LogStream;
   /** Sends the chunks as they come (the first names the node) and waits for the imported image names. */
   importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
+  /** An exec: no deadline, it lasts as long as the command. */
+  exec(): ExecStream;
   close(): void;
+}
+
+/** Both directions of Cluster.Exec. */
+export interface ExecStream {
+  /** Sends one message; resolves once the stream can take more (back-pressure). */
+  send(req: ExecRequest): Promise<void>;
+  /** Nothing more will be sent (the server then ends the command's stdin). */
+  end(): void;
+  /** Stops the exec: the board kills the command. The responses then end quietly. */
+  cancel(): void;
+  responses: AsyncIterable<ExecResponse__Output>;
 }
 
 /** Bytes of a container log; ends quietly after cancel(). */
@@ -252,6 +267,46 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     });
   }
 
+  function exec(): ExecStream {
+    const call = client.Exec(new grpc.Metadata());
+    let cancelled = false;
+    let ended = false;
+    // A failed stream rejects the responses; the send side must not throw unhandled as well.
+    call.on('error', () => undefined);
+    async function* responses(): AsyncGenerator<ExecResponse__Output> {
+      try {
+        for await (const r of call as AsyncIterable<ExecResponse__Output>) yield r;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return {
+      send: (req) => new Promise<void>((resolve) => {
+        if (cancelled || ended) return resolve();
+        if (call.write(req)) resolve();
+        else {
+          const done = (): void => {
+            call.off('drain', done);
+            call.off('close', done);
+            resolve();
+          };
+          call.on('drain', done);
+          call.on('close', done);
+        }
+      }),
+      end: () => {
+        if (ended || cancelled) return;
+        ended = true;
+        call.end();
+      },
+      cancel: () => {
+        cancelled = true;
+        call.cancel();
+      },
+      responses: responses(),
+    };
+  }
+
   return {
     address: cfg.server,
     configPath,
@@ -269,6 +324,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     watch,
     logs,
     importImage,
+    exec,
     close: () => client.close(),
   };
 }

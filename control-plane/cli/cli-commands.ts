@@ -10,6 +10,7 @@ import { runDelete } from './cli-delete.js';
 import { runCordon, runDrain } from './cli-drain.js';
 import { runDescribe } from './cli-describe.js';
 import { runGet } from './cli-get.js';
+import { runExec } from './cli-exec.js';
 import { runImageImport } from './cli-image.js';
 import { interruptSignal, runLogs } from './cli-logs.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
@@ -366,6 +367,35 @@ export const COMMANDS: readonly CommandEntry[] = [
           },
           interrupt.signal,
         );
+      } finally {
+        interrupt.dispose();
+      }
+    },
+  },
+  {
+    name: 'exec',
+    description: 'run a command in a container of a running Pod (`bramble exec POD [-c C] [-i] [-t] -- COMMAND [ARGS...]`); exits with its exit code',
+    arguments: [
+      { name: '<pod>', description: 'name of the Pod (or pod/NAME)' },
+      { name: '[command...]', description: 'the command and its arguments, run without a shell; put them after -- when they have options' },
+    ],
+    options: [
+      NAMESPACE,
+      { flags: '-c, --container <name>', description: 'container of the Pod (default: the kubectl.kubernetes.io/default-container annotation, else the first)' },
+      { flags: '-i, --stdin', description: 'pass this terminal\'s (or pipe\'s) stdin to the command' },
+      { flags: '-t, --tty', description: 'give the command a terminal; needs stdin to be a terminal (this one goes raw, resizes follow)' },
+    ],
+    action: async (ctx, a, o) => {
+      const interrupt = interruptSignal();
+      try {
+        return await runExec(ctx, {
+          pod: argString(a, 0) ?? '',
+          command: Array.isArray(a[1]) ? (a[1] as unknown[]).filter((x): x is string => typeof x === 'string') : [],
+          container: optString(o, 'container'),
+          namespace: optString(o, 'namespace'),
+          stdin: optBool(o, 'stdin'),
+          tty: optBool(o, 'tty'),
+        }, interrupt.signal);
       } finally {
         interrupt.dispose();
       }

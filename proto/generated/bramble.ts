@@ -12,6 +12,11 @@ import type { DeleteRequest as _bramble_v1_DeleteRequest, DeleteRequest__Output 
 import type { DeleteResponse as _bramble_v1_DeleteResponse, DeleteResponse__Output as _bramble_v1_DeleteResponse__Output } from './bramble/v1/DeleteResponse.js';
 import type { DeleteTokenRequest as _bramble_v1_DeleteTokenRequest, DeleteTokenRequest__Output as _bramble_v1_DeleteTokenRequest__Output } from './bramble/v1/DeleteTokenRequest.js';
 import type { DeleteTokenResponse as _bramble_v1_DeleteTokenResponse, DeleteTokenResponse__Output as _bramble_v1_DeleteTokenResponse__Output } from './bramble/v1/DeleteTokenResponse.js';
+import type { ExecExit as _bramble_v1_ExecExit, ExecExit__Output as _bramble_v1_ExecExit__Output } from './bramble/v1/ExecExit.js';
+import type { ExecRequest as _bramble_v1_ExecRequest, ExecRequest__Output as _bramble_v1_ExecRequest__Output } from './bramble/v1/ExecRequest.js';
+import type { ExecResponse as _bramble_v1_ExecResponse, ExecResponse__Output as _bramble_v1_ExecResponse__Output } from './bramble/v1/ExecResponse.js';
+import type { ExecStart as _bramble_v1_ExecStart, ExecStart__Output as _bramble_v1_ExecStart__Output } from './bramble/v1/ExecStart.js';
+import type { ExecStdinEof as _bramble_v1_ExecStdinEof, ExecStdinEof__Output as _bramble_v1_ExecStdinEof__Output } from './bramble/v1/ExecStdinEof.js';
 import type { GetRequest as _bramble_v1_GetRequest, GetRequest__Output as _bramble_v1_GetRequest__Output } from './bramble/v1/GetRequest.js';
 import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest__Output as _bramble_v1_HeartbeatRequest__Output } from './bramble/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from './bramble/v1/HeartbeatResponse.js';
@@ -32,6 +37,7 @@ import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from './bramble/v1/ObjectResponse.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './bramble/v1/TopRequest.js';
 import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from './bramble/v1/TopResponse.js';
@@ -63,6 +69,11 @@ export interface ProtoGrpcType {
       DeleteResponse: MessageTypeDefinition<_bramble_v1_DeleteResponse, _bramble_v1_DeleteResponse__Output>
       DeleteTokenRequest: MessageTypeDefinition<_bramble_v1_DeleteTokenRequest, _bramble_v1_DeleteTokenRequest__Output>
       DeleteTokenResponse: MessageTypeDefinition<_bramble_v1_DeleteTokenResponse, _bramble_v1_DeleteTokenResponse__Output>
+      ExecExit: MessageTypeDefinition<_bramble_v1_ExecExit, _bramble_v1_ExecExit__Output>
+      ExecRequest: MessageTypeDefinition<_bramble_v1_ExecRequest, _bramble_v1_ExecRequest__Output>
+      ExecResponse: MessageTypeDefinition<_bramble_v1_ExecResponse, _bramble_v1_ExecResponse__Output>
+      ExecStart: MessageTypeDefinition<_bramble_v1_ExecStart, _bramble_v1_ExecStart__Output>
+      ExecStdinEof: MessageTypeDefinition<_bramble_v1_ExecStdinEof, _bramble_v1_ExecStdinEof__Output>
       GetRequest: MessageTypeDefinition<_bramble_v1_GetRequest, _bramble_v1_GetRequest__Output>
       HeartbeatRequest: MessageTypeDefinition<_bramble_v1_HeartbeatRequest, _bramble_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_bramble_v1_HeartbeatResponse, _bramble_v1_HeartbeatResponse__Output>
@@ -83,6 +94,7 @@ export interface ProtoGrpcType {
       ObjectResponse: MessageTypeDefinition<_bramble_v1_ObjectResponse, _bramble_v1_ObjectResponse__Output>
       PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>
       TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>
       TopRequest: MessageTypeDefinition<_bramble_v1_TopRequest, _bramble_v1_TopRequest__Output>
       TopResponse: MessageTypeDefinition<_bramble_v1_TopResponse, _bramble_v1_TopResponse__Output>

@@ -2,30 +2,32 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { ApplyRequest as _bramble_v1_ApplyRequest, ApplyRequest__Output as _bramble_v1_ApplyRequest__Output } from './ApplyRequest.js';
-import type { ApplyResponse as _bramble_v1_ApplyResponse, ApplyResponse__Output as _bramble_v1_ApplyResponse__Output } from './ApplyResponse.js';
-import type { CreateTokenRequest as _bramble_v1_CreateTokenRequest, CreateTokenRequest__Output as _bramble_v1_CreateTokenRequest__Output } from './CreateTokenRequest.js';
-import type { DeleteRequest as _bramble_v1_DeleteRequest, DeleteRequest__Output as _bramble_v1_DeleteRequest__Output } from './DeleteRequest.js';
-import type { DeleteResponse as _bramble_v1_DeleteResponse, DeleteResponse__Output as _bramble_v1_DeleteResponse__Output } from './DeleteResponse.js';
-import type { DeleteTokenRequest as _bramble_v1_DeleteTokenRequest, DeleteTokenRequest__Output as _bramble_v1_DeleteTokenRequest__Output } from './DeleteTokenRequest.js';
-import type { DeleteTokenResponse as _bramble_v1_DeleteTokenResponse, DeleteTokenResponse__Output as _bramble_v1_DeleteTokenResponse__Output } from './DeleteTokenResponse.js';
-import type { GetRequest as _bramble_v1_GetRequest, GetRequest__Output as _bramble_v1_GetRequest__Output } from './GetRequest.js';
-import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from './ImageChunk.js';
-import type { ImportImageResponse as _bramble_v1_ImportImageResponse, ImportImageResponse__Output as _bramble_v1_ImportImageResponse__Output } from './ImportImageResponse.js';
-import type { ListRequest as _bramble_v1_ListRequest, ListRequest__Output as _bramble_v1_ListRequest__Output } from './ListRequest.js';
-import type { ListResponse as _bramble_v1_ListResponse, ListResponse__Output as _bramble_v1_ListResponse__Output } from './ListResponse.js';
-import type { ListTokensRequest as _bramble_v1_ListTokensRequest, ListTokensRequest__Output as _bramble_v1_ListTokensRequest__Output } from './ListTokensRequest.js';
-import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensResponse__Output as _bramble_v1_ListTokensResponse__Output } from './ListTokensResponse.js';
-import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from './LogChunk.js';
-import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from './LogsRequest.js';
-import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from './ObjectResponse.js';
-import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './TokenInfo.js';
-import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './TopRequest.js';
-import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from './TopResponse.js';
-import type { VersionRequest as _bramble_v1_VersionRequest, VersionRequest__Output as _bramble_v1_VersionRequest__Output } from './VersionRequest.js';
-import type { VersionResponse as _bramble_v1_VersionResponse, VersionResponse__Output as _bramble_v1_VersionResponse__Output } from './VersionResponse.js';
-import type { WatchEvent as _bramble_v1_WatchEvent, WatchEvent__Output as _bramble_v1_WatchEvent__Output } from './WatchEvent.js';
-import type { WatchRequest as _bramble_v1_WatchRequest, WatchRequest__Output as _bramble_v1_WatchRequest__Output } from './WatchRequest.js';
+import type { ApplyRequest as _bramble_v1_ApplyRequest, ApplyRequest__Output as _bramble_v1_ApplyRequest__Output } from '../../bramble/v1/ApplyRequest.js';
+import type { ApplyResponse as _bramble_v1_ApplyResponse, ApplyResponse__Output as _bramble_v1_ApplyResponse__Output } from '../../bramble/v1/ApplyResponse.js';
+import type { CreateTokenRequest as _bramble_v1_CreateTokenRequest, CreateTokenRequest__Output as _bramble_v1_CreateTokenRequest__Output } from '../../bramble/v1/CreateTokenRequest.js';
+import type { DeleteRequest as _bramble_v1_DeleteRequest, DeleteRequest__Output as _bramble_v1_DeleteRequest__Output } from '../../bramble/v1/DeleteRequest.js';
+import type { DeleteResponse as _bramble_v1_DeleteResponse, DeleteResponse__Output as _bramble_v1_DeleteResponse__Output } from '../../bramble/v1/DeleteResponse.js';
+import type { DeleteTokenRequest as _bramble_v1_DeleteTokenRequest, DeleteTokenRequest__Output as _bramble_v1_DeleteTokenRequest__Output } from '../../bramble/v1/DeleteTokenRequest.js';
+import type { DeleteTokenResponse as _bramble_v1_DeleteTokenResponse, DeleteTokenResponse__Output as _bramble_v1_DeleteTokenResponse__Output } from '../../bramble/v1/DeleteTokenResponse.js';
+import type { ExecRequest as _bramble_v1_ExecRequest, ExecRequest__Output as _bramble_v1_ExecRequest__Output } from '../../bramble/v1/ExecRequest.js';
+import type { ExecResponse as _bramble_v1_ExecResponse, ExecResponse__Output as _bramble_v1_ExecResponse__Output } from '../../bramble/v1/ExecResponse.js';
+import type { GetRequest as _bramble_v1_GetRequest, GetRequest__Output as _bramble_v1_GetRequest__Output } from '../../bramble/v1/GetRequest.js';
+import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from '../../bramble/v1/ImageChunk.js';
+import type { ImportImageResponse as _bramble_v1_ImportImageResponse, ImportImageResponse__Output as _bramble_v1_ImportImageResponse__Output } from '../../bramble/v1/ImportImageResponse.js';
+import type { ListRequest as _bramble_v1_ListRequest, ListRequest__Output as _bramble_v1_ListRequest__Output } from '../../bramble/v1/ListRequest.js';
+import type { ListResponse as _bramble_v1_ListResponse, ListResponse__Output as _bramble_v1_ListResponse__Output } from '../../bramble/v1/ListResponse.js';
+import type { ListTokensRequest as _bramble_v1_ListTokensRequest, ListTokensRequest__Output as _bramble_v1_ListTokensRequest__Output } from '../../bramble/v1/ListTokensRequest.js';
+import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensResponse__Output as _bramble_v1_ListTokensResponse__Output } from '../../bramble/v1/ListTokensResponse.js';
+import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from '../../bramble/v1/LogChunk.js';
+import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from '../../bramble/v1/LogsRequest.js';
+import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from '../../bramble/v1/ObjectResponse.js';
+import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from '../../bramble/v1/TokenInfo.js';
+import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from '../../bramble/v1/TopRequest.js';
+import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from '../../bramble/v1/TopResponse.js';
+import type { VersionRequest as _bramble_v1_VersionRequest, VersionRequest__Output as _bramble_v1_VersionRequest__Output } from '../../bramble/v1/VersionRequest.js';
+import type { VersionResponse as _bramble_v1_VersionResponse, VersionResponse__Output as _bramble_v1_VersionResponse__Output } from '../../bramble/v1/VersionResponse.js';
+import type { WatchEvent as _bramble_v1_WatchEvent, WatchEvent__Output as _bramble_v1_WatchEvent__Output } from '../../bramble/v1/WatchEvent.js';
+import type { WatchRequest as _bramble_v1_WatchRequest, WatchRequest__Output as _bramble_v1_WatchRequest__Output } from '../../bramble/v1/WatchRequest.js';
 
 export interface ClusterClient extends grpc.Client {
   Apply(argument: _bramble_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
@@ -63,6 +65,11 @@ export interface ClusterClient extends grpc.Client {
   deleteToken(argument: _bramble_v1_DeleteTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_DeleteTokenResponse__Output>): grpc.ClientUnaryCall;
   deleteToken(argument: _bramble_v1_DeleteTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_DeleteTokenResponse__Output>): grpc.ClientUnaryCall;
   deleteToken(argument: _bramble_v1_DeleteTokenRequest, callback: grpc.requestCallback<_bramble_v1_DeleteTokenResponse__Output>): grpc.ClientUnaryCall;
+  
+  Exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_ExecRequest, _bramble_v1_ExecResponse__Output>;
+  Exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_ExecRequest, _bramble_v1_ExecResponse__Output>;
+  exec(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_ExecRequest, _bramble_v1_ExecResponse__Output>;
+  exec(options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_ExecRequest, _bramble_v1_ExecResponse__Output>;
   
   Get(argument: _bramble_v1_GetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_ObjectResponse__Output>): grpc.ClientUnaryCall;
   Get(argument: _bramble_v1_GetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_ObjectResponse__Output>): grpc.ClientUnaryCall;
@@ -139,6 +146,8 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   DeleteToken: grpc.handleUnaryCall<_bramble_v1_DeleteTokenRequest__Output, _bramble_v1_DeleteTokenResponse>;
   
+  Exec: grpc.handleBidiStreamingCall<_bramble_v1_ExecRequest__Output, _bramble_v1_ExecResponse>;
+  
   Get: grpc.handleUnaryCall<_bramble_v1_GetRequest__Output, _bramble_v1_ObjectResponse>;
   
   ImportImage: grpc.handleClientStreamingCall<_bramble_v1_ImageChunk__Output, _bramble_v1_ImportImageResponse>;
@@ -162,6 +171,7 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   CreateToken: MethodDefinition<_bramble_v1_CreateTokenRequest, _bramble_v1_TokenInfo, _bramble_v1_CreateTokenRequest__Output, _bramble_v1_TokenInfo__Output>
   Delete: MethodDefinition<_bramble_v1_DeleteRequest, _bramble_v1_DeleteResponse, _bramble_v1_DeleteRequest__Output, _bramble_v1_DeleteResponse__Output>
   DeleteToken: MethodDefinition<_bramble_v1_DeleteTokenRequest, _bramble_v1_DeleteTokenResponse, _bramble_v1_DeleteTokenRequest__Output, _bramble_v1_DeleteTokenResponse__Output>
+  Exec: MethodDefinition<_bramble_v1_ExecRequest, _bramble_v1_ExecResponse, _bramble_v1_ExecRequest__Output, _bramble_v1_ExecResponse__Output>
   Get: MethodDefinition<_bramble_v1_GetRequest, _bramble_v1_ObjectResponse, _bramble_v1_GetRequest__Output, _bramble_v1_ObjectResponse__Output>
   ImportImage: MethodDefinition<_bramble_v1_ImageChunk, _bramble_v1_ImportImageResponse, _bramble_v1_ImageChunk__Output, _bramble_v1_ImportImageResponse__Output>
   List: MethodDefinition<_bramble_v1_ListRequest, _bramble_v1_ListResponse, _bramble_v1_ListRequest__Output, _bramble_v1_ListResponse__Output>

@@ -1,10 +1,10 @@
 // Original file: proto/bramble.proto
 
-import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_NodeInfo__Output } from './NodeInfo.js';
-import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './Resources.js';
-import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from './NodeAddress.js';
-import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from './NodeFigures.js';
-import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './PodFigures.js';
+import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_NodeInfo__Output } from '../../bramble/v1/NodeInfo.js';
+import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from '../../bramble/v1/Resources.js';
+import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from '../../bramble/v1/NodeAddress.js';
+import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from '../../bramble/v1/NodeFigures.js';
+import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from '../../bramble/v1/PodFigures.js';
 
 export interface HeartbeatRequest {
   'nodeName'?: (string);

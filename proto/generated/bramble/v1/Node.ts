@@ -2,16 +2,16 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { AssignmentEvent as _bramble_v1_AssignmentEvent, AssignmentEvent__Output as _bramble_v1_AssignmentEvent__Output } from './AssignmentEvent.js';
-import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest__Output as _bramble_v1_HeartbeatRequest__Output } from './HeartbeatRequest.js';
-import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from './HeartbeatResponse.js';
-import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from './JoinRequest.js';
-import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from './JoinResponse.js';
-import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from './TunnelDown.js';
-import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_TunnelUp__Output } from './TunnelUp.js';
-import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from './UpdatePodStatusRequest.js';
-import type { UpdatePodStatusResponse as _bramble_v1_UpdatePodStatusResponse, UpdatePodStatusResponse__Output as _bramble_v1_UpdatePodStatusResponse__Output } from './UpdatePodStatusResponse.js';
-import type { WatchAssignmentsRequest as _bramble_v1_WatchAssignmentsRequest, WatchAssignmentsRequest__Output as _bramble_v1_WatchAssignmentsRequest__Output } from './WatchAssignmentsRequest.js';
+import type { AssignmentEvent as _bramble_v1_AssignmentEvent, AssignmentEvent__Output as _bramble_v1_AssignmentEvent__Output } from '../../bramble/v1/AssignmentEvent.js';
+import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest__Output as _bramble_v1_HeartbeatRequest__Output } from '../../bramble/v1/HeartbeatRequest.js';
+import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from '../../bramble/v1/HeartbeatResponse.js';
+import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from '../../bramble/v1/JoinRequest.js';
+import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from '../../bramble/v1/JoinResponse.js';
+import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from '../../bramble/v1/TunnelDown.js';
+import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_TunnelUp__Output } from '../../bramble/v1/TunnelUp.js';
+import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from '../../bramble/v1/UpdatePodStatusRequest.js';
+import type { UpdatePodStatusResponse as _bramble_v1_UpdatePodStatusResponse, UpdatePodStatusResponse__Output as _bramble_v1_UpdatePodStatusResponse__Output } from '../../bramble/v1/UpdatePodStatusResponse.js';
+import type { WatchAssignmentsRequest as _bramble_v1_WatchAssignmentsRequest, WatchAssignmentsRequest__Output as _bramble_v1_WatchAssignmentsRequest__Output } from '../../bramble/v1/WatchAssignmentsRequest.js';
 
 export interface NodeClient extends grpc.Client {
   Heartbeat(argument: _bramble_v1_HeartbeatRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
