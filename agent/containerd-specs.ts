@@ -78,9 +78,8 @@ interface ContainersClient extends grpc.Client {
   Update: Unary<{ container: ContainerMessage; update_mask: { paths: string[] } }, { container?: ContainerMessage }>;
 }
 
+/** One short-lived channel per edit: edits are rare (only containers with a user) and nothing stays open. */
 export class GrpcSpecEditor implements SpecEditor {
-  private client: ContainersClient | undefined;
-
   constructor(
     private readonly address: string,
     private readonly namespace: string,
@@ -89,18 +88,14 @@ export class GrpcSpecEditor implements SpecEditor {
   ) {}
 
   private connect(): ContainersClient {
-    if (this.client) return this.client;
     const def = protoLoader.fromJSON(DESCRIPTOR as unknown as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, defaults: false });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       containerd: { services: { containers: { v1: { Containers: new (target: string, creds: grpc.ChannelCredentials) => ContainersClient } } } };
     };
-    const Ctor = pkg.containerd.services.containers.v1.Containers;
-    this.client = new Ctor(`unix://${this.address}`, grpc.credentials.createInsecure());
-    return this.client;
+    return new pkg.containerd.services.containers.v1.Containers(`unix://${this.address}`, grpc.credentials.createInsecure());
   }
 
-  private call<Req, Res>(method: 'Get' | 'Update', req: Req): Promise<Res> {
-    const client = this.connect();
+  private call<Req, Res>(client: ContainersClient, method: 'Get' | 'Update', req: Req): Promise<Res> {
     const md = new grpc.Metadata();
     md.set('containerd-namespace', this.namespace);
     return new Promise((resolve, reject) => {
@@ -113,18 +108,18 @@ export class GrpcSpecEditor implements SpecEditor {
   }
 
   async editSpec(id: string, edit: (spec: OciSpec) => OciSpec): Promise<void> {
-    const got = await this.call<{ id: string }, { container?: ContainerMessage }>('Get', { id });
-    const any = got.container?.spec;
-    if (!any?.value) throw new BrambleError('RUNTIME_FAILED', `container "${id}" must have an OCI spec to edit: containerd returned none`);
-    const spec = edit(JSON.parse(Buffer.from(any.value).toString('utf8')) as OciSpec);
-    await this.call('Update', {
-      container: { id, spec: { type_url: any.type_url, value: Buffer.from(JSON.stringify(spec), 'utf8') } },
-      update_mask: { paths: ['spec'] },
-    });
-  }
-
-  close(): void {
-    this.client?.close();
-    this.client = undefined;
+    const client = this.connect();
+    try {
+      const got = await this.call<{ id: string }, { container?: ContainerMessage }>(client, 'Get', { id });
+      const any = got.container?.spec;
+      if (!any?.value) throw new BrambleError('RUNTIME_FAILED', `container "${id}" must have an OCI spec to edit: containerd returned none`);
+      const spec = edit(JSON.parse(Buffer.from(any.value).toString('utf8')) as OciSpec);
+      await this.call(client, 'Update', {
+        container: { id, spec: { type_url: any.type_url, value: Buffer.from(JSON.stringify(spec), 'utf8') } },
+        update_mask: { paths: ['spec'] },
+      });
+    } finally {
+      client.close();
+    }
   }
 }
