@@ -11,7 +11,7 @@ import { BrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
 import type { Pod } from '../proto/model.js';
-import { DEFAULT_NAMESPACE } from '../proto/model.js';
+import { DEFAULT_NAMESPACE, parseQuantity } from '../proto/model.js';
 import type { HeartbeatRequest } from '../proto/types.js';
 import { agentChannelOptions, ensureJoined } from './agent-join.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
@@ -112,7 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let session: AgentSession | undefined;
 
   const reconciler: PodReconciler = new PodReconciler({
-    runtime, network, clock, dataDir: opts.dataDir, hostIP, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
+    runtime, network, clock, dataDir: opts.dataDir, hostIP, allocatable: { cpuMillis: parseQuantity(resources.allocatable.cpu, true), memoryBytes: parseQuantity(resources.allocatable.memory) }, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
     logger: logger.child({ component: 'pods' }),
     reportStatus: (pod, status) => session?.reportStatus(pod, status),
     onFinalized: (pod): void => session?.reportStatus(pod, reconciler.lastStatus(pod.metadata.uid ?? '') ?? pod.status ?? {}, true),

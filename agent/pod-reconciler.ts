@@ -32,6 +32,8 @@ export interface PodReconcilerOptions {
   /** Called once the containers, sandbox and volumes of a Pod with a deletionTimestamp are gone. */
   onFinalized?(pod: Pod): Promise<void> | void;
   hostIP?: string;
+  /** The node's allocatable CPU and memory: what resourceFieldRef reads for limits a container does not set. */
+  allocatable?: { cpuMillis?: number; memoryBytes?: number };
   probeTransport?: ProbeTransport;
   /**
    * How often exits are looked for; default 5 s. With a processProbe this checks the pids of
@@ -234,9 +236,10 @@ export class PodReconciler {
         waiting.set(a.container, { reason: 'CrashLoopBackOff', message: a.message });
         this.wakeAfter(uid, a.retryInMs);
       } else if (paths) {
-        const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP };
+        const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP, allocatable: this.opts.allocatable };
         const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths });
         if (r.started) {
+          for (const w of r.warnings ?? []) this.log.warn({ uid, container: a.container.name }, w);
           waiting.delete(a.container.name);
           continue;
         }

@@ -7,9 +7,10 @@ import path from 'node:path';
 import type { Container, Pod } from '../proto/model.js';
 import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import type { PullBackoff } from './pod-backoff.js';
-import { resolveEnv, type ConfigSource } from './pod-env.js';
+import { expandCommand, resolveEnv, type ConfigSource, type EnvContext } from './pod-env.js';
 import { containerLogPath } from './pod-logs.js';
 import { buildContainerSpec, pullPolicyOf } from './pod-plan.js';
+import { runAsNonRootProblem, securityFor } from './pod-security.js';
 import type { WaitingReason } from './pod-status.js';
 import { mountsFor } from './pod-volumes.js';
 import type { ContainerRuntime } from './runtime.js';
@@ -22,6 +23,8 @@ export interface StartDeps {
   now: number;
   podIP?: string;
   hostIP?: string;
+  /** What resourceFieldRef reads for limits a container does not set. */
+  allocatable?: EnvContext['allocatable'];
 }
 
 export interface StartRequest {
@@ -34,7 +37,8 @@ export interface StartRequest {
 }
 
 export type StartOutcome =
-  | { started: true }
+  /** `warnings`: envFrom keys skipped as invalid names, worth telling the user. */
+  | { started: true; warnings?: string[] }
   /** `retryInMs`: when to try again; `error`: a failure the work queue should retry with back-off. */
   | { started: false; waiting: WaitingReason; retryInMs?: number; error?: unknown };
 
@@ -46,7 +50,7 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
   if (pulling) {
     return { started: false, waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}": ${pulling.message}` }, retryInMs: pulling.remainingMs };
   }
-  const env = resolveEnv(pod, c, deps.configs, { podIP: deps.podIP, hostIP: deps.hostIP });
+  const env = resolveEnv(pod, c, deps.configs, { podIP: deps.podIP, hostIP: deps.hostIP, allocatable: deps.allocatable });
   // No timed retry: a ConfigMap/Secret change re-queues the Pod, and so does the full resync.
   if (!env.ok) return { started: false, waiting: { reason: 'CreateContainerConfigError', message: env.message } };
   try {
@@ -56,14 +60,27 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
     const message = (e as Error).message;
     return { started: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: deps.pull.failed(key, message, deps.now) };
   }
+  let nonRoot: string | undefined;
+  try {
+    let imageUser = '';
+    const u = securityFor(pod, c).user;
+    if (c.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot) {
+      if (u?.uid === undefined) imageUser = await deps.runtime.imageUser(c.image);
+    }
+    nonRoot = runAsNonRootProblem(pod, c, () => imageUser);
+  } catch (e) {
+    return { started: false, waiting: { reason: 'CreateContainerError', message: (e as Error).message }, error: e };
+  }
+  if (nonRoot) return { started: false, waiting: { reason: 'CreateContainerConfigError', message: nonRoot } };
   const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid };
   const logPath = containerLogPath(deps.dataDir, ref, c.name, req.restartCount);
   try {
     await fs.mkdir(path.dirname(logPath), { recursive: true });
     const mounts = mountsFor(c, pod, req.volumePaths);
-    await deps.runtime.start(buildContainerSpec(pod, c, req.restartCount, { env: env.env, mounts, netnsPath: req.netnsPath, logPath }));
+    const spec = buildContainerSpec(pod, c, req.restartCount, { env: env.env, mounts, netnsPath: req.netnsPath, logPath });
+    await deps.runtime.start({ ...spec, ...expandCommand(c, env.env), security: securityFor(pod, c) });
   } catch (e) {
     return { started: false, waiting: { reason: 'CreateContainerError', message: (e as Error).message }, error: e };
   }
-  return { started: true };
+  return env.warnings.length > 0 ? { started: true, warnings: env.warnings } : { started: true };
 }

@@ -7,7 +7,9 @@ import { isAbsolute } from 'node:path';
 import { BrambleError } from '../proto/util/errors.js';
 import { realClock, type Clock } from '../proto/util/clock.js';
 import { execRunner, CommandTimeoutError, type CommandRunner, type RunResult } from './exec-runner.js';
+import { GrpcSpecEditor, type SpecEditor } from './containerd-specs.js';
 import { isInsecureRegistry, normalizeImageRef, platformOfArch } from './image-ref.js';
+import { securityArgs, withUser } from './pod-security.js';
 import type {
   ContainerInfo, ContainerRunState, ContainerRuntime, ContainerSpec, ContainerStats, ExecResult, ImagePullPolicy,
 } from './runtime.js';
@@ -27,6 +29,8 @@ export interface CtrRuntimeOptions {
   pollIntervalMs?: number;
   commandTimeoutMs?: number;
   pullTimeoutMs?: number;
+  /** Sets the process user of a created container (ctr has no flag for it); default: containerd's gRPC API at `address`. */
+  specEditor?: SpecEditor;
 }
 
 /** Labels the runtime keeps on a container for itself; never reported as Pod labels. */
@@ -58,6 +62,7 @@ export class CtrRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   /** Container records only change through this class, so `ctr containers info` is read once per container. */
   private readonly records = new Map<string, ContainerRecord>();
+  private readonly specs: SpecEditor;
 
   constructor(private readonly opts: CtrRuntimeOptions) {
     this.namespace = opts.namespace ?? 'bramble';
@@ -69,6 +74,7 @@ export class CtrRuntime implements ContainerRuntime {
     this.pollMs = opts.pollIntervalMs ?? 100;
     this.timeoutMs = opts.commandTimeoutMs ?? 60_000;
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 15 * 60_000;
+    this.specs = opts.specEditor ?? new GrpcSpecEditor(opts.address, this.namespace, this.clock);
   }
 
   private ctr(args: string[], timeoutMs = this.timeoutMs): Promise<RunResult> {
@@ -122,7 +128,7 @@ export class CtrRuntime implements ContainerRuntime {
     const image = normalizeImageRef(spec.image);
     if (!isAbsolute(spec.logPath)) throw invalid(`logPath must be absolute: current value is "${spec.logPath}"`);
     const argv = await this.processArgs(spec, image);
-    const args = ['run', '-d', '--log-uri', `file://${spec.logPath}`];
+    const args: string[] = [];
     for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
     for (const [k, v] of Object.entries(spec.env)) args.push('--env', `${k}=${v}`);
     if (spec.workingDir) args.push('--cwd', spec.workingDir);
@@ -139,16 +145,38 @@ export class CtrRuntime implements ContainerRuntime {
       args.push('--cpu-quota', String(Math.max(1000, Math.round(spec.cpuLimitMillis * 100))), '--cpu-period', '100000');
     }
     if (spec.netnsPath) args.push('--with-ns', `network:${spec.netnsPath}`);
-    args.push(image, spec.id, ...argv);
-    const r = await this.ctr(args);
+    if (spec.security) args.push(...securityArgs(spec.security));
+    const logUri = ['--log-uri', `file://${spec.logPath}`];
+    const user = spec.security?.user;
+    // Unlike `ctr run`, `ctr containers create` moves flags found among its arguments to the front
+    // (`sh -c` would lose its -c to --config). `--` stops that, but only when the flag before it
+    // cannot take it as its value: hence the default runtime spelled with "=" just before.
+    args.push(...(user ? ['--runtime=io.containerd.runc.v2', '--'] : []), image, spec.id, ...argv);
+    // With a user: create, set the user in the stored spec, then start (see containerd-specs.ts).
+    const r = user ? await this.ctr(['containers', 'create', ...args]) : await this.ctr(['run', '-d', ...logUri, ...args]);
     if (r.exitCode !== 0) {
       if (/already exists/.test(r.stderr)) {
         const existing = (await this.list()).find((c) => c.id === spec.id);
-        if (existing) return existing;
+        if (existing && (!user || existing.state !== 'created')) return existing;
+        // Created by an earlier attempt that died before its start: the planner removes and restarts it.
+        if (existing) throw failure(`starting container "${spec.id}"`, r);
       }
       // ctr leaves the container record behind when the task cannot start.
       await this.remove(spec.id).catch(() => false);
       throw failure(`starting container "${spec.id}"`, r);
+    }
+    if (user) {
+      try {
+        await this.specs.editSpec(spec.id, (s) => withUser(s, user));
+      } catch (e) {
+        await this.remove(spec.id).catch(() => false);
+        throw e;
+      }
+      const started = await this.ctr(['tasks', 'start', '-d', ...logUri, spec.id]);
+      if (started.exitCode !== 0) {
+        await this.remove(spec.id).catch(() => false);
+        throw failure(`starting container "${spec.id}"`, started);
+      }
     }
     this.records.delete(spec.id);
     // `ctr run -d` returns once the task has started. Its pid would cost a `tasks ls` per
@@ -162,6 +190,10 @@ export class CtrRuntime implements ContainerRuntime {
     };
   }
 
+  async imageUser(image: string): Promise<string> {
+    return (await this.imageConfig(normalizeImageRef(image))).User ?? '';
+  }
+
   /** Kubernetes semantics: command replaces ENTRYPOINT, args replace CMD; with neither, ctr uses the image's own. */
   private async processArgs(spec: ContainerSpec, image: string): Promise<string[]> {
     const command = spec.command?.length ? spec.command : undefined;
@@ -173,7 +205,7 @@ export class CtrRuntime implements ContainerRuntime {
     return argv;
   }
 
-  private async imageConfig(image: string): Promise<{ Entrypoint?: string[]; Cmd?: string[] }> {
+  private async imageConfig(image: string): Promise<{ Entrypoint?: string[]; Cmd?: string[]; User?: string }> {
     const r = await this.ctrOk('listing images', ['images', 'ls', `name==${image}`]);
     const row = lines(r.stdout).map((l) => l.split(/\s+/)).find((cols) => cols[0] === image);
     if (!row || !row[1] || !row[2]) {
@@ -196,7 +228,7 @@ export class CtrRuntime implements ContainerRuntime {
       const configDigest = (doc.config as { digest?: string } | undefined)?.digest;
       if (!configDigest) break;
       const config = await this.contentJson(configDigest);
-      return (config.config ?? {}) as { Entrypoint?: string[]; Cmd?: string[] };
+      return (config.config ?? {}) as { Entrypoint?: string[]; Cmd?: string[]; User?: string };
     }
     throw new BrambleError('RUNTIME_FAILED', `image "${image}" must have a readable config: its manifest ${digest} has none`);
   }

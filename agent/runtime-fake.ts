@@ -34,6 +34,8 @@ interface FakeContainer {
 export class FakeRuntime implements ContainerRuntime {
   readonly calls: FakeCall[] = [];
   readonly images = new Set<string>();
+  /** The USER each image's config declares; unset images declare none (""). */
+  readonly imageUsers = new Map<string, string>();
   private readonly containers = new Map<string, FakeContainer>();
   private readonly pullFailures = new Map<string, string>();
   private readonly startScripts = new Map<string, StartScript>();
@@ -110,6 +112,12 @@ export class FakeRuntime implements ContainerRuntime {
   async hasImage(image: string): Promise<boolean> {
     this.record('hasImage', image);
     return this.images.has(image);
+  }
+
+  async imageUser(image: string): Promise<string> {
+    this.record('imageUser', image);
+    if (!this.images.has(image)) throw new BrambleError('RUNTIME_FAILED', `image must be present to read its user: "${image}" is not`);
+    return this.imageUsers.get(image) ?? '';
   }
 
   async importImage(tarPath: string): Promise<string[]> {

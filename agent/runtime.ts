@@ -30,6 +30,20 @@ export interface ContainerSpec {
   /** stdout and stderr are appended here. */
   logPath: string;
   hostname?: string;
+  /** securityContext as the runtime must enforce it (pod-security.ts); unset: the runtime's own defaults. */
+  security?: ContainerSecurity;
+}
+
+export interface ContainerSecurity {
+  /** The process's user; unset fields keep what the image says. */
+  user?: { uid?: number; gid?: number; supplementalGroups?: number[] };
+  readOnlyRootFilesystem: boolean;
+  privileged: boolean;
+  /** Capability names with their CAP_ prefix, added before the drops are applied. */
+  capAdd: string[];
+  capDrop: string[];
+  /** Kubernetes' default is true: no_new_privs is set only when this is false. */
+  allowPrivilegeEscalation: boolean;
 }
 
 export type ContainerRunState = 'created' | 'running' | 'stopped' | 'unknown';
@@ -64,6 +78,8 @@ export interface ContainerRuntime {
   /** Makes the image present per policy; returns whether it pulled. */
   ensureImage(image: string, policy: ImagePullPolicy): Promise<{ pulled: boolean }>;
   hasImage(image: string): Promise<boolean>;
+  /** The USER of a present image's config ("" when it sets none), for runAsNonRoot. */
+  imageUser(image: string): Promise<string>;
   /** Imports an OCI/docker archive; returns the image names it held. */
   importImage(tarPath: string): Promise<string[]>;
   /** Creates the container and starts its task. */

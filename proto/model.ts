@@ -241,7 +241,8 @@ export interface EnvVar {
   valueFrom?: {
     configMapKeyRef?: { name: string; key: string; optional?: boolean };
     secretKeyRef?: { name: string; key: string; optional?: boolean };
-    fieldRef?: { fieldPath: string };
+    fieldRef?: { fieldPath: string; apiVersion?: string };
+    resourceFieldRef?: ResourceFieldSelector;
   };
 }
 
@@ -289,6 +290,8 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  envFrom?: EnvFromSource[];
+  securityContext?: SecurityContext;
 }
 
 export interface KeyToPath {
@@ -323,6 +326,7 @@ export interface PodSpec {
   volumes?: Volume[];
   terminationGracePeriodSeconds?: number;
   hostNetwork?: boolean;
+  securityContext?: PodSecurityContext;
 }
 
 export interface ContainerState {
@@ -469,6 +473,39 @@ export function parseQuantity(q: string | number, asMilli = false): number {
   };
   const v = n * mult[suffix]!;
   return asMilli ? Math.round(v * 1000) : v;
+}
+
+// ------------------------------------ Pod env sources and security contexts
+
+export interface ResourceFieldSelector {
+  /** limits.cpu, limits.memory, requests.cpu or requests.memory. */
+  resource: string;
+  containerName?: string;
+  /** A quantity ("1", "1m", "1Mi"); default "1". */
+  divisor?: string;
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+}
+
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
 }
 
 // ------------------------------------------------ Deployment and DaemonSet shapes

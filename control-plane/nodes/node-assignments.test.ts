@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject, Pod } from '../../proto/model.js';
 import { createMemoryStore } from '../store/store-memory.js';
-import { AssignmentFeed, type AssignmentMessage } from './node-assignments.js';
+import { AssignmentFeed, podReferences, type AssignmentMessage } from './node-assignments.js';
 
 function pod(name: string, nodeName: string | undefined, cm?: string, secret?: string): Pod {
   return {
@@ -20,6 +20,17 @@ const secret = (name: string): KObject => ({ apiVersion: 'v1', kind: 'Secret', m
 function summary(msgs: AssignmentMessage[]): string[] {
   return msgs.map((m) => `${m.type}${m.object ? ` ${m.object.kind}/${m.object.metadata.name}` : ''}`);
 }
+
+describe('podReferences', () => {
+  test('envFrom ConfigMaps and Secrets of every container count as references', () => {
+    const p = pod('p', 'n1');
+    p.spec.initContainers = [{ name: 'i', image: 'busybox', envFrom: [{ secretRef: { name: 'init-secret' } }] }];
+    p.spec.containers[0]!.envFrom = [{ configMapRef: { name: 'app-cfg' }, prefix: 'A_' }, { secretRef: { name: 'app-secret', optional: true } }];
+    const refs = podReferences(p);
+    assert.deepEqual([...refs.configMaps], ['app-cfg']);
+    assert.deepEqual([...refs.secrets].sort(), ['app-secret', 'init-secret']);
+  });
+});
 
 describe('AssignmentFeed', () => {
   test('a node sees its own pods and what they use, and nothing of other nodes', async () => {

@@ -16,7 +16,7 @@ export interface AssignmentMessage {
   revision: number;
 }
 
-/** Names of the ConfigMaps and Secrets a Pod reads (volumes and env), in its namespace. */
+/** Names of the ConfigMaps and Secrets a Pod reads (volumes, env and envFrom), in its namespace. */
 export function podReferences(pod: Pod): { configMaps: Set<string>; secrets: Set<string> } {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
@@ -28,6 +28,10 @@ export function podReferences(pod: Pod): { configMaps: Set<string>; secrets: Set
     for (const e of c.env ?? []) {
       if (e.valueFrom?.configMapKeyRef) configMaps.add(e.valueFrom.configMapKeyRef.name);
       if (e.valueFrom?.secretKeyRef) secrets.add(e.valueFrom.secretKeyRef.name);
+    }
+    for (const f of c.envFrom ?? []) {
+      if (f.configMapRef) configMaps.add(f.configMapRef.name);
+      if (f.secretRef) secrets.add(f.secretRef.name);
     }
   }
   return { configMaps, secrets };

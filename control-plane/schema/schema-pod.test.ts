@@ -83,7 +83,7 @@ describe('env', () => {
     expectProblem(
       pod(`${c0}.env`, [{ name: 'A', valueFrom: { ...ref, secretKeyRef: { name: 's', key: 'k' } } }]),
       `${c0}.env[0].valueFrom`,
-      'must specify exactly one source (configMapKeyRef, secretKeyRef or fieldRef): got configMapKeyRef, secretKeyRef',
+      'must specify exactly one source (configMapKeyRef, secretKeyRef, fieldRef or resourceFieldRef): got configMapKeyRef, secretKeyRef',
     );
   });
 
@@ -91,9 +91,68 @@ describe('env', () => {
     expectProblem(pod(`${c0}.env`, [{ name: 'PORT', value: 8080 }]), `${c0}.env[0].value`, 'must be a string: current value is 8080');
   });
 
-  test('a fieldRef must name a field the agent can provide', () => {
-    expectProblem(pod(`${c0}.env`, [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'spec.serviceAccountName' } } }]), `${c0}.env[0].valueFrom.fieldRef.fieldPath`, 'must be one of "metadata.name"');
-    expectValid(pod(`${c0}.env`, [{ name: 'A', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }]));
+  test('a fieldRef must name a field the agent can provide, and the refusal names the path', () => {
+    expectProblem(pod(`${c0}.env`, [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'status.phase' } } }]), `${c0}.env[0].valueFrom.fieldRef.fieldPath`, 'must be one of "metadata.name"');
+    expectProblem(pod(`${c0}.env`, [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.labels' } } }]), `${c0}.env[0].valueFrom.fieldRef.fieldPath`, 'current value is "metadata.labels"');
+    for (const fieldPath of ["metadata.labels['app']", "metadata.annotations['a/b']", 'spec.serviceAccountName', 'status.podIPs', 'status.hostIPs', 'metadata.uid']) {
+      expectValid(pod(`${c0}.env`, [{ name: 'A', valueFrom: { fieldRef: { fieldPath } } }]));
+    }
+  });
+
+  test('a resourceFieldRef names a supported resource and a divisor valid for it', () => {
+    const env = (ref: unknown) => pod(`${c0}.env`, [{ name: 'A', valueFrom: { resourceFieldRef: ref } }]);
+    expectValid(env({ resource: 'limits.memory', divisor: '1Mi' }));
+    expectValid(env({ resource: 'requests.cpu', divisor: '1m' }));
+    expectValid(env({ resource: 'limits.cpu' }));
+    expectProblem(env({ resource: 'limits.gpu' }), `${c0}.env[0].valueFrom.resourceFieldRef.resource`, 'must be one of "limits.cpu"');
+    expectProblem(env({ resource: 'limits.cpu', divisor: '1Mi' }), `${c0}.env[0].valueFrom.resourceFieldRef.divisor`, 'must be one of "1m", "1" for limits.cpu: current value is "1Mi"');
+  });
+});
+
+describe('envFrom', () => {
+  test('an envFrom entry names a ConfigMap or a Secret, with an optional prefix', () => {
+    expectValid(pod(`${c0}.envFrom`, [{ prefix: 'CFG_', configMapRef: { name: 'cfg' } }, { secretRef: { name: 's', optional: true } }]));
+  });
+
+  test('an envFrom entry naming neither or both sources is refused', () => {
+    expectProblem(pod(`${c0}.envFrom`, [{ prefix: 'X_' }]), `${c0}.envFrom[0]`, 'must specify exactly one source (configMapRef or secretRef): none given');
+    expectProblem(pod(`${c0}.envFrom`, [{ configMapRef: { name: 'a' }, secretRef: { name: 'b' } }]), `${c0}.envFrom[0]`, 'got configMapRef, secretRef');
+  });
+
+  test('an envFrom prefix must be an environment variable name', () => {
+    expectProblem(pod(`${c0}.envFrom`, [{ prefix: '1=', configMapRef: { name: 'a' } }]), `${c0}.envFrom[0].prefix`, 'must be an environment variable name');
+  });
+});
+
+describe('securityContext', () => {
+  test('the supported fields are accepted at pod and container level', () => {
+    const obj = pod(`${c0}.securityContext`, {
+      runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, readOnlyRootFilesystem: true, privileged: false,
+      allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+    });
+    expectValid(set(obj, 'spec.securityContext', { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, supplementalGroups: [3000] }));
+  });
+
+  test('the fields Bramble cannot enforce are refused by name, never ignored', () => {
+    for (const f of ['seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'procMount', 'windowsOptions']) {
+      expectProblem(pod(`${c0}.securityContext`, { [f]: {} }), `${c0}.securityContext.${f}`, 'is not supported by Bramble');
+    }
+    for (const f of ['sysctls', 'fsGroup', 'seccompProfile', 'seLinuxOptions', 'appArmorProfile', 'windowsOptions']) {
+      expectProblem(pod('spec.securityContext', { [f]: f === 'fsGroup' ? 1 : {} }), `spec.securityContext.${f}`, 'is not supported by Bramble');
+    }
+  });
+
+  test('runAsUser must be a non-negative integer', () => {
+    expectProblem(pod(`${c0}.securityContext`, { runAsUser: -1 }), `${c0}.securityContext.runAsUser`, 'must be greater than or equal to 0: current value is -1');
+  });
+
+  test('allowPrivilegeEscalation cannot be false for a privileged container or one with SYS_ADMIN', () => {
+    expectProblem(pod(`${c0}.securityContext`, { privileged: true, allowPrivilegeEscalation: false }), `${c0}.securityContext.allowPrivilegeEscalation`, 'must not be false when privileged is true');
+    expectProblem(pod(`${c0}.securityContext`, { capabilities: { add: ['SYS_ADMIN'] }, allowPrivilegeEscalation: false }), `${c0}.securityContext.allowPrivilegeEscalation`, 'SYS_ADMIN');
+  });
+
+  test('capability names must look like capabilities', () => {
+    expectProblem(pod(`${c0}.securityContext`, { capabilities: { add: ['net admin'] } }), `${c0}.securityContext.capabilities.add[0]`, 'must be a capability name');
   });
 });
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseQuantity } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
+import { podSecurityContextSchema, securityContextSchema } from './schema-security.js';
 import { configKeyRule, dnsLabel, dnsSubdomain, labelMap, qualifiedName, qualifiedNameRule, ruledString, templateMetaSchema, type Rule } from './schema-meta.js';
 
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -96,12 +97,32 @@ const keyRefSchema = z.strictObject({
   optional: z.boolean().optional(),
 });
 
-// The downward-API fields the agent can fill in.
-const FIELD_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'status.hostIP', 'status.podIP'];
+// The downward-API fields the agent can fill in (status.podIPs and status.hostIPs comma-joined, as Kubernetes does).
+export const FIELD_PATHS = [
+  'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
+  'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+];
 const fieldPathRule: Rule = (v) =>
   FIELD_PATHS.includes(v) || /^metadata\.(labels|annotations)\['[^']+'\]$/.test(v)
     ? undefined
     : `must be one of ${FIELD_PATHS.map((p) => JSON.stringify(p)).join(', ')}, metadata.labels['KEY'] or metadata.annotations['KEY']`;
+
+const RESOURCE_FIELDS = ['limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory'] as const;
+// Kubernetes' valid divisors: whole or milli CPUs, bytes in decimal or binary multiples.
+const CPU_DIVISORS = ['1m', '1'];
+const MEMORY_DIVISORS = ['1', '1k', '1M', '1G', '1T', '1P', '1E', '1Ki', '1Mi', '1Gi', '1Ti', '1Pi', '1Ei'];
+
+const resourceFieldRefSchema = z
+  .strictObject({ resource: z.enum(RESOURCE_FIELDS), containerName: dnsLabel().optional(), divisor: z.union([z.string(), z.number()]).optional() })
+  .superRefine((r, ctx) => {
+    const resource = field(r, 'resource');
+    const divisor = field(r, 'divisor');
+    if (divisor === undefined || typeof resource !== 'string') return;
+    const allowed = resource.endsWith('.cpu') ? CPU_DIVISORS : MEMORY_DIVISORS;
+    if (!allowed.includes(String(divisor))) {
+      addProblem(ctx, ['divisor'], `must be one of ${allowed.map((d) => JSON.stringify(d)).join(', ')} for ${resource}`, String(divisor));
+    }
+  }, ALWAYS);
 
 /** Counts which of `keys` are set on a possibly malformed object. */
 function setFields(v: unknown, keys: readonly string[]): string[] {
@@ -116,17 +137,19 @@ function exactlyOne(ctx: z.core.$RefinementCtx<unknown>, v: unknown, keys: reado
   else if (set.length > 1) addProblem(ctx, [], `must specify exactly one ${what} (${choices}): got ${set.join(', ')}`);
 }
 
-const ENV_SOURCES = ['configMapKeyRef', 'secretKeyRef', 'fieldRef'] as const;
+const ENV_SOURCES = ['configMapKeyRef', 'secretKeyRef', 'fieldRef', 'resourceFieldRef'] as const;
+const envNameRule: Rule = (v) => (ENV_NAME.test(v) ? undefined : "must be an environment variable name (letters, digits, '_', '-', '.'; not starting with a digit)");
 
 export const envVarSchema = z
   .strictObject({
-    name: ruledString((v) => (ENV_NAME.test(v) ? undefined : "must be an environment variable name (letters, digits, '_', '-', '.'; not starting with a digit)")),
+    name: ruledString(envNameRule),
     value: z.string().optional(),
     valueFrom: z
       .strictObject({
         configMapKeyRef: keyRefSchema.optional(),
         secretKeyRef: keyRefSchema.optional(),
         fieldRef: z.strictObject({ fieldPath: ruledString(fieldPathRule), apiVersion: z.literal('v1').optional() }).optional(),
+        resourceFieldRef: resourceFieldRefSchema.optional(),
       })
       .superRefine((s, ctx) => exactlyOne(ctx, s, ENV_SOURCES, 'source'), ALWAYS)
       .optional(),
@@ -134,6 +157,18 @@ export const envVarSchema = z
   .superRefine((e, ctx) => {
     if (setFields(e, ['value', 'valueFrom']).length === 2) addProblem(ctx, ['valueFrom'], 'must not be set together with value');
   }, ALWAYS);
+
+const ENV_FROM_SOURCES = ['configMapRef', 'secretRef'] as const;
+const envFromRefSchema = z.strictObject({ name: dnsSubdomain(), optional: z.boolean().optional() });
+
+export const envFromSchema = z
+  .strictObject({
+    // Kubernetes checks the prefix alone here; prefix+key is checked by the agent, which skips bad names.
+    prefix: ruledString(envNameRule).optional(),
+    configMapRef: envFromRefSchema.optional(),
+    secretRef: envFromRefSchema.optional(),
+  })
+  .superRefine((s, ctx) => exactlyOne(ctx, s, ENV_FROM_SOURCES, 'source'), ALWAYS);
 
 export const containerPortSchema = z.strictObject({
   name: ruledString(ianaSvcNameRule).optional(),
@@ -186,6 +221,8 @@ export const containerSchema = z
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
     env: z.array(envVarSchema).optional(),
+    envFrom: z.array(envFromSchema).optional(),
+    securityContext: securityContextSchema.optional(),
     workingDir: z.string().optional(),
     ports: z.array(containerPortSchema).optional(),
     resources: resourcesSchema.optional(),
@@ -268,6 +305,7 @@ export const podSpecSchema = z
     volumes: z.array(volumeSchema).optional(),
     terminationGracePeriodSeconds: nonNegative().optional(),
     hostNetwork: z.boolean().optional(),
+    securityContext: podSecurityContextSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     const volumeNames = new Set<string>();
