@@ -83,6 +83,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'DaemonSet', apiVersion: 'apps/v1', namespaced: true, plural: 'daemonsets', aliases: ['daemonset', 'ds'], hasSpec: true },
   { kind: 'Job', apiVersion: 'batch/v1', namespaced: true, plural: 'jobs', aliases: ['job'], hasSpec: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', namespaced: true, plural: 'cronjobs', aliases: ['cronjob', 'cj'], hasSpec: true },
+  { kind: 'Event', apiVersion: 'v1', namespaced: true, plural: 'events', aliases: ['event', 'ev'], hasSpec: false },
 ];
 
 const byKind = new Map(KINDS.map((k) => [k.kind, k]));
@@ -542,3 +543,30 @@ export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
 /** Template annotation `rollout restart` sets to the time of the restart, which changes the template hash. */
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+
+// ------------------------------------------------------------------- Events
+
+/** The object an Event is about (core v1 ObjectReference, the fields Bramble fills). */
+export interface EventInvolvedObject {
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  apiVersion?: string;
+  fieldPath?: string;
+}
+
+/** core v1 Event: a report that something happened to an object, counted when it repeats. */
+export interface EventObject extends KObject {
+  kind: 'Event';
+  involvedObject: EventInvolvedObject;
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source?: { component?: string; host?: string };
+  reportingComponent?: string;
+  reportingInstance?: string;
+}
