@@ -102,6 +102,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--service-cidr <cidr>', description: 'Service cluster IP range', defaultValue: DEFAULT_SERVICE_CIDR },
       { flags: '--disable-agent', description: 'run the control plane alone: no local agent, no containerd needed' },
       { flags: '--controllers <list>', description: `controllers to run, as kube-controller-manager reads it: * for all, NAME to add, -NAME to leave out (${CONTROLLER_NAMES.join(', ')})`, defaultValue: '*' },
+      { flags: '--event-ttl <duration>', description: 'how long Events are kept after they last happened, e.g. 1h, 30m', defaultValue: '1h' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -116,6 +117,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         serviceCidr: optString(o, 'serviceCidr'),
         disableAgent: optBool(o, 'disableAgent'),
         controllers: optString(o, 'controllers'),
+        eventTtl: optString(o, 'eventTtl'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
       }),
@@ -170,10 +172,12 @@ export const COMMANDS: readonly CommandEntry[] = [
       NAMESPACE,
       { flags: '-A, --all-namespaces', description: 'list objects of every namespace' },
       { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
+      { flags: '--field-selector <selector>', description: 'field selector, e.g. "involvedObject.name=web,type=Warning" (events), "metadata.name=web"' },
       { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
     ],
     action: (ctx, a, o) =>
       runGet(ctx, {
+        fieldSelector: optString(o, 'fieldSelector'),
         kind: argString(a, 0) ?? '',
         name: argString(a, 1),
         namespace: optString(o, 'namespace'),

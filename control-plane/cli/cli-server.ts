@@ -12,6 +12,7 @@ import { isBrambleError } from '../../proto/util/errors.js';
 import { checkHostPort, checkNodeName, closeOnSignals } from './cli-agent.js';
 import type { CommandContext } from './cli-context.js';
 import { reportError, UsageError } from './cli-errors.js';
+import { parseDuration } from './cli-token.js';
 import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
@@ -39,6 +40,8 @@ export interface ServerInput {
   serviceCidr?: string;
   /** --controllers: which controllers run ("*", "foo", "-foo"). */
   controllers?: string;
+  /** --event-ttl: how long Events live after they last happened ("1h"). */
+  eventTtl?: string;
 }
 
 /**
@@ -61,6 +64,8 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   checkCidr('--cluster-cidr', clusterCidr, 24);
   if (input.controllers !== undefined) selectControllers(input.controllers);
   checkCidr('--service-cidr', serviceCidr, 30);
+  const eventTtlSeconds = input.eventTtl === undefined ? undefined : parseDuration(input.eventTtl, '--event-ttl');
+  if (eventTtlSeconds === 0) throw new UsageError(`--event-ttl must be a positive duration such as 1h or 30m: current value is "${input.eventTtl}"`);
   const nodeName = input.nodeName ?? os.hostname().toLowerCase();
   if (!input.disableAgent) checkNodeName('--node-name', nodeName);
   // Loaded here, not at the top: every other command would pay for the server's modules at start-up.
@@ -80,6 +85,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       clusterCidr,
       serviceCidr,
       controllers: input.controllers,
+      ...(eventTtlSeconds !== undefined ? { eventTtlMs: eventTtlSeconds * 1000 } : {}),
       logger,
       onFatal: () => {
         storeFailed = true;
