@@ -259,7 +259,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       caPem: pki.caPem, clusterCidr, serviceCidr,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       identity: (call) => peerIdentity(call),
-      heartbeats, tunnels,
+      heartbeats, tunnels, events,
     }));
 
     // Controllers run on the leader; with one replica this process always is.

@@ -28,6 +28,8 @@ export interface EventReport {
   message: string;
   /** Who saw it: "default-scheduler", "kubelet"; host for node components. */
   source: { component: string; host?: string };
+  /** Occurrences folded into this report by the reporter (an agent); default 1. */
+  count?: number;
 }
 
 export interface EventSinkOptions {
@@ -74,6 +76,10 @@ function iso(ms: number): string {
 }
 
 /** What makes two reports the same Event (client-go's getEventKey, minus timestamps). */
+function occurrences(r: EventReport): number {
+  return r.count !== undefined && Number.isSafeInteger(r.count) && r.count > 0 ? r.count : 1;
+}
+
 function aggregateKey(r: EventReport): string {
   const o = r.involved;
   return JSON.stringify([r.source.component, r.source.host ?? '', o.kind, o.namespace ?? '', o.name, o.uid ?? '', o.apiVersion ?? '', o.fieldPath ?? '', r.type, r.reason, r.message]);
@@ -188,7 +194,7 @@ export class EventSink {
     const key = aggregateKey(r);
     const known = this.entries.get(key);
     if (known && now - Date.parse(known.event.lastTimestamp) < this.aggregateWindowMs) {
-      known.event = { ...known.event, count: known.event.count + 1, lastTimestamp: iso(now) };
+      known.event = { ...known.event, count: known.event.count + occurrences(r), lastTimestamp: iso(now) };
       this.markDirty(known, now);
       return true;
     }
@@ -217,7 +223,7 @@ export class EventSink {
       reason: r.reason,
       message: r.message,
       type: r.type,
-      count: 1,
+      count: occurrences(r),
       firstTimestamp: stamp,
       lastTimestamp: stamp,
       source: { ...r.source },
