@@ -10,7 +10,7 @@
 // and no handler lets an exception escape into the stream's event emitter.
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
-import type { AssignmentEvent__Output, HeartbeatRequest, PodFigures, TunnelDown__Output, TunnelUp } from '../proto/types.js';
+import type { AssignmentEvent__Output, HeartbeatRequest, PodEventReport, PodFigures, TunnelDown__Output, TunnelUp } from '../proto/types.js';
 import type { Clock, Timer } from '../proto/util/clock.js';
 import { backoffDelay } from '../proto/util/work-queue.js';
 import type { Logger } from '../proto/util/log.js';
@@ -88,6 +88,14 @@ export class AgentSession {
     this.statusTimer?.cancel();
     this.watchCall?.cancel();
     this.tunnelCall?.cancel();
+  }
+
+  /** Sends one batch of events (pod-events.ts batches and retries); rejects when not delivered. */
+  recordEvents(events: PodEventReport[]): Promise<void> {
+    if (this.stopped || !this.connected) return Promise.reject(new Error('the control plane is not reachable'));
+    return new Promise<void>((resolve, reject) =>
+      this.deps.client.RecordEvents({ nodeName: this.deps.nodeName, events }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   /** Queues the Pod's latest status; only the newest per Pod is sent. */

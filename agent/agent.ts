@@ -28,6 +28,7 @@ import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from './runtime.js';
 import type { ExecBackend } from './tunnel-exec.js';
 import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
 import { SiNodeStats } from './stats-si.js';
+import { PodEventBuffer } from './pod-events.js';
 
 export interface AgentOptions {
   /** HOST:PORT of the control plane's gRPC port. */
@@ -111,10 +112,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let desired: DesiredState = { pods: [], configMaps: [], secrets: [] };
   let session: AgentSession | undefined;
 
+  const events = new PodEventBuffer({
+    clock, logger: logger.child({ component: 'events' }),
+    send: (batch) => session?.recordEvents(batch) ?? Promise.reject(new Error('no session yet')),
+  });
   const reconciler: PodReconciler = new PodReconciler({
     runtime, network, clock, dataDir: opts.dataDir, hostIP, allocatable: { cpuMillis: parseQuantity(resources.allocatable.cpu, true), memoryBytes: parseQuantity(resources.allocatable.memory) }, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
     logger: logger.child({ component: 'pods' }),
     reportStatus: (pod, status) => session?.reportStatus(pod, status),
+    recordEvent: events.record,
     onFinalized: (pod): void => session?.reportStatus(pod, reconciler.lastStatus(pod.metadata.uid ?? '') ?? pod.status ?? {}, true),
   });
   const cached = await cache.loadOrDiscard((problem) => logger.warn({ problem }, 'assignments cache not fully usable'));
@@ -206,6 +212,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // Stopping the agent leaves the pods running: a restarted agent adopts them.
     close: () =>
       (closing ??= (async () => {
+        events.stop();
         session?.stop();
         await reconciler.stop();
         client.close();

@@ -106,7 +106,7 @@ export function resolvePort(port: number | string, container: Container): number
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-type ProbeKind = 'liveness' | 'readiness';
+export type ProbeKind = 'liveness' | 'readiness';
 
 interface Worker {
   id: string;
@@ -124,6 +124,8 @@ export interface PodProberOptions {
   transport?: ProbeTransport;
   /** Called with the Pod's uid when a verdict flips. */
   onChange(uid: string): void;
+  /** Called on every failed probe (the kubelet's Unhealthy event), with the probe's message. */
+  onFailure?(uid: string, container: string, kind: ProbeKind, message: string): void;
 }
 
 export class PodProber {
@@ -208,6 +210,7 @@ export class PodProber {
     } else {
       w.failures++;
       w.successes = 0;
+      this.opts.onFailure?.(uid, container.name, kind, r.message);
     }
     const before = w.ok;
     if (!r.ok && w.failures >= (probe.failureThreshold ?? 3)) w.ok = false;

@@ -16,6 +16,7 @@ import { graceSecondsOf, planPod, planTeardown } from './pod-plan.js';
 import { PodProber, type ProbeTransport } from './pod-probes.js';
 import type { ProcessProbe } from './process-probe.js';
 import { startContainer } from './pod-start.js';
+import type { RecordPodEvent } from './pod-events.js';
 import { computePodStatus, sameStatus, type WaitingReason } from './pod-status.js';
 import { ensureVolumes, listVolumePods, removeVolumes } from './pod-volumes.js';
 import {
@@ -49,6 +50,8 @@ export interface PodReconcilerOptions {
   logRotation?: RotationPolicy;
   crashBackoff?: CrashBackoffPolicy;
   logger?: Logger;
+  /** Events about Pods (Started, Killing, BackOff, Unhealthy), as the kubelet records them. */
+  recordEvent?: RecordPodEvent;
 }
 
 export class PodReconciler {
@@ -86,7 +89,13 @@ export class PodReconciler {
     this.queue = new WorkQueue(opts.clock);
     this.crash = new CrashBackoff(opts.crashBackoff);
     this.pull = new PullBackoff(opts.crashBackoff);
-    this.prober = new PodProber({ clock: opts.clock, runtime: opts.runtime, transport: opts.probeTransport, onChange: (uid) => this.queue.add(uid) });
+    this.prober = new PodProber({
+      clock: opts.clock, runtime: opts.runtime, transport: opts.probeTransport, onChange: (uid) => this.queue.add(uid),
+      onFailure: (uid, container, kind, message) => {
+        const pod = this.desired.get(uid);
+        if (pod) this.event(pod, 'Warning', 'Unhealthy', `${kind === 'liveness' ? 'Liveness' : 'Readiness'} probe failed: ${message}`, container);
+      },
+    });
     this.log = opts.logger ?? silentLogger();
   }
 
@@ -229,11 +238,14 @@ export class PodReconciler {
       if (a.kind !== 'backoff') touched = true;
       if (a.kind === 'kill') {
         this.log.info({ uid, container: a.container, reason: a.reason }, 'stopping container');
+        const why = a.reason === 'liveness probe failed' ? `Container ${a.container} failed liveness probe, will be restarted` : `Stopping container ${a.container}`;
+        this.event(pod, 'Normal', 'Killing', why, a.container);
         killed = (await this.opts.runtime.stop(a.id, a.graceSeconds)) || killed;
       } else if (a.kind === 'remove') {
         await this.opts.runtime.remove(a.id);
       } else if (a.kind === 'backoff') {
         waiting.set(a.container, { reason: 'CrashLoopBackOff', message: a.message });
+        this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${a.container} in pod ${pod.metadata.name}_${pod.metadata.namespace ?? 'default'}(${uid})`, a.container);
         this.wakeAfter(uid, a.retryInMs);
       } else if (paths) {
         const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP, allocatable: this.opts.allocatable };
@@ -241,6 +253,7 @@ export class PodReconciler {
         if (r.started) {
           for (const w of r.warnings ?? []) this.log.warn({ uid, container: a.container.name }, w);
           waiting.delete(a.container.name);
+          this.event(pod, 'Normal', 'Started', `Started container ${a.container.name}`, a.container.name);
           continue;
         }
         waiting.set(a.container.name, r.waiting);
@@ -262,7 +275,11 @@ export class PodReconciler {
     const actions = planTeardown(containers, graceSecondsOf(known));
     // Containers get their grace period side by side, not one after the other.
     try {
-      await Promise.all(actions.map((a) => (a.kind === 'kill' ? this.opts.runtime.stop(a.id, a.graceSeconds) : undefined)));
+      await Promise.all(actions.map((a) => {
+        if (a.kind !== 'kill') return undefined;
+        if (known) this.event(known, 'Normal', 'Killing', `Stopping container ${a.container}`, a.container);
+        return this.opts.runtime.stop(a.id, a.graceSeconds);
+      }));
     } finally {
       if (actions.length > 0) this.markChanged(uid);
     }
@@ -346,6 +363,15 @@ export class PodReconciler {
       for (const [uid, at] of this.changedAt) if (at < seq) this.changedAt.delete(uid);
     }
     return { seq, containers };
+  }
+
+  /** Events are best effort: a recorder that throws must not fail a reconcile. */
+  private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void {
+    try {
+      this.opts.recordEvent?.(pod, type, reason, message, container);
+    } catch (err) {
+      this.log.debug({ err: String(err), reason }, 'could not record an event');
+    }
   }
 
   /** Called once this reconciler started, stopped or removed (or may have) containers of the pod. */

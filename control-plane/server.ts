@@ -30,6 +30,8 @@ import { JobController } from './controllers/controller-job.js';
 import { TaintEvictionController } from './controllers/controller-taint-eviction.js';
 import { DEFAULT_TOLERATIONS, type DefaultTolerations } from './controllers/taint-tolerations.js';
 import { StorePodControl } from './controllers/pod-control.js';
+import { EventSink } from './controllers/event-recorder-store.js';
+import { EventTtlController } from './controllers/controller-event-ttl.js';
 import { GarbageCollector } from './controllers/garbage-collector/garbage-collector.js';
 import { AlwaysLeader } from './controllers/leadership.js';
 import { ControllerManager, type Controller } from './controllers/manager.js';
@@ -59,6 +61,8 @@ export interface ServerOptions {
   serviceCidr?: string;
   /** kube-controller-manager's --controllers syntax; default "*", every controller. */
   controllers?: string;
+  /** How long Events are kept after they last happened (--event-ttl); default 1 h. */
+  eventTtlMs?: number;
   /**
    * Called once, after the server has logged one `fatal` line, when it cannot go on:
    * the store refused a write (STORE_FAILED). The caller should close and exit non-zero.
@@ -225,6 +229,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const token = await tokens.ensureDefaultToken(dataDir);
     for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
 
+    // One sink for every component: each gets its source.component, all share the coalesced writes.
+    const events = new EventSink({
+      store: opened, clock, logger: logger.child({ component: 'events' }),
+      ...(opts.eventTtlMs !== undefined ? { aggregateWindowMs: opts.eventTtlMs } : {}),
+    });
+    cleanups.push(() => events.close());
+
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(),
@@ -256,7 +267,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       caPem: pki.caPem, clusterCidr, serviceCidr,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       identity: (call) => peerIdentity(call),
-      heartbeats, tunnels,
+      heartbeats, tunnels, events,
     }));
 
     // Controllers run on the leader; with one replica this process always is.
@@ -264,28 +275,33 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const controllers = new ControllerManager({
       store: opened, clock, leadership: new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
       controllers: ([
-        new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }) }),
+        new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }), recorder: events.recorder('default-scheduler') }),
         new NodeLifecycleController({
           store: opened, clock, heartbeats, gracePeriodMs: opts.nodeMonitorGracePeriodMs, logger: logger.child({ component: 'node-lifecycle' }),
+          recorder: events.recorder('node-controller'),
         }),
         new TaintEvictionController({
           store: opened, clock, defaults: {
             notReadySeconds: opts.defaultTolerations?.notReadySeconds ?? DEFAULT_TOLERATIONS.notReadySeconds,
             unreachableSeconds: opts.defaultTolerations?.unreachableSeconds ?? DEFAULT_TOLERATIONS.unreachableSeconds,
-          }, logger: logger.child({ component: 'taint-eviction' }),
+          }, logger: logger.child({ component: 'taint-eviction' }), recorder: events.recorder('taint-eviction-controller'),
         }),
         new ReplicaSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'replicaset' }),
+          recorder: events.recorder('replicaset-controller'),
         }),
-        new DeploymentController({ store: opened, clock, logger: logger.child({ component: 'deployment' }) }),
+        new DeploymentController({ store: opened, clock, logger: logger.child({ component: 'deployment' }), recorder: events.recorder('deployment-controller') }),
         new DaemonSetController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'daemonset' }),
+          recorder: events.recorder('daemonset-controller'),
         }),
-        new CronJobController({ store: opened, clock, logger: logger.child({ component: 'cronjob' }) }),
+        new CronJobController({ store: opened, clock, logger: logger.child({ component: 'cronjob' }), recorder: events.recorder('cronjob-controller') }),
         new JobController({
           store: opened, clock, podControl: new StorePodControl({ store: opened, clock }), logger: logger.child({ component: 'job' }),
+          recorder: events.recorder('job-controller'),
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
+        new EventTtlController({ store: opened, clock, logger: logger.child({ component: 'event-ttl' }), ttlMs: opts.eventTtlMs }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });
     await controllers.start();

@@ -85,6 +85,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'DaemonSet', apiVersion: 'apps/v1', namespaced: true, plural: 'daemonsets', aliases: ['daemonset', 'ds'], hasSpec: true },
   { kind: 'Job', apiVersion: 'batch/v1', namespaced: true, plural: 'jobs', aliases: ['job'], hasSpec: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', namespaced: true, plural: 'cronjobs', aliases: ['cronjob', 'cj'], hasSpec: true },
+  { kind: 'Event', apiVersion: 'v1', namespaced: true, plural: 'events', aliases: ['event', 'ev'], hasSpec: false },
 ];
 
 const byKind = new Map(KINDS.map((k) => [k.kind, k]));
@@ -687,3 +688,30 @@ export const JOB_BATCH_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const JOB_COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
 /** The env var every container of an Indexed Job's Pod gets. */
 export const JOB_COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
+
+// ------------------------------------------------------------------- Events
+
+/** The object an Event is about (core v1 ObjectReference, the fields Bramble fills). */
+export interface EventInvolvedObject {
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  apiVersion?: string;
+  fieldPath?: string;
+}
+
+/** core v1 Event: a report that something happened to an object, counted when it repeats. */
+export interface EventObject extends KObject {
+  kind: 'Event';
+  involvedObject: EventInvolvedObject;
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source?: { component?: string; host?: string };
+  reportingComponent?: string;
+  reportingInstance?: string;
+}

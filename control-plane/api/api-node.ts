@@ -3,7 +3,8 @@
 // what concerns it and write only its own status.
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
-import type { HeartbeatRequest__Output, PodFigures__Output, NodeFigures__Output, TunnelUp__Output } from '../../proto/types.js';
+import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
+import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, TunnelUp__Output } from '../../proto/types.js';
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
@@ -47,6 +48,8 @@ export interface NodeApiDeps {
   /** Refuses an address that failed to join too often; none: no limit (unit tests). */
   joinLimiter?: JoinLimiter;
   streams?: HandlerContext['streams'];
+  /** Where the agents' events go (the server's EventSink); none: RecordEvents accepts and drops them. */
+  events?: EventReportSink;
 }
 
 /** The node name the caller's certificate was issued to; refuses anyone else. */
@@ -134,6 +137,11 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         if (!isBrambleError(e, 'NOT_FOUND')) throw e;
       });
       return {};
+    }),
+
+    RecordEvents: unary(ctx, 'RecordEvents', async (req: RecordEventsRequest__Output, call) => {
+      const name = callerNode(deps, call, req.nodeName);
+      return { accepted: deps.events ? recordNodeEvents(deps.store, deps.events, name, req.events) : 0 };
     }),
 
     Tunnel: (call) => {

@@ -109,6 +109,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--node-monitor-grace-period <duration>', description: 'how long a node may go without a heartbeat before it is marked Ready=Unknown and tainted node.kubernetes.io/unreachable:NoExecute', defaultValue: '40s' },
       { flags: '--default-not-ready-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/not-ready:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_NOT_READY_TOLERATION_SECONDS) },
       { flags: '--default-unreachable-toleration-seconds <n>', description: 'seconds a Pod without a toleration of its own for node.kubernetes.io/unreachable:NoExecute stays on such a node before it is evicted (0: at once)', defaultValue: String(DEFAULT_UNREACHABLE_TOLERATION_SECONDS) },
+      { flags: '--event-ttl <duration>', description: 'how long Events are kept after they last happened, e.g. 1h, 30m', defaultValue: '1h' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
     ],
@@ -126,6 +127,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         nodeMonitorGracePeriod: optString(o, 'nodeMonitorGracePeriod'),
         defaultNotReadyTolerationSeconds: optString(o, 'defaultNotReadyTolerationSeconds'),
         defaultUnreachableTolerationSeconds: optString(o, 'defaultUnreachableTolerationSeconds'),
+        eventTtl: optString(o, 'eventTtl'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
       }),
@@ -193,10 +195,12 @@ export const COMMANDS: readonly CommandEntry[] = [
       NAMESPACE,
       { flags: '-A, --all-namespaces', description: 'list objects of every namespace' },
       { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
+      { flags: '--field-selector <selector>', description: 'field selector, e.g. "involvedObject.name=web,type=Warning" (events), "metadata.name=web"' },
       { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
     ],
     action: (ctx, a, o) =>
       runGet(ctx, {
+        fieldSelector: optString(o, 'fieldSelector'),
         kind: argString(a, 0) ?? '',
         name: argString(a, 1),
         namespace: optString(o, 'namespace'),

@@ -3,7 +3,8 @@
 // as byte counts only, so a describe can be pasted into a bug report.
 import { Buffer } from 'node:buffer';
 import { stringify as toYaml } from 'yaml';
-import type { KObject } from '../../proto/model.js';
+import { DEFAULT_NAMESPACE, type KObject } from '../../proto/model.js';
+import { describeEvents, eventsAbout } from './cli-events.js';
 import { withCluster, type ClusterConnection } from './cli-client.js';
 import { describeDaemonSet, describeDeployment, describeJob, describeReplicaSet } from './cli-describe-workloads.js';
 import { ownedPods, ownedReplicaSets } from './cli-workload.js';
@@ -110,12 +111,26 @@ async function describe(conn: ClusterConnection, obj: KObject, namespaced: boole
   }
 }
 
+/** The last Events about `obj`, as the table kubectl ends a describe with; nothing when Events cannot be listed. */
+async function eventsSection(conn: ClusterConnection, obj: KObject, now: number): Promise<string> {
+  if (obj.kind === 'Event') return '';
+  try {
+    const res = await conn.list({ kind: 'Event', namespace: obj.metadata.namespace ?? DEFAULT_NAMESPACE, labelSelector: '' });
+    return describeEvents(eventsAbout(obj, res.objects.map((o) => JSON.parse(o) as KObject)), now);
+  } catch {
+    // An older server without Events: the description is still worth printing.
+    return '';
+  }
+}
+
 export async function runDescribe(ctx: CommandContext, input: DescribeInput): Promise<number> {
   const { kind, name } = splitKindName(input.kind, input.name);
   if (name === undefined) throw new UsageError(`no name given: use \`bramble describe ${input.kind} NAME\``);
   const text = await withCluster(ctx.connect, async (conn) => {
     const res = await conn.get({ kind: kind.kind, namespace: namespaceFor(kind, input.namespace), name });
-    return describe(conn, JSON.parse(res.object) as KObject, kind.namespaced, ctx.io.clock.now());
+    const obj = JSON.parse(res.object) as KObject;
+    const now = ctx.io.clock.now();
+    return (await describe(conn, obj, kind.namespaced, now)) + (await eventsSection(conn, obj, now));
   });
   ctx.io.stdout.write(text);
   return 0;

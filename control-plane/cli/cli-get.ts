@@ -3,6 +3,7 @@ import { parseSelector, type KObject } from '../../proto/model.js';
 import { withCluster, type ClusterConnection } from './cli-client.js';
 import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
+import { matchesFields, parseFieldSelector, sortEvents } from './cli-events.js';
 import { printObjects, type NodeFiguresView, type OutputFormat } from './cli-print.js';
 
 export interface GetInput {
@@ -11,6 +12,8 @@ export interface GetInput {
   namespace?: string;
   allNamespaces: boolean;
   selector?: string;
+  /** --field-selector, applied on the client (cli-events.ts). */
+  fieldSelector?: string;
   output: OutputFormat;
 }
 
@@ -38,6 +41,7 @@ export async function runGet(ctx: CommandContext, input: GetInput): Promise<numb
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
   }
+  const fields = input.fieldSelector === undefined ? [] : parseFieldSelector(input.fieldSelector, kind.kind);
   const namespace = namespaceFor(kind, input.namespace);
   const printed = await withCluster(ctx.connect, async (conn) => {
     let objects: KObject[];
@@ -50,7 +54,8 @@ export async function runGet(ctx: CommandContext, input: GetInput): Promise<numb
         namespace: input.allNamespaces ? '' : namespace,
         labelSelector: input.selector ?? '',
       });
-      objects = res.objects.map((o) => JSON.parse(o) as KObject).sort(byNamespaceThenName);
+      objects = res.objects.map((o) => JSON.parse(o) as KObject).filter((o) => matchesFields(o, fields)).sort(byNamespaceThenName);
+      if (kind.kind === 'Event') objects = sortEvents(objects);
     }
     const wantsFigures = kind.kind === 'Node' && (input.output === 'table' || input.output === 'wide') && objects.length > 0;
     return printObjects({

@@ -294,6 +294,19 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'IMAGES', value: (o) => containersOf(o, 'spec.template.spec.containers').images, wideOnly: true },
     { header: 'SELECTOR', value: (o) => selectorText(at(o, 'spec.selector')), wideOnly: true },
   ],
+  // kubectl's event columns: no NAME (a generated one says nothing), the object as kind/name.
+  Event: [
+    { header: 'LAST SEEN', value: (o, ctx) => age(at(o, 'lastTimestamp') ?? at(o, 'eventTime') ?? at(o, 'firstTimestamp') ?? o.metadata.creationTimestamp, ctx.now) },
+    { header: 'TYPE', value: (o) => text(at(o, 'type'), '') },
+    { header: 'REASON', value: (o) => text(at(o, 'reason'), '') },
+    { header: 'OBJECT', value: (o) => `${text(at(o, 'involvedObject.kind'), '').toLowerCase()}/${text(at(o, 'involvedObject.name'), '')}` },
+    { header: 'SUBOBJECT', value: (o) => text(at(o, 'involvedObject.fieldPath'), ''), wideOnly: true },
+    { header: 'SOURCE', value: (o) => [text(at(o, 'source.component'), ''), text(at(o, 'source.host'), '')].filter((x) => x !== '').join(', '), wideOnly: true },
+    { header: 'MESSAGE', value: (o) => text(at(o, 'message'), '') },
+    { header: 'FIRST SEEN', value: (o, ctx) => age(at(o, 'firstTimestamp'), ctx.now), wideOnly: true },
+    { header: 'COUNT', value: (o) => String(num(at(o, 'count'), 1)), wideOnly: true },
+    { header: 'NAME', value: (o) => o.metadata.name, wideOnly: true },
+  ],
   Node: [
     NAME,
     { header: 'STATUS', value: nodeStatus },

@@ -12,11 +12,11 @@ import { isBrambleError } from '../../proto/util/errors.js';
 import { checkHostPort, checkNodeName, closeOnSignals } from './cli-agent.js';
 import type { CommandContext } from './cli-context.js';
 import { reportError, UsageError } from './cli-errors.js';
+import { parseDuration } from './cli-token.js';
 import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
 import { CONTROLLER_NAMES, selectControllers } from '../controllers/controller-selection.js';
-import { parseDuration } from './cli-token.js';
 
 export { CONTROLLER_NAMES };
 
@@ -45,6 +45,8 @@ export interface ServerInput {
   /** --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds, as typed. */
   defaultNotReadyTolerationSeconds?: string;
   defaultUnreachableTolerationSeconds?: string;
+  /** --event-ttl: how long Events live after they last happened ("1h"). */
+  eventTtl?: string;
 }
 
 /** Seconds as typed for a toleration flag: a whole number, 0 or more (0 evicts at once). */
@@ -88,6 +90,8 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const notReadySeconds = parseTolerationSeconds('--default-not-ready-toleration-seconds', input.defaultNotReadyTolerationSeconds);
   const unreachableSeconds = parseTolerationSeconds('--default-unreachable-toleration-seconds', input.defaultUnreachableTolerationSeconds);
   checkCidr('--service-cidr', serviceCidr, 30);
+  const eventTtlSeconds = input.eventTtl === undefined ? undefined : parseDuration(input.eventTtl, '--event-ttl');
+  if (eventTtlSeconds === 0) throw new UsageError(`--event-ttl must be a positive duration such as 1h or 30m: current value is "${input.eventTtl}"`);
   const nodeName = input.nodeName ?? os.hostname().toLowerCase();
   if (!input.disableAgent) checkNodeName('--node-name', nodeName);
   // Loaded here, not at the top: every other command would pay for the server's modules at start-up.
@@ -109,6 +113,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       controllers: input.controllers,
       nodeMonitorGracePeriodMs,
       defaultTolerations: { notReadySeconds, unreachableSeconds },
+      ...(eventTtlSeconds !== undefined ? { eventTtlMs: eventTtlSeconds * 1000 } : {}),
       logger,
       onFatal: () => {
         storeFailed = true;

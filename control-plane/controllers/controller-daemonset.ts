@@ -16,6 +16,7 @@ import {
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
+import { errorMessage, NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
 import { claimPods } from './claim-pods.js';
 import { ControllerExpectations } from './controller-expectations.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
@@ -46,6 +47,8 @@ export interface DaemonSetControllerOptions {
   logger?: Logger;
   workers?: number;
   burst?: number;
+  /** Events about the DaemonSet: SuccessfulCreate, SuccessfulDelete, FailedCreate, FailedDelete. */
+  recorder?: EventRecorder;
 }
 
 export class DaemonSetController implements Controller {
@@ -56,6 +59,7 @@ export class DaemonSetController implements Controller {
   private readonly logger: Logger;
   private readonly workers: number;
   private readonly burst: number;
+  private readonly recorder: EventRecorder;
   private queue: WorkQueue;
   /** Kept per term, as the ReplicaSet controller's: a new term lists everything afresh. */
   private expectations: ControllerExpectations;
@@ -71,6 +75,7 @@ export class DaemonSetController implements Controller {
     this.logger = opts.logger ?? silentLogger();
     this.workers = opts.workers ?? 2;
     this.burst = opts.burst ?? DEFAULT_DAEMONSET_BURST;
+    this.recorder = opts.recorder ?? NOOP_RECORDER;
     this.queue = new WorkQueue(this.clock);
     this.expectations = new ControllerExpectations(this.clock);
   }
@@ -204,10 +209,12 @@ export class DaemonSetController implements Controller {
     const errors: unknown[] = [];
     const { attempted, error } = await slowStartBatch(createOn.length, async (i) => {
       try {
-        await this.podControl.createPod(namespace, template, ds, createOn[i]!);
+        const pod = await this.podControl.createPod(namespace, template, ds, createOn[i]!);
+        this.recorder.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       } catch (err) {
         // A failed create will never be observed.
         this.expectations.creationObserved(key);
+        this.recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`);
         throw err;
       }
     });
@@ -217,8 +224,10 @@ export class DaemonSetController implements Controller {
     await Promise.all(deletes.map(async (pod) => {
       try {
         await this.podControl.deletePod(pod.metadata.namespace!, pod.metadata.name);
+        this.recorder.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
       } catch (err) {
         this.expectations.deletionObserved(key, keyOf(pod));
+        this.recorder.event(ds, 'Warning', 'FailedDelete', `Error deleting: ${errorMessage(err)}`);
         errors.push(err);
       }
     }));

@@ -18,6 +18,7 @@ import {
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
+import { NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 import { INDEX_CONTROLLER, INDEX_NAMESPACE, keyOf, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
@@ -39,6 +40,8 @@ export interface DeploymentControllerOptions {
   replicaSets?: ReplicaSetControl;
   logger?: Logger;
   workers?: number;
+  /** Events about the Deployment: ScalingReplicaSet ("Scaled up replica set web-abc to 3"). */
+  recorder?: EventRecorder;
 }
 
 /** A ReplicaSet and its Deployment's view of the rest: what one step works on. */
@@ -59,6 +62,7 @@ export class DeploymentController implements Controller {
   private readonly rsControl: ReplicaSetControl;
   private readonly logger: Logger;
   private readonly workers: number;
+  private readonly recorder: EventRecorder;
   private queue: WorkQueue;
   private deployments: Informer<Deployment> | undefined;
   private replicaSets: Informer<ReplicaSet> | undefined;
@@ -72,6 +76,7 @@ export class DeploymentController implements Controller {
     this.rsControl = opts.replicaSets ?? new StoreReplicaSetControl({ store: opts.store, clock: opts.clock, newUid: randomUUID });
     this.logger = opts.logger ?? silentLogger();
     this.workers = opts.workers ?? 2;
+    this.recorder = opts.recorder ?? NOOP_RECORDER;
     this.queue = new WorkQueue(this.clock);
   }
 
@@ -257,6 +262,7 @@ export class DeploymentController implements Controller {
     const wanted = newReplicaSetFor(d, oldRSs);
     try {
       const created = await this.rsControl.create(wanted);
+      if (specReplicas(created) > 0) this.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${created.metadata.name} to ${specReplicas(created)}`);
       this.logger.info({ deployment: keyOf(d), replicaSet: created.metadata.name, revision: created.metadata.annotations?.[REVISION_ANNOTATION] }, 'created a replicaset for a new template');
       const written = await this.writeStatus(d, withProgressing(d, REASONS.newRSCreated, `Created new replica set "${created.metadata.name}"`, this.nowIso()));
       return { newRS: created, oldRSs, d: written };
@@ -296,7 +302,12 @@ export class DeploymentController implements Controller {
     const next = withReplicaAnnotations(rs, replicas, desiredReplicas(d), desiredReplicas(d) + fenceposts(d).surge);
     if (!next) return rs;
     this.logger.debug({ deployment: keyOf(d), replicaSet: rs.metadata.name, from: specReplicas(rs), to: replicas }, 'scaling a replicaset');
-    return this.rsControl.update(rs, next);
+    const from = specReplicas(rs);
+    const stored = await this.rsControl.update(rs, next);
+    if (from !== replicas) {
+      this.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`);
+    }
+    return stored;
   }
 
   /** Deletes old ReplicaSets past revisionHistoryLimit; resolves with those kept. */

@@ -13,6 +13,7 @@ import type { Pod, ReplicaSet } from '../../proto/model.js';
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
+import { errorMessage, NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
 import { ControllerExpectations } from './controller-expectations.js';
 import { INDEX_NAMESPACE, keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
@@ -38,6 +39,8 @@ export interface ReplicaSetControllerOptions {
   logger?: Logger;
   workers?: number;
   burstReplicas?: number;
+  /** Events about the ReplicaSet: SuccessfulCreate, SuccessfulDelete, FailedCreate, FailedDelete. */
+  recorder?: EventRecorder;
 }
 
 export class ReplicaSetController implements Controller {
@@ -48,6 +51,7 @@ export class ReplicaSetController implements Controller {
   private readonly logger: Logger;
   private readonly workers: number;
   private readonly burst: number;
+  private readonly recorder: EventRecorder;
   private queue: WorkQueue;
   /** Kept per term: a new term's informers list everything, so nothing is awaited from the old one. */
   private expectations: ControllerExpectations;
@@ -63,6 +67,7 @@ export class ReplicaSetController implements Controller {
     this.logger = opts.logger ?? silentLogger();
     this.workers = opts.workers ?? 4;
     this.burst = opts.burstReplicas ?? DEFAULT_BURST_REPLICAS;
+    this.recorder = opts.recorder ?? NOOP_RECORDER;
     this.queue = new WorkQueue(this.clock);
     this.expectations = new ControllerExpectations(this.clock);
   }
@@ -166,10 +171,12 @@ export class ReplicaSetController implements Controller {
       const namespace = rs.metadata.namespace!;
       const { attempted, error } = await slowStartBatch(count, async () => {
         try {
-          await this.podControl.createPod(namespace, rs.spec.template, rs);
+          const pod = await this.podControl.createPod(namespace, rs.spec.template, rs);
+          this.recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
         } catch (err) {
           // A failed create will never be observed.
           this.expectations.creationObserved(key);
+          this.recorder.event(rs, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`);
           throw err;
         }
       });
@@ -184,8 +191,10 @@ export class ReplicaSetController implements Controller {
       await Promise.all(victims.map(async (pod) => {
         try {
           await this.podControl.deletePod(pod.metadata.namespace!, pod.metadata.name);
+          this.recorder.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
         } catch (err) {
           this.expectations.deletionObserved(key, keyOf(pod));
+          this.recorder.event(rs, 'Warning', 'FailedDelete', `Error deleting: ${errorMessage(err)}`);
           errors.push(err);
         }
       }));

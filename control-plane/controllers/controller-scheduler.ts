@@ -14,6 +14,7 @@ import { isTerminated, type NodePods } from './scheduler-filters.js';
 import { newNodePods } from './scheduler-score.js';
 import { schedule } from './scheduler.js';
 import type { Op, Store } from '../store/store.js';
+import { NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
 import type { Controller, ControllerContext } from './manager.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 
@@ -25,6 +26,8 @@ export interface SchedulerControllerOptions {
   workers?: number;
   /** Back-off between attempts to place a Pod that fits nowhere. */
   unschedulableBackoff?: BackoffPolicy;
+  /** Events about Pods: Scheduled, FailedScheduling. */
+  recorder?: EventRecorder;
 }
 
 export const DEFAULT_UNSCHEDULABLE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
@@ -99,6 +102,7 @@ export class SchedulerController implements Controller {
   private readonly workers: number;
   private readonly backoff: BackoffPolicy;
   private readonly batcher: PutBatcher;
+  private readonly recorder: EventRecorder;
 
   private readonly nodes = new Map<string, NodeObject>();
   private sortedNodes: NodeObject[] | undefined;
@@ -119,6 +123,7 @@ export class SchedulerController implements Controller {
     this.backoff = opts.unschedulableBackoff ?? DEFAULT_UNSCHEDULABLE_BACKOFF;
     this.queue = new WorkQueue(this.clock);
     this.batcher = new PutBatcher(this.store);
+    this.recorder = opts.recorder ?? NOOP_RECORDER;
   }
 
   /**
@@ -288,12 +293,15 @@ export class SchedulerController implements Controller {
       throw err;
     }
     this.unschedulable.delete(key);
+    this.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`);
     this.logger.debug({ pod: key, node: nodeName }, 'pod bound');
   }
 
   private async markUnschedulable(key: string, pod: Pod, message: string): Promise<void> {
     const attempts = (this.unschedulable.get(key) ?? 0) + 1;
     this.unschedulable.set(key, attempts);
+    // Every attempt, as kube-scheduler: the recorder counts repeats on one Event.
+    this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
     const cond = findCondition(pod.status?.conditions, 'PodScheduled');
     const same = cond?.status === 'False' && cond.reason === 'Unschedulable' && cond.message === message;
     if (!same) {

@@ -12,6 +12,11 @@ export interface EventRecorder {
   event(involved: KObject, type: EventType, reason: string, message: string): void;
 }
 
+/** An error's message for an event ("Error creating: <message>"), whatever was thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** For controllers run without events (tests, or before the recorder exists). */
 export const NOOP_RECORDER: EventRecorder = { event: () => undefined };
 

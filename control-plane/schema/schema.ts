@@ -7,6 +7,7 @@ import { checkConfigMap, checkSecret, configMapFields, namespaceSpecSchema, node
 import { describeValue, isRecord, issuesToProblems, type Path } from './schema-errors.js';
 import { dnsLabelRule, dnsSubdomainRule, objectMetaSchema, type Rule } from './schema-meta.js';
 import { podSpecSchema } from './schema-pod.js';
+import { checkEvent, eventFields } from './schema-events.js';
 import { nodeNameRule } from '../../proto/names.js';
 import { cronJobSpecSchema, daemonSetSpecSchema, deploymentSpecSchema, jobSpecSchema, replicaSetSpecSchema } from './schema-workloads.js';
 
@@ -34,6 +35,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   DaemonSet: z.strictObject({ ...envelope(dnsSubdomainRule), spec: daemonSetSpecSchema, status }),
   Job: z.strictObject({ ...envelope(jobNameRule), spec: jobSpecSchema, status }),
   CronJob: z.strictObject({ ...envelope(cronJobNameRule), spec: cronJobSpecSchema, status }),
+  Event: z.strictObject({ ...envelope(dnsSubdomainRule), ...eventFields }).superRefine(checkEvent, { when: () => true }),
 };
 
 const SUPPORTED = KINDS.map((k) => `${k.kind} (${k.apiVersion})`).join(', ');

@@ -35,7 +35,10 @@ import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _br
 import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from './bramble/v1/NodeFigures.js';
 import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_NodeInfo__Output } from './bramble/v1/NodeInfo.js';
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from './bramble/v1/ObjectResponse.js';
+import type { PodEventReport as _bramble_v1_PodEventReport, PodEventReport__Output as _bramble_v1_PodEventReport__Output } from './bramble/v1/PodEventReport.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
+import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from './bramble/v1/RecordEventsRequest.js';
+import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
 import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
@@ -92,7 +95,10 @@ export interface ProtoGrpcType {
       NodeFigures: MessageTypeDefinition<_bramble_v1_NodeFigures, _bramble_v1_NodeFigures__Output>
       NodeInfo: MessageTypeDefinition<_bramble_v1_NodeInfo, _bramble_v1_NodeInfo__Output>
       ObjectResponse: MessageTypeDefinition<_bramble_v1_ObjectResponse, _bramble_v1_ObjectResponse__Output>
+      PodEventReport: MessageTypeDefinition<_bramble_v1_PodEventReport, _bramble_v1_PodEventReport__Output>
       PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
+      RecordEventsRequest: MessageTypeDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsRequest__Output>
+      RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
       TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>
       TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>

@@ -7,6 +7,8 @@ import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest
 import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from '../../bramble/v1/HeartbeatResponse.js';
 import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from '../../bramble/v1/JoinRequest.js';
 import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from '../../bramble/v1/JoinResponse.js';
+import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from '../../bramble/v1/RecordEventsRequest.js';
+import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from '../../bramble/v1/RecordEventsResponse.js';
 import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from '../../bramble/v1/TunnelDown.js';
 import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_TunnelUp__Output } from '../../bramble/v1/TunnelUp.js';
 import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from '../../bramble/v1/UpdatePodStatusRequest.js';
@@ -31,6 +33,15 @@ export interface NodeClient extends grpc.Client {
   join(argument: _bramble_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_JoinResponse__Output>): grpc.ClientUnaryCall;
   join(argument: _bramble_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_JoinResponse__Output>): grpc.ClientUnaryCall;
   join(argument: _bramble_v1_JoinRequest, callback: grpc.requestCallback<_bramble_v1_JoinResponse__Output>): grpc.ClientUnaryCall;
+  
+  RecordEvents(argument: _bramble_v1_RecordEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  RecordEvents(argument: _bramble_v1_RecordEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  RecordEvents(argument: _bramble_v1_RecordEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  RecordEvents(argument: _bramble_v1_RecordEventsRequest, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  recordEvents(argument: _bramble_v1_RecordEventsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  recordEvents(argument: _bramble_v1_RecordEventsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  recordEvents(argument: _bramble_v1_RecordEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
+  recordEvents(argument: _bramble_v1_RecordEventsRequest, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
   
   Tunnel(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown__Output>;
   Tunnel(options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown__Output>;
@@ -58,6 +69,8 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   Join: grpc.handleUnaryCall<_bramble_v1_JoinRequest__Output, _bramble_v1_JoinResponse>;
   
+  RecordEvents: grpc.handleUnaryCall<_bramble_v1_RecordEventsRequest__Output, _bramble_v1_RecordEventsResponse>;
+  
   Tunnel: grpc.handleBidiStreamingCall<_bramble_v1_TunnelUp__Output, _bramble_v1_TunnelDown>;
   
   UpdatePodStatus: grpc.handleUnaryCall<_bramble_v1_UpdatePodStatusRequest__Output, _bramble_v1_UpdatePodStatusResponse>;
@@ -69,6 +82,7 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
 export interface NodeDefinition extends grpc.ServiceDefinition {
   Heartbeat: MethodDefinition<_bramble_v1_HeartbeatRequest, _bramble_v1_HeartbeatResponse, _bramble_v1_HeartbeatRequest__Output, _bramble_v1_HeartbeatResponse__Output>
   Join: MethodDefinition<_bramble_v1_JoinRequest, _bramble_v1_JoinResponse, _bramble_v1_JoinRequest__Output, _bramble_v1_JoinResponse__Output>
+  RecordEvents: MethodDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsRequest__Output, _bramble_v1_RecordEventsResponse__Output>
   Tunnel: MethodDefinition<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown, _bramble_v1_TunnelUp__Output, _bramble_v1_TunnelDown__Output>
   UpdatePodStatus: MethodDefinition<_bramble_v1_UpdatePodStatusRequest, _bramble_v1_UpdatePodStatusResponse, _bramble_v1_UpdatePodStatusRequest__Output, _bramble_v1_UpdatePodStatusResponse__Output>
   WatchAssignments: MethodDefinition<_bramble_v1_WatchAssignmentsRequest, _bramble_v1_AssignmentEvent, _bramble_v1_WatchAssignmentsRequest__Output, _bramble_v1_AssignmentEvent__Output>

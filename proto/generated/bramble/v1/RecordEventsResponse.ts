@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface RecordEventsResponse {
+  'accepted'?: (number);
+}
+
+export interface RecordEventsResponse__Output {
+  'accepted': (number);
+}
