@@ -9,6 +9,8 @@ import net from 'node:net';
 import type { Clock, Timer } from '../proto/util/clock.js';
 import type { Container, Pod, Probe } from '../proto/model.js';
 import type { ContainerInfo, ContainerRuntime } from './runtime.js';
+import { longRunningOf } from './pod-init-containers.js';
+import { grpcHealthCheck, type GrpcProbeRequest } from './probe-grpc.js';
 
 export interface HttpProbeRequest {
   host: string;
@@ -22,6 +24,8 @@ export interface HttpProbeRequest {
 export interface ProbeTransport {
   httpGet(req: HttpProbeRequest): Promise<{ statusCode: number }>;
   tcpConnect(req: { host: string; port: number; timeoutMs: number }): Promise<void>;
+  /** grpc.health.v1.Health/Check; absent: the real one (probe-grpc.ts). */
+  grpcCheck?(req: GrpcProbeRequest): Promise<{ status: string }>;
 }
 
 export const nodeProbeTransport: ProbeTransport = {
@@ -49,6 +53,7 @@ export const nodeProbeTransport: ProbeTransport = {
       s.once('timeout', () => s.destroy(new Error(`timed out after ${req.timeoutMs} ms`)));
       s.once('error', reject);
     }),
+  grpcCheck: grpcHealthCheck,
 };
 
 export interface ProbeContext {
@@ -86,8 +91,15 @@ async function attempt(probe: Probe, ctx: ProbeContext, timeoutMs: number): Prom
     const r = await ctx.runtime.exec(ctx.containerId, probe.exec.command, timeoutMs);
     return { ok: r.exitCode === 0, message: `exec exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim()}` };
   }
+  if (probe.grpc) {
+    const host = ctx.podIP;
+    if (!host) return { ok: false, message: 'probe needs the pod IP: the pod has none yet' };
+    const check = ctx.transport.grpcCheck ?? grpcHealthCheck;
+    const { status } = await check({ host, port: probe.grpc.port, service: probe.grpc.service ?? '', timeoutMs });
+    return { ok: status === 'SERVING', message: `gRPC health check answered ${status}` };
+  }
   const target = probe.httpGet ?? probe.tcpSocket;
-  if (!target) return { ok: false, message: 'probe must have exec, httpGet or tcpSocket: it has none' };
+  if (!target) return { ok: false, message: 'probe must have exec, httpGet, tcpSocket or grpc: it has none' };
   const port = resolvePort(target.port, ctx.container);
   const host = target.host ?? ctx.podIP;
   if (port === undefined) return { ok: false, message: `probe port must be a number or a named port of the container: "${target.port}" is neither` };
@@ -137,7 +149,7 @@ export class PodProber {
     const uid = pod.metadata.uid ?? '';
     this.podIPs.set(uid, podIP);
     const keep = new Set<string>();
-    for (const c of pod.spec.containers) {
+    for (const c of longRunningOf(pod)) {
       const info = running.get(c.name);
       for (const [kind, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
         if (!probe || !info) continue;

@@ -12,7 +12,7 @@ import type { PodNetwork, PodSandbox } from './network.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
 import { configSourceOf, type ConfigSource } from './pod-env.js';
 import { containerLogPath, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
-import { graceSecondsOf, planPod, planTeardown } from './pod-plan.js';
+import { graceSecondsOf, isSidecarAttempt, planPod, planTeardown } from './pod-plan.js';
 import { PodProber, type ProbeTransport } from './pod-probes.js';
 import type { ProcessProbe } from './process-probe.js';
 import { startContainer } from './pod-start.js';
@@ -257,9 +257,14 @@ export class PodReconciler {
     const known = pod ?? this.gone.get(uid);
     this.prober.stopPod(uid);
     const actions = planTeardown(containers, graceSecondsOf(known));
-    // Containers get their grace period side by side, not one after the other.
+    // Containers get their grace period side by side, not one after the other; sidecars
+    // are stopped once the app containers they serve have gone.
+    const sidecar = new Set(containers.filter(isSidecarAttempt).map((c) => c.id));
+    const kills = actions.filter((a) => a.kind === 'kill');
     try {
-      await Promise.all(actions.map((a) => (a.kind === 'kill' ? this.opts.runtime.stop(a.id, a.graceSeconds) : undefined)));
+      for (const group of [kills.filter((a) => !sidecar.has(a.id)), kills.filter((a) => sidecar.has(a.id))]) {
+        await Promise.all(group.map((a) => this.opts.runtime.stop(a.id, a.graceSeconds)));
+      }
     } finally {
       if (actions.length > 0) this.markChanged(uid);
     }
@@ -290,7 +295,7 @@ export class PodReconciler {
   private async report(pod: Pod, containers: ContainerInfo[], terminating: boolean): Promise<void> {
     const uid = pod.metadata.uid!;
     const previous = this.reported.get(uid) ?? pod.status;
-    const specs = new Map(pod.spec.containers.map((c) => [c.name, c]));
+    const specs = new Map([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [c.name, c]));
     const status = computePodStatus({
       pod,
       containers,

@@ -109,6 +109,8 @@ const AGE: Column = { header: 'AGE', value: (o, ctx) => age(o.metadata.creationT
 
 function podStatus(o: KObject): string {
   if (o.metadata.deletionTimestamp) return 'Terminating';
+  const init = initStatus(o);
+  if (init) return init;
   const statuses = list(at(o, 'status.containerStatuses'));
   for (const s of statuses) {
     const waiting = at(s, 'state.waiting.reason');
@@ -122,6 +124,26 @@ function podStatus(o: KObject): string {
     }
   }
   return text(at(o, 'status.reason'), phase);
+}
+
+/** "Init:1/2", "Init:Error", "Init:CrashLoopBackOff" while init containers run, as kubectl prints them. */
+function initStatus(o: KObject): string | undefined {
+  const specs = list(at(o, 'spec.initContainers'));
+  const statuses = list(at(o, 'status.initContainerStatuses'));
+  const initialized = list(at(o, 'status.conditions')).some((c) => at(c, 'type') === 'Initialized' && at(c, 'status') === 'True');
+  if (initialized) return undefined;
+  for (let i = 0; i < statuses.length; i++) {
+    const s = statuses[i];
+    const exitCode = at(s, 'state.terminated.exitCode');
+    if (exitCode === 0) continue;
+    const sidecar = at(specs.find((c) => at(c, 'name') === at(s, 'name')), 'restartPolicy') === 'Always';
+    if (sidecar && at(s, 'started') === true) continue;
+    if (typeof exitCode === 'number') return `Init:${text(at(s, 'state.terminated.reason'), `ExitCode:${exitCode}`)}`;
+    const waiting = at(s, 'state.waiting.reason');
+    if (typeof waiting === 'string' && waiting !== '' && waiting !== 'PodInitializing') return `Init:${waiting}`;
+    return `Init:${i}/${specs.length}`;
+  }
+  return undefined;
 }
 
 function podReady(o: KObject): string {
