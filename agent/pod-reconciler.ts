@@ -11,7 +11,7 @@ import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
 import type { PodNetwork, PodSandbox } from './network.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
 import { configSourceOf, type ConfigSource } from './pod-env.js';
-import { containerLogPath, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
+import { containerLogPath, pruneAttemptLogs, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
 import { graceSecondsOf, isSidecarAttempt, planPod, planTeardown } from './pod-plan.js';
 import { PodProber, type ProbeTransport } from './pod-probes.js';
 import type { ProcessProbe } from './process-probe.js';
@@ -238,6 +238,7 @@ export class PodReconciler {
         const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths });
         if (r.started) {
           waiting.delete(a.container.name);
+          if (a.restartCount >= 2) await this.pruneLogs(pod, a.container.name, a.restartCount);
           continue;
         }
         waiting.set(a.container.name, r.waiting);
@@ -394,6 +395,16 @@ export class PodReconciler {
       await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
     } catch (err) {
       this.log.debug({ container: c.id, err: String(err) }, 'container log not rotated');
+    }
+  }
+
+  /** Old attempts' logs are only disk use: a failure to prune them must not hold back the pod. */
+  private async pruneLogs(pod: Pod, container: string, latest: number): Promise<void> {
+    const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid: pod.metadata.uid ?? '' };
+    try {
+      await pruneAttemptLogs(this.opts.dataDir, ref, container, latest);
+    } catch (err) {
+      this.log.debug({ uid: ref.uid, container, err: String(err) }, 'old container logs not pruned');
     }
   }
 

@@ -146,10 +146,12 @@ function initStatus(o: KObject): string | undefined {
   return undefined;
 }
 
+/** Sidecars (init containers with restartPolicy Always) count beside the app containers, as in kubectl. */
 function podReady(o: KObject): string {
-  const statuses = list(at(o, 'status.containerStatuses'));
+  const sidecars = new Set(list(at(o, 'spec.initContainers')).filter((c) => at(c, 'restartPolicy') === 'Always').map((c) => at(c, 'name')));
+  const statuses = [...list(at(o, 'status.containerStatuses')), ...list(at(o, 'status.initContainerStatuses')).filter((s) => sidecars.has(at(s, 'name')))];
   const ready = statuses.filter((s) => at(s, 'ready') === true).length;
-  return `${ready}/${list(at(o, 'spec.containers')).length}`;
+  return `${ready}/${list(at(o, 'spec.containers')).length + sidecars.size}`;
 }
 
 function servicePorts(o: KObject): string {
