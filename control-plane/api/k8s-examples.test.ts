@@ -66,17 +66,12 @@ const volumeSource = (document: number, source: string): string[] => [
   `${document}:spec.template.spec.volumes[0]`,
 ];
 
-const SIDECAR = 'initContainers[].restartPolicy "Always" makes a sidecar container; the agent runs init containers to completion only';
 const NO_VOLUME_CLAIMS = 'a persistentVolumeClaim volume needs PersistentVolumeClaims, which Bramble does not have';
 const NO_LOAD_BALANCER = 'Service type LoadBalancer needs a load balancer; Bramble has ClusterIP and NodePort only';
 const JOB_POLICIES = 'the Job controller has no per-index backoff, pod failure policy or success policy; accepting them would ignore them';
 
 const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   'application/cassandra/cassandra-statefulset.yaml': unknownKind(['StatefulSet', 'StorageClass'], ['0:kind', '1:kind']),
-  'application/deployment-sidecar.yaml': {
-    why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.template.spec.initContainers[0].restartPolicy'], names: ['initContainers[0].restartPolicy'],
-  },
   'application/hpa/php-apache.yaml': unknownKind(['HorizontalPodAutoscaler'], ['0:kind']),
   'application/job/cronjob.yaml': {
     why: 'invalid in Kubernetes too',
@@ -86,10 +81,6 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   'application/job/indexed-job-vol.yaml': {
     why: 'field Bramble cannot honour', reason: 'the agent fills no downwardAPI volumes', code: 'VALIDATION_FAILED',
     problems: volumeSource(0, 'downwardAPI'), names: ['downwardAPI'],
-  },
-  'application/job/job-sidecar.yaml': {
-    why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.template.spec.initContainers[0].restartPolicy'], names: ['initContainers[0].restartPolicy'],
   },
   'application/job/job-tmpl.yaml': {
     why: 'invalid in Kubernetes too', reason: 'a template: "$ITEM" in the name is replaced by a shell loop before applying',
