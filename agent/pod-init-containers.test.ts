@@ -162,6 +162,24 @@ describe('native sidecars', () => {
     assert.equal(h.started().filter((id) => id.includes('-setup-')).length, 1, 'regular init containers are not run again');
   });
 
+  test('a sidecar with a startup probe holds back the next container until the probe succeeds', async (t) => {
+    const h = await harness(t);
+    let up = false;
+    h.runtime.setExec(['up?'], () => ({ exitCode: up ? 0 : 1, stdout: '', stderr: '' }), 'proxy');
+    const pod = makePod({ initContainers: [box('proxy', { restartPolicy: 'Always', startupProbe: { exec: { command: ['up?'] }, periodSeconds: 1, failureThreshold: 30 } })] });
+    h.rec.setDesired([pod], [], [], { synced: true });
+    await h.settle();
+    await h.advance(3000);
+    assert.deepEqual(h.started(), [idOf('proxy')]);
+    assert.equal(initState(h.status(), 'proxy')?.started, false);
+    assert.equal(h.status().phase, 'Pending');
+    up = true;
+    await h.advance(2000);
+    assert.deepEqual(h.started(), [idOf('proxy'), idOf('app')]);
+    assert.equal(initState(h.status(), 'proxy')?.started, true);
+    assert.equal(h.status().phase, 'Running');
+  });
+
   test('in a Job-like pod the sidecar is stopped once the app containers finished, and the pod succeeds', async (t) => {
     const h = await harness(t);
     h.runtime.scriptStart('app', { exitCode: 0, afterMs: 4000 });

@@ -37,6 +37,9 @@ export function initRestartPolicy(policy: PodSpec['restartPolicy']): PodSpec['re
   return policy === 'Never' ? 'Never' : 'OnFailure';
 }
 
+/** Whether a running attempt has started (its startup probe, if any, succeeded). */
+export type Started = (containerName: string, info: ContainerInfo) => boolean;
+
 interface Latest {
   latest?: ContainerInfo;
 }
@@ -54,17 +57,17 @@ export interface InitProgress {
 
 /**
  * Walks the init containers in order. A regular one is done once its latest attempt
- * exited 0; a sidecar once it runs. Once any app container has an attempt the Pod
+ * exited 0; a sidecar once it runs and has started (startup probe). Once any app container has an attempt the Pod
  * initialized earlier: a sidecar that crashed since, or init attempts removed, do not
  * send it back to the init phase (the kubelet does not rerun init containers either).
  */
-export function initProgress(pod: Pod, attempts: ReadonlyMap<string, Latest>): InitProgress {
+export function initProgress(pod: Pod, attempts: ReadonlyMap<string, Latest>, started: Started = () => true): InitProgress {
   const inits = pod.spec.initContainers ?? [];
   const appStarted = pod.spec.containers.some((c) => attempts.get(c.name)?.latest !== undefined);
   let done = 0;
   for (const c of inits) {
     const latest = attempts.get(c.name)?.latest;
-    const ok = isSidecar(c) ? latest?.state === 'running' : latest?.state === 'stopped' && latest.exitCode === 0;
+    const ok = isSidecar(c) ? latest?.state === 'running' && started(c.name, latest) : latest?.state === 'stopped' && latest.exitCode === 0;
     if (ok) {
       done++;
       continue;

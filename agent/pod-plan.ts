@@ -118,6 +118,8 @@ export interface PlanInput {
   backoff(containerName: string, exited: ContainerInfo): { remainingMs: number; delayMs: number };
   /** Whether the liveness probe gave up on this attempt. */
   livenessFailed(containerName: string, id: string): boolean;
+  /** Whether a running attempt has passed its startup probe; absent: always. */
+  started?(containerName: string, info: ContainerInfo): boolean;
 }
 
 export function planPod(input: PlanInput): PodAction[] {
@@ -135,7 +137,7 @@ export function planPod(input: PlanInput): PodAction[] {
   for (const c of [...inits, ...pod.spec.containers]) {
     for (const old of attempts.get(c.name)?.older ?? []) actions.push(...teardownOne(old, grace, 'superseded attempt'));
   }
-  const progress = initProgress(pod, attempts);
+  const progress = initProgress(pod, attempts, input.started);
   if (progress.failed) {
     // The Pod has failed for good: nothing is left for its sidecars to serve.
     for (const c of sidecarsOf(pod)) actions.push(...killRunning(attempts.get(c.name), c, grace, 'init container failed'));

@@ -118,7 +118,7 @@ export function resolvePort(port: number | string, container: Container): number
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-type ProbeKind = 'liveness' | 'readiness';
+type ProbeKind = 'liveness' | 'readiness' | 'startup';
 
 interface Worker {
   id: string;
@@ -126,8 +126,10 @@ interface Worker {
   inFlight: boolean;
   successes: number;
   failures: number;
-  /** readiness: ready; liveness: still alive. */
+  /** readiness: ready; liveness: still alive; startup: has succeeded. */
   ok: boolean;
+  /** startup: gave up after failureThreshold failures (the attempt is killed, as for liveness). */
+  failed?: boolean;
 }
 
 export interface PodProberOptions {
@@ -151,8 +153,11 @@ export class PodProber {
     const keep = new Set<string>();
     for (const c of longRunningOf(pod)) {
       const info = running.get(c.name);
-      for (const [kind, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
-        if (!probe || !info) continue;
+      // A startup probe holds back the others until it has succeeded once.
+      const startup = c.startupProbe && info ? this.workers.get(`${uid}/${c.name}/startup`) : undefined;
+      const gated = !!c.startupProbe && !(startup?.id === info?.id && startup?.ok);
+      for (const [kind, probe] of [['startup', c.startupProbe], ['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
+        if (!probe || !info || (kind !== 'startup' && gated)) continue;
         const key = `${uid}/${c.name}/${kind}`;
         keep.add(key);
         if (this.workers.get(key)?.id !== info.id) this.startWorker(key, uid, kind, probe, c, info);
@@ -165,6 +170,7 @@ export class PodProber {
 
   /** Ready when the container has no readiness probe, or its probe has succeeded enough. */
   ready(uid: string, container: Container, id: string): boolean {
+    if (!this.started(uid, container, id)) return false;
     if (!container.readinessProbe) return true;
     const w = this.workers.get(`${uid}/${container.name}/readiness`);
     return w?.id === id && w.ok;
@@ -172,7 +178,15 @@ export class PodProber {
 
   livenessFailed(uid: string, name: string, id: string): boolean {
     const w = this.workers.get(`${uid}/${name}/liveness`);
-    return w?.id === id && !w.ok;
+    const s = this.workers.get(`${uid}/${name}/startup`);
+    return (w?.id === id && !w.ok) || (s?.id === id && s.failed === true);
+  }
+
+  /** Started (the status field): no startup probe, or it has succeeded for this attempt. */
+  started(uid: string, container: Container, id: string): boolean {
+    if (!container.startupProbe) return true;
+    const w = this.workers.get(`${uid}/${container.name}/startup`);
+    return w?.id === id && w.ok;
   }
 
   stopPod(uid: string): void {
@@ -225,6 +239,14 @@ export class PodProber {
     if (!r.ok && w.failures >= (probe.failureThreshold ?? 3)) w.ok = false;
     // Liveness needs one success only (Kubernetes requires successThreshold 1 there).
     if (r.ok && w.successes >= (kind === 'liveness' ? 1 : probe.successThreshold ?? 1)) w.ok = true;
+    if (kind === 'startup') {
+      w.ok = before || r.ok;
+      if (!w.ok && w.failures >= (probe.failureThreshold ?? 3)) w.failed = true;
+      // Done either way: started for good, or the attempt is going to be killed.
+      if (w.ok || w.failed) for (const t of w.timers) t.cancel();
+      if (w.ok !== before || w.failed) this.opts.onChange(uid);
+      return;
+    }
     if (kind === 'liveness' && !w.ok) {
       // The attempt is going to be killed: stop probing it, keep the verdict.
       for (const t of w.timers) t.cancel();

@@ -209,6 +209,7 @@ export class PodReconciler {
       containers,
       backoff: (name, info) => this.crash.remaining(`${uid}/${name}`, info, now),
       livenessFailed: (name, id) => this.prober.livenessFailed(uid, name, id),
+      started: (name, info) => this.startedOf(pod, name, info.id),
     });
     const waiting = this.waitingOf(uid);
     const netnsPath = pod.spec.hostNetwork ? undefined : (await this.ensureSandbox(pod)).netnsPath;
@@ -302,6 +303,7 @@ export class PodReconciler {
       containers,
       waiting: this.waitingOf(uid),
       ready: (name, info) => !terminating && this.prober.ready(uid, specs.get(name)!, info.id),
+      started: (name, info) => this.startedOf(pod, name, info.id),
       podIP: this.podIP(pod),
       hostIP: this.opts.hostIP,
       now: this.opts.clock.now(),
@@ -311,6 +313,11 @@ export class PodReconciler {
     if (sameStatus(previous, status)) return;
     await this.opts.reportStatus(pod, status);
     this.reported.set(uid, status);
+  }
+
+  private startedOf(pod: Pod, name: string, id: string): boolean {
+    const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name);
+    return !spec || this.prober.started(pod.metadata.uid!, spec, id);
   }
 
   private async ensureSandbox(pod: Pod): Promise<PodSandbox> {

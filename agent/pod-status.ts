@@ -22,6 +22,8 @@ export interface StatusInput {
   waiting: ReadonlyMap<string, WaitingReason>;
   /** Readiness of a running attempt. */
   ready(containerName: string, info: ContainerInfo): boolean;
+  /** Whether a running attempt has passed its startup probe; absent: always. */
+  started?(containerName: string, info: ContainerInfo): boolean;
   podIP?: string;
   hostIP?: string;
   now: number;
@@ -35,7 +37,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, previous, now } = input;
   const policy = input.terminating ? 'Never' : pod.spec.restartPolicy;
   const attempts = attemptsByName(input.containers);
-  const progress = initProgress(pod, attempts);
+  const progress = initProgress(pod, attempts, input.started);
   const finished = appsFinished(pod, attempts, policy);
   const prevInit = new Map((previous?.initContainerStatuses ?? []).map((s) => [s.name, s]));
   const initStatuses: ContainerStatus[] = [];
@@ -135,7 +137,7 @@ function containerStatusOf(
   if (latest?.state === 'running') {
     s.state = { running: { startedAt: iso(latest.startedAt, prevSame?.state.running?.startedAt, now) } };
     s.ready = !input.terminating && input.ready(c.name, latest);
-    s.started = true;
+    s.started = input.started ? input.started(c.name, latest) : true;
     s.lastState = lastOf(a?.previous);
   } else if (latest?.state === 'stopped') {
     s.started = false;

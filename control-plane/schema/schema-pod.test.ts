@@ -203,6 +203,10 @@ describe('grpc probes', () => {
     expectValid(pod(`${c0}.livenessProbe`, { grpc: { port: 9000, service: 'health' } }));
   });
 
+  test('a startupProbe takes the same handlers, grpc included', () => {
+    expectValid(pod(`${c0}.startupProbe`, { grpc: { port: 9000 }, failureThreshold: 30, periodSeconds: 2 }));
+  });
+
   test('a grpc probe port must be a number in range', () => {
     expectProblem(pod(`${c0}.readinessProbe`, { grpc: { port: 70000 } }), `${c0}.readinessProbe.grpc.port`, 'must be less than or equal to 65535');
   });

@@ -193,6 +193,7 @@ const containerShape = {
   volumeMounts: z.array(volumeMountSchema).optional(),
   livenessProbe: probeSchema.optional(),
   readinessProbe: probeSchema.optional(),
+  startupProbe: probeSchema.optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
 };
 
@@ -218,7 +219,7 @@ export const initContainerSchema = z
     uniqueMountPaths(c, ctx);
     // A regular init container runs to completion: there is nothing to probe.
     if (field(c, 'restartPolicy') === 'Always') return;
-    for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       if (field(c, probe) !== undefined) addProblem(ctx, [probe], 'must not be set for an init container unless its restartPolicy is "Always"');
     }
   }, ALWAYS);
