@@ -68,6 +68,17 @@ describe('init containers, sidecars and logs on a real board', { skip: !canRun &
     assert.equal(sideLogs.stdout, 'side-up\n');
   });
 
+  test('a sidecar does not keep a run-to-completion Pod from succeeding: it is stopped once the app container is done', async () => {
+    const pod = busyboxPod('one-shot', { command: ['sh', '-c', 'echo work-done'] }, {
+      restartPolicy: 'Never',
+      initContainers: [box('shipper', { restartPolicy: 'Always', command: ['sh', '-c', 'sleep 3600'] })],
+    });
+    await cluster.apply([pod]);
+    const p = await waitForPod(cluster, 'one-shot', 'to succeed with its sidecar stopped', (x) => x.status?.phase === 'Succeeded' && !!x.status.initContainerStatuses?.[0]?.state.terminated);
+    assert.equal(mainStatus(p)?.state.terminated?.exitCode, 0);
+    assert.equal(p.status?.initContainerStatuses?.[0]?.restartCount, 0);
+  });
+
   test('logs -f goes on with the new instance when the container restarts, and --previous shows the one before', async () => {
     // Each instance prints its number (counted in an emptyDir), lives a few seconds and exits.
     const pod: Pod = busyboxPod('counter', {
