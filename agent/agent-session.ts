@@ -41,7 +41,7 @@ export interface SessionDeps {
 }
 
 export interface TunnelHandlers {
-  logs(req: { namespace: string; pod: string; container: string; follow: boolean; tailLines: number }, signal: AbortSignal): AsyncIterable<Buffer>;
+  logs(req: { namespace: string; pod: string; container: string; follow: boolean; tailLines: number; previous?: boolean }, signal: AbortSignal): AsyncIterable<Buffer>;
   importImage(chunks: AsyncIterable<Buffer>): Promise<string[]>;
   podFigures(): Promise<PodFigures[]>;
   /** Runs `bramble exec` commands; absent: execs are refused. */
@@ -264,7 +264,7 @@ export class AgentSession {
       const ac = new AbortController();
       state.aborts.set(id, ac);
       void this.answer(state, id, ac.signal, () => this.deps.tunnel.logs({
-        namespace: String(req.namespace ?? ''), pod: String(req.pod ?? ''), container: String(req.container ?? ''), follow: req.follow === true, tailLines,
+        namespace: String(req.namespace ?? ''), pod: String(req.pod ?? ''), container: String(req.container ?? ''), follow: req.follow === true, tailLines, previous: req.previous === true,
       }, ac.signal)).finally(() => state.aborts.delete(id));
       return;
     }

@@ -176,14 +176,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       logs: (req, signal) => {
         // Only a container of a Pod assigned here: the names then come from a checked Pod, not from the request.
         const pod = findPod(req.namespace, req.pod);
-        const container = pod?.spec.containers.find((c) => c.name === req.container);
+        const container = [...(pod?.spec.containers ?? []), ...(pod?.spec.initContainers ?? [])].find((c) => c.name === req.container);
         if (!pod?.metadata.uid || !container) {
           const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
           throw new BrambleError('NOT_FOUND', `logs must name a container of a pod on this node: container ${shown(req.container)} of pod ${shown(req.namespace)}/${shown(req.pod)} is not one`);
         }
         const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid: pod.metadata.uid };
         return readLogs(opts.dataDir, ref, container.name, {
-          tailLines: req.tailLines >= 0 ? req.tailLines : undefined, follow: req.follow, clock, signal,
+          tailLines: req.tailLines >= 0 ? req.tailLines : undefined, follow: req.follow, previous: req.previous, clock, signal,
         });
       },
       importImage: async (chunks) => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../proto/util/clock.js';
 import { isBrambleError } from '../proto/util/errors.js';
-import { containerLogPath, LOG_CHUNK_BYTES, podLogDir, readLogs, removePodLogs, rotateIfNeeded, type PodLogRef } from './pod-logs.js';
+import { containerLogPath, LOG_CHUNK_BYTES, podLogDir, pruneAttemptLogs, readLogs, removePodLogs, rotateIfNeeded, type PodLogRef } from './pod-logs.js';
 
 const ref: PodLogRef = { namespace: 'default', name: 'web', uid: 'u-123' };
 
@@ -125,6 +125,51 @@ describe('pod logs', () => {
     const next = it.next();
     abort.abort();
     assert.equal((await next).done, true);
+  });
+
+  test('follow goes on with the next attempt when the container restarts, after the rest of the old one', async (t) => {
+    const dir = await tmp(t);
+    const clock = new FakeClock();
+    const first = containerLogPath(dir, ref, 'app', 0);
+    await writeLog(first, 'first 1\n');
+    const abort = new AbortController();
+    const it = readLogs(dir, ref, 'app', { follow: true, clock, pollMs: 1000, signal: abort.signal })[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.toString(), 'first 1\n');
+    // The last words of the old attempt and the new attempt's first line appear between two polls.
+    await writeLog(first, 'first 2\n');
+    await writeLog(containerLogPath(dir, ref, 'app', 1), 'second 1\n');
+    const got: string[] = [];
+    got.push((await pump(clock, it.next())).value!.toString());
+    got.push((await pump(clock, it.next())).value!.toString());
+    await writeLog(containerLogPath(dir, ref, 'app', 1), 'second 2\n');
+    got.push((await pump(clock, it.next())).value!.toString());
+    assert.deepEqual(got, ['first 2\n', 'second 1\n', 'second 2\n']);
+    const next = it.next();
+    abort.abort();
+    assert.equal((await next).done, true);
+  });
+
+  test('a follow of the previous attempt stays on that attempt', async (t) => {
+    const dir = await tmp(t);
+    const clock = new FakeClock();
+    await writeLog(containerLogPath(dir, ref, 'app', 0), 'zero\n');
+    await writeLog(containerLogPath(dir, ref, 'app', 1), 'one\n');
+    const abort = new AbortController();
+    const it = readLogs(dir, ref, 'app', { previous: true, follow: true, clock, pollMs: 1000, signal: abort.signal })[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.toString(), 'zero\n');
+    await writeLog(containerLogPath(dir, ref, 'app', 2), 'two\n');
+    const next = it.next();
+    await clock.advance(5000);
+    abort.abort();
+    assert.equal((await next).done, true);
+  });
+
+  test('pruneAttemptLogs keeps the latest attempt and the one before', async (t) => {
+    const dir = await tmp(t);
+    for (const n of [0, 1, 2, 3]) await writeLog(containerLogPath(dir, ref, 'app', n), `${n}\n`);
+    await writeLog(`${containerLogPath(dir, ref, 'app', 1)}.1`, 'rotated\n');
+    assert.equal(await pruneAttemptLogs(dir, ref, 'app', 3), 2);
+    assert.deepEqual((await fs.readdir(path.dirname(containerLogPath(dir, ref, 'app', 0)))).sort(), ['2.log', '3.log']);
   });
 
   test('removePodLogs removes the pod directory found by uid', async (t) => {

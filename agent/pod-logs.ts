@@ -112,6 +112,24 @@ export async function removePodLogs(dataDir: string, uid: string): Promise<boole
   return dirs.length > 0;
 }
 
+/**
+ * Removes the log files (rotated ones included) of attempts older than the one before
+ * `latest`: `logs --previous` needs one dead attempt, and a container in a crash loop
+ * must not fill the board's disk with one file per restart. Returns how many attempts went.
+ */
+export async function pruneAttemptLogs(dataDir: string, ref: PodLogRef, container: string, latest: number): Promise<number> {
+  const dir = path.dirname(containerLogPath(dataDir, ref, container, 0));
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const gone = new Set<number>();
+  for (const n of names) {
+    const m = n.match(/^(\d+)\.log(\.\d+)?$/);
+    if (!m || Number(m[1]) >= latest - 1) continue;
+    await fs.rm(path.join(dir, n), { force: true });
+    gone.add(Number(m[1]));
+  }
+  return gone.size;
+}
+
 export interface ReadLogsOptions {
   tailLines?: number;
   follow?: boolean;
@@ -125,7 +143,8 @@ export interface ReadLogsOptions {
 }
 
 export async function* readLogs(dataDir: string, ref: PodLogRef, container: string, opts: ReadLogsOptions = {}): AsyncGenerator<Buffer> {
-  const file = await pickAttempt(dataDir, ref, container, opts.previous ?? false);
+  const picked = await pickAttempt(dataDir, ref, container, opts.previous ?? false);
+  let file = picked.file;
   // Files are opened before reading and sizes fixed now: a rotation during a long read then
   // renames files this read already holds, and a container writing meanwhile cannot make
   // this read grow without end.
@@ -152,6 +171,7 @@ export async function* readLogs(dataDir: string, ref: PodLogRef, container: stri
   if (!opts.follow) return;
   if (!opts.clock) throw new BrambleError('INVALID_ARGUMENT', 'readLogs must be given a clock to follow a log: none was given');
   let offset = size;
+  let restart = picked.restart;
   const pollMs = opts.pollMs ?? 1000;
   while (!opts.signal?.aborted) {
     await sleepUnlessAborted(opts.clock, pollMs, opts.signal);
@@ -167,6 +187,17 @@ export async function* readLogs(dataDir: string, ref: PodLogRef, container: stri
     if (now > offset) {
       yield* readRange(file, offset, now);
       offset = now;
+    }
+    // The container restarted: what the old attempt wrote is all read (its writer is gone), so the
+    // follow goes on with the new attempt's file from its start. Not for --previous, which is one attempt.
+    if (opts.previous) continue;
+    const newer = (await attemptsOf(path.dirname(file)))[0];
+    if (newer !== undefined && newer > restart) {
+      const last = (await fs.stat(file).catch(() => undefined))?.size ?? 0;
+      if (last > offset) yield* readRange(file, offset, last);
+      restart = newer;
+      file = path.join(path.dirname(file), `${newer}.log`);
+      offset = 0;
     }
   }
 }
@@ -240,19 +271,23 @@ async function tailStart(segments: Segment[], lines: number): Promise<{ index: n
   return all;
 }
 
-async function pickAttempt(dataDir: string, ref: PodLogRef, container: string, previous: boolean): Promise<string> {
-  const dir = path.dirname(containerLogPath(dataDir, ref, container, 0));
-  const restarts = (await fs.readdir(dir).catch(() => [] as string[]))
+/** The restart counts that have a log file in the container's directory, newest first. */
+async function attemptsOf(dir: string): Promise<number[]> {
+  return (await fs.readdir(dir).catch(() => [] as string[]))
     .map((n) => n.match(/^(\d+)\.log$/))
     .filter((m): m is RegExpMatchArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => b - a);
-  const pick = restarts[previous ? 1 : 0];
+}
+
+async function pickAttempt(dataDir: string, ref: PodLogRef, container: string, previous: boolean): Promise<{ file: string; restart: number }> {
+  const dir = path.dirname(containerLogPath(dataDir, ref, container, 0));
+  const pick = (await attemptsOf(dir))[previous ? 1 : 0];
   if (pick === undefined) {
     const what = previous ? 'a previous attempt' : 'a log';
     throw new BrambleError('NOT_FOUND', `container "${container}" of pod ${ref.namespace}/${ref.name} must have ${what} on this node: none was found`);
   }
-  return path.join(dir, `${pick}.log`);
+  return { file: path.join(dir, `${pick}.log`), restart: pick };
 }
 
 /** Rotated files of `file`, oldest first. */

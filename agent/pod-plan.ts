@@ -14,6 +14,7 @@ import {
   type ImagePullPolicy,
   type Mount,
 } from './runtime.js';
+import { LABEL_SIDECAR, appsFinished, initProgress, initRestartPolicy, isSidecar, restartsAfter, sidecarsOf } from './pod-init-containers.js';
 
 export const DEFAULT_GRACE_SECONDS = 30;
 
@@ -47,9 +48,7 @@ export function attemptsByName(containers: ContainerInfo[]): Map<string, Contain
 }
 
 export function shouldRestart(policy: PodSpec['restartPolicy'], exitCode: number | undefined): boolean {
-  if (policy === 'Never') return false;
-  if (policy === 'OnFailure') return exitCode !== 0;
-  return true;
+  return restartsAfter(policy, exitCode);
 }
 
 /** Kubernetes default: Always for ":latest" or an untagged image, IfNotPresent otherwise. */
@@ -99,6 +98,7 @@ export function buildContainerSpec(pod: Pod, c: Container, restartCount: number,
       [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? DEFAULT_NAMESPACE,
       [LABEL_CONTAINER_NAME]: c.name,
       [LABEL_RESTART_COUNT]: String(restartCount),
+      ...(isSidecar(c) ? { [LABEL_SIDECAR]: 'true' } : {}),
     },
     logPath: parts.logPath,
     hostname: pod.metadata.name,
@@ -119,6 +119,8 @@ export interface PlanInput {
   backoff(containerName: string, exited: ContainerInfo): { remainingMs: number; delayMs: number };
   /** Whether the liveness probe gave up on this attempt. */
   livenessFailed(containerName: string, id: string): boolean;
+  /** Whether a running attempt has passed its startup probe; absent: always. */
+  started?(containerName: string, info: ContainerInfo): boolean;
 }
 
 export function planPod(input: PlanInput): PodAction[] {
@@ -126,48 +128,83 @@ export function planPod(input: PlanInput): PodAction[] {
   const actions: PodAction[] = [];
   const grace = graceSecondsOf(pod);
   const attempts = attemptsByName(input.containers);
-  const wanted = new Set(pod.spec.containers.map((c) => c.name));
+  const inits = pod.spec.initContainers ?? [];
+  const wanted = new Set([...inits, ...pod.spec.containers].map((c) => c.name));
   // Containers of names the spec no longer has go away whole.
   for (const [name, a] of attempts) {
     if (wanted.has(name)) continue;
     for (const c of [a.latest, a.previous, ...a.older]) if (c) actions.push(...teardownOne(c, grace, 'not in the pod spec'));
   }
-  for (const c of pod.spec.containers) {
-    const a = attempts.get(c.name);
-    for (const old of a?.older ?? []) actions.push(...teardownOne(old, grace, 'superseded attempt'));
-    const latest = a?.latest;
-    if (!latest) {
-      actions.push({ kind: 'start', container: c, restartCount: 0 });
-      continue;
-    }
-    if (latest.state === 'running') {
-      if (input.livenessFailed(c.name, latest.id)) {
-        actions.push({ kind: 'kill', id: latest.id, container: c.name, graceSeconds: grace, reason: 'liveness probe failed' });
-      }
-      continue;
-    }
-    if (latest.state === 'created') {
-      // An attempt created but never started (the agent died in between): start it afresh under the same id.
-      actions.push({ kind: 'remove', id: latest.id }, { kind: 'start', container: c, restartCount: a.restartCount });
-      continue;
-    }
-    if (latest.state !== 'stopped' || !shouldRestart(pod.spec.restartPolicy, latest.exitCode)) continue;
-    const { remainingMs, delayMs } = input.backoff(c.name, latest);
-    if (remainingMs > 0) {
-      const message = `back-off ${formatDuration(delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? DEFAULT_NAMESPACE}(${pod.metadata.uid ?? ''})`;
-      actions.push({ kind: 'backoff', container: c.name, retryInMs: remainingMs, message });
-      continue;
-    }
-    // Only one dead attempt is kept: the one that just exited becomes `previous`.
-    if (a.previous) actions.push(...teardownOne(a.previous, grace, 'superseded attempt'));
-    actions.push({ kind: 'start', container: c, restartCount: a.restartCount + 1 });
+  for (const c of [...inits, ...pod.spec.containers]) {
+    for (const old of attempts.get(c.name)?.older ?? []) actions.push(...teardownOne(old, grace, 'superseded attempt'));
   }
+  const progress = initProgress(pod, attempts, input.started);
+  if (progress.failed) {
+    // The Pod has failed for good: nothing is left for its sidecars to serve.
+    for (const c of sidecarsOf(pod)) actions.push(...killRunning(attempts.get(c.name), c, grace, 'init container failed'));
+    return actions;
+  }
+  if (!progress.initialized) {
+    // In order: the sidecars already running are kept (and probed); the one whose turn it is moves on.
+    for (const c of inits) {
+      if (c === progress.current) {
+        const policy = isSidecar(c) ? 'Always' : initRestartPolicy(pod.spec.restartPolicy);
+        actions.push(...planContainer(input, c, attempts.get(c.name), policy, grace));
+        break;
+      }
+      if (isSidecar(c)) actions.push(...planContainer(input, c, attempts.get(c.name), 'Always', grace));
+    }
+    return actions;
+  }
+  // A Job's Pod whose app containers are done stops its sidecars, and they stay stopped.
+  const finished = appsFinished(pod, attempts);
+  for (const c of sidecarsOf(pod)) {
+    if (!finished) actions.push(...planContainer(input, c, attempts.get(c.name), 'Always', grace));
+    else actions.push(...killRunning(attempts.get(c.name), c, grace, 'app containers finished'));
+  }
+  for (const c of pod.spec.containers) actions.push(...planContainer(input, c, attempts.get(c.name), pod.spec.restartPolicy, grace));
   return actions;
 }
 
-/** Everything that stops and removes all of a Pod's containers. */
+function killRunning(a: ContainerAttempts | undefined, c: Container, grace: number, reason: string): PodAction[] {
+  const latest = a?.latest;
+  return latest?.state === 'running' ? [{ kind: 'kill', id: latest.id, container: c.name, graceSeconds: grace, reason }] : [];
+}
+
+/** One container's next step: start, restart (through the back-off), kill a failed liveness, or nothing. */
+function planContainer(input: PlanInput, c: Container, a: ContainerAttempts | undefined, policy: PodSpec['restartPolicy'], grace: number): PodAction[] {
+  const { pod } = input;
+  const latest = a?.latest;
+  if (!a || !latest) return [{ kind: 'start', container: c, restartCount: 0 }];
+  if (latest.state === 'running') {
+    return input.livenessFailed(c.name, latest.id) ? [{ kind: 'kill', id: latest.id, container: c.name, graceSeconds: grace, reason: 'liveness probe failed' }] : [];
+  }
+  if (latest.state === 'created') {
+    // An attempt created but never started (the agent died in between): start it afresh under the same id.
+    return [{ kind: 'remove', id: latest.id }, { kind: 'start', container: c, restartCount: a.restartCount }];
+  }
+  if (latest.state !== 'stopped' || !shouldRestart(policy, latest.exitCode)) return [];
+  const { remainingMs, delayMs } = input.backoff(c.name, latest);
+  if (remainingMs > 0) {
+    const message = `back-off ${formatDuration(delayMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace ?? DEFAULT_NAMESPACE}(${pod.metadata.uid ?? ''})`;
+    return [{ kind: 'backoff', container: c.name, retryInMs: remainingMs, message }];
+  }
+  // Only one dead attempt is kept: the one that just exited becomes `previous`.
+  const actions: PodAction[] = a.previous ? teardownOne(a.previous, grace, 'superseded attempt') : [];
+  actions.push({ kind: 'start', container: c, restartCount: a.restartCount + 1 });
+  return actions;
+}
+
+/**
+ * Everything that stops and removes all of a Pod's containers. The reconciler stops the
+ * app containers before the sidecars (which may serve them to the end): see isSidecarAttempt.
+ */
 export function planTeardown(containers: ContainerInfo[], graceSeconds: number): PodAction[] {
   return containers.flatMap((c) => teardownOne(c, graceSeconds, 'pod deleted'));
+}
+
+export function isSidecarAttempt(c: ContainerInfo): boolean {
+  return c.labels[LABEL_SIDECAR] === 'true';
 }
 
 function teardownOne(c: ContainerInfo, graceSeconds: number, reason: string): PodAction[] {

@@ -116,4 +116,37 @@ describe('runProbe', () => {
     assert.match(r.message, /"metrics"/);
     assert.equal(resolvePort('8080', { name: 'a', image: 'x' }), 8080);
   });
+
+  test('a startup probe holds back liveness and readiness until it succeeds, and its failure fails liveness', async () => {
+    const c: Container = {
+      name: 'app', image: 'x',
+      startupProbe: { exec: { command: ['started?'] }, periodSeconds: 1, failureThreshold: 3 },
+      readinessProbe: { exec: { command: ['ready?'] }, periodSeconds: 1 },
+    };
+    const { clock, runtime, prober, pod } = setup(c);
+    runtime.setExec(['started?'], { exitCode: 1, stdout: '', stderr: '' });
+    runtime.setExec(['ready?'], { exitCode: 0, stdout: '', stderr: '' });
+    await clock.advance(1500);
+    assert.equal(prober.started('u1', c, 'c-0'), false);
+    assert.equal(prober.ready('u1', c, 'c-0'), false);
+    assert.equal(runtime.callsOf('exec').filter((a) => (a[1] as string[])[0] === 'ready?').length, 0, 'readiness waits for the startup probe');
+    runtime.setExec(['started?'], { exitCode: 0, stdout: '', stderr: '' });
+    await clock.advance(1000);
+    assert.equal(prober.started('u1', c, 'c-0'), true);
+    // The reconciler syncs again when told of the change; readiness then begins.
+    prober.sync(pod, new Map([['app', { id: 'c-0', image: 'x', labels: {}, state: 'running', startedAt: 0 }]]), '10.42.0.5');
+    await clock.advance(2000);
+    assert.equal(prober.ready('u1', c, 'c-0'), true);
+    assert.equal(prober.livenessFailed('u1', 'app', 'c-0'), false);
+  });
+
+  test('a startup probe that fails failureThreshold times marks the attempt for a kill', async () => {
+    const c: Container = { name: 'app', image: 'x', startupProbe: { exec: { command: ['started?'] }, periodSeconds: 1, failureThreshold: 2 } };
+    const { clock, runtime, prober } = setup(c);
+    runtime.setExec(['started?'], { exitCode: 1, stdout: '', stderr: '' });
+    await clock.advance(500);
+    assert.equal(prober.livenessFailed('u1', 'app', 'c-0'), false);
+    await clock.advance(1500);
+    assert.equal(prober.livenessFailed('u1', 'app', 'c-0'), true);
+  });
 });

@@ -9,6 +9,8 @@ import net from 'node:net';
 import type { Clock, Timer } from '../proto/util/clock.js';
 import type { Container, Pod, Probe } from '../proto/model.js';
 import type { ContainerInfo, ContainerRuntime } from './runtime.js';
+import { longRunningOf } from './pod-init-containers.js';
+import { grpcHealthCheck, type GrpcProbeRequest } from './probe-grpc.js';
 
 export interface HttpProbeRequest {
   host: string;
@@ -22,6 +24,8 @@ export interface HttpProbeRequest {
 export interface ProbeTransport {
   httpGet(req: HttpProbeRequest): Promise<{ statusCode: number }>;
   tcpConnect(req: { host: string; port: number; timeoutMs: number }): Promise<void>;
+  /** grpc.health.v1.Health/Check; absent: the real one (probe-grpc.ts). */
+  grpcCheck?(req: GrpcProbeRequest): Promise<{ status: string }>;
 }
 
 export const nodeProbeTransport: ProbeTransport = {
@@ -49,6 +53,7 @@ export const nodeProbeTransport: ProbeTransport = {
       s.once('timeout', () => s.destroy(new Error(`timed out after ${req.timeoutMs} ms`)));
       s.once('error', reject);
     }),
+  grpcCheck: grpcHealthCheck,
 };
 
 export interface ProbeContext {
@@ -86,8 +91,15 @@ async function attempt(probe: Probe, ctx: ProbeContext, timeoutMs: number): Prom
     const r = await ctx.runtime.exec(ctx.containerId, probe.exec.command, timeoutMs);
     return { ok: r.exitCode === 0, message: `exec exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim()}` };
   }
+  if (probe.grpc) {
+    const host = ctx.podIP;
+    if (!host) return { ok: false, message: 'probe needs the pod IP: the pod has none yet' };
+    const check = ctx.transport.grpcCheck ?? grpcHealthCheck;
+    const { status } = await check({ host, port: probe.grpc.port, service: probe.grpc.service ?? '', timeoutMs });
+    return { ok: status === 'SERVING', message: `gRPC health check answered ${status}` };
+  }
   const target = probe.httpGet ?? probe.tcpSocket;
-  if (!target) return { ok: false, message: 'probe must have exec, httpGet or tcpSocket: it has none' };
+  if (!target) return { ok: false, message: 'probe must have exec, httpGet, tcpSocket or grpc: it has none' };
   const port = resolvePort(target.port, ctx.container);
   const host = target.host ?? ctx.podIP;
   if (port === undefined) return { ok: false, message: `probe port must be a number or a named port of the container: "${target.port}" is neither` };
@@ -106,7 +118,7 @@ export function resolvePort(port: number | string, container: Container): number
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-export type ProbeKind = 'liveness' | 'readiness';
+export type ProbeKind = 'liveness' | 'readiness' | 'startup';
 
 interface Worker {
   id: string;
@@ -114,8 +126,10 @@ interface Worker {
   inFlight: boolean;
   successes: number;
   failures: number;
-  /** readiness: ready; liveness: still alive. */
+  /** readiness: ready; liveness: still alive; startup: has succeeded. */
   ok: boolean;
+  /** startup: gave up after failureThreshold failures (the attempt is killed, as for liveness). */
+  failed?: boolean;
 }
 
 export interface PodProberOptions {
@@ -139,10 +153,13 @@ export class PodProber {
     const uid = pod.metadata.uid ?? '';
     this.podIPs.set(uid, podIP);
     const keep = new Set<string>();
-    for (const c of pod.spec.containers) {
+    for (const c of longRunningOf(pod)) {
       const info = running.get(c.name);
-      for (const [kind, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
-        if (!probe || !info) continue;
+      // A startup probe holds back the others until it has succeeded once.
+      const startup = c.startupProbe && info ? this.workers.get(`${uid}/${c.name}/startup`) : undefined;
+      const gated = !!c.startupProbe && !(startup?.id === info?.id && startup?.ok);
+      for (const [kind, probe] of [['startup', c.startupProbe], ['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
+        if (!probe || !info || (kind !== 'startup' && gated)) continue;
         const key = `${uid}/${c.name}/${kind}`;
         keep.add(key);
         if (this.workers.get(key)?.id !== info.id) this.startWorker(key, uid, kind, probe, c, info);
@@ -155,6 +172,7 @@ export class PodProber {
 
   /** Ready when the container has no readiness probe, or its probe has succeeded enough. */
   ready(uid: string, container: Container, id: string): boolean {
+    if (!this.started(uid, container, id)) return false;
     if (!container.readinessProbe) return true;
     const w = this.workers.get(`${uid}/${container.name}/readiness`);
     return w?.id === id && w.ok;
@@ -162,7 +180,15 @@ export class PodProber {
 
   livenessFailed(uid: string, name: string, id: string): boolean {
     const w = this.workers.get(`${uid}/${name}/liveness`);
-    return w?.id === id && !w.ok;
+    const s = this.workers.get(`${uid}/${name}/startup`);
+    return (w?.id === id && !w.ok) || (s?.id === id && s.failed === true);
+  }
+
+  /** Started (the status field): no startup probe, or it has succeeded for this attempt. */
+  started(uid: string, container: Container, id: string): boolean {
+    if (!container.startupProbe) return true;
+    const w = this.workers.get(`${uid}/${container.name}/startup`);
+    return w?.id === id && w.ok;
   }
 
   stopPod(uid: string): void {
@@ -216,6 +242,14 @@ export class PodProber {
     if (!r.ok && w.failures >= (probe.failureThreshold ?? 3)) w.ok = false;
     // Liveness needs one success only (Kubernetes requires successThreshold 1 there).
     if (r.ok && w.successes >= (kind === 'liveness' ? 1 : probe.successThreshold ?? 1)) w.ok = true;
+    if (kind === 'startup') {
+      w.ok = before || r.ok;
+      if (!w.ok && w.failures >= (probe.failureThreshold ?? 3)) w.failed = true;
+      // Done either way: started for good, or the attempt is going to be killed.
+      if (w.ok || w.failed) for (const t of w.timers) t.cancel();
+      if (w.ok !== before || w.failed) this.opts.onChange(uid);
+      return;
+    }
     if (kind === 'liveness' && !w.ok) {
       // The attempt is going to be killed: stop probing it, keep the verdict.
       for (const t of w.timers) t.cancel();

@@ -11,8 +11,8 @@ import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
 import type { PodNetwork, PodSandbox } from './network.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
 import { configSourceOf, type ConfigSource } from './pod-env.js';
-import { containerLogPath, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
-import { graceSecondsOf, planPod, planTeardown } from './pod-plan.js';
+import { containerLogPath, pruneAttemptLogs, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
+import { graceSecondsOf, isSidecarAttempt, planPod, planTeardown } from './pod-plan.js';
 import { PodProber, type ProbeTransport } from './pod-probes.js';
 import type { ProcessProbe } from './process-probe.js';
 import { startContainer } from './pod-start.js';
@@ -220,6 +220,7 @@ export class PodReconciler {
       containers,
       backoff: (name, info) => this.crash.remaining(`${uid}/${name}`, info, now),
       livenessFailed: (name, id) => this.prober.livenessFailed(uid, name, id),
+      started: (name, info) => this.startedOf(pod, name, info.id),
     });
     const waiting = this.waitingOf(uid);
     const netnsPath = pod.spec.hostNetwork ? undefined : (await this.ensureSandbox(pod)).netnsPath;
@@ -254,6 +255,7 @@ export class PodReconciler {
           for (const w of r.warnings ?? []) this.log.warn({ uid, container: a.container.name }, w);
           waiting.delete(a.container.name);
           this.event(pod, 'Normal', 'Started', `Started container ${a.container.name}`, a.container.name);
+          if (a.restartCount >= 2) await this.pruneLogs(pod, a.container.name, a.restartCount);
           continue;
         }
         waiting.set(a.container.name, r.waiting);
@@ -273,13 +275,17 @@ export class PodReconciler {
     const known = pod ?? this.gone.get(uid);
     this.prober.stopPod(uid);
     const actions = planTeardown(containers, graceSecondsOf(known));
-    // Containers get their grace period side by side, not one after the other.
+    // Containers get their grace period side by side, not one after the other; sidecars
+    // are stopped once the app containers they serve have gone.
+    const sidecar = new Set(containers.filter(isSidecarAttempt).map((c) => c.id));
+    const kills = actions.filter((a) => a.kind === 'kill');
     try {
-      await Promise.all(actions.map((a) => {
-        if (a.kind !== 'kill') return undefined;
-        if (known) this.event(known, 'Normal', 'Killing', `Stopping container ${a.container}`, a.container);
-        return this.opts.runtime.stop(a.id, a.graceSeconds);
-      }));
+      for (const group of [kills.filter((a) => !sidecar.has(a.id)), kills.filter((a) => sidecar.has(a.id))]) {
+        await Promise.all(group.map((a) => {
+          if (known) this.event(known, 'Normal', 'Killing', `Stopping container ${a.container}`, a.container);
+          return this.opts.runtime.stop(a.id, a.graceSeconds);
+        }));
+      }
     } finally {
       if (actions.length > 0) this.markChanged(uid);
     }
@@ -310,12 +316,13 @@ export class PodReconciler {
   private async report(pod: Pod, containers: ContainerInfo[], terminating: boolean): Promise<void> {
     const uid = pod.metadata.uid!;
     const previous = this.reported.get(uid) ?? pod.status;
-    const specs = new Map(pod.spec.containers.map((c) => [c.name, c]));
+    const specs = new Map([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [c.name, c]));
     const status = computePodStatus({
       pod,
       containers,
       waiting: this.waitingOf(uid),
       ready: (name, info) => !terminating && this.prober.ready(uid, specs.get(name)!, info.id),
+      started: (name, info) => this.startedOf(pod, name, info.id),
       podIP: this.podIP(pod),
       hostIP: this.opts.hostIP,
       now: this.opts.clock.now(),
@@ -325,6 +332,11 @@ export class PodReconciler {
     if (sameStatus(previous, status)) return;
     await this.opts.reportStatus(pod, status);
     this.reported.set(uid, status);
+  }
+
+  private startedOf(pod: Pod, name: string, id: string): boolean {
+    const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name);
+    return !spec || this.prober.started(pod.metadata.uid!, spec, id);
   }
 
   private async ensureSandbox(pod: Pod): Promise<PodSandbox> {
@@ -418,6 +430,16 @@ export class PodReconciler {
       await rotateIfNeeded(this.logPathOf(c), this.opts.logRotation);
     } catch (err) {
       this.log.debug({ container: c.id, err: String(err) }, 'container log not rotated');
+    }
+  }
+
+  /** Old attempts' logs are only disk use: a failure to prune them must not hold back the pod. */
+  private async pruneLogs(pod: Pod, container: string, latest: number): Promise<void> {
+    const ref = { namespace: pod.metadata.namespace ?? DEFAULT_NAMESPACE, name: pod.metadata.name, uid: pod.metadata.uid ?? '' };
+    try {
+      await pruneAttemptLogs(this.opts.dataDir, ref, container, latest);
+    } catch (err) {
+      this.log.debug({ uid: ref.uid, container, err: String(err) }, 'old container logs not pruned');
     }
   }
 

@@ -4,8 +4,9 @@
 // the agent reports only real changes.
 import { findCondition, withTransitionTime } from '../proto/util/conditions.js';
 import { sortedKeys, stableJson } from '../proto/util/json.js';
-import type { Condition, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus } from '../proto/model.js';
-import { attemptsByName, shouldRestart } from './pod-plan.js';
+import type { Condition, Container, ContainerState, ContainerStatus, Pod, PodPhase, PodSpec, PodStatus } from '../proto/model.js';
+import { appsFinished, initProgress, initRestartPolicy, isSidecar } from './pod-init-containers.js';
+import { attemptsByName, shouldRestart, type ContainerAttempts } from './pod-plan.js';
 import type { ContainerInfo } from './runtime.js';
 
 export interface WaitingReason {
@@ -21,6 +22,8 @@ export interface StatusInput {
   waiting: ReadonlyMap<string, WaitingReason>;
   /** Readiness of a running attempt. */
   ready(containerName: string, info: ContainerInfo): boolean;
+  /** Whether a running attempt has passed its startup probe; absent: always. */
+  started?(containerName: string, info: ContainerInfo): boolean;
   podIP?: string;
   hostIP?: string;
   now: number;
@@ -34,55 +37,44 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, previous, now } = input;
   const policy = input.terminating ? 'Never' : pod.spec.restartPolicy;
   const attempts = attemptsByName(input.containers);
+  const progress = initProgress(pod, attempts, input.started);
+  const finished = appsFinished(pod, attempts, policy);
+  const prevInit = new Map((previous?.initContainerStatuses ?? []).map((s) => [s.name, s]));
+  const initStatuses: ContainerStatus[] = [];
+  const inits = pod.spec.initContainers ?? [];
+  for (const c of inits) {
+    // A sidecar restarts whatever its exit, until the Pod is done or deleted.
+    const initPolicy = isSidecar(c) ? (input.terminating || finished || progress.failed ? 'Never' : 'Always') : input.terminating ? 'Never' : initRestartPolicy(pod.spec.restartPolicy);
+    const notYet = c === progress.current ? undefined : { reason: 'PodInitializing' };
+    const r = containerStatusOf(input, c, attempts.get(c.name), prevInit.get(c.name), initPolicy, notYet);
+    // Sidecars count for readiness like app containers; regular init containers never are "ready" once done.
+    if (!isSidecar(c)) r.status.ready = r.status.state.terminated?.exitCode === 0;
+    initStatuses.push(r.status);
+  }
   const prevByName = new Map((previous?.containerStatuses ?? []).map((s) => [s.name, s]));
   const statuses: ContainerStatus[] = [];
   let allFinal = true;
   let allSucceeded = true;
   let allStarted = true;
+  // App containers not started yet wait for the init containers.
+  const notYet: WaitingReason | undefined = progress.initialized ? undefined : { reason: 'PodInitializing' };
   for (const c of pod.spec.containers) {
-    const a = attempts.get(c.name);
-    const latest = a?.latest;
-    const prev = prevByName.get(c.name);
-    const waiting = input.waiting.get(c.name);
-    const s: ContainerStatus = { name: c.name, image: c.image, ready: false, restartCount: a?.restartCount ?? 0, state: {} };
-    if (latest) s.containerID = `containerd://${latest.id}`;
-    const prevSame = prev && prev.containerID === s.containerID ? prev : undefined;
-    const lastOf = (info: ContainerInfo | undefined): ContainerState | undefined =>
-      info && info.state === 'stopped' ? { terminated: terminated(info, prev?.lastState?.terminated?.finishedAt, now) } : undefined;
-    if (latest?.state === 'running') {
-      s.state = { running: { startedAt: iso(latest.startedAt, prevSame?.state.running?.startedAt, now) } };
-      s.ready = input.ready(c.name, latest);
-      s.started = true;
-      s.lastState = lastOf(a?.previous);
-      allFinal = false;
-    } else if (latest?.state === 'stopped') {
-      s.started = false;
-      const final = !shouldRestart(policy, latest.exitCode);
-      if (waiting && !final) {
-        s.state = { waiting: { ...waiting } };
-        s.lastState = lastOf(latest);
-      } else {
-        s.state = { terminated: terminated(latest, prevSame?.state.terminated?.finishedAt, now) };
-        s.lastState = lastOf(a?.previous);
-      }
-      if (!final) allFinal = false;
-      else if (latest.exitCode !== 0) allSucceeded = false;
-    } else {
-      s.state = { waiting: waiting ? { ...waiting } : { reason: 'ContainerCreating' } };
-      s.lastState = lastOf(a?.previous);
-      allStarted = !!latest && latest.state === 'unknown' && allStarted;
-      allFinal = false;
-    }
-    if (s.lastState === undefined) delete s.lastState;
-    statuses.push(s);
+    const r = containerStatusOf(input, c, attempts.get(c.name), prevByName.get(c.name), policy, notYet);
+    allFinal &&= r.final;
+    allSucceeded &&= r.succeeded;
+    allStarted &&= r.started;
+    statuses.push(r.status);
   }
 
   let phase: PodPhase;
-  if (allFinal && pod.spec.containers.length > 0) phase = allSucceeded ? 'Succeeded' : 'Failed';
+  if (progress.failed) phase = 'Failed';
+  else if (!progress.initialized) phase = 'Pending';
+  else if (allFinal && pod.spec.containers.length > 0) phase = allSucceeded ? 'Succeeded' : 'Failed';
   else if (allStarted) phase = 'Running';
   else phase = 'Pending';
 
-  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const sidecarNames = new Set(inits.filter(isSidecar).map((c) => c.name));
+  const unready = [...initStatuses.filter((s) => sidecarNames.has(s.name)), ...statuses].filter((s) => !s.ready).map((s) => s.name);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const readyCond = (type: string): Condition =>
     unready.length === 0
@@ -90,8 +82,12 @@ export function computePodStatus(input: StatusInput): PodStatus {
       : terminal
         ? { type, status: 'False', reason: 'PodCompleted' }
         : { type, status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` };
+  const incomplete = inits.filter((c, i) => i >= progress.done || (isSidecar(c) && initStatuses[i]?.started !== true)).map((c) => c.name);
+  const initialized: Condition = progress.initialized
+    ? { type: 'Initialized', status: 'True' }
+    : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` };
   const conditions = [
-    { type: 'Initialized', status: 'True' } as Condition,
+    initialized,
     readyCond('Ready'),
     readyCond('ContainersReady'),
     { type: 'PodScheduled', status: 'True' } as Condition,
@@ -105,8 +101,62 @@ export function computePodStatus(input: StatusInput): PodStatus {
     podIPs: input.podIP ? [{ ip: input.podIP }] : undefined,
     startTime: previous?.startTime ?? new Date(now).toISOString(),
     containerStatuses: statuses,
+    initContainerStatuses: inits.length > 0 ? initStatuses : undefined,
   };
   return sortedKeys(status) as PodStatus;
+}
+
+interface OneStatus {
+  status: ContainerStatus;
+  /** Exited and will not run again. */
+  final: boolean;
+  succeeded: boolean;
+  started: boolean;
+}
+
+/** One container's status from its attempts; `notYet` is the waiting reason when it has none yet. */
+function containerStatusOf(
+  input: StatusInput,
+  c: Container,
+  a: ContainerAttempts | undefined,
+  prev: ContainerStatus | undefined,
+  policy: PodSpec['restartPolicy'],
+  notYet: WaitingReason | undefined,
+): OneStatus {
+  const { now } = input;
+  const latest = a?.latest;
+  const waiting = input.waiting.get(c.name);
+  const s: ContainerStatus = { name: c.name, image: c.image, ready: false, restartCount: a?.restartCount ?? 0, state: {} };
+  let final = false;
+  let succeeded = true;
+  let started = true;
+  if (latest) s.containerID = `containerd://${latest.id}`;
+  const prevSame = prev && prev.containerID === s.containerID ? prev : undefined;
+  const lastOf = (info: ContainerInfo | undefined): ContainerState | undefined =>
+    info && info.state === 'stopped' ? { terminated: terminated(info, prev?.lastState?.terminated?.finishedAt, now) } : undefined;
+  if (latest?.state === 'running') {
+    s.state = { running: { startedAt: iso(latest.startedAt, prevSame?.state.running?.startedAt, now) } };
+    s.ready = !input.terminating && input.ready(c.name, latest);
+    s.started = input.started ? input.started(c.name, latest) : true;
+    s.lastState = lastOf(a?.previous);
+  } else if (latest?.state === 'stopped') {
+    s.started = false;
+    final = !shouldRestart(policy, latest.exitCode);
+    if (waiting && !final) {
+      s.state = { waiting: { ...waiting } };
+      s.lastState = lastOf(latest);
+    } else {
+      s.state = { terminated: terminated(latest, prevSame?.state.terminated?.finishedAt, now) };
+      s.lastState = lastOf(a?.previous);
+    }
+    if (final && latest.exitCode !== 0) succeeded = false;
+  } else {
+    s.state = { waiting: waiting ? { ...waiting } : notYet && !latest ? { ...notYet } : { reason: 'ContainerCreating' } };
+    s.lastState = lastOf(a?.previous);
+    started = !!latest && latest.state === 'unknown';
+  }
+  if (s.lastState === undefined) delete s.lastState;
+  return { status: s, final, succeeded, started };
 }
 
 /** Deep equality of two statuses, key order and undefined fields ignored. */

@@ -264,6 +264,8 @@ export interface Probe {
   exec?: { command: string[] };
   httpGet?: { path?: string; port: number | string; host?: string; scheme?: 'HTTP' | 'HTTPS' };
   tcpSocket?: { port: number | string; host?: string };
+  /** The standard gRPC health check (grpc.health.v1.Health/Check), plaintext to the Pod IP. */
+  grpc?: { port: number; service?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -290,9 +292,13 @@ export interface Container {
   volumeMounts?: VolumeMount[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
+  /** Holds back readiness and liveness until it has succeeded once. */
+  startupProbe?: Probe;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   envFrom?: EnvFromSource[];
   securityContext?: SecurityContext;
+  /** Init containers only: "Always" makes a native sidecar, started in order and kept running. */
+  restartPolicy?: 'Always';
 }
 
 export interface KeyToPath {
@@ -369,6 +375,7 @@ export interface PodStatus {
   podIPs?: { ip: string }[];
   startTime?: string;
   containerStatuses?: ContainerStatus[];
+  initContainerStatuses?: ContainerStatus[];
   reason?: string;
   message?: string;
   observedGeneration?: number;

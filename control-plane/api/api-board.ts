@@ -36,12 +36,14 @@ export class BoardApi {
     if (!container) {
       throw new BrambleError('INVALID_ARGUMENT', `pod "${req.pod}" has ${names.length} containers: choose one with -c (${names.join(', ')})`);
     }
-    if (!names.includes(container)) {
-      throw new BrambleError('NOT_FOUND', `container "${container}" is not in pod "${req.pod}": it has ${names.join(', ')}`);
+    // Init containers (sidecars among them) have logs too, by name only: the default is an app container.
+    const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name)];
+    if (!all.includes(container)) {
+      throw new BrambleError('NOT_FOUND', `container "${container}" is not in pod "${req.pod}": it has ${all.join(', ')}`);
     }
     return this.deps.tunnels.get(nodeName).request((requestId) => ({
       requestId,
-      logs: { namespace, pod: req.pod, container, follow: req.follow, tailLines: req.tailLines },
+      logs: { namespace, pod: req.pod, container, follow: req.follow, tailLines: req.tailLines, previous: req.previous },
     }));
   }
 

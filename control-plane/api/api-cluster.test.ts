@@ -336,7 +336,7 @@ describe('ClusterApi other calls', () => {
     await api.apply({ objects: [JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } })], dryRun: false });
     const pod = store.get('Pod', 'default', 'p')!;
     await store.propose({ ops: [{ type: 'put', object: { ...pod, spec: { ...(pod.spec as object), nodeName: 'pi-1' } } }] });
-    await rejectsWith(async () => boardFor(store).logs({ namespace: '', pod: 'p', container: '', follow: false, tailLines: -1 }), 'NODE_UNREACHABLE', 'no agent connected for node "pi-1"');
+    await rejectsWith(async () => boardFor(store).logs({ namespace: '', pod: 'p', container: '', follow: false, tailLines: -1, previous: false }), 'NODE_UNREACHABLE', 'no agent connected for node "pi-1"');
   });
 });
 

@@ -356,6 +356,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '-c, --container <name>', description: 'container of the Pod (needed when it has several)' },
       { flags: '-f, --follow', description: 'keep printing new lines until Ctrl-C' },
       { flags: '--tail <lines>', description: 'only the last N lines (-1: all)' },
+      { flags: '-p, --previous', description: 'the log of the previous instance of the container (before its last restart)' },
     ],
     action: async (ctx, a, o) => {
       const interrupt = interruptSignal();
@@ -368,6 +369,7 @@ export const COMMANDS: readonly CommandEntry[] = [
             follow: optBool(o, 'follow'),
             tail: optString(o, 'tail'),
             namespace: optString(o, 'namespace'),
+            previous: optBool(o, 'previous'),
           },
           interrupt.signal,
         );

@@ -14,6 +14,8 @@ export interface LogsInput {
   /** As typed after --tail; absent: the whole retained log. */
   tail?: string;
   namespace?: string;
+  /** The container's attempt before the latest (after a restart). */
+  previous?: boolean;
 }
 
 /** --tail N: the last N lines; -1 for everything retained. */
@@ -51,6 +53,7 @@ export async function runLogs(ctx: CommandContext, input: LogsInput, interrupt: 
       container: input.container ?? '',
       follow: input.follow,
       tailLines,
+      previous: input.previous ?? false,
     });
     const cancel = (): void => stream.cancel();
     if (interrupt.aborted) cancel();

@@ -160,6 +160,35 @@ describe('tables', () => {
     assert.deepEqual(wide.stdout.split('\n')[1]!.split(/\s+/), ['web-1', '1/2', 'CrashLoopBackOff', '3', '2d', '10.42.1.7', 'pi-1']);
   });
 
+  test('a pod running its init containers shows Init:N/M, a failing one Init:REASON; sidecars count in READY', () => {
+    const initializing = pod('setup', MINUTE, {
+      spec: {
+        initContainers: [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always' }, { name: 'fetch', image: 'busybox' }, { name: 'migrate', image: 'busybox' }],
+        containers: [{ name: 'a', image: 'busybox' }],
+      },
+      status: {
+        phase: 'Pending',
+        conditions: [{ type: 'Initialized', status: 'False' }],
+        initContainerStatuses: [
+          { name: 'proxy', image: 'busybox', ready: true, started: true, restartCount: 0, state: { running: { startedAt: created(MINUTE) } } },
+          { name: 'fetch', image: 'busybox', ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', finishedAt: created(0) } } },
+          { name: 'migrate', image: 'busybox', ready: false, restartCount: 0, state: { running: { startedAt: created(0) } } },
+        ],
+        containerStatuses: [{ name: 'a', image: 'busybox', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }],
+      },
+    });
+    const row = (o: KObject): string[] => printObjects(request({ kind: kind('po'), objects: [o] })).stdout.split('\n')[1]!.split(/\s+/);
+    assert.deepEqual(row(initializing).slice(0, 3), ['setup', '1/2', 'Init:2/3']);
+    const crashing = structuredClone(initializing);
+    (crashing.status as { initContainerStatuses: { state: object }[] }).initContainerStatuses[2]!.state = { waiting: { reason: 'CrashLoopBackOff' } };
+    assert.equal(row(crashing)[2], 'Init:CrashLoopBackOff');
+    const done = structuredClone(initializing);
+    (done.status as { conditions: object[]; phase: string }).conditions = [{ type: 'Initialized', status: 'True' }];
+    (done.status as { phase: string }).phase = 'Running';
+    (done.status as { containerStatuses: object[] }).containerStatuses = [{ name: 'a', image: 'busybox', ready: true, restartCount: 0, state: { running: { startedAt: created(0) } } }];
+    assert.deepEqual(row(done).slice(0, 3), ['setup', '2/2', 'Running']);
+  });
+
   test('a pod being deleted shows Terminating', () => {
     const p = pod('old', MINUTE);
     p.metadata.deletionTimestamp = created(0);

@@ -109,6 +109,8 @@ const AGE: Column = { header: 'AGE', value: (o, ctx) => age(o.metadata.creationT
 
 function podStatus(o: KObject): string {
   if (o.metadata.deletionTimestamp) return 'Terminating';
+  const init = initStatus(o);
+  if (init) return init;
   const statuses = list(at(o, 'status.containerStatuses'));
   for (const s of statuses) {
     const waiting = at(s, 'state.waiting.reason');
@@ -124,10 +126,32 @@ function podStatus(o: KObject): string {
   return text(at(o, 'status.reason'), phase);
 }
 
+/** "Init:1/2", "Init:Error", "Init:CrashLoopBackOff" while init containers run, as kubectl prints them. */
+function initStatus(o: KObject): string | undefined {
+  const specs = list(at(o, 'spec.initContainers'));
+  const statuses = list(at(o, 'status.initContainerStatuses'));
+  const initialized = list(at(o, 'status.conditions')).some((c) => at(c, 'type') === 'Initialized' && at(c, 'status') === 'True');
+  if (initialized) return undefined;
+  for (let i = 0; i < statuses.length; i++) {
+    const s = statuses[i];
+    const exitCode = at(s, 'state.terminated.exitCode');
+    if (exitCode === 0) continue;
+    const sidecar = at(specs.find((c) => at(c, 'name') === at(s, 'name')), 'restartPolicy') === 'Always';
+    if (sidecar && at(s, 'started') === true) continue;
+    if (typeof exitCode === 'number') return `Init:${text(at(s, 'state.terminated.reason'), `ExitCode:${exitCode}`)}`;
+    const waiting = at(s, 'state.waiting.reason');
+    if (typeof waiting === 'string' && waiting !== '' && waiting !== 'PodInitializing') return `Init:${waiting}`;
+    return `Init:${i}/${specs.length}`;
+  }
+  return undefined;
+}
+
+/** Sidecars (init containers with restartPolicy Always) count beside the app containers, as in kubectl. */
 function podReady(o: KObject): string {
-  const statuses = list(at(o, 'status.containerStatuses'));
+  const sidecars = new Set(list(at(o, 'spec.initContainers')).filter((c) => at(c, 'restartPolicy') === 'Always').map((c) => at(c, 'name')));
+  const statuses = [...list(at(o, 'status.containerStatuses')), ...list(at(o, 'status.initContainerStatuses')).filter((s) => sidecars.has(at(s, 'name')))];
   const ready = statuses.filter((s) => at(s, 'ready') === true).length;
-  return `${ready}/${list(at(o, 'spec.containers')).length}`;
+  return `${ready}/${list(at(o, 'spec.containers')).length + sidecars.size}`;
 }
 
 function servicePorts(o: KObject): string {

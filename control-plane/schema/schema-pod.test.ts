@@ -166,11 +166,11 @@ describe('probes', () => {
   });
 
   test('a probe needs exactly one handler', () => {
-    expectProblem(probe({ periodSeconds: 5 }), `${c0}.livenessProbe`, 'must specify exactly one handler (exec, httpGet or tcpSocket): none given');
+    expectProblem(probe({ periodSeconds: 5 }), `${c0}.livenessProbe`, 'must specify exactly one handler (exec, httpGet, tcpSocket or grpc): none given');
     expectProblem(
       probe({ exec: { command: ['true'] }, httpGet: { port: 80 } }),
       `${c0}.livenessProbe`,
-      'must specify exactly one handler (exec, httpGet or tcpSocket): got exec, httpGet',
+      'must specify exactly one handler (exec, httpGet, tcpSocket or grpc): got exec, httpGet',
     );
   });
 
@@ -235,5 +235,42 @@ describe('scheduling fields', () => {
   test('nodeSelector follows label rules and terminationGracePeriodSeconds is non-negative', () => {
     expectProblem(pod('spec.nodeSelector', { 'kubernetes.io/arch': 'arm 64' }), 'spec.nodeSelector["kubernetes.io/arch"]', 'must be empty or consist');
     expectProblem(pod('spec.terminationGracePeriodSeconds', -5), 'spec.terminationGracePeriodSeconds', 'must be greater than or equal to 0');
+  });
+});
+
+describe('init containers and sidecars', () => {
+  test('an init container with restartPolicy Always (a native sidecar) is accepted', () => {
+    expectValid(pod('spec.initContainers', [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always', readinessProbe: { tcpSocket: { port: 80 } } }]));
+  });
+
+  test('an init container restartPolicy other than Always is refused', () => {
+    expectProblem(pod('spec.initContainers', [{ name: 'setup', image: 'busybox', restartPolicy: 'OnFailure' }]), 'spec.initContainers[0].restartPolicy', 'Always');
+  });
+
+  test('an app container takes no restartPolicy', () => {
+    expectProblem(pod(`${c0}.restartPolicy`, 'Always'), `${c0}.restartPolicy`, 'unknown field "restartPolicy"');
+  });
+
+  test('a regular init container may not have probes', () => {
+    const obj = pod('spec.initContainers', [{ name: 'setup', image: 'busybox', livenessProbe: { exec: { command: ['true'] } } }]);
+    expectProblem(obj, 'spec.initContainers[0].livenessProbe', 'must not be set for an init container unless its restartPolicy is "Always"');
+  });
+});
+
+describe('grpc probes', () => {
+  test('a grpc probe with a port and a service is accepted', () => {
+    expectValid(pod(`${c0}.livenessProbe`, { grpc: { port: 9000, service: 'health' } }));
+  });
+
+  test('a startupProbe takes the same handlers, grpc included', () => {
+    expectValid(pod(`${c0}.startupProbe`, { grpc: { port: 9000 }, failureThreshold: 30, periodSeconds: 2 }));
+  });
+
+  test('a grpc probe port must be a number in range', () => {
+    expectProblem(pod(`${c0}.readinessProbe`, { grpc: { port: 70000 } }), `${c0}.readinessProbe.grpc.port`, 'must be less than or equal to 65535');
+  });
+
+  test('a grpc probe is one handler: it cannot be combined with another', () => {
+    expectProblem(pod(`${c0}.readinessProbe`, { grpc: { port: 9000 }, tcpSocket: { port: 80 } }), `${c0}.readinessProbe`, 'got tcpSocket, grpc');
   });
 });

@@ -177,7 +177,7 @@ export const containerPortSchema = z.strictObject({
   protocol: z.enum(['TCP', 'UDP']).optional(),
 });
 
-const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket'] as const;
+const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
 
 export const probeSchema = z
   .strictObject({
@@ -192,6 +192,8 @@ export const probeSchema = z
       })
       .optional(),
     tcpSocket: z.strictObject({ port: portOrName(), host: z.string().optional() }).optional(),
+    // As in Kubernetes, a gRPC probe's port is a number (not a port name).
+    grpc: z.strictObject({ port: port(), service: z.string().optional() }).optional(),
     initialDelaySeconds: nonNegative().optional(),
     periodSeconds: nonNegative().optional(),
     timeoutSeconds: nonNegative().optional(),
@@ -214,31 +216,49 @@ export const volumeMountSchema = z.strictObject({
   subPath: ruledString(relativePathRule).optional(),
 });
 
-export const containerSchema = z
-  .strictObject({
-    name: dnsLabel(),
-    image: ruledString((v) => (v.trim() === '' ? 'must not be empty' : v.trim() !== v ? 'must not have leading or trailing spaces' : undefined)),
-    command: z.array(z.string()).optional(),
-    args: z.array(z.string()).optional(),
-    env: z.array(envVarSchema).optional(),
-    envFrom: z.array(envFromSchema).optional(),
-    securityContext: securityContextSchema.optional(),
-    workingDir: z.string().optional(),
-    ports: z.array(containerPortSchema).optional(),
-    resources: resourcesSchema.optional(),
-    volumeMounts: z.array(volumeMountSchema).optional(),
-    livenessProbe: probeSchema.optional(),
-    readinessProbe: probeSchema.optional(),
-    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
-  })
+const containerShape = {
+  name: dnsLabel(),
+  image: ruledString((v) => (v.trim() === '' ? 'must not be empty' : v.trim() !== v ? 'must not have leading or trailing spaces' : undefined)),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.array(envVarSchema).optional(),
+  envFrom: z.array(envFromSchema).optional(),
+  securityContext: securityContextSchema.optional(),
+  workingDir: z.string().optional(),
+  ports: z.array(containerPortSchema).optional(),
+  resources: resourcesSchema.optional(),
+  volumeMounts: z.array(volumeMountSchema).optional(),
+  livenessProbe: probeSchema.optional(),
+  readinessProbe: probeSchema.optional(),
+  startupProbe: probeSchema.optional(),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+};
+
+function uniqueMountPaths(c: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
+  const seen = new Set<string>();
+  asArray(field(c, 'volumeMounts')).forEach((m, i) => {
+    const path = field(m, 'mountPath');
+    if (typeof path !== 'string') return;
+    if (seen.has(path)) addProblem(ctx, ['volumeMounts', i, 'mountPath'], 'must be unique within the container', path);
+    seen.add(path);
+  });
+}
+
+export const containerSchema = z.strictObject(containerShape).superRefine(uniqueMountPaths, ALWAYS);
+
+/**
+ * An init container may also be a native sidecar: restartPolicy "Always" (the only value
+ * Kubernetes takes there) starts it in its turn and keeps it running beside the app.
+ */
+export const initContainerSchema = z
+  .strictObject({ ...containerShape, restartPolicy: z.literal('Always').optional() })
   .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    asArray(field(c, 'volumeMounts')).forEach((m, i) => {
-      const path = field(m, 'mountPath');
-      if (typeof path !== 'string') return;
-      if (seen.has(path)) addProblem(ctx, ['volumeMounts', i, 'mountPath'], 'must be unique within the container', path);
-      seen.add(path);
-    });
+    uniqueMountPaths(c, ctx);
+    // A regular init container runs to completion: there is nothing to probe.
+    if (field(c, 'restartPolicy') === 'Always') return;
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+      if (field(c, probe) !== undefined) addProblem(ctx, [probe], 'must not be set for an init container unless its restartPolicy is "Always"');
+    }
   }, ALWAYS);
 
 const fileMode = () =>
@@ -297,7 +317,7 @@ export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
 export const podSpecSchema = z
   .strictObject({
     containers: z.array(containerSchema).min(1),
-    initContainers: z.array(containerSchema).optional(),
+    initContainers: z.array(initContainerSchema).optional(),
     restartPolicy: z.enum(RESTART_POLICIES).optional(),
     nodeName: dnsSubdomain().optional(),
     nodeSelector: labelMap().optional(),

@@ -59,6 +59,7 @@ export const podStatusSchema = z.object({
   podIPs: z.array(z.object({ ip: ip() })).max(8).optional(),
   startTime: timestamp().optional(),
   containerStatuses: z.array(containerStatusSchema).max(256).optional(),
+  initContainerStatuses: z.array(containerStatusSchema).max(256).optional(),
   reason: reason().optional(),
   message: message().optional(),
   observedGeneration: int().min(0).optional(),

@@ -8,6 +8,7 @@ export interface LogsRequest {
   'container'?: (string);
   'follow'?: (boolean);
   'tailLines'?: (number | string | Long);
+  'previous'?: (boolean);
 }
 
 export interface LogsRequest__Output {
@@ -16,4 +17,5 @@ export interface LogsRequest__Output {
   'container': (string);
   'follow': (boolean);
   'tailLines': (number);
+  'previous': (boolean);
 }
