@@ -10,9 +10,10 @@
 // a file that starts failing for another reason fails this test.
 //
 // PENDING_FEATURE_FAILURES, kept apart, lists the files refused today only for a
-// feature being built now (sidecars, envFrom, resourceFieldRef, gRPC probes,
-// securityContext): each names it in pendingFeature, and when the feature lands
-// its entries move out of the table, so that their files must apply.
+// feature being built now: each names it in pendingFeature, and when the feature
+// lands its entries move out of the table, so that their files must apply. It is
+// empty since native sidecars, startup and gRPC probes, envFrom, the downward API's
+// resourceFieldRef and spec.serviceAccountName, and securityContext landed.
 //
 // A few examples live in a namespace the documentation's task creates first
 // (kubectl create namespace qos-example); NAMESPACE_FIRST lists them, and the
@@ -92,7 +93,6 @@ const podVolumeSource = (index: number, source: string): string[] => [
   `0:spec.volumes[${index}]`,
 ];
 
-const SIDECAR = 'initContainers[].restartPolicy "Always" makes a sidecar container; the agent runs init containers to completion only';
 const NO_AFFINITY = 'the scheduler has no node or pod affinity (nodeSelector is what it has); accepting spec.affinity would ignore it';
 const NO_PROJECTED = 'the agent fills no projected volumes';
 const NO_SERVICE_ACCOUNTS = 'Bramble has no ServiceAccounts, so spec.serviceAccountName names nothing';
@@ -115,9 +115,9 @@ const podResources = (problems: string[]): ExpectedFailure => ({
   why: 'field Bramble cannot honour', reason: NO_POD_RESOURCES, code: 'VALIDATION_FAILED', problems, names: ['resources'],
 });
 
-// Today every securityContext is an unknown field; the reason names the part that stays refused.
-const securityField = (problems: string[], reason: string): ExpectedFailure => ({
-  why: 'field Bramble cannot honour', reason, code: 'VALIDATION_FAILED', problems, names: ['securityContext'],
+// A securityContext field the agent cannot enforce, refused by name (not as an unknown field).
+const securityField = (problems: string[], field: string, reason: string): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason, code: 'VALIDATION_FAILED', problems, names: [field, 'is not supported by Bramble'],
 });
 
 const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
@@ -251,11 +251,6 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
     why: 'field Bramble cannot honour', reason: 'the agent runs no postStart or preStop hooks', code: 'VALIDATION_FAILED',
     problems: ['0:spec.containers[0].lifecycle'], names: ['lifecycle'],
   },
-  // The sidecar is being built; the startupProbe is not.
-  'pods/multi-container/startup-coordination.yaml': {
-    why: 'field Bramble cannot honour', reason: `the agent runs no startup probes; ${SIDECAR}`, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[0].startupProbe'], names: ['restartPolicy', 'startupProbe'],
-  },
   'pods/pod-nginx-preferred-affinity.yaml': affinity(),
   'pods/pod-nginx-required-affinity.yaml': affinity(),
   'pods/pod-projected-svc-token.yaml': {
@@ -292,52 +287,55 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
     ...podResources(['0:spec.containers[0].resizePolicy', '0:spec.containers[1].resizePolicy', '0:spec.resources']),
     reason: `${NO_POD_RESOURCES}; and it resizes no container in place (resizePolicy)`, names: ['resources', 'resizePolicy'],
   },
-  // The sidecars are being built; pod-level resources are not.
-  'pods/resource/pod-level-resource-managers-container-scope-mixed.yaml': {
-    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.resources']),
-    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
-  },
-  'pods/resource/pod-level-resource-managers-empty-shared-pool.yaml': {
-    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[1].restartPolicy', '0:spec.resources']),
-    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
-  },
-  'pods/resource/pod-level-resource-managers-pod-scope-mixed.yaml': {
-    ...podResources(['0:spec.initContainers[0].restartPolicy', '0:spec.initContainers[1].restartPolicy', '0:spec.resources']),
-    reason: `${NO_POD_RESOURCES}; ${SIDECAR}`, names: ['resources', 'restartPolicy'],
-  },
+  // Their sidecars (initContainers[].restartPolicy Always) are accepted; pod-level resources are not.
+  'pods/resource/pod-level-resource-managers-container-scope-mixed.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-level-resource-managers-empty-shared-pool.yaml': podResources(['0:spec.resources']),
+  'pods/resource/pod-level-resource-managers-pod-scope-mixed.yaml': podResources(['0:spec.resources']),
   'pods/resource/pod-level-resources.yaml': podResources(['0:spec.resources']),
   'pods/resource/pod-resize.yaml': {
     why: 'field Bramble cannot honour', reason: 'the agent resizes no container in place (resizePolicy)', code: 'VALIDATION_FAILED',
     problems: ['0:spec.containers[0].resizePolicy'], names: ['resizePolicy'],
   },
+  // Its sidecar is accepted; the rule that restarts the whole pod on the sidecar's exit code is not.
   'pods/restart-policy/restart-all-containers.yaml': {
-    why: 'field Bramble cannot honour', reason: `restartPolicyRules (restart all containers on an exit code) is a newer Kubernetes feature; ${SIDECAR}`, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.initContainers[1].restartPolicy', '0:spec.initContainers[1].restartPolicyRules'], names: ['restartPolicy', 'restartPolicyRules'],
+    why: 'field Bramble cannot honour', reason: 'restartPolicyRules (restart all containers on an exit code) is a newer Kubernetes feature', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.initContainers[1].restartPolicyRules'], names: ['restartPolicyRules'],
   },
-  // The securityContext being built covers users, groups, capabilities and privileges, not
-  // these profiles or groups: once it lands, these files' problems become the field itself
-  // (spec.securityContext.appArmorProfile and so on), and the table must say so.
-  'pods/security/apparmor/default-pod.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
-  'pods/security/apparmor/hello-apparmor.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
-  'pods/security/hello-apparmor-2.yaml': securityField(['0:spec.securityContext'], NO_SECURITY_PROFILES),
+  // securityContext takes users, groups, capabilities and privileges; what the agent cannot
+  // enforce (these profiles, fsGroup, supplementalGroupsPolicy) is refused by its own path.
+  // The ga seccomp examples' containers set allowPrivilegeEscalation, which is accepted. The
+  // alpha ones apply: their seccomp annotations are only annotations, which Bramble, like
+  // Kubernetes since 1.27, ignores.
+  'pods/security/apparmor/default-pod.yaml': securityField(['0:spec.securityContext.appArmorProfile'], 'appArmorProfile', NO_SECURITY_PROFILES),
+  'pods/security/apparmor/hello-apparmor.yaml': securityField(['0:spec.securityContext.appArmorProfile'], 'appArmorProfile', NO_SECURITY_PROFILES),
+  'pods/security/hello-apparmor-2.yaml': securityField(['0:spec.securityContext.appArmorProfile'], 'appArmorProfile', NO_SECURITY_PROFILES),
   'pods/security/seccomp/fields.yaml': {
     why: 'invalid in Kubernetes too',
     reason: `ephemeralContainers cannot be given when a pod is created (the file says so itself); ${NO_SECURITY_PROFILES}`, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.containers[0].securityContext', '0:spec.initContainers[0].securityContext', '0:spec.securityContext', '0:spec.ephemeralContainers'],
-    names: ['ephemeralContainers', 'securityContext'],
+    problems: [
+      '0:spec.containers[0].securityContext.seccompProfile', '0:spec.initContainers[0].securityContext.seccompProfile',
+      '0:spec.securityContext.seccompProfile', '0:spec.ephemeralContainers',
+    ],
+    names: ['ephemeralContainers', 'seccompProfile', 'is not supported by Bramble'],
   },
-  'pods/security/seccomp/ga/audit-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
-  'pods/security/seccomp/ga/default-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
-  'pods/security/seccomp/ga/fine-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
-  'pods/security/seccomp/ga/violation-pod.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/audit-pod.yaml': securityField(['0:spec.securityContext.seccompProfile'], 'seccompProfile', NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/default-pod.yaml': securityField(['0:spec.securityContext.seccompProfile'], 'seccompProfile', NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/fine-pod.yaml': securityField(['0:spec.securityContext.seccompProfile'], 'seccompProfile', NO_SECURITY_PROFILES),
+  'pods/security/seccomp/ga/violation-pod.yaml': securityField(['0:spec.securityContext.seccompProfile'], 'seccompProfile', NO_SECURITY_PROFILES),
   'pods/security/seccomp/kind.yaml': {
     why: 'invalid in Kubernetes too', reason: 'a configuration file of the kind tool (kind.x-k8s.io), not an object of any cluster',
     code: 'UNKNOWN_KIND', problems: ['0:kind'], names: ['Cluster'],
   },
-  'pods/security/security-context-5.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'supplementalGroups: the agent adds no supplemental groups'),
-  'pods/security/security-context-6.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'supplementalGroups and supplementalGroupsPolicy: the agent adds no supplemental groups'),
-  'pods/security/security-context-7.yaml': securityField(['0:spec.containers[0].securityContext'], 'cgroupOptions: the agent mounts no cgroup filesystem read-write'),
-  'pods/security/security-context.yaml': securityField(['0:spec.containers[0].securityContext', '0:spec.securityContext'], 'fsGroup: the agent changes no volume ownership'),
+  'pods/security/security-context-6.yaml': securityField(
+    ['0:spec.securityContext.supplementalGroupsPolicy'], 'supplementalGroupsPolicy',
+    'supplementalGroupsPolicy: the agent adds the pod\'s supplementalGroups, but has no Merge or Strict choice about the groups the image\'s /etc/group gives',
+  ),
+  // cgroupOptions is newer than the fields Bramble refuses by name, so it is an unknown field.
+  'pods/security/security-context-7.yaml': {
+    why: 'field Bramble cannot honour', reason: 'cgroupOptions: the agent mounts no cgroup filesystem read-write', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.containers[0].securityContext.cgroupOptions'], names: ['cgroupOptions'],
+  },
+  'pods/security/security-context.yaml': securityField(['0:spec.securityContext.fsGroup'], 'fsGroup', 'fsGroup: the agent changes no volume ownership'),
   'pods/share-process-namespace.yaml': {
     why: 'field Bramble cannot honour', reason: 'the agent gives each container its own process namespace and attaches no terminal (stdin, tty)', code: 'VALIDATION_FAILED',
     problems: ['0:spec.containers[1].stdin', '0:spec.containers[1].tty', '0:spec.shareProcessNamespace'], names: ['shareProcessNamespace', 'stdin', 'tty'],
@@ -403,62 +401,9 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
 // test. An entry that is refused for anything else as well belongs above.
 // ---------------------------------------------------------------------------
 
-const SIDECARS = 'sidecar containers (initContainers[].restartPolicy Always)';
-const ENV_FROM = 'envFrom';
-const SECURITY_CONTEXT = 'securityContext (runAsUser, runAsGroup, capabilities, allowPrivilegeEscalation)';
-
-const pendingSidecar = (file: 'template' | 'pod', index: number): ExpectedFailure => ({
-  why: 'field Bramble cannot honour', reason: SIDECAR, code: 'VALIDATION_FAILED', pendingFeature: SIDECARS,
-  problems: [`0:spec.${file === 'template' ? 'template.spec.' : ''}initContainers[${index}].restartPolicy`],
-  names: [`initContainers[${index}].restartPolicy`],
-});
-
-const pendingEnvFrom = (): ExpectedFailure => ({
-  why: 'field Bramble cannot honour', reason: 'the agent sets no variables from a whole ConfigMap or Secret (envFrom)', code: 'VALIDATION_FAILED',
-  pendingFeature: ENV_FROM, problems: ['0:spec.containers[0].envFrom'], names: ['envFrom'],
-});
-
-// The seccomp annotations of the alpha examples are only annotations: Bramble, like
-// Kubernetes since 1.27, ignores them, so allowPrivilegeEscalation is all that is left.
-const pendingSecurityContext = (problems: string[]): ExpectedFailure => ({
-  why: 'field Bramble cannot honour', reason: 'the agent sets no user, group, capabilities or privilege escalation yet', code: 'VALIDATION_FAILED',
-  pendingFeature: SECURITY_CONTEXT, problems, names: ['securityContext'],
-});
-
-const PENDING_FEATURE_FAILURES: Record<string, ExpectedFailure> = {
-  'application/deployment-sidecar.yaml': pendingSidecar('template', 0),
-  'application/job/job-sidecar.yaml': pendingSidecar('template', 0),
-  'pods/inject/dapi-envars-container.yaml': {
-    why: 'field Bramble cannot honour', reason: 'the agent sets no variables from a container\'s requests and limits (resourceFieldRef)', code: 'VALIDATION_FAILED',
-    pendingFeature: 'env valueFrom resourceFieldRef',
-    problems: [0, 1, 2, 3].flatMap((i) => [`0:spec.containers[0].env[${i}].valueFrom.resourceFieldRef`, `0:spec.containers[0].env[${i}].valueFrom`]),
-    names: ['resourceFieldRef'],
-  },
-  // fieldRef is there already; only spec.serviceAccountName is missing. Bramble has no
-  // ServiceAccounts, so this lands only if the downward API work fills it (as "default").
-  'pods/inject/dapi-envars-pod.yaml': {
-    why: 'field Bramble cannot honour', reason: 'env fieldRef takes no spec.serviceAccountName', code: 'VALIDATION_FAILED',
-    pendingFeature: 'env valueFrom fieldRef spec.serviceAccountName',
-    problems: ['0:spec.containers[0].env[4].valueFrom.fieldRef.fieldPath'], names: ['spec.serviceAccountName'],
-  },
-  'pods/inject/envFrom.yaml': pendingEnvFrom(),
-  'pods/inject/pod-secret-envFrom.yaml': pendingEnvFrom(),
-  'pods/multi-container/adapter.yaml': pendingSidecar('pod', 0),
-  'pods/multi-container/ambassador.yaml': pendingSidecar('pod', 0),
-  'pods/multi-container/localhost.yaml': pendingSidecar('pod', 0),
-  'pods/multi-container/resources.yaml': pendingSidecar('pod', 1),
-  'pods/pod-configmap-envFrom.yaml': pendingEnvFrom(),
-  'pods/probe/grpc-liveness.yaml': {
-    why: 'field Bramble cannot honour', reason: 'the agent has no gRPC health probe', code: 'VALIDATION_FAILED', pendingFeature: 'grpc probes',
-    problems: ['0:spec.containers[0].livenessProbe.grpc', '0:spec.containers[0].livenessProbe'], names: ['grpc'],
-  },
-  'pods/security/seccomp/alpha/audit-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
-  'pods/security/seccomp/alpha/default-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
-  'pods/security/seccomp/alpha/fine-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
-  'pods/security/seccomp/alpha/violation-pod.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
-  'pods/security/security-context-2.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext', '0:spec.securityContext']),
-  'pods/security/security-context-4.yaml': pendingSecurityContext(['0:spec.containers[0].securityContext']),
-};
+// Empty: every feature once pending here has landed, and its files apply (or, refused for
+// something else as well, are in EXPECTED_FAILURES with what is left).
+const PENDING_FEATURE_FAILURES: Record<string, ExpectedFailure> = {};
 
 /** Both tables: a file in neither must apply. */
 const REFUSED: Record<string, ExpectedFailure> = { ...EXPECTED_FAILURES, ...PENDING_FEATURE_FAILURES };
