@@ -13,18 +13,42 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Node fires a timer of more than 2^31-1 ms (24.8 days) at once, with only a
+ * warning: a CronJob whose next run is a month away would wake its controller
+ * every millisecond. Longer waits are made of steps of at most this.
+ */
+export const MAX_TIMER_STEP_MS = 2 ** 31 - 1;
+
+/** setTimeout for any delay: waits of more than MAX_TIMER_STEP_MS are chained, so none fires early. */
+function longTimeout(fn: () => void, ms: number, step = MAX_TIMER_STEP_MS): Timer {
+  let handle: ReturnType<typeof setTimeout>;
+  const due = Date.now() + ms;
+  const arm = (left: number): void => {
+    handle = setTimeout(() => {
+      const rest = due - Date.now();
+      if (rest > 0) arm(rest);
+      else fn();
+    }, Math.max(0, Math.min(left, step)));
+  };
+  arm(ms);
+  return { cancel: () => clearTimeout(handle) };
+}
+
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
+    return longTimeout(fn, Number.isFinite(ms) ? ms : MAX_TIMER_STEP_MS);
   },
   setInterval(fn, ms) {
     const t = setInterval(fn, ms);
     return { cancel: () => clearInterval(t) };
   },
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms) => new Promise((resolve) => { longTimeout(resolve, ms); }),
 };
+
+/** For tests of the chaining with short steps. */
+export const longTimeoutForTest = longTimeout;
 
 interface Pending {
   at: number;
