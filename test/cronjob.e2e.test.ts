@@ -13,13 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION, type CronJob, type KObject } from '../proto/model.js';
-import { CONTROLLER_NAMES } from '../control-plane/controllers/controller-selection.js';
 import { startCluster, TEST_IMAGE, waitFor, type TestCluster } from './support/cluster.js';
 import { waitForBoardReady } from './support/e2e-objects.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
-/** Pods run only once a Job controller turns the Jobs into Pods. */
-const jobsRunPods = (CONTROLLER_NAMES as readonly string[]).includes('job');
 const MIN = 60_000;
 
 function cronJob(outDir: string): KObject {
@@ -99,14 +96,13 @@ describe('CronJobs on real boards', { skip: !canRun && 'needs root, containerd a
     const cj = await cluster.get<CronJob>('cronjob', 'tick');
     assert.equal(cj?.status?.lastScheduleTime, new Date(missed).toISOString().replace('.000Z', 'Z'));
 
-    if (jobsRunPods) {
-      const runs = made.length + 1;
-      await waitFor(`${runs} files written by the Jobs' Pods`, async () => {
-        const files = (await readdir(outDir)).filter((f) => f.startsWith('run.'));
-        return files.length >= runs ? files : undefined;
-      }, { timeoutMs: 60_000 });
+    // The Job controller turns each Job into a Pod: one file on the board per scheduled run.
+    const runs = made.length + 1;
+    await waitFor(`${runs} files written by the Jobs' Pods`, async () => {
       const files = (await readdir(outDir)).filter((f) => f.startsWith('run.'));
-      assert.equal(files.length, runs, `one file per run: ${files.join(', ')}`);
-    }
+      return files.length >= runs ? files : undefined;
+    }, { timeoutMs: 60_000 });
+    const files = (await readdir(outDir)).filter((f) => f.startsWith('run.'));
+    assert.equal(files.length, runs, `one file per run: ${files.join(', ')}`);
   });
 });
