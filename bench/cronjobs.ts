@@ -7,7 +7,6 @@
 // plane's CPU seconds and bytes written per idle minute (targets < 0.5 and 0).
 // Run alone with `npx tsx bench/cronjobs.ts` (root, containerd, runc, CNI plugins).
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { loadProto } from '../proto/load.js';
 import type { KObject, Pod } from '../proto/model.js';
@@ -16,8 +15,8 @@ import { channelOptions } from '../control-plane/cli/cli-client.js';
 import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
 import { idleSecondsFromEnv } from './api.js';
-import { EventCounter, fileSizes, mbFigure, revision, sizeChanges } from './pods.js';
-import { figure, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, summarizeMs, waitFor, type Figure, type LatencySummary } from './util.js';
+import { measureControlPlaneIdle, type ControlPlaneIdle } from './control-plane-idle.js';
+import { closeBenchCluster, summarizeMs, waitFor, type LatencySummary } from './util.js';
 
 const FIRING = 10;
 const MINUTES = 2;
@@ -31,16 +30,7 @@ export interface CronJobsBenchReport {
   scheduleToJobCreated: LatencySummary;
   scheduleToContainerStarted: LatencySummary;
   note: string;
-  idle: {
-    cronJobs: number;
-    seconds: number;
-    cpuSecondsPerMinute: Figure & { target: number; metTarget: boolean };
-    writeBytes: Figure & { target: number; metTarget: boolean };
-    storeRevisions: number;
-    storeEvents: Record<string, number>;
-    dataDirChanges: Record<string, number>;
-    controlPlaneRss: Figure;
-  };
+  idle: { cronJobs: number } & ControlPlaneIdle;
 }
 
 function cronJob(name: string, schedule: string): KObject {
@@ -80,7 +70,6 @@ export async function runCronJobsBench(opts: { idleSeconds?: number; log?: (m: s
   const idleSeconds = opts.idleSeconds ?? 60;
   let cluster: TestCluster | undefined;
   let client: ClusterClient | undefined;
-  let counter: EventCounter | undefined;
   let failed = false;
   try {
     log('starting a server and 2 boards');
@@ -132,51 +121,22 @@ export async function runCronJobsBench(opts: { idleSeconds?: number; log?: (m: s
     for (const n of names) await c.bramble(['delete', 'cronjob', n]);
 
     await c.apply(Array.from({ length: IDLE_CRONJOBS }, (_, i) => cronJob(`yearly-${i}`, '0 0 1 1 *')));
-    const serverPid = c.server.pid;
-    if (serverPid === undefined) throw new Error('the bramble server exited');
     log(`idle with ${IDLE_CRONJOBS} CronJobs that do not fire: ${SETTLE_SECONDS} s settle, then ${idleSeconds} s measured`);
-    await sleep(SETTLE_SECONDS * 1000);
-    const rev0 = await revision(cl);
-    counter = new EventCounter(cl, rev0);
-    const files0 = await fileSizes(c.server.dataDir);
-    const w0 = await readWriteBytes(serverPid);
-    const cpu0 = await readCpuSeconds(serverPid);
-    const t0 = performance.now();
-    await sleep(idleSeconds * 1000);
-    const cpu1 = await readCpuSeconds(serverPid);
-    const w1 = await readWriteBytes(serverPid);
-    const elapsed = (performance.now() - t0) / 1000;
-    const cpuPerMinute = ((cpu1 - cpu0) / elapsed) * 60;
+    const idle = await measureControlPlaneIdle(cl, c.server, { settleSeconds: SETTLE_SECONDS, idleSeconds });
     return {
       name: 'cronjobs',
       runs: toJob.length,
       scheduleToJobCreated: summarizeMs(toJob),
       scheduleToContainerStarted: summarizeMs(toStart),
       note: `${FIRING} CronJobs "*/1 * * * *" over ${MINUTES} scheduled minutes; ms from the scheduled minute to the Job's creationTimestamp and to its container's startedAt (server and agents on this machine's clock)`,
-      idle: {
-        cronJobs: IDLE_CRONJOBS,
-        seconds: round(elapsed),
-        cpuSecondsPerMinute: { ...figure(cpuPerMinute, 's/min', 3), target: 0.5, metTarget: cpuPerMinute < 0.5 },
-        writeBytes: { ...figure(w1 - w0, 'bytes', 0), target: 0, metTarget: w1 - w0 === 0 },
-        storeRevisions: (await revision(cl)) - rev0,
-        storeEvents: { ...counter.counts },
-        dataDirChanges: sizeChanges(files0, await fileSizes(c.server.dataDir)),
-        controlPlaneRss: mbFigure(await readRssBytes(serverPid)),
-      },
+      idle: { cronJobs: IDLE_CRONJOBS, ...idle },
     };
   } catch (e) {
     failed = true;
     throw e;
   } finally {
-    counter?.close();
     client?.close();
-    if (cluster) {
-      log('tearing down the cluster');
-      await cluster.close().catch((e: unknown) => {
-        if (!failed) throw e;
-        log(`teardown after a failure also failed: ${(e as Error).message}`);
-      });
-    }
+    await closeBenchCluster(cluster, failed, log);
   }
 }
 

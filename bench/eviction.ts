@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { KObject, Pod } from '../proto/model.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
-import { figure, waitFor, type Figure } from './util.js';
+import { closeBenchCluster, figure, waitFor, type Figure } from './util.js';
 
 const REPLICAS = 4;
 
@@ -98,13 +98,7 @@ export async function runEvictionBench(opts: { log?: (m: string) => void } = {})
     failed = true;
     throw e;
   } finally {
-    if (cluster) {
-      log('tearing down the cluster');
-      await cluster.close().catch((e: unknown) => {
-        if (!failed) throw e;
-        log(`teardown after a failure also failed: ${(e as Error).message}`);
-      });
-    }
+    await closeBenchCluster(cluster, failed, log);
   }
 }
 

@@ -22,7 +22,7 @@ import { clientCredentials, readClientConfig } from '../control-plane/pki/client
 import { startCluster, TEST_IMAGE, type ClusterBoard, type TestCluster } from '../test/support/cluster.js';
 import { idleSecondsFromEnv } from './api.js';
 import {
-  figure, MB, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, summarizeMs, timeMs, waitFor,
+  closeBenchCluster, figure, MB, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, summarizeMs, timeMs, waitFor,
   type Figure, type LatencySummary,
 } from './util.js';
 
@@ -415,14 +415,7 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
     counter?.close();
     watcher?.close();
     client?.close();
-    if (cluster) {
-      log('tearing down the cluster');
-      // A teardown failure must not hide the failure that got us here.
-      await cluster.close().catch((e: unknown) => {
-        if (!failed) throw e;
-        log(`teardown after a failure also failed: ${(e as Error).message}`);
-      });
-    }
+    await closeBenchCluster(cluster, failed, log);
   }
 }
 

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { TestCluster } from '../test/support/cluster.js';
 
 // ------------------------------------------------------------------ statistics
 
@@ -319,4 +320,14 @@ export async function startServerProcess(dataDir: string, readyDeadlineMs = 30_0
     logTail: () => tail,
     stop: () => stopChild(child),
   };
+}
+
+/** Tears the cluster down; after a failure, a teardown failure is logged rather than hiding the first one. */
+export async function closeBenchCluster(cluster: TestCluster | undefined, failed: boolean, log: (m: string) => void): Promise<void> {
+  if (!cluster) return;
+  log('tearing down the cluster');
+  await cluster.close().catch((e: unknown) => {
+    if (!failed) throw e;
+    log(`teardown after a failure also failed: ${(e as Error).message}`);
+  });
 }

@@ -16,8 +16,8 @@ import { clientCredentials, readClientConfig } from '../control-plane/pki/client
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
 import { ReadySampler } from '../test/support/ready-sampler.js';
 import { idleSecondsFromEnv } from './api.js';
-import { EventCounter, fileSizes, mbFigure, revision, sizeChanges } from './pods.js';
-import { figure, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, waitFor, type Figure } from './util.js';
+import { measureControlPlaneIdle, type ControlPlaneIdle } from './control-plane-idle.js';
+import { closeBenchCluster, figure, waitFor, type Figure } from './util.js';
 
 const IMAGE_V2 = 'bramble.test/busybox:2';
 const BIG_REPLICAS = 30;
@@ -34,18 +34,7 @@ export interface WorkloadsBenchReport {
     secondsToAvailable: Figure;
     rollingUpdate: { secondsToComplete: Figure; minReadySampled: number; floor: number; samples: number; metFloor: boolean };
   };
-  idle: {
-    deployments: number;
-    pods: number;
-    seconds: number;
-    settleSeconds: number;
-    cpuSecondsPerMinute: Figure & { target: number; metTarget: boolean };
-    writeBytes: Figure & { target: number; metTarget: boolean };
-    storeRevisions: number;
-    storeEvents: Record<string, number>;
-    dataDirChanges: Record<string, number>;
-    controlPlaneRss: Figure;
-  };
+  idle: { deployments: number; pods: number } & ControlPlaneIdle;
 }
 
 function deployment(name: string, replicas: number, image: string): KObject {
@@ -70,7 +59,6 @@ export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: 
   const idleSeconds = opts.idleSeconds ?? 60;
   let cluster: TestCluster | undefined;
   let client: ClusterClient | undefined;
-  let counter: EventCounter | undefined;
   let failed = false;
   try {
     log('starting a server and 2 boards');
@@ -127,23 +115,8 @@ export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: 
     await c.apply(names.map((n) => deployment(n, IDLE_REPLICAS, TEST_IMAGE)));
     for (const n of names) await waitFor(`${n} to be available`, 300_000, complete(n, IDLE_REPLICAS, TEST_IMAGE), 250);
 
-    const serverPid = c.server.pid;
-    if (serverPid === undefined) throw new Error('the bramble server exited');
     log(`idle: ${SETTLE_SECONDS} s settle, then ${idleSeconds} s measured`);
-    await sleep(SETTLE_SECONDS * 1000);
-    const rev0 = await revision(cl);
-    counter = new EventCounter(cl, rev0);
-    const files0 = await fileSizes(c.server.dataDir);
-    const w0 = await readWriteBytes(serverPid);
-    const cpu0 = await readCpuSeconds(serverPid);
-    const ti = performance.now();
-    await sleep(idleSeconds * 1000);
-    const cpu1 = await readCpuSeconds(serverPid);
-    const w1 = await readWriteBytes(serverPid);
-    const elapsed = (performance.now() - ti) / 1000;
-    const files1 = await fileSizes(c.server.dataDir);
-    const rev1 = await revision(cl);
-    const cpuPerMinute = ((cpu1 - cpu0) / elapsed) * 60;
+    const idle = await measureControlPlaneIdle(cl, c.server, { settleSeconds: SETTLE_SECONDS, idleSeconds });
     return {
       name: 'workloads',
       boards: 2,
@@ -153,32 +126,14 @@ export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: 
         secondsToAvailable: figure(toAvailable, 's'),
         rollingUpdate: { secondsToComplete: figure(updateSeconds, 's'), minReadySampled: minReady, floor, samples: samples.length, metFloor: minReady >= floor },
       },
-      idle: {
-        deployments: IDLE_DEPLOYMENTS,
-        pods: IDLE_DEPLOYMENTS * IDLE_REPLICAS,
-        seconds: round(elapsed),
-        settleSeconds: SETTLE_SECONDS,
-        cpuSecondsPerMinute: { ...figure(cpuPerMinute, 's/min', 3), target: 0.5, metTarget: cpuPerMinute < 0.5 },
-        writeBytes: { ...figure(w1 - w0, 'bytes', 0), target: 0, metTarget: w1 - w0 === 0 },
-        storeRevisions: rev1 - rev0,
-        storeEvents: { ...counter.counts },
-        dataDirChanges: sizeChanges(files0, files1),
-        controlPlaneRss: mbFigure(await readRssBytes(serverPid)),
-      },
+      idle: { deployments: IDLE_DEPLOYMENTS, pods: IDLE_DEPLOYMENTS * IDLE_REPLICAS, ...idle },
     };
   } catch (e) {
     failed = true;
     throw e;
   } finally {
-    counter?.close();
     client?.close();
-    if (cluster) {
-      log('tearing down the cluster');
-      await cluster.close().catch((e: unknown) => {
-        if (!failed) throw e;
-        log(`teardown after a failure also failed: ${(e as Error).message}`);
-      });
-    }
+    await closeBenchCluster(cluster, failed, log);
   }
 }
 
