@@ -722,3 +722,78 @@ export interface EventObject extends KObject {
   reportingComponent?: string;
   reportingInstance?: string;
 }
+
+// ------------------------------------------------------- Services, Endpoints
+
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+export interface ServicePort {
+  name?: string;
+  protocol?: 'TCP' | 'UDP';
+  port: number;
+  /** A number, or the name of a container port resolved per Pod. Defaults to `port`. */
+  targetPort?: number | string;
+  /** Allocated from the node port range for NodePort and LoadBalancer Services. */
+  nodePort?: number;
+}
+
+export interface ServiceSpec {
+  type?: ServiceType;
+  /** Allocated from the service CIDR at creation, or "None" (headless); immutable. */
+  clusterIP?: string;
+  clusterIPs?: string[];
+  selector?: Record<string, string>;
+  ports: ServicePort[];
+  sessionAffinity?: 'None' | 'ClientIP';
+  sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  publishNotReadyAddresses?: boolean;
+}
+
+export interface ServiceStatus {
+  loadBalancer?: { ingress?: { ip: string }[] };
+  conditions?: Condition[];
+}
+
+export interface Service extends KObject {
+  kind: 'Service';
+  spec: ServiceSpec;
+  status?: ServiceStatus;
+}
+
+/** Default ranges, as k3s's. */
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
+export const CLUSTER_DOMAIN = 'cluster.local';
+/**
+ * Node label choosing the boards that answer on LoadBalancer ports (k3s ServiceLB's
+ * label): when any node has it set to "true", only those nodes do; otherwise all do.
+ */
+export const LB_NODE_LABEL = 'svccontroller.k3s.cattle.io/enablelb';
+
+export interface EndpointAddress {
+  ip: string;
+  nodeName?: string;
+  hostname?: string;
+  targetRef?: { kind: 'Pod'; namespace: string; name: string; uid: string };
+}
+
+export interface EndpointPort {
+  name?: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: EndpointPort[];
+}
+
+/** core v1 Endpoints, named as its Service. */
+export interface Endpoints extends KObject {
+  kind: 'Endpoints';
+  subsets?: EndpointSubset[];
+}

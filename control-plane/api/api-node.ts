@@ -17,6 +17,7 @@ import type { Logger } from '../../proto/util/log.js';
 import type { NodeObject, Pod, PodStatus } from '../../proto/model.js';
 import type { Store } from '../store/store.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
+import { NetworkFeed } from '../nodes/node-network-feed.js';
 import { AssignmentFeed } from '../nodes/node-assignments.js';
 import { joinNode, type JoinDeps } from '../nodes/node-join.js';
 import { nodeAfterHeartbeat } from '../nodes/node-status.js';
@@ -102,6 +103,23 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
       const name = callerNode(deps, call, call.request.nodeName);
       const feed = new AssignmentFeed(deps.store, name, (m) => {
+        call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          feed.cancel();
+          resolve();
+        };
+        call.once('cancelled', stop);
+        call.once('close', stop);
+        call.once('error', stop);
+        feed.start();
+      });
+    }),
+
+    WatchNetwork: serverStream(ctx, 'WatchNetwork', async (call) => {
+      callerNode(deps, call, call.request.nodeName);
+      const feed = new NetworkFeed(deps.store, (m) => {
         call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
       });
       await new Promise<void>((resolve) => {

@@ -30,6 +30,7 @@ import type { ListTokensRequest as _bramble_v1_ListTokensRequest, ListTokensRequ
 import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensResponse__Output as _bramble_v1_ListTokensResponse__Output } from './bramble/v1/ListTokensResponse.js';
 import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from './bramble/v1/LogChunk.js';
 import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from './bramble/v1/LogsRequest.js';
+import type { NetworkEvent as _bramble_v1_NetworkEvent, NetworkEvent__Output as _bramble_v1_NetworkEvent__Output } from './bramble/v1/NetworkEvent.js';
 import type { NodeClient as _bramble_v1_NodeClient, NodeDefinition as _bramble_v1_NodeDefinition } from './bramble/v1/Node.js';
 import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from './bramble/v1/NodeAddress.js';
 import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from './bramble/v1/NodeFigures.js';
@@ -52,6 +53,7 @@ import type { VersionRequest as _bramble_v1_VersionRequest, VersionRequest__Outp
 import type { VersionResponse as _bramble_v1_VersionResponse, VersionResponse__Output as _bramble_v1_VersionResponse__Output } from './bramble/v1/VersionResponse.js';
 import type { WatchAssignmentsRequest as _bramble_v1_WatchAssignmentsRequest, WatchAssignmentsRequest__Output as _bramble_v1_WatchAssignmentsRequest__Output } from './bramble/v1/WatchAssignmentsRequest.js';
 import type { WatchEvent as _bramble_v1_WatchEvent, WatchEvent__Output as _bramble_v1_WatchEvent__Output } from './bramble/v1/WatchEvent.js';
+import type { WatchNetworkRequest as _bramble_v1_WatchNetworkRequest, WatchNetworkRequest__Output as _bramble_v1_WatchNetworkRequest__Output } from './bramble/v1/WatchNetworkRequest.js';
 import type { WatchRequest as _bramble_v1_WatchRequest, WatchRequest__Output as _bramble_v1_WatchRequest__Output } from './bramble/v1/WatchRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -90,6 +92,7 @@ export interface ProtoGrpcType {
       ListTokensResponse: MessageTypeDefinition<_bramble_v1_ListTokensResponse, _bramble_v1_ListTokensResponse__Output>
       LogChunk: MessageTypeDefinition<_bramble_v1_LogChunk, _bramble_v1_LogChunk__Output>
       LogsRequest: MessageTypeDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogsRequest__Output>
+      NetworkEvent: MessageTypeDefinition<_bramble_v1_NetworkEvent, _bramble_v1_NetworkEvent__Output>
       Node: SubtypeConstructor<typeof grpc.Client, _bramble_v1_NodeClient> & { service: _bramble_v1_NodeDefinition }
       NodeAddress: MessageTypeDefinition<_bramble_v1_NodeAddress, _bramble_v1_NodeAddress__Output>
       NodeFigures: MessageTypeDefinition<_bramble_v1_NodeFigures, _bramble_v1_NodeFigures__Output>
@@ -112,6 +115,7 @@ export interface ProtoGrpcType {
       VersionResponse: MessageTypeDefinition<_bramble_v1_VersionResponse, _bramble_v1_VersionResponse__Output>
       WatchAssignmentsRequest: MessageTypeDefinition<_bramble_v1_WatchAssignmentsRequest, _bramble_v1_WatchAssignmentsRequest__Output>
       WatchEvent: MessageTypeDefinition<_bramble_v1_WatchEvent, _bramble_v1_WatchEvent__Output>
+      WatchNetworkRequest: MessageTypeDefinition<_bramble_v1_WatchNetworkRequest, _bramble_v1_WatchNetworkRequest__Output>
       WatchRequest: MessageTypeDefinition<_bramble_v1_WatchRequest, _bramble_v1_WatchRequest__Output>
     }
   }

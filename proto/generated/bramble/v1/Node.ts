@@ -7,6 +7,7 @@ import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest
 import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from '../../bramble/v1/HeartbeatResponse.js';
 import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from '../../bramble/v1/JoinRequest.js';
 import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from '../../bramble/v1/JoinResponse.js';
+import type { NetworkEvent as _bramble_v1_NetworkEvent, NetworkEvent__Output as _bramble_v1_NetworkEvent__Output } from '../../bramble/v1/NetworkEvent.js';
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from '../../bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from '../../bramble/v1/RecordEventsResponse.js';
 import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from '../../bramble/v1/TunnelDown.js';
@@ -14,6 +15,7 @@ import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_
 import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from '../../bramble/v1/UpdatePodStatusRequest.js';
 import type { UpdatePodStatusResponse as _bramble_v1_UpdatePodStatusResponse, UpdatePodStatusResponse__Output as _bramble_v1_UpdatePodStatusResponse__Output } from '../../bramble/v1/UpdatePodStatusResponse.js';
 import type { WatchAssignmentsRequest as _bramble_v1_WatchAssignmentsRequest, WatchAssignmentsRequest__Output as _bramble_v1_WatchAssignmentsRequest__Output } from '../../bramble/v1/WatchAssignmentsRequest.js';
+import type { WatchNetworkRequest as _bramble_v1_WatchNetworkRequest, WatchNetworkRequest__Output as _bramble_v1_WatchNetworkRequest__Output } from '../../bramble/v1/WatchNetworkRequest.js';
 
 export interface NodeClient extends grpc.Client {
   Heartbeat(argument: _bramble_v1_HeartbeatRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
@@ -62,6 +64,11 @@ export interface NodeClient extends grpc.Client {
   watchAssignments(argument: _bramble_v1_WatchAssignmentsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_AssignmentEvent__Output>;
   watchAssignments(argument: _bramble_v1_WatchAssignmentsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_AssignmentEvent__Output>;
   
+  WatchNetwork(argument: _bramble_v1_WatchNetworkRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_NetworkEvent__Output>;
+  WatchNetwork(argument: _bramble_v1_WatchNetworkRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_NetworkEvent__Output>;
+  watchNetwork(argument: _bramble_v1_WatchNetworkRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_NetworkEvent__Output>;
+  watchNetwork(argument: _bramble_v1_WatchNetworkRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_NetworkEvent__Output>;
+  
 }
 
 export interface NodeHandlers extends grpc.UntypedServiceImplementation {
@@ -77,6 +84,8 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   WatchAssignments: grpc.handleServerStreamingCall<_bramble_v1_WatchAssignmentsRequest__Output, _bramble_v1_AssignmentEvent>;
   
+  WatchNetwork: grpc.handleServerStreamingCall<_bramble_v1_WatchNetworkRequest__Output, _bramble_v1_NetworkEvent>;
+  
 }
 
 export interface NodeDefinition extends grpc.ServiceDefinition {
@@ -86,4 +95,5 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   Tunnel: MethodDefinition<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown, _bramble_v1_TunnelUp__Output, _bramble_v1_TunnelDown__Output>
   UpdatePodStatus: MethodDefinition<_bramble_v1_UpdatePodStatusRequest, _bramble_v1_UpdatePodStatusResponse, _bramble_v1_UpdatePodStatusRequest__Output, _bramble_v1_UpdatePodStatusResponse__Output>
   WatchAssignments: MethodDefinition<_bramble_v1_WatchAssignmentsRequest, _bramble_v1_AssignmentEvent, _bramble_v1_WatchAssignmentsRequest__Output, _bramble_v1_AssignmentEvent__Output>
+  WatchNetwork: MethodDefinition<_bramble_v1_WatchNetworkRequest, _bramble_v1_NetworkEvent, _bramble_v1_WatchNetworkRequest__Output, _bramble_v1_NetworkEvent__Output>
 }

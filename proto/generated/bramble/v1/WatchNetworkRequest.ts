@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface WatchNetworkRequest {
+  'nodeName'?: (string);
+}
+
+export interface WatchNetworkRequest__Output {
+  'nodeName': (string);
+}
