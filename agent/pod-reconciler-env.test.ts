@@ -23,9 +23,11 @@ async function harness(t: TestContext) {
   const clock = new FakeClock();
   const runtime = new FakeRuntime(clock);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-reconciler-env-'));
+  const events: string[] = [];
   const rec = new PodReconciler({
     runtime, network: new FakeNetwork('10.42.1.0/24'), clock, dataDir, hostIP: '192.168.7.10',
     allocatable: { cpuMillis: 4000, memoryBytes: 4 * 1024 ** 3 }, reportStatus: () => undefined,
+    recordEvent: (_pod, type, reason, message, container) => events.push(`${type} ${reason} ${container ?? ''}: ${message}`),
   });
   rec.start();
   t.after(async () => {
@@ -33,7 +35,7 @@ async function harness(t: TestContext) {
     await fs.rm(dataDir, { recursive: true, force: true });
   });
   const waiting = (pod: Pod) => rec.lastStatus(pod.metadata.uid!)?.containerStatuses?.[0]?.state.waiting;
-  return { runtime, rec, settle: () => settleReconciler(rec), waiting };
+  return { runtime, rec, events, settle: () => settleReconciler(rec), waiting };
 }
 
 describe('PodReconciler env and security', () => {
@@ -49,6 +51,7 @@ describe('PodReconciler env and security', () => {
     assert.deepEqual(h.waiting(pod), { reason: 'CreateContainerConfigError', message: 'configmap "cfg" not found (envFrom)' });
     assert.equal(h.rec.lastStatus(pod.metadata.uid!)?.phase, 'Pending', 'the pod waits, it is not failed');
     assert.equal(h.runtime.callsOf('start').length, 0);
+    assert.ok(h.events.includes('Warning Failed app: Error: configmap "cfg" not found (envFrom)'), `a Failed event must tell the user: got ${JSON.stringify(h.events)}`);
 
     const cm: KObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { MODE: 'fast' } };
     h.rec.setDesired([pod], [cm], [], { synced: true });
@@ -57,6 +60,41 @@ describe('PodReconciler env and security', () => {
     assert.deepEqual(spec.env, { CFG_MODE: 'fast', MEM_MI: '4096', NODE: 'pi-1' });
     assert.deepEqual(spec.args, ['echo fast $(CFG_MODE) 4096']);
     assert.equal(h.rec.lastStatus(pod.metadata.uid!)?.phase, 'Running');
+  });
+
+  test('envFrom keys that are not valid variable names are skipped, and an InvalidEnvironmentVariableNames event says which', async (t) => {
+    const h = await harness(t);
+    const pod = makePod({ envFrom: [{ configMapRef: { name: 'cfg' } }] });
+    const cm: KObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' }, data: { GOOD: '1', '1BAD': '2' } };
+    h.rec.setDesired([pod], [cm], [], { synced: true });
+    await h.settle();
+    assert.deepEqual(h.runtime.spec(ID)?.env, { GOOD: '1' });
+    assert.deepEqual(h.events.filter((e) => e.includes('InvalidEnvironmentVariableNames')), [
+      'Warning InvalidEnvironmentVariableNames app: Keys [1BAD] from the EnvFrom configmap default/cfg were skipped since they are considered invalid environment variable names.',
+    ]);
+  });
+
+  test('an image whose policy is Always starts from the board\'s copy when the registry cannot be reached, with a Failed event', async (t) => {
+    const h = await harness(t);
+    h.runtime.images.add('perl');
+    h.runtime.failPull('perl', 'registry-1.docker.io: no such host');
+    const pod = makePod({ image: 'perl', imagePullPolicy: 'Always' });
+    h.rec.setDesired([pod], [], [], { synced: true });
+    await h.settle();
+    assert.equal(h.rec.lastStatus(pod.metadata.uid!)?.phase, 'Running');
+    assert.ok(h.events.some((e) => e.startsWith('Warning Failed app: Failed to pull image "perl"') && e.endsWith('starting the copy present on the board')), `got ${JSON.stringify(h.events)}`);
+  });
+
+  test('an image that cannot be pulled and is not on the board waits in ErrImagePull and ImagePullBackOff, with Failed and BackOff events', async (t) => {
+    const h = await harness(t);
+    h.runtime.failPull('perl', 'registry-1.docker.io: no such host');
+    const pod = makePod({ image: 'perl', imagePullPolicy: 'Always' });
+    h.rec.setDesired([pod], [], [], { synced: true });
+    await h.settle();
+    assert.ok(['ErrImagePull', 'ImagePullBackOff'].includes(h.waiting(pod)?.reason ?? ''), `got ${JSON.stringify(h.waiting(pod))}`);
+    assert.equal(h.runtime.callsOf('start').length, 0);
+    assert.ok(h.events.some((e) => e.startsWith('Warning Failed app: Failed to pull image "perl": ')), `got ${JSON.stringify(h.events)}`);
+    assert.ok(h.events.some((e) => e === 'Normal BackOff app: Back-off pulling image "perl"'), `got ${JSON.stringify(h.events)}`);
   });
 
   test('the security context reaches the runtime, container fields over pod ones', async (t) => {
@@ -76,6 +114,7 @@ describe('PodReconciler env and security', () => {
     await h.settle();
     assert.equal(h.waiting(pod)?.reason, 'CreateContainerConfigError');
     assert.match(h.waiting(pod)?.message ?? '', /image will run as root/);
+    assert.ok(h.events.some((e) => e.startsWith('Warning Failed app: Error: ') && /run as root/.test(e)), `got ${JSON.stringify(h.events)}`);
     assert.equal(h.runtime.callsOf('start').length, 0);
 
     const other = { ...makePod({ image: 'app:1', securityContext: { runAsNonRoot: true } }), metadata: { name: 'app', namespace: 'default', uid: 'aaaaaaaaaaaa-app' } };

@@ -5,7 +5,7 @@
 // Knowledge from the local cache (not synced) never kills anything unknown.
 import type { Clock, Timer } from '../proto/util/clock.js';
 import { silentLogger, type Logger } from '../proto/util/log.js';
-import type { KObject, Pod, PodStatus } from '../proto/model.js';
+import type { Container, KObject, Pod, PodStatus } from '../proto/model.js';
 import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
 import type { PodNetwork, PodSandbox } from './network.js';
@@ -252,13 +252,17 @@ export class PodReconciler {
         const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP, allocatable: this.opts.allocatable };
         const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths });
         if (r.started) {
-          for (const w of r.warnings ?? []) this.log.warn({ uid, container: a.container.name }, w);
+          for (const w of r.warnings ?? []) {
+            this.log.warn({ uid, container: a.container.name, reason: w.reason }, w.message);
+            this.event(pod, 'Warning', w.reason, w.message, a.container.name);
+          }
           waiting.delete(a.container.name);
           this.event(pod, 'Normal', 'Started', `Started container ${a.container.name}`, a.container.name);
           if (a.restartCount >= 2) await this.pruneLogs(pod, a.container.name, a.restartCount);
           continue;
         }
         waiting.set(a.container.name, r.waiting);
+        this.recordWaiting(pod, a.container, r.waiting);
         if (r.retryInMs !== undefined) this.wakeAfter(uid, r.retryInMs);
         if (r.error !== undefined) throw r.error;
       } else {
@@ -375,6 +379,22 @@ export class PodReconciler {
       for (const [uid, at] of this.changedAt) if (at < seq) this.changedAt.delete(uid);
     }
     return { seq, containers };
+  }
+
+  /**
+   * The kubelet's events for a container that could not start: "Failed" with the
+   * error for a bad config (a missing ConfigMap or Secret, runAsNonRoot) or a
+   * create or pull failure, "BackOff" while an image pull waits. The event buffer
+   * folds the repeats of one into a count.
+   */
+  private recordWaiting(pod: Pod, c: Container, w: WaitingReason): void {
+    if (w.reason === 'CreateContainerConfigError' || w.reason === 'CreateContainerError') {
+      this.event(pod, 'Warning', 'Failed', `Error: ${w.message}`, c.name);
+    } else if (w.reason === 'ErrImagePull') {
+      this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${w.message}`, c.name);
+    } else if (w.reason === 'ImagePullBackOff') {
+      this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`, c.name);
+    }
   }
 
   /** Events are best effort: a recorder that throws must not fail a reconcile. */

@@ -36,9 +36,14 @@ export interface StartRequest {
   volumePaths: Map<string, string>;
 }
 
+export interface StartWarning {
+  reason: string;
+  message: string;
+}
+
 export type StartOutcome =
-  /** `warnings`: envFrom keys skipped as invalid names, worth telling the user. */
-  | { started: true; warnings?: string[] }
+  /** `warnings`: worth a Warning event (envFrom keys skipped as invalid names, a pull that fell back to the board's copy). */
+  | { started: true; warnings?: StartWarning[] }
   /** `retryInMs`: when to try again; `error`: a failure the work queue should retry with back-off. */
   | { started: false; waiting: WaitingReason; retryInMs?: number; error?: unknown };
 
@@ -53,12 +58,21 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
   const env = resolveEnv(pod, c, deps.configs, { podIP: deps.podIP, hostIP: deps.hostIP, allocatable: deps.allocatable });
   // No timed retry: a ConfigMap/Secret change re-queues the Pod, and so does the full resync.
   if (!env.ok) return { started: false, waiting: { reason: 'CreateContainerConfigError', message: env.message } };
+  const warnings: StartWarning[] = env.warnings.map((message) => ({ reason: 'InvalidEnvironmentVariableNames', message }));
+  const policy = pullPolicyOf(c);
   try {
-    await deps.runtime.ensureImage(c.image, pullPolicyOf(c));
+    await deps.runtime.ensureImage(c.image, policy);
     deps.pull.succeeded(key);
   } catch (e) {
     const message = (e as Error).message;
-    return { started: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: deps.pull.failed(key, message, deps.now) };
+    // A board without registry access (its images dropped in the air-gap folder or
+    // imported) still runs an image whose policy is Always — every untagged image's
+    // default — from the copy it has, and says so, rather than never starting it.
+    if (policy !== 'Always' || !(await deps.runtime.hasImage(c.image).catch(() => false))) {
+      return { started: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: deps.pull.failed(key, message, deps.now) };
+    }
+    deps.pull.succeeded(key);
+    warnings.push({ reason: 'Failed', message: `Failed to pull image "${c.image}": ${message}; starting the copy present on the board` });
   }
   let nonRoot: string | undefined;
   try {
@@ -82,5 +96,5 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
   } catch (e) {
     return { started: false, waiting: { reason: 'CreateContainerError', message: (e as Error).message }, error: e };
   }
-  return env.warnings.length > 0 ? { started: true, warnings: env.warnings } : { started: true };
+  return warnings.length > 0 ? { started: true, warnings } : { started: true };
 }

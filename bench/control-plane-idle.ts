@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { TestCluster } from '../test/support/cluster.js';
 import { EventCounter, fileSizes, mbFigure, revision, sizeChanges } from './pods.js';
-import { figure, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, type Figure } from './util.js';
+import { figure, readCpuSeconds, readRssBytes, readThreadCpuSeconds, readWriteBytes, round, sleep, threadCpuDelta, type Figure } from './util.js';
 
 /** The issue targets for an idle control plane: under half a CPU-second a minute, nothing written. */
 export const IDLE_CPU_TARGET_SECONDS_PER_MINUTE = 0.5;
@@ -15,6 +15,8 @@ export interface ControlPlaneIdle {
   seconds: number;
   settleSeconds: number;
   cpuSecondsPerMinute: Figure & { target: number; metTarget: boolean };
+  /** The window's CPU seconds by thread: the main (JavaScript) thread's user and system time, the rest by thread name. */
+  cpuByThread: ReturnType<typeof threadCpuDelta>;
   writeBytes: Figure & { target: number; metTarget: boolean };
   storeRevisions: number;
   storeEvents: Record<string, number>;
@@ -34,9 +36,11 @@ export async function measureControlPlaneIdle(
     const files0 = await fileSizes(server.dataDir);
     const w0 = await readWriteBytes(pid);
     const cpu0 = await readCpuSeconds(pid);
+    const threads0 = await readThreadCpuSeconds(pid);
     const t0 = performance.now();
     await sleep(opts.idleSeconds * 1000);
     const cpu1 = await readCpuSeconds(pid);
+    const threads1 = await readThreadCpuSeconds(pid);
     const w1 = await readWriteBytes(pid);
     const elapsed = (performance.now() - t0) / 1000;
     const files1 = await fileSizes(server.dataDir);
@@ -48,6 +52,7 @@ export async function measureControlPlaneIdle(
       cpuSecondsPerMinute: {
         ...figure(cpuPerMinute, 's/min', 3), target: IDLE_CPU_TARGET_SECONDS_PER_MINUTE, metTarget: cpuPerMinute < IDLE_CPU_TARGET_SECONDS_PER_MINUTE,
       },
+      cpuByThread: threadCpuDelta(threads0, threads1, pid),
       writeBytes: { ...figure(w1 - w0, 'bytes', 0), target: 0, metTarget: w1 - w0 === 0 },
       storeRevisions: rev1 - rev0,
       storeEvents: { ...counter.counts },

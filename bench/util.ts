@@ -108,6 +108,43 @@ export async function readCpuSeconds(pid: number): Promise<number> {
   return parseStatCpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8')) / clockTicksPerSecond();
 }
 
+/** utime and stime (seconds) of each thread of a process, by "tid:name" (node, libuv, V8 workers). */
+export async function readThreadCpuSeconds(pid: number): Promise<Map<string, { user: number; system: number }>> {
+  const out = new Map<string, { user: number; system: number }>();
+  const hz = clockTicksPerSecond();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const text = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const open = text.indexOf('(');
+    const close = text.lastIndexOf(')');
+    const fields = text.slice(close + 1).trim().split(/\s+/);
+    out.set(`${tid}:${text.slice(open + 1, close)}`, { user: Number(fields[11]) / hz, system: Number(fields[12]) / hz });
+  }
+  return out;
+}
+
+/** Where a process's CPU went between two readThreadCpuSeconds: the main thread's user and system time, and the other threads by name. */
+export function threadCpuDelta(
+  before: Map<string, { user: number; system: number }>, after: Map<string, { user: number; system: number }>, mainTid: number,
+): { mainUser: number; mainSystem: number; otherThreads: Record<string, number> } {
+  let mainUser = 0;
+  let mainSystem = 0;
+  const otherThreads: Record<string, number> = {};
+  for (const [key, t] of after) {
+    const b = before.get(key) ?? { user: 0, system: 0 };
+    const du = t.user - b.user;
+    const ds = t.system - b.system;
+    if (key.startsWith(`${mainTid}:`)) {
+      mainUser = round(du, 3);
+      mainSystem = round(ds, 3);
+    } else if (du + ds > 0) {
+      const name = key.slice(key.indexOf(':') + 1);
+      otherThreads[name] = round((otherThreads[name] ?? 0) + du + ds, 3);
+    }
+  }
+  return { mainUser, mainSystem, otherThreads };
+}
+
 export async function readWriteBytes(pid: number): Promise<number> {
   return parseIoWriteBytes(await readFile(`/proc/${pid}/io`, 'utf8'));
 }
