@@ -13,7 +13,25 @@ const APPLETS = [
   'sh', 'ash', 'httpd', 'wget', 'sleep', 'cat', 'env', 'echo', 'nc', 'ls', 'ps', 'kill', 'grep', 'sed', 'awk',
   'head', 'tail', 'mkdir', 'rm', 'touch', 'true', 'false', 'id', 'hostname', 'date', 'seq', 'test', '[', 'printf',
   'ip', 'ping', 'nslookup', 'wc', 'sort', 'pwd', 'uname', 'trap', 'timeout', 'yes', 'dd', 'top', 'free', 'ifconfig',
+  'rev',
 ];
+
+/** Debian's busybox-static has no printenv applet; the Kubernetes examples use it. */
+const PRINTENV = `#!/bin/sh
+[ $# -eq 0 ] && exec env
+rc=0
+for n in "$@"; do
+  if env | grep -q "^$n="; then env | sed -n "s/^$n=//p"; else rc=1; fi
+done
+exit $rc
+`;
+
+/** A file a stand-in image adds to busybox: a script standing in for the program an image would have. */
+export interface StandInFile {
+  /** Relative to /, e.g. "usr/bin/perl"; its folder must be bin/ or usr/bin/. */
+  path: string;
+  content: string;
+}
 
 export interface BusyboxImage {
   /** OCI image layout archive, importable with `ctr images import`. */
@@ -95,13 +113,16 @@ const standIns = new Map<string, Promise<BusyboxImage>>();
  * `nginx:1.14.2`), so a manifest naming it runs unchanged. `name` is the full
  * name containerd keeps (docker.io/library/nginx:1.14.2).
  */
-export function buildStandInImage(name: string, command: string): Promise<BusyboxImage> {
+export function buildStandInImage(name: string, command: string, files: StandInFile[] = []): Promise<BusyboxImage> {
   let image = standIns.get(name);
-  if (!image) standIns.set(name, (image = build(name, command)));
+  if (!image) standIns.set(name, (image = build(name, command, files)));
   return image;
 }
 
-async function build(name: string, command: string): Promise<BusyboxImage> {
+async function build(name: string, command: string, files: StandInFile[] = []): Promise<BusyboxImage> {
+  for (const f of files) {
+    if (!/^(usr\/)?bin\/[A-Za-z0-9._-]+$/.test(f.path)) throw new Error(`a stand-in file must be in bin/ or usr/bin/: current path is "${f.path}"`);
+  }
   const busybox = await readFile(BUSYBOX_BINARY);
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
   const group = 'root:x:0:\nnogroup:x:65534:\n';
@@ -109,6 +130,9 @@ async function build(name: string, command: string): Promise<BusyboxImage> {
     { name: 'bin/', type: 'dir', mode: 0o755 },
     { name: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
     ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', mode: 0o777, linkname: 'busybox' })),
+    { name: 'bin/printenv', type: 'file', mode: 0o755, data: Buffer.from(PRINTENV) },
+    ...(files.some((f) => f.path.startsWith('usr/')) ? [{ name: 'usr/', type: 'dir', mode: 0o755 } as TarEntry, { name: 'usr/bin/', type: 'dir', mode: 0o755 } as TarEntry] : []),
+    ...files.map((f): TarEntry => ({ name: f.path, type: 'file', mode: 0o755, data: Buffer.from(f.content) })),
     { name: 'etc/', type: 'dir', mode: 0o755 },
     { name: 'etc/passwd', type: 'file', mode: 0o644, data: Buffer.from(passwd) },
     { name: 'etc/group', type: 'file', mode: 0o644, data: Buffer.from(group) },
