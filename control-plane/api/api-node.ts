@@ -14,7 +14,7 @@ import { checkPodStatus, heartbeatProblems } from '../schema/schema-reports.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../../proto/util/log.js';
-import type { NodeObject, Pod, PodStatus } from '../../proto/model.js';
+import type { KObject, NodeObject, Pod, PodStatus } from '../../proto/model.js';
 import type { Store } from '../store/store.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import { NetworkFeed } from '../nodes/node-network-feed.js';
@@ -64,6 +64,30 @@ function callerNode(deps: NodeApiDeps, call: AuthCall, claimed: string): string 
   return id.name;
 }
 
+interface FeedMessage {
+  type: string;
+  object?: KObject;
+  revision: number;
+}
+
+/** Streams a feed's messages as JSON until the agent goes away. */
+function runFeed(
+  call: { write(m: { type: string; object: string; revision: number }): unknown; once(event: string, fn: () => void): unknown },
+  make: (send: (m: FeedMessage) => void) => { start(): void; cancel(): void },
+): Promise<void> {
+  const feed = make((m) => call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision }));
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      feed.cancel();
+      resolve();
+    };
+    call.once('cancelled', stop);
+    call.once('close', stop);
+    call.once('error', stop);
+    feed.start();
+  });
+}
+
 export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
   const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics, streams: deps.streams };
   return {
@@ -102,36 +126,12 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
 
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
       const name = callerNode(deps, call, call.request.nodeName);
-      const feed = new AssignmentFeed(deps.store, name, (m) => {
-        call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          feed.cancel();
-          resolve();
-        };
-        call.once('cancelled', stop);
-        call.once('close', stop);
-        call.once('error', stop);
-        feed.start();
-      });
+      await runFeed(call, (send) => new AssignmentFeed(deps.store, name, send));
     }),
 
     WatchNetwork: serverStream(ctx, 'WatchNetwork', async (call) => {
       callerNode(deps, call, call.request.nodeName);
-      const feed = new NetworkFeed(deps.store, (m) => {
-        call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision });
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          feed.cancel();
-          resolve();
-        };
-        call.once('cancelled', stop);
-        call.once('close', stop);
-        call.once('error', stop);
-        feed.start();
-      });
+      await runFeed(call, (send) => new NetworkFeed(deps.store, send));
     }),
 
     UpdatePodStatus: unary(ctx, 'UpdatePodStatus', async (req, call) => {
