@@ -17,9 +17,22 @@ export interface PodSandbox {
   ip: string;
 }
 
+/** A hostPort of one of the Pod's containers, as the CNI portmap plugin's runtimeConfig takes it. */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIP?: string;
+}
+
+export interface EnsurePodOptions {
+  /** The Pod's hostPorts; applied when the sandbox is made (a Pod's ports never change). */
+  portMappings?: PortMapping[];
+}
+
 export interface PodNetwork {
   /** Creates the Pod's netns and attaches it (CNI ADD); returns the existing one if present. */
-  ensurePod(podUid: string, podName: string, namespace: string): Promise<PodSandbox>;
+  ensurePod(podUid: string, podName: string, namespace: string, opts?: EnsurePodOptions): Promise<PodSandbox>;
   /** CNI DEL, releases the IP, deletes the netns. Returns false when there was nothing. */
   deletePod(podUid: string): Promise<boolean>;
   /** Pod uids that currently have a sandbox on this board. */
