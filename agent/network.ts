@@ -25,6 +25,18 @@ export interface PortMapping {
   hostIP?: string;
 }
 
+/** The hostPorts of a Pod's containers (init containers' too, as the kubelet counts them). */
+export function portMappingsOf(pod: { spec: { containers: { ports?: { containerPort: number; hostPort?: number; protocol?: string }[] }[]; initContainers?: { ports?: { containerPort: number; hostPort?: number; protocol?: string }[] }[] } }): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort) continue;
+      out.push({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? 'udp' : 'tcp' });
+    }
+  }
+  return out;
+}
+
 export interface EnsurePodOptions {
   /** The Pod's hostPorts; applied when the sandbox is made (a Pod's ports never change). */
   portMappings?: PortMapping[];
