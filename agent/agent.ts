@@ -2,7 +2,7 @@
 // dir), import air-gap images, then let the pod reconciler run what the control
 // plane assigns — starting from the locally cached assignments, so a board that
 // restarts while the control plane is away keeps its pods running.
-import { mkdir, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,8 @@ import { AgentSession, type DesiredState } from './agent-session.js';
 import { AssignmentsCache } from './assignments-cache.js';
 import { nodeChannelCredentials } from './join-tls.js';
 import { CniNetwork } from './network-cni.js';
+import { NetworkView, type NetworkListener, type NetworkSnapshot } from './network-view.js';
+import { HostGwRoutes, IpRouteTable } from './routes-hostgw.js';
 import { cgroupReader, PodFiguresSampler } from './pod-figures.js';
 import { readLogs } from './pod-logs.js';
 import { PodReconciler } from './pod-reconciler.js';
@@ -48,11 +50,31 @@ export interface AgentOptions {
   clock?: Clock;
   heartbeatIntervalMs?: number;
   resyncMs?: number;
+  /**
+   * A Pod's /etc/resolv.conf from its dnsPolicy (the cluster DNS sets this); undefined
+   * content mounts none. Default: a copy of the board's /etc/resolv.conf.
+   */
+  resolvConf?: (pod: Pod) => string | undefined;
+  /**
+   * The CNI bridge's own masquerade of everything leaving the node's Pod range. Default
+   * false: it would hide the source Pod IP from other boards; the Service rules masquerade
+   * only what leaves the cluster CIDR.
+   */
+  bridgeIpMasq?: boolean;
+}
+
+/** The cluster network as this board sees it, for the Service rules and the DNS resolver. */
+export interface NetworkViewHandle {
+  snapshot(): NetworkSnapshot;
+  onChange(listener: NetworkListener): () => void;
 }
 
 export interface RunningAgent {
   nodeName: string;
   podCidr: string;
+  clusterCidr: string;
+  /** Nodes, Services and Endpoints from Node.WatchNetwork. */
+  network: NetworkViewHandle;
   close(): Promise<void>;
 }
 
@@ -98,7 +120,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     config: { podCIDR: joined.podCidr, clusterCIDR: joined.clusterCidr, bridgeName: 'bramble0' },
     dataDir: opts.dataDir,
     cniPath: opts.cniPath,
+    ipMasq: opts.bridgeIpMasq ?? false,
   });
+  const boardResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => undefined);
+  const resolvConf = opts.resolvConf ?? ((): string | undefined => boardResolv);
   const stats = new SiNodeStats({ clock });
   const info = await stats.nodeInfo();
   const addresses = await stats.addresses();
@@ -117,7 +142,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     send: (batch) => session?.recordEvents(batch) ?? Promise.reject(new Error('no session yet')),
   });
   const reconciler: PodReconciler = new PodReconciler({
-    runtime, network, clock, dataDir: opts.dataDir, hostIP, allocatable: { cpuMillis: parseQuantity(resources.allocatable.cpu, true), memoryBytes: parseQuantity(resources.allocatable.memory) }, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
+    runtime, network, clock, dataDir: opts.dataDir, hostIP, resolvConf, allocatable: { cpuMillis: parseQuantity(resources.allocatable.cpu, true), memoryBytes: parseQuantity(resources.allocatable.memory) }, resyncMs: opts.resyncMs, processProbe: realProcessProbe,
     logger: logger.child({ component: 'pods' }),
     reportStatus: (pod, status) => session?.reportStatus(pod, status),
     recordEvent: events.record,
@@ -203,15 +228,29 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
   });
   session.start();
+
+  // Routes to the other boards' Pods follow the network view; only a complete (synced) view may remove one.
+  const view = new NetworkView({ client, nodeName, clock, logger: logger.child({ component: 'network' }) });
+  const hostgw = new HostGwRoutes({ table: new IpRouteTable(), nodeName, clock, logger: logger.child({ component: 'routes' }) });
+  view.onChange((snap) => {
+    if (snap.synced) void hostgw.update(snap.nodes);
+  });
+  hostgw.start();
+  view.start();
   logger.info({ node: nodeName, podCidr: joined.podCidr, server: opts.server, runtime: runtimeVersion }, 'bramble agent started');
 
   let closing: Promise<void> | undefined;
   return {
     nodeName,
     podCidr: joined.podCidr,
-    // Stopping the agent leaves the pods running: a restarted agent adopts them.
+    clusterCidr: joined.clusterCidr,
+    network: { snapshot: () => view.snapshot(), onChange: (l) => view.onChange(l) },
+    // Stopping the agent leaves the pods running, and their routes in place (edge autonomy):
+    // a restarted agent adopts both; `bramble agent --cleanup` removes them.
     close: () =>
       (closing ??= (async () => {
+        view.stop();
+        await hostgw.stop();
         events.stop();
         session?.stop();
         await reconciler.stop();

@@ -130,6 +130,8 @@ export interface AgentInput {
   reserve?: string;
   insecureRegistries: string[];
   cniPath?: string;
+  /** Remove what the agent added to the board's network, then exit (no join, no server needed). */
+  cleanup?: boolean;
 }
 
 /** Every flag checked; the agent module is loaded only after, so a typo fails at once. */
@@ -176,6 +178,7 @@ export interface AgentIo {
 
 /** Runs `bramble agent` until a signal; `version` is the package's, reported to the control plane. */
 export async function runAgent(io: AgentIo, input: AgentInput, version: string): Promise<number> {
+  if (input.cleanup) return runCleanup(io, input);
   const { server, labels, token } = await checkAgentInput(input);
   const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
@@ -205,6 +208,17 @@ export async function runAgent(io: AgentIo, input: AgentInput, version: string):
   }
   io.stderr.write(`bramble agent: running as node ${agent.nodeName} (pod CIDR ${agent.podCidr}), control plane ${server}\n`);
   closeOnSignals(logger, 'agent', () => agent.close());
+  return 0;
+}
+
+/** `bramble agent --cleanup`: routes, Pod sandboxes, the bridge and the hooks' rules, then exit 0. */
+async function runCleanup(io: AgentIo, input: AgentInput): Promise<number> {
+  const [{ cleanupAgent }, { defaultAgentDataDir }, { createLogger }] = await Promise.all([
+    import('./agent-cleanup.js'), import('./agent.js'), import('../proto/util/log.js'),
+  ]);
+  const report = await cleanupAgent({ dataDir: input.dataDir ?? defaultAgentDataDir(), cniPath: input.cniPath, logger: createLogger('bramble-agent') });
+  const hooks = report.hooks.length > 0 ? `, ${report.hooks.join(', ')} cleaned up` : '';
+  io.stderr.write(`bramble agent: removed ${report.routes} route(s), ${report.pods} pod sandbox(es)${report.bridge ? ' and the bridge' : ''}${hooks}\n`);
   return 0;
 }
 

@@ -30,6 +30,8 @@ describe('CniNetwork on a board', { skip: !canRun && 'needs root and the CNI plu
       config: { podCIDR: '10.42.9.0/24', clusterCIDR: '10.42.0.0/16', bridgeName: 'bramble0' },
       dataDir: join(dir, 'cni'),
       runner: board.runner,
+      // The old default, whose rules the masquerade test below looks for.
+      ipMasq: true,
     });
   });
 
@@ -91,6 +93,19 @@ describe('CniNetwork on a board', { skip: !canRun && 'needs root and the CNI plu
     assert.equal(await network.deletePod(uidB), false);
   });
 
+  test('a hostPort is DNATed to the Pod in the board\'s nat table, and deletePod takes the rules away', async () => {
+    const uidP = `np${suffix}-3333-4000-8000-000000000003`;
+    try {
+      const pod = await network.ensurePod(uidP, 'hp', 'default', { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] });
+      const nat = (await board!.runner.run('iptables', ['-t', 'nat', '-S'])).stdout;
+      assert.match(nat, new RegExp(`--dport 18080 .*--to-destination ${pod.ip.replace(/\./g, '\\.')}:80`));
+      assert.equal(await network.deletePod(uidP), true);
+      assert.doesNotMatch((await board!.runner.run('iptables', ['-t', 'nat', '-S'])).stdout, /--dport 18080/);
+    } finally {
+      await network.deletePod(uidP).catch(() => undefined);
+    }
+  });
+
   test('a Pod whose netns vanished is rebuilt with its old address and deletes cleanly', async () => {
     const before = await network.ensurePod(uidA, 'web', 'default');
     await execRunner.run('ip', ['netns', 'delete', podNetnsName(uidA)]);
@@ -100,6 +115,15 @@ describe('CniNetwork on a board', { skip: !canRun && 'needs root and the CNI plu
     assert.deepEqual(await leaseFiles(), [again.ip]);
     assert.equal(await network.deletePod(uidA), true);
     assert.deepEqual(await leaseFiles(), []);
-    assert.doesNotMatch((await board!.runner.run('iptables', ['-t', 'nat', '-S'])).stdout, /CNI-/, 'no masquerade chain is left behind');
+    assert.doesNotMatch((await board!.runner.run('iptables', ['-t', 'nat', '-S'])).stdout, /-N CNI-(?!HOSTPORT-)/, 'no masquerade or DNAT chain is left behind');
+  });
+
+  test('cleanup removes the sandboxes, the bridge and portmap\'s base chains', async () => {
+    await network.ensurePod(uidA, 'web', 'default', { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] });
+    const result = await network.cleanup();
+    assert.deepEqual(result, { pods: 1, bridge: true });
+    assert.equal((await netnsList()).includes(podNetnsName(uidA)), false);
+    assert.notEqual((await board!.runner.run('ip', ['link', 'show', 'bramble0'])).exitCode, 0);
+    assert.doesNotMatch((await board!.runner.run('iptables', ['-t', 'nat', '-S'])).stdout, /CNI-/);
   });
 });

@@ -90,7 +90,7 @@ describe('CniNetwork', () => {
       type: 'bridge',
       bridge: 'cni-test0',
       isGateway: true,
-      ipMasq: true,
+      ipMasq: false,
       hairpinMode: true,
       ipam: { type: 'host-local', ranges: [[{ subnet: '10.42.1.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
     });
@@ -153,6 +153,64 @@ describe('CniNetwork', () => {
     await writeFile(join(leaseDir, 'last_reserved_ip.0'), '10.42.1.10');
     assert.deepEqual(await net.listPods(), [{ podUid: UID, netnsPath: join(nsDir, NETNS), ip: '10.42.1.9' }]);
     assert.equal(runner.calls.length, 0);
+  });
+
+  test('the bridge masquerades only when asked to (ipMasq), since that hides the source Pod IP across boards', async () => {
+    const masq = new CniNetwork({ config: { podCIDR: '10.42.1.0/24', clusterCIDR: '10.42.0.0/16', bridgeName: 'b0' }, dataDir: dir, runner, ipMasq: true });
+    assert.equal(masq.netconf().ipMasq, true);
+    assert.equal(net.netconf().ipMasq, false);
+  });
+
+  test('hostPorts chain the portmap plugin after the bridge, with the bridge result as prevResult', async () => {
+    const isPortmap = (c: RecordedCall) => c.file === '/opt/cni/bin/portmap';
+    const mappings = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }, { hostPort: 5353, containerPort: 53, protocol: 'udp' as const }];
+    await net.ensurePod(UID, 'web', 'shop', { portMappings: mappings });
+    const add = runner.calls.find(isPortmap)!;
+    assert.equal(add.env?.CNI_COMMAND, 'ADD');
+    assert.equal(add.env?.CNI_CONTAINERID, UID);
+    const conf = JSON.parse(add.input!) as Record<string, unknown>;
+    assert.deepEqual({ ...conf, prevResult: undefined }, {
+      cniVersion: '1.0.0', name: 'bramble', type: 'portmap', capabilities: { portMappings: true }, snat: true,
+      runtimeConfig: { portMappings: mappings }, prevResult: undefined,
+    });
+    assert.deepEqual((conf.prevResult as { ips: unknown[] }).ips, [{ address: '10.42.1.5/24', gateway: '10.42.1.1', interface: 0 }]);
+
+    // A new CniNetwork (a restarted agent) still calls portmap DEL, before the bridge's, with the same mappings.
+    const restarted = new CniNetwork({ config: { podCIDR: '10.42.1.0/24', clusterCIDR: '10.42.0.0/16', bridgeName: 'cni-test0' }, dataDir: dir, runner, cniPath: '/opt/cni/bin', netnsDir: nsDir });
+    runner.calls.length = 0;
+    assert.equal(await restarted.deletePod(UID), true);
+    const order = runner.calls.filter((c) => isPlugin(c) || isPortmap(c)).map((c) => `${c.file.split('/').pop()} ${cniCommand(c)}`);
+    assert.deepEqual(order, ['portmap DEL', 'bridge DEL']);
+    const del = runner.calls.find(isPortmap)!;
+    assert.deepEqual((JSON.parse(del.input!) as { runtimeConfig: unknown }).runtimeConfig, { portMappings: mappings });
+    runner.calls.length = 0;
+    assert.equal(await restarted.deletePod(UID), false);
+    assert.equal(runner.calls.filter(isPortmap).length, 0);
+  });
+
+  test('a Pod without hostPorts never calls portmap', async () => {
+    await net.ensurePod(UID, 'web', 'shop', { portMappings: [] });
+    await net.deletePod(UID);
+    assert.equal(runner.calls.filter((c) => c.file.endsWith('/portmap')).length, 0);
+  });
+
+  test('a failed portmap ADD undoes the bridge ADD and the netns', async () => {
+    runner.on((c) => c.file.endsWith('/portmap') && cniCommand(c) === 'ADD', { exitCode: 1, stdout: JSON.stringify({ msg: 'port 8080 in use' }) });
+    await assert.rejects(net.ensurePod(UID, 'web', 'shop', { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }), /portmap plugin exited with 1: port 8080 in use/);
+    assert.deepEqual(runner.calls.filter((c) => c.file.startsWith('/opt/cni/bin/')).map((c) => `${c.file.split('/').pop()} ${cniCommand(c)}`), ['bridge ADD', 'portmap ADD', 'portmap DEL', 'bridge DEL']);
+    assert.equal(netns.size, 0);
+    assert.deepEqual(await readdir(leaseDir), []);
+  });
+
+  test('cleanup deletes every sandbox with a lease here, then the bridge', async () => {
+    await net.ensurePod(UID, 'web', 'shop', { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    netns.add(podNetnsName('ffffffffffff-other-board'));
+    runner.calls.length = 0;
+    assert.deepEqual(await net.cleanup(), { pods: 1, bridge: true });
+    assert.deepEqual(runner.argsOf(['link', 'delete']), [['link', 'delete', 'cni-test0', 'type', 'bridge']]);
+    assert.equal(netns.size, 1, 'another board\'s netns is left alone');
+    runner.on(['link', 'delete'], { exitCode: 1, stderr: 'Cannot find device "cni-test0"' });
+    assert.deepEqual(await net.cleanup(), { pods: 0, bridge: false });
   });
 
   test('concurrent ensurePod calls for one Pod make one sandbox', async () => {

@@ -2,11 +2,15 @@
 // (`ip netns add`), attached to the board's bridge by calling the bridge plugin
 // ourselves with host-local IPAM. We call ADD and DEL directly (not `ctr run
 // --cni`) because the Pod's network outlives its containers and ctr never calls DEL.
-import { readdir, readFile, stat } from 'node:fs/promises';
+// A Pod with hostPorts gets the portmap plugin chained after the bridge, as a
+// conflist would: ADD with the bridge's result as prevResult and the mappings as
+// runtimeConfig, DEL before the bridge's. The mappings are kept in the data dir
+// (portmap/<uid>.json) so a DEL after an agent restart sees what ADD saw.
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrambleError } from '../proto/util/errors.js';
 import { execRunner, type CommandRunner, type RunResult } from './exec-runner.js';
-import type { PodNetwork, PodNetworkConfig, PodSandbox } from './network.js';
+import type { EnsurePodOptions, PodNetwork, PodNetworkConfig, PodSandbox, PortMapping } from './network.js';
 
 export const NETNS_DIR = '/var/run/netns';
 const CNI_VERSION = '1.0.0';
@@ -19,7 +23,11 @@ export interface CniNetworkOptions {
   /** Where the plugin binaries are. */
   cniPath?: string;
   networkName?: string;
-  /** Masquerade Pod traffic leaving the Pod range (the bridge plugin's ipMasq). */
+  /**
+   * The bridge plugin's ipMasq: masquerades everything leaving this node's Pod range, other
+   * boards' Pods included, which hides the source Pod IP across boards. Default false: the
+   * Service rules masquerade only what leaves the cluster CIDR (`-s podCIDR ! -d clusterCIDR`).
+   */
   ipMasq?: boolean;
   timeoutMs?: number;
   /**
@@ -58,7 +66,7 @@ export class CniNetwork implements PodNetwork {
       type: 'bridge',
       bridge: this.opts.config.bridgeName || 'bramble0',
       isGateway: true,
-      ipMasq: this.opts.ipMasq ?? true,
+      ipMasq: this.opts.ipMasq ?? false,
       hairpinMode: true,
       ipam: {
         type: 'host-local',
@@ -69,12 +77,47 @@ export class CniNetwork implements PodNetwork {
     };
   }
 
+  /** The portmap plugin's configuration for one Pod, chained after the bridge's `prevResult`. */
+  portmapConf(portMappings: PortMapping[], prevResult?: Record<string, unknown>): Record<string, unknown> {
+    return {
+      cniVersion: CNI_VERSION,
+      name: this.networkName,
+      type: 'portmap',
+      capabilities: { portMappings: true },
+      // Hairpin: a Pod reaching its own board's hostPort is masqueraded back through the bridge.
+      snat: true,
+      runtimeConfig: { portMappings },
+      ...(prevResult ? { prevResult } : {}),
+    };
+  }
+
   private leaseDir(): string {
     return join(this.opts.dataDir, 'ipam');
   }
 
-  ensurePod(podUid: string, podName: string, namespace: string): Promise<PodSandbox> {
-    return this.serialized(podUid, () => this.doEnsure(podUid, podName, namespace));
+  private portmapFile(podUid: string): string {
+    return join(this.opts.dataDir, 'portmap', `${podUid}.json`);
+  }
+
+  ensurePod(podUid: string, podName: string, namespace: string, opts: EnsurePodOptions = {}): Promise<PodSandbox> {
+    return this.serialized(podUid, () => this.doEnsure(podUid, podName, namespace, opts.portMappings ?? []));
+  }
+
+  /**
+   * `bramble agent --cleanup`: every Pod sandbox of this board (those with a lease in
+   * this data dir: netns of other boards on the machine are not ours), then the bridge.
+   */
+  async cleanup(): Promise<{ pods: number; bridge: boolean }> {
+    let pods = 0;
+    for (const [podUid] of await this.leases()) if (await this.deletePod(podUid)) pods++;
+    for (const f of await readdir(join(this.opts.dataDir, 'portmap')).catch(() => [] as string[])) {
+      if (f.endsWith('.json') && (await this.deletePod(f.slice(0, -5)))) pods++;
+    }
+    await this.removePortmapChains();
+    const bridge = this.opts.config.bridgeName || 'bramble0';
+    const r = await this.ip(['link', 'delete', bridge, 'type', 'bridge']);
+    if (r.exitCode !== 0 && !/Cannot find device|does not exist/i.test(r.stderr)) throw failure(`deleting bridge ${bridge}`, r);
+    return { pods, bridge: r.exitCode === 0 };
   }
 
   deletePod(podUid: string): Promise<boolean> {
@@ -92,7 +135,7 @@ export class CniNetwork implements PodNetwork {
     return out.sort((a, b) => a.podUid.localeCompare(b.podUid));
   }
 
-  private async doEnsure(podUid: string, podName: string, namespace: string): Promise<PodSandbox> {
+  private async doEnsure(podUid: string, podName: string, namespace: string, portMappings: PortMapping[]): Promise<PodSandbox> {
     if (!podUid) throw new BrambleError('INVALID_ARGUMENT', 'pod uid must not be empty: current value is ""');
     const name = podNetnsName(podUid);
     const netnsPath = join(this.netnsDir, name);
@@ -103,7 +146,10 @@ export class CniNetwork implements PodNetwork {
     // first, since host-local refuses a second lease for one id; the Pod then asks for
     // the same address again, which also keeps the bridge plugin's masquerade rules
     // (keyed by address, left behind by a DEL without netns) from piling up.
-    if (lease) await this.cni('DEL', podUid, netnsPath, 'IgnoreUnknown=1');
+    if (lease) {
+      await this.portmapDel(podUid, netnsPath);
+      await this.cni('DEL', podUid, netnsPath, 'IgnoreUnknown=1');
+    }
     if (!hasNetns) {
       await this.ipOk(['netns', 'add', name]);
     }
@@ -112,8 +158,15 @@ export class CniNetwork implements PodNetwork {
       const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${podName};K8S_POD_INFRA_CONTAINER_ID=${podUid}${lease ? `;IP=${lease}` : ''}`;
       const result = await this.cni('ADD', podUid, netnsPath, args);
       const ip = resultIp(result);
+      if (portMappings.length > 0) {
+        // Written first: a DEL after a failure half-way (or a restart) must know to call portmap.
+        await mkdir(join(this.opts.dataDir, 'portmap'), { recursive: true });
+        await writeFile(this.portmapFile(podUid), JSON.stringify(portMappings));
+        await this.cni('ADD', podUid, netnsPath, args, this.portmapConf(portMappings, result));
+      }
       return { podUid, netnsPath, ip };
     } catch (e) {
+      await this.portmapDel(podUid, netnsPath).catch(() => undefined);
       await this.cni('DEL', podUid, netnsPath, 'IgnoreUnknown=1').catch(() => undefined);
       await this.ip(['netns', 'delete', name]).catch(() => undefined);
       throw e;
@@ -125,7 +178,8 @@ export class CniNetwork implements PodNetwork {
     const netnsPath = join(this.netnsDir, name);
     const hasNetns = await this.hasNetns(name);
     const hasLease = (await this.leases()).has(podUid);
-    if (!hasNetns && !hasLease) return false;
+    const hasPortmap = await this.portmapDel(podUid, netnsPath);
+    if (!hasNetns && !hasLease) return hasPortmap;
     // DEL before the netns goes: the bridge plugin removes the veth from inside it.
     await this.cni('DEL', podUid, netnsPath, 'IgnoreUnknown=1');
     if (hasNetns) {
@@ -135,10 +189,46 @@ export class CniNetwork implements PodNetwork {
     return true;
   }
 
-  private async cni(command: 'ADD' | 'DEL', podUid: string, netnsPath: string, cniArgs: string): Promise<Record<string, unknown>> {
-    const plugin = join(this.cniPath, 'bridge');
+  /**
+   * portmap DEL leaves its shared chains (CNI-HOSTPORT-DNAT, -MASQ, -SETMARK) and their jumps
+   * behind; once no DNAT rule of any Pod is in them, they are removed. Best effort: a board
+   * without iptables has nothing to remove.
+   */
+  private async removePortmapChains(): Promise<void> {
+    const ipt = (args: string[]): Promise<RunResult> => this.runner.run('iptables', ['-w', '5', '-t', 'nat', ...args], { timeoutMs: this.timeoutMs });
+    const listed = await ipt(['-S']).catch(() => undefined);
+    if (!listed || listed.exitCode !== 0) return;
+    const lines = listed.stdout.split('\n');
+    if (lines.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '))) return;
+    const chains = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'];
+    for (const l of lines) {
+      const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.*-j (CNI-HOSTPORT-\S+))\s*$/.exec(l);
+      if (m && chains.includes(m[3]!)) await ipt(['-D', m[1]!, ...splitRule(m[2]!)]);
+    }
+    for (const c of chains) {
+      if (!lines.includes(`-N ${c}`)) continue;
+      await ipt(['-F', c]);
+      await ipt(['-X', c]);
+    }
+  }
+
+  /** portmap DEL with what its ADD saw, when the Pod has hostPorts; whether there were any. */
+  private async portmapDel(podUid: string, netnsPath: string): Promise<boolean> {
+    const file = this.portmapFile(podUid);
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    let mappings: PortMapping[] = [];
+    try { mappings = JSON.parse(text) as PortMapping[]; } catch { mappings = []; }
+    await this.cni('DEL', podUid, netnsPath, 'IgnoreUnknown=1', this.portmapConf(Array.isArray(mappings) ? mappings : []));
+    await rm(file, { force: true });
+    return true;
+  }
+
+  private async cni(command: 'ADD' | 'DEL', podUid: string, netnsPath: string, cniArgs: string, conf = this.netconf()): Promise<Record<string, unknown>> {
+    const type = String(conf.type);
+    const plugin = join(this.cniPath, type);
     const r = await this.runner.run(plugin, [], {
-      input: JSON.stringify(this.netconf()),
+      input: JSON.stringify(conf),
       env: {
         CNI_COMMAND: command,
         CNI_CONTAINERID: podUid,
@@ -153,7 +243,7 @@ export class CniNetwork implements PodNetwork {
     try { parsed = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {}; } catch { parsed = {}; }
     if (r.exitCode !== 0) {
       const msg = [parsed.msg, parsed.details].filter((x) => typeof x === 'string' && x).join(': ') || r.stderr.trim() || r.stdout.trim();
-      throw new BrambleError('RUNTIME_FAILED', `CNI ${command} for pod ${podUid} must succeed: bridge plugin exited with ${r.exitCode}: ${msg}`);
+      throw new BrambleError('RUNTIME_FAILED', `CNI ${command} for pod ${podUid} must succeed: ${type} plugin exited with ${r.exitCode}: ${msg}`);
     }
     return parsed;
   }
@@ -199,6 +289,13 @@ export class CniNetwork implements PodNetwork {
     void tail.then(() => { if (this.locks.get(key) === tail) this.locks.delete(key); });
     return next;
   }
+}
+
+/** An `iptables -S` rule back into arguments; quoted comments stay one argument. */
+function splitRule(rule: string): string[] {
+  const out: string[] = [];
+  for (const m of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  return out;
 }
 
 function resultIp(result: Record<string, unknown>): string {

@@ -1,10 +1,12 @@
 // An in-memory PodNetwork for unit tests: hands out addresses from the node's
 // pod CIDR as host-local IPAM would (.1 is the bridge's gateway) and records calls.
 import { BrambleError } from '../proto/util/errors.js';
-import type { PodNetwork, PodSandbox } from './network.js';
+import type { EnsurePodOptions, PodNetwork, PodSandbox, PortMapping } from './network.js';
 
 export class FakeNetwork implements PodNetwork {
   readonly calls: { method: string; podUid: string }[] = [];
+  /** The port mappings each Pod's sandbox was made with. */
+  readonly portMappings = new Map<string, PortMapping[]>();
   private readonly sandboxes = new Map<string, PodSandbox>();
   private readonly base: number;
   private readonly size: number;
@@ -20,10 +22,11 @@ export class FakeNetwork implements PodNetwork {
     this.base = addr - (addr % this.size);
   }
 
-  async ensurePod(podUid: string, _podName: string, _namespace: string): Promise<PodSandbox> {
+  async ensurePod(podUid: string, _podName: string, _namespace: string, opts: EnsurePodOptions = {}): Promise<PodSandbox> {
     this.calls.push({ method: 'ensurePod', podUid });
     const existing = this.sandboxes.get(podUid);
     if (existing) return { ...existing };
+    if (opts.portMappings?.length) this.portMappings.set(podUid, opts.portMappings.map((m) => ({ ...m })));
     const used = new Set([...this.sandboxes.values()].map((s) => s.ip));
     // Skip the network address, the gateway (.1) and the broadcast address.
     for (let i = 2; i < this.size - 1; i++) {
@@ -38,6 +41,7 @@ export class FakeNetwork implements PodNetwork {
 
   async deletePod(podUid: string): Promise<boolean> {
     this.calls.push({ method: 'deletePod', podUid });
+    this.portMappings.delete(podUid);
     return this.sandboxes.delete(podUid);
   }
 

@@ -14,6 +14,7 @@ import {
   type ImagePullPolicy,
   type Mount,
 } from './runtime.js';
+import { podHostname } from './pod-hosts.js';
 import { LABEL_SIDECAR, appsFinished, initProgress, initRestartPolicy, isSidecar, restartsAfter, sidecarsOf } from './pod-init-containers.js';
 
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -92,6 +93,7 @@ export function buildContainerSpec(pod: Pod, c: Container, restartCount: number,
     memoryLimitBytes: limits.memory !== undefined ? Math.floor(parseQuantity(limits.memory)) : undefined,
     cpuLimitMillis: limits.cpu !== undefined ? parseQuantity(limits.cpu, true) : undefined,
     netnsPath: parts.netnsPath,
+    ...(pod.spec.hostNetwork ? { hostNetwork: true } : {}),
     labels: {
       [LABEL_POD_UID]: uid,
       [LABEL_POD_NAME]: pod.metadata.name,
@@ -101,7 +103,8 @@ export function buildContainerSpec(pod: Pod, c: Container, restartCount: number,
       ...(isSidecar(c) ? { [LABEL_SIDECAR]: 'true' } : {}),
     },
     logPath: parts.logPath,
-    hostname: pod.metadata.name,
+    // A hostNetwork Pod has the board's hostname, as in Kubernetes.
+    hostname: pod.spec.hostNetwork ? undefined : podHostname(pod),
   };
 }
 

@@ -156,7 +156,10 @@ describe('PodReconciler', () => {
     await h.settle();
     const volDir = path.join(h.dataDir, 'pods', pod.metadata.uid!, 'volumes');
     assert.equal(await fs.readFile(path.join(volDir, 'site', 'index.html'), 'utf8'), '<h1>hi</h1>');
+    const etcDir = path.join(h.dataDir, 'pods', pod.metadata.uid!, 'etc');
     assert.deepEqual(h.runtime.spec('0123456789ab-app-0')?.mounts, [
+      { source: path.join(etcDir, 'hosts'), destination: '/etc/hosts', readOnly: true },
+      { source: path.join(etcDir, 'hostname'), destination: '/etc/hostname', readOnly: true },
       { source: path.join(volDir, 'site'), destination: '/www', readOnly: true },
       { source: path.join(volDir, 'scratch'), destination: '/tmp/x', readOnly: false },
     ]);

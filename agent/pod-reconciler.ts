@@ -8,7 +8,8 @@ import { silentLogger, type Logger } from '../proto/util/log.js';
 import type { Container, KObject, Pod, PodStatus } from '../proto/model.js';
 import { DEFAULT_NAMESPACE } from '../proto/model.js';
 import { WorkQueue, runWorkers } from '../proto/util/work-queue.js';
-import type { PodNetwork, PodSandbox } from './network.js';
+import { portMappingsOf, type PodNetwork, type PodSandbox } from './network.js';
+import { ensurePodEtcFiles } from './pod-hosts.js';
 import { CrashBackoff, PullBackoff, type CrashBackoffPolicy } from './pod-backoff.js';
 import { configSourceOf, type ConfigSource } from './pod-env.js';
 import { containerLogPath, pruneAttemptLogs, removePodLogs, rotateIfNeeded, type RotationPolicy } from './pod-logs.js';
@@ -52,6 +53,11 @@ export interface PodReconcilerOptions {
   logger?: Logger;
   /** Events about Pods (Started, Killing, BackOff, Unhealthy), as the kubelet records them. */
   recordEvent?: RecordPodEvent;
+  /**
+   * The Pod's /etc/resolv.conf (from its dnsPolicy); undefined, or no function: none is
+   * mounted and the image's own file stays.
+   */
+  resolvConf?: (pod: Pod) => string | undefined;
 }
 
 export class PodReconciler {
@@ -235,6 +241,7 @@ export class PodReconciler {
     }
     let killed = false;
     let touched = false;
+    let etcMounts: Awaited<ReturnType<typeof ensurePodEtcFiles>> | undefined;
     for (const a of actions) {
       if (a.kind !== 'backoff') touched = true;
       if (a.kind === 'kill') {
@@ -250,7 +257,8 @@ export class PodReconciler {
         this.wakeAfter(uid, a.retryInMs);
       } else if (paths) {
         const deps = { runtime: this.opts.runtime, dataDir: this.opts.dataDir, configs: this.configs, pull: this.pull, now, podIP: this.podIP(pod), hostIP: this.opts.hostIP, allocatable: this.opts.allocatable };
-        const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths });
+        etcMounts ??= await ensurePodEtcFiles(this.opts.dataDir, pod, { podIP: this.podIP(pod), resolvConf: this.opts.resolvConf?.(pod) });
+        const r = await startContainer(deps, { pod, container: a.container, restartCount: a.restartCount, netnsPath, volumePaths: paths, etcMounts });
         if (r.started) {
           for (const w of r.warnings ?? []) {
             this.log.warn({ uid, container: a.container.name, reason: w.reason }, w.message);
@@ -345,7 +353,7 @@ export class PodReconciler {
 
   private async ensureSandbox(pod: Pod): Promise<PodSandbox> {
     const uid = pod.metadata.uid!;
-    const sandbox = await this.opts.network.ensurePod(uid, pod.metadata.name, pod.metadata.namespace ?? DEFAULT_NAMESPACE);
+    const sandbox = await this.opts.network.ensurePod(uid, pod.metadata.name, pod.metadata.namespace ?? DEFAULT_NAMESPACE, { portMappings: portMappingsOf(pod) });
     this.sandboxes.set(uid, sandbox);
     return sandbox;
   }

@@ -13,7 +13,8 @@ import { buildContainerSpec, pullPolicyOf } from './pod-plan.js';
 import { runAsNonRootProblem, securityFor } from './pod-security.js';
 import type { WaitingReason } from './pod-status.js';
 import { mountsFor } from './pod-volumes.js';
-import type { ContainerRuntime } from './runtime.js';
+import type { ContainerRuntime, Mount } from './runtime.js';
+import { etcMountsFor } from './pod-hosts.js';
 
 export interface StartDeps {
   runtime: ContainerRuntime;
@@ -34,6 +35,8 @@ export interface StartRequest {
   netnsPath?: string;
   /** Host paths of the Pod's volumes, by name. */
   volumePaths: Map<string, string>;
+  /** The Pod's /etc/hosts, /etc/hostname and /etc/resolv.conf (pod-hosts.ts). */
+  etcMounts?: Mount[];
 }
 
 export interface StartWarning {
@@ -90,7 +93,7 @@ export async function startContainer(deps: StartDeps, req: StartRequest): Promis
   const logPath = containerLogPath(deps.dataDir, ref, c.name, req.restartCount);
   try {
     await fs.mkdir(path.dirname(logPath), { recursive: true });
-    const mounts = mountsFor(c, pod, req.volumePaths);
+    const mounts = [...etcMountsFor(c, req.etcMounts ?? []), ...mountsFor(c, pod, req.volumePaths)];
     const spec = buildContainerSpec(pod, c, req.restartCount, { env: env.env, mounts, netnsPath: req.netnsPath, logPath });
     await deps.runtime.start({ ...spec, ...expandCommand(c, env.env), security: securityFor(pod, c) });
   } catch (e) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../proto/util/clock.js';
 import type { OciSpec, SpecEditor } from './containerd-specs.js';
 import { FakeRunner } from './exec-runner.js';
-import { CtrRuntime } from './runtime-ctr.js';
+import { CtrRuntime, withOwnMounts } from './runtime-ctr.js';
 import type { ContainerSecurity, ContainerSpec } from './runtime.js';
 
 const SOCK = '/run/bramble/containerd.sock';
@@ -87,4 +87,32 @@ describe('CtrRuntime with a security context', () => {
     runner.on(['content', 'get', 'sha256:c'], { stdout: JSON.stringify({ config: { User: '1000:1000' } }), stderr: '', exitCode: 0 });
     assert.equal(await rt.imageUser('app:1'), '1000:1000');
   });
+});
+
+describe('CtrRuntime and the Pod network', () => {
+  test('a hostname is set in the stored spec between create and start, with the user when there is one', async () => {
+    const { runner, editor, rt } = setup();
+    await rt.start({ ...spec(), hostname: 'web-0' });
+    assert.deepEqual(runner.calls.map((c) => c.args.slice(PREFIX.length, PREFIX.length + 2)), [['containers', 'create'], ['tasks', 'start']]);
+    assert.equal(editor.spec.hostname, 'web-0');
+    await rt.start({ ...spec({ ...open, user: { uid: 1000, gid: 3000 } }), id: 'pod1-web-1', hostname: 'web-1' });
+    assert.equal(editor.spec.hostname, 'web-1');
+    assert.equal((editor.spec.process as { user: { uid: number } }).user.uid, 1000);
+  });
+
+  test('a hostNetwork container runs with --net-host and keeps the board\'s hostname', async () => {
+    const { runner, editor, rt } = setup();
+    await rt.start({ ...spec(), hostNetwork: true, hostname: 'ignored' });
+    assert.deepEqual(runner.calls[0]!.args, [...PREFIX, 'run', '-d', '--log-uri', 'file:///var/log/p/0.log', '--net-host', 'docker.io/library/busybox:latest', 'pod1-web-0', 'sh']);
+    assert.deepEqual(editor.edited, []);
+  });
+});
+
+test('a hostNetwork container\'s own resolv.conf replaces the board\'s that --net-host mounts', async () => {
+  const { runner, editor, rt } = setup();
+  editor.spec = { mounts: [{ destination: '/etc/resolv.conf', source: '/pod/resolv.conf' }, { destination: '/etc/resolv.conf', source: '/etc/resolv.conf' }, { destination: '/etc/hosts', source: '/etc/hosts' }] };
+  await rt.start({ ...spec(), hostNetwork: true, mounts: [{ source: '/pod/resolv.conf', destination: '/etc/resolv.conf', readOnly: true }] });
+  assert.ok(runner.calls[0]!.args.includes('--net-host'));
+  assert.deepEqual(editor.spec.mounts, [{ destination: '/etc/resolv.conf', source: '/pod/resolv.conf' }, { destination: '/etc/hosts', source: '/etc/hosts' }]);
+  assert.deepEqual(withOwnMounts({ mounts: [] }, []), { mounts: [] });
 });

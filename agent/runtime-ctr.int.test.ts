@@ -186,6 +186,34 @@ describe('CtrRuntime against a real containerd on a board', { skip: !canRun && '
     assert.equal((await runtime.list()).some((x) => x.id === s.id), false);
   });
 
+  test('a hostname reaches the UTS namespace, and read-only hosts and resolv.conf files are mounted', async () => {
+    const etc = join(dir, 'etc-web');
+    await mkdir(etc, { recursive: true });
+    await writeFile(join(etc, 'hosts'), `127.0.0.1\tlocalhost\n${pod.ip}\tweb-0.web.default.svc.cluster.local\tweb-0\n`);
+    await writeFile(join(etc, 'resolv.conf'), 'nameserver 10.43.0.10\n');
+    const c = await run(spec('named', {
+      command: ['sleep', '300'], hostname: 'web-0',
+      mounts: [{ source: join(etc, 'hosts'), destination: '/etc/hosts', readOnly: true }, { source: join(etc, 'resolv.conf'), destination: '/etc/resolv.conf', readOnly: true }],
+    }));
+    assert.equal((await runtime.exec(c.id, ['hostname'], 10_000)).stdout.trim(), 'web-0');
+    assert.match((await runtime.exec(c.id, ['cat', '/etc/hosts'], 10_000)).stdout, /web-0\.web\.default\.svc\.cluster\.local/);
+    assert.equal((await runtime.exec(c.id, ['cat', '/etc/resolv.conf'], 10_000)).stdout, 'nameserver 10.43.0.10\n');
+    assert.notEqual((await runtime.exec(c.id, ['sh', '-c', 'echo x >> /etc/hosts'], 10_000)).exitCode, 0, 'the hosts file is read-only');
+  });
+
+  test('a hostNetwork container sees the board\'s interfaces, and a mounted resolv.conf wins over the board\'s', async () => {
+    const etc = join(dir, 'etc-host');
+    await mkdir(etc, { recursive: true });
+    await writeFile(join(etc, 'resolv.conf'), 'nameserver 10.43.0.10\n');
+    const c = await run(spec('hostnet', {
+      command: ['sleep', '300'], netnsPath: undefined, hostNetwork: true,
+      mounts: [{ source: join(etc, 'resolv.conf'), destination: '/etc/resolv.conf', readOnly: true }],
+    }));
+    const addrs = (await runtime.exec(c.id, ['ip', '-4', 'addr'], 10_000)).stdout;
+    assert.ok(addrs.includes(board!.boardIp), addrs);
+    assert.equal((await runtime.exec(c.id, ['cat', '/etc/resolv.conf'], 10_000)).stdout, 'nameserver 10.43.0.10\n');
+  });
+
   test('an image is pulled from a local registry over plain HTTP', async () => {
     registry = await startRegistry({ dir: join(dir, 'reg'), containerdAddress: containerd!.address, netnsPath: board!.netnsPath });
     const puller = new CtrRuntime({ address: containerd!.address, runner: board!.runner, insecureRegistries: [registry.address] });

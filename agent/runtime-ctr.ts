@@ -11,7 +11,7 @@ import { GrpcSpecEditor, type SpecEditor } from './containerd-specs.js';
 import { isInsecureRegistry, normalizeImageRef, platformOfArch } from './image-ref.js';
 import { securityArgs, withUser } from './pod-security.js';
 import type {
-  ContainerInfo, ContainerRunState, ContainerRuntime, ContainerSpec, ContainerStats, ExecResult, ImagePullPolicy,
+  ContainerInfo, ContainerRunState, ContainerRuntime, ContainerSpec, ContainerStats, ExecResult, ImagePullPolicy, Mount,
 } from './runtime.js';
 
 export interface CtrRuntimeOptions {
@@ -145,19 +145,25 @@ export class CtrRuntime implements ContainerRuntime {
       args.push('--cpu-quota', String(Math.max(1000, Math.round(spec.cpuLimitMillis * 100))), '--cpu-period', '100000');
     }
     if (spec.netnsPath) args.push('--with-ns', `network:${spec.netnsPath}`);
+    else if (spec.hostNetwork) args.push('--net-host');
     if (spec.security) args.push(...securityArgs(spec.security));
     const logUri = ['--log-uri', `file://${spec.logPath}`];
     const user = spec.security?.user;
+    // ctr 1.6 has flags for neither the process user nor the UTS hostname: either means
+    // create, edit the stored spec, then start (see containerd-specs.ts).
+    const hostname = spec.hostNetwork ? undefined : spec.hostname;
+    // --net-host adds the board's /etc/hosts and resolv.conf after our mounts, so they would win.
+    const shadowed = spec.hostNetwork ? spec.mounts.filter((m) => HOST_NET_FILES.includes(m.destination)) : [];
+    const edit = user !== undefined || hostname !== undefined || shadowed.length > 0;
     // Unlike `ctr run`, `ctr containers create` moves flags found among its arguments to the front
     // (`sh -c` would lose its -c to --config). `--` stops that, but only when the flag before it
     // cannot take it as its value: hence the default runtime spelled with "=" just before.
-    args.push(...(user ? ['--runtime=io.containerd.runc.v2', '--'] : []), image, spec.id, ...argv);
-    // With a user: create, set the user in the stored spec, then start (see containerd-specs.ts).
-    const r = user ? await this.ctr(['containers', 'create', ...args]) : await this.ctr(['run', '-d', ...logUri, ...args]);
+    args.push(...(edit ? ['--runtime=io.containerd.runc.v2', '--'] : []), image, spec.id, ...argv);
+    const r = edit ? await this.ctr(['containers', 'create', ...args]) : await this.ctr(['run', '-d', ...logUri, ...args]);
     if (r.exitCode !== 0) {
       if (/already exists/.test(r.stderr)) {
         const existing = (await this.list()).find((c) => c.id === spec.id);
-        if (existing && (!user || existing.state !== 'created')) return existing;
+        if (existing && (!edit || existing.state !== 'created')) return existing;
         // Created by an earlier attempt that died before its start: the planner removes and restarts it.
         if (existing) throw failure(`starting container "${spec.id}"`, r);
       }
@@ -165,9 +171,9 @@ export class CtrRuntime implements ContainerRuntime {
       await this.remove(spec.id).catch(() => false);
       throw failure(`starting container "${spec.id}"`, r);
     }
-    if (user) {
+    if (edit) {
       try {
-        await this.specs.editSpec(spec.id, (s) => withUser(s, user));
+        await this.specs.editSpec(spec.id, (s) => withOwnMounts(withHostname(user ? withUser(s, user) : s, hostname), shadowed));
       } catch (e) {
         await this.remove(spec.id).catch(() => false);
         throw e;
@@ -405,6 +411,25 @@ export function parseMetrics(json: string): ContainerStats {
   // The working set, as Kubernetes reports it: page cache that can be dropped is not counted.
   const inactive = m.memory?.total_inactive_file ?? m.memory?.inactive_file ?? 0;
   return { cpuNanos, memoryBytes: Math.max(0, usage - inactive) };
+}
+
+/** The files ctr's --net-host bind-mounts from the board. */
+const HOST_NET_FILES = ['/etc/hosts', '/etc/resolv.conf'];
+
+/** Drops the other mounts on the destinations of `ours` (ctr's --net-host ones), keeping ours. */
+export function withOwnMounts(spec: Record<string, unknown>, ours: readonly Mount[]): Record<string, unknown> {
+  if (ours.length === 0 || !Array.isArray(spec.mounts)) return spec;
+  const mine = new Map(ours.map((m) => [m.destination, m.source]));
+  const mounts = (spec.mounts as { destination?: string; source?: string }[]).filter((m) => {
+    const source = m.destination === undefined ? undefined : mine.get(m.destination);
+    return source === undefined || m.source === source;
+  });
+  return { ...spec, mounts };
+}
+
+/** The OCI spec's hostname, set in the container's own UTS namespace (ctr's default spec has one). */
+export function withHostname(spec: Record<string, unknown>, hostname: string | undefined): Record<string, unknown> {
+  return hostname === undefined ? spec : { ...spec, hostname };
 }
 
 function taskState(status: string): ContainerRunState {

@@ -25,10 +25,13 @@ export interface ContainerSpec {
   cpuLimitMillis?: number;
   /** The Pod's network namespace, shared by its containers. */
   netnsPath?: string;
+  /** hostNetwork Pods: the board's own network namespace (no netnsPath then). */
+  hostNetwork?: boolean;
   /** Stored on the container so a restarted agent can adopt it. */
   labels: Record<string, string>;
   /** stdout and stderr are appended here. */
   logPath: string;
+  /** The UTS hostname (the OCI spec's `hostname`); unset: the board's, as ctr leaves it. */
   hostname?: string;
   /** securityContext as the runtime must enforce it (pod-security.ts); unset: the runtime's own defaults. */
   security?: ContainerSecurity;

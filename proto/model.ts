@@ -334,6 +334,10 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   hostNetwork?: boolean;
   securityContext?: PodSecurityContext;
+  /** The Pod's hostname; default its name. */
+  hostname?: string;
+  /** With hostname, the FQDN "hostname.subdomain.NS.svc.cluster.local" (a headless Service of that name). */
+  subdomain?: string;
 }
 
 export interface ContainerState {

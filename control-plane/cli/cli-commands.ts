@@ -147,6 +147,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--reserve <resources>', description: 'kept back from pods for the system (default "cpu=100m,memory=256Mi")' },
       { flags: '--insecure-registry <host:port>', description: 'registry pulled from over plain HTTP (repeatable)', repeatable: true },
       { flags: '--cni-path <dir>', description: 'directory of the CNI plugins (default /usr/lib/cni, where Debian installs them)' },
+      { flags: '--cleanup', description: 'remove what the agent added to the board\'s network (its routes to other boards\' pods, the pod network namespaces and their hostPort rules, the bramble0 bridge, the Service rules) and exit; a plain stop leaves them so pods keep running. Stop the pods\' containers first' },
     ],
     daemon: true,
     action: (ctx, _args, o) =>
@@ -162,6 +163,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         reserve: optString(o, 'reserve'),
         insecureRegistries: optStrings(o, 'insecureRegistry'),
         cniPath: optString(o, 'cniPath'),
+        cleanup: optBool(o, 'cleanup'),
       }),
   },
   {

@@ -274,3 +274,11 @@ describe('grpc probes', () => {
     expectProblem(pod(`${c0}.readinessProbe`, { grpc: { port: 9000 }, tcpSocket: { port: 80 } }), `${c0}.readinessProbe`, 'got tcpSocket, grpc');
   });
 });
+
+describe('hostname and subdomain', () => {
+  test('spec.hostname and spec.subdomain are RFC 1123 labels', () => {
+    expectValid(set(pod('spec.hostname', 'web-0'), 'spec.subdomain', 'web'));
+    expectProblem(pod('spec.hostname', 'Web.0'), 'spec.hostname', 'RFC 1123 label');
+    expectProblem(pod('spec.subdomain', 'a.b'), 'spec.subdomain', 'RFC 1123 label');
+  });
+});

@@ -326,6 +326,8 @@ export const podSpecSchema = z
     terminationGracePeriodSeconds: nonNegative().optional(),
     hostNetwork: z.boolean().optional(),
     securityContext: podSecurityContextSchema.optional(),
+    hostname: dnsLabel().optional(),
+    subdomain: dnsLabel().optional(),
   })
   .superRefine((spec, ctx) => {
     const volumeNames = new Set<string>();

@@ -14,6 +14,7 @@ import { podNetnsName } from '../../agent/network-cni.js';
 import { realClock } from '../../proto/util/clock.js';
 import type { KObject } from '../../proto/model.js';
 import { createBoard, pickFreeBoardIndex, type Board } from './board.js';
+import { createLan, type Lan } from './lan.js';
 import { buildBusyboxImage, BUSYBOX_IMAGE_NAME } from './busybox-image.js';
 import { startContainerd, type RunningContainerd } from './containerd.js';
 import { startRegistry, type RunningRegistry } from './registry.js';
@@ -37,6 +38,12 @@ export interface ClusterOptions {
   boards: BoardSpec[];
   /** More `bramble server` flags, e.g. a shorter --node-monitor-grace-period. */
   serverArgs?: string[];
+  /**
+   * Put the boards on one LAN (test/support/lan.ts): one bridge, one /24, so they reach
+   * each other directly (host-gw routes) and the host reaches each. Default: each board
+   * has a veth of its own to the host.
+   */
+  lan?: boolean;
 }
 
 export interface AgentExit {
@@ -70,6 +77,8 @@ export interface TestCluster {
   server: ServerProcess;
   /** The port the server's gRPC API listens on, on every host address. */
   grpcPort: number;
+  /** The boards' LAN, with `lan: true`. */
+  lan?: Lan;
   /** The default join token from <server data dir>/token. */
   token: string;
   boards: ClusterBoard[];
@@ -217,12 +226,18 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     teardown.push({ what: 'stopping the server', run: async () => { await s.stop(); } });
     const token = (await readFile(join(s.dataDir, 'token'), 'utf8')).trim();
 
+    let lan: Lan | undefined;
+    if (opts.lan) {
+      const l = (lan = await createLan(suffix, await pickFreeBoardIndex()));
+      // Pushed before the boards: torn down after them.
+      teardown.push({ what: 'destroying the LAN', run: () => l.destroy() });
+    }
     for (const [i, spec] of opts.boards.entries()) {
       const nodeName = `${spec.name}-${suffix}`;
       const dir = join(root, `b${i}`);
       const dataDir = join(dir, 'agent');
       await mkdir(join(dataDir, 'images'), { recursive: true });
-      const board = await createBoard(nodeName, await pickFreeBoardIndex());
+      const board = lan ? await lan.addBoard(nodeName) : await createBoard(nodeName, await pickFreeBoardIndex());
       teardown.push({ what: `destroying board ${nodeName}`, run: () => board.destroy() });
       const containerd = await startContainerd({ dir: join(dir, 'ctd'), netnsPath: board.netnsPath });
       teardown.push({ what: `stopping containerd of ${nodeName}`, run: () => containerd.stop() });
@@ -308,6 +323,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     return {
       server: s,
       grpcPort,
+      lan,
       token,
       boards,
       board: (name) => {
