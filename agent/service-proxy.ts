@@ -1,0 +1,241 @@
+// Keeps the board's Service rules in step with the cluster: the agent hands every new
+// snapshot of Services and Endpoints to update(), and ServiceProxy writes the rules
+// through one `iptables-restore --noflush` per sync (kube-proxy's iptables proxier).
+//
+// Timing, as kube-proxy's BoundedFrequencyRunner: a change after a quiet period is
+// applied at once; changes in a burst are coalesced so syncs start at most every
+// minSyncPeriod; a full resync runs every syncPeriod and after any failure. A partial
+// sync rewrites the base chains and only the per-service chains whose rules changed
+// (compared with what the last successful restore wrote), a full sync rewrites every
+// chain, deletes stale ones found by iptables-save, and re-checks the jumps from the
+// built-in chains, so drift (someone flushed a chain, a firewall reload) is repaired.
+import type { Clock, Timer } from '../proto/util/clock.js';
+import { BrambleError } from '../proto/util/errors.js';
+import type { Logger } from '../proto/util/log.js';
+import type { CommandRunner } from './exec-runner.js';
+import type { IptablesBackend } from './iptables-backend.js';
+import { deleteJumps, ensureJumps } from './iptables-jumps.js';
+import { buildServiceRules, type ServiceSnapshot } from './service-rules.js';
+import {
+  TABLES, emptyExisting, missingBaseChains, parseSavedChains, planCleanup, planRestore,
+  type ExistingChains, type WrittenState,
+} from './service-rules-restore.js';
+
+export interface ServiceSyncReport {
+  full: boolean;
+  /** Wall time of the sync, by the injected clock. */
+  durationMs: number;
+  /** `-A` lines sent in this restore, and held by Bramble's chains afterwards. */
+  rulesWritten: number;
+  rulesTotal: number;
+  chainsWritten: number;
+  /** Per-service chains left alone because they did not change. */
+  chainsSkipped: number;
+  chainsDeleted: number;
+  /** Jumps from built-in chains that were missing and inserted (full syncs only). */
+  jumpsInserted: number;
+  /** Base chains a full sync found missing before it rewrote them: drift. */
+  missingBaseChains: string[];
+  finishedAt: number;
+}
+
+/** What the agent (and its tests) need from the Service rules. */
+export interface ServiceRules {
+  /** The newest snapshot; applied soon, coalesced with others. */
+  update(snapshot: ServiceSnapshot): void;
+  /** Arms the periodic resync; the first sync waits for the first snapshot (no empty rule set at boot). */
+  start(): Promise<void>;
+  /** Stops syncing and waits for a sync under way; the rules stay (a restart keeps Services working). */
+  stop(): Promise<void>;
+  /** Deletes every Bramble chain and the jumps into them: `bramble agent --cleanup`. */
+  cleanup(): Promise<void>;
+  /** Resolves when every snapshot given so far is in the tables; rejects if that sync fails. */
+  synced(): Promise<ServiceSyncReport>;
+  lastSync(): ServiceSyncReport | undefined;
+}
+
+export interface ServiceProxyOptions {
+  runner: CommandRunner;
+  backend: IptablesBackend;
+  clock: Clock;
+  logger: Logger;
+  /** Least time between the starts of two syncs (default 1 s). */
+  minSyncPeriodMs?: number;
+  /** Time between full resyncs (default 60 s). */
+  syncPeriodMs?: number;
+  /** Called after every successful sync (metrics). */
+  onSync?: (report: ServiceSyncReport) => void;
+}
+
+const COMMAND_TIMEOUT_MS = 60_000;
+
+interface Waiter {
+  generation: number;
+  resolve: (r: ServiceSyncReport) => void;
+  reject: (e: unknown) => void;
+}
+
+export class ServiceProxy implements ServiceRules {
+  private readonly minSyncPeriodMs: number;
+  private readonly syncPeriodMs: number;
+  private snapshot: ServiceSnapshot | undefined;
+  private generation = 0;
+  private appliedGeneration = 0;
+  /** What the last successful restore wrote; undefined forces a full sync. */
+  private state: WrittenState | undefined;
+  private needFull = true;
+  private failures = 0;
+  private lastStartAt = Number.NEGATIVE_INFINITY;
+  private timer: Timer | undefined;
+  private periodic: Timer | undefined;
+  private running: Promise<void> | undefined;
+  private started = false;
+  private last: ServiceSyncReport | undefined;
+  private waiters: Waiter[] = [];
+
+  constructor(private readonly opts: ServiceProxyOptions) {
+    this.minSyncPeriodMs = opts.minSyncPeriodMs ?? 1_000;
+    this.syncPeriodMs = opts.syncPeriodMs ?? 60_000;
+    if (!(this.minSyncPeriodMs >= 0)) throw new BrambleError('INVALID_ARGUMENT', `minSyncPeriodMs must be zero or more: current value is ${this.minSyncPeriodMs}`);
+    if (!(this.syncPeriodMs > 0)) throw new BrambleError('INVALID_ARGUMENT', `syncPeriodMs must be a positive number: current value is ${this.syncPeriodMs}`);
+  }
+
+  update(snapshot: ServiceSnapshot): void {
+    this.snapshot = snapshot;
+    this.generation++;
+    this.schedule(0);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.periodic = this.opts.clock.setInterval(() => {
+      this.needFull = true;
+      if (this.snapshot) this.generation++;
+      this.schedule(0);
+    }, this.syncPeriodMs);
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.periodic?.cancel();
+    this.periodic = undefined;
+    await this.running;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    const { runner, backend } = this.opts;
+    const jumps = await deleteJumps(runner, backend.iptables);
+    const existing = await this.readExisting();
+    const text = planCleanup(existing);
+    if (text) await this.restore(text);
+    this.state = undefined;
+    this.needFull = true;
+    const chains = TABLES.reduce((n, t) => n + existing[t].size, 0);
+    this.opts.logger.info({ jumps, chains }, 'service rules: removed every Bramble chain and jump');
+  }
+
+  synced(): Promise<ServiceSyncReport> {
+    if (this.appliedGeneration >= this.generation && this.last && !this.running && !this.timer) return Promise.resolve(this.last);
+    return new Promise((resolve, reject) => this.waiters.push({ generation: this.generation, resolve, reject }));
+  }
+
+  lastSync(): ServiceSyncReport | undefined {
+    return this.last;
+  }
+
+  /** Arms the next sync: now if the last one started minSyncPeriod ago, else when it has. */
+  private schedule(extraDelayMs: number): void {
+    if (!this.started || !this.snapshot || this.running || this.timer) return;
+    if (this.appliedGeneration >= this.generation) return;
+    const wait = Math.max(extraDelayMs, this.lastStartAt + this.minSyncPeriodMs - this.opts.clock.now(), 0);
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.runSync().finally(() => {
+        this.running = undefined;
+        const backoff = this.failures > 0 ? Math.min(this.syncPeriodMs, this.minSyncPeriodMs * 2 ** (this.failures - 1)) : 0;
+        this.schedule(backoff);
+      });
+    }, wait);
+  }
+
+  private async runSync(): Promise<void> {
+    const generation = this.generation;
+    const snapshot = this.snapshot!;
+    this.lastStartAt = this.opts.clock.now();
+    try {
+      const report = await this.syncOnce(snapshot);
+      this.failures = 0;
+      this.appliedGeneration = generation;
+      this.last = report;
+      this.opts.onSync?.(report);
+      this.opts.logger.debug({ ...report }, 'service rules synced');
+      this.settle((w) => w.generation <= generation, (w) => w.resolve(report));
+    } catch (e) {
+      this.failures++;
+      this.state = undefined;
+      this.needFull = true;
+      this.opts.logger.warn({ err: e, failures: this.failures }, 'service rules: sync failed; a full resync follows');
+      this.settle((w) => w.generation <= generation, (w) => w.reject(e));
+    }
+  }
+
+  private settle(pick: (w: Waiter) => boolean, fn: (w: Waiter) => void): void {
+    const done = this.waiters.filter(pick);
+    this.waiters = this.waiters.filter((w) => !pick(w));
+    for (const w of done) fn(w);
+  }
+
+  private async syncOnce(snapshot: ServiceSnapshot): Promise<ServiceSyncReport> {
+    const t0 = this.opts.clock.now();
+    const full = this.needFull || !this.state;
+    const set = buildServiceRules(snapshot);
+    let existing: ExistingChains | undefined;
+    if (full) existing = await this.readExisting();
+    const plan = full ? planRestore(set, { existing }) : planRestore(set, { previous: this.state });
+    await this.restore(plan.text);
+    this.state = plan.state;
+    // Jumps need the base chains, which the restore above has just made sure of.
+    const jumpsInserted = full ? await ensureJumps(this.opts.runner, this.opts.backend.iptables) : 0;
+    this.needFull = false;
+    const missing = existing ? missingBaseChains(existing) : [];
+    if (full && missing.length > 0 && existing && TABLES.some((t) => existing[t].size > 0)) {
+      this.opts.logger.warn({ missing }, 'service rules: base chains had gone missing; rewritten');
+    }
+    return {
+      full,
+      durationMs: this.opts.clock.now() - t0,
+      rulesWritten: plan.rulesWritten,
+      rulesTotal: plan.rulesTotal,
+      chainsWritten: plan.written.filter.length + plan.written.nat.length,
+      chainsSkipped: plan.skipped,
+      chainsDeleted: plan.deleted.filter.length + plan.deleted.nat.length,
+      jumpsInserted,
+      missingBaseChains: missing,
+      finishedAt: this.opts.clock.now(),
+    };
+  }
+
+  private async readExisting(): Promise<ExistingChains> {
+    const existing = emptyExisting();
+    for (const table of TABLES) {
+      const r = await this.opts.runner.run(this.opts.backend.save, ['-t', table], { timeoutMs: COMMAND_TIMEOUT_MS });
+      if (r.exitCode !== 0) {
+        throw new BrambleError('RUNTIME_FAILED', `${this.opts.backend.save} -t ${table} must succeed: exited with ${r.exitCode}: ${r.stderr.trim()}`);
+      }
+      existing[table] = parseSavedChains(r.stdout);
+    }
+    return existing;
+  }
+
+  private async restore(text: string): Promise<void> {
+    const r = await this.opts.runner.run(this.opts.backend.restore, ['-w', '5', '--noflush'], { input: text, timeoutMs: COMMAND_TIMEOUT_MS });
+    if (r.exitCode !== 0) {
+      throw new BrambleError('RUNTIME_FAILED', `${this.opts.backend.restore} --noflush must accept the Service rules: exited with ${r.exitCode}: ${r.stderr.trim()}`);
+    }
+  }
+}
