@@ -17,7 +17,7 @@ export class FakeServiceRules implements ServiceRules {
     this.report = {
       full: this.snapshots.length === 1, durationMs: 0, rulesWritten: rulesTotal, rulesTotal,
       chainsWritten: set ? set.filter.size + set.nat.size : 0, chainsSkipped: 0, chainsDeleted: 0,
-      jumpsInserted: 0, missingBaseChains: [], finishedAt: 0,
+      jumpsInserted: 0, phasesMs: { read: 0, build: 0, restore: 0 }, missingBaseChains: [], finishedAt: 0,
     };
   }
 

@@ -5,20 +5,20 @@
 // Timing, as kube-proxy's BoundedFrequencyRunner: a change after a quiet period is
 // applied at once; changes in a burst are coalesced so syncs start at most every
 // minSyncPeriod; a full resync runs every syncPeriod and after any failure. A partial
-// sync rewrites the base chains and only the per-service chains whose rules changed
-// (compared with what the last successful restore wrote), a full sync rewrites every
-// chain, deletes stale ones found by iptables-save, and re-checks the jumps from the
-// built-in chains, so drift (someone flushed a chain, a firewall reload) is repaired.
+// sync rewrites only the chains whose rules changed (compared with what the last
+// successful restore wrote), a full sync rewrites every chain, deletes stale ones found
+// by iptables-save, and puts back missing jumps from the built-in chains (in the same
+// restore), so drift (someone flushed a chain, a firewall reload) is repaired.
 import type { Clock, Timer } from '../proto/util/clock.js';
 import { BrambleError } from '../proto/util/errors.js';
 import type { Logger } from '../proto/util/log.js';
 import type { CommandRunner } from './exec-runner.js';
 import type { IptablesBackend } from './iptables-backend.js';
-import { deleteJumps, ensureJumps } from './iptables-jumps.js';
-import { buildServiceRules, type ServiceSnapshot } from './service-rules.js';
+import { jumpDeleteLines, missingJumpLines } from './iptables-jumps.js';
+import { ServiceRulesCache, buildServiceRules, type ServiceSnapshot } from './service-rules.js';
 import {
   TABLES, emptyExisting, missingBaseChains, parseSavedChains, planCleanup, planRestore,
-  type ExistingChains, type WrittenState,
+  type ExistingChains, type TableName, type WrittenState,
 } from './service-rules-restore.js';
 
 export interface ServiceSyncReport {
@@ -29,11 +29,13 @@ export interface ServiceSyncReport {
   rulesWritten: number;
   rulesTotal: number;
   chainsWritten: number;
-  /** Per-service chains left alone because they did not change. */
+  /** Chains left alone because they did not change (partial syncs). */
   chainsSkipped: number;
   chainsDeleted: number;
-  /** Jumps from built-in chains that were missing and inserted (full syncs only). */
+  /** Jumps from built-in chains that were missing and inserted in the restore (full syncs only). */
   jumpsInserted: number;
+  /** Where the time went: waiting for the tables read back (full syncs, beyond the build it overlaps), building the rules and the input, the restore. */
+  phasesMs: { read: number; build: number; restore: number };
   /** Base chains a full sync found missing before it rewrote them: drift. */
   missingBaseChains: string[];
   finishedAt: number;
@@ -92,6 +94,8 @@ export class ServiceProxy implements ServiceRules {
   private started = false;
   private last: ServiceSyncReport | undefined;
   private waiters: Waiter[] = [];
+  /** Each Service's rules from the last build, reused while its objects are the same. */
+  private readonly cache = new ServiceRulesCache();
 
   constructor(private readonly opts: ServiceProxyOptions) {
     this.minSyncPeriodMs = opts.minSyncPeriodMs ?? 1_000;
@@ -128,14 +132,14 @@ export class ServiceProxy implements ServiceRules {
 
   async cleanup(): Promise<void> {
     await this.stop();
-    const { runner, backend } = this.opts;
-    const jumps = await deleteJumps(runner, backend.iptables);
-    const existing = await this.readExisting();
-    const text = planCleanup(existing);
+    const { existing, saved } = await this.readTables();
+    const deletes = { filter: jumpDeleteLines(saved.filter), nat: jumpDeleteLines(saved.nat) };
+    const text = planCleanup(existing, deletes);
     if (text) await this.restore(text);
     this.state = undefined;
     this.needFull = true;
     const chains = TABLES.reduce((n, t) => n + existing[t].size, 0);
+    const jumps = deletes.filter.length + deletes.nat.length;
     this.opts.logger.info({ jumps, chains }, 'service rules: removed every Bramble chain and jump');
   }
 
@@ -191,16 +195,29 @@ export class ServiceProxy implements ServiceRules {
   }
 
   private async syncOnce(snapshot: ServiceSnapshot): Promise<ServiceSyncReport> {
-    const t0 = this.opts.clock.now();
+    const clock = this.opts.clock;
+    const t0 = clock.now();
     const full = this.needFull || !this.state;
-    const set = buildServiceRules(snapshot);
+    // A full sync reads the tables back in child processes: the rules are built meanwhile.
+    const reading = full ? this.readTables() : undefined;
+    reading?.catch(() => undefined);
+    const b0 = clock.now();
+    const set = buildServiceRules(snapshot, this.cache);
+    const buildMs = clock.now() - b0;
     let existing: ExistingChains | undefined;
-    if (full) existing = await this.readExisting();
-    const plan = full ? planRestore(set, { existing }) : planRestore(set, { previous: this.state });
+    let jumps: Record<TableName, string[]> | undefined;
+    if (reading) {
+      const tables = await reading;
+      existing = tables.existing;
+      jumps = missingJumpLines(tables.saved);
+    }
+    const t1 = clock.now();
+    const plan = full ? planRestore(set, { existing, extraLines: jumps }) : planRestore(set, { previous: this.state });
+    const t2 = clock.now();
     await this.restore(plan.text);
+    const t3 = clock.now();
     this.state = plan.state;
-    // Jumps need the base chains, which the restore above has just made sure of.
-    const jumpsInserted = full ? await ensureJumps(this.opts.runner, this.opts.backend.iptables) : 0;
+    const jumpsInserted = jumps ? jumps.filter.length + jumps.nat.length : 0;
     this.needFull = false;
     const missing = existing ? missingBaseChains(existing) : [];
     if (full && missing.length > 0 && existing && TABLES.some((t) => existing[t].size > 0)) {
@@ -215,21 +232,26 @@ export class ServiceProxy implements ServiceRules {
       chainsSkipped: plan.skipped,
       chainsDeleted: plan.deleted.filter.length + plan.deleted.nat.length,
       jumpsInserted,
+      phasesMs: { read: t1 - t0 - buildMs, build: buildMs + t2 - t1, restore: t3 - t2 },
       missingBaseChains: missing,
-      finishedAt: this.opts.clock.now(),
+      finishedAt: clock.now(),
     };
   }
 
-  private async readExisting(): Promise<ExistingChains> {
+  private async readTables(): Promise<{ existing: ExistingChains; saved: Record<TableName, string> }> {
     const existing = emptyExisting();
-    for (const table of TABLES) {
-      const r = await this.opts.runner.run(this.opts.backend.save, ['-t', table], { timeoutMs: COMMAND_TIMEOUT_MS });
+    const saved: Record<TableName, string> = { filter: '', nat: '' };
+    // Reads only: the two tables can be read at once.
+    const results = await Promise.all(TABLES.map((table) => this.opts.runner.run(this.opts.backend.save, ['-t', table], { timeoutMs: COMMAND_TIMEOUT_MS })));
+    TABLES.forEach((table, i) => {
+      const r = results[i]!;
       if (r.exitCode !== 0) {
         throw new BrambleError('RUNTIME_FAILED', `${this.opts.backend.save} -t ${table} must succeed: exited with ${r.exitCode}: ${r.stderr.trim()}`);
       }
       existing[table] = parseSavedChains(r.stdout);
-    }
-    return existing;
+      saved[table] = r.stdout;
+    });
+    return { existing, saved };
   }
 
   private async restore(text: string): Promise<void> {

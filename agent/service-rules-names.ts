@@ -52,8 +52,22 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Names are asked for again on every sync (1,000 Services make ~10,000 per sync) and a
+ * SHA-256 each is most of a sync's JavaScript time: remembered, with a bound so
+ * deleted Services do not pile up forever.
+ */
+const memo = new Map<string, string>();
+const MEMO_LIMIT = 200_000;
+
 function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  let name = memo.get(text);
+  if (name === undefined) {
+    name = base32(createHash('sha256').update(text).digest()).slice(0, 16);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(text, name);
+  }
+  return name;
 }
 
 /** kube-proxy's ServicePortName.String(): "ns/name:port", or "ns/name" for an unnamed port. */

@@ -24,26 +24,35 @@ describe('restore planning', () => {
     assert.match(plan.text, /^\*filter\n[\s\S]*COMMIT\n\*nat\n[\s\S]*COMMIT\n$/);
   });
 
-  test('a partial plan rewrites the base chains and only the service chains whose rules changed', () => {
+  test('a partial plan rewrites only the chains whose rules changed', () => {
     const first = planRestore(buildServiceRules(snapOf(['10.42.1.5', '10.42.1.6'])));
     const second = planRestore(buildServiceRules(snapOf(['10.42.1.5', '10.42.1.7'])), { previous: first.state });
     const names = declared(second.text);
     const svcA = serviceChain('default/a', 'tcp');
-    assert.ok(names.includes('BRAMBLE-SERVICES') && names.includes('BRAMBLE-NODEPORTS') && names.includes('BRAMBLE-POSTROUTING'));
+    assert.ok(!names.includes('BRAMBLE-SERVICES') && !names.includes('BRAMBLE-POSTROUTING'), 'the dispatch did not change');
     assert.ok(names.includes(svcA), 'a\'s service chain lists the new endpoint');
     assert.ok(names.includes(endpointChain('default/a', 'tcp', '10.42.1.7:80')), 'the new endpoint chain is written');
     assert.ok(!names.includes(endpointChain('default/a', 'tcp', '10.42.1.5:80')), 'an unchanged endpoint chain is left alone');
     assert.ok(!names.includes(serviceChain('default/b', 'tcp')), 'b did not change');
     assert.deepEqual(second.deleted.nat, [endpointChain('default/a', 'tcp', '10.42.1.6:80')]);
     assert.match(second.text, new RegExp(`-X ${endpointChain('default/a', 'tcp', '10.42.1.6:80')}\n`));
-    assert.equal(second.skipped, 3, 'b\'s SVC and SEP and a\'s kept SEP');
+    assert.equal(second.skipped, 3 + 7, 'b\'s SVC and SEP, a\'s kept SEP, and the seven base chains');
     assert.ok(second.rulesWritten < second.rulesTotal);
   });
 
-  test('an unchanged snapshot rewrites only the base chains', () => {
+  test('an unchanged snapshot writes no chain at all', () => {
     const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
     const again = planRestore(buildServiceRules(snapOf(['10.42.1.5'])), { previous: first.state });
-    assert.ok(declared(again.text).every((c) => !/^BRAMBLE-(SVC|SEP|EXT|SVL)-/.test(c!)));
+    assert.equal(again.text, '*filter\nCOMMIT\n*nat\nCOMMIT\n');
+    assert.equal(again.rulesWritten, 0);
+  });
+
+  test('a Service losing its last endpoint rewrites the dispatch chains in both tables', () => {
+    const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
+    const second = planRestore(buildServiceRules(snapOf([])), { previous: first.state });
+    assert.deepEqual(second.written.filter, ['BRAMBLE-SERVICES'], 'the REJECT appears');
+    assert.ok(second.written.nat.includes('BRAMBLE-SERVICES'), 'the dispatch rule goes');
+    assert.deepEqual(second.deleted.nat.sort(), [serviceChain('default/a', 'tcp'), endpointChain('default/a', 'tcp', '10.42.1.5:80')].sort());
   });
 
   test('a deleted Service\'s chains are deleted in a partial plan, and the base chains stay', () => {
@@ -76,11 +85,11 @@ describe('restore planning', () => {
     assert.deepEqual(chains.get('BRAMBLE-SVC-X'), []);
   });
 
-  test('the cleanup input flushes then deletes every Bramble chain found, and is empty when there are none', () => {
+  test('the cleanup input deletes the jumps, flushes then deletes every Bramble chain found, and is empty when there are none', () => {
     const existing = emptyExisting();
     existing.nat.set('BRAMBLE-SERVICES', ['-A BRAMBLE-SERVICES -j BRAMBLE-SVC-X']);
     existing.nat.set('BRAMBLE-SVC-X', []);
-    assert.equal(planCleanup(existing), '*nat\n:BRAMBLE-SERVICES - [0:0]\n:BRAMBLE-SVC-X - [0:0]\n-X BRAMBLE-SERVICES\n-X BRAMBLE-SVC-X\nCOMMIT\n');
+    assert.equal(planCleanup(existing, { filter: [], nat: ['-D OUTPUT 1'] }), '*nat\n:BRAMBLE-SERVICES - [0:0]\n:BRAMBLE-SVC-X - [0:0]\n-D OUTPUT 1\n-X BRAMBLE-SERVICES\n-X BRAMBLE-SVC-X\nCOMMIT\n');
     assert.equal(planCleanup(emptyExisting()), '');
   });
 });

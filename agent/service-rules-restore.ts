@@ -10,8 +10,15 @@ import type { ServiceRuleSet, TableRules } from './service-rules.js';
 export type TableName = 'filter' | 'nat';
 export const TABLES: readonly TableName[] = ['filter', 'nat'];
 
-/** What the last successful restore left in each table: chain → its rules joined by "\n". */
-export type WrittenState = Record<TableName, Map<string, string>>;
+/** What the last successful restore left in each table: chain → its rules. */
+export type WrittenState = Record<TableName, Map<string, readonly string[]>>;
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Bramble chains found in the tables (from iptables-save): chain → its rule lines. */
 export type ExistingChains = Record<TableName, Map<string, string[]>>;
@@ -22,7 +29,7 @@ export interface RestorePlan {
   written: Record<TableName, string[]>;
   /** Stale per-service chains deleted with -X, per table. */
   deleted: Record<TableName, string[]>;
-  /** Per-service chains left out because their rules did not change. */
+  /** Chains left out because their rules did not change (partial syncs). */
   skipped: number;
   /** `-A` lines in the input. */
   rulesWritten: number;
@@ -44,7 +51,10 @@ export function emptyExisting(): ExistingChains {
  * without it (a full sync) every chain is written and stale chains are those `existing`
  * (read back with iptables-save) holds beyond the new set.
  */
-export function planRestore(set: ServiceRuleSet, opts: { previous?: WrittenState; existing?: ExistingChains } = {}): RestorePlan {
+export function planRestore(
+  set: ServiceRuleSet,
+  opts: { previous?: WrittenState; existing?: ExistingChains; extraLines?: Record<TableName, string[]> } = {},
+): RestorePlan {
   const written: Record<TableName, string[]> = { filter: [], nat: [] };
   const deleted: Record<TableName, string[]> = { filter: [], nat: [] };
   const state: WrittenState = { filter: new Map(), nat: new Map() };
@@ -58,10 +68,9 @@ export function planRestore(set: ServiceRuleSet, opts: { previous?: WrittenState
     const chainLines: string[] = [];
     const ruleLines: string[] = [];
     for (const [chain, lines] of rules) {
-      const joined = lines.join('\n');
-      state[table].set(chain, joined);
+      state[table].set(chain, lines);
       rulesTotal += lines.length;
-      if (previous && isServiceChainName(chain) && previous.get(chain) === joined) {
+      if (previous && sameRules(previous.get(chain), lines)) {
         skipped++;
         continue;
       }
@@ -78,7 +87,7 @@ export function planRestore(set: ServiceRuleSet, opts: { previous?: WrittenState
       chainLines.push(`:${chain} - [0:0]`);
       ruleLines.push(`-X ${chain}`);
     }
-    out.push(`*${table}`, ...chainLines, ...ruleLines, 'COMMIT');
+    out.push(`*${table}`, ...chainLines, ...ruleLines, ...(opts.extraLines?.[table] ?? []), 'COMMIT');
   }
   return { text: `${out.join('\n')}\n`, written, deleted, skipped, rulesWritten, rulesTotal, state };
 }
@@ -88,13 +97,17 @@ export function renderRestore(set: ServiceRuleSet): string {
   return planRestore(set).text;
 }
 
-/** The restore input that flushes and deletes every Bramble chain found: `bramble agent --cleanup`. */
-export function planCleanup(existing: ExistingChains): string {
+/**
+ * The restore input for `bramble agent --cleanup`: deletes the jumps into Bramble's
+ * chains (`jumpDeletes`, lines for the built-in chains), then flushes and deletes
+ * every Bramble chain found.
+ */
+export function planCleanup(existing: ExistingChains, jumpDeletes: Record<TableName, string[]> = { filter: [], nat: [] }): string {
   const out: string[] = [];
   for (const table of TABLES) {
     const chains = [...existing[table].keys()];
-    if (chains.length === 0) continue;
-    out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+    if (chains.length === 0 && jumpDeletes[table].length === 0) continue;
+    out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...jumpDeletes[table], ...chains.map((c) => `-X ${c}`), 'COMMIT');
   }
   return out.length ? `${out.join('\n')}\n` : '';
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../test/support/server-process.js';
 import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
-import { buildServiceRules, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
+import { ServiceRulesCache, buildServiceRules, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
 import { renderRestore } from './service-rules-restore.js';
 import { endpointChain, serviceChain } from './service-rules-names.js';
 
@@ -148,6 +148,25 @@ describe('service rules', () => {
     const e1 = [webEndpoints(['10.42.1.5', '10.42.1.6']), makeEndpoints('api', [{ ready: ['10.42.1.8'], ports: [{ port: 80 }] }])];
     const e2 = [makeEndpoints('api', [{ ready: ['10.42.1.8'], ports: [{ port: 80 }] }]), webEndpoints(['10.42.1.6', '10.42.1.5'])];
     assert.equal(renderRestore(buildServiceRules(makeSnapshot(svcs, e1))), renderRestore(buildServiceRules(makeSnapshot([...svcs].reverse(), e2))));
+  });
+
+  test('rules built with the per-Service cache are the ones built without it, through changes, additions and deletions', () => {
+    const cache = new ServiceRulesCache();
+    const a = web();
+    const b = makeService('api', { clusterIP: '10.43.0.40', type: 'NodePort', ports: [{ port: 80, nodePort: 30090 }] });
+    const ea = webEndpoints(['10.42.1.5']);
+    const eb = makeEndpoints('api', [{ ready: ['10.42.1.8'], ports: [{ port: 80 }] }]);
+    const steps: ServiceSnapshot[] = [
+      makeSnapshot([a, b], [ea, eb]),
+      makeSnapshot([a, b], [webEndpoints(['10.42.1.5', '10.42.1.6']), eb]),
+      makeSnapshot([a], [ea]),
+      makeSnapshot([a, b], [ea, eb], { node: { name: 'board-a', addresses: ['192.168.1.11'], isLoadBalancerNode: false } }),
+      makeSnapshot([a, b], [ea, makeEndpoints('api', [])]),
+    ];
+    for (const [i, snap] of steps.entries()) {
+      assert.equal(renderRestore(buildServiceRules(snap, cache)), renderRestore(buildServiceRules(snap)), `step ${i}`);
+    }
+    assert.equal(cache.size, 2);
   });
 
   test('readyEndpoints matches the port by name and protocol, and lists an address once', () => {

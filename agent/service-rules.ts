@@ -19,7 +19,7 @@
 // accepting marked and established traffic when FORWARD's policy is DROP.
 import type { Endpoints, Service, ServicePort } from '../proto/model.js';
 import {
-  FILTER_EXTERNAL_SERVICES, FILTER_FORWARD, FILTER_SERVICES, MASQ_MARK, NAT_MARK_MASQ, NAT_NODEPORTS,
+  FILTER_BASE_CHAINS, FILTER_EXTERNAL_SERVICES, FILTER_FORWARD, FILTER_SERVICES, MASQ_MARK, NAT_BASE_CHAINS, NAT_MARK_MASQ, NAT_NODEPORTS,
   NAT_POSTROUTING, NAT_SERVICES, endpointChain, externalChain, protoOf, serviceChain, serviceLocalChain,
   servicePortName,
 } from './service-rules-names.js';
@@ -32,6 +32,10 @@ export interface ServiceSnapshotNode {
   isLoadBalancerNode: boolean;
 }
 
+/**
+ * The cluster as one board sees it. Its Service and Endpoints objects are treated as
+ * immutable (as informer caches hand them out): a changed object is a new object.
+ */
 export interface ServiceSnapshot {
   services: Service[];
   endpoints: Endpoints[];
@@ -218,25 +222,79 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
   }
 }
 
+/** What one Service contributes: its own chains, and lines appended to the shared base chains. */
+type ServiceWrites = Tables;
+
+function writeService(snap: ServiceSnapshot, svc: Service, endpoints: Endpoints | undefined): ServiceWrites {
+  const t = new Tables();
+  for (const port of svc.spec.ports ?? []) writeServicePort(t, snap, svc, port, endpoints);
+  return t;
+}
+
+/**
+ * Remembers each Service's rules between syncs, so a sync after one endpoint change
+ * regenerates one Service, not 1,000. An entry is reused only for the very same
+ * Service and Endpoints objects (informer caches replace an object when it changes;
+ * callers must not mutate them in place) and the same board settings.
+ */
+export class ServiceRulesCache {
+  private entries = new Map<string, { svc: Service; endpoints: Endpoints | undefined; context: string; writes: ServiceWrites }>();
+
+  get(key: string, svc: Service, endpoints: Endpoints | undefined, context: string): ServiceWrites | undefined {
+    const e = this.entries.get(key);
+    return e && e.svc === svc && e.endpoints === endpoints && e.context === context ? e.writes : undefined;
+  }
+
+  set(key: string, svc: Service, endpoints: Endpoints | undefined, context: string, writes: ServiceWrites): void {
+    this.entries.set(key, { svc, endpoints, context, writes });
+  }
+
+  /** Drops the Services not seen in the last build. */
+  retain(keys: Set<string>): void {
+    for (const k of this.entries.keys()) if (!keys.has(k)) this.entries.delete(k);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const BASE_CHAINS = { filter: new Set<string>(FILTER_BASE_CHAINS), nat: new Set<string>(NAT_BASE_CHAINS) };
+
+function merge(into: Tables, from: ServiceWrites): void {
+  for (const table of ['filter', 'nat'] as const) {
+    for (const [chain, lines] of from[table]) {
+      if (BASE_CHAINS[table].has(chain)) into.chain(table, chain).push(...lines);
+      // A per-service chain belongs to one Service: its array is shared, never copied or changed.
+      else into[table].set(chain, lines);
+    }
+  }
+}
+
 /** Every Bramble chain of both tables, with their rules, for this snapshot. */
-export function buildServiceRules(snap: ServiceSnapshot): ServiceRuleSet {
+export function buildServiceRules(snap: ServiceSnapshot, cache?: ServiceRulesCache): ServiceRuleSet {
   const t = new Tables();
   writeBaseRules(t, snap);
   const endpointsByKey = new Map(snap.endpoints.map((e) => [`${e.metadata.namespace ?? 'default'}/${e.metadata.name}`, e]));
-  const services = [...snap.services].sort((a, b) => {
-    const ka = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
-    const kb = `${b.metadata.namespace ?? 'default'}/${b.metadata.name}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
-  for (const svc of services) {
+  const keyed = snap.services.map((svc) => ({ svc, key: `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}` }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const context = JSON.stringify([snap.node, snap.clusterCIDR]);
+  const seen = new Set<string>();
+  for (const { svc, key } of keyed) {
     // Headless Services are DNS only; a Service without an address yet has nothing to match.
     if (!isServiceIP(svc.spec.clusterIP)) continue;
-    const key = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
     const endpoints = endpointsByKey.get(key);
     // Without a selector the Endpoints are written by hand: none written yet means no rules (not a REJECT).
     if (!svc.spec.selector && !endpoints) continue;
-    for (const port of svc.spec.ports ?? []) writeServicePort(t, snap, svc, port, endpoints);
+    seen.add(key);
+    let writes = cache?.get(key, svc, endpoints, context);
+    if (!writes) {
+      writes = writeService(snap, svc, endpoints);
+      cache?.set(key, svc, endpoints, context, writes);
+    }
+    merge(t, writes);
   }
+  cache?.retain(seen);
   // Last rule: node ports (and LoadBalancer ports) on the board's own addresses. Loopback is
   // left out: DNAT of a 127.0.0.1 source to a Pod would need route_localnet.
   t.add('nat', NAT_SERVICES, '-m comment --comment', q('bramble service nodeports; NOTE: this must be the last rule in this chain'),
