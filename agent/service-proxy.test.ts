@@ -185,3 +185,51 @@ describe('FakeServiceRules', () => {
     assert.equal(fake.cleanups, 1);
   });
 });
+
+describe('ServiceProxy and UDP flows', () => {
+  const udpSnap = (ips: string[]) => makeSnapshot(
+    [makeService('dns', { type: 'NodePort', clusterIP: '10.43.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }] })],
+    [makeEndpoints('dns', [{ ready: ips, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }])],
+  );
+
+  test('a removed UDP endpoint has its conntrack flows deleted; a first endpoint clears the rejected flows', async () => {
+    const { clock, proxy, runner } = setup();
+    await proxy.start();
+    proxy.update(udpSnap([]));
+    await clock.advance(0);
+    proxy.update(udpSnap(['10.42.1.5', '10.42.1.6']));
+    await clock.advance(1_000);
+    assert.deepEqual(runner.argsOf(['-D', '-p', 'udp']), [['-D', '-p', 'udp', '--orig-dst', '10.43.0.53']]);
+    proxy.update(udpSnap(['10.42.1.5']));
+    await clock.advance(1_000);
+    assert.deepEqual(runner.argsOf(['-D', '-p', 'udp']).slice(1), [
+      ['-D', '-p', 'udp', '--orig-dst', '10.43.0.53', '--dst-nat', '10.42.1.6'],
+      ['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', '10.42.1.6'],
+    ]);
+    await proxy.stop();
+  });
+
+  test('the first sync after a start clears no flow, so UDP flows survive an agent restart', async () => {
+    const { clock, proxy, runner } = setup();
+    await proxy.start();
+    proxy.update(udpSnap(['10.42.1.5']));
+    await clock.advance(0);
+    assert.equal(runner.calls.filter((c) => c.file === 'conntrack').length, 0);
+    await proxy.stop();
+  });
+
+  test('without the conntrack tool the rules are still synced, and it is not tried again', async () => {
+    const { clock, proxy, runner, restores } = setup();
+    runner.on(['conntrack'], new Error('spawn conntrack ENOENT'));
+    await proxy.start();
+    proxy.update(udpSnap(['10.42.1.5']));
+    await clock.advance(0);
+    proxy.update(udpSnap([]));
+    await clock.advance(1_000);
+    proxy.update(udpSnap(['10.42.1.7']));
+    await clock.advance(1_000);
+    assert.equal(restores().length, 3);
+    assert.equal(runner.calls.filter((c) => c.file === 'conntrack').length, 1);
+    await proxy.stop();
+  });
+});

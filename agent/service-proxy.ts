@@ -15,6 +15,7 @@ import type { Logger } from '../proto/util/log.js';
 import type { CommandRunner } from './exec-runner.js';
 import type { IptablesBackend } from './iptables-backend.js';
 import { jumpDeleteLines, missingJumpLines } from './iptables-jumps.js';
+import { staleUdpFlows, udpTargets, type UdpPortTargets } from './service-conntrack.js';
 import { ServiceRulesCache, buildServiceRules, type ServiceSnapshot } from './service-rules.js';
 import {
   TABLES, emptyExisting, missingBaseChains, parseSavedChains, planCleanup, planRestore,
@@ -94,6 +95,10 @@ export class ServiceProxy implements ServiceRules {
   private started = false;
   private last: ServiceSyncReport | undefined;
   private waiters: Waiter[] = [];
+  /** UDP service ports of the last applied snapshot, to find the flows a change leaves stale. */
+  private udp: Map<string, UdpPortTargets> | undefined;
+  /** False once `conntrack` turned out to be missing: said once, not on every sync. */
+  private conntrackUsable = true;
   /** Each Service's rules from the last build, reused while its objects are the same. */
   private readonly cache = new ServiceRulesCache();
 
@@ -173,6 +178,7 @@ export class ServiceProxy implements ServiceRules {
     this.lastStartAt = this.opts.clock.now();
     try {
       const report = await this.syncOnce(snapshot);
+      await this.clearStaleUdp(snapshot);
       this.failures = 0;
       this.appliedGeneration = generation;
       this.last = report;
@@ -236,6 +242,27 @@ export class ServiceProxy implements ServiceRules {
       missingBaseChains: missing,
       finishedAt: clock.now(),
     };
+  }
+
+  /** Deletes the conntrack entries of UDP flows whose endpoint is gone; never fails the sync. */
+  private async clearStaleUdp(snapshot: ServiceSnapshot): Promise<void> {
+    const next = udpTargets(snapshot);
+    // The first sync of a (re)started agent knows no earlier state: it clears nothing, so
+    // the flows that kept working through the restart are left alone.
+    const commands = this.udp ? staleUdpFlows(this.udp, next) : [];
+    this.udp = next;
+    if (!this.conntrackUsable || commands.length === 0) return;
+    for (const args of commands) {
+      try {
+        // Exit 1 means "0 flow entries have been deleted": nothing to clear.
+        const r = await this.opts.runner.run('conntrack', args, { timeoutMs: 10_000 });
+        if (r.exitCode === 127) throw new Error(r.stderr.trim() || 'conntrack: not found');
+      } catch (e) {
+        this.conntrackUsable = false;
+        this.opts.logger.warn({ err: e }, 'service rules: the conntrack tool is missing: stale UDP flows to removed endpoints are not cleared (install the conntrack package)');
+        return;
+      }
+    }
   }
 
   private async readTables(): Promise<{ existing: ExistingChains; saved: Record<TableName, string> }> {
