@@ -95,6 +95,7 @@ export class ServiceProxy implements ServiceRules {
   private started = false;
   private last: ServiceSyncReport | undefined;
   private waiters: Waiter[] = [];
+  private syncs = 0;
   /** UDP service ports of the last applied snapshot, to find the flows a change leaves stale. */
   private udp: Map<string, UdpPortTargets> | undefined;
   /** False once `conntrack` turned out to be missing: said once, not on every sync. */
@@ -183,7 +184,9 @@ export class ServiceProxy implements ServiceRules {
       this.appliedGeneration = generation;
       this.last = report;
       this.opts.onSync?.(report);
-      this.opts.logger.debug({ ...report }, 'service rules synced');
+      // The first sync says which backend and how much; the rest are routine.
+      const level = this.syncs++ === 0 ? 'info' : 'debug';
+      this.opts.logger[level]({ ...report, backend: this.opts.backend.mode }, 'service rules synced');
       this.settle((w) => w.generation <= generation, (w) => w.resolve(report));
     } catch (e) {
       this.failures++;
