@@ -74,6 +74,11 @@ interface Endpoint {
   key: string;
 }
 
+/** An endpoint of one service port, with its BRAMBLE-SEP- chain. */
+interface PortEndpoint extends Endpoint {
+  chain: string;
+}
+
 function isServiceIP(ip: string | undefined): ip is string {
   return !!ip && ip !== 'None' && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
 }
@@ -139,16 +144,16 @@ function writeBaseRules(t: Tables, snap: ServiceSnapshot): void {
 }
 
 /** The endpoint-picking rules of a SVC or SVL chain (kube-proxy's writeServiceToEndpointRules). */
-function writeBalancing(t: Tables, chain: string, spn: string, proto: string, eps: Endpoint[], affinitySeconds: number | undefined): void {
+function writeBalancing(t: Tables, chain: string, spn: string, eps: PortEndpoint[], affinitySeconds: number | undefined): void {
   t.chain('nat', chain);
   if (affinitySeconds !== undefined) {
     for (const ep of eps) {
-      const sep = endpointChain(spn, proto, ep.key);
+      const sep = ep.chain;
       t.add('nat', chain, '-m comment --comment', q(`${spn} -> ${ep.key}`), `-m recent --name ${sep} --rcheck --seconds ${affinitySeconds} --reap`, `-j ${sep}`);
     }
   }
   eps.forEach((ep, i) => {
-    const sep = endpointChain(spn, proto, ep.key);
+    const sep = ep.chain;
     const random = i < eps.length - 1 ? [`-m statistic --mode random --probability ${probability(eps.length - i)}`] : [];
     t.add('nat', chain, '-m comment --comment', q(`${spn} -> ${ep.key}`), ...random, `-j ${sep}`);
   });
@@ -160,7 +165,7 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
   const proto = protoOf(port.protocol);
   const clusterIP = svc.spec.clusterIP!;
   const type = svc.spec.type ?? 'ClusterIP';
-  const eps = readyEndpoints(port, endpoints);
+  const eps = readyEndpoints(port, endpoints).map((e) => ({ ...e, chain: endpointChain(spn, proto, e.key) }));
   const local = eps.filter((e) => e.nodeName === snap.node.name);
   const nodePort = (type === 'NodePort' || type === 'LoadBalancer') && port.nodePort ? port.nodePort : undefined;
   const lbAddresses = type === 'LoadBalancer' && snap.node.isLoadBalancerNode ? snap.node.addresses : [];
@@ -173,14 +178,14 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
     : undefined;
   const match = `-m ${proto} -p ${proto}`;
   const svcChain = serviceChain(spn, proto);
-  const extChain = externalChain(spn, proto);
-  const svlChain = serviceLocalChain(spn, proto);
+  const extChain = external ? externalChain(spn, proto) : '';
+  const svlChain = policyLocal ? serviceLocalChain(spn, proto) : '';
 
   if (hasEndpoints) {
     t.add('nat', NAT_SERVICES, '-m comment --comment', q(`${spn} cluster IP`), match, `-d ${clusterIP}`, `--dport ${port.port}`, `-j ${svcChain}`);
     // Off-cluster clients of a VIP may be answered from another board: masquerade them.
     t.add('nat', svcChain, '-m comment --comment', q(`${spn} cluster IP`), match, `-d ${clusterIP}`, `--dport ${port.port}`, `! -s ${snap.clusterCIDR}`, `-j ${NAT_MARK_MASQ}`);
-    writeBalancing(t, svcChain, spn, proto, eps, affinitySeconds);
+    writeBalancing(t, svcChain, spn, eps, affinitySeconds);
   } else {
     t.add('filter', FILTER_SERVICES, '-m comment --comment', q(`${spn} has no endpoints`), match, `-d ${clusterIP}`, `--dport ${port.port}`, '-j REJECT');
   }
@@ -210,10 +215,10 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
     const comment = hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
     t.add('filter', FILTER_EXTERNAL_SERVICES, '-m comment --comment', q(comment), '-m addrtype --dst-type LOCAL', match, `--dport ${nodePort}`, `-j ${hasEndpoints ? 'DROP' : 'REJECT'}`);
   }
-  if (policyLocal && local.length > 0) writeBalancing(t, svlChain, spn, proto, local, affinitySeconds);
+  if (policyLocal && local.length > 0) writeBalancing(t, svlChain, spn, local, affinitySeconds);
 
   for (const ep of eps) {
-    const sep = endpointChain(spn, proto, ep.key);
+    const sep = ep.chain;
     t.chain('nat', sep);
     // A Pod reaching itself through its Service: masquerade so the reply comes back through the DNAT.
     t.add('nat', sep, '-m comment --comment', q(spn), `-s ${ep.ip}`, `-j ${NAT_MARK_MASQ}`);
