@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../test/support/server-process.js';
 import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
-import { ServiceRulesCache, buildServiceRules, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
+import { ServiceRulesCache, buildServiceRules, isLoadBalancerNode, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
+import { LB_NODE_LABEL } from '../proto/model.js';
 import { renderRestore } from './service-rules-restore.js';
 import { endpointChain, serviceChain } from './service-rules-names.js';
 
@@ -167,6 +168,14 @@ describe('service rules', () => {
       assert.equal(renderRestore(buildServiceRules(snap, cache)), renderRestore(buildServiceRules(snap)), `step ${i}`);
     }
     assert.equal(cache.size, 2);
+  });
+
+  test('every board answers on LoadBalancer ports unless some carry the ServiceLB label set to true', () => {
+    const node = (name: string, labels?: Record<string, string>) => ({ metadata: { name, labels } });
+    assert.equal(isLoadBalancerNode([node('a'), node('b')], 'a'), true);
+    assert.equal(isLoadBalancerNode([node('a'), node('b', { [LB_NODE_LABEL]: 'true' })], 'a'), false);
+    assert.equal(isLoadBalancerNode([node('a'), node('b', { [LB_NODE_LABEL]: 'true' })], 'b'), true);
+    assert.equal(isLoadBalancerNode([node('a', { [LB_NODE_LABEL]: 'false' }), node('b')], 'a'), true);
   });
 
   test('readyEndpoints matches the port by name and protocol, and lists an address once', () => {

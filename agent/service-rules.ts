@@ -17,7 +17,7 @@
 // filter: REJECT for service ports without endpoints (BRAMBLE-SERVICES), REJECT/DROP for
 // node ports without (local) endpoints (BRAMBLE-EXTERNAL-SERVICES), and BRAMBLE-FORWARD
 // accepting marked and established traffic when FORWARD's policy is DROP.
-import type { Endpoints, Service, ServicePort } from '../proto/model.js';
+import { LB_NODE_LABEL, type Endpoints, type Service, type ServicePort } from '../proto/model.js';
 import {
   FILTER_BASE_CHAINS, FILTER_EXTERNAL_SERVICES, FILTER_FORWARD, FILTER_SERVICES, MASQ_MARK, NAT_BASE_CHAINS, NAT_MARK_MASQ, NAT_NODEPORTS,
   NAT_POSTROUTING, NAT_SERVICES, endpointChain, externalChain, protoOf, serviceChain, serviceLocalChain,
@@ -47,6 +47,15 @@ export interface ServiceSnapshot {
   /** The cluster DNS Service address, DNATed to localDnsIP:53 when both are given. */
   dnsServiceIP?: string;
   localDnsIP?: string;
+}
+
+/**
+ * Whether `nodeName` answers on LoadBalancer ports, as k3s ServiceLB chooses: when any
+ * node carries LB_NODE_LABEL=true only those do, otherwise every node does.
+ */
+export function isLoadBalancerNode(nodes: { metadata: { name: string; labels?: Record<string, string> } }[], nodeName: string): boolean {
+  const labelled = nodes.filter((n) => n.metadata.labels?.[LB_NODE_LABEL] === 'true');
+  return labelled.length === 0 || labelled.some((n) => n.metadata.name === nodeName);
 }
 
 /** Rules of one table: chain name → its `-A CHAIN …` lines, in writing order (base chains first). */
