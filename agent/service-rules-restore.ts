@@ -1,0 +1,135 @@
+// From a rule set to the text of one `iptables-restore --noflush`, whole or partial,
+// and back from `iptables-save`. With --noflush, a chain declared in the input
+// (`:CHAIN - [0:0]`) is flushed and refilled, a chain not declared is left as it is:
+// so a partial sync declares the base chains (always rewritten) and only the
+// per-service chains whose rules changed, as kube-proxy does. Chains are never
+// touched unless their name is Bramble's.
+import { CHAIN_PREFIX, FILTER_BASE_CHAINS, NAT_BASE_CHAINS, isServiceChainName } from './service-rules-names.js';
+import type { ServiceRuleSet, TableRules } from './service-rules.js';
+
+export type TableName = 'filter' | 'nat';
+export const TABLES: readonly TableName[] = ['filter', 'nat'];
+
+/** What the last successful restore left in each table: chain → its rules. */
+export type WrittenState = Record<TableName, Map<string, readonly string[]>>;
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Bramble chains found in the tables (from iptables-save): chain → its rule lines. */
+export type ExistingChains = Record<TableName, Map<string, string[]>>;
+
+export interface RestorePlan {
+  text: string;
+  /** Chains declared (flushed and rewritten), per table. */
+  written: Record<TableName, string[]>;
+  /** Stale per-service chains deleted with -X, per table. */
+  deleted: Record<TableName, string[]>;
+  /** Chains left out because their rules did not change (partial syncs). */
+  skipped: number;
+  /** `-A` lines in the input. */
+  rulesWritten: number;
+  /** `-A` lines of the whole rule set (what the tables hold afterwards). */
+  rulesTotal: number;
+  /** The state to remember once the restore succeeded. */
+  state: WrittenState;
+}
+
+const BASE: Record<TableName, readonly string[]> = { filter: FILTER_BASE_CHAINS, nat: NAT_BASE_CHAINS };
+
+export function emptyExisting(): ExistingChains {
+  return { filter: new Map(), nat: new Map() };
+}
+
+/**
+ * Plans one restore. With `previous` (a partial sync) only changed per-service chains
+ * are written and chains the previous sync wrote but this one does not are deleted;
+ * without it (a full sync) every chain is written and stale chains are those `existing`
+ * (read back with iptables-save) holds beyond the new set.
+ */
+export function planRestore(
+  set: ServiceRuleSet,
+  opts: { previous?: WrittenState; existing?: ExistingChains; extraLines?: Record<TableName, string[]> } = {},
+): RestorePlan {
+  const written: Record<TableName, string[]> = { filter: [], nat: [] };
+  const deleted: Record<TableName, string[]> = { filter: [], nat: [] };
+  const state: WrittenState = { filter: new Map(), nat: new Map() };
+  const out: string[] = [];
+  let skipped = 0;
+  let rulesWritten = 0;
+  let rulesTotal = 0;
+  for (const table of TABLES) {
+    const rules: TableRules = set[table];
+    const previous = opts.previous?.[table];
+    const chainLines: string[] = [];
+    const ruleLines: string[] = [];
+    for (const [chain, lines] of rules) {
+      state[table].set(chain, lines);
+      rulesTotal += lines.length;
+      if (previous && sameRules(previous.get(chain), lines)) {
+        skipped++;
+        continue;
+      }
+      written[table].push(chain);
+      chainLines.push(`:${chain} - [0:0]`);
+      for (const l of lines) ruleLines.push(l);
+      rulesWritten += lines.length;
+    }
+    const candidates = previous ? [...previous.keys()] : [...(opts.existing?.[table].keys() ?? [])];
+    for (const chain of candidates) {
+      if (!isServiceChainName(chain) || rules.has(chain)) continue;
+      deleted[table].push(chain);
+      // Declaring it flushes it, so the -X below finds it empty and unreferenced.
+      chainLines.push(`:${chain} - [0:0]`);
+      ruleLines.push(`-X ${chain}`);
+    }
+    out.push(`*${table}`, ...chainLines, ...ruleLines, ...(opts.extraLines?.[table] ?? []), 'COMMIT');
+  }
+  return { text: `${out.join('\n')}\n`, written, deleted, skipped, rulesWritten, rulesTotal, state };
+}
+
+/** The whole rule set as one restore input: what the golden files hold. */
+export function renderRestore(set: ServiceRuleSet): string {
+  return planRestore(set).text;
+}
+
+/**
+ * The restore input for `bramble agent --cleanup`: deletes the jumps into Bramble's
+ * chains (`jumpDeletes`, lines for the built-in chains), then flushes and deletes
+ * every Bramble chain found.
+ */
+export function planCleanup(existing: ExistingChains, jumpDeletes: Record<TableName, string[]> = { filter: [], nat: [] }): string {
+  const out: string[] = [];
+  for (const table of TABLES) {
+    const chains = [...existing[table].keys()];
+    if (chains.length === 0 && jumpDeletes[table].length === 0) continue;
+    out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...jumpDeletes[table], ...chains.map((c) => `-X ${c}`), 'COMMIT');
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+/** The Bramble chains of one table's `iptables-save -t TABLE` output, with their rules as iptables prints them. */
+export function parseSavedChains(saveText: string): Map<string, string[]> {
+  const chains = new Map<string, string[]>();
+  for (const line of saveText.split('\n')) {
+    if (line.startsWith(`:${CHAIN_PREFIX}`)) {
+      const name = line.slice(1).split(' ')[0]!;
+      if (!chains.has(name)) chains.set(name, []);
+    } else if (line.startsWith(`-A ${CHAIN_PREFIX}`)) {
+      const name = line.slice(3).split(' ')[0]!;
+      let rules = chains.get(name);
+      if (!rules) chains.set(name, (rules = []));
+      rules.push(line);
+    }
+  }
+  return chains;
+}
+
+/** Base chains that are missing from what was read back: a sign of drift worth logging. */
+export function missingBaseChains(existing: ExistingChains): string[] {
+  return TABLES.flatMap((t) => BASE[t].filter((c) => !existing[t].has(c)).map((c) => `${t}/${c}`));
+}
