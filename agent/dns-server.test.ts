@@ -157,6 +157,12 @@ describe('DnsServer listen address', () => {
     assert.equal(isWildcardAddress('10.42.0.1'), false);
   });
 
+  test('a forwarder whose upstreams include our own address and port is refused: it would loop', () => {
+    const clock = new FakeClock();
+    const forwarder = new DnsForwarder({ upstreams: [{ address: '10.42.0.1', port: 53 }], clock, transport: upstream });
+    assert.throws(() => new DnsServer({ address: '10.42.0.1', view: new ClusterDnsView(), clock, forwarder }), /must not include the resolver's own address/);
+  });
+
   test('a port outside 0-65535 is refused', () => {
     assert.throws(() => new DnsServer({ address: '127.0.0.1', port: 70000, view: new ClusterDnsView(), clock: new FakeClock() }), /from 0 to 65535/);
   });

@@ -86,6 +86,9 @@ export class DnsServer {
     }
     const port = opts.port ?? 53;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BrambleError('INVALID_ARGUMENT', `DNS port must be an integer from 0 to 65535: current value is ${port}`);
+    if (opts.forwarder?.upstreamList.some((u) => u.address === opts.address && u.port === port)) {
+      throw new BrambleError('INVALID_ARGUMENT', `DNS upstreams must not include the resolver's own address (it would forward to itself): current value is ${opts.address}:${port}`);
+    }
     this.maxTcp = opts.maxTcpConnections ?? 64;
     this.idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
     this.maxPending = opts.maxPendingForwards ?? 512;

@@ -11,6 +11,7 @@ import { runPodsBench } from './pods.js';
 import { runWorkloadsBench } from './workloads.js';
 import { runCronJobsBench } from './cronjobs.js';
 import { runEvictionBench } from './eviction.js';
+import { runDnsBench } from './dns.js';
 import { round } from './util.js';
 
 interface Section {
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
     { name: 'workloads', run: () => runWorkloadsBench({ idleSeconds, log: (m) => progress(`workloads: ${m}`) }) },
     { name: 'cronjobs', run: () => runCronJobsBench({ idleSeconds, log: (m) => progress(`cronjobs: ${m}`) }) },
     { name: 'eviction', run: () => runEvictionBench({ log: (m) => progress(`eviction: ${m}`) }) },
+    { name: 'dns', run: () => runDnsBench({ log: (m) => progress(`dns: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
