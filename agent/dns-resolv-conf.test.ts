@@ -44,6 +44,11 @@ describe('podResolvConf by dnsPolicy', () => {
     assert.equal(text, 'search corp.example\nnameserver 9.9.9.9\noptions ndots:2 rotate\n');
   });
 
+  test("the documentation's custom DNS example gives the resolv.conf the documentation shows", () => {
+    const text = podResolvConf(pod({ dnsPolicy: 'None', dnsConfig: { nameservers: ['192.0.2.1'], searches: ['ns1.svc.cluster-domain.example', 'my.dns.search.suffix'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] } }), opts);
+    assert.equal(text, 'search ns1.svc.cluster-domain.example my.dns.search.suffix\nnameserver 192.0.2.1\noptions ndots:2 edns0\n');
+  });
+
   test('without a known DNS Service IP ClusterFirst falls back to the board resolv.conf with a warning', () => {
     const s = podDnsSettings(pod(), { ...opts, dnsServiceIP: '' });
     assert.equal(s.source, 'host');

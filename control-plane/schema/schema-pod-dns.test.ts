@@ -14,6 +14,10 @@ describe('Pod dnsPolicy and dnsConfig', () => {
     expectValid(withDns('None', { nameservers: ['1.1.1.1', '2001:db8::1'] }));
   });
 
+  test("the documentation's custom DNS Pod (service/networking/custom-dns.yaml) is valid", () => {
+    expectValid(withDns('None', { nameservers: ['192.0.2.1'], searches: ['ns1.svc.cluster-domain.example', 'my.dns.search.suffix'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] }));
+  });
+
   test('dnsPolicy must be one of the four policies', () => {
     expectProblem(withDns('ClusterOnly'), 'spec.dnsPolicy', 'must be one of "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None": current value is "ClusterOnly"');
   });
