@@ -17,7 +17,8 @@ export interface DnsServerOptions {
   address: string;
   /** Default 53; 0 picks a free port (tests). */
   port?: number;
-  view: ClusterDnsView;
+  /** The cluster's records (a ClusterDnsView fed from WatchNetwork). */
+  view: Pick<ClusterDnsView, 'lookup'>;
   /** Names outside the cluster domain; without it they are SERVFAIL. */
   forwarder?: DnsForwarder;
   clock: Clock;
