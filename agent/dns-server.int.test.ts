@@ -160,9 +160,10 @@ describe('DnsServer on real sockets', () => {
     }
   });
 
-  test('the same large answer over UDP is truncated so the client retries over TCP', async () => {
+  test('the same large answer over UDP is truncated to what fits, with TC so the client retries over TCP', async () => {
     const r = await udpAsk(server.port, query('many.default.svc.cluster.local'));
-    assert.deepEqual([r.flag_tc, r.answers!.length], [true, 0]);
+    assert.equal(r.flag_tc, true);
+    assert.ok(r.answers!.length > 0 && r.answers!.length < 100, `${r.answers!.length} answers`);
   });
 
   test('other names go to the upstream past the one that does not answer, then come from the cache', async () => {

@@ -104,13 +104,27 @@ describe('DnsServer message handling', () => {
     assert.equal((await ask(server(), notify)).packet.rcode, 'NOTIMP');
   });
 
-  test('an answer over 512 bytes to a client without EDNS is truncated with TC and empty sections', async () => {
+  test('an answer over 512 bytes to a client without EDNS keeps the answers that fit, with TC set', async () => {
     const s = server({ endpoints: 60 });
     const { raw, packet } = await ask(s, query('many.default.svc.cluster.local'));
-    assert.ok(raw.length <= 512);
+    assert.ok(raw.length <= 512, `size ${raw.length}`);
     assert.equal(packet.flag_tc, true);
-    assert.deepEqual(packet.answers, []);
+    assert.ok(packet.answers!.length > 0 && packet.answers!.length < 60, `${packet.answers!.length} answers`);
     assert.equal(s.metrics().truncated, 1);
+  });
+
+  test('additional records that do not fit are left out without TC: the answers are whole', async () => {
+    const v = clusterWith(3);
+    // 5 headless endpoints: the SRV answers fit in 512 bytes, with their A records in the additional section they do not.
+    v.upsertService({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'h', namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ name: 'p', port: 1 }] } });
+    v.upsertEndpoints({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'h', namespace: 'default' }, subsets: [{ addresses: Array.from({ length: 5 }, (_, i) => ({ ip: `10.42.0.${i + 1}`, hostname: `h${i}` })), ports: [{ name: 'p', port: 1 }] }] });
+    const clock = new FakeClock();
+    const s = new DnsServer({ address: '127.0.0.1', port: 0, view: v, clock });
+    const { raw, packet } = await ask(s, query('_p._tcp.h.default.svc.cluster.local', 'SRV'));
+    const full = await ask(s, query('_p._tcp.h.default.svc.cluster.local', 'SRV'), true);
+    assert.ok(full.raw.length > 512, `the whole answer must be over 512 bytes for this test: ${full.raw.length}`);
+    assert.ok(raw.length <= 512);
+    assert.deepEqual([packet.flag_tc, packet.answers!.length, packet.additionals!.length], [false, 5, 0]);
   });
 
   test("with EDNS the client's UDP size is honoured, up to 1232 bytes, and the answer carries an OPT", async () => {

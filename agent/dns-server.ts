@@ -298,28 +298,39 @@ export class DnsServer {
     return { type: 'response', id: query.id, flags, questions: [], answers: [], authorities: [], additionals: [], ...sections };
   }
 
-  /** Encodes with an OPT when the client sent one; over UDP, truncates (TC, sections emptied) past its size. */
+  /** Encodes with an OPT when the client sent one; over UDP, fits the answer into the client's size. */
   private encode(query: DecodedPacket, reply: Packet, viaTcp: boolean): Buffer {
     const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
     const additionals = [...(reply.additionals ?? [])];
     if (opt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_SIZE, flags: 0, options: [] } as unknown as Answer);
     const full: Packet = { ...reply, additionals };
     const bytes = dnsPacket.encode(full);
-    if (viaTcp) return bytes.length <= 65535 ? bytes : this.truncated(full, opt !== undefined);
-    const limit = opt ? Math.min(MAX_UDP_SIZE, Math.max(PLAIN_UDP_SIZE, opt.udpPayloadSize ?? PLAIN_UDP_SIZE)) : PLAIN_UDP_SIZE;
+    const limit = viaTcp ? 65535 : opt ? Math.min(MAX_UDP_SIZE, Math.max(PLAIN_UDP_SIZE, opt.udpPayloadSize ?? PLAIN_UDP_SIZE)) : PLAIN_UDP_SIZE;
     if (bytes.length <= limit) return bytes;
-    this.counters.truncated++;
-    return this.truncated(full, opt !== undefined);
+    return this.fit(full, limit);
   }
 
-  private truncated(full: Packet, withOpt: boolean): Buffer {
-    // The client retries over TCP (RFC 7766); a partial answer set would only be cached wrongly.
-    return dnsPacket.encode({
-      ...full,
-      flags: (full.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
-      answers: [],
-      authorities: [],
-      additionals: withOpt ? (full.additionals ?? []).filter((a) => a.type === 'OPT') : [],
-    });
+  /**
+   * An answer over the limit, as CoreDNS truncates: the additional and authority
+   * records go first (leaving them out needs no TC, RFC 2181 9); if the answers
+   * still do not fit, as many as fit are kept with TC set, so a client that never
+   * retries over TCP (older musl) still gets addresses and the others retry.
+   * dns-packet does not compress names, so this starts sooner than with a
+   * compressing server: about 10 A records of a Service name fill 512 bytes.
+   */
+  private fit(full: Packet, limit: number): Buffer {
+    const opt = (full.additionals ?? []).filter((a) => a.type === 'OPT');
+    const lean: Packet = { ...full, authorities: [], additionals: opt };
+    if (dnsPacket.encodingLength(lean) <= limit) return dnsPacket.encode(lean);
+    this.counters.truncated++;
+    const answers = full.answers ?? [];
+    let lo = 0;
+    let hi = answers.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (dnsPacket.encodingLength({ ...lean, answers: answers.slice(0, mid) }) <= limit) lo = mid;
+      else hi = mid - 1;
+    }
+    return dnsPacket.encode({ ...lean, flags: (full.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: answers.slice(0, lo) });
   }
 }
