@@ -12,6 +12,7 @@ import { runWorkloadsBench } from './workloads.js';
 import { runCronJobsBench } from './cronjobs.js';
 import { runEvictionBench } from './eviction.js';
 import { runServicesBench } from './services.js';
+import { runDnsBench } from './dns.js';
 import { round } from './util.js';
 
 interface Section {
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
     { name: 'cronjobs', run: () => runCronJobsBench({ idleSeconds, log: (m) => progress(`cronjobs: ${m}`) }) },
     { name: 'eviction', run: () => runEvictionBench({ log: (m) => progress(`eviction: ${m}`) }) },
     { name: 'services', run: () => runServicesBench({ log: (m) => progress(`services: ${m}`) }) },
+    { name: 'dns', run: () => runDnsBench({ log: (m) => progress(`dns: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();

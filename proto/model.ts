@@ -801,3 +801,33 @@ export interface Endpoints extends KObject {
   kind: 'Endpoints';
   subsets?: EndpointSubset[];
 }
+
+// ------------------------------------------------------- Pod DNS
+
+/** How a Pod's resolv.conf is made (core v1 DNSPolicy). */
+export const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
+export type DNSPolicy = (typeof DNS_POLICIES)[number];
+
+export interface PodDNSConfigOption {
+  name: string;
+  value?: string;
+}
+
+/** Added to what the dnsPolicy gives (core v1 PodDNSConfig). */
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: PodDNSConfigOption[];
+}
+
+/** Kubernetes' limits on a Pod's resolv.conf (validation and kubelet alike). */
+export const MAX_DNS_NAMESERVERS = 3;
+export const MAX_DNS_SEARCH_PATHS = 32;
+export const MAX_DNS_SEARCH_LIST_CHARS = 2048;
+
+// Declaration merging adds the DNS fields to PodSpec above, so this section only appends.
+export interface PodSpec {
+  /** Default ClusterFirst. */
+  dnsPolicy?: DNSPolicy;
+  dnsConfig?: PodDNSConfig;
+}

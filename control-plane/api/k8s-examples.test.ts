@@ -222,10 +222,6 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
     why: 'field Bramble cannot honour', reason: 'the agent mounts no image volumes', code: 'VALIDATION_FAILED',
     problems: podVolumeSource(0, 'image'), names: ['image'],
   },
-  'pods/init-containers.yaml': {
-    why: 'field Bramble cannot honour', reason: 'Bramble has no dnsPolicy: the agent gives every pod the same DNS setup', code: 'VALIDATION_FAILED',
-    problems: ['0:spec.dnsPolicy'], names: ['dnsPolicy'],
-  },
   'pods/inject/dapi-volume-resources.yaml': {
     why: 'field Bramble cannot honour', reason: 'the agent fills no downwardAPI volumes', code: 'VALIDATION_FAILED',
     problems: podVolumeSource(0, 'downwardAPI'), names: ['downwardAPI'],

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseQuantity } from '../../proto/model.js';
 import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
 import { podSecurityContextSchema, securityContextSchema } from './schema-security.js';
+import { checkPodDns, dnsPolicySchema, podDnsConfigSchema } from './schema-pod-dns.js';
 import { configKeyRule, dnsLabel, dnsSubdomain, labelMap, qualifiedName, qualifiedNameRule, ruledString, templateMetaSchema, type Rule } from './schema-meta.js';
 
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -328,8 +329,11 @@ export const podSpecSchema = z
     securityContext: podSecurityContextSchema.optional(),
     hostname: dnsLabel().optional(),
     subdomain: dnsLabel().optional(),
+    dnsPolicy: dnsPolicySchema.optional(),
+    dnsConfig: podDnsConfigSchema.optional(),
   })
   .superRefine((spec, ctx) => {
+    checkPodDns(spec, ctx);
     const volumeNames = new Set<string>();
     asArray(field(spec, 'volumes')).forEach((v, i) => {
       const name = field(v, 'name');
