@@ -29,6 +29,8 @@ import { CronJobController } from './controllers/controller-cronjob.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { JobController } from './controllers/controller-job.js';
 import { TaintEvictionController } from './controllers/controller-taint-eviction.js';
+import { EndpointsController } from './controllers/controller-endpoints.js';
+import { ServiceLbController } from './controllers/controller-service-lb.js';
 import { DEFAULT_TOLERATIONS, type DefaultTolerations } from './controllers/taint-tolerations.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { EventSink } from './controllers/event-recorder-store.js';
@@ -332,6 +334,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
         new EventTtlController({ store: opened, clock, logger: logger.child({ component: 'event-ttl' }), ttlMs: opts.eventTtlMs }),
+        new EndpointsController({ store: opened, clock, logger: logger.child({ component: 'endpoints' }), recorder: events.recorder('endpoint-controller') }),
+        new ServiceLbController({ store: opened, clock, logger: logger.child({ component: 'service-lb' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });
     await controllers.start();
