@@ -43,7 +43,8 @@ export const serviceSpecSchema = z
     clusterIPs: z.array(ruledString(clusterIPRule)).max(1).optional(),
     // `get -o yaml` of a Kubernetes Service has these; Bramble is IPv4 single-stack.
     ipFamilies: z.array(z.literal('IPv4')).max(1).optional(),
-    ipFamilyPolicy: z.literal('SingleStack').optional(),
+    // PreferDualStack falls back to one family on a single-stack cluster, as in Kubernetes.
+    ipFamilyPolicy: z.enum(['SingleStack', 'PreferDualStack']).optional(),
     selector: labelMap().optional(),
     ports: z.array(servicePortSchema).min(1),
     sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
