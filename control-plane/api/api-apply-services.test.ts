@@ -98,4 +98,16 @@ describe('planApply of Services', () => {
     assert.deepEqual(ips, ['10.43.0.2', '10.43.0.3']);
     assert.equal(plan.command.ops.filter((o) => o.type === 'put' && o.object.kind === ALLOCATION_LOCK_KIND).length, 1);
   });
+
+  test('a Node applied with a pod CIDR another Node holds is refused, and a set pod CIDR cannot change', async () => {
+    const store = await cluster();
+    const node = (name: string, podCIDR: string): KObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: { podCIDR } });
+    const plan = planApply(store, [node('pi-1', '10.42.1.0/24')], { clock });
+    assert.deepEqual(plan.command.ops.map((o) => (o.type === 'put' ? o.object.kind : o.kind)), ['Node', ALLOCATION_LOCK_KIND]);
+    await store.propose(plan.command);
+    assert.match(rejected(() => planApply(store, [node('pi-2', '10.42.1.0/24')], { clock })).message, /spec\.podCIDR: is already allocated to node "pi-1": current value is "10\.42\.1\.0\/24"/);
+    assert.match(rejected(() => planApply(store, [node('pi-1', '10.42.2.0/24')], { clock })).message, /spec\.podCIDR: field is immutable: the stored node has "10\.42\.1\.0\/24"/);
+    assert.match(rejected(() => planApply(store, [node('a', '10.42.3.0/24'), node('b', '10.42.3.0/24')], { clock })).message, /documents\[1\].*is also given to node "a" in this apply/);
+    assert.equal(planApply(store, [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'pi-1' } }], { clock }).results[0]!.action, 'unchanged');
+  });
 });

@@ -6,9 +6,10 @@ import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import {
   DEFAULT_NAMESPACE, DEFAULT_PROPAGATION_POLICY, FOREGROUND_FINALIZER, KINDS, SYSTEM_NAMESPACES, formatSelector, hasFinalizer, kindInfo,
-  DEFAULT_SERVICE_CIDR, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector, type PropagationPolicy, type Service,
+  DEFAULT_SERVICE_CIDR, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector, type NodeObject, type PropagationPolicy, type Service,
 } from '../../proto/model.js';
-import { SERVICE_ALLOCATION_LOCK, lockOp } from '../ipam/allocation-lock.js';
+import { POD_CIDR_LOCK, SERVICE_ALLOCATION_LOCK, lockOp } from '../ipam/allocation-lock.js';
+import { podCidrCheck } from '../ipam/pod-cidr.js';
 import { ServiceAllocator } from '../ipam/service-allocation.js';
 import { dropOwnersOp, removalOp, storedDependents } from '../controllers/garbage-collector/deletion.js';
 import type { Command, Op, Store } from '../store/store.js';
@@ -125,7 +126,9 @@ function withSystemFields(incoming: KObject, stored: KObject): KObject {
   const fields = SYSTEM_SPEC_FIELDS[incoming.kind];
   const spec = incoming.spec as Record<string, unknown> | undefined;
   const storedSpec = stored.spec as Record<string, unknown> | undefined;
-  if (!fields || !spec || !storedSpec) return incoming;
+  if (!fields || !storedSpec) return incoming;
+  // A manifest without a spec (a Node with nothing to say) still keeps the system's fields.
+  if (!spec && !fields.some((f) => storedSpec[f] !== undefined)) return incoming;
   const kept: Record<string, unknown> = { ...spec };
   for (const f of fields) {
     if (kept[f] === undefined && storedSpec[f] !== undefined) kept[f] = storedSpec[f];
@@ -196,7 +199,20 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
   const immutable: { problem: FieldProblem; what: string }[] = [];
   let services: ServiceAllocator | undefined;
   /** Cluster IPs and node ports filled in; problems (taken, out of range, immutable) join the immutable-field ones. */
+  let takesPodCidr = false;
+  const podCidrsInPlan = new Map<string, string>();
   const allocated = (obj: KObject, stored: KObject | undefined, index: number): KObject => {
+    if (obj.kind === 'Node') {
+      const node = obj as NodeObject;
+      const check = podCidrCheck(state, node, stored as NodeObject | undefined);
+      const wanted = node.spec?.podCIDR;
+      const earlier = check.takes && wanted !== undefined ? podCidrsInPlan.get(wanted) : undefined;
+      const problem = check.problem ?? (earlier !== undefined ? `is also given to node "${earlier}" in this apply: current value is ${JSON.stringify(wanted)}` : undefined);
+      if (problem) immutable.push({ problem: { path: 'spec.podCIDR', message: problem, document: index }, what: `node ${JSON.stringify(obj.metadata.name)}` });
+      if (check.takes && wanted !== undefined) podCidrsInPlan.set(wanted, node.metadata.name);
+      takesPodCidr ||= check.takes;
+      return obj;
+    }
     if (obj.kind !== 'Service') return obj;
     services ??= new ServiceAllocator(state, { serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR });
     const { service, problems } = services.allocate(index, obj as Service, stored as Service | undefined);
@@ -276,6 +292,7 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     throw new BrambleError('VALIDATION_FAILED', summary, immutable.map(({ problem }) => problem));
   }
   if (services?.took) ops.push(lockOp(state, SERVICE_ALLOCATION_LOCK));
+  if (takesPodCidr) ops.push(lockOp(state, POD_CIDR_LOCK));
   return { command: { ops }, results };
 }
 

@@ -35,3 +35,21 @@ export function allocatePodCidr(store: Pick<Store, 'list'>, clusterCidr: string)
     `cluster CIDR ${clusterCidr} has no free /24 left for another node: all ${capacity} are held by nodes; delete a node that is gone (bramble delete node NAME) or start the server with a larger --cluster-cidr`,
   );
 }
+
+/**
+ * A Node written through apply with a pod CIDR: once set it cannot change (its
+ * Pods have addresses in it, as in Kubernetes), and it cannot be one another Node
+ * holds. Returns the problem, if any, and whether the write takes a /24 it did not
+ * hold (then it must carry the pod-cidrs lock).
+ */
+export function podCidrCheck(state: Pick<Store, 'list'>, node: NodeObject, stored: NodeObject | undefined): { problem?: string; takes: boolean } {
+  const wanted = node.spec?.podCIDR;
+  const held = stored?.spec?.podCIDR;
+  if (wanted === undefined || wanted === held) return { takes: false };
+  if (held !== undefined) {
+    return { problem: `field is immutable: the stored node has ${JSON.stringify(held)}: current value is ${JSON.stringify(wanted)}`, takes: false };
+  }
+  const holder = (state.list('Node').items as NodeObject[]).find((n) => n.metadata.name !== node.metadata.name && n.spec?.podCIDR === wanted);
+  if (holder) return { problem: `is already allocated to node "${holder.metadata.name}": current value is ${JSON.stringify(wanted)}`, takes: false };
+  return { takes: true };
+}
