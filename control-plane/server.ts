@@ -11,7 +11,7 @@ import { realClock, type Clock } from '../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
-import { SYSTEM_NAMESPACES, type KObject } from '../proto/model.js';
+import { SYSTEM_NAMESPACES, type KObject, type Service } from '../proto/model.js';
 import { CLUSTER_DNS_SERVICE, clusterDnsAddress } from '../proto/ipv4.js';
 import { planApply } from './api/api-apply.js';
 import { ClusterApi, clusterHandlers } from './api/api-cluster.js';
@@ -163,6 +163,20 @@ export async function ensureClusterDnsService(store: Store, clock: Clock, servic
   }
 }
 
+/**
+ * Services stored before cluster IPs were allocated (or NodePorts without a node
+ * port) get theirs at start, as an apply of the stored object would give them.
+ * Returns how many were updated.
+ */
+export async function ensureServiceAllocations(store: Store, clock: Clock, serviceCidr: string): Promise<number> {
+  const lacking = (store.list('Service').items as Service[]).filter((s) =>
+    !s.spec?.clusterIP || ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && s.spec.ports.some((p) => p.nodePort === undefined)));
+  if (lacking.length === 0) return 0;
+  const plan = planApply(store, lacking, { clock, serviceCidr });
+  if (plan.command.ops.length > 0) await store.propose(plan.command);
+  return lacking.length;
+}
+
 /** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
 async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string): Promise<string | undefined> {
   const file = path.join(dataDir, 'admin.conf');
@@ -261,6 +275,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (await ensureClusterDnsService(opened, clock, serviceCidr)) {
       logger.info({ kind: 'Service', namespace: CLUSTER_DNS_SERVICE.namespace, objectName: CLUSTER_DNS_SERVICE.name, clusterIP: clusterDnsAddress(serviceCidr), action: 'created' }, 'created the cluster DNS Service');
     }
+    const allocated = await ensureServiceAllocations(opened, clock, serviceCidr);
+    if (allocated > 0) logger.info({ services: allocated }, 'allocated cluster IPs and node ports to services stored without them');
 
     // One sink for every component: each gets its source.component, all share the coalesced writes.
     const events = new EventSink({
