@@ -9,12 +9,14 @@ import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fromServiceError } from '../proto/util/errors.js';
+import { fromServiceError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto, type ClusterClient } from '../proto/load.js';
 import { silentLogger } from '../proto/util/log.js';
 import type { Endpoints, KObject, Pod, Service } from '../proto/model.js';
-import { clientCredentials, readClientConfig } from './pki/client-config.js';
+import { clientCredentials, readClientConfig, writeClientConfig } from './pki/client-config.js';
 import { startServer, type RunningServer } from './server.js';
+import { retryOnConflict } from './store/retry-on-conflict.js';
+import { explain, runBramble } from '../test/support/server-process.js';
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
 
@@ -73,18 +75,28 @@ describe('Services on a real server', () => {
   };
   /** What an agent's status report would write: the Pod on a board, with an IP, (not) ready. */
   const runPod = async (pod: Pod, ip: string, ready: boolean): Promise<void> => {
-    const current = server.store.get('Pod', 'default', pod.metadata.name)!;
-    const next = {
-      ...current,
-      spec: { ...(current.spec as object), nodeName: 'pi-1' },
-      status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
-    };
-    await server.store.propose({ ops: [{ type: 'put', object: next, precondition: { resourceVersion: current.metadata.resourceVersion! } }] });
+    // The scheduler writes these Pods too (no board is Ready), so read-modify-write as any writer does;
+    // a LevelDB store shows a write only once it is durable, so a burst of them can outlast the retries.
+    await waitFor('the Pod status to be written', async () => {
+      try {
+        await retryOnConflict<Pod>(server.store, { kind: 'Pod', namespace: 'default', name: pod.metadata.name }, (current) => ({
+          ...current,
+          spec: { ...current.spec, nodeName: 'pi-1' },
+          status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+        }));
+        return true;
+      } catch (e) {
+        if (isBrambleError(e, 'CONFLICT')) return undefined;
+        throw e;
+      }
+    });
   };
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-services-int-'));
     await start();
+    // The board the test's Pods are said to run on (the scheduler reports Pods bound to a missing node).
+    await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'pi-1' }, spec: { podCIDR: '10.42.0.0/24' } }));
   });
   after(async () => {
     await stop();
@@ -147,5 +159,28 @@ describe('Services on a real server', () => {
     const [lb] = (await apply(SERVICE('lb', { type: 'LoadBalancer' }))) as Service[];
     assert.ok(lb!.spec.ports[0]!.nodePort);
     assert.equal(lb!.status, undefined);
+  });
+
+  test('the CLI lists Services with kubectl\'s columns and describes one with its endpoints', async () => {
+    await apply(SERVICE('shown'));
+    const pods = server.store.list('Pod', 'default').items as Pod[];
+    await runPod(pods[0]!, '10.42.0.5', true);
+    await waitFor('the Endpoints of "shown"', async () => ((await get<Endpoints>('ep', 'shown'))?.subsets?.[0]?.addresses ? true : undefined));
+    // admin.conf names the first start's port; the restarted server listens on another.
+    const config = path.join(dir, 'cli.conf');
+    await writeClientConfig(config, { ...(await readClientConfig(path.join(server.dataDir, 'admin.conf'))), server: `127.0.0.1:${server.grpcPort}` });
+    const bramble = (args: string[]) => runBramble(['--config', config, ...args]);
+    const listed = await bramble(['get', 'svc', '-A']);
+    assert.equal(listed.code, 0, explain(listed));
+    assert.match(listed.stdout, /^NAMESPACE\s+NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m);
+    assert.match(listed.stdout, /^kube-system\s+kube-dns\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+53\/UDP,53\/TCP\s+\S+$/m);
+    assert.match(listed.stdout, /^default\s+lb\s+LoadBalancer\s+10\.43\.0\.\d+\s+<pending>\s+80:\d+\/TCP\s+\S+$/m);
+    const ep = await bramble(['get', 'ep', 'shown']);
+    assert.match(ep.stdout, /^shown\s+10\.42\.0\.5:8080\s+\S+$/m);
+    const described = await bramble(['describe', 'svc', 'shown']);
+    assert.equal(described.code, 0, explain(described));
+    assert.match(described.stdout, /^Type:\s+NodePort$/m);
+    assert.match(described.stdout, /^TargetPort:\s+http\/TCP$/m);
+    assert.match(described.stdout, /^Endpoints:\s+10\.42\.0\.5:8080$/m);
   });
 });

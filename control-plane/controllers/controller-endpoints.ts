@@ -20,6 +20,7 @@ import { endpointSubsets } from './endpoints-subsets.js';
 import { INDEX_NAMESPACE, keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
+import { onlyStatusChanged } from './object-changes.js';
 
 export interface EndpointsControllerOptions {
   store: Store;
@@ -69,7 +70,10 @@ export class EndpointsController implements Controller {
     const endpoints = (this.endpoints = term.informers.informer<Endpoints>('Endpoints'));
     term.handle(services.addEventHandler({
       onAdd: (s) => this.queue.add(keyOf(s)),
-      onUpdate: (_old, s) => this.queue.add(keyOf(s)),
+      // The service-lb controller's status writes change nothing here.
+      onUpdate: (old, s) => {
+        if (!onlyStatusChanged(old, s)) this.queue.add(keyOf(s));
+      },
       onDelete: (s) => this.queue.add(keyOf(s)),
     }));
     term.handle(pods.addEventHandler({
