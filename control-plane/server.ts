@@ -11,7 +11,8 @@ import { realClock, type Clock } from '../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
-import { SYSTEM_NAMESPACES } from '../proto/model.js';
+import { SYSTEM_NAMESPACES, type KObject, type Service } from '../proto/model.js';
+import { CLUSTER_DNS_SERVICE, clusterDnsAddress } from '../proto/ipv4.js';
 import { planApply } from './api/api-apply.js';
 import { ClusterApi, clusterHandlers } from './api/api-cluster.js';
 import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, clientKey, peerIdentity, requireAdmin } from './pki/auth.js';
@@ -28,6 +29,8 @@ import { CronJobController } from './controllers/controller-cronjob.js';
 import { DaemonSetController } from './controllers/controller-daemonset.js';
 import { JobController } from './controllers/controller-job.js';
 import { TaintEvictionController } from './controllers/controller-taint-eviction.js';
+import { EndpointsController } from './controllers/controller-endpoints.js';
+import { ServiceLbController } from './controllers/controller-service-lb.js';
 import { DEFAULT_TOLERATIONS, type DefaultTolerations } from './controllers/taint-tolerations.js';
 import { StorePodControl } from './controllers/pod-control.js';
 import { EventSink } from './controllers/event-recorder-store.js';
@@ -134,6 +137,46 @@ export async function ensureSystemNamespaces(store: Store, clock: Clock): Promis
   return created;
 }
 
+/**
+ * The cluster DNS Service, kube-system/kube-dns, holding the service CIDR's first
+ * address (clusterDnsAddress) so that no other Service can take the address every
+ * Pod's resolv.conf names. It has no selector and no Endpoints: each agent sends
+ * its traffic to the resolver on its own board. Made at every start when missing;
+ * one already stored is left as it is. Returns whether it was created.
+ */
+export async function ensureClusterDnsService(store: Store, clock: Clock, serviceCidr: string): Promise<boolean> {
+  if (store.get('Service', CLUSTER_DNS_SERVICE.namespace, CLUSTER_DNS_SERVICE.name)) return false;
+  const dns: KObject = {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: CLUSTER_DNS_SERVICE.name, namespace: CLUSTER_DNS_SERVICE.namespace, labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+    spec: {
+      clusterIP: clusterDnsAddress(serviceCidr),
+      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
+    },
+  };
+  try {
+    await store.propose(planApply(store, [dns], { clock, serviceCidr }).command);
+    return true;
+  } catch (e) {
+    if (!isBrambleError(e, 'ALREADY_EXISTS')) throw e;
+    return false;
+  }
+}
+
+/**
+ * Services stored before cluster IPs were allocated (or NodePorts without a node
+ * port) get theirs at start, as an apply of the stored object would give them.
+ * Returns how many were updated.
+ */
+export async function ensureServiceAllocations(store: Store, clock: Clock, serviceCidr: string): Promise<number> {
+  const lacking = (store.list('Service').items as Service[]).filter((s) =>
+    !s.spec?.clusterIP || ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && s.spec.ports.some((p) => p.nodePort === undefined)));
+  if (lacking.length === 0) return 0;
+  const plan = planApply(store, lacking, { clock, serviceCidr });
+  if (plan.command.ops.length > 0) await store.propose(plan.command);
+  return lacking.length;
+}
+
 /** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
 async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string): Promise<string | undefined> {
   const file = path.join(dataDir, 'admin.conf');
@@ -228,6 +271,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
     const token = await tokens.ensureDefaultToken(dataDir);
     for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
+    const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+    if (await ensureClusterDnsService(opened, clock, serviceCidr)) {
+      logger.info({ kind: 'Service', namespace: CLUSTER_DNS_SERVICE.namespace, objectName: CLUSTER_DNS_SERVICE.name, clusterIP: clusterDnsAddress(serviceCidr), action: 'created' }, 'created the cluster DNS Service');
+    }
+    const allocated = await ensureServiceAllocations(opened, clock, serviceCidr);
+    if (allocated > 0) logger.info({ services: allocated }, 'allocated cluster IPs and node ports to services stored without them');
 
     // One sink for every component: each gets its source.component, all share the coalesced writes.
     const events = new EventSink({
@@ -238,12 +287,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
-      version: packageVersion(), nodeName: os.hostname(),
+      version: packageVersion(), nodeName: os.hostname(), serviceCidr,
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();
     const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
-    const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
     const server = new grpc.Server({
       // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
       'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
@@ -302,6 +350,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }),
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
         new EventTtlController({ store: opened, clock, logger: logger.child({ component: 'event-ttl' }), ttlMs: opts.eventTtlMs }),
+        new EndpointsController({ store: opened, clock, logger: logger.child({ component: 'endpoints' }), recorder: events.recorder('endpoint-controller') }),
+        new ServiceLbController({ store: opened, clock, logger: logger.child({ component: 'service-lb' }) }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });
     await controllers.start();

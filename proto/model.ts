@@ -78,6 +78,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Node', apiVersion: 'v1', namespaced: false, plural: 'nodes', aliases: ['node', 'no'], hasSpec: true },
   { kind: 'Pod', apiVersion: 'v1', namespaced: true, plural: 'pods', aliases: ['pod', 'po'], hasSpec: true },
   { kind: 'Service', apiVersion: 'v1', namespaced: true, plural: 'services', aliases: ['service', 'svc'], hasSpec: true },
+  { kind: 'Endpoints', apiVersion: 'v1', namespaced: true, plural: 'endpoints', aliases: ['ep'], hasSpec: false },
   { kind: 'ConfigMap', apiVersion: 'v1', namespaced: true, plural: 'configmaps', aliases: ['configmap', 'cm'], hasSpec: false },
   { kind: 'Secret', apiVersion: 'v1', namespaced: true, plural: 'secrets', aliases: ['secret'], hasSpec: false },
   { kind: 'Deployment', apiVersion: 'apps/v1', namespaced: true, plural: 'deployments', aliases: ['deployment', 'deploy'], hasSpec: true },

@@ -6,8 +6,11 @@ import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import {
   DEFAULT_NAMESPACE, DEFAULT_PROPAGATION_POLICY, FOREGROUND_FINALIZER, KINDS, SYSTEM_NAMESPACES, formatSelector, hasFinalizer, kindInfo,
-  objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector, type PropagationPolicy,
+  DEFAULT_SERVICE_CIDR, objectKey, selectorRequirements, type KObject, type KindInfo, type LabelSelector, type NodeObject, type PropagationPolicy, type Service,
 } from '../../proto/model.js';
+import { POD_CIDR_LOCK, SERVICE_ALLOCATION_LOCK, lockOp } from '../ipam/allocation-lock.js';
+import { podCidrCheck } from '../ipam/pod-cidr.js';
+import { ServiceAllocator } from '../ipam/service-allocation.js';
 import { dropOwnersOp, removalOp, storedDependents } from '../controllers/garbage-collector/deletion.js';
 import type { Command, Op, Store } from '../store/store.js';
 
@@ -47,6 +50,8 @@ export type StoreView = Pick<Store, 'get' | 'list'>;
 export interface PlanOptions {
   clock: Clock;
   newUid?: () => string;
+  /** The range Service cluster IPs come from (the server's --service-cidr); DEFAULT_SERVICE_CIDR when left out. */
+  serviceCidr?: string;
 }
 
 /** `deployment "web" in namespace "default"`, or `namespace "x"` for cluster-scoped kinds. */
@@ -79,7 +84,7 @@ export function scopedNamespace(info: KindInfo, namespace: string | undefined): 
 const SYSTEM_SPEC_FIELDS: Record<string, string[]> = {
   Pod: ['nodeName'],
   Node: ['podCIDR'],
-  Service: ['clusterIP'],
+  // Service clusterIP, clusterIPs and node ports are kept by ipam/service-allocation.ts.
 };
 
 /** Kubernetes stores Secret stringData merged into data (base64); stringData is write-only. */
@@ -121,7 +126,9 @@ function withSystemFields(incoming: KObject, stored: KObject): KObject {
   const fields = SYSTEM_SPEC_FIELDS[incoming.kind];
   const spec = incoming.spec as Record<string, unknown> | undefined;
   const storedSpec = stored.spec as Record<string, unknown> | undefined;
-  if (!fields || !spec || !storedSpec) return incoming;
+  if (!fields || !storedSpec) return incoming;
+  // A manifest without a spec (a Node with nothing to say) still keeps the system's fields.
+  if (!spec && !fields.some((f) => storedSpec[f] !== undefined)) return incoming;
   const kept: Record<string, unknown> = { ...spec };
   for (const f of fields) {
     if (kept[f] === undefined && storedSpec[f] !== undefined) kept[f] = storedSpec[f];
@@ -190,6 +197,28 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
   // directory applies whatever order its files sort in.
   const namespacesInRequest = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
   const immutable: { problem: FieldProblem; what: string }[] = [];
+  let services: ServiceAllocator | undefined;
+  /** Cluster IPs and node ports filled in; problems (taken, out of range, immutable) join the immutable-field ones. */
+  let takesPodCidr = false;
+  const podCidrsInPlan = new Map<string, string>();
+  const allocated = (obj: KObject, stored: KObject | undefined, index: number): KObject => {
+    if (obj.kind === 'Node') {
+      const node = obj as NodeObject;
+      const check = podCidrCheck(state, node, stored as NodeObject | undefined);
+      const wanted = node.spec?.podCIDR;
+      const earlier = check.takes && wanted !== undefined ? podCidrsInPlan.get(wanted) : undefined;
+      const problem = check.problem ?? (earlier !== undefined ? `is also given to node "${earlier}" in this apply: current value is ${JSON.stringify(wanted)}` : undefined);
+      if (problem) immutable.push({ problem: { path: 'spec.podCIDR', message: problem, document: index }, what: `node ${JSON.stringify(obj.metadata.name)}` });
+      if (check.takes && wanted !== undefined) podCidrsInPlan.set(wanted, node.metadata.name);
+      takesPodCidr ||= check.takes;
+      return obj;
+    }
+    if (obj.kind !== 'Service') return obj;
+    services ??= new ServiceAllocator(state, { serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR });
+    const { service, problems } = services.allocate(index, obj as Service, stored as Service | undefined);
+    for (const problem of problems) immutable.push({ problem, what: `service ${JSON.stringify(obj.metadata.name)}` });
+    return service;
+  };
 
   objects.forEach((raw, index) => {
     const info = requireKind(raw.kind);
@@ -216,7 +245,7 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
         throw new BrambleError('CONFLICT', `${what} has resourceVersion "${givenVersion}" but does not exist: remove metadata.resourceVersion to create it`);
       }
       const object: KObject = {
-        ...incoming,
+        ...allocated(incoming, undefined, index),
         metadata: { ...incoming.metadata, uid: newUid(), creationTimestamp: now, generation: 1 },
       };
       results.push({ kind: info.kind, namespace, name, action: 'created', object, opIndex: ops.length });
@@ -228,7 +257,7 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     if (givenVersion !== undefined && givenVersion !== '' && givenVersion !== storedVersion) {
       throw new BrambleError('CONFLICT', `${what} was changed since it was read: the request has resourceVersion "${givenVersion}" but the stored object is at "${storedVersion}"`);
     }
-    const desired = withStoredFinalizers(withSystemFields(incoming, stored), stored);
+    const desired = allocated(withStoredFinalizers(withSystemFields(incoming, stored), stored), stored, index);
     const changed = selectorChange(stored, desired, index);
     if (changed) immutable.push({ problem: changed, what: `${info.kind.toLowerCase()} ${JSON.stringify(name)}` });
     const metaSame = (['labels', 'annotations', 'ownerReferences', 'finalizers'] as const).every(
@@ -262,6 +291,8 @@ export function planApply(state: StoreView, objects: KObject[], opts: PlanOption
     const summary = parts.length === 1 ? parts[0]! : `${parts.length} of ${objects.length} documents are invalid: ${parts.join(' | ')}`;
     throw new BrambleError('VALIDATION_FAILED', summary, immutable.map(({ problem }) => problem));
   }
+  if (services?.took) ops.push(lockOp(state, SERVICE_ALLOCATION_LOCK));
+  if (takesPodCidr) ops.push(lockOp(state, POD_CIDR_LOCK));
   return { command: { ops }, results };
 }
 

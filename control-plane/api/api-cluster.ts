@@ -37,6 +37,8 @@ export interface ClusterApiDeps {
   version: string;
   nodeName: string;
   newUid?: () => string;
+  /** The server's --service-cidr, where Service cluster IPs come from (DEFAULT_SERVICE_CIDR when left out). */
+  serviceCidr?: string;
 }
 
 function unknownKind(name: string): BrambleError {
@@ -88,7 +90,7 @@ export class ClusterApi {
     const objects = this.deps.validate(inputs);
     const { store, clock, newUid } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      const plan = planApply(store, objects, { clock, newUid });
+      const plan = planApply(store, objects, { clock, newUid, serviceCidr: this.deps.serviceCidr });
       const toResults = (committed?: KObject[]): ApplyResponse['results'] => plan.results.map((r) => ({
         kind: r.kind,
         namespace: r.namespace ?? '',

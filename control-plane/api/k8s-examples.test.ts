@@ -99,7 +99,6 @@ const NO_SERVICE_ACCOUNTS = 'Bramble has no ServiceAccounts, so spec.serviceAcco
 const NO_POD_RESOURCES = 'pod-level spec.resources: the agent sets resources per container only';
 const NO_SECURITY_PROFILES = 'the agent applies no seccomp or AppArmor profiles';
 const NO_VOLUME_CLAIMS = 'a persistentVolumeClaim volume needs PersistentVolumeClaims, which Bramble does not have';
-const NO_LOAD_BALANCER = 'Service type LoadBalancer needs a load balancer; Bramble has ClusterIP and NodePort only';
 const JOB_POLICIES = 'the Job controller has no per-index backoff, pod failure policy or success policy; accepting them would ignore them';
 
 const affinity = (): ExpectedFailure => ({
@@ -143,14 +142,6 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
   },
   'application/mysql/mysql-pv.yaml': unknownKind(['PersistentVolume', 'PersistentVolumeClaim'], ['0:kind', '1:kind']),
   'application/mysql/mysql-statefulset.yaml': unknownKind(['StatefulSet'], ['0:kind']),
-  'application/nginx-app.yaml': {
-    why: 'field Bramble cannot honour', reason: NO_LOAD_BALANCER, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.type'], names: ['spec.type', 'LoadBalancer'],
-  },
-  'application/nginx/nginx-svc.yaml': {
-    why: 'field Bramble cannot honour', reason: NO_LOAD_BALANCER, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.type'], names: ['spec.type', 'LoadBalancer'],
-  },
   'application/restore-pvc.yaml': unknownKind(['PersistentVolumeClaim'], ['0:kind']),
   'application/volume-snaphot.yaml': unknownKind(['VolumeSnapshot'], ['0:kind']),
   'application/volume-snapshot-class.yaml': unknownKind(['VolumeSnapshotClass'], ['0:kind']),
@@ -162,9 +153,9 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
     problems: ['1:kind', ...volumeSource(2, 'persistentVolumeClaim')], names: ['PersistentVolumeClaim', 'persistentVolumeClaim'],
   },
   'application/wordpress/wordpress-deployment.yaml': {
-    why: 'unknown kind', reason: `Bramble has no PersistentVolumeClaim; ${NO_VOLUME_CLAIMS}; ${NO_LOAD_BALANCER}`, code: 'VALIDATION_FAILED',
-    problems: ['0:spec.type', '1:kind', ...volumeSource(2, 'persistentVolumeClaim')],
-    names: ['LoadBalancer', 'PersistentVolumeClaim', 'persistentVolumeClaim'],
+    why: 'unknown kind', reason: `Bramble has no PersistentVolumeClaim; ${NO_VOLUME_CLAIMS}`, code: 'VALIDATION_FAILED',
+    problems: ['1:kind', ...volumeSource(2, 'persistentVolumeClaim')],
+    names: ['PersistentVolumeClaim', 'persistentVolumeClaim'],
   },
   'application/zookeeper/zookeeper.yaml': unknownKind(['PodDisruptionBudget', 'StatefulSet'], ['2:kind', '3:kind']),
   'controllers/hpa-rs.yaml': unknownKind(['HorizontalPodAutoscaler'], ['0:kind']),

@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, type KObject } from '../../proto/model.js';
 import { describeEvents, eventsAbout } from './cli-events.js';
 import { withCluster, type ClusterConnection } from './cli-client.js';
 import { describeDaemonSet, describeDeployment, describeJob, describeReplicaSet } from './cli-describe-workloads.js';
+import { describeService } from './cli-describe-service.js';
 import { ownedPods, ownedReplicaSets } from './cli-workload.js';
 import { namespaceFor, splitKindName, type CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
@@ -106,6 +107,11 @@ async function describe(conn: ClusterConnection, obj: KObject, namespaced: boole
       return describeReplicaSet(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
     case 'Job':
       return describeJob(obj, { pods: await ownedPods(conn, namespace, [obj]), now });
+    case 'Service': {
+      // A Service without Endpoints (none yet, or no selector and none written) describes as "<none>".
+      const endpoints = await conn.get({ kind: 'Endpoints', namespace, name: obj.metadata.name }).then((r) => JSON.parse(r.object) as KObject, () => undefined);
+      return describeService(obj, endpoints);
+    }
     default:
       return renderDescription(obj, namespaced);
   }

@@ -217,7 +217,33 @@ describe('tables', () => {
       spec: { type: 'NodePort', clusterIP: '10.43.0.10', ports: [{ port: 80, nodePort: 30080 }, { port: 53, protocol: 'UDP' }] },
     };
     const out = printObjects(request({ kind: kind('svc'), objects: [svc] }));
-    assert.deepEqual(out.stdout.split('\n')[1]!.split(/\s+/), ['web', 'NodePort', '10.43.0.10', '80:30080/TCP,53/UDP', '60s']);
+    assert.deepEqual(out.stdout.split('\n')[0]!.split(/\s+/), ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
+    assert.deepEqual(out.stdout.split('\n')[1]!.split(/\s+/), ['web', 'NodePort', '10.43.0.10', '<none>', '80:30080/TCP,53/UDP', '60s']);
+  });
+
+  test('a LoadBalancer Service shows its ingress addresses as EXTERNAL-IP, "<pending>" until it has some; -o wide adds the selector', () => {
+    const lb = (ingress?: { ip: string }[]): KObject => ({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', creationTimestamp: created(MINUTE) },
+      spec: { type: 'LoadBalancer', clusterIP: '10.43.0.7', selector: { app: 'web', tier: 'front' }, ports: [{ port: 80, nodePort: 30086 }] },
+      ...(ingress ? { status: { loadBalancer: { ingress } } } : {}),
+    });
+    const row = (o: KObject, output: 'table' | 'wide' = 'table') => printObjects(request({ kind: kind('svc'), objects: [o], output })).stdout.split('\n')[1]!.split(/\s+/);
+    assert.deepEqual(row(lb()), ['web', 'LoadBalancer', '10.43.0.7', '<pending>', '80:30086/TCP', '60s']);
+    assert.deepEqual(row(lb([{ ip: '192.168.1.9' }, { ip: '192.168.1.10' }])), ['web', 'LoadBalancer', '10.43.0.7', '192.168.1.9,192.168.1.10', '80:30086/TCP', '60s']);
+    assert.deepEqual(row(lb(), 'wide'), ['web', 'LoadBalancer', '10.43.0.7', '<pending>', '80:30086/TCP', '60s', 'app=web,tier=front']);
+  });
+
+  test('endpoints show up to three ready ip:port pairs and how many more, as kubectl does', () => {
+    const ep = (subsets: unknown[]): KObject => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default', creationTimestamp: created(MINUTE) }, subsets });
+    const row = (o: KObject) => printObjects(request({ kind: kind('ep'), objects: [o] })).stdout.split('\n');
+    const out = row(ep([
+      { addresses: [{ ip: '10.42.0.5' }, { ip: '10.42.1.4' }], ports: [{ port: 80 }] },
+      { addresses: [{ ip: '10.42.2.3' }, { ip: '10.42.2.4' }], notReadyAddresses: [{ ip: '10.42.2.9' }], ports: [{ port: 8080 }] },
+    ]));
+    assert.deepEqual(out[0]!.split(/\s+/), ['NAME', 'ENDPOINTS', 'AGE']);
+    assert.equal(out[1], 'web    10.42.0.5:80,10.42.1.4:80,10.42.2.3:8080 + 1 more...   60s');
+    assert.match(row(ep([]))[1]!, /^web\s+<none>\s+60s$/);
+    assert.match(row(ep([{ notReadyAddresses: [{ ip: '10.42.2.9' }], ports: [{ port: 80 }] }]))[1]!, /^web\s+<none>\s+60s$/);
   });
 
   test('configmaps and secrets count their keys', () => {

@@ -163,6 +163,35 @@ function servicePorts(o: KObject): string {
   return ports.length > 0 ? ports.join(',') : '<none>';
 }
 
+/** kubectl's EXTERNAL-IP: a LoadBalancer's ingress addresses, "<pending>" until it has some, "<none>" for other types. */
+export function serviceExternalIp(o: KObject): string {
+  if (at(o, 'spec.type') !== 'LoadBalancer') return '<none>';
+  const ips = list(at(o, 'status.loadBalancer.ingress')).map((i) => text(at(i, 'ip'), '')).filter((ip) => ip !== '');
+  return ips.length > 0 ? ips.join(',') : '<pending>';
+}
+
+/**
+ * kubectl's ENDPOINTS column (formatEndpoints): ready "ip:port" pairs, subset by
+ * subset and port by port, at most `max` of them and "+ N more..." for the rest.
+ */
+export function formatEndpoints(o: KObject, opts: { max?: number; portName?: string } = {}): string {
+  const max = opts.max ?? 3;
+  const subsets = list(o['subsets']);
+  if (subsets.length === 0) return '<none>';
+  const shown: string[] = [];
+  let count = 0;
+  for (const ss of subsets) {
+    const addresses = list(at(ss, 'addresses')).map((a) => text(at(a, 'ip'), ''));
+    // describe's per-port line: only the Endpoints port of that name (unnamed: '').
+    const ports = list(at(ss, 'ports')).filter((p) => opts.portName === undefined || text(at(p, 'name'), '') === opts.portName);
+    const pairs = ports.length === 0 ? addresses : ports.flatMap((p) => addresses.map((ip) => `${ip}:${num(at(p, 'port'))}`));
+    count += pairs.length;
+    for (const pair of pairs) if (shown.length < max) shown.push(pair);
+  }
+  if (count > shown.length) return `${shown.join(',')} + ${count - shown.length} more...`;
+  return shown.length > 0 ? shown.join(',') : '<none>';
+}
+
 function mapText(v: unknown): string {
   if (v === null || typeof v !== 'object' || Object.keys(v).length === 0) return '<none>';
   return Object.entries(v as Record<string, unknown>).map(([k, val]) => `${k}=${String(val)}`).join(',');
@@ -271,10 +300,12 @@ const COLUMNS: Record<string, Column[]> = {
     NAME,
     { header: 'TYPE', value: (o) => text(at(o, 'spec.type'), 'ClusterIP') },
     { header: 'CLUSTER-IP', value: (o) => text(at(o, 'spec.clusterIP')) },
+    { header: 'EXTERNAL-IP', value: serviceExternalIp },
     { header: 'PORT(S)', value: servicePorts },
     AGE,
     { header: 'SELECTOR', value: (o) => mapText(at(o, 'spec.selector')), wideOnly: true },
   ],
+  Endpoints: [NAME, { header: 'ENDPOINTS', value: (o) => formatEndpoints(o) }, AGE],
   ConfigMap: [NAME, { header: 'DATA', value: (o) => String(keyCount(o.data) + keyCount(o.binaryData)) }, AGE],
   Secret: [
     NAME,

@@ -5,7 +5,7 @@ import { CONTROLLER_NAMES, selectControllers } from './controller-selection.js';
 
 test('--controllers reads as kube-controller-manager: all, some, or all but some', () => {
   assert.deepEqual([...selectControllers('*')], [...CONTROLLER_NAMES]);
-  assert.deepEqual([...selectControllers('*,-replicaset,-deployment,-daemonset,-job,-cronjob,-taint-eviction,-event-ttl,-garbage-collector')], ['scheduler', 'node-lifecycle']);
+  assert.deepEqual([...selectControllers('*,-replicaset,-deployment,-daemonset,-job,-cronjob,-taint-eviction,-event-ttl,-garbage-collector,-endpoints,-service-lb')], ['scheduler', 'node-lifecycle']);
   assert.deepEqual([...selectControllers('scheduler')], ['scheduler']);
   assert.deepEqual([...selectControllers('')], []);
   assert.ok(selectControllers('*').has('job'));

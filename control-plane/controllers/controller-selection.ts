@@ -5,7 +5,7 @@
 import { UsageError } from '../../proto/util/errors.js';
 
 /** Every controller `bramble server` can run, by its Controller.name. */
-export const CONTROLLER_NAMES = ['scheduler', 'node-lifecycle', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'taint-eviction', 'event-ttl', 'garbage-collector'] as const;
+export const CONTROLLER_NAMES = ['scheduler', 'node-lifecycle', 'replicaset', 'deployment', 'daemonset', 'job', 'cronjob', 'taint-eviction', 'event-ttl', 'garbage-collector', 'endpoints', 'service-lb'] as const;
 
 /** The names `spec` selects; a usage error names an unknown controller and lists the known ones. */
 export function selectControllers(spec: string, flag = '--controllers'): Set<string> {

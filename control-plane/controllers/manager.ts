@@ -17,6 +17,7 @@
 // stop() still awaits in-flight reconciles, so a controller's own in-memory state
 // (the scheduler's "assumed" binds) is never read by the next term while a
 // reconcile is still changing it, and nothing of a term outlives it.
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../proto/util/clock.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import type { Store } from '../store/store.js';
@@ -129,6 +130,8 @@ export class ControllerManager {
   private startTerm(): void {
     const informers = new SharedInformers({ store: this.opts.store, clock: this.opts.clock, logger: this.logger });
     const abort = new AbortController();
+    // Every controller listens for the term's end: a dozen is expected, not a leak.
+    setMaxListeners(50, abort.signal);
     const term: Term = { informers, abort, running: [], lost: false };
     this.term = term;
     this.terms++;

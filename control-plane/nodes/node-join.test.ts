@@ -63,4 +63,33 @@ describe('joinNode', () => {
   test('an invalid node name is refused with the rule and the value', async () => {
     await assert.rejects(joinNode(deps(), 'good', 'Pi_1', 'csrA'), /RFC 1123.*"Pi_1"/);
   });
+
+  test('boards joining at once get different pod CIDRs, and the full cluster CIDR refuses the next before signing', async () => {
+    let signed = 0;
+    const d = deps({ clusterCidr: '10.42.0.0/23', signNodeCsr: async (csr, name) => { signed++; return `cert-for-${name}-${csr}`; } });
+    const [a, b] = await Promise.all([joinNode(d, 'good', 'pi-1', 'csrA'), joinNode(d, 'good', 'pi-2', 'csrB')]);
+    assert.deepEqual([a.podCidr, b.podCidr].sort(), ['10.42.0.0/24', '10.42.1.0/24']);
+    await assert.rejects(joinNode(d, 'good', 'pi-3', 'csrC'), (e) => isBrambleError(e, 'LIMIT_EXCEEDED') && /no free \/24 left/.test(e.message));
+    assert.equal(signed, 2);
+    assert.equal(d.store.get('Node', undefined, 'pi-3'), undefined);
+  });
+
+  test('a deleted node\'s pod CIDR goes to the next board that joins', async () => {
+    const d = deps();
+    await joinNode(d, 'good', 'pi-1', 'csrA');
+    await joinNode(d, 'good', 'pi-2', 'csrB');
+    await d.store.propose({ ops: [{ type: 'delete', kind: 'Node', name: 'pi-1' }] });
+    const c = await joinNode(d, 'good', 'pi-3', 'csrC');
+    assert.equal(c.podCidr, '10.42.0.0/24');
+  });
+
+  test('a Node made by hand without a pod CIDR gets one written when its board joins, and keeps it', async () => {
+    const d = deps();
+    await d.store.propose({ ops: [{ type: 'put', object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'pi-1', annotations: { [NODE_KEY_ANNOTATION]: 'fp-csrA' } }, spec: {} } }] });
+    const first = await joinNode(d, 'good', 'pi-1', 'csrA');
+    assert.equal(first.podCidr, '10.42.0.0/24');
+    assert.equal((d.store.get('Node', undefined, 'pi-1') as NodeObject).spec.podCIDR, '10.42.0.0/24');
+    const again = await joinNode(d, 'good', 'pi-1', 'csrA');
+    assert.equal(again.podCidr, '10.42.0.0/24');
+  });
 });

@@ -4,12 +4,14 @@
 // unless every check passes.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../proto/util/clock.js';
-import { BrambleError } from '../../proto/util/errors.js';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { NodeObject } from '../../proto/model.js';
 import { HOSTNAME_LABEL } from '../../proto/model.js';
 import { nodeNameRule } from '../../proto/names.js';
 import { describeValue } from '../schema/schema-errors.js';
 import type { Store } from '../store/store.js';
+import { allocatePodCidr, podCidrAt } from '../ipam/pod-cidr.js';
+import { POD_CIDR_LOCK, lockOp } from '../ipam/allocation-lock.js';
 
 export const NODE_KEY_ANNOTATION = 'bramble.dev/node-key-sha256';
 
@@ -32,28 +34,13 @@ export function checkNodeName(name: string): void {
   if (problem) throw new BrambleError('INVALID_ARGUMENT', `node name ${problem}: current value is ${describeValue(name)}`);
 }
 
-/** The /24 of the cluster range with the given index: 10.42.0.0/16, 3 → 10.42.3.0/24. */
-export function podCidrAt(clusterCidr: string, index: number): string {
-  const [base, bits] = clusterCidr.split('/');
-  const octets = base!.split('.').map(Number);
-  if (octets.length !== 4 || Number(bits) > 24 || index > 2 ** (24 - Number(bits)) - 1) {
-    throw new BrambleError('INVALID_ARGUMENT', `cluster CIDR ${clusterCidr} has no /24 number ${index}`);
-  }
-  const value = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8)) + (index << 8);
-  return `${(value >>> 24) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.0/24`;
-}
+/** Moved to ipam/; kept here for callers that found them here first. */
+export { allocatePodCidr, podCidrAt };
 
-export function allocatePodCidr(store: Store, clusterCidr: string): string {
-  const used = new Set(store.list('Node').items.map((n) => (n as NodeObject).spec?.podCIDR));
-  const capacity = 2 ** (24 - Number(clusterCidr.split('/')[1]));
-  for (let i = 0; i < capacity; i++) {
-    const cidr = podCidrAt(clusterCidr, i);
-    if (!used.has(cidr)) return cidr;
-  }
-  throw new BrambleError('UNAVAILABLE', `cluster CIDR ${clusterCidr} has no free /24 left for another node`);
-}
-
-/** Serializes joins so two boards never get the same pod CIDR. */
+/**
+ * Serializes this process's joins, so boards joining together do not make each
+ * other retry; uniqueness itself comes from the pod-cidrs lock each write carries.
+ */
 let joinChain: Promise<unknown> = Promise.resolve();
 
 export function joinNode(deps: JoinDeps, token: string, nodeName: string, csrPem: string): Promise<JoinResult> {
@@ -78,24 +65,60 @@ async function joinNodeNow(deps: JoinDeps, token: string, nodeName: string, csrP
       );
     }
     const certificatePem = await deps.signNodeCsr(csrPem, nodeName);
-    return { certificatePem, podCidr: existing.spec.podCIDR ?? allocatePodCidr(deps.store, deps.clusterCidr) };
+    if (existing.spec?.podCIDR) return { certificatePem, podCidr: existing.spec.podCIDR };
+    // Made by hand (bramble apply) without one: it gets one now, and keeps it from then on.
+    const podCidr = await writePodCidr(deps, nodeName);
+    return { certificatePem, podCidr };
   }
-  const podCidr = allocatePodCidr(deps.store, deps.clusterCidr);
+  allocatePodCidr(deps.store, deps.clusterCidr); // a full cluster CIDR refuses the join before a certificate is signed
   const certificatePem = await deps.signNodeCsr(csrPem, nodeName);
-  const node: NodeObject = {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name: nodeName,
-      uid: randomUUID(),
-      generation: 1,
-      creationTimestamp: new Date(deps.clock.now()).toISOString(),
-      labels: { [HOSTNAME_LABEL]: nodeName },
-      annotations: { [NODE_KEY_ANNOTATION]: fingerprint },
-    },
-    spec: { podCIDR: podCidr },
-    status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeJoined', message: 'waiting for the first heartbeat' }] },
-  };
-  await deps.store.propose({ ops: [{ type: 'put', object: node, precondition: { absent: true } }] });
+  const podCidr = await createNode(deps, nodeName, fingerprint);
   return { certificatePem, podCidr };
+}
+
+/** Writes the new Node with the lowest free pod CIDR; planned again when another write took the lock first. */
+async function createNode(deps: JoinDeps, nodeName: string, fingerprint: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const podCidr = allocatePodCidr(deps.store, deps.clusterCidr);
+    const node: NodeObject = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: nodeName,
+        uid: randomUUID(),
+        generation: 1,
+        creationTimestamp: new Date(deps.clock.now()).toISOString(),
+        labels: { [HOSTNAME_LABEL]: nodeName },
+        annotations: { [NODE_KEY_ANNOTATION]: fingerprint },
+      },
+      spec: { podCIDR: podCidr },
+      status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeJoined', message: 'waiting for the first heartbeat' }] },
+    };
+    try {
+      await deps.store.propose({ ops: [{ type: 'put', object: node, precondition: { absent: true } }, lockOp(deps.store, POD_CIDR_LOCK)] });
+      return podCidr;
+    } catch (e) {
+      // The lock's first write is a create (ALREADY_EXISTS when another took it first); the Node
+      // itself existing means another join of this name won, which the board's next join sorts out.
+      const lost = isBrambleError(e, 'CONFLICT') || (isBrambleError(e, 'ALREADY_EXISTS') && !deps.store.get('Node', undefined, nodeName));
+      if (!lost || attempt >= 5) throw e;
+    }
+  }
+}
+
+/** Gives a stored Node without a pod CIDR the lowest free one; planned again when another write wins the lock. */
+async function writePodCidr(deps: JoinDeps, nodeName: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const node = deps.store.get('Node', undefined, nodeName) as NodeObject | undefined;
+    if (!node) throw new BrambleError('CONFLICT', `node "${nodeName}" was deleted while it joined: join again`);
+    if (node.spec?.podCIDR) return node.spec.podCIDR;
+    const podCidr = allocatePodCidr(deps.store, deps.clusterCidr);
+    const updated: NodeObject = { ...node, spec: { ...node.spec, podCIDR: podCidr } };
+    try {
+      await deps.store.propose({ ops: [{ type: 'put', object: updated, precondition: { resourceVersion: node.metadata.resourceVersion ?? '' } }, lockOp(deps.store, POD_CIDR_LOCK)] });
+      return podCidr;
+    } catch (e) {
+      if (!(isBrambleError(e, 'CONFLICT') || isBrambleError(e, 'ALREADY_EXISTS')) || attempt >= 5) throw e;
+    }
+  }
 }

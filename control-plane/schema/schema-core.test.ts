@@ -3,58 +3,6 @@ import assert from 'node:assert/strict';
 import { validateObject } from './schema.js';
 import { expectProblem, expectValid, fixtures, rejection, set } from '../testing/schema-fixtures.js';
 
-describe('Service', () => {
-  const svc = (path: string, value: unknown) => set(fixtures.service(), path, value);
-
-  test('type must be ClusterIP or NodePort', () => {
-    expectProblem(svc('spec.type', 'LoadBalancer'), 'spec.type', 'must be one of "ClusterIP", "NodePort": current value is "LoadBalancer"');
-  });
-
-  test('a Service needs at least one port, each between 1 and 65535', () => {
-    expectProblem(svc('spec.ports', []), 'spec.ports', 'must have at least 1 item');
-    expectProblem(svc('spec.ports[0].port', 0), 'spec.ports[0].port', 'must be greater than or equal to 1');
-    expectProblem(svc('spec.ports[0].port', 65536), 'spec.ports[0].port', 'must be less than or equal to 65535');
-  });
-
-  test('targetPort is a port number or a port name', () => {
-    expectValid(svc('spec.ports[0].targetPort', 'http'));
-    expectProblem(svc('spec.ports[0].targetPort', 'Http Port'), 'spec.ports[0].targetPort', 'must be a port name');
-    expectProblem(svc('spec.ports[0].targetPort', 99999), 'spec.ports[0].targetPort', 'must be less than or equal to 65535: current value is 99999');
-  });
-
-  test('protocol must be TCP or UDP', () => {
-    expectProblem(svc('spec.ports[0].protocol', 'tcp'), 'spec.ports[0].protocol', 'must be one of "TCP", "UDP": current value is "tcp"');
-  });
-
-  test('nodePort must be in 30000-32767 and only with type NodePort', () => {
-    const nodePort = svc('spec.type', 'NodePort');
-    expectProblem(set(nodePort, 'spec.ports[0].nodePort', 8080), 'spec.ports[0].nodePort', 'must be greater than or equal to 30000: current value is 8080');
-    expectProblem(set(svc('spec.type', 'NodePort'), 'spec.ports[0].nodePort', 32768), 'spec.ports[0].nodePort', 'must be less than or equal to 32767');
-    expectProblem(svc('spec.ports[0].nodePort', 30080), 'spec.ports[0].nodePort', 'must not be set when type is "ClusterIP"');
-    expectValid(set(svc('spec.type', 'NodePort'), 'spec.ports[0].nodePort', 30080));
-  });
-
-  test('clusterIP "None" makes a headless Service, which cannot also be a NodePort', () => {
-    expectValid(svc('spec.clusterIP', 'None'));
-    const headlessNodePort = set(svc('spec.clusterIP', 'None'), 'spec.type', 'NodePort');
-    expectProblem(headlessNodePort, 'spec.clusterIP', 'must not be "None" when type is "NodePort": current value is "None"');
-  });
-
-  test('several ports need unique names and unique numbers per protocol', () => {
-    expectProblem(svc('spec.ports', [{ port: 80 }, { name: 'b', port: 81 }]), 'spec.ports[0].name', 'required when a Service has more than one port');
-    expectProblem(svc('spec.ports', [{ name: 'a', port: 80 }, { name: 'a', port: 81 }]), 'spec.ports[1].name', 'must be unique within the Service');
-    expectProblem(svc('spec.ports', [{ name: 'a', port: 80 }, { name: 'b', port: 80 }]), 'spec.ports[1].port', 'must be unique within the Service for its protocol');
-    expectValid(svc('spec.ports', [{ name: 'dns', port: 53 }, { name: 'dns-udp', port: 53, protocol: 'UDP' }]));
-  });
-
-  test('clusterIP must be an IPv4 address and the selector follow label rules', () => {
-    expectProblem(svc('spec.clusterIP', '10.43.0.300'), 'spec.clusterIP', 'must be an IPv4 address');
-    expectValid(svc('spec.clusterIP', '10.43.0.10'));
-    expectProblem(svc('spec.clusterIP', 'none'), 'spec.clusterIP', 'or "None" for a headless Service: current value is "none"');
-    expectProblem(svc('spec.selector', { app: 'web server' }), 'spec.selector.app', 'must be empty or consist');
-  });
-});
-
 describe('Secret', () => {
   const sec = (path: string, value: unknown) => set(fixtures.secret(), path, value);
 

@@ -1,70 +1,11 @@
-// Namespace, Service, ConfigMap, Secret and Node: the v1 kinds other than Pod.
+// Namespace, ConfigMap, Secret and Node: the v1 kinds other than Pod, Service and Endpoints.
 // Secret refinements never put a data value into a message.
 import { z } from 'zod';
-import { ALWAYS, addProblem, int, asArray, field, isRecord } from './schema-errors.js';
-import { configKeyRule, dnsLabel, labelMap, labelValueRule, qualifiedName, ruledString, timestamp } from './schema-meta.js';
-import { port, portOrName } from './schema-pod.js';
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** spec.clusterIP of a headless Service. */
-const HEADLESS = 'None';
+import { ALWAYS, addProblem, asArray, field, isRecord } from './schema-errors.js';
+import { configKeyRule, labelValueRule, qualifiedName, ruledString, timestamp } from './schema-meta.js';
+import { IPV4 } from './schema-service.js';
 
 export const namespaceSpecSchema = z.strictObject({});
-
-export const servicePortSchema = z.strictObject({
-  name: dnsLabel().optional(),
-  protocol: z.enum(['TCP', 'UDP']).optional(),
-  port: port(),
-  targetPort: portOrName().optional(),
-  nodePort: int().min(30000).max(32767).optional(),
-});
-
-export const serviceSpecSchema = z
-  .strictObject({
-    type: z.enum(['ClusterIP', 'NodePort']).optional(),
-    // "None" is a headless Service (no virtual IP, its name resolves to the pods):
-    // Bramble allocates and proxies no cluster IPs, so a headless Service is honoured
-    // as it is, and the StatefulSet examples of the Kubernetes documentation lead with one.
-    clusterIP: ruledString((v) =>
-      v === '' || v === HEADLESS || IPV4.test(v) ? undefined : `must be an IPv4 address such as "10.43.0.10", or "${HEADLESS}" for a headless Service`,
-    ).optional(),
-    selector: labelMap().optional(),
-    ports: z.array(servicePortSchema).min(1),
-  })
-  .superRefine((spec, ctx) => {
-    const ports = asArray(field(spec, 'ports'));
-    const type = field(spec, 'type') ?? 'ClusterIP';
-    // As in Kubernetes: a NodePort forwards to a cluster IP, so it cannot be headless.
-    if (field(spec, 'clusterIP') === HEADLESS && type !== 'ClusterIP') {
-      addProblem(ctx, ['clusterIP'], `must not be "${HEADLESS}" when type is ${JSON.stringify(type)}`, HEADLESS);
-    }
-    const names = new Set<string>();
-    const numbers = new Set<string>();
-    const nodePorts = new Set<number>();
-    ports.forEach((p, i) => {
-      const name = field(p, 'name');
-      if (ports.length > 1 && (name === undefined || name === '')) addProblem(ctx, ['ports', i, 'name'], 'required when a Service has more than one port');
-      if (typeof name === 'string' && name !== '') {
-        if (names.has(name)) addProblem(ctx, ['ports', i, 'name'], 'must be unique within the Service', name);
-        names.add(name);
-      }
-      const num = field(p, 'port');
-      const key = `${String(field(p, 'protocol') ?? 'TCP')}/${String(num)}`;
-      if (typeof num === 'number') {
-        if (numbers.has(key)) addProblem(ctx, ['ports', i, 'port'], 'must be unique within the Service for its protocol', num);
-        numbers.add(key);
-      }
-      const nodePort = field(p, 'nodePort');
-      if (nodePort !== undefined && type !== 'NodePort') {
-        addProblem(ctx, ['ports', i, 'nodePort'], `must not be set when type is ${JSON.stringify(type)}`, nodePort);
-      }
-      if (typeof nodePort === 'number') {
-        if (nodePorts.has(nodePort)) addProblem(ctx, ['ports', i, 'nodePort'], 'must be unique within the Service', nodePort);
-        nodePorts.add(nodePort);
-      }
-    });
-  }, ALWAYS);
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_DATA_BYTES = 1024 * 1024;

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { BrambleError, type ErrorCode, type FieldProblem } from '../../proto/util/errors.js';
 import { DEFAULT_NAMESPACE, KINDS, kindInfo, type KObject, type KindInfo } from '../../proto/model.js';
-import { checkConfigMap, checkSecret, configMapFields, namespaceSpecSchema, nodeSpecSchema, secretFields, serviceSpecSchema } from './schema-core.js';
+import { checkConfigMap, checkSecret, configMapFields, namespaceSpecSchema, nodeSpecSchema, secretFields } from './schema-core.js';
+import { endpointsFields, serviceSpecSchema } from './schema-service.js';
 import { describeValue, isRecord, issuesToProblems, type Path } from './schema-errors.js';
 import { dnsLabelRule, dnsSubdomainRule, objectMetaSchema, type Rule } from './schema-meta.js';
 import { podSpecSchema } from './schema-pod.js';
@@ -28,6 +29,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   Node: z.strictObject({ ...envelope(nodeNameRule), spec: nodeSpecSchema.optional(), status }),
   Pod: z.strictObject({ ...envelope(dnsSubdomainRule), spec: podSpecSchema, status }),
   Service: z.strictObject({ ...envelope(dnsLabelRule), spec: serviceSpecSchema, status }),
+  Endpoints: z.strictObject({ ...envelope(dnsLabelRule), ...endpointsFields }),
   ConfigMap: z.strictObject({ ...envelope(dnsSubdomainRule), ...configMapFields }).superRefine(checkConfigMap, { when: () => true }),
   Secret: z.strictObject({ ...envelope(dnsSubdomainRule), ...secretFields }).superRefine(checkSecret, { when: () => true }),
   Deployment: z.strictObject({ ...envelope(dnsSubdomainRule), spec: deploymentSpecSchema, status }),

@@ -19,6 +19,10 @@ export const fixtures = {
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' },
     spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
   }),
+  endpoints: (): Obj => ({
+    apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web' },
+    subsets: [{ addresses: [{ ip: '10.42.1.5', nodeName: 'pi-1', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1', uid: 'u1' } }], ports: [{ port: 8080 }] }],
+  }),
   configMap: (): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'site' }, data: { 'index.html': '<h1>hi</h1>' } }),
   secret: (): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, type: 'Opaque', data: { password: 'aHVudGVyMg==' } }),
   deployment: (): Obj => ({
