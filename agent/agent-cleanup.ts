@@ -15,17 +15,11 @@ import { CniNetwork } from './network-cni.js';
 import { HostGwRoutes, IpRouteTable } from './routes-hostgw.js';
 import { realClock } from '../proto/util/clock.js';
 
-/** Something else on the board that Bramble's agent owns, removed by --cleanup (ServiceProxy.cleanup at merge). */
+/** Something else on the board that Bramble's agent owns, removed by --cleanup after the built-in steps (the Service rules' chains). */
 export interface CleanupHook {
   name: string;
   cleanup(): Promise<void>;
 }
-
-/**
- * Hooks every `--cleanup` runs after the built-in steps. The Service rules register
- * their iptables cleanup here (a module that owns rules pushes itself at load).
- */
-export const CLEANUP_HOOKS: CleanupHook[] = [];
 
 export interface AgentCleanupOptions {
   dataDir: string;
@@ -33,7 +27,7 @@ export interface AgentCleanupOptions {
   runner?: CommandRunner;
   logger?: Logger;
   bridgeName?: string;
-  /** Default CLEANUP_HOOKS. */
+  /** Run after the routes, sandboxes and bridge are gone; `bramble agent --cleanup` passes the Service rules'. */
   hooks?: readonly CleanupHook[];
 }
 
@@ -72,7 +66,7 @@ export async function cleanupAgent(opts: AgentCleanupOptions): Promise<CleanupRe
     report.pods = r.pods;
     report.bridge = r.bridge;
   });
-  for (const hook of opts.hooks ?? CLEANUP_HOOKS) {
+  for (const hook of opts.hooks ?? []) {
     await step(`cleanup hook ${hook.name}`, async () => {
       await hook.cleanup();
       report.hooks.push(hook.name);

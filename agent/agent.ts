@@ -2,7 +2,7 @@
 // dir), import air-gap images, then let the pod reconciler run what the control
 // plane assigns — starting from the locally cached assignments, so a board that
 // restarts while the control plane is away keeps its pods running.
-import { mkdir, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,8 @@ import { nodeChannelCredentials } from './join-tls.js';
 import { CniNetwork } from './network-cni.js';
 import { NetworkView, type NetworkListener, type NetworkSnapshot } from './network-view.js';
 import { HostGwRoutes, IpRouteTable } from './routes-hostgw.js';
+import { BoardServices, readHostResolvConf } from './agent-services.js';
+import { execRunner } from './exec-runner.js';
 import { cgroupReader, PodFiguresSampler } from './pod-figures.js';
 import { readLogs } from './pod-logs.js';
 import { PodReconciler } from './pod-reconciler.js';
@@ -122,11 +124,17 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     cniPath: opts.cniPath,
     ipMasq: opts.bridgeIpMasq ?? false,
   });
-  const boardResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => undefined);
-  const resolvConf = opts.resolvConf ?? ((): string | undefined => boardResolv);
   const stats = new SiNodeStats({ clock });
   const info = await stats.nodeInfo();
   const addresses = await stats.addresses();
+  const services = new BoardServices({
+    nodeName, podCidr: joined.podCidr, clusterCidr: joined.clusterCidr, serviceCidr: joined.serviceCidr,
+    addresses: () => addresses.filter((a) => a.type === 'InternalIP' && a.address.includes('.')).map((a) => a.address),
+    runner: execRunner, clock, logger: logger.child({ component: 'services' }), hostResolvConf: await readHostResolvConf(),
+  });
+  // Before any Pod starts: its resolv.conf names the cluster DNS, which must answer.
+  await services.start();
+  const resolvConf = opts.resolvConf ?? ((pod: Pod): string | undefined => services.resolvConf(pod));
   const resources = nodeResources(info, parseReserve(opts.reserve ?? DEFAULT_SYSTEM_RESERVED));
   const hostIP = addresses.find((a) => a.type === 'InternalIP')?.address;
 
@@ -233,6 +241,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const view = new NetworkView({ client, nodeName, clock, logger: logger.child({ component: 'network' }) });
   const hostgw = new HostGwRoutes({ table: new IpRouteTable(), nodeName, clock, logger: logger.child({ component: 'routes' }) });
   view.onChange((snap) => {
+    services.update(snap);
     if (snap.synced) void hostgw.update(snap.nodes);
   });
   hostgw.start();
@@ -251,6 +260,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       (closing ??= (async () => {
         view.stop();
         await hostgw.stop();
+        await services.stop();
         events.stop();
         session?.stop();
         await reconciler.stop();

@@ -213,10 +213,15 @@ export async function runAgent(io: AgentIo, input: AgentInput, version: string):
 
 /** `bramble agent --cleanup`: routes, Pod sandboxes, the bridge and the hooks' rules, then exit 0. */
 async function runCleanup(io: AgentIo, input: AgentInput): Promise<number> {
-  const [{ cleanupAgent }, { defaultAgentDataDir }, { createLogger }] = await Promise.all([
-    import('./agent-cleanup.js'), import('./agent.js'), import('../proto/util/log.js'),
+  const [{ cleanupAgent }, { defaultAgentDataDir }, { createLogger }, { serviceRulesCleanup }, { execRunner }, { realClock }] = await Promise.all([
+    import('./agent-cleanup.js'), import('./agent.js'), import('../proto/util/log.js'), import('./agent-services.js'),
+    import('./exec-runner.js'), import('../proto/util/clock.js'),
   ]);
-  const report = await cleanupAgent({ dataDir: input.dataDir ?? defaultAgentDataDir(), cniPath: input.cniPath, logger: createLogger('bramble-agent') });
+  const logger = createLogger('bramble-agent');
+  const report = await cleanupAgent({
+    dataDir: input.dataDir ?? defaultAgentDataDir(), cniPath: input.cniPath, logger,
+    hooks: [serviceRulesCleanup(execRunner, realClock, logger)],
+  });
   const hooks = report.hooks.length > 0 ? `, ${report.hooks.join(', ')} cleaned up` : '';
   io.stderr.write(`bramble agent: removed ${report.routes} route(s), ${report.pods} pod sandbox(es)${report.bridge ? ' and the bridge' : ''}${hooks}\n`);
   return 0;
