@@ -1,5 +1,5 @@
 // The example manifests of the Kubernetes documentation (content/en/examples/
-// controllers, application and pods of kubernetes/website) are what people
+// controllers, application, pods and service of kubernetes/website) are what people
 // paste first. They are not in this repository: what our tools fetch from other
 // repositories stays out of our commits. Point BRAMBLE_K8S_EXAMPLES at a copy of
 // content/en/examples (the folders controllers/, application/ and pods/); without
@@ -100,6 +100,12 @@ const NO_POD_RESOURCES = 'pod-level spec.resources: the agent sets resources per
 const NO_SECURITY_PROFILES = 'the agent applies no seccomp or AppArmor profiles';
 const NO_VOLUME_CLAIMS = 'a persistentVolumeClaim volume needs PersistentVolumeClaims, which Bramble does not have';
 const JOB_POLICIES = 'the Job controller has no per-index backoff, pod failure policy or success policy; accepting them would ignore them';
+
+// Bramble's Services are IPv4 only (its pod and service ranges are).
+const ipv6Only = (problems: string[]): ExpectedFailure => ({
+  why: 'field Bramble cannot honour', reason: 'Services are IPv4 only, as the cluster and service ranges are', code: 'VALIDATION_FAILED',
+  problems, names: ['ipFamilies'],
+});
 
 const affinity = (): ExpectedFailure => ({
   why: 'field Bramble cannot honour', reason: NO_AFFINITY, code: 'VALIDATION_FAILED', problems: ['0:spec.affinity'], names: ['affinity'],
@@ -380,6 +386,35 @@ const EXPECTED_FAILURES: Record<string, ExpectedFailure> = {
     why: 'field Bramble cannot honour', reason: 'the agent runs no pod in a user namespace of its own (hostUsers: false)', code: 'VALIDATION_FAILED',
     problems: ['0:spec.hostUsers'], names: ['hostUsers'],
   },
+  // The Service examples (content/en/examples/service/).
+  'service/access/frontend-deployment.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent runs no postStart or preStop hooks', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.template.spec.containers[0].lifecycle'], names: ['lifecycle'],
+  },
+  'service/pod-with-graceful-termination.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent runs no postStart or preStop hooks', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.template.spec.containers[0].lifecycle'], names: ['lifecycle'],
+  },
+  'service/networking/dual-stack-ipfamilies-ipv6.yaml': ipv6Only(['0:spec.ipFamilies[0]']),
+  'service/networking/dual-stack-prefer-ipv6-lb-svc.yaml': ipv6Only(['0:spec.ipFamilies[0]']),
+  'service/networking/dual-stack-preferred-ipfamilies-svc.yaml': ipv6Only(['0:spec.ipFamilies']),
+  'service/networking/dual-stack-ipv6-lb-svc.yaml': {
+    why: 'invalid in Kubernetes too', reason: 'the stored version uses spec.ipFamily, which Kubernetes replaced by ipFamilies in 1.20',
+    code: 'VALIDATION_FAILED', problems: ['0:spec.ipFamily'], names: ['ipFamily'],
+  },
+  'service/networking/dual-stack-ipv6-svc.yaml': {
+    why: 'invalid in Kubernetes too', reason: 'the stored version uses spec.ipFamily, which Kubernetes replaced by ipFamilies in 1.20',
+    code: 'VALIDATION_FAILED', problems: ['0:spec.ipFamily'], names: ['ipFamily'],
+  },
+  'service/networking/hostaliases-pod.yaml': {
+    why: 'field Bramble cannot honour', reason: 'the agent writes no hostAliases into a Pod\'s /etc/hosts', code: 'VALIDATION_FAILED',
+    problems: ['0:spec.hostAliases'], names: ['hostAliases'],
+  },
+  'service/networking/example-ingress.yaml': unknownKind(['Ingress'], ['0:kind']),
+  'service/networking/external-lb.yaml': unknownKind(['IngressClass'], ['0:kind']),
+  'service/networking/minimal-ingress.yaml': unknownKind(['Ingress'], ['0:kind']),
+  'service/networking/network-policy-default-deny-all.yaml': unknownKind(['NetworkPolicy'], ['0:kind']),
+  'service/networking/networkpolicy.yaml': unknownKind(['NetworkPolicy'], ['0:kind']),
 };
 
 // ---------------------------------------------------------------------------
@@ -452,13 +487,15 @@ function namedObjects(objects: string[]): { kind: string; namespace?: string; na
   });
 }
 
-describe('the Kubernetes documentation\'s workload examples on a new cluster', { skip: dir === undefined && K8S_EXAMPLES_SKIP }, () => {
-  test('the controllers, application and pods examples are all there, in their subfolders', () => {
+describe('the Kubernetes documentation\'s workload and Service examples on a new cluster', { skip: dir === undefined && K8S_EXAMPLES_SKIP }, () => {
+  test('the controllers, application, pods and service examples are all there, in their subfolders', () => {
     assert.ok(files.length >= 200, `found ${files.length}: ${files.join(', ')}`);
     assert.ok(files.includes('controllers/nginx-deployment.yaml'));
     assert.ok(files.includes('application/guestbook/frontend-deployment.yaml'));
     assert.ok(files.includes('pods/simple-pod.yaml'));
     assert.ok(files.includes('pods/security/seccomp/ga/default-pod.yaml'));
+    assert.ok(files.includes('service/nginx-service.yaml'));
+    assert.ok(files.includes('service/networking/run-my-nginx.yaml'));
   });
 
   test('every file the expected-failure tables and the namespace table name is an example file, so they cannot go stale', () => {

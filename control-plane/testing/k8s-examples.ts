@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export const K8S_EXAMPLES_SKIP =
-  'set BRAMBLE_K8S_EXAMPLES to a copy of kubernetes/website content/en/examples (controllers/, application/, pods/) to run these';
+  'set BRAMBLE_K8S_EXAMPLES to a copy of kubernetes/website content/en/examples (controllers/, application/, pods/, service/) to run these';
 
 /** The examples folder, or undefined when none is given or it lacks controllers/. */
 export function k8sExamplesDir(): string | undefined {
