@@ -20,6 +20,8 @@ import type { NetworkSnapshot } from './network-view.js';
 import { isLoadBalancerNode, type ServiceSnapshot } from './service-rules.js';
 import { ServiceProxy } from './service-proxy.js';
 import type { CleanupHook } from './agent-cleanup.js';
+import { procListenerReader, type ListenerReader } from './port-listeners.js';
+import { LbPortGuard, type LbPortConflict } from './lb-port-conflicts.js';
 
 export interface BoardServicesOptions {
   nodeName: string;
@@ -36,7 +38,12 @@ export interface BoardServicesOptions {
   hostResolvConf?: string;
   /** Default 53. */
   dnsPort?: number;
+  /** What holds ports on the board, for LoadBalancer port conflicts. Default: this netns's /proc/net. */
+  listeners?: ListenerReader;
+  /** How often held ports are checked again between network changes. Default 30 s. */
+  portCheckIntervalMs?: number;
 }
+
 
 /** The bridge gateway: the first address of the node's pod range, as the CNI bridge plugin gives it. */
 export function gatewayAddress(podCidr: string): string {
@@ -50,11 +57,24 @@ export class BoardServices {
   private proxy: ServiceProxy | undefined;
   private dns: DnsServer | undefined;
   private readonly hostResolv: string;
+  private readonly ports: LbPortGuard;
+  private lastSnap: NetworkSnapshot | undefined;
 
   constructor(private readonly opts: BoardServicesOptions) {
     this.dnsServiceIP = clusterDnsAddress(opts.serviceCidr);
     this.gatewayIP = gatewayAddress(opts.podCidr);
     this.hostResolv = opts.hostResolvConf ?? '';
+    this.ports = new LbPortGuard({
+      listeners: opts.listeners ?? procListenerReader(), clock: opts.clock, intervalMs: opts.portCheckIntervalMs, logger: opts.logger,
+      onBlockedChange: () => {
+        if (this.lastSnap) this.sync(this.lastSnap);
+      },
+    });
+  }
+
+  /** The LoadBalancer Service ports this board leaves to a process that holds them: what the heartbeat reports. */
+  portConflicts(): LbPortConflict[] {
+    return this.ports.conflicts();
   }
 
   /** A Pod's /etc/resolv.conf, from its dnsPolicy. */
@@ -75,6 +95,8 @@ export class BoardServices {
       forwarder: new DnsForwarder({ upstreams, clock: this.opts.clock }),
     });
     await this.dns.start();
+    // A process may take (or free) a port between network changes: check again now and then.
+    this.ports.start();
     this.opts.logger.info({ address: this.gatewayIP, dnsServiceIP: this.dnsServiceIP, upstreams: upstreams.length }, 'cluster DNS resolver listening');
   }
 
@@ -82,10 +104,20 @@ export class BoardServices {
   update(snap: NetworkSnapshot): void {
     this.dnsView.replaceAll([...snap.services, ...snap.endpoints]);
     if (!snap.synced || !this.proxy) return;
+    this.lastSnap = snap;
+    this.sync(snap);
+  }
+
+  private sync(snap: NetworkSnapshot): void {
+    if (!this.proxy) return;
+    const addresses = this.opts.addresses();
+    const lbNode = isLoadBalancerNode(snap.nodes, this.opts.nodeName);
+    // Ports a process on the board holds get no LoadBalancer rule: it keeps them, and the heartbeat says so.
+    const check = this.ports.check(snap.services, addresses, lbNode);
     const rules: ServiceSnapshot = {
       services: snap.services,
       endpoints: snap.endpoints,
-      node: { name: this.opts.nodeName, addresses: this.opts.addresses(), isLoadBalancerNode: isLoadBalancerNode(snap.nodes, this.opts.nodeName) },
+      node: { name: this.opts.nodeName, addresses, isLoadBalancerNode: lbNode, ...(check.blocked.length > 0 ? { blockedLoadBalancerPorts: check.blocked } : {}) },
       podCIDR: this.opts.podCidr,
       clusterCIDR: this.opts.clusterCidr,
       dnsServiceIP: this.dnsServiceIP,
@@ -96,6 +128,7 @@ export class BoardServices {
 
   /** Stops syncing and answering; the rules stay, so Services keep working through an agent restart. */
   async stop(): Promise<void> {
+    this.ports.stop();
     await this.dns?.stop();
     await this.proxy?.stop();
   }

@@ -199,6 +199,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       // The reconciler's last list: at most a resync old, and listing again costs ctr processes.
       pods: await figures.sample(reconciler.knownContainers()),
       labels: opts.labels ?? {},
+      // LoadBalancer ports a process here holds: the control plane leaves this board out of their ingress.
+      portConflicts: services.portConflicts(),
     }),
     onDesired: (state, synced) => {
       desired = state;

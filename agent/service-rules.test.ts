@@ -63,6 +63,17 @@ describe('service rules golden files', () => {
     assert.match(notLb, /--dport 30081 -j BRAMBLE-EXT-/, 'but it still answers on the node port');
   });
 
+  test('a LoadBalancer port a process on the board holds gets no loadbalancer rule there, but keeps its node port and cluster IP', () => {
+    const svc = web({ type: 'LoadBalancer', clusterIP: '10.43.0.22', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30081 }, { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353, nodePort: 30053 }] });
+    const eps = makeEndpoints('web', [{ ready: ['10.42.1.5'], ports: [http, { name: 'dns', port: 5353, protocol: 'UDP' }] }]);
+    const node = { name: 'board-a', addresses: ['192.168.1.10'], isLoadBalancerNode: true, blockedLoadBalancerPorts: [{ protocol: 'TCP' as const, port: 80 }, { protocol: 'TCP' as const, port: 53 }] };
+    const text = golden('loadbalancer-blocked', makeSnapshot([svc], [eps], { node }));
+    assert.doesNotMatch(text, /-m tcp -p tcp -d 192\.168\.1\.10 --dport 80 /, 'the held TCP port is left to its process');
+    assert.match(text, /-m udp -p udp -d 192\.168\.1\.10 --dport 53 -j BRAMBLE-EXT-/, 'a held TCP port does not block the same number over UDP');
+    assert.match(text, /--dport 30081 -j BRAMBLE-EXT-/);
+    assert.match(text, /-d 10\.43\.0\.22 --dport 80 -j BRAMBLE-SVC-/);
+  });
+
   test('ClientIP affinity checks and sets a recent list per endpoint, with the default 10800 s and a given timeout', () => {
     const a = makeService('sticky', { clusterIP: '10.43.0.23', sessionAffinity: 'ClientIP', ports: [{ port: 80, targetPort: 8080 }] });
     const b = makeService('sticky-short', { clusterIP: '10.43.0.24', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }, ports: [{ port: 80 }] });

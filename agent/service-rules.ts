@@ -30,6 +30,12 @@ export interface ServiceSnapshotNode {
   addresses: string[];
   /** Whether this board answers on LoadBalancer ports (all boards, unless some carry LB_NODE_LABEL=true). */
   isLoadBalancerNode: boolean;
+  /**
+   * LoadBalancer ports a process on the board already holds (agent/port-listeners.ts):
+   * no LoadBalancer rule for them here, so that process keeps its port. Node ports and
+   * cluster IPs of the same Services are unaffected.
+   */
+  blockedLoadBalancerPorts?: { protocol: 'TCP' | 'UDP'; port: number }[];
 }
 
 /**
@@ -177,7 +183,8 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
   const eps = readyEndpoints(port, endpoints).map((e) => ({ ...e, chain: endpointChain(spn, proto, e.key) }));
   const local = eps.filter((e) => e.nodeName === snap.node.name);
   const nodePort = (type === 'NodePort' || type === 'LoadBalancer') && port.nodePort ? port.nodePort : undefined;
-  const lbAddresses = type === 'LoadBalancer' && snap.node.isLoadBalancerNode ? snap.node.addresses : [];
+  const blocked = snap.node.blockedLoadBalancerPorts?.some((b) => b.port === port.port && protoOf(b.protocol) === proto) ?? false;
+  const lbAddresses = type === 'LoadBalancer' && snap.node.isLoadBalancerNode && !blocked ? snap.node.addresses : [];
   const external = nodePort !== undefined || lbAddresses.length > 0;
   const policyLocal = external && svc.spec.externalTrafficPolicy === 'Local';
   const hasEndpoints = eps.length > 0;

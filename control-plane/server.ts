@@ -351,7 +351,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         new GarbageCollector({ store: opened, clock, logger: logger.child({ component: 'garbage-collector' }) }),
         new EventTtlController({ store: opened, clock, logger: logger.child({ component: 'event-ttl' }), ttlMs: opts.eventTtlMs }),
         new EndpointsController({ store: opened, clock, logger: logger.child({ component: 'endpoints' }), recorder: events.recorder('endpoint-controller') }),
-        new ServiceLbController({ store: opened, clock, logger: logger.child({ component: 'service-lb' }) }),
+        new ServiceLbController({
+          store: opened, clock, logger: logger.child({ component: 'service-lb' }), portConflicts: heartbeats, recorder: events.recorder('service-lb-controller'),
+        }),
       ] as Controller[]).filter((c) => wanted.has(c.name)),
     });
     await controllers.start();

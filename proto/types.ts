@@ -36,6 +36,7 @@ export type * from './generated/bramble/v1/NodeInfo.js';
 export type * from './generated/bramble/v1/ObjectResponse.js';
 export type * from './generated/bramble/v1/PodEventReport.js';
 export type * from './generated/bramble/v1/PodFigures.js';
+export type * from './generated/bramble/v1/PortConflict.js';
 export type * from './generated/bramble/v1/RecordEventsRequest.js';
 export type * from './generated/bramble/v1/RecordEventsResponse.js';
 export type * from './generated/bramble/v1/Resources.js';

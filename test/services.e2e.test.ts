@@ -4,11 +4,14 @@
 // answers; a headless Service resolves to the Pod IPs; a NodePort and a
 // LoadBalancer port answer on both boards' addresses from the host; a replica
 // that turns not-ready gets no traffic until it is ready again; scaling and
-// deleting change the rules; a UDP Service carries DNS queries; and once every
-// Service is gone and the agents cleaned up, no Bramble chain is left.
+// deleting change the rules; a UDP Service carries DNS queries; a LoadBalancer
+// port a process on one board already holds is left to it (that board leaves the
+// ingress, with a PortInUse condition and event); and once every Service is gone
+// and the agents cleaned up, no Bramble chain is left.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import type { Endpoints, KObject, NodeObject, Pod, Service } from '../proto/model.js';
 import { startCluster, TEST_IMAGE, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
 import { busyboxPod, isRunning, waitForBoardReady, waitForPod } from './support/e2e-objects.js';
@@ -29,6 +32,7 @@ const WEB = [
 
 const NODE_PORT = 30480;
 const LB_PORT = 8480;
+const TAKEN_PORT = 8481;
 
 function web(replicas: number): KObject {
   return {
@@ -191,6 +195,45 @@ describe('Services across boards', { skip: !canRun && 'needs root, containerd, i
     assert.equal((await cluster.bramble(['delete', 'service', 'web'])).code, 0);
     for (const board of [a, b]) {
       await waitFor(`the rules for ${ip} to go from ${board.nodeName}`, async () => (!(await natRules(board)).includes(`-d ${ip}/32`) ? true : undefined), { timeoutMs: 20_000 });
+    }
+  });
+
+  test('a LoadBalancer port a process on board A holds stays that process\'s: only board B is in the ingress, and the Service says PortInUse', async () => {
+    // A plain process in board A's network namespace, on every address, as a board's own web server would be.
+    const held = spawn('nsenter', [`--net=${a.board.netnsPath}`, process.execPath, '-e',
+      `require('node:http').createServer((q, s) => s.end('board-process\\n')).listen(${TAKEN_PORT}, '0.0.0.0')`], { stdio: 'ignore' });
+    try {
+      await waitFor('the board process to listen', async () => {
+        const res = await fetch(`http://${a.board.boardIp}:${TAKEN_PORT}/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return res?.ok && (await res.text()).trim() === 'board-process' ? true : undefined;
+      }, { timeoutMs: 15_000 });
+      await cluster.apply([service('web-taken', { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: TAKEN_PORT, targetPort: 8080 }] })]);
+      const svc = await waitFor('the ingress to list only board B and the condition to say PortInUse', async () => {
+        const s = await cluster.get<Service>('service', 'web-taken');
+        const ips = (s?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+        const c = s?.status?.conditions?.find((x) => x.type === 'LoadBalancerPortsAvailable');
+        return ips.length === 1 && ips[0] === b.board.boardIp && c?.status === 'False' ? s : undefined;
+      }, { timeoutMs: 60_000, describe: () => cluster.diagnostics() });
+      const c = svc!.status!.conditions!.find((x) => x.type === 'LoadBalancerPortsAvailable')!;
+      assert.equal(c.reason, 'PortInUse');
+      assert.match(c.message ?? '', new RegExp(`TCP/${TAKEN_PORT} is in use on node ${a.nodeName}\\b`));
+      const events = await waitFor('a PortInUse event', async () => {
+        const r = await cluster.bramble(['get', 'events']);
+        return r.code === 0 && r.stdout.includes('PortInUse') ? r.stdout : undefined;
+      }, { timeoutMs: 20_000 });
+      assert.match(events, /Warning\s+PortInUse/);
+      assert.doesNotMatch(await natRules(a), /default\/web-taken loadbalancer IP/, 'no LoadBalancer rule on board A');
+      const own = await fetch(`http://${a.board.boardIp}:${TAKEN_PORT}/`, { signal: AbortSignal.timeout(3000) });
+      assert.equal((await own.text()).trim(), 'board-process', 'the process on board A still answers on its port');
+      const viaB = await waitFor('the LoadBalancer port on board B', async () => {
+        const res = await fetch(`http://${b.board.boardIp}:${TAKEN_PORT}/`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+        return res?.ok ? (await res.text()).trim() : undefined;
+      }, { timeoutMs: 30_000 });
+      assert.match(viaB, /^web-/);
+      assert.match(await natRules(b), /default\/web-taken loadbalancer IP/, 'but one on board B');
+    } finally {
+      held.kill('SIGTERM');
+      await cluster.bramble(['delete', 'service', 'web-taken']).catch(() => undefined);
     }
   });
 

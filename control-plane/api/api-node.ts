@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
 import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
-import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, TunnelUp__Output } from '../../proto/types.js';
+import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, PortConflict__Output, TunnelUp__Output } from '../../proto/types.js';
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
@@ -30,7 +30,7 @@ export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthCont
 export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
 
 export interface HeartbeatSink {
-  observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[]): void;
+  observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[], portConflicts?: PortConflict__Output[]): void;
 }
 
 export interface NodeApiDeps {
@@ -118,7 +118,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       if (problems.length > 0) {
         throw new BrambleError('VALIDATION_FAILED', `heartbeat of node "${name}" is invalid: ${problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
       }
-      deps.heartbeats.observe(name, req.figures, req.pods);
+      deps.heartbeats.observe(name, req.figures, req.pods, req.portConflicts ?? []);
       const nowIso = new Date(deps.clock.now()).toISOString();
       await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
       return { intervalSeconds: deps.heartbeatIntervalSeconds };

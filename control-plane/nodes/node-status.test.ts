@@ -15,6 +15,7 @@ function hb(memory: string, cpuPercent = 10): HeartbeatRequest__Output {
     addresses: [{ type: 'InternalIP', address: '192.0.2.10' }],
     figures: { name: 'pi-1', cpuPercent, memoryUsedBytes: 1, memoryTotalBytes: 2, temperatureCelsius: 50, hasTemperature: true, load1: 0.1 },
     pods: [],
+    portConflicts: [],
     labels: { role: 'edge' },
   };
 }

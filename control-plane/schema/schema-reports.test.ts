@@ -37,6 +37,7 @@ function heartbeat(over: Partial<HeartbeatRequest__Output> = {}): HeartbeatReque
     addresses: [{ type: 'InternalIP', address: '10.0.0.5' }],
     figures: { name: 'pi-1', cpuPercent: 3, memoryUsedBytes: 1000, memoryTotalBytes: 4000, temperatureCelsius: -5, hasTemperature: true, load1: 0.2 },
     pods: [],
+    portConflicts: [],
     ...over,
   };
 }
@@ -56,4 +57,14 @@ test('a heartbeat with a bad label, address, quantity or figure names each field
   for (const p of ['labels', 'labels["ok"]', 'addresses[0].type', 'addresses[0].address', 'capacity.cpu', 'figures.cpuPercent', 'figures.memoryUsedBytes', 'figures.load1']) {
     assert.ok(paths.includes(p), `${p} missing from ${JSON.stringify(problems)}`);
   }
+});
+
+test('a heartbeat\'s port conflicts are accepted when well formed and refused naming the bad field', () => {
+  const good = { namespace: 'default', service: 'web', protocol: 'TCP', port: 80 };
+  assert.deepEqual(heartbeatProblems(heartbeat({ portConflicts: [good] })), []);
+  const problems = heartbeatProblems(heartbeat({ portConflicts: [{ namespace: 'Not_A_Label', service: '', protocol: 'SCTP', port: 70000 }] }));
+  assert.deepEqual(problems.map((p) => p.path), ['portConflicts[0].namespace', 'portConflicts[0].service', 'portConflicts[0].protocol', 'portConflicts[0].port']);
+  assert.match(problems[3]!.message, /current value is 70000/);
+  const many = heartbeatProblems(heartbeat({ portConflicts: Array.from({ length: 300 }, () => good) }));
+  assert.deepEqual(many.map((p) => p.path), ['portConflicts']);
 });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { BrambleError, type FieldProblem } from '../../proto/util/errors.js';
 import type { PodStatus } from '../../proto/model.js';
-import { labelKeyRule, labelValueRule } from '../../proto/names.js';
+import { dnsLabelRule, labelKeyRule, labelValueRule } from '../../proto/names.js';
 import type { HeartbeatRequest__Output } from '../../proto/types.js';
 import { int, issuesToProblems } from './schema-errors.js';
 import { quantityRule } from './schema-pod.js';
@@ -79,6 +79,8 @@ const MAX_HEARTBEAT_LABELS = 64;
 const MAX_HEARTBEAT_ADDRESSES = 16;
 /** More Pods than any board runs (the kubelet default is 110): bounds what one beat keeps in memory. */
 const MAX_HEARTBEAT_PODS = 1000;
+/** A board reports one conflict per LoadBalancer Service port a process holds: bounds what one beat keeps in memory. */
+const MAX_HEARTBEAT_PORT_CONFLICTS = 256;
 
 function finiteProblems(path: string, figures: Record<string, unknown> | null | undefined, out: FieldProblem[]): void {
   if (!figures) return;
@@ -121,5 +123,15 @@ export function heartbeatProblems(hb: HeartbeatRequest__Output): FieldProblem[] 
   finiteProblems('figures', hb.figures as unknown as Record<string, unknown> | null, out);
   if (hb.pods.length > MAX_HEARTBEAT_PODS) out.push({ path: 'pods', message: `must have no more than ${MAX_HEARTBEAT_PODS} items: current count is ${hb.pods.length}` });
   hb.pods.slice(0, MAX_HEARTBEAT_PODS).forEach((p, i) => finiteProblems(`pods[${i}]`, p as unknown as Record<string, unknown>, out));
+  const conflicts = hb.portConflicts ?? [];
+  if (conflicts.length > MAX_HEARTBEAT_PORT_CONFLICTS) out.push({ path: 'portConflicts', message: `must have no more than ${MAX_HEARTBEAT_PORT_CONFLICTS} items: current count is ${conflicts.length}` });
+  conflicts.slice(0, MAX_HEARTBEAT_PORT_CONFLICTS).forEach((c, i) => {
+    for (const k of ['namespace', 'service'] as const) {
+      const problem = dnsLabelRule(c[k]);
+      if (problem) out.push({ path: `portConflicts[${i}].${k}`, message: `${problem}: current value is ${JSON.stringify(c[k].slice(0, 100))}` });
+    }
+    if (c.protocol !== 'TCP' && c.protocol !== 'UDP') out.push({ path: `portConflicts[${i}].protocol`, message: `must be one of TCP, UDP: current value is ${JSON.stringify(c.protocol.slice(0, 100))}` });
+    if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) out.push({ path: `portConflicts[${i}].port`, message: `must be an integer from 1 to 65535: current value is ${c.port}` });
+  });
   return out;
 }

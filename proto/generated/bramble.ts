@@ -38,6 +38,7 @@ import type { NodeInfo as _bramble_v1_NodeInfo, NodeInfo__Output as _bramble_v1_
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from './bramble/v1/ObjectResponse.js';
 import type { PodEventReport as _bramble_v1_PodEventReport, PodEventReport__Output as _bramble_v1_PodEventReport__Output } from './bramble/v1/PodEventReport.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
+import type { PortConflict as _bramble_v1_PortConflict, PortConflict__Output as _bramble_v1_PortConflict__Output } from './bramble/v1/PortConflict.js';
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from './bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
@@ -100,6 +101,7 @@ export interface ProtoGrpcType {
       ObjectResponse: MessageTypeDefinition<_bramble_v1_ObjectResponse, _bramble_v1_ObjectResponse__Output>
       PodEventReport: MessageTypeDefinition<_bramble_v1_PodEventReport, _bramble_v1_PodEventReport__Output>
       PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
+      PortConflict: MessageTypeDefinition<_bramble_v1_PortConflict, _bramble_v1_PortConflict__Output>
       RecordEventsRequest: MessageTypeDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsRequest__Output>
       RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>

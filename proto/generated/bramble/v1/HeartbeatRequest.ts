@@ -5,6 +5,7 @@ import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_
 import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from '../../bramble/v1/NodeAddress.js';
 import type { NodeFigures as _bramble_v1_NodeFigures, NodeFigures__Output as _bramble_v1_NodeFigures__Output } from '../../bramble/v1/NodeFigures.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from '../../bramble/v1/PodFigures.js';
+import type { PortConflict as _bramble_v1_PortConflict, PortConflict__Output as _bramble_v1_PortConflict__Output } from '../../bramble/v1/PortConflict.js';
 
 export interface HeartbeatRequest {
   'nodeName'?: (string);
@@ -15,6 +16,7 @@ export interface HeartbeatRequest {
   'figures'?: (_bramble_v1_NodeFigures | null);
   'pods'?: (_bramble_v1_PodFigures)[];
   'labels'?: ({[key: string]: string});
+  'portConflicts'?: (_bramble_v1_PortConflict)[];
 }
 
 export interface HeartbeatRequest__Output {
@@ -26,4 +28,5 @@ export interface HeartbeatRequest__Output {
   'figures': (_bramble_v1_NodeFigures__Output | null);
   'pods': (_bramble_v1_PodFigures__Output)[];
   'labels': ({[key: string]: string});
+  'portConflicts': (_bramble_v1_PortConflict__Output)[];
 }
