@@ -162,6 +162,12 @@ function spawnProbe(netns: string, url: string): { proc: ChildProcess; answers: 
   const isDist = here.split(path.sep).includes('dist');
   const script = isDist ? [path.join(here, 'service-ready-probe.js')] : ['--import', 'tsx', path.join(here, 'service-ready-probe.ts')];
   const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, ...script, '--url', url, '--gap-ms', String(PROBE_GAP_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The probe keeps the client Pod's netns busy: it must not outlive the bench, however that ends.
+  const killOnExit = (): void => {
+    proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.off('exit', killOnExit));
   const answers: ProbeAnswer[] = [];
   let buf = '';
   let err = '';
