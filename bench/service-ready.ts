@@ -29,8 +29,12 @@ import { closeBenchCluster, figure, summarizeMs, waitFor, type Figure, type Late
 const SAMPLES = 12;
 /** Gap between the probe's requests; each request itself takes a few ms more. */
 const PROBE_GAP_MS = 5;
-/** A flipped-off Pod must have had no answer for this long before it is flipped on again. */
-const QUIET_MS = 500;
+/**
+ * A flipped-off Pod must have had no answer, and its removal from the Endpoints must
+ * be, this long ago before it is flipped on again: more than the ServiceProxy's 1 s
+ * minSyncPeriod, so the sync that adds it back never waits for the one that removed it.
+ */
+const QUIET_MS = 1_000;
 
 // ------------------------------------------------------------------ pure helpers (unit-tested)
 
