@@ -13,6 +13,7 @@ import { runCronJobsBench } from './cronjobs.js';
 import { runEvictionBench } from './eviction.js';
 import { runServicesBench } from './services.js';
 import { runDnsBench } from './dns.js';
+import { runServiceReadyBench } from './service-ready.js';
 import { round } from './util.js';
 
 interface Section {
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
     { name: 'eviction', run: () => runEvictionBench({ log: (m) => progress(`eviction: ${m}`) }) },
     { name: 'services', run: () => runServicesBench({ log: (m) => progress(`services: ${m}`) }) },
     { name: 'dns', run: () => runDnsBench({ log: (m) => progress(`dns: ${m}`) }) },
+    { name: 'service-ready', run: () => runServiceReadyBench({ log: (m) => progress(`service-ready: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
