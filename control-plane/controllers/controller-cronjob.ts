@@ -16,11 +16,11 @@ import type { CronJob, CronJobActiveRef, CronJobStatus } from '../../proto/model
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Store } from '../store/store.js';
-import { INDEX_CONTROLLER, keyOf, splitKey, type Informer } from './informer.js';
+import { INDEX_CONTROLLER, splitKey, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 import { NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 import { controllerOf } from './owner-claims.js';
 import { activeRef, completedAt, jobFromCronJob, jobOutcome, type CronJobJob } from './cronjob-jobs.js';
 import { StoreJobControl, type JobControl } from './cronjob-job-control.js';
@@ -79,13 +79,7 @@ export class CronJobController implements Controller {
     const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
     const cronJobs = (this.cronJobs = term.informers.informer<CronJob>('CronJob'));
     const jobs = (this.jobs = term.informers.informer<CronJobJob>('Job'));
-    term.handle(cronJobs.addEventHandler({
-      onAdd: (cj) => this.queue.add(keyOf(cj)),
-      onUpdate: (old, cj) => {
-        if (!onlyStatusChanged(old, cj)) this.queue.add(keyOf(cj));
-      },
-      onDelete: (cj) => this.queue.add(keyOf(cj)),
-    }));
+    term.handle(cronJobs.addEventHandler(ownKindHandlers<CronJob>((key) => this.queue.add(key))));
     const enqueueOwner = (job: CronJobJob): void => {
       const ref = controllerOf(job);
       if (ref?.kind === 'CronJob' && job.metadata.namespace) this.queue.add(`${job.metadata.namespace}/${ref.name}`);

@@ -32,7 +32,7 @@ import { becomesAvailableAt } from './pod-ranking.js';
 import { podTemplateHash } from './pod-template-hash.js';
 import { slowStartBatch } from './slow-start-batch.js';
 import { DependentEvents } from './dependent-events.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 
 /** At most this many creates, and as many deletes, per reconcile (Kubernetes' burstReplicas). */
 export const DEFAULT_DAEMONSET_BURST = 100;
@@ -89,16 +89,7 @@ export class DaemonSetController implements Controller {
     const daemonSets = (this.daemonSets = term.informers.informer<DaemonSet>('DaemonSet'));
     const pods = (this.pods = term.informers.informer<Pod>('Pod'));
     const nodes = (this.nodes = term.informers.informer<NodeObject>('Node'));
-    term.handle(daemonSets.addEventHandler({
-      onAdd: (ds) => this.queue.add(keyOf(ds)),
-      onUpdate: (old, ds) => {
-        if (!onlyStatusChanged(old, ds)) this.queue.add(keyOf(ds));
-      },
-      onDelete: (ds) => {
-        this.expectations.delete(keyOf(ds));
-        this.queue.add(keyOf(ds));
-      },
-    }));
+    term.handle(daemonSets.addEventHandler(ownKindHandlers<DaemonSet>((key) => this.queue.add(key), (key) => this.expectations.delete(key))));
     term.handle(pods.addEventHandler({
       ...new DependentEvents<DaemonSet, Pod>({
         ownerKind: 'DaemonSet',

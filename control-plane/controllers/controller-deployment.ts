@@ -23,7 +23,7 @@ import { ControllerTerm, logRetry } from './controller-term.js';
 import { INDEX_CONTROLLER, INDEX_NAMESPACE, keyOf, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
 import { DependentEvents, selects } from './dependent-events.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 import { controllerOf } from './pod-control.js';
 import { StoreReplicaSetControl, type ReplicaSetControl } from './replicaset-control.js';
 import { deadlineAt, isComplete, pausedConditions, PROGRESSING, REASONS, rolloutStatus, calculateStatus, sameDeploymentStatus, setDeploymentCondition } from './deployment-status.js';
@@ -87,13 +87,7 @@ export class DeploymentController implements Controller {
     const deployments = (this.deployments = term.informers.informer<Deployment>('Deployment'));
     const replicaSets = (this.replicaSets = term.informers.informer<ReplicaSet>('ReplicaSet'));
     const pods = (this.pods = term.informers.informer<Pod>('Pod'));
-    term.handle(deployments.addEventHandler({
-      onAdd: (d) => this.queue.add(keyOf(d)),
-      onUpdate: (old, d) => {
-        if (!onlyStatusChanged(old, d)) this.queue.add(keyOf(d));
-      },
-      onDelete: (d) => this.queue.add(keyOf(d)),
-    }));
+    term.handle(deployments.addEventHandler(ownKindHandlers<Deployment>((key) => this.queue.add(key))));
     const rsEvents = (this.rsEvents = new DependentEvents<Deployment, ReplicaSet>({
       ownerKind: 'Deployment', owners: () => this.deployments, enqueue: (key) => this.queue.add(key),
     }));

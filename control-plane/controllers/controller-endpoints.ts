@@ -20,7 +20,7 @@ import { endpointSubsets } from './endpoints-subsets.js';
 import { INDEX_NAMESPACE, keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller, ControllerContext } from './manager.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 
 export interface EndpointsControllerOptions {
   store: Store;
@@ -68,14 +68,8 @@ export class EndpointsController implements Controller {
     const services = (this.services = term.informers.informer<Service>('Service'));
     const pods = (this.pods = term.informers.informer<Pod>('Pod'));
     const endpoints = (this.endpoints = term.informers.informer<Endpoints>('Endpoints'));
-    term.handle(services.addEventHandler({
-      onAdd: (s) => this.queue.add(keyOf(s)),
-      // The service-lb controller's status writes change nothing here.
-      onUpdate: (old, s) => {
-        if (!onlyStatusChanged(old, s)) this.queue.add(keyOf(s));
-      },
-      onDelete: (s) => this.queue.add(keyOf(s)),
-    }));
+    // The service-lb controller's status writes change nothing here.
+    term.handle(services.addEventHandler(ownKindHandlers<Service>((key) => this.queue.add(key))));
     term.handle(pods.addEventHandler({
       onAdd: (p) => this.enqueueServicesOf(p),
       onUpdate: (old, p) => {

@@ -20,7 +20,7 @@ import type { PodControl } from './pod-control.js';
 import { controllerOf } from './owner-claims.js';
 import { ControllerTerm, logRetry } from './controller-term.js';
 import { slowStartBatch } from './slow-start-batch.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 import { NOOP_RECORDER, type EventRecorder } from './event-recorder.js';
 import { removalOp } from './garbage-collector/deletion.js';
 import { jobPodTemplate } from './job-pods.js';
@@ -73,16 +73,7 @@ export class JobController implements Controller {
     const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
     const jobs = (this.jobs = term.informers.informer<Job>('Job'));
     const pods = (this.pods = term.informers.informer<Pod>('Pod'));
-    term.handle(jobs.addEventHandler({
-      onAdd: (job) => this.queue.add(keyOf(job)),
-      onUpdate: (old, job) => {
-        if (!onlyStatusChanged(old, job)) this.queue.add(keyOf(job));
-      },
-      onDelete: (job) => {
-        this.expectations.delete(keyOf(job));
-        this.queue.add(keyOf(job));
-      },
-    }));
+    term.handle(jobs.addEventHandler(ownKindHandlers<Job>((key) => this.queue.add(key), (key) => this.expectations.delete(key))));
     term.handle(pods.addEventHandler({
       onAdd: (pod) => {
         const key = this.ownerKey(pod);

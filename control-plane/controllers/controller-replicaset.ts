@@ -24,7 +24,7 @@ import { ControllerTerm, logRetry } from './controller-term.js';
 import { claimPods } from './claim-pods.js';
 import { slowStartBatch } from './slow-start-batch.js';
 import { DependentEvents } from './dependent-events.js';
-import { onlyStatusChanged } from './object-changes.js';
+import { ownKindHandlers } from './object-changes.js';
 
 /** Kept here too: callers (and tests) found it here first. */
 export { slowStartBatch };
@@ -84,16 +84,7 @@ export class ReplicaSetController implements Controller {
     const term = (this.term = new ControllerTerm({ store: this.store, clock: this.clock, logger: this.logger }, ctx, this.queue));
     const replicaSets = (this.replicaSets = term.informers.informer<ReplicaSet>('ReplicaSet'));
     const pods = (this.pods = term.informers.informer<Pod>('Pod'));
-    term.handle(replicaSets.addEventHandler({
-      onAdd: (rs) => this.queue.add(keyOf(rs)),
-      onUpdate: (old, rs) => {
-        if (!onlyStatusChanged(old, rs)) this.queue.add(keyOf(rs));
-      },
-      onDelete: (rs) => {
-        this.expectations.delete(keyOf(rs));
-        this.queue.add(keyOf(rs));
-      },
-    }));
+    term.handle(replicaSets.addEventHandler(ownKindHandlers<ReplicaSet>((key) => this.queue.add(key), (key) => this.expectations.delete(key))));
     term.handle(pods.addEventHandler({
       ...new DependentEvents<ReplicaSet, Pod>({
         ownerKind: 'ReplicaSet',
