@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { realClock } from '../proto/util/clock.js';
 import { silentLogger } from '../proto/util/log.js';
@@ -54,6 +55,15 @@ async function savedChains(ns: Netns, b: IptablesBackend, table: 'nat' | 'filter
 
 async function allSaved(ns: Netns, b: IptablesBackend): Promise<string> {
   return (await must(ns.runner, b.save, ['-t', 'nat'])) + (await must(ns.runner, b.save, ['-t', 'filter']));
+}
+
+/** Polls `ok` every 20 ms until it holds, failing after 10 s. */
+async function waitUntil(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out after 10 s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function proxyFor(ns: Netns, b: IptablesBackend): ServiceProxy {
@@ -326,6 +336,43 @@ describe('Service traffic through the rules', { skip: (!isRoot || modes.length =
     await apply(proxy!, snapshot([serverIp], 'Local', 'board-b'));
     assert.equal(await fetchFrom(outside!, boardAddress, 30080), 'ERR timeout', 'no endpoint on this board: dropped');
     assert.equal(await fetchFrom(client!, '10.43.0.50', 80), clientIp, 'the ClusterIP still reaches every endpoint');
+    await apply(proxy!, snapshot([serverIp]));
+  });
+
+  test('an established connection through a ClusterIP survives a restarted agent\'s full resync', async () => {
+    // A server that keeps its connections and echoes, and a client that holds one
+    // open: it answers once, waits for the go file, then must be answered again.
+    const dir = `/tmp/bramble-hold-${randomBytes(4).toString('hex')}`;
+    const echo = spawn('nsenter', [`--net=${server!.path}`, process.execPath, '-e',
+      "require('net').createServer((s)=>s.pipe(s)).listen(8081,'0.0.0.0',()=>console.log('listening'))"], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(echo);
+    await new Promise<void>((resolve) => echo.stdout!.once('data', () => resolve()));
+    const hold = (ready: string[]) => {
+      const base = snapshot(ready);
+      return {
+        ...base,
+        services: [...base.services, makeService('hold', { clusterIP: '10.43.0.52', ports: [{ name: 'hold', port: 81, targetPort: 8081 }] })],
+        endpoints: [...base.endpoints, makeEndpoints('hold', [{ ready: [serverIp], ports: [{ name: 'hold', port: 8081 }] }])],
+      };
+    };
+    await apply(proxy!, hold([serverIp]));
+    const script = `const fs=require('fs');fs.mkdirSync('${dir}',{recursive:true});const s=require('net').connect(81,'10.43.0.52');let n=0;`
+      + `s.on('data',(d)=>{n++;if(n===1){fs.writeFileSync('${dir}/connected','');const t=setInterval(()=>{if(fs.existsSync('${dir}/go')){clearInterval(t);s.write('b')}},20)}else{console.log('again '+d);process.exit()}});`
+      + `s.on('error',(e)=>{console.log('ERR '+e.code);process.exit()});s.on('end',()=>{console.log('ERR closed');process.exit()});s.write('a');setTimeout(()=>{console.log('ERR timeout');process.exit()},20000)`;
+    const client$ = must(client!.runner, process.execPath, ['-e', script]);
+    try {
+      await waitUntil(() => existsSync(`${dir}/connected`), 'the client to be connected');
+      // The agent restarts: a new proxy, whose first sync is a full one over the same tables.
+      await proxy!.stop();
+      proxy = proxyFor(board!, backend);
+      await proxy.start();
+      await apply(proxy, hold([serverIp]));
+      await writeFile(`${dir}/go`, '');
+      assert.equal((await client$).trim(), 'again b');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      echo.kill('SIGKILL');
+    }
     await apply(proxy!, snapshot([serverIp]));
   });
 
