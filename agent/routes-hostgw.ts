@@ -10,6 +10,7 @@ import type { Clock, Timer } from '../proto/util/clock.js';
 import { BrambleError } from '../proto/util/errors.js';
 import { silentLogger, type Logger } from '../proto/util/log.js';
 import type { NodeObject } from '../proto/model.js';
+import { cidrContains, formatCidr, parseCidr, parseIPv4, tryParseCidr } from '../proto/ipv4.js';
 import { execRunner, type CommandRunner, type RunResult } from './exec-runner.js';
 
 /** Bramble's route protocol number (unassigned in /etc/iproute2/rt_protos): `ip route show proto 66` lists ours. */
@@ -111,7 +112,8 @@ export function parseAddresses(text: string): ConnectedSubnet[] {
     const m = /^\d+:\s+(\S+)\s+inet\s+(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(line.trim());
     if (!m || m[3] === '32') continue;
     const dev = m[1]!.split('@')[0]!;
-    out.push({ cidr: `${networkOf(m[2]!, Number(m[3]))}/${m[3]}`, dev });
+    const subnet = tryParseCidr(`${m[2]!}/${m[3]}`);
+    if (subnet) out.push({ cidr: formatCidr(subnet), dev });
   }
   return out;
 }
@@ -134,21 +136,22 @@ export function planRoutes(nodes: readonly NodeObject[], self: string, connected
     const name = n.metadata.name;
     if (name === self) continue;
     const podCIDR = n.spec?.podCIDR;
-    if (!podCIDR || !parseCidr(podCIDR)) {
+    if (!podCIDR || !tryParseCidr(podCIDR)) {
       plan.skipped.push({ node: name, reason: 'no pod CIDR' });
       continue;
     }
-    const address = (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP' && parseIp(a.address) !== undefined)?.address;
+    const address = (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP' && parseIPv4(a.address) !== undefined)?.address;
     if (!address) {
       plan.skipped.push({ node: name, reason: 'no InternalIP' });
       continue;
     }
-    const subnet = lan.find((c) => cidrContains(c.cidr, address));
+    const addr = parseIPv4(address)!;
+    const subnet = lan.find((c) => cidrContains(parseCidr(c.cidr), addr));
     if (!subnet) {
       plan.skipped.push({ node: name, reason: 'not on a connected subnet', address });
       continue;
     }
-    plan.routes.push({ dst: normalizeCidr(podCIDR), via: address, dev: subnet.dev });
+    plan.routes.push({ dst: formatCidr(parseCidr(podCIDR)), via: address, dev: subnet.dev });
   }
   plan.routes.sort((a, b) => (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   return plan;
@@ -288,46 +291,4 @@ export class HostGwRoutes {
 
 function failure(what: string, r: RunResult): BrambleError {
   return new BrambleError('RUNTIME_FAILED', `${what} must succeed: exited with ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);
-}
-
-function parseIp(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return undefined;
-  return octets.reduce((n, o) => n * 256 + o, 0);
-}
-
-function parseCidr(cidr: string): { base: number; bits: number } | undefined {
-  const [ip, bitsText] = cidr.split('/');
-  const base = parseIp(ip ?? '');
-  const bits = Number(bitsText);
-  if (base === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return undefined;
-  return { base, bits };
-}
-
-function maskOf(bits: number): number {
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-}
-
-function toDotted(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-}
-
-function networkOf(ip: string, bits: number): string {
-  return toDotted((parseIp(ip)! & maskOf(bits)) >>> 0);
-}
-
-/** "10.42.2.7/24" → "10.42.2.0/24", as `ip route` prints it. */
-export function normalizeCidr(cidr: string): string {
-  const c = parseCidr(cidr);
-  return c ? `${toDotted((c.base & maskOf(c.bits)) >>> 0)}/${c.bits}` : cidr;
-}
-
-export function cidrContains(cidr: string, ip: string): boolean {
-  const c = parseCidr(cidr);
-  const a = parseIp(ip);
-  if (!c || a === undefined) return false;
-  const m = maskOf(c.bits);
-  return ((a & m) >>> 0) === ((c.base & m) >>> 0);
 }

@@ -33,6 +33,20 @@ export function parseCidr(text: string): Cidr {
   return { base: addr - (addr % size), bits, size };
 }
 
+/** parseCidr, or undefined when `text` is not an IPv4 CIDR (for input that may be anything). */
+export function tryParseCidr(text: string): Cidr | undefined {
+  try {
+    return parseCidr(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** "10.42.2.7/24" → "10.42.2.0/24": the network of a CIDR, as `ip route` prints it. */
+export function formatCidr(cidr: Cidr): string {
+  return `${formatIPv4(cidr.base)}/${cidr.bits}`;
+}
+
 export function cidrContains(cidr: Cidr, addr: number): boolean {
   return addr >= cidr.base && addr < cidr.base + cidr.size;
 }
