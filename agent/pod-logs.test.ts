@@ -31,7 +31,19 @@ async function collect(it: AsyncIterable<Buffer>): Promise<string> {
 async function pump<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
   let settled = false;
   p.then(() => (settled = true), () => (settled = true));
-  for (let i = 0; i < 50 && !settled; i++) await clock.advance(1000);
+  // The reader alternates real file I/O with waits on the fake clock: advance only
+  // while it waits on the clock, and otherwise let its I/O finish. Advancing
+  // blindly could use up the advances while a slow stat runs, leaving the reader
+  // waiting on a timer nobody moves (seen on a loaded machine).
+  const deadline = Date.now() + 10_000;
+  for (let advances = 0; advances < 50 && !settled && Date.now() < deadline;) {
+    if (clock.pendingCount > 0) {
+      await clock.advance(1000);
+      advances++;
+    } else {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
   return p;
 }
 
