@@ -17,7 +17,7 @@
 // filter: REJECT for service ports without endpoints (BRAMBLE-SERVICES), REJECT/DROP for
 // node ports without (local) endpoints (BRAMBLE-EXTERNAL-SERVICES), and BRAMBLE-FORWARD
 // accepting marked and established traffic when FORWARD's policy is DROP.
-import { LB_NODE_LABEL, type Endpoints, type Service, type ServicePort } from '../proto/model.js';
+import { loadBalancerNodes, type Endpoints, type Service, type ServicePort } from '../proto/model.js';
 import {
   FILTER_BASE_CHAINS, FILTER_EXTERNAL_SERVICES, FILTER_FORWARD, FILTER_SERVICES, MASQ_MARK, NAT_BASE_CHAINS, NAT_MARK_MASQ, NAT_NODEPORTS,
   NAT_POSTROUTING, NAT_SERVICES, endpointChain, externalChain, protoOf, serviceChain, serviceLocalChain,
@@ -60,8 +60,7 @@ export interface ServiceSnapshot {
  * node carries LB_NODE_LABEL=true only those do, otherwise every node does.
  */
 export function isLoadBalancerNode(nodes: { metadata: { name: string; labels?: Record<string, string> } }[], nodeName: string): boolean {
-  const labelled = nodes.filter((n) => n.metadata.labels?.[LB_NODE_LABEL] === 'true');
-  return labelled.length === 0 || labelled.some((n) => n.metadata.name === nodeName);
+  return loadBalancerNodes(nodes).some((n) => n.metadata.name === nodeName);
 }
 
 /** Rules of one table: chain name → its `-A CHAIN …` lines, in writing order (base chains first). */

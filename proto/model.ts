@@ -778,6 +778,16 @@ export const CLUSTER_DOMAIN = 'cluster.local';
  */
 export const LB_NODE_LABEL = 'svccontroller.k3s.cattle.io/enablelb';
 
+/**
+ * The boards that answer on LoadBalancer ports, as k3s ServiceLB chooses them: those
+ * labelled LB_NODE_LABEL=true when any is, otherwise all. One rule for the agents'
+ * rules and the control plane's status.loadBalancer.ingress.
+ */
+export function loadBalancerNodes<T extends { metadata: { labels?: Record<string, string> } }>(nodes: readonly T[]): readonly T[] {
+  const labelled = nodes.filter((n) => n.metadata.labels?.[LB_NODE_LABEL] === 'true');
+  return labelled.length > 0 ? labelled : nodes;
+}
+
 export interface EndpointAddress {
   ip: string;
   nodeName?: string;

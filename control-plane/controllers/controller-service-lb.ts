@@ -15,7 +15,7 @@ import type { Clock } from '../../proto/util/clock.js';
 import { findCondition, isConditionTrue, setCondition } from '../../proto/util/conditions.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
-import { LB_NODE_LABEL, type NodeObject, type Service, type ServiceStatus } from '../../proto/model.js';
+import { LB_NODE_LABEL, loadBalancerNodes, type NodeObject, type Service, type ServiceStatus } from '../../proto/model.js';
 import { stableJson } from '../../proto/util/json.js';
 import { runWorkers, WorkQueue } from '../../proto/util/work-queue.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
@@ -60,8 +60,7 @@ function internalIp(node: NodeObject): string | undefined {
  * after the choice, so they do not change which boards are chosen.
  */
 export function loadBalancerIngress(nodes: readonly NodeObject[], excluded: ReadonlySet<string> = new Set()): { ip: string }[] {
-  const labelled = nodes.filter((n) => n.metadata.labels?.[LB_NODE_LABEL] === 'true');
-  const chosen = (labelled.length > 0 ? labelled : nodes).filter((n) => !excluded.has(n.metadata.name));
+  const chosen = loadBalancerNodes(nodes).filter((n) => !excluded.has(n.metadata.name));
   const ips = new Set<string>();
   for (const n of chosen) {
     const ip = internalIp(n);
