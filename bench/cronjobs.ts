@@ -8,14 +8,12 @@
 // Run alone with `npx tsx bench/cronjobs.ts` (root, containerd, runc, CNI plugins).
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadProto } from '../proto/load.js';
 import type { KObject, Pod } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
-import { channelOptions } from '../control-plane/cli/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
 import { idleSecondsFromEnv } from './api.js';
 import { measureControlPlaneIdle, type ControlPlaneIdle } from './control-plane-idle.js';
+import { benchClusterClient, waitForBoardsReady } from './bench-cluster.js';
 import { closeBenchCluster, summarizeMs, waitFor, type LatencySummary } from './util.js';
 
 const FIRING = 10;
@@ -75,20 +73,13 @@ export async function runCronJobsBench(opts: { idleSeconds?: number; log?: (m: s
     log('starting a server and 2 boards');
     cluster = await startCluster({ boards: [{ name: 'cja' }, { name: 'cjb' }] });
     const c = cluster;
-    const cfg = await readClientConfig(c.server.configPath);
-    const { Cluster } = loadProto().bramble.v1;
-    const cl: ClusterClient = (client = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server)));
+    const cl: ClusterClient = (client = await benchClusterClient(c));
     const json = async <T>(args: string[]): Promise<T> => {
       const r = await c.bramble([...args, '-o', 'json']);
       if (r.code !== 0) throw new Error(`bramble ${args.join(' ')} failed: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     };
-    for (const b of c.boards) {
-      await waitFor(`board ${b.nodeName} to be Ready`, 90_000, async () => {
-        const node = await c.get('node', b.nodeName) as KObject & { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-        return node?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? true : undefined;
-      }, 250);
-    }
+    await waitForBoardsReady(c);
 
     const names = Array.from({ length: FIRING }, (_, i) => `tick-${i}`);
     await c.apply(names.map((n) => cronJob(n, '*/1 * * * *')));

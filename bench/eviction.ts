@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { KObject, Pod } from '../proto/model.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
+import { waitForBoardsReady } from './bench-cluster.js';
 import { closeBenchCluster, figure, waitFor, type Figure } from './util.js';
 
 const REPLICAS = 4;
@@ -55,12 +56,7 @@ export async function runEvictionBench(opts: { log?: (m: string) => void } = {})
       if (r.code !== 0) throw new Error(`bramble get pods failed: ${r.stderr}`);
       return (JSON.parse(r.stdout) as { items?: Pod[] }).items ?? [];
     };
-    for (const board of c.boards) {
-      await waitFor(`board ${board.nodeName} to be Ready`, 90_000, async () => {
-        const node = await c.get('node', board.nodeName) as KObject & { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-        return node?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? true : undefined;
-      }, 250);
-    }
+    await waitForBoardsReady(c);
     await c.apply([deployment()]);
     const spread = await waitFor('4 Pods running on both boards', 120_000, async () => {
       const live = (await pods()).filter(running);

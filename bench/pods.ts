@@ -6,6 +6,7 @@
 // the bytes the control plane writes to disk while the boards only heartbeat.
 // Run alone with `npx tsx bench/pods.ts` (root, containerd, runc, CNI plugins).
 import * as grpc from '@grpc/grpc-js';
+import { benchClusterClient } from './bench-cluster.js';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,12 +14,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { realClock } from '../proto/util/clock.js';
-import { loadProto } from '../proto/load.js';
 import type { KObject, NodeObject, Pod } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { WatchEvent__Output } from '../proto/generated/bramble/v1/WatchEvent.js';
-import { channelOptions } from '../control-plane/cli/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type ClusterBoard, type TestCluster } from '../test/support/cluster.js';
 import { idleSecondsFromEnv } from './api.js';
 import {
@@ -282,9 +280,7 @@ export async function runPodsBench(options: PodsBenchOptions = {}): Promise<Pods
     const agentsSpawned = performance.now();
     const c = cluster;
     const [boardA, boardB] = c.boards as [ClusterBoard, ClusterBoard];
-    const cfg = await readClientConfig(c.server.configPath);
-    const { Cluster } = loadProto().bramble.v1;
-    const cl: ClusterClient = (client = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server)));
+    const cl: ClusterClient = (client = await benchClusterClient(c));
     for (const b of c.boards) {
       await waitFor(`node ${b.nodeName} to be Ready with its board label`, 60_000, async () => {
         const node = await getNode(cl, b.nodeName);

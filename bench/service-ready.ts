@@ -16,14 +16,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { loadProto } from '../proto/load.js';
 import type { Endpoints, KObject, Pod, Service } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { WatchEvent__Output } from '../proto/generated/bramble/v1/WatchEvent.js';
-import { channelOptions } from '../control-plane/cli/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { podNetnsName } from '../agent/network-cni.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
+import { benchClusterClient, waitForBoardsReady } from './bench-cluster.js';
 import { closeBenchCluster, figure, summarizeMs, waitFor, type Figure, type LatencySummary } from './util.js';
 
 const SAMPLES = 12;
@@ -215,16 +213,9 @@ export async function runServiceReadyBench(opts: { samples?: number; log?: (m: s
     cluster = await startCluster({ boards: [{ name: 'sra' }, { name: 'srb' }], lan: true });
     const c = cluster;
     const [a, b] = c.boards as [typeof c.boards[0], typeof c.boards[0]];
-    const cfg = await readClientConfig(c.server.configPath);
-    const { Cluster } = loadProto().bramble.v1;
-    const cl: ClusterClient = (client = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server)));
+    const cl: ClusterClient = (client = await benchClusterClient(c));
     const diag = (): string => c.diagnostics();
-    for (const board of c.boards) {
-      await waitFor(`board ${board.nodeName} to be Ready`, 90_000, async () => {
-        const node = await c.get('node', board.nodeName) as KObject & { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-        return node?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? true : undefined;
-      }, 250);
-    }
+    await waitForBoardsReady(c);
     const flipped = [{ name: 'web-a', sameBoard: true }, { name: 'web-b', sameBoard: false }];
     await c.apply([
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] } },

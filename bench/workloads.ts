@@ -8,15 +8,13 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { loadProto } from '../proto/load.js';
 import type { Deployment, KObject, Pod } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
-import { channelOptions } from '../control-plane/cli/cli-client.js';
-import { clientCredentials, readClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, type TestCluster } from '../test/support/cluster.js';
 import { ReadySampler } from '../test/support/ready-sampler.js';
 import { idleSecondsFromEnv } from './api.js';
 import { measureControlPlaneIdle, type ControlPlaneIdle } from './control-plane-idle.js';
+import { benchClusterClient, waitForBoardsReady } from './bench-cluster.js';
 import { closeBenchCluster, figure, waitFor, type Figure } from './util.js';
 
 const IMAGE_V2 = 'bramble.test/busybox:2';
@@ -64,20 +62,14 @@ export async function runWorkloadsBench(opts: { idleSeconds?: number; log?: (m: 
     log('starting a server and 2 boards');
     cluster = await startCluster({ boards: [{ name: 'wla' }, { name: 'wlb' }] });
     const c = cluster;
-    const cfg = await readClientConfig(c.server.configPath);
-    const { Cluster } = loadProto().bramble.v1;
-    const cl: ClusterClient = (client = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server)));
+    const cl: ClusterClient = (client = await benchClusterClient(c));
     const json = async <T>(args: string[]): Promise<T> => {
       const r = await c.bramble([...args, '-o', 'json']);
       if (r.code !== 0) throw new Error(`bramble ${args.join(' ')} failed: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     };
+    await waitForBoardsReady(c, { what: 'with the image', check: async (b) => (await b.ctr(['images', 'ls', '-q'])).stdout.includes(TEST_IMAGE) });
     for (const b of c.boards) {
-      await waitFor(`board ${b.nodeName} to be Ready with the image`, 90_000, async () => {
-        const node = await c.get('node', b.nodeName) as KObject & { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-        const ready = node?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-        return ready && (await b.ctr(['images', 'ls', '-q'])).stdout.includes(TEST_IMAGE) ? true : undefined;
-      }, 250);
       const tag = await b.ctr(['images', 'tag', TEST_IMAGE, IMAGE_V2]);
       if (tag.exitCode !== 0) throw new Error(`ctr images tag failed: ${tag.stderr}`);
     }
