@@ -44,7 +44,6 @@ export interface BoardServicesOptions {
   portCheckIntervalMs?: number;
 }
 
-
 /** The bridge gateway: the first address of the node's pod range, as the CNI bridge plugin gives it. */
 export function gatewayAddress(podCidr: string): string {
   return formatIPv4(parseCidr(podCidr).base + 1);
