@@ -76,7 +76,9 @@ describe('secrets encryption', () => {
     const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
     const { store, encryption } = await openEncryptedStore({ raw, dataDir: dir, clock, logger });
     const first = store.keySet().activeId;
-    for (let i = 0; i < 20; i++) await store.propose({ ops: [{ type: 'put', object: secret(`s${i}`, `v${i}`) }] });
+    // More than one rewrite batch.
+    const N = 150;
+    for (let i = 0; i < N; i++) await store.propose({ ops: [{ type: 'put', object: secret(`s${i}`, `v${i}`) }] });
     clock.advance(1000);
     // Readers and writers keep going while the rotation runs.
     let reads = 0;
@@ -90,7 +92,7 @@ describe('secrets encryption', () => {
     })();
     const writer = (async () => {
       for (let i = 0; writing; i++) {
-        await store.propose({ ops: [{ type: 'put', object: secret(`s${i % 20}`, `v${i % 20}`) }] });
+        await store.propose({ ops: [{ type: 'put', object: secret(`s${i % N}`, `v${i % N}`) }] });
         // Memory-store writes settle as microtasks: yield so the rotation's file I/O runs.
         await new Promise((r) => setImmediate(r));
       }
@@ -104,14 +106,14 @@ describe('secrets encryption', () => {
     assert.deepEqual(report.failures, []);
     assert.deepEqual(report.removedKeyIds, [first]);
     assert.deepEqual(report.keptKeyIds, []);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < N; i++) {
       assert.equal(keyIdOf(raw, `s${i}`), report.activeKeyId);
       assert.equal(plain(store.get('Secret', 'default', `s${i}`)), `v${i}`);
     }
     const file = parseKeyFile(await readFile(keyFilePath(dir), 'utf8'), 'f');
     assert.deepEqual(file.ids(), [report.activeKeyId]);
     assert.equal(file.activeId, report.activeKeyId);
-    assert.deepEqual(report.status.keys, [{ id: report.activeKeyId, active: true, secrets: 20 }]);
+    assert.deepEqual(report.status.keys, [{ id: report.activeKeyId, active: true, secrets: N }]);
   }));
 
   test('with keepOldKeys the old key stays in the file, unused; a second rotation then removes both old keys', () => withDir(async (dir) => {
@@ -139,7 +141,7 @@ describe('secrets encryption', () => {
     await raw.propose({ ops: [{ type: 'put', object: { ...secret('bad', ''), data: { [ENCRYPTED_MARKER]: `v1:${first}:${Buffer.alloc(40).toString('base64')}` } } }] });
     const report = await encryption.rotate();
     assert.equal(report.failures.length, 1);
-    assert.match(report.failures[0]!, /^Secret default\/bad: .*cannot be updated while its stored data cannot be decrypted/);
+    assert.match(report.failures[0]!, /^Secret default\/bad cannot be decrypted: its ciphertext does not authenticate/);
     assert.deepEqual(report.keptKeyIds, [first]);
     assert.equal(keyIdOf(raw, 'good'), report.activeKeyId);
   }));

@@ -9,7 +9,7 @@ import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { KObject } from '../../proto/model.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
-import type { Store } from '../store/store.js';
+import type { Op, Store } from '../store/store.js';
 import { EncryptingStore, encryptionError } from './encrypting-store.js';
 import { generateKey, keyFilePath, loadOrCreateKeyFile, saveKeyFile } from './encryption-keys.js';
 import { describeSecret, encryptionOf } from './secret-cipher.js';
@@ -53,6 +53,10 @@ export interface SecretsEncryptionDeps {
   clock: Clock;
   logger: Logger;
 }
+
+/** Secrets per rewrite command, and a bound on its size, so one log entry stays small. */
+const REWRITE_BATCH = 64;
+const REWRITE_BATCH_BYTES = 1024 * 1024;
 
 function refOf(o: KObject): { kind: string; namespace?: string; name: string } {
   return { kind: 'Secret', namespace: o.metadata.namespace, name: o.metadata.name };
@@ -136,26 +140,60 @@ export class SecretsEncryption {
     return [...unused];
   }
 
-  /** Puts each Secret that `wanted` picks back through the encrypting store, which seals it under the active key. */
+  /**
+   * Puts each Secret that `wanted` picks back through the encrypting store, which
+   * seals it under the active key: in commands of up to REWRITE_BATCH Secrets (one
+   * disk sync each, not one per Secret), each put conditional on the version read,
+   * and one by one with retries for a batch that lost a race with another writer.
+   */
   private async rewrite(wanted: (stored: KObject) => boolean): Promise<{ rewritten: number; failures: string[] }> {
     const { raw, store } = this.deps;
     let rewritten = 0;
     const failures: string[] = [];
+    const fail = (o: KObject, e: unknown): void => void failures.push(`${describeSecret(o.metadata)}: ${e instanceof Error ? e.message : String(e)}`);
+    let batch: KObject[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      const items = batch;
+      batch = [];
+      bytes = 0;
+      if (items.length === 0) return;
+      try {
+        const ops: Op[] = items.map((o) => ({ type: 'put', object: o, precondition: { resourceVersion: o.metadata.resourceVersion! } }));
+        await store.propose({ ops });
+        rewritten += items.length;
+        return;
+      } catch (e) {
+        if (!isBrambleError(e, 'CONFLICT') && !isBrambleError(e, 'NOT_FOUND')) throw e;
+      }
+      for (const o of items) {
+        try {
+          const done = await retryOnConflict(store, refOf(o), (current) => {
+            const now = raw.get('Secret', current.metadata.namespace, current.metadata.name);
+            return now && wanted(now) ? current : undefined;
+          });
+          if (done && done.metadata.resourceVersion !== o.metadata.resourceVersion) rewritten++;
+        } catch (e) {
+          // Deleted meanwhile: nothing left to encrypt.
+          if (!isBrambleError(e, 'NOT_FOUND')) fail(o, e);
+        }
+      }
+    };
     for (const stored of raw.list('Secret').items) {
       if (!wanted(stored)) continue;
-      try {
-        // The decrypted object put back as it is: the store seals it under the active key.
-        const done = await retryOnConflict(store, refOf(stored), (current) => {
-          const now = raw.get('Secret', current.metadata.namespace, current.metadata.name);
-          return now && wanted(now) ? current : undefined;
-        });
-        if (done && done.metadata.resourceVersion !== stored.metadata.resourceVersion) rewritten++;
-      } catch (e) {
-        // Deleted meanwhile: nothing left to encrypt.
-        if (isBrambleError(e, 'NOT_FOUND')) continue;
-        failures.push(`${describeSecret(stored.metadata)}: ${e instanceof Error ? e.message : String(e)}`);
+      const current = store.open(stored);
+      const unreadable = encryptionError(current);
+      if (unreadable !== undefined) {
+        // The reason names the Secret already.
+        failures.push(unreadable);
+        continue;
       }
+      const size = JSON.stringify(stored).length;
+      if (batch.length >= REWRITE_BATCH || (batch.length > 0 && bytes + size > REWRITE_BATCH_BYTES)) await flush();
+      batch.push(current);
+      bytes += size;
     }
+    await flush();
     return { rewritten, failures };
   }
 }
