@@ -99,7 +99,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'run the control plane (gRPC API, store, controllers, HTTP health and metrics) and an agent for this machine',
     arguments: [],
     options: [
-      { flags: '--data-dir <dir>', description: 'where the store, TLS files, admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+      { flags: '--data-dir <dir>', description: 'where the store, TLS files, Secrets encryption keys (cred/), admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
       { flags: '--grpc-addr <host:port>', description: 'address of the gRPC API', defaultValue: DEFAULT_GRPC_ADDR },
       { flags: '--http-addr <host:port>', description: 'address of /healthz, /readyz and /metrics', defaultValue: DEFAULT_HTTP_ADDR },
       { flags: '--tls-san <name>', description: 'extra DNS name or IP for the serving certificate (repeatable)', repeatable: true },
