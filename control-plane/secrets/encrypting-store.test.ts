@@ -140,6 +140,18 @@ describe('encrypting store', () => {
     assert.equal(del.objects[0]?.metadata.name, 'a');
   });
 
+  test('a watch hands a Secret that does not decrypt out without data and with the reason, and keeps going', async () => {
+    const { raw, store } = setup();
+    const w = collect(store, { fromRevision: 0, kind: 'Secret' });
+    await raw.propose({ ops: [{ type: 'put', object: { ...secret('bad'), data: { [ENCRYPTED_MARKER]: `v1:k1:${Buffer.alloc(40).toString('base64')}` } } }] });
+    await store.propose({ ops: [{ type: 'put', object: secret('good') }] });
+    await waitFor(() => w.events.length === 2, 'both events');
+    assert.equal(w.events[0]!.object.data, undefined);
+    assert.match(encryptionError(w.events[0]!.object)!, /^Secret default\/bad cannot be decrypted/);
+    assert.equal(plain(w.events[1]!.object), VALUE);
+    w.cancel();
+  });
+
   test('a stored form is not sealed a second time', async () => {
     const { raw, store } = setup();
     await store.propose({ ops: [{ type: 'put', object: secret('a') }] });
