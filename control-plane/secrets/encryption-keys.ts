@@ -16,7 +16,7 @@ export const KEY_BYTES = 32;
 /** Ids go into every stored ciphertext after "v1:", so they must not hold ':'. */
 const KEY_ID = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 /** A key file holding more is not one Bramble wrote: rotation prunes what nothing uses. */
-const MAX_KEYS = 100;
+export const MAX_KEYS = 100;
 
 export function keyFilePath(dataDir: string): string {
   return path.join(dataDir, 'cred', 'encryption-keys.json');

@@ -9,7 +9,7 @@ import { silentLogger } from '../../proto/util/log.js';
 import type { KObject } from '../../proto/model.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
-import { keyFilePath, parseKeyFile } from './encryption-keys.js';
+import { MAX_KEYS, keyFilePath, parseKeyFile } from './encryption-keys.js';
 import { ENCRYPTED_MARKER, encryptionOf } from './secret-cipher.js';
 import { openEncryptedStore } from './secrets-encryption.js';
 
@@ -144,6 +144,21 @@ describe('secrets encryption', () => {
     assert.match(report.failures[0]!, /^Secret default\/bad cannot be decrypted: its ciphertext does not authenticate/);
     assert.deepEqual(report.keptKeyIds, [first]);
     assert.equal(keyIdOf(raw, 'good'), report.activeKeyId);
+  }));
+
+  test('rotations that keep old keys stop at the most keys a key file may hold; one without --keep-old-keys then prunes and goes on', () => withDir(async (dir) => {
+    const raw = createMemoryStore();
+    const clock = new FakeClock(0);
+    const { store, encryption } = await openEncryptedStore({ raw, dataDir: dir, clock, logger });
+    await store.propose({ ops: [{ type: 'put', object: secret('a', 'x') }] });
+    for (let i = 1; i < MAX_KEYS; i++) await encryption.rotate({ keepOldKeys: true });
+    assert.equal(store.keySet().keys.length, MAX_KEYS);
+    await assert.rejects(encryption.rotate({ keepOldKeys: true }),
+      (e) => isBrambleError(e, 'LIMIT_EXCEEDED') && /holds 100 keys, the most it may/.test(e.message));
+    const report = await encryption.rotate();
+    assert.deepEqual(store.keySet().ids(), [report.activeKeyId]);
+    assert.equal(parseKeyFile(await readFile(keyFilePath(dir), 'utf8'), 'f').keys.length, 1, 'the file reloads');
+    assert.equal(plain(store.get('Secret', 'default', 'a')), 'x');
   }));
 
   test('a second rotation while one runs is refused', () => withDir(async (dir) => {

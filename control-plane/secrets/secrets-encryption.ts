@@ -11,7 +11,7 @@ import type { KObject } from '../../proto/model.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Op, Store } from '../store/store.js';
 import { EncryptingStore, encryptionError } from './encrypting-store.js';
-import { generateKey, keyFilePath, loadOrCreateKeyFile, saveKeyFile } from './encryption-keys.js';
+import { MAX_KEYS, generateKey, keyFilePath, loadOrCreateKeyFile, saveKeyFile } from './encryption-keys.js';
 import { describeSecret, encryptionOf } from './secret-cipher.js';
 
 export interface KeyUse {
@@ -102,6 +102,12 @@ export class SecretsEncryption {
     this.rotating = true;
     try {
       const { store, keyFile, clock, logger } = this.deps;
+      // A key file is refused at start with more than MAX_KEYS keys: never write one.
+      if (store.keySet().keys.length >= MAX_KEYS && !opts.keepOldKeys) await this.pruneUnusedKeys();
+      if (store.keySet().keys.length >= MAX_KEYS) {
+        throw new BrambleError('LIMIT_EXCEEDED',
+          `the encryption key file holds ${store.keySet().keys.length} keys, the most it may: rotate without --keep-old-keys so that keys no Secret uses are removed`);
+      }
       const before = store.keySet();
       const next = before.withActive(generateKey(clock, before.ids()));
       // Saved before any write uses it: a power cut never leaves ciphertext under a key only memory knew.
