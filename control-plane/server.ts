@@ -49,6 +49,7 @@ import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
+import { openEncryptedStore } from './secrets/secrets-encryption.js';
 import type { Store } from './store/store.js';
 import { createTokenRegistry } from './pki/token-registry.js';
 
@@ -258,11 +259,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     cleanups.push(() => http.close());
 
-    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
-    failedStore = () => opened.failure !== undefined;
+    const levelStore = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
+    failedStore = () => levelStore.failure !== undefined;
     cleanups.push(async () => {
       store = undefined;
-      await opened.close();
+      await levelStore.close();
+    });
+    // Secrets are encrypted above the propose seam, so LevelDB (and any log or backup of the raw
+    // store) holds ciphertext; everything below reads and writes through `opened`, never levelStore.
+    const { store: opened, encryption: secretsEncryption } = await openEncryptedStore({
+      raw: levelStore, dataDir, clock, logger: logger.child({ component: 'secrets-encryption' }),
     });
     store = opened;
 
@@ -287,7 +293,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
-      version: packageVersion(), nodeName: os.hostname(), serviceCidr,
+      version: packageVersion(), nodeName: os.hostname(), serviceCidr, secretsEncryption,
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();

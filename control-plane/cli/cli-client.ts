@@ -23,6 +23,8 @@ import type { VersionResponse__Output } from '../../proto/generated/bramble/v1/V
 import type { CreateTokenRequest } from '../../proto/generated/bramble/v1/CreateTokenRequest.js';
 import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenInfo.js';
 import type { ListTokensResponse__Output } from '../../proto/generated/bramble/v1/ListTokensResponse.js';
+import type { SecretsEncryptionStatusResponse__Output } from '../../proto/generated/bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { RotateSecretsEncryptionResponse__Output } from '../../proto/generated/bramble/v1/RotateSecretsEncryptionResponse.js';
 import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.js';
 import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
 import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
@@ -32,6 +34,8 @@ import type { ExecResponse__Output } from '../../proto/generated/bramble/v1/Exec
 import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from '../pki/client-config.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
+/** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
+const ROTATE_DEADLINE_MS = 10 * 60_000;
 
 export interface ClusterConnection {
   /** "host:port" from the client config. */
@@ -46,6 +50,8 @@ export interface ClusterConnection {
   createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
   listTokens(): Promise<ListTokensResponse__Output>;
   deleteToken(id: string): Promise<void>;
+  secretsEncryptionStatus(): Promise<SecretsEncryptionStatusResponse__Output>;
+  rotateSecretsEncryption(req: { keepOldKeys: boolean }): Promise<RotateSecretsEncryptionResponse__Output>;
   /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
   watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
@@ -180,11 +186,11 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   const client: ClusterClient = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server));
   let connected = false;
 
-  function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, callDeadlineMs = deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(client, request, new grpc.Metadata(), { deadline: clock.now() + deadlineMs }, (err, res) => {
+      method.call(client, request, new grpc.Metadata(), { deadline: clock.now() + callDeadlineMs }, (err, res) => {
         if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
-        if (err) reject(mapCallError(err, { address: cfg.server, configPath, deadlineMs, connected }));
+        if (err) reject(mapCallError(err, { address: cfg.server, configPath, deadlineMs: callDeadlineMs, connected }));
         else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
         else resolve(res);
       });
@@ -321,6 +327,9 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     deleteToken: async (id) => {
       await call(client.DeleteToken, { id });
     },
+    secretsEncryptionStatus: () => call(client.SecretsEncryptionStatus, {}),
+    // Rewrites every Secret: allowed far longer than a read.
+    rotateSecretsEncryption: (req) => call(client.RotateSecretsEncryption, req, Math.max(deadlineMs, ROTATE_DEADLINE_MS)),
     watch,
     logs,
     importImage,

@@ -16,6 +16,7 @@ import { interruptSignal, runLogs } from './cli-logs.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
 import { runRolloutHistory, runRolloutPause, runRolloutRestart, runRolloutStatus, runRolloutUndo } from './cli-rollout.js';
 import { runScale } from './cli-scale.js';
+import { runSecretsEncryptionRotate, runSecretsEncryptionStatus, SECRETS_ENCRYPTION_OUTPUT_FORMATS, type SecretsEncryptionOutput } from './cli-secrets-encryption.js';
 import { runSetImage } from './cli-set-image.js';
 import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
@@ -98,7 +99,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'run the control plane (gRPC API, store, controllers, HTTP health and metrics) and an agent for this machine',
     arguments: [],
     options: [
-      { flags: '--data-dir <dir>', description: 'where the store, TLS files, admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+      { flags: '--data-dir <dir>', description: 'where the store, TLS files, Secrets encryption keys (cred/), admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
       { flags: '--grpc-addr <host:port>', description: 'address of the gRPC API', defaultValue: DEFAULT_GRPC_ADDR },
       { flags: '--http-addr <host:port>', description: 'address of /healthz, /readyz and /metrics', defaultValue: DEFAULT_HTTP_ADDR },
       { flags: '--tls-san <name>', description: 'extra DNS name or IP for the serving certificate (repeatable)', repeatable: true },
@@ -471,6 +472,32 @@ export const COMMANDS: readonly CommandEntry[] = [
         arguments: [{ name: '<id>', description: 'token ID, as `bramble token list` shows it' }],
         options: [],
         action: (ctx, a) => runTokenDelete(ctx, { id: argString(a, 0) ?? '' }),
+      },
+    ],
+  },
+  {
+    name: 'secrets-encryption',
+    description: 'Secrets encryption at rest (AES-256-GCM, keys in <data dir>/cred/encryption-keys.json): show and rotate the keys',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'show the active key, every key in the key file and how many Secrets each encrypts (and how many are in clear or unreadable)',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: SECRETS_ENCRYPTION_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runSecretsEncryptionStatus(ctx, { output: (optString(o, 'output') ?? 'text') as SecretsEncryptionOutput }),
+      },
+      {
+        name: 'rotate',
+        description: 'add a new key and make it active, re-encrypt every Secret with it (Secrets stay readable throughout), then remove the keys no Secret uses; ' +
+          'a snapshot saved before the rotation needs the key file saved with it',
+        arguments: [],
+        options: [
+          { flags: '--keep-old-keys', description: 'leave the old keys in the key file (the next rotation removes them once unused)' },
+          { flags: '-o, --output <format>', description: 'output format', choices: SECRETS_ENCRYPTION_OUTPUT_FORMATS },
+        ],
+        action: (ctx, _args, o) => runSecretsEncryptionRotate(ctx, {
+          output: (optString(o, 'output') ?? 'text') as SecretsEncryptionOutput, keepOldKeys: optBool(o, 'keepOldKeys'),
+        }),
       },
     ],
   },

@@ -21,6 +21,10 @@ import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensRe
 import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from '../../bramble/v1/LogChunk.js';
 import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from '../../bramble/v1/LogsRequest.js';
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from '../../bramble/v1/ObjectResponse.js';
+import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from '../../bramble/v1/RotateSecretsEncryptionRequest.js';
+import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from '../../bramble/v1/RotateSecretsEncryptionResponse.js';
+import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from '../../bramble/v1/SecretsEncryptionStatusRequest.js';
+import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from '../../bramble/v1/SecretsEncryptionStatusResponse.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from '../../bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from '../../bramble/v1/TopRequest.js';
 import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from '../../bramble/v1/TopResponse.js';
@@ -112,6 +116,24 @@ export interface ClusterClient extends grpc.Client {
   logs(argument: _bramble_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_LogChunk__Output>;
   logs(argument: _bramble_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_LogChunk__Output>;
   
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
@@ -158,6 +180,10 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   Logs: grpc.handleServerStreamingCall<_bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk>;
   
+  RotateSecretsEncryption: grpc.handleUnaryCall<_bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse>;
+  
+  SecretsEncryptionStatus: grpc.handleUnaryCall<_bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse>;
+  
   Top: grpc.handleUnaryCall<_bramble_v1_TopRequest__Output, _bramble_v1_TopResponse>;
   
   Version: grpc.handleUnaryCall<_bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse>;
@@ -177,6 +203,8 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   List: MethodDefinition<_bramble_v1_ListRequest, _bramble_v1_ListResponse, _bramble_v1_ListRequest__Output, _bramble_v1_ListResponse__Output>
   ListTokens: MethodDefinition<_bramble_v1_ListTokensRequest, _bramble_v1_ListTokensResponse, _bramble_v1_ListTokensRequest__Output, _bramble_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogChunk, _bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk__Output>
+  RotateSecretsEncryption: MethodDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse__Output>
+  SecretsEncryptionStatus: MethodDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse__Output>
   Top: MethodDefinition<_bramble_v1_TopRequest, _bramble_v1_TopResponse, _bramble_v1_TopRequest__Output, _bramble_v1_TopResponse__Output>
   Version: MethodDefinition<_bramble_v1_VersionRequest, _bramble_v1_VersionResponse, _bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse__Output>
   Watch: MethodDefinition<_bramble_v1_WatchRequest, _bramble_v1_WatchEvent, _bramble_v1_WatchRequest__Output, _bramble_v1_WatchEvent__Output>
