@@ -302,6 +302,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
+      // The raw store, beneath any decorator: a backup holds what is on disk.
+      snapshots: { snapshot: () => opened.snapshot(), serverName: os.hostname(), clock },
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,

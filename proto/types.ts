@@ -40,6 +40,8 @@ export type * from './generated/bramble/v1/PortConflict.js';
 export type * from './generated/bramble/v1/RecordEventsRequest.js';
 export type * from './generated/bramble/v1/RecordEventsResponse.js';
 export type * from './generated/bramble/v1/Resources.js';
+export type * from './generated/bramble/v1/SnapshotChunk.js';
+export type * from './generated/bramble/v1/SnapshotStoreRequest.js';
 export type * from './generated/bramble/v1/TerminalSize.js';
 export type * from './generated/bramble/v1/TokenInfo.js';
 export type * from './generated/bramble/v1/TopRequest.js';

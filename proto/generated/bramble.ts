@@ -42,6 +42,8 @@ import type { PortConflict as _bramble_v1_PortConflict, PortConflict__Output as 
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from './bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from './bramble/v1/SnapshotChunk.js';
+import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from './bramble/v1/SnapshotStoreRequest.js';
 import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './bramble/v1/TopRequest.js';
@@ -105,6 +107,8 @@ export interface ProtoGrpcType {
       RecordEventsRequest: MessageTypeDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsRequest__Output>
       RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      SnapshotChunk: MessageTypeDefinition<_bramble_v1_SnapshotChunk, _bramble_v1_SnapshotChunk__Output>
+      SnapshotStoreRequest: MessageTypeDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotStoreRequest__Output>
       TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>
       TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>
       TopRequest: MessageTypeDefinition<_bramble_v1_TopRequest, _bramble_v1_TopRequest__Output>

@@ -21,6 +21,8 @@ import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensRe
 import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from '../../bramble/v1/LogChunk.js';
 import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from '../../bramble/v1/LogsRequest.js';
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from '../../bramble/v1/ObjectResponse.js';
+import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from '../../bramble/v1/SnapshotChunk.js';
+import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from '../../bramble/v1/SnapshotStoreRequest.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from '../../bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from '../../bramble/v1/TopRequest.js';
 import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from '../../bramble/v1/TopResponse.js';
@@ -112,6 +114,11 @@ export interface ClusterClient extends grpc.Client {
   logs(argument: _bramble_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_LogChunk__Output>;
   logs(argument: _bramble_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_LogChunk__Output>;
   
+  SnapshotStore(argument: _bramble_v1_SnapshotStoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  SnapshotStore(argument: _bramble_v1_SnapshotStoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  snapshotStore(argument: _bramble_v1_SnapshotStoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  snapshotStore(argument: _bramble_v1_SnapshotStoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
@@ -158,6 +165,8 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   Logs: grpc.handleServerStreamingCall<_bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk>;
   
+  SnapshotStore: grpc.handleServerStreamingCall<_bramble_v1_SnapshotStoreRequest__Output, _bramble_v1_SnapshotChunk>;
+  
   Top: grpc.handleUnaryCall<_bramble_v1_TopRequest__Output, _bramble_v1_TopResponse>;
   
   Version: grpc.handleUnaryCall<_bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse>;
@@ -177,6 +186,7 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   List: MethodDefinition<_bramble_v1_ListRequest, _bramble_v1_ListResponse, _bramble_v1_ListRequest__Output, _bramble_v1_ListResponse__Output>
   ListTokens: MethodDefinition<_bramble_v1_ListTokensRequest, _bramble_v1_ListTokensResponse, _bramble_v1_ListTokensRequest__Output, _bramble_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogChunk, _bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk__Output>
+  SnapshotStore: MethodDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotChunk, _bramble_v1_SnapshotStoreRequest__Output, _bramble_v1_SnapshotChunk__Output>
   Top: MethodDefinition<_bramble_v1_TopRequest, _bramble_v1_TopResponse, _bramble_v1_TopRequest__Output, _bramble_v1_TopResponse__Output>
   Version: MethodDefinition<_bramble_v1_VersionRequest, _bramble_v1_VersionResponse, _bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse__Output>
   Watch: MethodDefinition<_bramble_v1_WatchRequest, _bramble_v1_WatchEvent, _bramble_v1_WatchRequest__Output, _bramble_v1_WatchEvent__Output>
