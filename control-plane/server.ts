@@ -49,6 +49,7 @@ import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
+import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
 import { createTokenRegistry } from './pki/token-registry.js';
 
@@ -78,6 +79,8 @@ export interface ServerOptions {
   nodeMonitorGracePeriodMs?: number;
   /** The not-ready and unreachable NoExecute tolerations every Pod has unless it says otherwise (default 60 s each). */
   defaultTolerations?: Partial<DefaultTolerations>;
+  /** Scheduled store snapshots (--snapshot-schedule); none when absent. dir defaults to <dataDir>/snapshots. */
+  snapshots?: { schedule: string; retention: number; dir?: string };
 }
 
 export interface RunningServer {
@@ -360,6 +363,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     await controllers.start();
     cleanups.push(() => controllers.stop());
+    if (opts.snapshots) {
+      const snapshots = new SnapshotScheduler({
+        ...opts.snapshots, dir: path.resolve(opts.snapshots.dir ?? path.join(dataDir, 'snapshots')), serverName: os.hostname(),
+        source: () => opened.snapshot(), clock, logger: logger.child({ component: 'snapshots' }),
+      });
+      snapshots.start();
+      cleanups.push(() => snapshots.stop());
+    }
     const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
     cleanups.push(() => shutdownGrpc(server));
     grpcBound = true;

@@ -21,6 +21,7 @@ import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
+import { DEFAULT_SNAPSHOT_RETENTION, DEFAULT_SNAPSHOT_SCHEDULE, NO_SNAPSHOTS } from './cli-server-snapshots.js';
 import { DEFAULT_NOT_READY_TOLERATION_SECONDS, DEFAULT_UNREACHABLE_TOLERATION_SECONDS } from '../controllers/taint-tolerations.js';
 
 export interface ArgumentSpec {
@@ -112,6 +113,9 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--event-ttl <duration>', description: 'how long Events are kept after they last happened, e.g. 1h, 30m', defaultValue: '1h' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
+      { flags: '--snapshot-schedule <cron>', description: `when to write a snapshot of the store to --snapshot-dir: a 5-field cron schedule in this machine's time zone, or a macro such as @daily; "${NO_SNAPSHOTS}" for none (default "${DEFAULT_SNAPSHOT_SCHEDULE}", every 12 hours, as k3s)` },
+      { flags: '--snapshot-retention <n>', description: `how many scheduled snapshots of this server to keep, the newest; older ones it wrote are deleted (default ${DEFAULT_SNAPSHOT_RETENTION})` },
+      { flags: '--snapshot-dir <dir>', description: 'where scheduled snapshots go (default <data-dir>/snapshots)' },
     ],
     daemon: true,
     action: (ctx, _args, o) =>
@@ -130,6 +134,9 @@ export const COMMANDS: readonly CommandEntry[] = [
         eventTtl: optString(o, 'eventTtl'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
+        snapshotSchedule: optString(o, 'snapshotSchedule'),
+        snapshotRetention: optString(o, 'snapshotRetention'),
+        snapshotDir: optString(o, 'snapshotDir'),
       }),
   },
   {

@@ -13,10 +13,6 @@ import type { StoreSnapshot } from './store-state.js';
 import { encodeSnapshot, type SnapshotSummary } from './store-snapshot.js';
 import { writeSnapshotFile } from './store-snapshot-file.js';
 
-/** k3s's defaults for etcd snapshots: every 12 hours, the newest 5 kept. */
-export const DEFAULT_SNAPSHOT_SCHEDULE = '0 */12 * * *';
-export const DEFAULT_SNAPSHOT_RETENTION = 5;
-
 const PREFIX = 'bramble-snapshot-';
 const SUFFIX = '.snap';
 
@@ -116,6 +112,9 @@ export class SnapshotScheduler {
 
   start(): void {
     if (this.stopped || this.timer) return;
+    const next = this.nextRun();
+    const { schedule, dir, retention } = this.opts;
+    this.opts.logger.info({ schedule, dir, retention, next: next === undefined ? undefined : new Date(next).toISOString() }, 'store snapshots scheduled');
     this.arm();
   }
 
