@@ -222,6 +222,8 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   function snapshotStore(): LogStream {
     const stream = client.SnapshotStore({}, new grpc.Metadata());
     let cancelled = false;
+    // Cancelled before it is read (the file could not be written): the iterator reports errors, not this.
+    stream.on('error', () => undefined);
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
         for await (const chunk of stream as AsyncIterable<SnapshotChunk__Output>) yield chunk.data;

@@ -17,6 +17,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
 import { runRolloutHistory, runRolloutPause, runRolloutRestart, runRolloutStatus, runRolloutUndo } from './cli-rollout.js';
 import { runScale } from './cli-scale.js';
 import { runSetImage } from './cli-set-image.js';
+import { runSnapshotRestore, runSnapshotSave } from './cli-store-snapshot.js';
 import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
@@ -53,11 +54,11 @@ export interface CommandSpec {
   action(ctx: CommandContext, args: unknown[], opts: RawOptions): Promise<number>;
 }
 
-/** A command that only groups subcommands: `bramble token create`. */
+/** A command that only groups subcommands: `bramble token create`, `bramble store snapshot save`. */
 export interface CommandGroupSpec {
   name: string;
   description: string;
-  subcommands: CommandSpec[];
+  subcommands: CommandEntry[];
 }
 
 export type CommandEntry = CommandSpec | CommandGroupSpec;
@@ -491,6 +492,38 @@ export const COMMANDS: readonly CommandEntry[] = [
         arguments: [{ name: '<file>', description: 'the image tarball' }],
         options: [{ flags: '--node <node>', description: 'node whose containerd gets the image (required)' }],
         action: (ctx, a, o) => runImageImport(ctx, { file: argString(a, 0) ?? '', node: optString(o, 'node') }),
+      },
+    ],
+  },
+  {
+    name: 'store',
+    description: 'back up and restore the control plane\'s store',
+    subcommands: [
+      {
+        name: 'snapshot',
+        description: 'snapshots of the store: every object, the retained events and the revision, at one revision, with a SHA-256 checksum',
+        subcommands: [
+          {
+            name: 'save',
+            description: 'ask the server for a snapshot of its store and write it to FILE (through FILE.tmp, fsynced and checked); prints the revision, objects and bytes',
+            arguments: [{ name: '<file>', description: 'the snapshot file to write (mode 0600)' }],
+            options: [{ flags: '--force', description: 'replace FILE if it exists' }],
+            action: (ctx, a, o) => runSnapshotSave(ctx, { file: argString(a, 0), force: optBool(o, 'force') }),
+          },
+          {
+            name: 'restore',
+            description: 'offline, with no server running on DIR: check FILE whole, then make DIR\'s store from it (every object, the retained events, the revision and the compacted revision); then `bramble server --data-dir DIR` starts it as a one-member cluster',
+            arguments: [{ name: '<file>', description: 'a snapshot written by `store snapshot save` or --snapshot-schedule' }],
+            options: [
+              { flags: '--data-dir <dir>', description: 'data dir of the server to restore into (required)' },
+              { flags: '--force', description: 'restore over a store already in DIR: it is moved aside to DIR/store.old-TIME, never deleted' },
+              { flags: '--encryption-keys <file>', description: 'the cred/encryption-keys.json of the data dir the snapshot comes from, copied to DIR/cred (mode 0600); needed to read its Secrets, and never part of a snapshot' },
+            ],
+            action: (ctx, a, o) => runSnapshotRestore(ctx, {
+              file: argString(a, 0), dataDir: optString(o, 'dataDir'), force: optBool(o, 'force'), encryptionKeys: optString(o, 'encryptionKeys'),
+            }),
+          },
+        ],
       },
     ],
   },
