@@ -6,9 +6,31 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BrambleError } from '../../proto/util/errors.js';
+import type { Clock, Timer } from '../../proto/util/clock.js';
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
+
+/** A server that sends nothing for this long is given up on, rather than waited for for ever. */
+export const SNAPSHOT_IDLE_TIMEOUT_MS = 60_000;
+
+/** The chunks of `source`, failing with UNAVAILABLE when none comes for `idleMs`. */
+export async function* withIdleTimeout(source: AsyncIterable<Buffer>, clock: Clock, idleMs: number, what: string): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new BrambleError('UNAVAILABLE', `${what} sent nothing for ${idleMs / 1000}s: giving up`)), idleMs);
+    });
+    try {
+      const next = await Promise.race([it.next(), timeout]);
+      if (next.done) return;
+      yield next.value;
+    } finally {
+      timer?.cancel();
+    }
+  }
+}
 
 export interface SnapshotSaveInput {
   file?: string;
@@ -26,7 +48,7 @@ export async function runSnapshotSave(ctx: CommandContext, input: SnapshotSaveIn
     const stream = conn.snapshotStore();
     let done = false;
     try {
-      const s = await writeSnapshotFile(file, stream, { force: input.force });
+      const s = await writeSnapshotFile(file, withIdleTimeout(stream, ctx.io.clock, SNAPSHOT_IDLE_TIMEOUT_MS, `the server at ${conn.address}`), { force: input.force });
       done = true;
       return s;
     } finally {
