@@ -50,6 +50,7 @@ import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
 import { openEncryptedStore } from './secrets/secrets-encryption.js';
+import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
 import { createTokenRegistry } from './pki/token-registry.js';
 
@@ -79,6 +80,8 @@ export interface ServerOptions {
   nodeMonitorGracePeriodMs?: number;
   /** The not-ready and unreachable NoExecute tolerations every Pod has unless it says otherwise (default 60 s each). */
   defaultTolerations?: Partial<DefaultTolerations>;
+  /** Scheduled store snapshots (--snapshot-schedule); none when absent. dir defaults to <dataDir>/snapshots. */
+  snapshots?: { schedule: string; retention: number; dir?: string };
 }
 
 export interface RunningServer {
@@ -308,6 +311,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
+      // The raw store, beneath any decorator: a backup holds what is on disk.
+      snapshots: { snapshot: () => levelStore.snapshot(), serverName: os.hostname(), clock },
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -364,6 +369,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     await controllers.start();
     cleanups.push(() => controllers.stop());
+    if (opts.snapshots) {
+      const snapshots = new SnapshotScheduler({
+        ...opts.snapshots, dir: path.resolve(opts.snapshots.dir ?? path.join(dataDir, 'snapshots')), serverName: os.hostname(),
+        source: () => levelStore.snapshot(), clock, logger: logger.child({ component: 'snapshots' }),
+      });
+      snapshots.start();
+      cleanups.push(() => snapshots.stop());
+    }
     const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
     cleanups.push(() => shutdownGrpc(server));
     grpcBound = true;

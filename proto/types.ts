@@ -45,6 +45,8 @@ export type * from './generated/bramble/v1/RotateSecretsEncryptionResponse.js';
 export type * from './generated/bramble/v1/SecretsEncryptionKey.js';
 export type * from './generated/bramble/v1/SecretsEncryptionStatusRequest.js';
 export type * from './generated/bramble/v1/SecretsEncryptionStatusResponse.js';
+export type * from './generated/bramble/v1/SnapshotChunk.js';
+export type * from './generated/bramble/v1/SnapshotStoreRequest.js';
 export type * from './generated/bramble/v1/TerminalSize.js';
 export type * from './generated/bramble/v1/TokenInfo.js';
 export type * from './generated/bramble/v1/TopRequest.js';

@@ -26,6 +26,7 @@ import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
 import { execHandler } from './api-exec.js';
 import { encryptionError } from '../secrets/encrypting-store.js';
 import type { EncryptionStatus, SecretsEncryption } from '../secrets/secrets-encryption.js';
+import { snapshotHandler, type SnapshotSource } from './api-snapshot.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -237,6 +238,8 @@ export interface ClusterHandlerOptions extends HandlerContext {
   board: BoardApi;
   /** Throws UNAUTHENTICATED / FORBIDDEN unless the caller holds the admin credential. */
   authorize: (call: CallWithAuth) => void;
+  /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
+  snapshots?: SnapshotSource;
 }
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
@@ -283,5 +286,6 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     }),
     // Admin only, as every Cluster call: a node certificate is refused (FORBIDDEN) before anything runs.
     Exec: execHandler(ctx, { authorize, prepare: (start) => opts.board.prepareExec(start) }),
+    SnapshotStore: snapshotHandler(ctx, { authorize, source: opts.snapshots }),
   };
 }

@@ -31,6 +31,7 @@ import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js'
 import type { ImportImageResponse__Output } from '../../proto/generated/bramble/v1/ImportImageResponse.js';
 import type { ExecRequest } from '../../proto/generated/bramble/v1/ExecRequest.js';
 import type { ExecResponse__Output } from '../../proto/generated/bramble/v1/ExecResponse.js';
+import type { SnapshotChunk__Output } from '../../proto/generated/bramble/v1/SnapshotChunk.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from '../pki/client-config.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
@@ -60,6 +61,8 @@ export interface ClusterConnection {
   importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
   /** An exec: no deadline, it lasts as long as the command. */
   exec(): ExecStream;
+  /** The bytes of a store snapshot (store-snapshot.ts); no deadline: a big store on a slow link takes a while. */
+  snapshotStore(): LogStream;
   close(): void;
 }
 
@@ -222,6 +225,26 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     });
   }
 
+  function snapshotStore(): LogStream {
+    const stream = client.SnapshotStore({}, new grpc.Metadata());
+    let cancelled = false;
+    // Cancelled before it is read (the file could not be written): the iterator reports errors, not this.
+    stream.on('error', () => undefined);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of stream as AsyncIterable<SnapshotChunk__Output>) yield chunk.data;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(chunks(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
   function watch(req: WatchRequest): WatchStream {
     const stream = client.Watch(req, new grpc.Metadata());
     let cancelled = false;
@@ -334,6 +357,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     logs,
     importImage,
     exec,
+    snapshotStore,
     close: () => client.close(),
   };
 }
