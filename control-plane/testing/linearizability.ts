@@ -18,6 +18,7 @@
 // reach.
 import { BrambleError } from '../../proto/util/errors.js';
 import { realClock } from '../../proto/util/clock.js';
+import { LinearizedSet } from './linearized-set.js';
 
 export interface Operation<I, O> {
   /** Who issued it: for messages only, the check does not use it. */
@@ -139,24 +140,13 @@ export function checkLinearizable<S, I, O>(
   };
 }
 
-/** A deterministic source of hash words (mulberry32), so a run is the same every time. */
-function hashWords(n: number, seed: number): Int32Array {
-  const out = new Int32Array(n);
-  let a = seed;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = t ^ (t >>> 14);
-  }
-  return out;
-}
-
 interface Keyed<S> { state: S; key: string }
 
 function searchPartition<S, I, O>(
-  model: Model<S, I, O>, partition: string, ops: readonly Indexed<I, O>[], clock: { now(): number }, deadline: number,
+  model: Model<S, I, O>, partition: string, given: readonly Indexed<I, O>[], clock: { now(): number }, deadline: number,
 ): 'ok' | 'timeout' | Explanation {
+  // Numbered in call order, the placed set stays a prefix plus a narrow window (linearized-set.ts).
+  const ops = [...given].sort((a, b) => a.op.call - b.op.call || a.index - b.index);
   const n = ops.length;
   // Entry 2i is the call of operation i, entry 2i+1 its return.
   const time = (e: number): number => ((e & 1) === 0 ? ops[e >> 1]!.op.call : ops[e >> 1]!.op.result?.at ?? Infinity);
@@ -201,32 +191,18 @@ function searchPartition<S, I, O>(
   const statesKey = (states: readonly Keyed<S>[]): string =>
     (states.length === 1 ? states[0]!.key : states.map((s) => s.key).join('\u0001'));
 
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  const z1 = hashWords(n, 0x9e3779b9);
-  const z2 = hashWords(n, 0x85ebca6b);
-  let h1 = 0;
-  let h2 = 0;
-  const flip = (i: number): void => {
-    bits[i >>> 5] ^= 1 << (i & 31);
-    h1 ^= z1[i]!;
-    h2 ^= z2[i]!;
-  };
+  const placed = new LinearizedSet(n);
   const seen = new Map<string, Uint32Array[]>();
-  /** Records (linearized set, states); false when that pair was tried before. */
+  /** Records (placed set, states); false when that pair was tried before. */
   const firstVisit = (states: readonly Keyed<S>[]): boolean => {
-    const key = `${h1},${h2},${statesKey(states)}`;
+    const key = `${placed.hashKey()},${statesKey(states)}`;
     const bucket = seen.get(key);
     if (!bucket) {
-      seen.set(key, [bits.slice()]);
+      seen.set(key, [placed.window()]);
       return true;
     }
-    for (const b of bucket) {
-      let same = true;
-      for (let w = 0; w < words && same; w++) same = b[w] === bits[w];
-      if (same) return false;
-    }
-    bucket.push(bits.slice());
+    if (bucket.some((w) => placed.sameWindow(w))) return false;
+    bucket.push(placed.window());
     return true;
   };
 
@@ -244,7 +220,7 @@ function searchPartition<S, I, O>(
       const i = e >> 1;
       const after = stepAll(states, i);
       if (after) {
-        flip(i);
+        placed.add(i);
         if (firstVisit(after)) {
           stack.push({ op: i, states });
           states = after;
@@ -252,7 +228,7 @@ function searchPartition<S, I, O>(
           e = next[HEAD]!;
           continue;
         }
-        flip(i);
+        placed.delete(i);
       }
       e = next[e]!;
     } else {
@@ -265,7 +241,7 @@ function searchPartition<S, I, O>(
       const top = stack.pop();
       if (!top) return explain(model, partition, ops, best, rank, stepAll);
       low = Math.min(low, stack.length);
-      flip(top.op);
+      placed.delete(top.op);
       states = top.states;
       unlift(top.op);
       e = next[2 * top.op]!;

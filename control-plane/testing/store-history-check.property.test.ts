@@ -158,11 +158,13 @@ test('a random result changed is mostly illegal', () => {
 test('5 clients x 2,000 operations over 20 keys check well under a second', () => {
   const shape: SpecShape = { clients: 5, keys: 20, maxDuration: 30, unknownRate: 0.02 };
   const { history } = generateHistory(randomSpecs(42, shape, 10_000));
-  const started = performance.now();
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
   const r = checkStoreHistory(history);
-  const took = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  const took = (user + system) / 1000;
   assert.equal(r.result, 'ok', r.message);
-  // Generous for a loaded 2-core machine; the figure is printed for the record.
-  assert.ok(took < 1000, `took ${took.toFixed(0)} ms`);
-  console.log(`checked ${history.length} operations in ${took.toFixed(0)} ms`);
+  // CPU time, cold (JIT warm-up included): a loaded machine stretches wall time, not this.
+  assert.ok(took < 1000, `took ${took.toFixed(0)} ms of CPU`);
+  console.log(`checked ${history.length} operations in ${took.toFixed(0)} ms of CPU (${(performance.now() - wall).toFixed(0)} ms wall)`);
 });
