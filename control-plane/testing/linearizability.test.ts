@@ -123,7 +123,8 @@ test('a small illegal partition is found before a large one runs the budget out'
   assert.equal(res.key, 'b');
 });
 
-test('impossible times are refused', () => {
+test('impossible times and budgets are refused', () => {
+  assert.throws(() => checkLinearizable(register, [], { timeBudgetMs: 0 }), /timeBudgetMs must be a positive number: current value is 0/);
   assert.throws(() => checkLinearizable(register, [w(1, Number.NaN, 1, 'a', 1)]), /operation 0 must have a finite call time: current value is NaN/);
   assert.throws(() => checkLinearizable(register, [w(1, 3, 2, 'a', 1)]), /operation 0 must return at or after its call \(3\): current value is 2/);
 });

@@ -112,6 +112,7 @@ export function checkLinearizable<S, I, O>(
   validateHistory(history);
   const clock = options.clock ?? realClock;
   const budget = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+  if (!(budget > 0)) throw new BrambleError('INVALID_ARGUMENT', `timeBudgetMs must be a positive number: current value is ${budget}`);
   const deadline = clock.now() + budget;
   const parts = new Map<string, Indexed<I, O>[]>();
   history.forEach((op, index) => {

@@ -268,3 +268,19 @@ test('a history the model cannot read is refused with the operation named', () =
   assert.throws(() => checkStoreHistory([op(1, 0, 1, create('k', 'a'), failed('CONFLICT'))]), /is a create that failed with CONFLICT/);
   assert.throws(() => checkStoreHistory([op(1, 5, 1, get('k'), absent)]), /must return at or after its call \(5\): current value is 1/);
 });
+
+test('a pathological history answers unknown within the time budget, naming the key', () => {
+  // 40 creates of unknown outcome in flight on an existing key and a read of a value none
+  // of them wrote: proving it illegal means trying every subset of the 40 (2^40).
+  const h = [op(1, 0, 1, create('k', 'a'), written(1))];
+  for (let c = 0; c < 40; c++) h.push(op(c + 2, 2, 3, create('k', `b${c}`)));
+  h.push(op(99, 2, 3, get('k'), found('never written', 1)));
+  for (let i = 0; i < 2000; i++) h.push(op(100 + (i % 5), 10 + i, 10 + i, create(`other${i}`, 'x'), written(100 + i)));
+  const started = performance.now();
+  const r = checkStoreHistory(h, { timeBudgetMs: 300 });
+  const took = performance.now() - started;
+  assert.equal(r.result, 'unknown', r.message);
+  assert.equal(r.key, 'k');
+  assert.match(r.message, /^the time budget of 300 ms ran out while checking "k" \(42 operations\)/);
+  assert.ok(took < 3000, `took ${took.toFixed(0)} ms`);
+});
