@@ -143,6 +143,11 @@ export function storeModel(options: StoreModelOptions): Model<KeyState, StoreInp
       return o ? state(o.value, o.resourceVersion, o.resourceVersion) : state(undefined, 0, 0);
     },
     irrelevant: (input, output) => input.type === 'get' && output === undefined,
+    // Revisions only grow: once the key has been written at or past r and is not at r, it never is again.
+    dead(s, input) {
+      const r = input.type === 'update' || input.type === 'delete' ? input.resourceVersion : undefined;
+      return r !== undefined && s.floor >= r && s.resourceVersion !== r;
+    },
     step(s, input, output) {
       const present = s.value !== undefined;
       switch (input.type) {
@@ -182,7 +187,7 @@ export function storeModel(options: StoreModelOptions): Model<KeyState, StoreInp
     stateKey: (s) => `${s.resourceVersion}|${s.floor}|${s.value === undefined ? '-' : `=${s.value}`}`,
     describeOperation: describeStoreOperation,
     describeState(s) {
-      if (s.value === undefined) return `nothing (last written at revision ${s.floor})`;
+      if (s.value === undefined) return s.floor === 0 ? 'nothing' : `nothing (last written at revision ${s.floor})`;
       const rv = s.resourceVersion === UNKNOWN_REVISION
         ? `an unknown resourceVersion above ${s.floor} (written by an operation of unknown outcome)`
         : `resourceVersion ${s.resourceVersion}`;

@@ -12,10 +12,15 @@
 //
 // An operation whose outcome is unknown (the call timed out, the connection
 // broke) has its return at +infinity: it may take effect at any point after its
-// call, and the model's step must allow "it did" and "it did not" (a step with
-// output undefined). The search runs against a time budget: a partition not
-// decided in time makes the result `unknown`, never a verdict the search did not
-// reach.
+// call, or never. Placed, the model's step (with output undefined) says what it
+// may have done; never placed, it did nothing, so a partition is linearizable
+// once every operation with a known outcome is placed. Placing one where it
+// would change nothing (the state set stays the same) is never needed, since
+// leaving it out leads to the same states, and is skipped: without that, every
+// stale update or create of an existing key that timed out would double the
+// pairs to try from then on. The search runs against a time budget: a
+// partition not decided in time makes the result `unknown`, never a verdict the
+// search did not reach.
 import { BrambleError } from '../../proto/util/errors.js';
 import { realClock } from '../../proto/util/clock.js';
 import { LinearizedSet } from './linearized-set.js';
@@ -47,6 +52,12 @@ export interface Model<S, I, O> {
   stateKey(state: S): string;
   describeOperation(input: I, output: O | undefined): string;
   describeState(state: S): string;
+  /**
+   * An operation of unknown outcome that can take effect neither in `state` nor in any
+   * state after it (an update whose resourceVersion the key has moved past): the search
+   * drops it instead of trying it again at every step.
+   */
+  dead?(state: S, input: I): boolean;
   /** Operations that can neither change nor observe the state (a read of unknown outcome): left out of the search. */
   irrelevant?(input: I, output: O | undefined): boolean;
 }
@@ -143,6 +154,11 @@ export function checkLinearizable<S, I, O>(
 
 interface Keyed<S> { state: S; key: string }
 
+/** Names a set of states, sorted by key. */
+function statesKey<S>(states: readonly Keyed<S>[]): string {
+  return states.length === 1 ? states[0]!.key : states.map((s) => s.key).join('\u0001');
+}
+
 function searchPartition<S, I, O>(
   model: Model<S, I, O>, partition: string, given: readonly Indexed<I, O>[], clock: { now(): number }, deadline: number,
 ): 'ok' | 'timeout' | Explanation {
@@ -189,8 +205,6 @@ function searchPartition<S, I, O>(
     if (out.length > 1) out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
   };
-  const statesKey = (states: readonly Keyed<S>[]): string =>
-    (states.length === 1 ? states[0]!.key : states.map((s) => s.key).join('\u0001'));
 
   const placed = new LinearizedSet(n);
   const seen = new Map<string, Uint32Array[]>();
@@ -209,43 +223,64 @@ function searchPartition<S, I, O>(
 
   let states: Keyed<S>[] = [{ state: model.init(partition), key: '' }];
   states[0]!.key = model.stateKey(states[0]!.state);
-  const stack: { op: number; states: Keyed<S>[] }[] = [];
+  /** forced: an operation of unknown outcome dropped as dead, not a choice to revisit. */
+  const stack: { op: number; states: Keyed<S>[]; forced: boolean }[] = [];
   // The deepest stack seen, kept incrementally: entries below `low` have not changed since.
   const best: number[] = [];
   let low = 0;
   let steps = 0;
+  // Known operations not placed yet; the unknown ones left over at the end never took effect.
+  let knownLeft = ops.filter((x) => x.op.result).length;
+  const place = (i: number, after: Keyed<S>[], forced: boolean): boolean => {
+    placed.add(i);
+    if (!firstVisit(after)) {
+      placed.delete(i);
+      return false;
+    }
+    stack.push({ op: i, states, forced });
+    states = after;
+    lift(i);
+    if (ops[i]!.op.result) knownLeft--;
+    return true;
+  };
   let e = next[HEAD]!;
-  while (next[HEAD] !== NIL) {
+  while (knownLeft > 0) {
     if (++steps % CLOCK_EVERY === 0 && clock.now() > deadline) return 'timeout';
-    if ((e & 1) === 0) {
+    let stuck = (e & 1) === 1;
+    if (!stuck) {
       const i = e >> 1;
-      const after = stepAll(states, i);
-      if (after) {
-        placed.add(i);
-        if (firstVisit(after)) {
-          stack.push({ op: i, states });
-          states = after;
-          lift(i);
+      const { input, result } = ops[i]!.op;
+      if (!result && model.dead && states.every((s) => model.dead!(s.state, input))) {
+        // Left in, it would be tried and skipped at every later step. Dropped before, this
+        // node is that one, already searched.
+        if (place(i, states, true)) { e = next[HEAD]!; continue; }
+        stuck = true;
+      } else {
+        const after = stepAll(states, i);
+        if (after && !(!result && statesKey(after) === statesKey(states)) && place(i, after, false)) {
           e = next[HEAD]!;
           continue;
         }
-        placed.delete(i);
+        e = next[e]!;
       }
-      e = next[e]!;
-    } else {
-      // The operation returning here is not linearized, and nothing called after its return may go first.
-      if (stack.length > best.length) {
-        best.length = low;
-        for (let j = low; j < stack.length; j++) best.push(stack[j]!.op);
-        low = stack.length;
-      }
+    }
+    if (!stuck) continue;
+    // The operation returning here is not linearized, and nothing called after its return may go first.
+    if (stack.length > best.length) {
+      best.length = low;
+      for (let j = low; j < stack.length; j++) best.push(stack[j]!.op);
+      low = stack.length;
+    }
+    for (;;) {
       const top = stack.pop();
       if (!top) return explain(model, partition, ops, best, rank, stepAll);
       low = Math.min(low, stack.length);
       placed.delete(top.op);
       states = top.states;
       unlift(top.op);
+      if (ops[top.op]!.op.result) knownLeft++;
       e = next[2 * top.op]!;
+      if (!top.forced) break;
     }
   }
   return 'ok';
@@ -269,14 +304,18 @@ function explain<S, I, O>(
   const placed = new Set(best);
   const left = ops.map((_, i) => i).filter((i) => !placed.has(i));
   const stuck = left.reduce((a, b) => (rank[2 * b + 1]! < rank[2 * a + 1]! ? b : a));
+  const whyNot = (before: readonly Keyed<S>[], i: number): string => {
+    const after = stepAll(before, i);
+    if (!after) return 'its result is impossible after the prefix';
+    if (!ops[i]!.op.result && statesKey(after) === statesKey(before)) return 'its outcome is unknown, and here it would change nothing';
+    return 'it can follow the prefix, but then the rest of the history cannot be linearized';
+  };
   const candidates = left
     .filter((i) => rank[2 * i]! < rank[2 * stuck + 1]!)
     .sort((a, b) => rank[2 * a]! - rank[2 * b]!)
     .map((i) => ({
       operation: report(model, ops[i]!),
-      why: stepAll(states, i)
-        ? 'it can follow the prefix, but then the rest of the history cannot be linearized'
-        : 'its result is impossible after the prefix',
+      why: whyNot(states, i),
     }));
   return {
     prefix: best.map((i) => report(model, ops[i]!)),
