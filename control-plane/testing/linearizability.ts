@@ -18,7 +18,8 @@
 // would change nothing (the state set stays the same) is never needed, since
 // leaving it out leads to the same states, and is skipped: without that, every
 // stale update or create of an existing key that timed out would double the
-// pairs to try from then on. The search runs against a time budget: a
+// pairs to try from then on; one the model calls dead (it can never take
+// effect again) is dropped for good. The search runs against a time budget: a
 // partition not decided in time makes the result `unknown`, never a verdict the
 // search did not reach.
 import { BrambleError } from '../../proto/util/errors.js';
@@ -43,9 +44,9 @@ export interface Model<S, I, O> {
   init(partition: string): S;
   /**
    * Every state the operation can leave behind when applied to `state` and answering
-   * `output`; output undefined means the outcome is unknown, so both "took effect" and
-   * "had no effect" must be among the answers where the model allows them. [] when
-   * the output is impossible from this state.
+   * `output`; [] when the output is impossible from this state. Output undefined means
+   * the outcome is unknown: the states if it took effect here are enough ("never" is
+   * covered by not placing it), and the unchanged state may be among them.
    */
   step(state: S, input: I, output: O | undefined): S[];
   /** Equal for equal states and only for them (memoization key). */
@@ -251,8 +252,8 @@ function searchPartition<S, I, O>(
       const i = e >> 1;
       const { input, result } = ops[i]!.op;
       if (!result && model.dead && states.every((s) => model.dead!(s.state, input))) {
-        // Left in, it would be tried and skipped at every later step. Dropped before, this
-        // node is that one, already searched.
+        // Left in, it would be tried and skipped at every later step. If the node with it
+        // dropped was searched before, this one is the same node and fails the same way.
         if (place(i, states, true)) { e = next[HEAD]!; continue; }
         stuck = true;
       } else {
