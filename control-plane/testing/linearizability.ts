@@ -19,7 +19,10 @@
 // leaving it out leads to the same states, and is skipped: without that, every
 // stale update or create of an existing key that timed out would double the
 // pairs to try from then on; one the model calls dead (it can never take
-// effect again) is dropped for good. The search runs against a time budget: a
+// effect again) is dropped for good. A known operation that changes nothing
+// where it can be placed (a read, a refused write) is placed there and not
+// revisited: any way on can be reordered to start with it. The search runs
+// against a time budget: a
 // partition not decided in time makes the result `unknown`, never a verdict the
 // search did not reach.
 import { BrambleError } from '../../proto/util/errors.js';
@@ -224,7 +227,7 @@ function searchPartition<S, I, O>(
 
   let states: Keyed<S>[] = [{ state: model.init(partition), key: '' }];
   states[0]!.key = model.stateKey(states[0]!.state);
-  /** forced: an operation of unknown outcome dropped as dead, not a choice to revisit. */
+  /** forced: not a choice to revisit (a dead operation dropped, or one that changed nothing). */
   const stack: { op: number; states: Keyed<S>[]; forced: boolean }[] = [];
   // The deepest stack seen, kept incrementally: entries below `low` have not changed since.
   const best: number[] = [];
@@ -258,11 +261,18 @@ function searchPartition<S, I, O>(
         stuck = true;
       } else {
         const after = stepAll(states, i);
-        if (after && !(!result && statesKey(after) === statesKey(states)) && place(i, after, false)) {
+        const same = after !== undefined && statesKey(after) === statesKey(states);
+        if (same && result) {
+          // It changes nothing here, so any way on from this node can be reordered to place
+          // it first (later ops see the same states, or more): it is no choice.
+          if (place(i, after, true)) { e = next[HEAD]!; continue; }
+          stuck = true;
+        } else if (after && !same && place(i, after, false)) {
           e = next[HEAD]!;
           continue;
+        } else {
+          e = next[e]!;
         }
-        e = next[e]!;
       }
     }
     if (!stuck) continue;
