@@ -161,7 +161,7 @@ export function parseServers(value: string | string[] | undefined): string[] {
     if (/:0$/.test(address)) throw new UsageError(`--server port must be 1-65535: current value is "${address}"`);
     if (!servers.includes(address)) servers.push(address);
   }
-  if (servers.length === 0) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443 (give every control-plane member, comma-separated or repeated)');
+  if (servers.length === 0) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443');
   return servers;
 }
 
