@@ -18,6 +18,15 @@ type Mode = 'leader' | 'follower' | 'down';
 
 class FakeStream extends EventEmitter {
   cancelled = false;
+  ended = false;
+  /** Ends the stream with this error, as grpc-js does. */
+  fail(err: unknown): void {
+    this.ended = true;
+    this.emit('error', err);
+  }
+  get open(): boolean {
+    return !this.cancelled && !this.ended;
+  }
   written: unknown[] = [];
   write(m: unknown): boolean {
     this.written.push(m);
@@ -44,6 +53,9 @@ class FakeMember {
   mode: Mode;
   servers: string[] = [];
   heartbeats = 0;
+  heartbeatFailures = 0;
+  /** Heartbeats alone fail (a slow member): the streams stay up. */
+  heartbeatsDown = false;
   readonly watches: FakeStream[] = [];
   readonly tunnels: FakeStream[] = [];
   readonly networks: FakeStream[] = [];
@@ -55,21 +67,25 @@ class FakeMember {
 
   client(): NodeClient {
     type Cb = (err: unknown, res?: object) => void;
-    const unary = (onOk: () => object) => (...args: unknown[]) => {
+    const unary = (onOk: () => object, down = () => false) => (...args: unknown[]) => {
       const cb = args[args.length - 1] as Cb;
-      queueMicrotask(() => (this.mode === 'leader' ? cb(null, onOk()) : cb(failure(this.mode, this.address))));
+      queueMicrotask(() => {
+        const away = down();
+        if (this.mode === 'leader' && !away) cb(null, onOk());
+        else cb(failure(away ? 'down' : this.mode, this.address));
+      });
     };
     const stream = (into: FakeStream[]) => () => {
       const s = new FakeStream();
       into.push(s);
-      if (this.mode !== 'leader') queueMicrotask(() => s.emit('error', failure(this.mode, this.address)));
+      if (this.mode !== 'leader') queueMicrotask(() => s.fail(failure(this.mode, this.address)));
       return s;
     };
     return {
       Heartbeat: unary(() => {
         this.heartbeats++;
         return { intervalSeconds: 10, servers: this.servers };
-      }),
+      }, () => this.heartbeatsDown && ++this.heartbeatFailures > 0),
       UpdatePodStatus: (req: { name: string }, cb: Cb) => unary(() => {
         this.statuses.push(req.name);
         return {};
@@ -85,11 +101,11 @@ class FakeMember {
   /** Ends every open stream the way a member that lost leadership does. */
   loseLeadership(): void {
     this.mode = 'follower';
-    for (const s of [...this.watches, ...this.tunnels, ...this.networks]) if (!s.cancelled) s.emit('error', failure('follower', this.address));
+    for (const s of [...this.watches, ...this.tunnels, ...this.networks]) if (s.open) s.fail(failure('follower', this.address));
   }
 
   openWatches(): FakeStream[] {
-    return this.watches.filter((s) => !s.cancelled);
+    return this.watches.filter((s) => s.open);
   }
 }
 
@@ -146,8 +162,8 @@ function agent(members: FakeMember[], opts: { given?: string[]; store?: ServerLi
 /** The member holds every stream the agent keeps open, and heard a heartbeat. */
 function assertServedBy(m: FakeMember): void {
   assert.equal(m.openWatches().length, 1, `${m.address} must hold the assignments watch`);
-  assert.equal(m.tunnels.filter((s) => !s.cancelled).length, 1, `${m.address} must hold the tunnel`);
-  assert.equal(m.networks.filter((s) => !s.cancelled).length, 1, `${m.address} must hold the network watch`);
+  assert.equal(m.tunnels.filter((s) => s.open).length, 1, `${m.address} must hold the tunnel`);
+  assert.equal(m.networks.filter((s) => s.open).length, 1, `${m.address} must hold the network watch`);
   assert.ok(m.heartbeats >= 1, `${m.address} must have heard a heartbeat`);
 }
 
@@ -246,7 +262,7 @@ describe('agent failover between control-plane members', () => {
     watch!.emit('data', ev('SYNCED'));
     assert.deepEqual(t.seen.map((s) => s.state.pods.map((p) => p.metadata.name)), [['web']]);
     a.mode = 'down';
-    watch!.emit('error', failure('down', a.address));
+    watch!.fail(failure('down', a.address));
     // Hours of outage, many rounds: nothing tells the reconciler to remove a Pod.
     for (let i = 0; i < 40; i++) await t.clock.advance(30_000);
     assert.ok(t.dials.length > 6, `the agent must keep trying: ${t.dials.length} dials`);
@@ -260,6 +276,38 @@ describe('agent failover between control-plane members', () => {
     assert.equal(t.seen.length, 1, 'a new stream hands nothing over before it is complete');
     again!.emit('data', ev('SYNCED'));
     assert.deepEqual(t.seen.at(-1)!.state.pods.map((p) => p.metadata.name), ['web']);
+    t.stop();
+  });
+
+  test('with one address, a failed heartbeat is retried after the back-off and the streams still open stay', async () => {
+    const a = new FakeMember('10.0.0.1:7443', 'leader');
+    const t = agent([a]);
+    await t.start();
+    const open = [a.watches[0], a.tunnels[0], a.networks[0]];
+    a.heartbeatsDown = true;
+    await t.clock.advance(10_000);
+    assert.equal(a.heartbeatFailures, 1);
+    a.heartbeatsDown = false;
+    const before = a.heartbeats;
+    await t.clock.advance(500);
+    await settle(t.clock);
+    assert.equal(a.heartbeats, before + 1, 'the heartbeat must be retried after the back-off, before the next interval');
+    assert.deepEqual([a.watches[0], a.tunnels[0], a.networks[0]], open);
+    assert.ok(open.every((s) => s!.open), 'no open stream may be dropped');
+    assert.deepEqual(t.dials, [a.address]);
+    t.stop();
+  });
+
+  test('with one address, a stream that ends is opened again on the same member', async () => {
+    const a = new FakeMember('10.0.0.1:7443', 'leader');
+    const t = agent([a]);
+    await t.start();
+    a.watches[0]!.fail(failure('down', a.address));
+    await t.clock.advance(500);
+    await settle(t.clock);
+    assert.equal(a.watches.length, 2, 'a second watch must be open');
+    assert.equal(a.tunnels.length, 1, 'the tunnel stays');
+    assert.deepEqual(t.dials, [a.address]);
     t.stop();
   });
 

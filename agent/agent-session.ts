@@ -90,7 +90,7 @@ export class AgentSession {
   }
 
   start(): void {
-    this.unsubscribeMove = this.conn.onMove(() => this.moved());
+    this.unsubscribeMove = this.conn.onMove((_address, sameMember) => this.moved(sameMember));
     void this.beat();
     this.heartbeatTimer = this.deps.clock.setInterval(() => void this.beat(), this.deps.heartbeatIntervalMs);
     this.watch();
@@ -113,20 +113,25 @@ export class AgentSession {
    * heartbeat tells it this board is up. The streams on the old member are dropped;
    * the Pods are not touched (the new assignments replace the old ones only once synced).
    */
-  private moved(): void {
+  private moved(sameMember: boolean): void {
     if (this.stopped) return;
-    this.retryTimers.watch?.cancel();
-    this.retryTimers.tunnel?.cancel();
-    this.watchFailures = 0;
-    this.tunnelFailures = 0;
-    const watch = this.watchCall;
-    const tunnel = this.tunnelCall;
-    this.watchCall = undefined;
-    this.tunnelCall = undefined;
-    watch?.cancel();
-    tunnel?.cancel();
-    this.watch();
-    this.openTunnel();
+    // On the same member (one address) a stream still open there stays; one that ended is opened again.
+    if (!sameMember || !this.watchCall) {
+      this.retryTimers.watch?.cancel();
+      this.watchFailures = 0;
+      const watch = this.watchCall;
+      this.watchCall = undefined;
+      watch?.cancel();
+      this.watch();
+    }
+    if (!sameMember || !this.tunnelCall) {
+      this.retryTimers.tunnel?.cancel();
+      this.tunnelFailures = 0;
+      const tunnel = this.tunnelCall;
+      this.tunnelCall = undefined;
+      tunnel?.cancel();
+      this.openTunnel();
+    }
     void this.beat();
     if (this.pendingStatus.size > 0) void this.flushStatus();
   }
@@ -204,7 +209,12 @@ export class AgentSession {
   /** A stream ended: a move reopens it on the next member (see moved()); anything else is retried here with back-off. */
   private retry(kind: 'watch' | 'tunnel', gen: number, err: unknown, fn: () => void): void {
     if (this.stopped) return;
-    if (this.conn.failed(gen, err)) return;
+    if (this.conn.failed(gen, err)) {
+      // Ended: the move opens it again.
+      if (kind === 'watch') this.watchCall = undefined;
+      else this.tunnelCall = undefined;
+      return;
+    }
     const failures = kind === 'watch' ? ++this.watchFailures : ++this.tunnelFailures;
     this.retryTimers[kind]?.cancel();
     this.retryTimers[kind] = this.deps.clock.setTimeout(fn, backoffDelay(failures, RECONNECT));

@@ -92,8 +92,9 @@ export class NetworkView {
   start(): void {
     this.stopped = false;
     // Another member serves the stream from a fresh SYNC; the last view stays in use until its SYNCED.
-    this.unsubscribeMove = this.opts.connection?.onMove(() => {
-      if (this.stopped) return;
+    this.unsubscribeMove = this.opts.connection?.onMove((_address, sameMember) => {
+      // On the same member (one address) a stream still open there stays.
+      if (this.stopped || (sameMember && this.call)) return;
       this.retryTimer?.cancel();
       this.failures = 0;
       const old = this.call;
@@ -173,7 +174,10 @@ export class NetworkView {
       ended = true;
       // Dropped by a move (its successor is open), or the member is away: the move reopens it.
       if (this.stopped || this.call !== call) return;
-      if (this.opts.connection?.failed(gen, err)) return;
+      if (this.opts.connection?.failed(gen, err)) {
+        this.call = undefined;
+        return;
+      }
       this.failures++;
       this.log[this.failures === 1 ? 'info' : 'debug']({ why }, 'network stream ended; reconnecting, the last view stays in use');
       this.retryTimer = this.opts.clock.setTimeout(() => this.watch(), backoffDelay(this.failures, RECONNECT));

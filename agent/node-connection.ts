@@ -24,7 +24,11 @@ export interface Connection {
   succeeded(generation: number): void;
   /** A server's list of members (from a heartbeat's answer). */
   learn(servers: unknown): void;
-  onMove(listener: (address: string) => void): () => void;
+  /**
+   * After a move: `sameMember` when the next member is the one already used (a single
+   * address): streams still open there may stay, only the ended ones are opened again.
+   */
+  onMove(listener: (address: string, sameMember: boolean) => void): () => void;
 }
 
 /** A member away or not leading: moving to the next one is safe (none of these acted on the request). */
@@ -50,10 +54,12 @@ export class NodeConnection implements Connection {
   private gen = 0;
   private pending: Timer | undefined;
   private closed = false;
-  private readonly listeners = new Set<(address: string) => void>();
+  private readonly listeners = new Set<(address: string, sameMember: boolean) => void>();
+  private dialled: string;
 
   constructor(private readonly opts: NodeConnectionOptions) {
-    this.current = opts.dial(opts.servers.current());
+    this.dialled = opts.servers.current();
+    this.current = opts.dial(this.dialled);
   }
 
   address(): string {
@@ -92,7 +98,7 @@ export class NodeConnection implements Connection {
     this.opts.servers.learn(servers).catch((e: unknown) => this.opts.logger.warn({ err: String(e) }, 'the known servers could not be saved'));
   }
 
-  onMove(listener: (address: string) => void): () => void {
+  onMove(listener: (address: string, sameMember: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -107,12 +113,17 @@ export class NodeConnection implements Connection {
   private move(address: string): void {
     this.pending = undefined;
     if (this.closed) return;
-    this.current.close();
-    this.current = this.opts.dial(address);
+    const sameMember = address === this.dialled;
+    // The same member again: its channel reconnects by itself, and streams still open on it stay.
+    if (!sameMember) {
+      this.current.close();
+      this.current = this.opts.dial(address);
+      this.dialled = address;
+    }
     this.gen++;
     for (const l of [...this.listeners]) {
       try {
-        l(address);
+        l(address, sameMember);
       } catch (e) {
         this.opts.logger.error({ err: String(e) }, 'reconnecting after a move failed');
       }
