@@ -146,7 +146,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'run the agent of one board: join the cluster and run the pods it is given on containerd',
     arguments: [],
     options: [
-      { flags: '--server <host:port>', description: 'gRPC address of the control plane (required)' },
+      { flags: '--server <host:port>', description: 'gRPC address of the control plane (required); with several members give each (repeatable, or comma-separated): the agent fails over between them', repeatable: true },
       { flags: '--token <token>', description: 'join token (`bramble token create`, or the server\'s <data dir>/token); not needed once joined. Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
       { flags: '--token-file <file>', description: 'read the join token from this file' },
       { flags: '--node-name <name>', description: NODE_NAME_HELP },
@@ -161,7 +161,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     daemon: true,
     action: (ctx, _args, o) =>
       runAgent(ctx, {
-        server: optString(o, 'server'),
+        server: optStrings(o, 'server'),
         token: optString(o, 'token'),
         tokenFile: optString(o, 'tokenFile'),
         envToken: process.env.BRAMBLE_TOKEN,

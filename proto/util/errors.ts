@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   /** The store cannot be read or written (corrupt files, a disk that refuses writes). */
   STORE_FAILED: GrpcStatus.UNAVAILABLE,
+  /** This member does not lead and did not act on the request: sending it to the leader is safe. */
+  NOT_LEADER: GrpcStatus.UNAVAILABLE,
   RUNTIME_FAILED: GrpcStatus.INTERNAL,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
