@@ -43,6 +43,7 @@ import { NodeHeartbeats } from './nodes/node-heartbeats.js';
 import { TunnelRegistry } from './nodes/node-tunnels.js';
 import { publicKeyFingerprint } from './pki/pki-ca.js';
 import { writeClientConfig } from './pki/client-config.js';
+import { standaloneMembers } from './api/api-members.js';
 import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
@@ -292,6 +293,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();
     const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
+    let boundPort = grpcAddr.port;
     const server = new grpc.Server({
       // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
       'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
@@ -302,6 +304,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
+      members: standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -359,6 +362,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await controllers.start();
     cleanups.push(() => controllers.stop());
     const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
+    boundPort = grpcPort;
     cleanups.push(() => shutdownGrpc(server));
     grpcBound = true;
 

@@ -18,6 +18,7 @@ import { ensureSystemNamespaces } from '../server.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
+import { standaloneMembers } from './api-members.js';
 
 const CA_HASH = 'a'.repeat(64);
 
@@ -357,7 +358,7 @@ describe('clusterHandlers', () => {
     const handlers = clusterHandlers(api, {
       board: boardFor(createMemoryStore()),
       logger: silentLogger(), metrics,
-      authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
+      members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
     });
     const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
     assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
@@ -367,7 +368,7 @@ describe('clusterHandlers', () => {
 
   test('an authorized call returns the object as JSON', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
     assert.equal(err, null);
     assert.equal(parse(value!.object as string).kind, 'Namespace');
@@ -391,7 +392,7 @@ describe('clusterHandlers', () => {
   test('a watch from a compacted revision ends with OUT_OF_RANGE and code STORE_REVISION_TOO_OLD', async () => {
     const { api } = await setup({ retainEvents: 1 });
     for (let i = 1; i <= 3; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 1, labelSelector: '' });
     const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
     handlers.Watch(watchCall(stream));
@@ -402,7 +403,7 @@ describe('clusterHandlers', () => {
 
   test('a watch stops delivering once the client cancels', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 0, labelSelector: '' });
     handlers.Watch(watchCall(stream));
     await api.apply({ objects: [deployment('web', 1)], dryRun: false });

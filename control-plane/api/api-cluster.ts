@@ -23,6 +23,7 @@ import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
 import { execHandler } from './api-exec.js';
+import { checkMemberName, type ClusterMembers } from './api-members.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -212,6 +213,8 @@ export interface ClusterHandlerOptions extends HandlerContext {
   board: BoardApi;
   /** Throws UNAUTHENTICATED / FORBIDDEN unless the caller holds the admin credential. */
   authorize: (call: CallWithAuth) => void;
+  /** The control-plane members: Raft's, or the standalone server alone. */
+  members: ClusterMembers;
 }
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
@@ -256,5 +259,10 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     }),
     // Admin only, as every Cluster call: a node certificate is refused (FORBIDDEN) before anything runs.
     Exec: execHandler(ctx, { authorize, prepare: (start) => opts.board.prepareExec(start) }),
+    ClusterStatus: unary(ctx, 'ClusterStatus', async (_req, call) => { authorize(call); return opts.members.status(); }),
+    RemoveMember: unary(ctx, 'RemoveMember', async (req, call) => {
+      authorize(call);
+      return { members: await opts.members.remove(checkMemberName(req.name)) };
+    }),
   };
 }

@@ -29,6 +29,9 @@ import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js'
 import type { ImportImageResponse__Output } from '../../proto/generated/bramble/v1/ImportImageResponse.js';
 import type { ExecRequest } from '../../proto/generated/bramble/v1/ExecRequest.js';
 import type { ExecResponse__Output } from '../../proto/generated/bramble/v1/ExecResponse.js';
+import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
+import type { RemoveMemberRequest } from '../../proto/generated/bramble/v1/RemoveMemberRequest.js';
+import type { RemoveMemberResponse__Output } from '../../proto/generated/bramble/v1/RemoveMemberResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, serverList, type ClientConfig } from '../pki/client-config.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
@@ -46,6 +49,8 @@ export interface ClusterConnection {
   createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
   listTokens(): Promise<ListTokensResponse__Output>;
   deleteToken(id: string): Promise<void>;
+  clusterStatus(): Promise<ClusterStatusResponse__Output>;
+  removeMember(req: RemoveMemberRequest): Promise<RemoveMemberResponse__Output>;
   /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
   watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
@@ -375,6 +380,8 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     deleteToken: async (id) => {
       await call((c) => c.DeleteToken, { id });
     },
+    clusterStatus: () => call((c) => c.ClusterStatus, {}),
+    removeMember: (req) => call((c) => c.RemoveMember, req),
     watch,
     logs,
     importImage,

@@ -5,6 +5,7 @@ import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { runCreateJob } from './cli-create-job.js';
+import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
 import { runCordon, runDrain } from './cli-drain.js';
@@ -439,6 +440,26 @@ export const COMMANDS: readonly CommandEntry[] = [
             allNamespaces: optBool(o, 'allNamespaces'),
             output: (optString(o, 'output') ?? 'table') as TopOutput,
           }),
+      },
+    ],
+  },
+  {
+    name: 'cluster',
+    description: 'the control-plane members: their roles and how far each has applied the store',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'show each member: role, term, commit and applied index, lag behind the leader, last contact',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: CLUSTER_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runClusterStatus(ctx, { output: (optString(o, 'output') ?? 'table') as ClusterOutput }),
+      },
+      {
+        name: 'remove',
+        description: 'remove a member from the control plane (one membership change at a time); stop its server first',
+        arguments: [{ name: '<name>', description: 'the member\'s name (its --node-name), as `bramble cluster status` shows it' }],
+        options: [],
+        action: (ctx, a) => runClusterRemove(ctx, { name: argString(a, 0) ?? '' }),
       },
     ],
   },

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   /** The store cannot be read or written (corrupt files, a disk that refuses writes). */
   STORE_FAILED: GrpcStatus.UNAVAILABLE,
+  /** The request is well formed but this server is in no state to do it (a membership change on a standalone server). */
+  FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
   RUNTIME_FAILED: GrpcStatus.INTERNAL,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
