@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
-import { ensureClusterPki, hostSans, publicKeyFingerprint } from './pki-ca.js';
+import { ensureClusterPki, hostSans, installClusterCa, publicKeyFingerprint, readClusterCaKey } from './pki-ca.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -174,5 +174,33 @@ describe('public key fingerprints', () => {
     assert.equal(publicKeyFingerprint(a.csrPem), createHash('sha256').update(spki).digest('hex'));
     assert.equal(publicKeyFingerprint(pubPem), publicKeyFingerprint(a.csrPem));
     assert.notEqual(publicKeyFingerprint(a.csrPem), publicKeyFingerprint(b.csrPem));
+  });
+});
+
+describe('a server joining an existing cluster', () => {
+  async function dirs(t: { after(fn: () => Promise<void>): void }): Promise<[string, string]> {
+    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-join-ca-'));
+    t.after(() => fs.rm(base, { recursive: true, force: true }));
+    return [path.join(base, 'first'), path.join(base, 'joiner')];
+  }
+
+  test('takes the cluster\'s CA, key mode 0600, and serves with it', async (t) => {
+    const [first, joiner] = await dirs(t);
+    const a = await ensureClusterPki(first);
+    await installClusterCa(joiner, a.caPem, await readClusterCaKey(first));
+    assert.equal((await fs.stat(path.join(joiner, 'tls', 'ca.key'))).mode & 0o777, 0o600);
+    const b = await ensureClusterPki(joiner);
+    assert.equal(b.caHash, a.caHash);
+    // Installing the same CA again changes nothing.
+    await installClusterCa(joiner, a.caPem, await readClusterCaKey(first));
+  });
+
+  test('never replaces another cluster\'s CA, nor takes a key that is not the certificate\'s', async (t) => {
+    const [first, joiner] = await dirs(t);
+    const a = await ensureClusterPki(first);
+    const other = await ensureClusterPki(joiner);
+    await assert.rejects(installClusterCa(joiner, a.caPem, await readClusterCaKey(first)), (e: unknown) => isBrambleError(e, 'CA_MISMATCH') && /another cluster/.test(e.message));
+    await assert.rejects(installClusterCa(path.join(joiner, 'x'), a.caPem, await readClusterCaKey(joiner)));
+    assert.notEqual(other.caHash, a.caHash);
   });
 });

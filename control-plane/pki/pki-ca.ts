@@ -113,6 +113,33 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   };
 }
 
+/**
+ * Puts an existing cluster's CA into a data dir, for a server joining that cluster
+ * as a member: it then signs node and replica certificates as every member does.
+ * The same CA already there is kept; another cluster's CA is never replaced.
+ */
+export async function installClusterCa(dataDir: string, caPem: string, caKeyPem: string): Promise<void> {
+  const tlsDir = path.join(dataDir, 'tls');
+  await fs.mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  const caCrt = path.join(tlsDir, 'ca.crt');
+  const caKey = path.join(tlsDir, 'ca.key');
+  assertKeyMatches(caPem, caKeyPem, 'the cluster CA certificate', 'the cluster CA key');
+  const existing = await readIfExists(caCrt);
+  if (existing !== undefined) {
+    if (existing.trim() === caPem.trim()) return;
+    throw new BrambleError('CA_MISMATCH', `${caCrt} holds the CA of another cluster: join with an empty --data-dir, or move ${tlsDir} away`);
+  }
+  await writeFileAtomic(caKey, caKeyPem, 0o600);
+  await writeFileAtomic(caCrt, caPem, 0o644);
+}
+
+/** The CA key, for a member handing it to a server that joins (over the token-pinned connection only). */
+export async function readClusterCaKey(dataDir: string): Promise<string> {
+  const key = await readIfExists(path.join(dataDir, 'tls', 'ca.key'));
+  if (key === undefined) throw new BrambleError('INTERNAL', `the cluster CA key is missing from ${path.join(dataDir, 'tls')}`);
+  return key;
+}
+
 /** sha256 (hex) of the SubjectPublicKeyInfo in a certificate, CSR or public key PEM. */
 export function publicKeyFingerprint(pem: string): string {
   let spki: Buffer;
