@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { realClock, type Clock, type Timer } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
-import type { Leadership } from '../controllers/leadership.js';
 import { levelReason, type Db, type DbOp } from '../store/store-level.js';
 import { RaftError, RawNode } from './raft-core.js';
 import type { RaftLogStore, StoredConf } from './raft-log-store.js';
@@ -135,8 +134,12 @@ interface PendingConf {
   timer: Timer;
 }
 
-/** Leadership from the core's soft state, for the controller manager. */
-export class RaftLeadership implements Leadership {
+/**
+ * Leadership from the core's soft state, for the controller manager: it has the shape
+ * of controllers/leadership.ts's Leadership (that folder sits above this one, so the
+ * interface is matched, not imported).
+ */
+export class RaftLeadership {
   private leader = false;
   private readonly listeners = new Set<(leader: boolean) => void>();
 
