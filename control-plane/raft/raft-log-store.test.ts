@@ -18,10 +18,12 @@ async function withDir(fn: (dataDir: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function open(dataDir: string, opts: RaftLogStoreOptions = {}): Promise<{ db: Db; log: RaftLogStore }> {
+async function open(dataDir: string, opts: RaftLogStoreOptions & { bootstrap?: StoredConf } = {}): Promise<{ db: Db; log: RaftLogStore }> {
   const { db } = await openStoreDb({ dataDir });
   try {
-    return { db, log: await RaftLogStore.load(db, { ...opts, bootstrap: conf }) };
+    const log = await RaftLogStore.load(db, opts);
+    if (log.bootstrapOps.length > 0) await db.batch(log.bootstrapOps, { sync: true });
+    return { db, log };
   } catch (err) {
     await db.close();
     throw err;
@@ -56,7 +58,6 @@ test('a reopened log keeps its term, vote, entries and applied index', async () 
     ({ db, log } = await open(dir));
     try {
       assert.deepEqual(log.storage.initialState().hardState, { term: 2, vote: 'b', commit: 2 });
-      assert.deepEqual(log.storage.initialState().confState, { voters: ['a', 'b', 'c'], learners: [] });
       assert.equal(log.storage.lastIndex(), 3);
       assert.deepEqual(log.storage.entries(1, 4), ents(1, 3, 2));
       assert.equal(log.applied, 2);
@@ -191,11 +192,34 @@ test('compaction by bytes starts when the kept entries are over the byte limit',
   });
 });
 
+test('a bootstrap starts the log at a snapshot at index 1 with the membership, so joiners get a snapshot', async () => {
+  await withDir(async (dir) => {
+    let { db, log } = await open(dir, { bootstrap: conf });
+    assert.equal(log.storage.firstIndex(), 2);
+    await db.close();
+    // Read back, and never bootstrapped again over a log that exists.
+    ({ db, log } = await open(dir, { bootstrap: { voters: ['x'], learners: [], peers: {} } }));
+    try {
+      assert.deepEqual(log.bootstrapOps, []);
+      assert.deepEqual(log.storage.initialState(), {
+        hardState: { term: 1, vote: '', commit: 1 },
+        confState: { voters: ['a', 'b', 'c'], learners: [] },
+      });
+      assert.equal(log.storage.firstIndex(), 2);
+      assert.equal(log.storage.term(1), 1);
+      assert.equal(log.applied, 1);
+      assert.deepEqual(log.conf, conf);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 test('the snapshot the core sends is the state machine at the applied index, with the members\' addresses', async () => {
   await withDir(async (dir) => {
-    const { db, log } = await open(dir);
+    const { db, log } = await open(dir, { bootstrap: conf });
     try {
-      await persist(db, log, ents(1, 4, 3), { term: 3, vote: 'a', commit: 0 }, 3);
+      await persist(db, log, ents(2, 4, 3), { term: 3, vote: 'a', commit: 0 }, 3);
       const requested: number[] = [];
       log.storage.onSnapshotRequested = (meta) => requested.push(meta.index);
       const snap = log.storage.snapshot();

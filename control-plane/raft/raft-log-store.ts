@@ -145,22 +145,28 @@ export class RaftLogStore {
   private appendedSinceMeasure = 0;
   private measuredBytes = 0;
   private hardState: HardState;
-  /** Whether r:conf is on disk (a bootstrap writes it with the first batch). */
-  private confDurable: boolean;
+  /** The records a bootstrap writes before the node starts (see load). */
+  readonly bootstrapOps: DbOp[];
 
-  private constructor(readonly storage: RaftLogStorage, hardState: HardState, confDurable: boolean, opts: RaftLogStoreOptions) {
+  private constructor(readonly storage: RaftLogStorage, hardState: HardState, bootstrapOps: DbOp[], opts: RaftLogStoreOptions) {
     this.compactEntries = positive('compactEntries', opts.compactEntries ?? DEFAULT_COMPACT_ENTRIES);
     this.compactBytes = positive('compactBytes', opts.compactBytes ?? DEFAULT_COMPACT_BYTES);
     this.catchUpEntries = nonNegative('catchUpEntries', opts.catchUpEntries ?? DEFAULT_CATCH_UP_ENTRIES);
     this.hardState = hardState;
-    this.confDurable = confDurable;
+    this.bootstrapOps = bootstrapOps;
     this.measuredBytes = storage.logBytes();
   }
 
   /**
    * Reads every Raft record back, checking each; a record that is not what this code
    * writes throws CorruptStore naming its key (openStoreDb's caller turns it into STORE_FAILED).
-   * `bootstrap` is the membership of a new cluster, used only when no r:conf is on disk.
+   * `bootstrap` is the membership of a new cluster (or of `--cluster-init` on an existing
+   * single-server store), used only when the database holds no Raft record at all. It
+   * starts the log at a snapshot at index 1, term 1, holding that membership and the
+   * store as it is, rather than at index 0: then no leader can send a joining member
+   * entries from the very start of the log, whose membership lives in no entry, and
+   * every member that did not bootstrap gets its first state (and membership) from a
+   * snapshot. The caller writes bootstrapOps before starting the node.
    */
   static async load(db: Db, opts: RaftLogStoreOptions & { bootstrap?: StoredConf } = {}): Promise<RaftLogStore> {
     const utf8 = { valueEncoding: 'utf8' } as const;
@@ -186,7 +192,7 @@ export class RaftLogStore {
       snap = { index: s.index, term: s.term };
     }
     const confValue = await read(RAFT_CONF);
-    let conf: StoredConf = opts.bootstrap ?? { voters: [], learners: [], peers: {} };
+    let conf: StoredConf = { voters: [], learners: [], peers: {} };
     if (confValue !== undefined) {
       const problem = confProblem(confValue);
       if (problem) throw new CorruptStore(`the Raft membership at ${RAFT_CONF} ${problem}`);
@@ -197,7 +203,7 @@ export class RaftLogStore {
     if (appliedValue !== undefined && !isIndex(appliedValue)) {
       throw new CorruptStore(`the applied index at ${META_APPLIED} holds ${JSON.stringify(appliedValue)}, not a non-negative integer`);
     }
-    const applied = (appliedValue as number | undefined) ?? 0;
+    const appliedIndex = (appliedValue as number | undefined) ?? 0;
 
     const entries: Entry[] = [];
     let prevTerm = snap.term;
@@ -212,6 +218,22 @@ export class RaftLogStore {
       if (e.term < prevTerm) throw new CorruptStore(`the entry at ${key} has term ${e.term}, below the ${prevTerm} of the entry before it`);
       prevTerm = e.term;
       entries.push(e);
+    }
+    const bootstrapOps: DbOp[] = [];
+    let applied = appliedIndex;
+    const untouched = hsValue === undefined && snapValue === undefined && confValue === undefined && appliedValue === undefined && entries.length === 0;
+    if (opts.bootstrap && untouched) {
+      conf = { voters: [...opts.bootstrap.voters], learners: [...opts.bootstrap.learners], peers: { ...opts.bootstrap.peers } };
+      snap = { index: 1, term: 1 };
+      hardState = { term: 1, vote: NONE, commit: 1 };
+      prevTerm = 1;
+      applied = 1;
+      bootstrapOps.push(
+        { type: 'put', key: RAFT_SNAPSHOT, value: snap },
+        { type: 'put', key: RAFT_HARD_STATE, value: hardState },
+        { type: 'put', key: RAFT_CONF, value: conf },
+        { type: 'put', key: META_APPLIED, value: applied },
+      );
     }
     const last = snap.index + entries.length;
     if (applied < snap.index || applied > last) {
@@ -230,7 +252,7 @@ export class RaftLogStore {
     storage.setHardState(hardState);
     storage.applied = applied;
     storage.conf = conf;
-    return new RaftLogStore(storage, hardState, confValue !== undefined, opts);
+    return new RaftLogStore(storage, bootstrapOps.length > 0 ? { ...hardState } : hardState, bootstrapOps, opts);
   }
 
   get applied(): number {
@@ -272,7 +294,7 @@ export class RaftLogStore {
   /** The writes that record entries up to `index` as applied, and membership when it changed. */
   appliedOps(index: number, conf: StoredConf | undefined): DbOp[] {
     const ops: DbOp[] = [{ type: 'put', key: META_APPLIED, value: index }];
-    if (conf || !this.confDurable) ops.push({ type: 'put', key: RAFT_CONF, value: conf ?? this.storage.conf });
+    if (conf) ops.push({ type: 'put', key: RAFT_CONF, value: conf });
     return ops;
   }
 
@@ -336,10 +358,7 @@ export class RaftLogStore {
       s.setHardState(p.hardState);
       if (p.wroteHardState) this.hardState = { ...p.hardState };
     }
-    if (p.applied !== undefined) {
-      s.applied = p.applied;
-      this.confDurable = true;
-    }
+    if (p.applied !== undefined) s.applied = p.applied;
     if (p.conf) s.conf = p.conf;
     if (p.compactTo !== undefined) {
       s.createSnapshot(p.compactTo, s.conf, '');

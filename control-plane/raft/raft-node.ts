@@ -334,6 +334,24 @@ export class RaftNode {
     this.kick();
   }
 
+  /**
+   * Hands leadership to the follower with the most of the log (a graceful shutdown, so a
+   * planned restart costs no election timeout). Returns its name, or '' when there is none.
+   */
+  transferToBestFollower(): NodeId {
+    const st = this.raw.status();
+    if (st.role !== 'leader' || !st.progress) return NONE;
+    let best: NodeId = NONE;
+    let match = -1;
+    for (const [id, pr] of st.progress) {
+      if (id === this.id || pr.isLearner || pr.match <= match) continue;
+      best = id;
+      match = pr.match;
+    }
+    if (best !== NONE) this.transferLeadership(best);
+    return best;
+  }
+
   /** Whether the loop has nothing in hand: for tests that move a fake clock only once the disk is quiet. */
   idle(): boolean {
     return !this.looping && (this.closed || this.failure !== undefined || !this.raw.hasReady());
@@ -426,6 +444,7 @@ export class RaftNode {
       if (this.crashed) return;
       this.raw.advance(rd);
       this.settleReads();
+      this.maybeReportLeader();
       await this.maybeCompact();
     }
   }
@@ -533,7 +552,18 @@ export class RaftNode {
       }
     }
     this.logger.info({ role: s.role, leader: s.leader }, 'raft: role changed');
-    this.leadership.set(s.role === 'leader');
+    if (s.role !== 'leader') this.leadership.set(false);
+  }
+
+  /**
+   * A new leader reports itself only once it has applied an entry of its own term (the
+   * no-op it appends on election): from then on its state holds every write committed
+   * before it, so controllers that start on the signal never act on a stale view.
+   */
+  private maybeReportLeader(): void {
+    if (this.soft.role !== 'leader' || this.leadership.isLeader() || this.closed) return;
+    const applied = this.log.applied;
+    if (applied > 0 && this.log.storage.term(applied) === this.raw.status().term) this.leadership.set(true);
   }
 
   /** Learns where our proposals went; those whose index a newer leader's entry took are lost. */

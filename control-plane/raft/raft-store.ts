@@ -66,11 +66,15 @@ function validCommand(command: Command): BrambleError | undefined {
   return undefined;
 }
 
+/** Captured states kept for snapshots not yet opened by the transport (they share frozen objects, so cost little). */
+const MAX_CAPTURED = 3;
+
 /** The state machine behind the Raft log: StoreState in memory, its records in LevelDB. */
 class StoreStateMachine implements RaftStateMachine, WatchSource {
   readonly hub: WatchHub;
   readonly stats: RaftStoreStats = { entriesApplied: 0, commandsCommitted: 0, commandsFailed: 0, snapshotsInstalled: 0 };
-  private captured: { index: number; snapshot: StoreSnapshot } | undefined;
+  /** States captured for snapshots being sent, by index; a few, as followers may be sent different ones. */
+  private readonly captured = new Map<number, StoreSnapshot>();
   private received: { index: number; snapshot: StoreSnapshot } | undefined;
 
   constructor(
@@ -123,15 +127,22 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
 
   captureSnapshot(meta: SnapshotMeta): void {
     // Taken now, between commits: consistent at the applied index the meta names.
-    if (this.captured?.index !== meta.index) this.captured = { index: meta.index, snapshot: this.state.snapshot() };
+    if (this.captured.has(meta.index)) return;
+    this.captured.set(meta.index, this.state.snapshot());
+    for (const index of this.captured.keys()) {
+      if (this.captured.size <= MAX_CAPTURED) break;
+      this.captured.delete(index);
+    }
   }
 
   openSnapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
-    const c = this.captured;
-    if (!c || c.index !== meta.index) {
+    const snapshot = this.captured.get(meta.index);
+    if (!snapshot) {
       throw new BrambleError('UNAVAILABLE', `no state captured at index ${meta.index} to send (the leader sends a newer one next time)`);
     }
-    return encodeSnapshot(c.snapshot, { createdAt: new Date(this.clock.now()).toISOString(), server: this.id });
+    // Each MsgSnap captures afresh, so a state is streamed once and then let go.
+    this.captured.delete(meta.index);
+    return encodeSnapshot(snapshot, { createdAt: new Date(this.clock.now()).toISOString(), server: this.id });
   }
 
   async receiveSnapshot(meta: SnapshotMeta, body: AsyncIterable<Uint8Array>): Promise<void> {
@@ -286,6 +297,7 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
       ...(opts.catchUpEntries !== undefined ? { catchUpEntries: opts.catchUpEntries } : {}),
       ...(bootstrap ? { bootstrap } : {}),
     });
+    if (log.bootstrapOps.length > 0) await db.batch(log.bootstrapOps, { sync: opts.sync ?? true });
     const snapshot = await readStoreFromDb(db, created);
     state = StoreState.restore(snapshot, retainEvents);
     compacted = snapshot.compactedRevision;
