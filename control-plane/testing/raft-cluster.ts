@@ -30,6 +30,8 @@ export class RaftTestCluster {
   readonly ids: string[];
   readonly tickMs: number;
   private seed: number;
+  /** Members that joined (no bootstrap): reopened without one, so they never bootstrap a cluster of their own. */
+  private readonly joined = new Set<string>();
 
   private constructor(readonly root: string, private readonly opts: RaftClusterOptions) {
     this.ids = opts.ids ?? ['a', 'b', 'c'];
@@ -47,17 +49,24 @@ export class RaftTestCluster {
     return join(this.root, id);
   }
 
+  /** A new member with an empty data dir that waits to be added (it gets its state by a snapshot). */
+  async join(id: string, extra: Partial<RaftStoreOptions> = {}): Promise<RaftStore> {
+    this.joined.add(id);
+    return this.open(id, extra);
+  }
+
   /** Opens (or reopens, after close or crash) the replica `id` from its data dir. */
-  async open(id: string): Promise<RaftStore> {
+  async open(id: string, extra: Partial<RaftStoreOptions> = {}): Promise<RaftStore> {
     const store = await openRaftStore({
       dataDir: this.dataDir(id),
       id,
       transport: this.net.transport(id),
-      bootstrap: this.ids.map((p) => ({ id: p, address: `${p}.test:7443` })),
+      ...(this.joined.has(id) ? {} : { bootstrap: this.ids.map((p) => ({ id: p, address: `${p}.test:7443` })) }),
       clock: this.clock,
       random: seededRandom(this.seed++),
       tickMs: this.tickMs,
       ...this.opts.store,
+      ...extra,
     });
     this.stores.set(id, store);
     return store;
