@@ -117,8 +117,8 @@ test('a new leader\'s entries replace the conflicting tail on disk too', async (
 for (const [what, key, value, message] of [
   ['a hard state that is not JSON', RAFT_HARD_STATE, '{"term":', /the value of r:hs is not valid JSON/],
   ['a hard state with a negative term', RAFT_HARD_STATE, '{"term":-1,"vote":"a","commit":0}', /r:hs has term -1/],
-  ['an entry that is not [term, data]', entryKey(2), '{"term":1}', /the entry at r:e:0000000000000002 is not \[term, data\]/],
-  ['a conf entry that does not decode', entryKey(2), '[1,"{}","conf"]', /the entry at r:e:0000000000000002 is a conf change that does not decode/],
+  ['an entry without its term', entryKey(2), '{"term":1}', /the entry at r:e:0000000000000002 does not start with its term and a newline/],
+  ['a conf entry that does not decode', entryKey(2), '1c\n{}', /the entry at r:e:0000000000000002 is a conf change that does not decode/],
   ['a membership without voters', RAFT_CONF, '{"learners":[],"peers":{}}', /r:conf has voters that are not a list/],
   ['an applied index past the log', META_APPLIED, '9', /the applied index 9 \(m:applied\) is outside the log kept, 0 to 3/],
 ] as const) {
@@ -147,7 +147,7 @@ test('a log whose terms go down is refused', async () => {
   await withDir(async (dir) => {
     const { db, log } = await open(dir);
     await persist(db, log, ents(1, 3, 2), { term: 2, vote: 'a', commit: 0 });
-    await db.put(entryKey(3), [1, 'x']);
+    await db.put(entryKey(3), '1\nx', { valueEncoding: 'utf8' });
     await db.close();
     await assert.rejects(open(dir), /the entry at r:e:0000000000000003 has term 1, below the 2/);
   });
