@@ -120,11 +120,23 @@ interface PendingProposal {
   index?: number;
 }
 
-interface PendingRead {
+interface ReadWaiter {
   resolve: () => void;
   reject: (e: Error) => void;
+}
+
+interface PendingRead {
+  waiters: ReadWaiter[];
   timer: Timer;
   index?: number;
+}
+
+function settleRead(r: PendingRead, err?: Error): void {
+  r.timer.cancel();
+  for (const w of r.waiters) {
+    if (err) w.reject(err);
+    else w.resolve();
+  }
 }
 
 interface PendingConf {
@@ -187,6 +199,9 @@ export class RaftNode {
   private readonly proposals = new Map<string, PendingProposal>();
   private readonly proposalsByIndex = new Map<number, PendingProposal>();
   private readonly reads = new Map<string, PendingRead>();
+  private queuedReads: ReadWaiter[] = [];
+  /** When each peer was last heard from, for `cluster status`. */
+  private readonly lastContact = new Map<NodeId, number>();
   private readonly confChanges = new Set<PendingConf>();
   private soft: SoftState = { leader: NONE, role: 'follower' };
   private looping = false;
@@ -248,9 +263,9 @@ export class RaftNode {
     this.kick();
   }
 
-  /** The core's status plus what the host knows (for `bramble cluster status`). */
-  status(): ReturnType<RawNode['status']> & { peers: Record<NodeId, string> } {
-    return { ...this.raw.status(), peers: { ...this.log.conf.peers } };
+  /** The core's status plus what the host knows (for `bramble cluster status`): addresses, and when each peer was last heard from (clock ms). */
+  status(): ReturnType<RawNode['status']> & { peers: Record<NodeId, string>; lastContact: Record<NodeId, number> } {
+    return { ...this.raw.status(), peers: { ...this.log.conf.peers }, lastContact: Object.fromEntries(this.lastContact) };
   }
 
   /** Starts an election now (a single-member cluster, or tests). */
@@ -280,27 +295,44 @@ export class RaftNode {
     });
   }
 
-  /** Resolves once this member has applied everything committed when the read was asked (ReadIndex). */
+  /**
+   * Resolves once this member has applied everything committed when the read was asked
+   * (ReadIndex). Reads asked in the same turn of the event loop share one ReadIndex (one
+   * heartbeat round): each was asked before it was sent, so its index serves them all.
+   */
   linearizableRead(): Promise<void> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
+    const st = this.raw.status();
+    if (st.role !== 'leader' && (st.role !== 'follower' || st.leader === NONE)) return Promise.reject(new NotLeaderError(this.id, NONE));
+    return new Promise((resolve, reject) => {
+      this.queuedReads.push({ resolve, reject });
+      if (this.queuedReads.length === 1) queueMicrotask(() => this.sendReads());
+    });
+  }
+
+  private sendReads(): void {
+    const waiters = this.queuedReads.splice(0);
+    if (waiters.length === 0) return;
+    const refused = this.refusal();
     const context = `${this.bootId}.r${++this.seq}`;
     try {
+      if (refused) throw refused;
       this.raw.readIndex(context);
     } catch (err) {
-      return Promise.reject(this.translate(err));
+      const e = this.translate(err);
+      for (const w of waiters) w.reject(e);
+      return;
     }
-    return new Promise((resolve, reject) => {
-      const r: PendingRead = {
-        resolve, reject,
-        timer: this.clock.setTimeout(() => {
-          this.reads.delete(context);
-          reject(new BrambleError('UNAVAILABLE', `the leader did not confirm a read within ${this.proposeTimeoutMs} ms (no quorum?)`));
-        }, this.proposeTimeoutMs),
-      };
-      this.reads.set(context, r);
-      this.kick();
-    });
+    const r: PendingRead = {
+      waiters,
+      timer: this.clock.setTimeout(() => {
+        this.reads.delete(context);
+        settleRead(r, new BrambleError('UNAVAILABLE', `the leader did not confirm a read within ${this.proposeTimeoutMs} ms (no quorum?)`));
+      }, this.proposeTimeoutMs),
+    };
+    this.reads.set(context, r);
+    this.kick();
   }
 
   /** One membership change; resolves with the new configuration once applied here. */
@@ -405,6 +437,8 @@ export class RaftNode {
 
   private stepSafely(m: Message): void {
     if (this.closed) return;
+    const c = this.log.conf;
+    if (c.peers[m.from] !== undefined || c.voters.includes(m.from) || c.learners.includes(m.from)) this.lastContact.set(m.from, this.clock.now());
     try {
       this.raw.step(m);
     } catch (err) {
@@ -547,8 +581,7 @@ export class RaftNode {
       for (const [ctx, r] of this.reads) {
         if (r.index !== undefined) continue;
         this.reads.delete(ctx);
-        r.timer.cancel();
-        r.reject(new BrambleError('UNAVAILABLE', `the leader changed before the read was confirmed (now ${s.leader || 'none'}): retry`));
+        settleRead(r, new BrambleError('UNAVAILABLE', `the leader changed before the read was confirmed (now ${s.leader || 'none'}): retry`));
       }
     }
     this.logger.info({ role: s.role, leader: s.leader }, 'raft: role changed');
@@ -610,8 +643,7 @@ export class RaftNode {
     for (const [ctx, r] of this.reads) {
       if (r.index === undefined || r.index > applied) continue;
       this.reads.delete(ctx);
-      r.timer.cancel();
-      r.resolve();
+      settleRead(r);
     }
   }
 
@@ -648,11 +680,9 @@ export class RaftNode {
 
   private rejectAll(err: Error): void {
     this.rejectProposals(err);
-    for (const r of this.reads.values()) {
-      r.timer.cancel();
-      r.reject(err);
-    }
+    for (const r of this.reads.values()) settleRead(r, err);
     this.reads.clear();
+    for (const w of this.queuedReads.splice(0)) w.reject(err);
     for (const c of this.confChanges) {
       c.timer.cancel();
       c.reject(err);

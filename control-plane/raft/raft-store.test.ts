@@ -115,6 +115,28 @@ test('a linearizable read on a follower returns only after it has applied what t
   assert.ok(follower.get('ConfigMap', 'default', 'seen'));
 }));
 
+test('reads asked together on a follower share one ReadIndex', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  await c.until(() => c.followers().every((f) => f.node.status().leader === leader.node.id), 'followers know the leader');
+  const follower = c.followers()[0]!;
+  await c.run(leader.propose(create('seen')));
+  const before = c.net.sentByType.get('MsgReadIndex') ?? 0;
+  await c.run(Promise.all(Array.from({ length: 20 }, () => follower.linearizableRead())));
+  assert.equal((c.net.sentByType.get('MsgReadIndex') ?? 0) - before, 1);
+  assert.ok(follower.get('ConfigMap', 'default', 'seen'));
+}));
+
+test('a linearizable read on the leader resolves, and one on a member that knows no leader is refused', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  await c.run(leader.linearizableRead());
+  // Not a member yet: it knows no leader, so it refuses at once instead of waiting for a timeout.
+  const lone = await c.join('lonely');
+  const err = await lone.linearizableRead().then(() => undefined, (e: unknown) => e);
+  assert.ok(isNotLeader(err), String(err));
+  assert.equal(err.leader, '');
+  assert.match(err.message, /lonely is not the leader and knows no leader yet/);
+}));
+
 test('a watch on a follower sees every write with the leader\'s revisions', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   const follower = c.followers()[0]!;

@@ -12,6 +12,8 @@ export class MemoryNetwork {
   /** Deliveries scheduled but not yet run: tests wait for 0 before moving a fake clock. */
   inFlight = 0;
   readonly counts = { sent: 0, delivered: 0, dropped: 0, snapshots: 0 };
+  /** Messages sent, by type. */
+  readonly sentByType = new Map<string, number>();
 
   /** The transport of member `id` (a new one replaces a closed one, as after a restart). */
   transport(id: NodeId): MemoryTransport {
@@ -84,6 +86,7 @@ export class MemoryTransport implements RaftTransport {
     for (const original of messages) {
       const m = structuredClone(original);
       this.net.counts.sent++;
+      this.net.sentByType.set(m.type, (this.net.sentByType.get(m.type) ?? 0) + 1);
       this.net.later(async () => {
         if (this.closed) return;
         const target = this.net.reachable(this.id, m.to);
