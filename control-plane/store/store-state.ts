@@ -115,7 +115,8 @@ export function storedObjectProblem(v: unknown, revision: number): string | unde
   return undefined;
 }
 
-function eventProblem(e: unknown, revision: number): string | undefined {
+/** Why a value read back cannot be a retained event at or before `revision`, or undefined. */
+export function eventProblem(e: unknown, revision: number): string | undefined {
   if (!isRecord(e)) return 'is not an object';
   if (typeof e.type !== 'string' || !EVENT_TYPES.has(e.type)) return `has type ${JSON.stringify(e.type)}`;
   if (!isRevision(e.revision) || e.revision > revision) return `has revision ${JSON.stringify(e.revision)}, after the store's ${revision}`;
@@ -128,31 +129,68 @@ function eventProblem(e: unknown, revision: number): string | undefined {
 }
 
 /**
+ * snapshotProblem one record at a time, for readers that stream a snapshot
+ * (store-snapshot.ts) and never hold all of it: `revisions` first, then every
+ * object, every event in order, and `end`. Each returns the problem or undefined.
+ */
+export class SnapshotChecker {
+  private last = 0;
+  private events = 0;
+  private revision = 0;
+  private compacted = 0;
+
+  revisions(revision: unknown, compactedRevision: unknown): string | undefined {
+    if (!isRevision(revision)) return `the revision record holds ${JSON.stringify(revision)}, not a revision`;
+    if (!isRevision(compactedRevision) || compactedRevision > revision) {
+      return `the compacted revision record holds ${JSON.stringify(compactedRevision)}, not a revision up to ${revision}`;
+    }
+    this.revision = revision;
+    this.last = this.compacted = compactedRevision;
+    return undefined;
+  }
+
+  object(o: unknown): string | undefined {
+    const problem = storedObjectProblem(o, this.revision);
+    return problem && `a stored object ${problem}`;
+  }
+
+  event(e: unknown): string | undefined {
+    const problem = eventProblem(e, this.revision);
+    if (problem) return `a stored event ${problem}`;
+    this.events++;
+    const r = (e as StoreEvent).revision;
+    // Already compacted (restore drops it), or another event of the same commit.
+    if (r <= this.compacted || (r === this.last && this.last > this.compacted)) return undefined;
+    if (r !== this.last + 1) return `the events of revision ${this.last + 1} are missing (the next one kept is of revision ${r})`;
+    this.last = r;
+    return undefined;
+  }
+
+  end(): string | undefined {
+    if (this.events > 0 && this.last !== this.revision) return `the events of revision ${this.last + 1} are missing (the store is at revision ${this.revision})`;
+    return undefined;
+  }
+}
+
+/**
  * Why a snapshot read back from disk cannot be restored, or undefined. Besides the
  * shapes, the retained events must cover every revision after the compacted one:
  * each commit writes at least one event in the same atomic batch as its objects,
  * so a missing revision means LevelDB lost part of its files.
  */
 export function snapshotProblem(s: StoreSnapshot): string | undefined {
-  if (!isRevision(s.revision)) return `the revision record holds ${JSON.stringify(s.revision)}, not a revision`;
-  if (!isRevision(s.compactedRevision) || s.compactedRevision > s.revision) {
-    return `the compacted revision record holds ${JSON.stringify(s.compactedRevision)}, not a revision up to ${s.revision}`;
-  }
+  const check = new SnapshotChecker();
+  const problem = check.revisions(s.revision, s.compactedRevision);
+  if (problem) return problem;
   for (const o of s.objects) {
-    const problem = storedObjectProblem(o, s.revision);
-    if (problem) return `a stored object ${problem}`;
+    const p = check.object(o);
+    if (p) return p;
   }
-  let last = s.compactedRevision;
   for (const e of s.events) {
-    const problem = eventProblem(e, s.revision);
-    if (problem) return `a stored event ${problem}`;
-    // Already compacted (restore drops it), or another event of the same commit.
-    if (e.revision <= s.compactedRevision || (e.revision === last && last > s.compactedRevision)) continue;
-    if (e.revision !== last + 1) return `the events of revision ${last + 1} are missing (the next one kept is of revision ${e.revision})`;
-    last = e.revision;
+    const p = check.event(e);
+    if (p) return p;
   }
-  if (s.events.length > 0 && last !== s.revision) return `the events of revision ${last + 1} are missing (the store is at revision ${s.revision})`;
-  return undefined;
+  return check.end();
 }
 
 export class StoreState {
@@ -182,6 +220,22 @@ export class StoreState {
     s.events = snapshot.events.filter((e) => e.revision > s.compacted).map((e) => deepFreeze(e));
     s.prune();
     return s;
+  }
+
+  /**
+   * The committed state at the current revision: what a backup or a lagging replica
+   * needs. Taken synchronously between commits, so it is consistent at one revision;
+   * its objects and events are the frozen ones this state holds, so it costs two
+   * arrays and stays valid while later commits replace them.
+   */
+  snapshot(): StoreSnapshot {
+    const keys = [...this.objects.keys()].sort();
+    return {
+      revision: this.committed,
+      compactedRevision: this.compacted,
+      objects: keys.map((k) => this.objects.get(k)!),
+      events: this.events.slice(this.eventStart),
+    };
   }
 
   revision(): number { return this.committed; }
