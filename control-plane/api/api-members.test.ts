@@ -13,7 +13,7 @@ const JOINED: JoinMemberResponse = { caPem: 'CA', caKeyPem: 'KEY', encryptionKey
 class FakeMembers implements MemberService {
   joins: Array<[string, string]> = [];
   proposed: Command[] = [];
-  async join(name: string, address: string): Promise<JoinMemberResponse> {
+  async join(name: string, address: string, _token: string): Promise<JoinMemberResponse> {
     this.joins.push([name, address]);
     return JOINED;
   }
@@ -22,7 +22,7 @@ class FakeMembers implements MemberService {
     if (command.ops[0]?.type === 'delete') throw new BrambleError('NOT_FOUND', 'ConfigMap default/x not found');
     return { revision: 7, objects: command.ops.map((o) => (o.type === 'put' ? { ...o.object, metadata: { ...o.object.metadata, resourceVersion: '7' } } : undefined!)) };
   }
-  status(): MemberStatusResponse {
+  ownStatus(): MemberStatusResponse {
     return { name: 'cp1', role: 'leader', term: 3, leader: 'cp1', commitIndex: 9, appliedIndex: 9, lastIndex: 9, revision: 7 };
   }
 }

@@ -41,10 +41,11 @@ export interface MemberService {
    * Adds a new server as a learner (the leader proposes the change; a follower
    * forwards). Resolves with what the new member needs once the change is committed.
    */
-  join(name: string, address: string): Promise<JoinMemberResponse>;
+  join(name: string, address: string, token: string): Promise<JoinMemberResponse>;
   /** Proposes a write forwarded by a follower; only the leader accepts (NOT_LEADER otherwise). */
   propose(command: Command): Promise<CommitResult>;
-  status(): MemberStatusResponse;
+  /** This member's own view of itself. */
+  ownStatus(): MemberStatusResponse;
 }
 
 export interface MembersHandlerOptions extends HandlerContext {
@@ -136,7 +137,7 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
         opts.logger.warn({ source, member: name, errorCode: (e as BrambleError).code }, 'member join refused: wrong token');
         throw e;
       }
-      const res = await opts.members.join(name, address);
+      const res = await opts.members.join(name, address, req.token);
       // Never log the answer: it carries the CA key and the encryption keys.
       opts.logger.info({ member: name, address, source }, 'member joined as a learner');
       return res;
@@ -148,7 +149,7 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
     }),
     MemberStatus: unary(ctx, 'MemberStatus', async (_req, call) => {
       opts.authorizeReplica(call);
-      return opts.members.status();
+      return opts.members.ownStatus();
     }),
   };
 }

@@ -32,7 +32,7 @@ class Leader implements MemberService {
     }
     return { revision: 9, objects: [op.type === 'put' ? { ...op.object, metadata: { ...op.object.metadata, resourceVersion: '9' } } : undefined!] };
   }
-  status(): MemberStatusResponse {
+  ownStatus(): MemberStatusResponse {
     return { name: 'cp1', role: 'leader', term: 2, leader: 'cp1', commitIndex: 5, appliedIndex: 5, lastIndex: 5, revision: 9 };
   }
   constructor(readonly caPem: string) {}

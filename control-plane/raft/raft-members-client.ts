@@ -15,6 +15,8 @@ import type { KObject } from '../../proto/model.js';
 import type { Command, CommitResult } from '../store/store.js';
 
 export const DEFAULT_MEMBER_CALL_MS = 10_000;
+/** Joining waits for the learner's addition to commit: longer than an ordinary call. */
+const JOIN_DEADLINE_MS = 30_000;
 
 /** SNI sent when a member is addressed by IP: the CA is pinned, host names are not checked. */
 const TLS_SERVER_NAME = 'bramble';
@@ -85,6 +87,12 @@ export class MembersClient {
     return callUnary(c, c.MemberStatus as Unary<object, MemberStatusResponse__Output>, {}, this.clock.now() + deadlineMs, address);
   }
 
+  /** A follower hands a server's join (already checked against the token) to the leader. */
+  joinMember(address: string, req: JoinMemberRequest, deadlineMs = JOIN_DEADLINE_MS): Promise<JoinMemberResponse__Output> {
+    const c = this.client(address);
+    return callUnary(c, c.JoinMember as Unary<JoinMemberRequest, JoinMemberResponse__Output>, req, this.clock.now() + deadlineMs, address);
+  }
+
   /** Drops the channel of a member that left. */
   forget(address: string): void {
     this.clients.get(address)?.close();
@@ -125,8 +133,7 @@ export async function joinAsMember(opts: JoinAsMemberOptions): Promise<JoinMembe
   const client = new Members(opts.server, credentials, channelOptions(opts.server));
   try {
     const clock = opts.clock ?? realClock;
-    // Joining waits for the learner's addition to commit: longer than an ordinary call.
-    const deadline = clock.now() + (opts.deadlineMs ?? 30_000);
+    const deadline = clock.now() + (opts.deadlineMs ?? JOIN_DEADLINE_MS);
     const res = await callUnary(client, client.JoinMember as Unary<JoinMemberRequest, JoinMemberResponse__Output>, { token: opts.token, name: opts.name, address: opts.address }, deadline, opts.server);
     if (res.caPem.trim() !== ca.caPem.trim()) {
       throw new BrambleError('CA_MISMATCH', `the member at ${opts.server} answered with a CA other than the one its TLS connection presented`);
