@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from '../../proto/util/log.js';
 import { levelReason, type Db, type DbOp } from '../store/store-level.js';
 import { RaftError, RawNode } from './raft-core.js';
 import type { RaftLogStore, StoredConf } from './raft-log-store.js';
+import { peersPrefix, readPeersPrefix } from './raft-snapshot-stream.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
 import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './raft-types.js';
 
@@ -202,6 +203,9 @@ export class RaftNode {
   private queuedReads: ReadWaiter[] = [];
   /** When each peer was last heard from, for `cluster status`. */
   private readonly lastContact = new Map<NodeId, number>();
+  /** Members' addresses as of each snapshot being sent, and as received with one, by index. */
+  private readonly capturedPeers = new Map<number, Record<NodeId, string>>();
+  private receivedPeers: { index: number; peers: Record<NodeId, string> } | undefined;
   private readonly confChanges = new Set<PendingConf>();
   private soft: SoftState = { leader: NONE, role: 'follower' };
   private looping = false;
@@ -243,7 +247,14 @@ export class RaftNode {
       ...(opts.maxSizePerMsg !== undefined ? { maxSizePerMsg: opts.maxSizePerMsg } : {}),
       ...(opts.maxInflightMsgs !== undefined ? { maxInflightMsgs: opts.maxInflightMsgs } : {}),
     });
-    this.log.storage.onSnapshotRequested = (meta) => this.sm.captureSnapshot(meta);
+    this.log.storage.onSnapshotRequested = (meta) => {
+      this.sm.captureSnapshot(meta);
+      this.capturedPeers.set(meta.index, { ...this.log.conf.peers });
+      for (const index of this.capturedPeers.keys()) {
+        if (this.capturedPeers.size <= 3) break;
+        this.capturedPeers.delete(index);
+      }
+    };
     this.transport.setPeers(peersOf(this.log.conf, this.id));
     this.transport.start({
       onMessage: (m) => this.stepSafely(m),
@@ -258,7 +269,7 @@ export class RaftNode {
         this.raw.reportSnapshot(id, ok);
         this.kick();
       },
-    }, { open: (meta) => this.sm.openSnapshot(meta) });
+    }, { open: (meta) => this.openSnapshot(meta) });
     this.ticker = this.clock.setInterval(() => this.tick(), tickMs);
     this.kick();
   }
@@ -451,10 +462,24 @@ export class RaftNode {
   private async receiveSnapshot(m: Message, body: AsyncIterable<Uint8Array>): Promise<void> {
     if (this.closed) throw new BrambleError('UNAVAILABLE', `${this.id} is shutting down`);
     if (!m.snapshot) throw new BrambleError('INVALID_ARGUMENT', 'a MsgSnap must carry a snapshot');
-    await this.sm.receiveSnapshot(m.snapshot.meta, body);
+    const { peers, rest } = await readPeersPrefix(body, `from ${m.from} at index ${m.snapshot.meta.index}`);
+    await this.sm.receiveSnapshot(m.snapshot.meta, rest);
+    this.receivedPeers = { index: m.snapshot.meta.index, peers };
     if (this.closed) throw new BrambleError('UNAVAILABLE', `${this.id} is shutting down`);
     this.raw.step(m);
     this.kick();
+  }
+
+  /** The stream of a snapshot being sent: the members' addresses, then the state machine's bytes. */
+  private openSnapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
+    const peers = this.capturedPeers.get(meta.index) ?? (meta.index === this.log.applied ? this.log.conf.peers : undefined);
+    if (!peers) throw new BrambleError('UNAVAILABLE', `no membership captured at index ${meta.index} to send`);
+    this.capturedPeers.delete(meta.index);
+    const body = this.sm.openSnapshot(meta);
+    return (async function* stream(): AsyncGenerator<Uint8Array> {
+      yield peersPrefix(peers);
+      yield* body;
+    })();
   }
 
   private kick(): void {
@@ -490,7 +515,8 @@ export class RaftNode {
     let snapshotConf: StoredConf | undefined;
     if (rd.snapshot) {
       restore = await this.sm.prepareRestore(rd.snapshot.meta);
-      snapshotConf = confFromSnapshot(rd.snapshot.meta.confState, rd.snapshot.data);
+      const received = this.receivedPeers?.index === rd.snapshot.meta.index ? this.receivedPeers.peers : undefined;
+      snapshotConf = confFromSnapshot(rd.snapshot.meta.confState, received, rd.snapshot.data);
       ops.push(...restore.ops);
     }
     const { ops: logOps, wroteHardState } = this.log.readyOps(rd);
@@ -716,8 +742,10 @@ export function nextConf(prev: StoredConf, cc: ConfChange, cs: ConfState): Store
   return { voters: [...cs.voters], learners: [...cs.learners], peers };
 }
 
-function confFromSnapshot(cs: ConfState, data: string): StoredConf {
+/** Addresses from the snapshot stream, else from the MsgSnap's data (transports that carry it), else none. */
+function confFromSnapshot(cs: ConfState, received: Record<string, string> | undefined, data: string): StoredConf {
   let peers: Record<string, string> = {};
+  if (received) return { voters: [...cs.voters], learners: [...cs.learners], peers: { ...received } };
   try {
     const v = JSON.parse(data || '{}') as { peers?: unknown };
     if (v.peers && typeof v.peers === 'object' && !Array.isArray(v.peers)
