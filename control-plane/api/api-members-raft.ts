@@ -6,7 +6,7 @@ import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { ClusterStatusResponse, JoinMemberResponse, MemberInfo, MemberState, MemberStatusResponse } from '../../proto/load.js';
 import type { MembersClient } from '../raft/raft-members-client.js';
-import { NotLeaderError } from '../raft/raft-node.js';
+import { NotLeaderError } from '../raft/raft-leadership.js';
 import type { RaftStore } from '../raft/raft-store.js';
 import type { Command, CommitResult } from '../store/store.js';
 import type { ClusterMembers, MemberService } from './api-members.js';

@@ -7,7 +7,7 @@
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Command, CommitResult, Store } from '../store/store.js';
-import { isNotLeader, NotLeaderError } from './raft-node.js';
+import { isNotLeader, NotLeaderError } from './raft-leadership.js';
 import type { RaftStore } from './raft-store.js';
 
 /** How long a write waits for an election to end before it is refused. */

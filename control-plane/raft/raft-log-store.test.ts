@@ -215,7 +215,7 @@ test('a bootstrap starts the log at a snapshot at index 1 with the membership, s
   });
 });
 
-test('the snapshot the core sends is the state machine at the applied index, with the members\' addresses', async () => {
+test('the snapshot the core sends is the state machine at the applied index, captured when the core asks', async () => {
   await withDir(async (dir) => {
     const { db, log } = await open(dir, { bootstrap: conf });
     try {
@@ -224,7 +224,6 @@ test('the snapshot the core sends is the state machine at the applied index, wit
       log.storage.onSnapshotRequested = (meta) => requested.push(meta.index);
       const snap = log.storage.snapshot();
       assert.deepEqual(snap.meta, { index: 3, term: 3, confState: { voters: ['a', 'b', 'c'], learners: [] } });
-      assert.deepEqual(JSON.parse(snap.data), { peers: conf.peers });
       assert.deepEqual(requested, [3]);
     } finally {
       await db.close();

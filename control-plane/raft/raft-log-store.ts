@@ -85,8 +85,8 @@ export class RaftLogStorage extends MemoryStorage {
       confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] },
     };
     this.onSnapshotRequested?.(meta);
-    // The addresses travel in the opaque data: the conf changes that carried them may be compacted.
-    return { meta, data: JSON.stringify({ peers: this.conf.peers }) };
+    // The host streams the state (and the members' addresses) itself.
+    return { meta, data: '' };
   }
 }
 

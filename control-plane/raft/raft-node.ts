@@ -14,46 +14,22 @@ import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import { levelReason, type Db, type DbOp } from '../store/store-level.js';
 import { RaftError, RawNode } from './raft-core.js';
+import { NotLeaderError, RaftLeadership } from './raft-leadership.js';
 import type { RaftLogStore, StoredConf } from './raft-log-store.js';
+import { RaftPending } from './raft-pending.js';
+import { peersPrefix, readPeersPrefix } from './raft-snapshot-stream.js';
+import { frameEntry, unframeEntry, type ApplyEntry, type ApplyResult, type PreparedApply, type RaftStateMachine } from './raft-state-machine.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
-import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './raft-types.js';
+import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfState, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './raft-types.js';
+
+export { isNotLeader, NotLeaderError, RaftLeadership } from './raft-leadership.js';
+export type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
 
 /** Defaults for SD cards and Wi-Fi; see RaftNodeOptions. */
 export const DEFAULT_TICK_MS = 100;
 export const DEFAULT_HEARTBEAT_TICK = 2;
 export const DEFAULT_ELECTION_TICK = 10;
 export const DEFAULT_PROPOSE_TIMEOUT_MS = 10_000;
-
-/** A committed entry's payload (without its request id), for the state machine. */
-export interface ApplyEntry {
-  index: number;
-  data: string;
-}
-
-export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: Error };
-
-/** The state machine's part of one batch; nothing of it is visible before commit(). */
-export interface PreparedApply {
-  ops: DbOp[];
-  /** One per entry given to prepare (none for a restore). */
-  results: ApplyResult[];
-  /** The batch is durable: make the effects visible (in memory, to watchers). */
-  commit(): void;
-  /** The batch failed: forget the effects. */
-  abort(): void;
-}
-
-export interface RaftStateMachine {
-  /** The effects of committed entries, in log order. Must be deterministic: every replica applies the same log. */
-  prepare(entries: readonly ApplyEntry[]): PreparedApply;
-  /** Reads and checks a snapshot body from the leader; keeps it for the Ready that installs it. Rejects when it is bad. */
-  receiveSnapshot(meta: SnapshotMeta, body: AsyncIterable<Uint8Array>): Promise<void>;
-  /** Replaces the whole state with the snapshot received for meta.index. */
-  prepareRestore(meta: SnapshotMeta): Promise<PreparedApply>;
-  /** The core is sending a snapshot at meta.index (the applied index): keep the state as it is now for openSnapshot. */
-  captureSnapshot(meta: SnapshotMeta): void;
-  openSnapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array>;
-}
 
 export interface RaftNodeOptions {
   id: NodeId;
@@ -87,98 +63,6 @@ export interface RaftNodeOptions {
   onFatal?: (err: BrambleError) => void;
 }
 
-/** A write or a read sent to a member that is not the leader; `leader` is '' when none is known. */
-export class NotLeaderError extends BrambleError {
-  constructor(readonly self: NodeId, readonly leader: NodeId) {
-    super('NOT_LEADER', leader
-      ? `${self} is not the leader: the leader is ${leader} (send writes there)`
-      : `${self} is not the leader and knows no leader yet: an election is under way, retry shortly`);
-    this.name = 'NotLeaderError';
-  }
-}
-
-export function isNotLeader(e: unknown): e is NotLeaderError {
-  return e instanceof NotLeaderError;
-}
-
-/** Request ids never contain a newline, so `id\npayload` frames an entry without escaping the payload. */
-function frame(id: string, payload: string): string {
-  return `${id}\n${payload}`;
-}
-
-function unframe(data: string): { id: string; payload: string } {
-  const nl = data.indexOf('\n');
-  return nl < 0 ? { id: '', payload: data } : { id: data.slice(0, nl), payload: data.slice(nl + 1) };
-}
-
-interface PendingProposal {
-  id: string;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: Timer;
-  /** Known once the leader appended it. */
-  index?: number;
-}
-
-interface ReadWaiter {
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-interface PendingRead {
-  waiters: ReadWaiter[];
-  timer: Timer;
-  index?: number;
-}
-
-function settleRead(r: PendingRead, err?: Error): void {
-  r.timer.cancel();
-  for (const w of r.waiters) {
-    if (err) w.reject(err);
-    else w.resolve();
-  }
-}
-
-interface PendingConf {
-  data: string;
-  resolve: (cs: ConfState) => void;
-  reject: (e: Error) => void;
-  timer: Timer;
-}
-
-/**
- * Leadership from the core's soft state, for the controller manager: it has the shape
- * of controllers/leadership.ts's Leadership (that folder sits above this one, so the
- * interface is matched, not imported).
- */
-export class RaftLeadership {
-  private leader = false;
-  private readonly listeners = new Set<(leader: boolean) => void>();
-
-  constructor(private readonly logger: Logger) {}
-
-  isLeader(): boolean {
-    return this.leader;
-  }
-
-  onChange(listener: (leader: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(leader: boolean): void {
-    if (leader === this.leader) return;
-    this.leader = leader;
-    for (const l of [...this.listeners]) {
-      try {
-        l(leader);
-      } catch (err) {
-        this.logger.error({ err }, 'a leadership listener threw');
-      }
-    }
-  }
-}
-
 export class RaftNode {
   readonly id: NodeId;
   readonly leadership: RaftLeadership;
@@ -196,13 +80,12 @@ export class RaftNode {
   private readonly bootId = randomBytes(6).toString('base64url');
   private seq = 0;
   private readonly ticker: Timer;
-  private readonly proposals = new Map<string, PendingProposal>();
-  private readonly proposalsByIndex = new Map<number, PendingProposal>();
-  private readonly reads = new Map<string, PendingRead>();
-  private queuedReads: ReadWaiter[] = [];
+  private readonly pending: RaftPending;
   /** When each peer was last heard from, for `cluster status`. */
   private readonly lastContact = new Map<NodeId, number>();
-  private readonly confChanges = new Set<PendingConf>();
+  /** Members' addresses as of each snapshot being sent, and as received with one, by index. */
+  private readonly capturedPeers = new Map<number, Record<NodeId, string>>();
+  private receivedPeers: { index: number; peers: Record<NodeId, string> } | undefined;
   private soft: SoftState = { leader: NONE, role: 'follower' };
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -231,6 +114,7 @@ export class RaftNode {
       throw new BrambleError('INVALID_ARGUMENT', `electionTick must be greater than heartbeatTick (${heartbeatTick}): current value is ${electionTick}`);
     }
     this.leadership = new RaftLeadership(this.logger);
+    this.pending = new RaftPending(this.clock, this.proposeTimeoutMs);
     this.raw = new RawNode({
       id: opts.id,
       storage: this.log.storage,
@@ -243,7 +127,14 @@ export class RaftNode {
       ...(opts.maxSizePerMsg !== undefined ? { maxSizePerMsg: opts.maxSizePerMsg } : {}),
       ...(opts.maxInflightMsgs !== undefined ? { maxInflightMsgs: opts.maxInflightMsgs } : {}),
     });
-    this.log.storage.onSnapshotRequested = (meta) => this.sm.captureSnapshot(meta);
+    this.log.storage.onSnapshotRequested = (meta) => {
+      this.sm.captureSnapshot(meta);
+      this.capturedPeers.set(meta.index, { ...this.log.conf.peers });
+      for (const index of this.capturedPeers.keys()) {
+        if (this.capturedPeers.size <= 3) break;
+        this.capturedPeers.delete(index);
+      }
+    };
     this.transport.setPeers(peersOf(this.log.conf, this.id));
     this.transport.start({
       onMessage: (m) => this.stepSafely(m),
@@ -258,7 +149,7 @@ export class RaftNode {
         this.raw.reportSnapshot(id, ok);
         this.kick();
       },
-    }, { open: (meta) => this.sm.openSnapshot(meta) });
+    }, { open: (meta) => this.openSnapshot(meta) });
     this.ticker = this.clock.setInterval(() => this.tick(), tickMs);
     this.kick();
   }
@@ -280,19 +171,13 @@ export class RaftNode {
     if (refused) return Promise.reject(refused);
     const id = `${this.bootId}.${++this.seq}`;
     try {
-      this.raw.propose(frame(id, payload));
+      this.raw.propose(frameEntry(id, payload));
     } catch (err) {
       return Promise.reject(this.translate(err));
     }
-    return new Promise((resolve, reject) => {
-      const p: PendingProposal = {
-        id, resolve, reject,
-        timer: this.clock.setTimeout(() => this.dropProposal(p, new BrambleError('UNAVAILABLE',
-          `the write was not applied within ${this.proposeTimeoutMs} ms (no quorum?); it may still commit`)), this.proposeTimeoutMs),
-      };
-      this.proposals.set(id, p);
-      this.kick();
-    });
+    const p = this.pending.proposal(id);
+    this.kick();
+    return p;
   }
 
   /**
@@ -306,13 +191,12 @@ export class RaftNode {
     const st = this.raw.status();
     if (st.role !== 'leader' && (st.role !== 'follower' || st.leader === NONE)) return Promise.reject(new NotLeaderError(this.id, NONE));
     return new Promise((resolve, reject) => {
-      this.queuedReads.push({ resolve, reject });
-      if (this.queuedReads.length === 1) queueMicrotask(() => this.sendReads());
+      if (this.pending.queueRead({ resolve, reject })) queueMicrotask(() => this.sendReads());
     });
   }
 
   private sendReads(): void {
-    const waiters = this.queuedReads.splice(0);
+    const waiters = this.pending.takeQueuedReads();
     if (waiters.length === 0) return;
     const refused = this.refusal();
     const context = `${this.bootId}.r${++this.seq}`;
@@ -324,14 +208,7 @@ export class RaftNode {
       for (const w of waiters) w.reject(e);
       return;
     }
-    const r: PendingRead = {
-      waiters,
-      timer: this.clock.setTimeout(() => {
-        this.reads.delete(context);
-        settleRead(r, new BrambleError('UNAVAILABLE', `the leader did not confirm a read within ${this.proposeTimeoutMs} ms (no quorum?)`));
-      }, this.proposeTimeoutMs),
-    };
-    this.reads.set(context, r);
+    this.pending.readSent(context, waiters);
     this.kick();
   }
 
@@ -344,17 +221,9 @@ export class RaftNode {
     } catch (err) {
       return Promise.reject(this.translate(err));
     }
-    return new Promise((resolve, reject) => {
-      const p: PendingConf = {
-        data: encodeConfChange(cc), resolve, reject,
-        timer: this.clock.setTimeout(() => {
-          this.confChanges.delete(p);
-          reject(new BrambleError('UNAVAILABLE', `the membership change was not applied within ${this.proposeTimeoutMs} ms; it may still commit`));
-        }, this.proposeTimeoutMs),
-      };
-      this.confChanges.add(p);
-      this.kick();
-    });
+    const p = this.pending.confChange(encodeConfChange(cc));
+    this.kick();
+    return p;
   }
 
   transferLeadership(to: NodeId): void {
@@ -396,7 +265,7 @@ export class RaftNode {
     this.ticker.cancel();
     await this.loopDone;
     await this.transport.close();
-    this.rejectAll(new BrambleError('UNAVAILABLE', `${this.id} is shutting down: the write may or may not commit`));
+    this.pending.rejectAll(new BrambleError('UNAVAILABLE', `${this.id} is shutting down: the write may or may not commit`));
     this.leadership.set(false);
   }
 
@@ -451,10 +320,24 @@ export class RaftNode {
   private async receiveSnapshot(m: Message, body: AsyncIterable<Uint8Array>): Promise<void> {
     if (this.closed) throw new BrambleError('UNAVAILABLE', `${this.id} is shutting down`);
     if (!m.snapshot) throw new BrambleError('INVALID_ARGUMENT', 'a MsgSnap must carry a snapshot');
-    await this.sm.receiveSnapshot(m.snapshot.meta, body);
+    const { peers, rest } = await readPeersPrefix(body, `from ${m.from} at index ${m.snapshot.meta.index}`);
+    await this.sm.receiveSnapshot(m.snapshot.meta, rest);
+    this.receivedPeers = { index: m.snapshot.meta.index, peers };
     if (this.closed) throw new BrambleError('UNAVAILABLE', `${this.id} is shutting down`);
     this.raw.step(m);
     this.kick();
+  }
+
+  /** The stream of a snapshot being sent: the members' addresses, then the state machine's bytes. */
+  private openSnapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
+    const peers = this.capturedPeers.get(meta.index) ?? (meta.index === this.log.applied ? this.log.conf.peers : undefined);
+    if (!peers) throw new BrambleError('UNAVAILABLE', `no membership captured at index ${meta.index} to send`);
+    this.capturedPeers.delete(meta.index);
+    const body = this.sm.openSnapshot(meta);
+    return (async function* stream(): AsyncGenerator<Uint8Array> {
+      yield peersPrefix(peers);
+      yield* body;
+    })();
   }
 
   private kick(): void {
@@ -477,7 +360,7 @@ export class RaftNode {
       }
       if (this.crashed) return;
       this.raw.advance(rd);
-      this.settleReads();
+      this.pending.settleReads(this.log.applied);
       this.maybeReportLeader();
       await this.maybeCompact();
     }
@@ -490,13 +373,16 @@ export class RaftNode {
     let snapshotConf: StoredConf | undefined;
     if (rd.snapshot) {
       restore = await this.sm.prepareRestore(rd.snapshot.meta);
-      snapshotConf = confFromSnapshot(rd.snapshot.meta.confState, rd.snapshot.data);
+      // The addresses came with the stream (raft-snapshot-stream.ts); the MsgSnap names the members only.
+      const cs = rd.snapshot.meta.confState;
+      const peers = this.receivedPeers?.index === rd.snapshot.meta.index ? this.receivedPeers.peers : {};
+      snapshotConf = { voters: [...cs.voters], learners: [...cs.learners], peers: { ...peers } };
       ops.push(...restore.ops);
     }
     const { ops: logOps, wroteHardState } = this.log.readyOps(rd);
     ops.push(...logOps);
     if (rd.snapshot) ops.push(...this.log.appliedOps(rd.snapshot.meta.index, snapshotConf));
-    this.trackAppended(rd.entries);
+    this.pending.trackAppended(rd.entries);
 
     const normal: ApplyEntry[] = [];
     const ids: string[] = [];
@@ -509,7 +395,7 @@ export class RaftNode {
         conf = nextConf(conf ?? snapshotConf ?? this.log.conf, cc, cs);
         confApplied.push({ data: e.data, cs });
       } else if (e.data !== '') {
-        const { id, payload } = unframe(e.data);
+        const { id, payload } = unframeEntry(e.data);
         normal.push({ index: e.index, data: payload });
         ids.push(id);
       }
@@ -552,21 +438,11 @@ export class RaftNode {
 
     if (rd.messages.length > 0) this.transport.send(rd.messages);
 
-    if (prepared) this.settleProposals(rd.committedEntries, normal, ids, prepared.results);
-    else this.settleProposals(rd.committedEntries, [], [], []);
-    for (const { data, cs } of confApplied) {
-      for (const p of this.confChanges) {
-        if (p.data !== data) continue;
-        this.confChanges.delete(p);
-        p.timer.cancel();
-        p.resolve(cs);
-        break;
-      }
-    }
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.context);
-      if (r) r.index = rs.index;
-    }
+    const results = new Map<number, { id: string; result: ApplyResult }>();
+    normal.forEach((n, i) => results.set(n.index, { id: ids[i]!, result: prepared!.results[i]! }));
+    this.pending.applied(rd.committedEntries, results);
+    for (const { data, cs } of confApplied) this.pending.confApplied(data, cs);
+    this.pending.readStates(rd.readStates);
   }
 
   private softStateChanged(s: SoftState): void {
@@ -574,16 +450,9 @@ export class RaftNode {
     const leaderChanged = s.leader !== this.soft.leader;
     this.soft = s;
     if (s.role !== 'leader' && wasLeader) {
-      this.rejectProposals(new BrambleError('UNAVAILABLE', `${this.id} lost leadership before the write was applied; it may still commit`));
+      this.pending.rejectProposals(new BrambleError('UNAVAILABLE', `${this.id} lost leadership before the write was applied; it may still commit`));
     }
-    if (leaderChanged) {
-      // The core drops reads it has not answered when the leader changes.
-      for (const [ctx, r] of this.reads) {
-        if (r.index !== undefined) continue;
-        this.reads.delete(ctx);
-        settleRead(r, new BrambleError('UNAVAILABLE', `the leader changed before the read was confirmed (now ${s.leader || 'none'}): retry`));
-      }
-    }
+    if (leaderChanged) this.pending.leaderChanged(s.leader);
     this.logger.info({ role: s.role, leader: s.leader }, 'raft: role changed');
     if (s.role !== 'leader') this.leadership.set(false);
   }
@@ -597,54 +466,6 @@ export class RaftNode {
     if (this.soft.role !== 'leader' || this.leadership.isLeader() || this.closed) return;
     const applied = this.log.applied;
     if (applied > 0 && this.log.storage.term(applied) === this.raw.status().term) this.leadership.set(true);
-  }
-
-  /** Learns where our proposals went; those whose index a newer leader's entry took are lost. */
-  private trackAppended(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = entries[0]!.index;
-    for (const e of entries) {
-      if (e.type !== 'normal' || e.data === '') continue;
-      const p = this.proposals.get(unframe(e.data).id);
-      if (p && p.index === undefined) {
-        p.index = e.index;
-        this.proposalsByIndex.set(e.index, p);
-      }
-    }
-    for (const [index, p] of this.proposalsByIndex) {
-      if (index < first) continue;
-      const e = entries[index - first];
-      if (e && e.type === 'normal' && unframe(e.data).id === p.id) continue;
-      this.dropProposal(p, new BrambleError('UNAVAILABLE', `the write was not committed: a new leader's log replaced entry ${index}; retry`));
-    }
-  }
-
-  private settleProposals(committed: readonly Entry[], normal: readonly ApplyEntry[], ids: readonly string[], results: readonly ApplyResult[]): void {
-    const byIndex = new Map<number, number>();
-    normal.forEach((n, i) => byIndex.set(n.index, i));
-    for (const e of committed) {
-      const at = this.proposalsByIndex.get(e.index);
-      const i = byIndex.get(e.index);
-      const id = i !== undefined ? ids[i]! : '';
-      const p = (id && this.proposals.get(id)) || undefined;
-      if (at && at !== p) {
-        this.dropProposal(at, new BrambleError('UNAVAILABLE', `the write was not committed: another entry was committed at ${e.index}; retry`));
-      }
-      if (!p || i === undefined) continue;
-      this.forget(p);
-      const r = results[i]!;
-      if (r.ok) p.resolve(r.value);
-      else p.reject(r.error);
-    }
-  }
-
-  private settleReads(): void {
-    const applied = this.log.applied;
-    for (const [ctx, r] of this.reads) {
-      if (r.index === undefined || r.index > applied) continue;
-      this.reads.delete(ctx);
-      settleRead(r);
-    }
   }
 
   private async maybeCompact(): Promise<void> {
@@ -662,41 +483,13 @@ export class RaftNode {
     this.logger.info({ compactedTo: point }, 'raft: log compacted');
   }
 
-  private forget(p: PendingProposal): void {
-    p.timer.cancel();
-    this.proposals.delete(p.id);
-    if (p.index !== undefined && this.proposalsByIndex.get(p.index) === p) this.proposalsByIndex.delete(p.index);
-  }
-
-  private dropProposal(p: PendingProposal, err: Error): void {
-    if (!this.proposals.has(p.id)) return;
-    this.forget(p);
-    p.reject(err);
-  }
-
-  private rejectProposals(err: Error): void {
-    for (const p of [...this.proposals.values()]) this.dropProposal(p, err);
-  }
-
-  private rejectAll(err: Error): void {
-    this.rejectProposals(err);
-    for (const r of this.reads.values()) settleRead(r, err);
-    this.reads.clear();
-    for (const w of this.queuedReads.splice(0)) w.reject(err);
-    for (const c of this.confChanges) {
-      c.timer.cancel();
-      c.reject(err);
-    }
-    this.confChanges.clear();
-  }
-
   private fail(err: unknown): void {
     const failed = isBrambleError(err, 'STORE_FAILED') ? err
       : new BrambleError('STORE_FAILED', `raft on ${this.id} stopped: ${err instanceof Error ? err.message : String(err)}`);
     if (this.failure) return;
     this.failure = failed;
     this.ticker.cancel();
-    this.rejectAll(failed);
+    this.pending.rejectAll(failed);
     this.leadership.set(false);
     void this.transport.close().catch(() => undefined);
     if (this.onFatal) this.onFatal(failed);
@@ -713,18 +506,6 @@ export function nextConf(prev: StoredConf, cc: ConfChange, cs: ConfState): Store
   const peers = { ...prev.peers };
   if (cc.type === 'remove') delete peers[cc.node];
   else if (cc.context) peers[cc.node] = cc.context;
-  return { voters: [...cs.voters], learners: [...cs.learners], peers };
-}
-
-function confFromSnapshot(cs: ConfState, data: string): StoredConf {
-  let peers: Record<string, string> = {};
-  try {
-    const v = JSON.parse(data || '{}') as { peers?: unknown };
-    if (v.peers && typeof v.peers === 'object' && !Array.isArray(v.peers)
-      && Object.values(v.peers).every((a) => typeof a === 'string')) peers = v.peers as Record<string, string>;
-  } catch {
-    // A snapshot without addresses: the members are known by name until a conf change names them.
-  }
   return { voters: [...cs.voters], learners: [...cs.learners], peers };
 }
 

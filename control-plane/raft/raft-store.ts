@@ -28,7 +28,9 @@ import { encodeSnapshot, readSnapshot as decodeStoreSnapshot } from '../store/st
 import { StoreState, validateRetainEvents, type Applied, type StoreSnapshot } from '../store/store-state.js';
 import { WatchHub, type WatchSource } from '../store/store-watch.js';
 import { RaftLogStore, type RaftLogStoreOptions, type StoredConf } from './raft-log-store.js';
-import { RaftNode, type ApplyEntry, type ApplyResult, type PreparedApply, type RaftLeadership, type RaftNodeOptions, type RaftStateMachine } from './raft-node.js';
+import type { RaftLeadership } from './raft-leadership.js';
+import { RaftNode, type RaftNodeOptions } from './raft-node.js';
+import type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
 import type { NodeId, SnapshotMeta } from './raft-types.js';
 

@@ -85,6 +85,8 @@ export class MemoryTransport implements RaftTransport {
     if (this.closed) return;
     for (const original of messages) {
       const m = structuredClone(original);
+      // As the gRPC transport: a MsgSnap carries its meta only, the state travels as the stream.
+      if (m.snapshot) m.snapshot.data = '';
       this.net.counts.sent++;
       this.net.sentByType.set(m.type, (this.net.sentByType.get(m.type) ?? 0) + 1);
       this.net.later(async () => {
