@@ -50,6 +50,8 @@ import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
+import { openEncryptedStore } from './secrets/secrets-encryption.js';
+import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
 import { createTokenRegistry } from './pki/token-registry.js';
 
@@ -79,6 +81,8 @@ export interface ServerOptions {
   nodeMonitorGracePeriodMs?: number;
   /** The not-ready and unreachable NoExecute tolerations every Pod has unless it says otherwise (default 60 s each). */
   defaultTolerations?: Partial<DefaultTolerations>;
+  /** Scheduled store snapshots (--snapshot-schedule); none when absent. dir defaults to <dataDir>/snapshots. */
+  snapshots?: { schedule: string; retention: number; dir?: string };
 }
 
 export interface RunningServer {
@@ -259,11 +263,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     cleanups.push(() => http.close());
 
-    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
-    failedStore = () => opened.failure !== undefined;
+    const levelStore = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
+    failedStore = () => levelStore.failure !== undefined;
     cleanups.push(async () => {
       store = undefined;
-      await opened.close();
+      await levelStore.close();
+    });
+    // Secrets are encrypted above the propose seam, so LevelDB (and any log or backup of the raw
+    // store) holds ciphertext; everything below reads and writes through `opened`, never levelStore.
+    const { store: opened, encryption: secretsEncryption } = await openEncryptedStore({
+      raw: levelStore, dataDir, clock, logger: logger.child({ component: 'secrets-encryption' }),
     });
     store = opened;
 
@@ -288,7 +297,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
-      version: packageVersion(), nodeName: os.hostname(), serviceCidr,
+      version: packageVersion(), nodeName: os.hostname(), serviceCidr, secretsEncryption,
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();
@@ -305,6 +314,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
       members: standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
+      // The raw store, beneath any decorator: a backup holds what is on disk.
+      snapshots: { snapshot: () => levelStore.snapshot(), serverName: os.hostname(), clock },
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -361,6 +372,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     await controllers.start();
     cleanups.push(() => controllers.stop());
+    if (opts.snapshots) {
+      const snapshots = new SnapshotScheduler({
+        ...opts.snapshots, dir: path.resolve(opts.snapshots.dir ?? path.join(dataDir, 'snapshots')), serverName: os.hostname(),
+        source: () => levelStore.snapshot(), clock, logger: logger.child({ component: 'snapshots' }),
+      });
+      snapshots.start();
+      cleanups.push(() => snapshots.stop());
+    }
     const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
     boundPort = grpcPort;
     cleanups.push(() => shutdownGrpc(server));

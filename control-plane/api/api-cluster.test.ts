@@ -19,6 +19,8 @@ import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
 import { standaloneMembers } from './api-members.js';
+import { EncryptingStore } from '../secrets/encrypting-store.js';
+import { EncryptionKey, EncryptionKeySet } from '../secrets/encryption-keys.js';
 
 const CA_HASH = 'a'.repeat(64);
 
@@ -414,5 +416,46 @@ describe('clusterHandlers', () => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     assert.equal(stream.written.length, 1);
     assert.equal(stream.ended, false, 'a cancelled stream is not ended by the server');
+  });
+});
+
+describe('Cluster API over the encrypting store', () => {
+  const secretManifest = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'pw-in-clear' } });
+
+  async function encrypted(): Promise<{ api: ClusterApi; raw: Store }> {
+    const raw = createMemoryStore();
+    const store = new EncryptingStore(raw, new EncryptionKeySet([new EncryptionKey('k1', Buffer.alloc(32, 3), '')], 'k1'));
+    const { api } = await setup({ store });
+    return { api, raw };
+  }
+
+  test('a Secret applies, reads and watches in clear, re-applies unchanged, and is stored sealed', async () => {
+    const { api, raw } = await encrypted();
+    const events: WatchEvent[] = [];
+    const w = api.watch({ kind: 'secrets', namespace: 'default', fromRevision: 0, labelSelector: '' }, (e) => events.push(e));
+    const created = await api.apply({ objects: [secretManifest], dryRun: false });
+    assert.equal(created.results![0]!.action, 'created');
+    const got = JSON.parse(api.get({ kind: 'secret', namespace: 'default', name: 'db' }).object!) as KObject;
+    assert.equal(Buffer.from((got.data as Record<string, string>).password!, 'base64').toString(), 'pw-in-clear');
+    assert.equal((await api.apply({ objects: [secretManifest], dryRun: false })).results![0]!.action, 'unchanged');
+    assert.ok(!JSON.stringify(raw.get('Secret', 'default', 'db')).includes(Buffer.from('pw-in-clear').toString('base64')));
+    await eventually(() => assert.equal(events.length, 1));
+    assert.ok(events[0]!.object!.includes(Buffer.from('pw-in-clear').toString('base64')));
+    w.cancel();
+  });
+
+  test('a get of a Secret whose ciphertext was changed is STORE_FAILED naming it and the key id', async () => {
+    const { api, raw } = await encrypted();
+    await api.apply({ objects: [secretManifest], dryRun: false });
+    const stored = raw.get('Secret', 'default', 'db')!;
+    await raw.propose({ ops: [{ type: 'put', object: { ...stored, data: { 'bramble.io/encrypted': `v1:k1:${Buffer.alloc(40).toString('base64')}` } } }] });
+    assert.throws(() => api.get({ kind: 'secret', namespace: 'default', name: 'db' }),
+      (e: unknown) => isBrambleError(e, 'STORE_FAILED') && /^Secret default\/db cannot be decrypted: .*key "k1"/.test((e as Error).message));
+  });
+
+  test('without secrets encryption the status and rotate calls answer UNAVAILABLE', async () => {
+    const { api } = await setup();
+    assert.throws(() => api.secretsEncryptionStatus(), (e: unknown) => isBrambleError(e, 'UNAVAILABLE'));
+    await assert.rejects(api.rotateSecretsEncryption({ keepOldKeys: false }), (e: unknown) => isBrambleError(e, 'UNAVAILABLE'));
   });
 });

@@ -23,6 +23,8 @@ import type { VersionResponse__Output } from '../../proto/generated/bramble/v1/V
 import type { CreateTokenRequest } from '../../proto/generated/bramble/v1/CreateTokenRequest.js';
 import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenInfo.js';
 import type { ListTokensResponse__Output } from '../../proto/generated/bramble/v1/ListTokensResponse.js';
+import type { SecretsEncryptionStatusResponse__Output } from '../../proto/generated/bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { RotateSecretsEncryptionResponse__Output } from '../../proto/generated/bramble/v1/RotateSecretsEncryptionResponse.js';
 import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.js';
 import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
 import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
@@ -33,8 +35,11 @@ import type { ClusterStatusResponse__Output } from '../../proto/generated/brambl
 import type { RemoveMemberRequest } from '../../proto/generated/bramble/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse__Output } from '../../proto/generated/bramble/v1/RemoveMemberResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, serverList, type ClientConfig } from '../pki/client-config.js';
+import type { SnapshotChunk__Output } from '../../proto/generated/bramble/v1/SnapshotChunk.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
+/** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
+const ROTATE_DEADLINE_MS = 10 * 60_000;
 
 export interface ClusterConnection {
   /** "host:port" of the member the last call reached (the config's first before any call). */
@@ -51,6 +56,8 @@ export interface ClusterConnection {
   deleteToken(id: string): Promise<void>;
   clusterStatus(): Promise<ClusterStatusResponse__Output>;
   removeMember(req: RemoveMemberRequest): Promise<RemoveMemberResponse__Output>;
+  secretsEncryptionStatus(): Promise<SecretsEncryptionStatusResponse__Output>;
+  rotateSecretsEncryption(req: { keepOldKeys: boolean }): Promise<RotateSecretsEncryptionResponse__Output>;
   /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
   watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
@@ -59,6 +66,8 @@ export interface ClusterConnection {
   importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
   /** An exec: no deadline, it lasts as long as the command. */
   exec(): ExecStream;
+  /** The bytes of a store snapshot (store-snapshot.ts); no deadline: a big store on a slow link takes a while. */
+  snapshotStore(): LogStream;
   close(): void;
 }
 
@@ -211,9 +220,9 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   // The member that answered last: streams go there, unary calls start there.
   let current = member(addresses[0]!);
 
-  function callOne<Req, Res>(m: Member, method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  function callOne<Req, Res>(m: Member, method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req, callDeadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method(m.client).call(m.client, request, new grpc.Metadata(), { deadline: clock.now() + deadlineMs }, (err, res) => {
+      method(m.client).call(m.client, request, new grpc.Metadata(), { deadline: clock.now() + callDeadlineMs }, (err, res) => {
         if (m.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) m.connected = true;
         if (err) reject(err);
         else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
@@ -223,19 +232,19 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   }
 
   /** Tries the current member, then the others in the config's order, while they cannot be reached. */
-  async function call<Req, Res>(method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  async function call<Req, Res>(method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req, callDeadlineMs = deadlineMs): Promise<Res> {
     const order = [current.address, ...addresses.filter((a) => a !== current.address)];
     const unreachable: string[] = [];
     for (const [i, address] of order.entries()) {
       const m = member(address);
       try {
-        const res = await callOne(m, method, request);
+        const res = await callOne(m, method, request, callDeadlineMs);
         current = m;
         return res;
       } catch (e) {
         if (e instanceof BrambleError) throw e;
         const err = e as grpc.ServiceError;
-        const mapped = mapCallError(err, { address, configPath, deadlineMs, connected: m.connected });
+        const mapped = mapCallError(err, { address, configPath, deadlineMs: callDeadlineMs, connected: m.connected });
         if (i === order.length - 1 || !worthFailingOver(err, m.connected)) {
           if (unreachable.length === 0) throw mapped;
           throw new BrambleError(mapped.code, `${mapped.message} (also tried: ${unreachable.join('; ')})`);
@@ -261,6 +270,26 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
         for await (const chunk of stream as AsyncIterable<LogChunk__Output>) yield chunk.data;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(chunks(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
+  function snapshotStore(): LogStream {
+    const stream = client().SnapshotStore({}, new grpc.Metadata());
+    let cancelled = false;
+    // Cancelled before it is read (the file could not be written): the iterator reports errors, not this.
+    stream.on('error', () => undefined);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of stream as AsyncIterable<SnapshotChunk__Output>) yield chunk.data;
       } catch (e) {
         if (!cancelled) throw failure(e);
       }
@@ -382,6 +411,9 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     },
     clusterStatus: () => call((c) => c.ClusterStatus, {}),
     removeMember: (req) => call((c) => c.RemoveMember, req),
+    secretsEncryptionStatus: () => call((c) => c.SecretsEncryptionStatus, {}),
+    // Rewrites every Secret: allowed far longer than a read.
+    rotateSecretsEncryption: (req) => call((c) => c.RotateSecretsEncryption, req, Math.max(deadlineMs, ROTATE_DEADLINE_MS)),
     watch,
     logs,
     importImage,
@@ -389,6 +421,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     close: () => {
       for (const m of members.values()) m.client.close();
     },
+    snapshotStore,
   };
 }
 

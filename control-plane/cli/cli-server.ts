@@ -17,6 +17,7 @@ import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
 import { CONTROLLER_NAMES, selectControllers } from '../controllers/controller-selection.js';
+import { parseSnapshotFlags, type SnapshotFlags } from './cli-server-snapshots.js';
 
 export { CONTROLLER_NAMES };
 
@@ -26,7 +27,7 @@ export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
-export interface ServerInput {
+export interface ServerInput extends SnapshotFlags {
   dataDir?: string;
   grpcAddr: string;
   httpAddr: string;
@@ -98,6 +99,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const [{ startServer, localClientHost }, { createLogger }] = await Promise.all([import('../server.js'), import('../../proto/util/log.js')]);
   const logger = createLogger('bramble-server');
   const dataDir = path.resolve(input.dataDir ?? defaultDataDir());
+  const snapshots = parseSnapshotFlags(input, dataDir);
   // Set once the store has failed (server.ts has logged the one fatal line); `stop` exists once running.
   let storeFailed = false;
   let stop: ((code: number) => void) | undefined;
@@ -114,6 +116,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       nodeMonitorGracePeriodMs,
       defaultTolerations: { notReadySeconds, unreachableSeconds },
       ...(eventTtlSeconds !== undefined ? { eventTtlMs: eventTtlSeconds * 1000 } : {}),
+      snapshots,
       logger,
       onFatal: () => {
         storeFailed = true;

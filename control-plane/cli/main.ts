@@ -45,7 +45,7 @@ function addEntry(parent: Command, entry: CommandEntry, io: CliIo, outcome: Outc
     return;
   }
   const group = parent.command(entry.name).description(entry.description);
-  for (const sub of entry.subcommands) addCommand(group, sub, io, outcome);
+  for (const sub of entry.subcommands) addEntry(group, sub, io, outcome);
 }
 
 function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outcome): void {

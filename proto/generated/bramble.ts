@@ -55,6 +55,13 @@ import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEv
 import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from './bramble/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _bramble_v1_RemoveMemberResponse__Output } from './bramble/v1/RemoveMemberResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from './bramble/v1/RotateSecretsEncryptionRequest.js';
+import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from './bramble/v1/RotateSecretsEncryptionResponse.js';
+import type { SecretsEncryptionKey as _bramble_v1_SecretsEncryptionKey, SecretsEncryptionKey__Output as _bramble_v1_SecretsEncryptionKey__Output } from './bramble/v1/SecretsEncryptionKey.js';
+import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from './bramble/v1/SecretsEncryptionStatusRequest.js';
+import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from './bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from './bramble/v1/SnapshotChunk.js';
+import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from './bramble/v1/SnapshotStoreRequest.js';
 import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './bramble/v1/TopRequest.js';
@@ -131,6 +138,13 @@ export interface ProtoGrpcType {
       RemoveMemberRequest: MessageTypeDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberRequest__Output>
       RemoveMemberResponse: MessageTypeDefinition<_bramble_v1_RemoveMemberResponse, _bramble_v1_RemoveMemberResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      RotateSecretsEncryptionRequest: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionRequest__Output>
+      RotateSecretsEncryptionResponse: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionResponse__Output>
+      SecretsEncryptionKey: MessageTypeDefinition<_bramble_v1_SecretsEncryptionKey, _bramble_v1_SecretsEncryptionKey__Output>
+      SecretsEncryptionStatusRequest: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusRequest__Output>
+      SecretsEncryptionStatusResponse: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusResponse__Output>
+      SnapshotChunk: MessageTypeDefinition<_bramble_v1_SnapshotChunk, _bramble_v1_SnapshotChunk__Output>
+      SnapshotStoreRequest: MessageTypeDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotStoreRequest__Output>
       TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>
       TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>
       TopRequest: MessageTypeDefinition<_bramble_v1_TopRequest, _bramble_v1_TopRequest__Output>

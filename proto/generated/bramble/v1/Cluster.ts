@@ -25,6 +25,12 @@ import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _br
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from '../../bramble/v1/ObjectResponse.js';
 import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from '../../bramble/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _bramble_v1_RemoveMemberResponse__Output } from '../../bramble/v1/RemoveMemberResponse.js';
+import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from '../../bramble/v1/RotateSecretsEncryptionRequest.js';
+import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from '../../bramble/v1/RotateSecretsEncryptionResponse.js';
+import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from '../../bramble/v1/SecretsEncryptionStatusRequest.js';
+import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from '../../bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from '../../bramble/v1/SnapshotChunk.js';
+import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from '../../bramble/v1/SnapshotStoreRequest.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from '../../bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from '../../bramble/v1/TopRequest.js';
 import type { TopResponse as _bramble_v1_TopResponse, TopResponse__Output as _bramble_v1_TopResponse__Output } from '../../bramble/v1/TopResponse.js';
@@ -134,6 +140,29 @@ export interface ClusterClient extends grpc.Client {
   removeMember(argument: _bramble_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   removeMember(argument: _bramble_v1_RemoveMemberRequest, callback: grpc.requestCallback<_bramble_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  rotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
+  
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  SecretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  secretsEncryptionStatus(argument: _bramble_v1_SecretsEncryptionStatusRequest, callback: grpc.requestCallback<_bramble_v1_SecretsEncryptionStatusResponse__Output>): grpc.ClientUnaryCall;
+  
+  SnapshotStore(argument: _bramble_v1_SnapshotStoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  SnapshotStore(argument: _bramble_v1_SnapshotStoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  snapshotStore(argument: _bramble_v1_SnapshotStoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  snapshotStore(argument: _bramble_v1_SnapshotStoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_bramble_v1_SnapshotChunk__Output>;
+  
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
   Top(argument: _bramble_v1_TopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_TopResponse__Output>): grpc.ClientUnaryCall;
@@ -184,6 +213,12 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   RemoveMember: grpc.handleUnaryCall<_bramble_v1_RemoveMemberRequest__Output, _bramble_v1_RemoveMemberResponse>;
   
+  RotateSecretsEncryption: grpc.handleUnaryCall<_bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse>;
+  
+  SecretsEncryptionStatus: grpc.handleUnaryCall<_bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse>;
+  
+  SnapshotStore: grpc.handleServerStreamingCall<_bramble_v1_SnapshotStoreRequest__Output, _bramble_v1_SnapshotChunk>;
+  
   Top: grpc.handleUnaryCall<_bramble_v1_TopRequest__Output, _bramble_v1_TopResponse>;
   
   Version: grpc.handleUnaryCall<_bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse>;
@@ -205,6 +240,9 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   ListTokens: MethodDefinition<_bramble_v1_ListTokensRequest, _bramble_v1_ListTokensResponse, _bramble_v1_ListTokensRequest__Output, _bramble_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogChunk, _bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk__Output>
   RemoveMember: MethodDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberResponse, _bramble_v1_RemoveMemberRequest__Output, _bramble_v1_RemoveMemberResponse__Output>
+  RotateSecretsEncryption: MethodDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse__Output>
+  SecretsEncryptionStatus: MethodDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse__Output>
+  SnapshotStore: MethodDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotChunk, _bramble_v1_SnapshotStoreRequest__Output, _bramble_v1_SnapshotChunk__Output>
   Top: MethodDefinition<_bramble_v1_TopRequest, _bramble_v1_TopResponse, _bramble_v1_TopRequest__Output, _bramble_v1_TopResponse__Output>
   Version: MethodDefinition<_bramble_v1_VersionRequest, _bramble_v1_VersionResponse, _bramble_v1_VersionRequest__Output, _bramble_v1_VersionResponse__Output>
   Watch: MethodDefinition<_bramble_v1_WatchRequest, _bramble_v1_WatchEvent, _bramble_v1_WatchRequest__Output, _bramble_v1_WatchEvent__Output>
