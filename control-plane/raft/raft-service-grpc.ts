@@ -29,11 +29,15 @@ export interface RaftInboundOptions {
 
 type Ender = (err: BrambleError) => void;
 
+/** Open Send streams one replica may hold: two lanes, and room for reconnects. */
+export const MAX_STREAMS_PER_REPLICA = 8;
+
 /** The receiving half of a transport: the handlers it steps into, and the calls it holds open. */
 export class RaftInbound {
   private handlers: TransportHandlers | undefined;
   private closed = false;
   private readonly calls = new Set<Ender>();
+  private readonly byCaller = new Map<NodeId, Ender[]>();
   private snapshotFrom: NodeId | undefined;
 
   constructor(readonly o: RaftInboundOptions) {}
@@ -49,20 +53,38 @@ export class RaftInbound {
     const err = new BrambleError('UNAVAILABLE', `replica "${this.o.id}" is shutting down its Raft transport`);
     for (const end of [...this.calls]) end(err);
     this.calls.clear();
+    this.byCaller.clear();
   }
 
   /** Who is calling, once they may: a replica, to a transport that is running. */
   admit(call: grpc.ServerReadableStream<unknown, unknown>): { caller: NodeId; handlers: TransportHandlers } {
     const caller = requireReplica(call);
     if (!this.handlers || this.closed) {
-      throw new BrambleError('UNAVAILABLE', `replica "${this.o.id}" is not accepting Raft messages yet: its transport has not started`);
+      throw new BrambleError('UNAVAILABLE', `replica "${this.o.id}" is not accepting Raft messages: its transport is not running`);
     }
     return { caller, handlers: this.handlers };
   }
 
-  track(end: Ender): () => void {
+  /**
+   * Holds a call open until close(). A peer has two lanes; more open streams from
+   * one replica are left over from connections that died without a word (a board
+   * that lost power), which the server would otherwise keep forever: the oldest goes.
+   */
+  track(end: Ender, caller?: NodeId): () => void {
     this.calls.add(end);
-    return () => this.calls.delete(end);
+    if (caller === undefined) return () => this.calls.delete(end);
+    const mine = this.byCaller.get(caller) ?? [];
+    mine.push(end);
+    this.byCaller.set(caller, mine);
+    while (mine.length > MAX_STREAMS_PER_REPLICA) {
+      mine.shift()!(new BrambleError('UNAVAILABLE', `replica "${caller}" opened a newer stream: this one is closed`));
+    }
+    return () => {
+      this.calls.delete(end);
+      const i = mine.indexOf(end);
+      if (i >= 0) mine.splice(i, 1);
+      if (mine.length === 0 && this.byCaller.get(caller) === mine) this.byCaller.delete(caller);
+    };
   }
 
   /** Steps a batch's messages; returns a refusal when the caller spoke for someone else. */
@@ -130,7 +152,7 @@ export function raftServiceHandlers(transport: { readonly inbound: RaftInbound }
         answer.fail(asBrambleError(e, 'Raft.Send'));
         return;
       }
-      answer.tracked(inbound.track((err) => answer.fail(err)));
+      answer.tracked(inbound.track((err) => answer.fail(err), admitted.caller));
       call.on('cancelled', () => answer.abandon());
       call.on('error', () => answer.abandon());
       call.on('end', () => answer.ok());
