@@ -10,16 +10,22 @@ import type { RaftBatch__Output, RaftSnapshotFrame__Output } from '../../proto/t
 import type { Clock, Timer } from '../../proto/util/clock.js';
 import { BrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
-import { asBrambleError, sendFailure } from '../api/grpc-util.js';
-import { requireReplica } from '../pki/auth.js';
 import type { TransportHandlers } from './raft-transport.js';
 import type { Message, NodeId } from './raft-types.js';
 import { fromWire } from './raft-wire.js';
 import { RAFT_WIRE_LIMITS } from './raft-wire-limits.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 
+/**
+ * Throws unless the caller holds a replica certificate of this cluster and
+ * returns its name: server.ts passes pki/auth.ts's requireReplica (injected, as
+ * pki sits above raft in DESIGN.md's layout).
+ */
+export type AuthorizeReplica = (call: grpc.ServerReadableStream<unknown, unknown>) => NodeId;
+
 export interface RaftInboundOptions {
   id: NodeId;
+  authorize: AuthorizeReplica;
   clock: Clock;
   logger: Logger;
   warnings: RateLimitedLog;
@@ -58,7 +64,7 @@ export class RaftInbound {
 
   /** Who is calling, once they may: a replica, to a transport that is running. */
   admit(call: grpc.ServerReadableStream<unknown, unknown>): { caller: NodeId; handlers: TransportHandlers } {
-    const caller = requireReplica(call);
+    const caller = this.o.authorize(call);
     if (!this.handlers || this.closed) {
       throw new BrambleError('UNAVAILABLE', `replica "${this.o.id}" is not accepting Raft messages: its transport is not running`);
     }
@@ -231,6 +237,12 @@ async function receiveSnapshot(inbound: RaftInbound, caller: NodeId, handlers: T
   }
 }
 
+/** Any thrown value as a BrambleError; an unexpected one is INTERNAL. */
+function asBrambleError(e: unknown, method: string): BrambleError {
+  if (e instanceof BrambleError) return e;
+  return new BrambleError('INTERNAL', `${method} failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 interface Answer {
   readonly done: boolean;
   ok(): void;
@@ -263,7 +275,11 @@ function once(inbound: RaftInbound, method: string, callback: grpc.sendUnaryData
     fail: (err) => {
       if (!finish()) return;
       if (err.code === 'INTERNAL') inbound.o.logger.error({ err, method }, `Raft.${method} failed`);
-      sendFailure((se) => callback(se as grpc.ServiceError), err, { logger: inbound.o.logger }, `Raft.${method}`);
+      try {
+        callback(err.toServiceError() as grpc.ServiceError);
+      } catch {
+        // The call is gone (cancelled, or its trailers refused): nobody is left to tell.
+      }
     },
     abandon: () => {
       finish();

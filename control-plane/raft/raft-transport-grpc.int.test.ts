@@ -19,7 +19,7 @@ import { FakeClock, type Clock } from '../../proto/util/clock.js';
 import { ERROR_CODE_METADATA_KEY } from '../../proto/util/errors.js';
 import { silentLogger } from '../../proto/util/log.js';
 import { fuzzParams } from '../../test/support/fuzz.js';
-import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION } from '../pki/auth.js';
+import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, requireReplica } from '../pki/auth.js';
 import { clientCredentials } from '../pki/client-config.js';
 import { ensureClusterPki, type ClusterPki, type IssuedCert } from '../pki/pki-ca.js';
 import { GrpcRaftTransport, raftServiceHandlers, type GrpcRaftTransportTuning } from './raft-transport-grpc.js';
@@ -101,7 +101,7 @@ const noSnapshots: SnapshotSource = {
 async function startReplica(id: string, opts: ReplicaOptions = {}): Promise<Replica> {
   const cert = await replicaCert(id);
   const transport = new GrpcRaftTransport({
-    id, tls: { caPem: pki.caPem, certPem: cert.certPem, keyPem: cert.keyPem }, clock: opts.clock, logger: silentLogger(),
+    id, tls: { caPem: pki.caPem, certPem: cert.certPem, keyPem: cert.keyPem }, authorize: requireReplica, clock: opts.clock, logger: silentLogger(),
     tuning: { backoffInitialMs: 20, backoffMaxMs: 200, ...opts.tuning },
   });
   const host = new Host();
@@ -488,12 +488,13 @@ describe('closing the transport', () => {
       import { silentLogger } from ${JSON.stringify(path.join(here, '../../proto/util/log.js'))};
       import { message } from ${JSON.stringify(path.join(here, 'raft-types.js'))};
       import { GrpcRaftTransport, raftServiceHandlers } from ${JSON.stringify(path.join(here, 'raft-transport-grpc.js'))};
+      import { requireReplica } from ${JSON.stringify(path.join(here, '../pki/auth.js'))};
       const pki = await ensureClusterPki(process.argv[1], {});
       const got = { messages: 0, snapshots: 0, status: [] };
       const replicas = [];
       for (const id of ['r1', 'r2']) {
         const c = await pki.issueReplicaCert(id);
-        const t = new GrpcRaftTransport({ id, tls: { caPem: pki.caPem, certPem: c.certPem, keyPem: c.keyPem }, logger: silentLogger() });
+        const t = new GrpcRaftTransport({ id, tls: { caPem: pki.caPem, certPem: c.certPem, keyPem: c.keyPem }, authorize: requireReplica, logger: silentLogger() });
         t.start({
           onMessage: () => { got.messages++; },
           onSnapshot: async (_m, body) => { for await (const _ of body) void _; got.snapshots++; },

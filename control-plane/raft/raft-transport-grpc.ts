@@ -6,17 +6,15 @@
 // service's handlers (raft-service-grpc.ts) check and step what peers send;
 // the server registers them beside its other services:
 //
-//   const raft = new GrpcRaftTransport({ id, tls: replicaCert, clock, logger });
+//   const raft = new GrpcRaftTransport({ id, tls: replicaCert, authorize: requireReplica, clock, logger });
 //   server.addService(proto.bramble.v1.Raft.service, raftServiceHandlers(raft));
 //   raft.start(handlers, snapshots); raft.setPeers(peers);
 import * as grpc from '@grpc/grpc-js';
-import { X509Certificate } from 'node:crypto';
 import { realClock, type Clock } from '../../proto/util/clock.js';
 import { BrambleError } from '../../proto/util/errors.js';
 import { createLogger, type Logger } from '../../proto/util/log.js';
-import { REPLICA_CN_PREFIX, REPLICA_ORGANIZATION } from '../pki/auth.js';
 import { PeerStream, raftClient, type Lane } from './raft-peer-stream.js';
-import { RaftInbound } from './raft-service-grpc.js';
+import { RaftInbound, type AuthorizeReplica } from './raft-service-grpc.js';
 import { sendSnapshot, SnapshotSendError, type SnapshotSend } from './raft-snapshot-sender.js';
 import type { Peer, RaftTransport, SnapshotSource, TransportHandlers } from './raft-transport.js';
 import type { Message, NodeId } from './raft-types.js';
@@ -79,6 +77,8 @@ export interface GrpcRaftTransportOptions {
   /** This replica's name: its certificate must be issued to it. */
   id: NodeId;
   tls: ReplicaTls;
+  /** Who may call the Raft service: pki/auth.ts's requireReplica. */
+  authorize: AuthorizeReplica;
   clock?: Clock;
   logger?: Logger;
   tuning?: Partial<GrpcRaftTransportTuning>;
@@ -121,7 +121,6 @@ export class GrpcRaftTransport implements RaftTransport {
     this.logger = opts.logger ?? createLogger('bramble-raft-transport');
     this.tuning = { ...DEFAULT_TRANSPORT_TUNING, ...opts.tuning };
     this.warnings = new RateLimitedLog(this.logger, this.clock);
-    assertReplicaCertificate(opts.tls.certPem, opts.id);
     // The CA is the cluster's own and pinned, so a verified chain proves a member
     // of this cluster answered; host names are skipped as client-config.ts explains
     // (boards are reached by addresses no certificate can list in advance).
@@ -134,7 +133,7 @@ export class GrpcRaftTransport implements RaftTransport {
       'grpc.max_send_message_length': RAFT_WIRE_LIMITS.maxWireMessageBytes,
     };
     this.inbound = new RaftInbound({
-      id: this.id, clock: this.clock, logger: this.logger, warnings: this.warnings, snapshotIdleTimeoutMs: this.tuning.snapshotStallTimeoutMs,
+      id: this.id, authorize: opts.authorize, clock: this.clock, logger: this.logger, warnings: this.warnings, snapshotIdleTimeoutMs: this.tuning.snapshotStallTimeoutMs,
     });
   }
 
@@ -315,18 +314,4 @@ export class GrpcRaftTransport implements RaftTransport {
 
 function tooBigEntry(w: WireMessage): boolean {
   return (w.wire.entries ?? []).some((e) => (e.data as Buffer).length > RAFT_WIRE_LIMITS.maxEntryDataBytes);
-}
-
-/** A transport dialing with another identity's certificate would be refused by every peer: say so at once. */
-function assertReplicaCertificate(certPem: string, id: NodeId): void {
-  let subject: string;
-  try {
-    subject = new X509Certificate(certPem).subject;
-  } catch (e) {
-    throw new BrambleError('INVALID_ARGUMENT', `the replica certificate must be a PEM certificate: ${(e as Error).message}`);
-  }
-  const want = `CN=${REPLICA_CN_PREFIX}${id}\nO=${REPLICA_ORGANIZATION}`;
-  if (subject !== want) {
-    throw new BrambleError('INVALID_ARGUMENT', `the replica certificate must be issued to "${REPLICA_CN_PREFIX}${id}" in "${REPLICA_ORGANIZATION}": its subject is "${subject.replace(/\n/g, ', ')}"`);
-  }
 }
