@@ -120,6 +120,24 @@ describe('cluster PKI', () => {
     assert.ok(cert.verify(new X509Certificate(pki.caPem).publicKey));
     assert.equal(publicKeyFingerprint(certPem), publicKeyFingerprint(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString()));
   });
+
+  test('issueReplicaCert returns a replica certificate for serverAuth and clientAuth with the given names', async (t) => {
+    const pki = await ensureClusterPki(await tempDir(t), {});
+    const { certPem, keyPem } = await pki.issueReplicaCert('pi-2', { sans: ['pi-2.local', '192.168.1.12'] });
+    const cert = new X509Certificate(certPem);
+    assert.equal(cert.subject, 'CN=system:replica:pi-2\nO=bramble:replicas');
+    assert.deepEqual([...(cert.keyUsage ?? [])].sort(), [SERVER_AUTH, CLIENT_AUTH].sort());
+    assert.ok(cert.verify(new X509Certificate(pki.caPem).publicKey));
+    assert.equal(cert.subjectAltName, 'DNS:pi-2.local, IP Address:192.168.1.12');
+    assert.equal(publicKeyFingerprint(certPem), publicKeyFingerprint(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString()));
+  });
+
+  test('issueReplicaCert refuses a name that is not a node name', async (t) => {
+    const pki = await ensureClusterPki(await tempDir(t), {});
+    for (const bad of ['', 'Pi_2', 'a/b', 'x'.repeat(64)]) {
+      await assert.rejects(pki.issueReplicaCert(bad), (e: unknown) => isBrambleError(e, 'INVALID_ARGUMENT') && e.message.startsWith('replica name must'), bad);
+    }
+  });
 });
 
 describe('signing node CSRs', () => {

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { readIfExists, writeFileAtomic } from '../../proto/util/files.js';
 import { BrambleError } from '../../proto/util/errors.js';
 import { realClock, type Clock } from '../../proto/util/clock.js';
-import { NODE_CN_PREFIX, NODE_ORGANIZATION } from './auth.js';
+import { NODE_CN_PREFIX, NODE_ORGANIZATION, REPLICA_CN_PREFIX, REPLICA_ORGANIZATION } from './auth.js';
+import { nodeNameRule } from '../../proto/names.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -42,6 +43,12 @@ export interface ClusterPki {
   /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
   serverCredentials(): grpc.ServerCredentials;
   issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
+  /**
+   * A control-plane member's certificate (CN "system:replica:<name>", O
+   * "bramble:replicas"): replicas dial each other with it and may serve it, so it
+   * carries both clientAuth and serverAuth. `sans`: the member's names and addresses.
+   */
+  issueReplicaCert(name: string, opts?: { sans?: string[] }): Promise<IssuedCert>;
   /** Verifies a node's CSR (signature, CN "system:node:<nodeName>") and returns the signed certificate PEM. */
   signNodeCsr(csrPem: string, nodeName: string): Promise<string>;
 }
@@ -89,6 +96,20 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
         organization,
         publicKey: keys.publicKey,
         usage: x509.ExtendedKeyUsage.clientAuth,
+      });
+      return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+    },
+    issueReplicaCert: async (name, replicaOpts = {}) => {
+      const problem = nodeNameRule(name);
+      if (problem) throw new BrambleError('INVALID_ARGUMENT', `replica name ${problem}: current value is "${name}"`);
+      const keys = await generateKeys();
+      const sans = (replicaOpts.sans ?? []).map((v) => v.trim()).filter((v) => v !== '');
+      const cert = await signLeaf(ca, clock, {
+        commonName: REPLICA_CN_PREFIX + name,
+        organization: REPLICA_ORGANIZATION,
+        publicKey: keys.publicKey,
+        usage: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+        ...(sans.length > 0 ? { sans: sans.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })) } : {}),
       });
       return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
     },
@@ -265,7 +286,7 @@ interface LeafParams {
   commonName: string;
   organization: string;
   publicKey: x509.PublicKeyType;
-  usage: x509.ExtendedKeyUsage;
+  usage: x509.ExtendedKeyUsage | x509.ExtendedKeyUsage[];
   sans?: x509.JsonGeneralNames;
 }
 
@@ -274,7 +295,7 @@ async function signLeaf(ca: LoadedCa, clock: Clock, p: LeafParams): Promise<x509
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([p.usage], false),
+    new x509.ExtendedKeyUsageExtension(Array.isArray(p.usage) ? p.usage : [p.usage], false),
     await x509.SubjectKeyIdentifierExtension.create(p.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
   ];

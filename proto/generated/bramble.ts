@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ApplyRequest as _bramble_v1_ApplyRequest, ApplyRequest__Output as _bramble_v1_ApplyRequest__Output } from './bramble/v1/ApplyRequest.js';
 import type { ApplyResponse as _bramble_v1_ApplyResponse, ApplyResponse__Output as _bramble_v1_ApplyResponse__Output } from './bramble/v1/ApplyResponse.js';
@@ -50,6 +50,15 @@ import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Outp
 import type { PodEventReport as _bramble_v1_PodEventReport, PodEventReport__Output as _bramble_v1_PodEventReport__Output } from './bramble/v1/PodEventReport.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
 import type { PortConflict as _bramble_v1_PortConflict, PortConflict__Output as _bramble_v1_PortConflict__Output } from './bramble/v1/PortConflict.js';
+import type { RaftClient as _bramble_v1_RaftClient, RaftDefinition as _bramble_v1_RaftDefinition } from './bramble/v1/Raft.js';
+import type { RaftBatch as _bramble_v1_RaftBatch, RaftBatch__Output as _bramble_v1_RaftBatch__Output } from './bramble/v1/RaftBatch.js';
+import type { RaftConfState as _bramble_v1_RaftConfState, RaftConfState__Output as _bramble_v1_RaftConfState__Output } from './bramble/v1/RaftConfState.js';
+import type { RaftEntry as _bramble_v1_RaftEntry, RaftEntry__Output as _bramble_v1_RaftEntry__Output } from './bramble/v1/RaftEntry.js';
+import type { RaftMessage as _bramble_v1_RaftMessage, RaftMessage__Output as _bramble_v1_RaftMessage__Output } from './bramble/v1/RaftMessage.js';
+import type { RaftSendResponse as _bramble_v1_RaftSendResponse, RaftSendResponse__Output as _bramble_v1_RaftSendResponse__Output } from './bramble/v1/RaftSendResponse.js';
+import type { RaftSnapshotFrame as _bramble_v1_RaftSnapshotFrame, RaftSnapshotFrame__Output as _bramble_v1_RaftSnapshotFrame__Output } from './bramble/v1/RaftSnapshotFrame.js';
+import type { RaftSnapshotMeta as _bramble_v1_RaftSnapshotMeta, RaftSnapshotMeta__Output as _bramble_v1_RaftSnapshotMeta__Output } from './bramble/v1/RaftSnapshotMeta.js';
+import type { RaftSnapshotResponse as _bramble_v1_RaftSnapshotResponse, RaftSnapshotResponse__Output as _bramble_v1_RaftSnapshotResponse__Output } from './bramble/v1/RaftSnapshotResponse.js';
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from './bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
 import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from './bramble/v1/RemoveMemberRequest.js';
@@ -133,6 +142,17 @@ export interface ProtoGrpcType {
       PodEventReport: MessageTypeDefinition<_bramble_v1_PodEventReport, _bramble_v1_PodEventReport__Output>
       PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
       PortConflict: MessageTypeDefinition<_bramble_v1_PortConflict, _bramble_v1_PortConflict__Output>
+      Raft: SubtypeConstructor<typeof grpc.Client, _bramble_v1_RaftClient> & { service: _bramble_v1_RaftDefinition }
+      RaftBatch: MessageTypeDefinition<_bramble_v1_RaftBatch, _bramble_v1_RaftBatch__Output>
+      RaftConfState: MessageTypeDefinition<_bramble_v1_RaftConfState, _bramble_v1_RaftConfState__Output>
+      RaftEntry: MessageTypeDefinition<_bramble_v1_RaftEntry, _bramble_v1_RaftEntry__Output>
+      RaftEntryType: EnumTypeDefinition
+      RaftMessage: MessageTypeDefinition<_bramble_v1_RaftMessage, _bramble_v1_RaftMessage__Output>
+      RaftMessageType: EnumTypeDefinition
+      RaftSendResponse: MessageTypeDefinition<_bramble_v1_RaftSendResponse, _bramble_v1_RaftSendResponse__Output>
+      RaftSnapshotFrame: MessageTypeDefinition<_bramble_v1_RaftSnapshotFrame, _bramble_v1_RaftSnapshotFrame__Output>
+      RaftSnapshotMeta: MessageTypeDefinition<_bramble_v1_RaftSnapshotMeta, _bramble_v1_RaftSnapshotMeta__Output>
+      RaftSnapshotResponse: MessageTypeDefinition<_bramble_v1_RaftSnapshotResponse, _bramble_v1_RaftSnapshotResponse__Output>
       RecordEventsRequest: MessageTypeDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsRequest__Output>
       RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
       RemoveMemberRequest: MessageTypeDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberRequest__Output>
