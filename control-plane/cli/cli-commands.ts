@@ -20,7 +20,7 @@ import { runScale } from './cli-scale.js';
 import { runSecretsEncryptionRotate, runSecretsEncryptionStatus, SECRETS_ENCRYPTION_OUTPUT_FORMATS, type SecretsEncryptionOutput } from './cli-secrets-encryption.js';
 import { runSetImage } from './cli-set-image.js';
 import { runSnapshotRestore, runSnapshotSave } from './cli-store-snapshot.js';
-import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
+import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_RAFT_ELECTION_TIMEOUT, DEFAULT_RAFT_HEARTBEAT_INTERVAL, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
@@ -119,6 +119,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--snapshot-schedule <cron>', description: `when to write a snapshot of the store to --snapshot-dir: a 5-field cron schedule in this machine's time zone, or a macro such as @daily; "${NO_SNAPSHOTS}" for none (default "${DEFAULT_SNAPSHOT_SCHEDULE}", every 12 hours, as k3s)` },
       { flags: '--snapshot-retention <n>', description: `how many scheduled snapshots of this server to keep, the newest; older ones it wrote are deleted (default ${DEFAULT_SNAPSHOT_RETENTION})` },
       { flags: '--snapshot-dir <dir>', description: 'where scheduled snapshots go (default <data-dir>/snapshots)' },
+      { flags: '--cluster-init', description: 'start a replicated control plane with this server as its first member (a data dir with a store keeps every object); others join it with --join' },
+      { flags: '--join <host:port>', description: 'join the replicated control plane of the server at HOST:PORT as a new member (an empty --data-dir; needs the join token); a member restarts without it' },
+      { flags: '--token <token>', description: 'with --join: the cluster\'s join token (`bramble token create` on a member). Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
+      { flags: '--token-file <file>', description: 'with --join: read the join token from this file' },
+      { flags: '--advertise-address <host:port>', description: 'where the other members reach this server\'s gRPC port (default: --grpc-addr when it names a host, else this machine\'s first LAN address)' },
+      { flags: '--raft-heartbeat-interval <duration>', description: 'how often the leader reaches every member (whole tenths of a second)', defaultValue: DEFAULT_RAFT_HEARTBEAT_INTERVAL },
+      { flags: '--raft-election-timeout <duration>', description: 'how long a member waits without hearing from a leader before it asks for votes; randomized up to twice this. Long enough for an SD card\'s slowest fsync and a Wi-Fi stall', defaultValue: DEFAULT_RAFT_ELECTION_TIMEOUT },
     ],
     daemon: true,
     action: (ctx, _args, o) =>
@@ -140,6 +147,14 @@ export const COMMANDS: readonly CommandEntry[] = [
         snapshotSchedule: optString(o, 'snapshotSchedule'),
         snapshotRetention: optString(o, 'snapshotRetention'),
         snapshotDir: optString(o, 'snapshotDir'),
+        clusterInit: optBool(o, 'clusterInit'),
+        join: optString(o, 'join'),
+        token: optString(o, 'token'),
+        tokenFile: optString(o, 'tokenFile'),
+        envToken: process.env.BRAMBLE_TOKEN,
+        advertiseAddress: optString(o, 'advertiseAddress'),
+        raftHeartbeatInterval: optString(o, 'raftHeartbeatInterval'),
+        raftElectionTimeout: optString(o, 'raftElectionTimeout'),
       }),
   },
   {
