@@ -44,7 +44,7 @@ describe('a replicated control plane of three servers', () => {
     assert.equal(r.code, 0, explain(r));
   };
   const valueOn = async (via: string, name: string): Promise<string | undefined> => {
-    const r = await bramble(via, '--server', `127.0.0.1:${servers.get(via)!.grpcPort}`, 'get', 'configmap', name, '-o', 'json');
+    const r = await bramble(via, '--server', `127.0.0.1:${servers.get(via)!.grpcPort}`, 'get', 'configmap', name, '--consistency', 'serializable', '-o', 'json');
     return r.code === 0 ? (JSON.parse(r.stdout) as { data: { v: string } }).data.v : undefined;
   };
   const leaderName = async (via: string): Promise<string> => eventually('a leader', async () => (await status(via)).leader || undefined);
@@ -81,6 +81,15 @@ describe('a replicated control plane of three servers', () => {
     await apply(follower, 'forwarded', 'one');
     for (const name of ['cp1', 'cp2', 'cp3']) {
       await eventually(`the write on ${name}`, async () => ((await valueOn(name, 'forwarded')) === 'one' ? true : undefined));
+    }
+  });
+
+  test('a linearizable read on any member sees a write acknowledged just before through another', async () => {
+    for (const [writer, reader] of [['cp1', 'cp2'], ['cp2', 'cp3'], ['cp3', 'cp1']] as const) {
+      await apply(writer, 'fresh', writer);
+      const r = await bramble(reader, '--server', `127.0.0.1:${servers.get(reader)!.grpcPort}`, 'get', 'configmap', 'fresh', '-o', 'json');
+      assert.equal(r.code, 0, explain(r));
+      assert.equal((JSON.parse(r.stdout) as { data: { v: string } }).data.v, writer, `${reader} answered with the write made through ${writer}`);
     }
   });
 

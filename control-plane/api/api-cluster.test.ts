@@ -362,7 +362,7 @@ describe('clusterHandlers', () => {
       logger: silentLogger(), metrics,
       members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
     });
-    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
     assert.deepEqual(err?.metadata?.get(ERROR_CODE_METADATA_KEY), ['UNAUTHENTICATED']);
     assert.match(await metrics.render(), /bramble_grpc_requests_total\{method="Get",code="UNAUTHENTICATED"\} 1/);
@@ -371,9 +371,26 @@ describe('clusterHandlers', () => {
   test('an authorized call returns the object as JSON', async () => {
     const { api } = await setup();
     const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
-    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err, null);
     assert.equal(parse(value!.object as string).kind, 'Namespace');
+  });
+
+  test('a read is linearizable unless it asks for serializable, and any other consistency is refused', async () => {
+    const { api } = await setup();
+    let barriers = 0;
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, linearizableRead: async () => { barriers++; },
+    });
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' })).err, null);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'linearizable' })).err, null);
+    assert.equal(barriers, 2);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'serializable' })).err, null);
+    assert.equal(barriers, 2, 'a serializable read asks no one');
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'eventual' });
+    assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
   /** Enough of a server stream for the Watch handler: events, writes and a status. */

@@ -224,9 +224,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
       { flags: '--field-selector <selector>', description: 'field selector, e.g. "involvedObject.name=web,type=Warning" (events), "metadata.name=web"' },
       { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
+      { flags: '--consistency <level>', description: 'linearizable: every write acknowledged before this read is in the answer (a follower asks the leader first); serializable: the state of the member the CLI talks to (--server), maybe behind, without asking anyone', choices: ['linearizable', 'serializable'], defaultValue: 'linearizable' },
     ],
     action: (ctx, a, o) =>
       runGet(ctx, {
+        consistency: optString(o, 'consistency') as 'linearizable' | 'serializable' | undefined,
         fieldSelector: optString(o, 'fieldSelector'),
         kind: argString(a, 0) ?? '',
         name: argString(a, 1),
