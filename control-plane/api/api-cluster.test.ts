@@ -18,6 +18,7 @@ import { ensureSystemNamespaces } from '../server.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
+import { standaloneMembers } from './api-members.js';
 import { EncryptingStore } from '../secrets/encrypting-store.js';
 import { EncryptionKey, EncryptionKeySet } from '../secrets/encryption-keys.js';
 
@@ -359,9 +360,9 @@ describe('clusterHandlers', () => {
     const handlers = clusterHandlers(api, {
       board: boardFor(createMemoryStore()),
       logger: silentLogger(), metrics,
-      authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
+      members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
     });
-    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
     assert.deepEqual(err?.metadata?.get(ERROR_CODE_METADATA_KEY), ['UNAUTHENTICATED']);
     assert.match(await metrics.render(), /bramble_grpc_requests_total\{method="Get",code="UNAUTHENTICATED"\} 1/);
@@ -369,10 +370,27 @@ describe('clusterHandlers', () => {
 
   test('an authorized call returns the object as JSON', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
-    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
+    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err, null);
     assert.equal(parse(value!.object as string).kind, 'Namespace');
+  });
+
+  test('a read is linearizable unless it asks for serializable, and any other consistency is refused', async () => {
+    const { api } = await setup();
+    let barriers = 0;
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, linearizableRead: async () => { barriers++; },
+    });
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' })).err, null);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'linearizable' })).err, null);
+    assert.equal(barriers, 2);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'serializable' })).err, null);
+    assert.equal(barriers, 2, 'a serializable read asks no one');
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'eventual' });
+    assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
@@ -393,7 +411,7 @@ describe('clusterHandlers', () => {
   test('a watch from a compacted revision ends with OUT_OF_RANGE and code STORE_REVISION_TOO_OLD', async () => {
     const { api } = await setup({ retainEvents: 1 });
     for (let i = 1; i <= 3; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 1, labelSelector: '' });
     const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
     handlers.Watch(watchCall(stream));
@@ -404,7 +422,7 @@ describe('clusterHandlers', () => {
 
   test('a watch stops delivering once the client cancels', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 0, labelSelector: '' });
     handlers.Watch(watchCall(stream));
     await api.apply({ objects: [deployment('web', 1)], dryRun: false });

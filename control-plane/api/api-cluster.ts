@@ -24,6 +24,7 @@ import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
 import { execHandler } from './api-exec.js';
+import { checkMemberName, type ClusterMembers } from './api-members.js';
 import { encryptionError } from '../secrets/encrypting-store.js';
 import type { EncryptionStatus, SecretsEncryption } from '../secrets/secrets-encryption.js';
 import { snapshotHandler, type SnapshotSource } from './api-snapshot.js';
@@ -233,11 +234,28 @@ function tokenInfo(t: TokenSummary): TokenInfo {
   return { id: t.id, description: t.description, created: t.created, expires: t.expires ?? '' };
 }
 
+export const READ_CONSISTENCIES = ['linearizable', 'serializable'] as const;
+export type ReadConsistency = (typeof READ_CONSISTENCIES)[number];
+
+/** '' is the default, linearizable. */
+export function checkConsistency(value: string): ReadConsistency {
+  if (value === '') return 'linearizable';
+  if ((READ_CONSISTENCIES as readonly string[]).includes(value)) return value as ReadConsistency;
+  throw new BrambleError('INVALID_ARGUMENT', `consistency must be linearizable or serializable: current value is ${JSON.stringify(value.slice(0, 40))}`);
+}
+
 export interface ClusterHandlerOptions extends HandlerContext {
   /** Logs, figures and image import: answered by the boards. */
   board: BoardApi;
   /** Throws UNAUTHENTICATED / FORBIDDEN unless the caller holds the admin credential. */
   authorize: (call: CallWithAuth) => void;
+  /** The control-plane members: Raft's, or the standalone server alone. */
+  members: ClusterMembers;
+  /**
+   * Resolves once this member has applied every write acknowledged before the call
+   * (Raft's ReadIndex). Absent on a single server, whose state is always current.
+   */
+  linearizableRead?: () => Promise<void>;
   /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
   snapshots?: SnapshotSource;
 }
@@ -245,10 +263,13 @@ export interface ClusterHandlerOptions extends HandlerContext {
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
   const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
   const { authorize } = opts;
+  const readAt = async (consistency: string): Promise<void> => {
+    if (checkConsistency(consistency) === 'linearizable') await opts.linearizableRead?.();
+  };
   return {
     Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),
-    Get: unary(ctx, 'Get', async (req, call) => { authorize(call); return api.get(req); }),
-    List: unary(ctx, 'List', async (req, call) => { authorize(call); return api.list(req); }),
+    Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
+    List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
     Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); return api.delete(req); }),
     Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
     Watch: serverStream(ctx, 'Watch', async (call) => {
@@ -286,6 +307,11 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     }),
     // Admin only, as every Cluster call: a node certificate is refused (FORBIDDEN) before anything runs.
     Exec: execHandler(ctx, { authorize, prepare: (start) => opts.board.prepareExec(start) }),
+    ClusterStatus: unary(ctx, 'ClusterStatus', async (_req, call) => { authorize(call); return opts.members.status(); }),
+    RemoveMember: unary(ctx, 'RemoveMember', async (req, call) => {
+      authorize(call);
+      return { members: await opts.members.remove(checkMemberName(req.name)) };
+    }),
     SnapshotStore: snapshotHandler(ctx, { authorize, source: opts.snapshots }),
   };
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { JoinLimiter } from '../nodes/join-limiter.js';
-import { peerAddress } from '../pki/auth.js';
+import { peerAddress, type Identity } from '../pki/auth.js';
 import { checkPodStatus, heartbeatProblems } from '../schema/schema-reports.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type { Metrics } from '../http/metrics.js';
@@ -27,7 +27,7 @@ import type { TunnelRegistry } from '../nodes/node-tunnels.js';
 /** Anything that can tell who called: every grpc-js server call can. */
 export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>;
 
-export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
+export type NodeIdentity = Identity | undefined;
 
 export interface HeartbeatSink {
   observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[], portConflicts?: PortConflict__Output[]): void;

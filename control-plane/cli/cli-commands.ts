@@ -5,6 +5,7 @@ import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { runCreateJob } from './cli-create-job.js';
+import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
 import { runCordon, runDrain } from './cli-drain.js';
@@ -19,7 +20,7 @@ import { runScale } from './cli-scale.js';
 import { runSecretsEncryptionRotate, runSecretsEncryptionStatus, SECRETS_ENCRYPTION_OUTPUT_FORMATS, type SecretsEncryptionOutput } from './cli-secrets-encryption.js';
 import { runSetImage } from './cli-set-image.js';
 import { runSnapshotRestore, runSnapshotSave } from './cli-store-snapshot.js';
-import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
+import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_RAFT_ELECTION_TIMEOUT, DEFAULT_RAFT_HEARTBEAT_INTERVAL, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
@@ -118,6 +119,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--snapshot-schedule <cron>', description: `when to write a snapshot of the store to --snapshot-dir: a 5-field cron schedule in this machine's time zone, or a macro such as @daily; "${NO_SNAPSHOTS}" for none (default "${DEFAULT_SNAPSHOT_SCHEDULE}", every 12 hours, as k3s)` },
       { flags: '--snapshot-retention <n>', description: `how many scheduled snapshots of this server to keep, the newest; older ones it wrote are deleted (default ${DEFAULT_SNAPSHOT_RETENTION})` },
       { flags: '--snapshot-dir <dir>', description: 'where scheduled snapshots go (default <data-dir>/snapshots)' },
+      { flags: '--cluster-init', description: 'start a replicated control plane with this server as its first member (a data dir with a store keeps every object); others join it with --join' },
+      { flags: '--join <host:port>', description: 'join the replicated control plane of the server at HOST:PORT as a new member (an empty --data-dir; needs the join token); a member restarts without it' },
+      { flags: '--token <token>', description: 'with --join: the cluster\'s join token (`bramble token create` on a member). Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
+      { flags: '--token-file <file>', description: 'with --join: read the join token from this file' },
+      { flags: '--advertise-address <host:port>', description: 'where the other members reach this server\'s gRPC port (default: --grpc-addr when it names a host, else this machine\'s first LAN address)' },
+      { flags: '--raft-heartbeat-interval <duration>', description: 'how often the leader reaches every member (whole tenths of a second)', defaultValue: DEFAULT_RAFT_HEARTBEAT_INTERVAL },
+      { flags: '--raft-election-timeout <duration>', description: 'how long a member waits without hearing from a leader before it asks for votes; randomized up to twice this. Long enough for an SD card\'s slowest fsync and a Wi-Fi stall', defaultValue: DEFAULT_RAFT_ELECTION_TIMEOUT },
     ],
     daemon: true,
     action: (ctx, _args, o) =>
@@ -139,6 +147,14 @@ export const COMMANDS: readonly CommandEntry[] = [
         snapshotSchedule: optString(o, 'snapshotSchedule'),
         snapshotRetention: optString(o, 'snapshotRetention'),
         snapshotDir: optString(o, 'snapshotDir'),
+        clusterInit: optBool(o, 'clusterInit'),
+        join: optString(o, 'join'),
+        token: optString(o, 'token'),
+        tokenFile: optString(o, 'tokenFile'),
+        envToken: process.env.BRAMBLE_TOKEN,
+        advertiseAddress: optString(o, 'advertiseAddress'),
+        raftHeartbeatInterval: optString(o, 'raftHeartbeatInterval'),
+        raftElectionTimeout: optString(o, 'raftElectionTimeout'),
       }),
   },
   {
@@ -208,9 +224,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
       { flags: '--field-selector <selector>', description: 'field selector, e.g. "involvedObject.name=web,type=Warning" (events), "metadata.name=web"' },
       { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
+      { flags: '--consistency <level>', description: 'linearizable: every write acknowledged before this read is in the answer (a follower asks the leader first); serializable: the state of the member the CLI talks to (--server), maybe behind, without asking anyone', choices: ['linearizable', 'serializable'], defaultValue: 'linearizable' },
     ],
     action: (ctx, a, o) =>
       runGet(ctx, {
+        consistency: optString(o, 'consistency') as 'linearizable' | 'serializable' | undefined,
         fieldSelector: optString(o, 'fieldSelector'),
         kind: argString(a, 0) ?? '',
         name: argString(a, 1),
@@ -448,6 +466,26 @@ export const COMMANDS: readonly CommandEntry[] = [
             allNamespaces: optBool(o, 'allNamespaces'),
             output: (optString(o, 'output') ?? 'table') as TopOutput,
           }),
+      },
+    ],
+  },
+  {
+    name: 'cluster',
+    description: 'the control-plane members: their roles and how far each has applied the store',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'show each member: role, term, commit and applied index, lag behind the leader, last contact',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: CLUSTER_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runClusterStatus(ctx, { output: (optString(o, 'output') ?? 'table') as ClusterOutput }),
+      },
+      {
+        name: 'remove',
+        description: 'remove a member from the control plane (one membership change at a time); stop its server first',
+        arguments: [{ name: '<name>', description: 'the member\'s name (its --node-name), as `bramble cluster status` shows it' }],
+        options: [],
+        action: (ctx, a) => runClusterRemove(ctx, { name: argString(a, 0) ?? '' }),
       },
     ],
   },

@@ -61,23 +61,23 @@ export interface LevelStore extends Store {
 
 export type Db = Level<string, unknown>;
 
-const META_REVISION = 'm:revision';
-const META_COMPACTED = 'm:compacted';
+export const META_REVISION = 'm:revision';
+export const META_COMPACTED = 'm:compacted';
 /**
  * Written when the directory is created, so an existing store with none of our
  * records is recognised as damaged (LevelDB drops a garbled .log without an error).
  */
 const META_FORMAT = 'm:format';
 const FORMAT_VERSION = 1;
-const OBJECT_PREFIX = 'o:';
-const EVENT_PREFIX = 'e:';
+export const OBJECT_PREFIX = 'o:';
+export const EVENT_PREFIX = 'e:';
 
-function eventKey(revision: number): string {
+export function eventKey(revision: number): string {
   return EVENT_PREFIX + String(revision).padStart(16, '0');
 }
 
 /** Keys starting with `prefix`: ';' sorts right after ':'. */
-function range(prefix: string): { gte: string; lt: string } {
+export function range(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: prefix.slice(0, -1) + ';' };
 }
 
@@ -88,12 +88,12 @@ interface Entry {
 }
 
 /** Our own finding that the files do not hold what this code writes. */
-class CorruptStore extends Error {}
+export class CorruptStore extends Error {}
 
 interface LevelErrorLike { code?: unknown; message?: unknown; cause?: unknown }
 
 /** LevelDB's own reason: classic-level wraps open failures ("Database failed to open") around the real one. */
-function levelReason(err: unknown): { code: string | undefined; message: string } {
+export function levelReason(err: unknown): { code: string | undefined; message: string } {
   const e = (err ?? {}) as LevelErrorLike;
   const cause = e.cause as LevelErrorLike | undefined;
   const inner = cause && typeof cause.message === 'string' ? cause : e;
@@ -122,7 +122,7 @@ export function storeOpenError(dir: string, err: unknown): BrambleError {
   return new BrambleError('STORE_FAILED', `the store in ${dir} is corrupt: ${message}; restore a backup or move it away`);
 }
 
-function parseStored(key: string, text: string): unknown {
+export function parseStored(key: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -131,7 +131,7 @@ function parseStored(key: string, text: string): unknown {
 }
 
 /** Everything on disk, checked record by record; StoreState.restore checks the whole. */
-async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
+export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
   const utf8 = { valueEncoding: 'utf8' } as const;
   const meta = async (key: string): Promise<unknown> => {
     const text = (await db.get(key, utf8)) as string | undefined;
@@ -166,8 +166,14 @@ async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
   return { revision: known, compactedRevision: compactedRevision as number, objects, events };
 }
 
-export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStore> {
-  const retainEvents = validateRetainEvents(opts.retainEvents);
+/**
+ * Opens <dataDir>/store after checking that its files are LevelDB's (shared with the
+ * replicated store, which keeps its Raft log in the same database). `created` says
+ * whether this open made a new, empty store.
+ */
+export async function openStoreDb(
+  opts: Pick<LevelStoreOptions, 'dataDir' | 'openDb' | 'sync'>,
+): Promise<{ db: Db; dir: string; created: boolean }> {
   const dir = join(opts.dataDir, 'store');
   await mkdir(dir, { recursive: true });
   // LevelDB writes CURRENT when it creates a database: without it this open creates the store,
@@ -192,6 +198,17 @@ export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStor
   }
   try {
     if (created) await db.put(META_FORMAT, FORMAT_VERSION, { sync: opts.sync ?? true });
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw storeOpenError(dir, err);
+  }
+  return { db, dir, created };
+}
+
+export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStore> {
+  const retainEvents = validateRetainEvents(opts.retainEvents);
+  const { db, dir, created } = await openStoreDb(opts);
+  try {
     const snapshot = await readSnapshot(db, created);
     const state = StoreState.restore(snapshot, retainEvents);
     return new LevelStoreImpl(db, dir, state, snapshot.compactedRevision, opts);
@@ -387,20 +404,7 @@ class LevelStoreImpl implements LevelStore {
 
   private async writeBatch(batch: Entry[]): Promise<void> {
     const started = this.clock.now();
-    const ops: BatchOperation<Db, string, unknown>[] = [];
-    const incoming: StoreEvent[] = [];
-    for (const { applied } of batch) {
-      for (const [key, object] of applied.writes) {
-        ops.push(object ? { type: 'put', key: OBJECT_PREFIX + key, value: object } : { type: 'del', key: OBJECT_PREFIX + key });
-      }
-      ops.push({ type: 'put', key: eventKey(applied.revision), value: applied.events });
-      incoming.push(...applied.events);
-    }
-    const compacted = this.state.compactionAfter(incoming);
-    // Every revision has at least one event, so the compacted ones are exactly this range.
-    for (let r = this.diskCompacted + 1; r <= compacted; r++) ops.push({ type: 'del', key: eventKey(r) });
-    ops.push({ type: 'put', key: META_REVISION, value: batch[batch.length - 1]!.applied.revision });
-    ops.push({ type: 'put', key: META_COMPACTED, value: compacted });
+    const { ops, compacted } = stateMachineOps(this.state, batch.map((e) => e.applied), this.diskCompacted);
     try {
       await this.db.batch(ops, { sync: this.sync });
     } catch (err) {
@@ -434,4 +438,32 @@ class LevelStoreImpl implements LevelStore {
     if (this.onFatal) this.onFatal(failed);
     else this.logger.error({ err, commands: batch.length }, failed.message);
   }
+}
+
+export type DbOp = BatchOperation<Db, string, unknown>;
+
+/**
+ * The LevelDB writes that make `applied` (proposed on `state`, in revision order,
+ * not yet committed) durable: objects, events, the event window's compaction
+ * (events at or below `diskCompacted` are already deleted) and the revision.
+ */
+export function stateMachineOps(
+  state: StoreState, applied: readonly Applied[], diskCompacted: number,
+): { ops: DbOp[]; compacted: number } {
+  const ops: DbOp[] = [];
+  const incoming: StoreEvent[] = [];
+  for (const a of applied) {
+    for (const [key, object] of a.writes) {
+      ops.push(object ? { type: 'put', key: OBJECT_PREFIX + key, value: object } : { type: 'del', key: OBJECT_PREFIX + key });
+    }
+    ops.push({ type: 'put', key: eventKey(a.revision), value: a.events });
+    incoming.push(...a.events);
+  }
+  if (applied.length === 0) return { ops, compacted: diskCompacted };
+  const compacted = state.compactionAfter(incoming);
+  // Every revision has at least one event, so the compacted ones are exactly this range.
+  for (let r = diskCompacted + 1; r <= compacted; r++) ops.push({ type: 'del', key: eventKey(r) });
+  ops.push({ type: 'put', key: META_REVISION, value: applied[applied.length - 1]!.revision });
+  ops.push({ type: 'put', key: META_COMPACTED, value: compacted });
+  return { ops, compacted };
 }

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RaftError, RawNode } from './raft-core.js';
+import { MemoryStorage } from './raft-memory-storage.js';
+import { seededRandom, TestNetwork } from './raft-test-network.js';
+import { message } from './raft-types.js';
+
+test('a single member elects itself and commits what it is proposed', () => {
+  const net = new TestNetwork(['a']);
+  net.campaign('a');
+  assert.equal(net.node('a').status().role, 'leader');
+  net.propose('a', 'x');
+  net.propose('a', 'y');
+  assert.deepEqual(net.appliedData('a'), ['x', 'y']);
+  assert.equal(net.node('a').status().commit, 3); // the leader's empty entry, then x and y
+});
+
+test('three members elect the campaigner and replicate and apply every proposal on all of them', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  assert.equal(net.leader(), 'a');
+  for (const id of ['b', 'c']) {
+    assert.equal(net.node(id).status().role, 'follower');
+    assert.equal(net.node(id).status().leader, 'a');
+  }
+  for (let i = 0; i < 5; i++) net.propose('a', `p${i}`);
+  net.tickAll(); // a heartbeat round tells followers the last commit index
+  for (const id of ['a', 'b', 'c']) assert.deepEqual(net.appliedData(id), ['p0', 'p1', 'p2', 'p3', 'p4']);
+  assert.equal(net.node('b').status().term, 1); // pre-vote did not bump the term, the election did once
+});
+
+test('the vote is in the hardState of the Ready that sends the vote requests', () => {
+  const s = MemoryStorage.bootstrap(['a', 'b', 'c']);
+  const n = new RawNode({ id: 'a', storage: s, electionTick: 10, heartbeatTick: 1, random: seededRandom(1), preVote: false });
+  n.campaign();
+  const rd = n.ready();
+  assert.deepEqual(rd.hardState, { term: 1, vote: 'a', commit: 0 });
+  assert.equal(rd.mustSync, true);
+  assert.deepEqual(rd.messages.map((m) => [m.type, m.to, m.term]), [['MsgVote', 'b', 1], ['MsgVote', 'c', 1]]);
+});
+
+test('a member grants its vote in a Ready that also persists it', () => {
+  const s = MemoryStorage.bootstrap(['a', 'b', 'c']);
+  const n = new RawNode({ id: 'b', storage: s, electionTick: 10, heartbeatTick: 1, random: seededRandom(1), preVote: false });
+  n.step(message({ type: 'MsgVote', from: 'a', to: 'b', term: 1, index: 0, logTerm: 0 }));
+  const rd = n.ready();
+  assert.deepEqual(rd.hardState, { term: 1, vote: 'a', commit: 0 });
+  assert.deepEqual(rd.messages.map((m) => [m.type, m.to, m.term, m.reject]), [['MsgVoteResp', 'a', 1, false]]);
+});
+
+test('ticks alone elect a leader, and the leader keeps followers quiet with heartbeats', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  let ticks = 0;
+  while (net.leader() === undefined && ticks < 100) {
+    net.tickAll();
+    ticks++;
+  }
+  const leader = net.leader();
+  assert.ok(leader !== undefined, 'no leader after 100 ticks');
+  assert.ok(ticks >= 10 && ticks < 20, `elected after ${ticks} ticks, the timeout is in [10, 20)`);
+  const term = net.node(leader).status().term;
+  net.tickAll(50);
+  assert.equal(net.leader(), leader);
+  assert.equal(net.node(leader).status().term, term);
+  assert.ok(net.trace.some((m) => m.type === 'MsgHeartbeat'));
+});
+
+test('proposing on a follower throws not-leader naming the leader', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  assert.throws(() => net.node('b').propose('x'), (e) => e instanceof RaftError && e.reason === 'not-leader' && e.leader === 'a');
+});
+
+test('messages of local-only types or addressed to another member are dropped from the network', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  const b = net.node('b');
+  b.step(message({ type: 'MsgHup', from: 'c', to: 'b', term: 5 }));
+  b.step(message({ type: 'MsgVote', from: 'c', to: 'x', term: 9, index: 100, logTerm: 100 }));
+  b.step(message({ type: 'MsgApp', from: 'a', to: 'b', term: 1, index: 1, logTerm: 1, entries: [{ term: 1, index: 7, type: 'normal', data: '' }] }));
+  net.deliver();
+  assert.equal(b.status().term, 1);
+  assert.equal(b.status().role, 'follower');
+  assert.equal(b.status().lastIndex, 1);
+});
