@@ -148,7 +148,7 @@ async function freePort(): Promise<number> {
 }
 
 function rawClient(port: number, creds: grpc.ChannelCredentials): RaftClient {
-  return new proto.bramble.v1.Raft(`127.0.0.1:${port}`, creds) as RaftClient;
+  return new proto.bramble.v1.Raft(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'bramble' }) as RaftClient;
 }
 
 /** Sends the batches on one Send call as a peer would, then ends it; resolves with the call's error, if any. */
