@@ -12,7 +12,7 @@ import { BrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { TransportHandlers } from './raft-transport.js';
 import type { Message, NodeId } from './raft-types.js';
-import { fromWire } from './raft-wire.js';
+import { fromIsSender, fromWire } from './raft-wire.js';
 import { RAFT_WIRE_LIMITS } from './raft-wire-limits.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 
@@ -122,7 +122,7 @@ export class RaftInbound {
       return undefined;
     }
     const m = d.message;
-    if (m.from !== caller) {
+    if (m.from !== caller && fromIsSender(m.type)) {
       this.o.warnings.warn('forged-from', { peer: caller, from: m.from }, `refused replica "${caller}": it sent a message from "${m.from}"`);
       return new BrambleError('FORBIDDEN', `replica "${caller}" may not send messages from "${m.from}": a message's from must be the caller's own name`);
     }
