@@ -74,7 +74,7 @@ export class PeerStream {
   enqueue(w: WireMessage): boolean {
     if (this.state === 'closed') return false;
     if (this.queue.length >= this.o.maxQueueMessages || (this.queue.length > 0 && this.queueBytes + w.bytes > this.o.maxQueueBytes)) {
-      this.o.warnings.warn(`queue-full-${this.o.lane}`, { peer: this.o.peer, lane: this.o.lane, queued: this.queue.length, queuedBytes: this.queueBytes },
+      this.o.warnings.warn(`queue-full-${this.o.lane}-${this.o.peer}`, { peer: this.o.peer, lane: this.o.lane, queued: this.queue.length, queuedBytes: this.queueBytes },
         `the ${this.o.lane} queue to replica "${this.o.peer}" is full: dropping a ${w.type} (Raft sends it again)`);
       this.report();
       return false;
@@ -172,7 +172,7 @@ export class PeerStream {
     this.teardown();
     const dropped = this.drop();
     const delay = this.nextDelay();
-    this.o.warnings.warn(`unreachable-${this.o.lane}`, { peer: this.o.peer, lane: this.o.lane, address: this.o.address, reason, dropped, retryInMs: delay },
+    this.o.warnings.warn(`unreachable-${this.o.lane}-${this.o.peer}`, { peer: this.o.peer, lane: this.o.lane, address: this.o.address, reason, dropped, retryInMs: delay },
       `replica "${this.o.peer}" at ${this.o.address} is unreachable (${this.o.lane} lane): ${reason}`);
     this.reported = false;
     this.report();
