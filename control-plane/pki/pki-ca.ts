@@ -1,6 +1,6 @@
 // The cluster's private certificate authority. It signs the control plane's
-// serving certificate, the admin's client certificate and each node's client
-// certificate. ECDSA P-256 keys: signing and handshakes are cheap on a Pi and
+// serving certificate, the admin's client certificate, each node's client
+// certificate and each replica's certificate. ECDSA P-256 keys: signing and handshakes are cheap on a Pi and
 // grpc-js (OpenSSL) accepts them.
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill first.
 import * as x509 from '@peculiar/x509';

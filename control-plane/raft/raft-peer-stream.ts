@@ -9,6 +9,8 @@
 // again after a back-off on the injected clock. Each attempt dials a fresh
 // channel, so grpc-js's own reconnect timers (real time) never decide when.
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { parseHostPort } from '../../proto/names.js';
 import type { RaftClient } from '../../proto/generated/bramble/v1/Raft.js';
 import type { RaftBatch, RaftSendResponse__Output } from '../../proto/types.js';
 import { loadProto } from '../../proto/load.js';
@@ -72,7 +74,7 @@ export class PeerStream {
   enqueue(w: WireMessage): boolean {
     if (this.state === 'closed') return false;
     if (this.queue.length >= this.o.maxQueueMessages || (this.queue.length > 0 && this.queueBytes + w.bytes > this.o.maxQueueBytes)) {
-      this.o.warnings.warn(`queue-full-${this.o.lane}`, { peer: this.o.peer, lane: this.o.lane, queued: this.queue.length, queuedBytes: this.queueBytes },
+      this.o.warnings.warn(`queue-full-${this.o.lane}-${this.o.peer}`, { peer: this.o.peer, lane: this.o.lane, queued: this.queue.length, queuedBytes: this.queueBytes },
         `the ${this.o.lane} queue to replica "${this.o.peer}" is full: dropping a ${w.type} (Raft sends it again)`);
       this.report();
       return false;
@@ -170,7 +172,7 @@ export class PeerStream {
     this.teardown();
     const dropped = this.drop();
     const delay = this.nextDelay();
-    this.o.warnings.warn(`unreachable-${this.o.lane}`, { peer: this.o.peer, lane: this.o.lane, address: this.o.address, reason, dropped, retryInMs: delay },
+    this.o.warnings.warn(`unreachable-${this.o.lane}-${this.o.peer}`, { peer: this.o.peer, lane: this.o.lane, address: this.o.address, reason, dropped, retryInMs: delay },
       `replica "${this.o.peer}" at ${this.o.address} is unreachable (${this.o.lane} lane): ${reason}`);
     this.reported = false;
     this.report();
@@ -225,8 +227,17 @@ export class PeerStream {
   }
 }
 
-/** A Raft client on its own channel (no shared subchannel: each lane gets its own connection). */
+/**
+ * A Raft client on its own channel (no shared subchannel: each lane gets its own
+ * connection). Addressed by IP, it sends a fixed TLS server name as the CLI and
+ * the agent do: Node warns when SNI is an address, and host names are not checked.
+ */
 export function raftClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions): RaftClient {
   const Raft = loadProto().bramble.v1.Raft;
-  return new Raft(address, credentials, { ...options, 'grpc.use_local_subchannel_pool': 1 }) as RaftClient;
+  const host = parseHostPort(address)?.host ?? '';
+  return new Raft(address, credentials, {
+    ...options,
+    'grpc.use_local_subchannel_pool': 1,
+    ...(isIP(host) !== 0 && { 'grpc.ssl_target_name_override': 'bramble' }),
+  }) as RaftClient;
 }

@@ -12,7 +12,7 @@ import { BrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
 import type { TransportHandlers } from './raft-transport.js';
 import type { Message, NodeId } from './raft-types.js';
-import { fromWire } from './raft-wire.js';
+import { fromIsSender, fromWire } from './raft-wire.js';
 import { RAFT_WIRE_LIMITS } from './raft-wire-limits.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 
@@ -97,7 +97,7 @@ export class RaftInbound {
   receive(caller: NodeId, batch: RaftBatch__Output, handlers: TransportHandlers): BrambleError | undefined {
     const messages: unknown = (batch as { messages?: unknown } | null)?.messages;
     if (!Array.isArray(messages) || messages.length > RAFT_WIRE_LIMITS.maxMessagesPerBatch) {
-      this.o.warnings.warn('malformed-batch', { peer: caller, count: Array.isArray(messages) ? messages.length : undefined },
+      this.o.warnings.warn(`malformed-batch-${caller}`, { peer: caller, count: Array.isArray(messages) ? messages.length : undefined },
         `dropped a batch from replica "${caller}": it must hold a list of at most ${RAFT_WIRE_LIMITS.maxMessagesPerBatch} messages`);
       return undefined;
     }
@@ -118,16 +118,16 @@ export class RaftInbound {
   check(caller: NodeId, raw: unknown, snapshot: boolean): Message | BrambleError | undefined {
     const d = fromWire(raw, { snapshot });
     if (!d.ok) {
-      this.o.warnings.warn('malformed-message', { peer: caller, problem: d.problem }, `dropped a malformed Raft message from replica "${caller}": ${d.problem}`);
+      this.o.warnings.warn(`malformed-message-${caller}`, { peer: caller, problem: d.problem }, `dropped a malformed Raft message from replica "${caller}": ${d.problem}`);
       return undefined;
     }
     const m = d.message;
-    if (m.from !== caller) {
-      this.o.warnings.warn('forged-from', { peer: caller, from: m.from }, `refused replica "${caller}": it sent a message from "${m.from}"`);
+    if (m.from !== caller && fromIsSender(m.type)) {
+      this.o.warnings.warn(`forged-from-${caller}`, { peer: caller, from: m.from }, `refused replica "${caller}": it sent a message from "${m.from}"`);
       return new BrambleError('FORBIDDEN', `replica "${caller}" may not send messages from "${m.from}": a message's from must be the caller's own name`);
     }
     if (m.to !== this.o.id) {
-      this.o.warnings.warn('misrouted', { peer: caller, to: m.to }, `dropped a ${m.type} from replica "${caller}" for "${m.to}": this replica is "${this.o.id}"`);
+      this.o.warnings.warn(`misrouted-${caller}`, { peer: caller, to: m.to }, `dropped a ${m.type} from replica "${caller}" for "${m.to}": this replica is "${this.o.id}"`);
       return undefined;
     }
     return m;

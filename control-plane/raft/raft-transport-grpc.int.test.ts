@@ -148,7 +148,7 @@ async function freePort(): Promise<number> {
 }
 
 function rawClient(port: number, creds: grpc.ChannelCredentials): RaftClient {
-  return new proto.bramble.v1.Raft(`127.0.0.1:${port}`, creds) as RaftClient;
+  return new proto.bramble.v1.Raft(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'bramble' }) as RaftClient;
 }
 
 /** Sends the batches on one Send call as a peer would, then ends it; resolves with the call's error, if any. */
@@ -429,6 +429,18 @@ describe('who may call the Raft service', () => {
     }
   });
 
+  test('a forwarded MsgTransferLeader may name another replica as its from: the transferee, not the sender', async () => {
+    const client = rawClient(b.port, await replicaCreds('r3', b.port));
+    try {
+      const transfer = toWire(message({ type: 'MsgTransferLeader', from: 'r1', to: 'r2', term: 4 })).wire;
+      assert.equal(await sendRaw(client, [{ messages: [transfer] }]), null);
+      assert.deepEqual(b.host.messages.map((m) => [m.type, m.from]), [['MsgTransferLeader', 'r1']]);
+    } finally {
+      client.close();
+      b.host.messages.splice(0);
+    }
+  });
+
   test('malformed messages are dropped one by one while the good ones around them are stepped', async () => {
     const client = rawClient(b.port, await replicaCreds('r3', b.port));
     const good = (n: number): RaftMessage => toWire(hb('r3', 'r2', n)).wire;
@@ -469,7 +481,7 @@ describe('who may call the Raft service', () => {
           return;
         }
         assert.ok(b.host.messages.some((m) => m.commit === sentinel && m.from === 'r3'), 'the good message after the batch was stepped');
-        for (const m of b.host.messages) assert.equal(m.from, 'r3');
+        for (const m of b.host.messages) if (m.type !== 'MsgTransferLeader') assert.equal(m.from, 'r3');
       }), fuzzParams(60));
     } finally {
       client.close();

@@ -18,7 +18,7 @@ import { RaftInbound, type AuthorizeReplica } from './raft-service-grpc.js';
 import { sendSnapshot, SnapshotSendError, type SnapshotSend } from './raft-snapshot-sender.js';
 import type { Peer, RaftTransport, SnapshotSource, TransportHandlers } from './raft-transport.js';
 import type { Message, NodeId } from './raft-types.js';
-import { splitForWire, toWire, WIRE_MESSAGE_TYPES, type WireMessage } from './raft-wire.js';
+import { fromIsSender, splitForWire, toWire, WIRE_MESSAGE_TYPES, type WireMessage } from './raft-wire.js';
 import { RAFT_WIRE_LIMITS } from './raft-wire-limits.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 
@@ -183,7 +183,7 @@ export class GrpcRaftTransport implements RaftTransport {
   // ---------------------------------------------------------------- internals
 
   private sendOne(m: Message): void {
-    if (!WIRE_MESSAGE_TYPES.has(m.type) || m.from !== this.id || m.to === this.id) {
+    if (!WIRE_MESSAGE_TYPES.has(m.type) || (m.from !== this.id && fromIsSender(m.type)) || m.to === this.id) {
       // The host's mistake, not the network's: say so loudly, once in a while.
       this.warnings.warn('unsendable', { type: m.type, from: m.from, to: m.to },
         `not sending a ${m.type} from "${m.from}" to "${m.to}": only messages between replicas, from this one ("${this.id}"), travel`);

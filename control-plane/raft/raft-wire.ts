@@ -49,6 +49,18 @@ const FROM_WIRE: ReadonlyMap<string, MessageType> = new Map(
   Object.entries(TO_WIRE).filter(([t]) => WIRE_MESSAGE_TYPES.has(t as MessageType)).map(([t, w]) => [w, t as MessageType]),
 );
 
+/**
+ * Whether `m.from` must be the replica that sends it. It must for every message
+ * but a forwarded MsgTransferLeader, whose `from` names the transferee (as in
+ * etcd-io/raft): a follower asked to hand leadership to X passes the request on to
+ * its leader. That lets a replica ask for a transfer to another member, which the
+ * leader checks (a voter of its configuration) and which costs an election at
+ * most, never a vote or an entry in another's name.
+ */
+export function fromIsSender(type: MessageType): boolean {
+  return type !== 'MsgTransferLeader';
+}
+
 /** Only these carry entries: appends, and proposals a follower forwards to its leader. */
 const WITH_ENTRIES: ReadonlySet<MessageType> = new Set<MessageType>(['MsgApp', 'MsgProp']);
 

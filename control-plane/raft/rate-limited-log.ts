@@ -13,7 +13,7 @@ export class RateLimitedLog {
     private readonly intervalMs = 10_000,
   ) {}
 
-  /** `key` names the kind of problem (a fixed string, never peer input). */
+  /** `key` names the kind of problem and the peer (a configured or certified name; never text a peer sent). */
   warn(key: string, fields: Record<string, unknown>, message: string): void {
     const now = this.clock.now();
     const seen = this.last.get(key);
