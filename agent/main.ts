@@ -244,6 +244,8 @@ async function runCleanup(io: AgentIo, input: AgentInput): Promise<number> {
 
 export interface LocalAgentInput {
   server: string;
+  /** Every control-plane member, `server` first (a replicated control plane); the agent fails over between them. */
+  servers?: string[];
   nodeName: string;
   dataDir: string;
   tokenFile: string;
@@ -264,6 +266,7 @@ export async function startLocalAgent(input: LocalAgentInput): Promise<RunningAg
   try {
     return await startAgent({
       server: input.server,
+      ...(input.servers ? { servers: input.servers } : {}),
       token,
       nodeName: input.nodeName,
       dataDir: path.join(input.dataDir, 'agent'),

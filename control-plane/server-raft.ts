@@ -13,6 +13,7 @@ import { readIfExists, writeFileAtomic } from '../proto/util/files.js';
 import type { Logger } from '../proto/util/log.js';
 import { loadProto } from '../proto/load.js';
 import { membersHandlers } from './api/api-members.js';
+import type { NodeApiLeader } from './api/api-node.js';
 import { RaftMembers } from './api/api-members-raft.js';
 import type { JoinLimiter } from './nodes/join-limiter.js';
 import { peerAddress, requireReplica } from './pki/auth.js';
@@ -146,6 +147,8 @@ export interface ReplicatedStore {
   addServices(server: grpc.Server): void;
   /** Every member's address, this one first. */
   servers(): string[];
+  /** Leadership as the Node service needs it: agents are sent on to the leader. */
+  nodeLeader(): NodeApiLeader;
   /** Resolves once some member leads (this one or another); logs while it waits. */
   waitForLeader(): Promise<void>;
   /** Hands leadership over when this member leads, so a planned restart costs no election timeout. */
@@ -197,6 +200,14 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
         ...(opts.joinLimiter ? { joinLimiter: opts.joinLimiter } : {}), peerAddress: (call) => peerAddress(call.getPeer()),
       }));
     },
+    nodeLeader: () => ({
+      isLeader: () => raft.leadership.isLeader(),
+      onChange: (listener) => raft.leadership.onChange(listener),
+      describe: () => {
+        const st = raft.node.status();
+        return st.leader ? `the leader is "${st.leader}" (${st.peers[st.leader] ?? 'address unknown'})` : 'no leader is known yet (an election is under way)';
+      },
+    }),
     servers: () => {
       const all = members.members().map((m) => m.address).filter((a) => a !== '');
       return [opts.advertise, ...all.filter((a) => a !== opts.advertise)];

@@ -99,6 +99,8 @@ export interface RunningServer {
   store: Store;
   /** Path of the default join token file. */
   tokenFile: string;
+  /** Every control-plane member's address, this one's advertised address first (only this one's on a single server). */
+  servers(): string[];
   close(): Promise<void>;
 }
 
@@ -388,6 +390,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       identity: (call) => peerIdentity(call),
       heartbeats, tunnels, events,
+      // Heartbeats and tunnels live in the leader's memory: agents talk to the leader, and learn every member.
+      ...(replica ? { leader: replica.nodeLeader(), servers: () => (replica as ReplicatedStore).servers() } : {}),
     }));
 
     // Controllers run on the leader; with one replica this process always is.
@@ -471,6 +475,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       dataDir,
       store: opened,
       tokenFile: path.join(dataDir, 'token'),
+      servers: () => (replica ? replica.servers() : [localServer]),
       close: () => (closing ??= runCleanups().then(() => logger.info({ dataDir }, 'bramble server stopped'))),
     };
   } catch (e) {

@@ -205,7 +205,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
     try {
       const { startLocalAgent } = await import('../../agent/main.js');
       agent = await startLocalAgent({
-        server, nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress,
+        server, servers: [server, ...running.servers().filter((a) => a !== advertise)], nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress,
         labels: { [CONTROL_PLANE_LABEL]: 'true' }, version: clientVersion(),
       });
     } catch (e) {
