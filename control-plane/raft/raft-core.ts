@@ -119,6 +119,7 @@ export class RawNode {
         throw new RaftError('invalid', `applied must not be past the commit index ${r.log.committed}: current value is ${applied}`);
       }
       r.log.appliedTo(applied);
+      replayConfChanges(r, cfg.storage, applied);
     }
     r.becomeFollower(r.term, NONE);
     this.r = r;
@@ -305,6 +306,27 @@ export class RawNode {
       }
     }
     return st;
+  }
+}
+
+/**
+ * initialState() gives the config of the last snapshot; the conf entries applied after it
+ * (up to `applied`) are not handed out again, so the core applies them itself. Replaying them over
+ * a config that already has them gives the same config (each change sets one member's role), so a
+ * host that persists its own later config is fine too.
+ */
+function replayConfChanges(r: RaftState, storage: RaftStorage, applied: number): void {
+  const from = storage.snapshot().meta.index + 1;
+  if (applied < from) return;
+  for (const e of storage.entries(from, applied + 1)) {
+    if (e.type !== 'conf') continue;
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch (err) {
+      throw new RaftError('invalid', `the conf entry at ${e.index} in storage is corrupt: ${(err as Error).message}`);
+    }
+    applyConfChange(r, cc);
   }
 }
 
