@@ -8,6 +8,7 @@ import { decodeConfChange, encodeConfChange, isEmptyHardState, message, NONE } f
 import type { ConfChange, ConfState, HardState, Message, MessageType, NodeId, Ready, Role, SoftState } from './raft-types.js';
 import type { RaftStorage } from './raft-memory-storage.js';
 import type { ProgressState } from './raft-progress.js';
+import { coalesceAppends } from './raft-coalesce.js';
 import { appendEntries, bcastAppend, selfAck } from './raft-replicate.js';
 import { RaftState } from './raft-state.js';
 import { applyConfChange, step, tick } from './raft-step.js';
@@ -253,7 +254,7 @@ export class RawNode {
     const rd: Ready = {
       entries,
       committedEntries,
-      messages: r.msgs,
+      messages: coalesceAppends(r.msgs, r.maxSizePerMsg),
       readStates: r.readStates,
       mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
