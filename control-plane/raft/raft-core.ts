@@ -311,13 +311,14 @@ export class RawNode {
 }
 
 /**
- * initialState() gives the config of the last snapshot; the conf entries applied after it
+ * initialState() may give the config of the last compaction; the conf entries applied after it
  * (up to `applied`) are not handed out again, so the core applies them itself. Replaying them over
  * a config that already has them gives the same config (each change sets one member's role), so a
  * host that persists its own later config is fine too.
  */
 function replayConfChanges(r: RaftState, storage: RaftStorage, applied: number): void {
-  const from = storage.snapshot().meta.index + 1;
+  // firstIndex, not snapshot(): a storage may build its snapshot on demand (and start streaming it).
+  const from = storage.firstIndex();
   if (applied < from) return;
   for (const e of storage.entries(from, applied + 1)) {
     if (e.type !== 'conf') continue;
