@@ -254,3 +254,21 @@ test('config values out of range are refused with the rule and the value', () =>
   assert.throws(() => new RawNode({ id: 'a', storage: s, electionTick: 10, heartbeatTick: 0, random: Math.random }), /heartbeatTick must be a positive integer: current value is 0/);
   assert.throws(() => new RawNode({ id: '', storage: s, electionTick: 10, heartbeatTick: 1, random: Math.random }), isReason('invalid'));
 });
+
+test('leadership goes only to a voter, and a transfer to a member being removed is abandoned', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.add('l', new MemoryStorage());
+  net.node('a').proposeConfChange({ type: 'addLearner', node: 'l' });
+  net.deliver();
+  assert.throws(() => net.node('a').transferLeadership('l'), isReason('invalid'));
+  assert.throws(() => net.node('a').transferLeadership('nobody'), isReason('invalid'));
+  net.isolate('c');
+  net.node('a').transferLeadership('c');
+  net.deliver();
+  assert.equal(net.node('a').status().leadTransferee, 'c');
+  net.node('a').applyConfChange({ type: 'remove', node: 'c' }); // as when the removal is applied
+  assert.equal(net.node('a').status().leadTransferee, '');
+  net.propose('a', 'x');
+  assert.deepEqual(net.appliedData('b'), ['x']);
+});
