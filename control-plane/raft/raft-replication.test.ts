@@ -233,6 +233,11 @@ test('a restarted member hands out again the committed entries after its applied
     () => new RawNode({ id: 'a', storage: m.storage, electionTick: 10, heartbeatTick: 1, random: seededRandom(2), applied: 9 }),
     isReason('invalid'),
   );
+  // A commit-only hard state that was never fsynced: applied stands in for the commit index.
+  m.storage.setHardState({ ...m.storage.initialState().hardState, commit: 1 });
+  const n3 = new RawNode({ id: 'a', storage: m.storage, electionTick: 10, heartbeatTick: 1, random: seededRandom(2), applied: 3 });
+  assert.equal(n3.status().commit, 3);
+  assert.equal(n3.hasReady(), false);
 });
 
 test('a restarted member keeps its term and vote, so it cannot vote twice in a term', () => {
