@@ -116,7 +116,6 @@ export class RawNode {
       maxSizePerMsg,
       maxInflightMsgs,
       maxCommittedSizePerReady: maxSizePerMsg,
-      applied: cfg.applied ?? 0,
     });
     const { hardState, confState } = cfg.storage.initialState();
     r.trk.restore(confState, r.log.lastIndex() + 1);
