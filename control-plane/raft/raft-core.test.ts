@@ -83,3 +83,58 @@ test('messages of local-only types or addressed to another member are dropped fr
   assert.equal(b.status().role, 'follower');
   assert.equal(b.status().lastIndex, 1);
 });
+
+test('no message from the network, however wrong or stale, makes step throw or break the log', () => {
+  const rnd = seededRandom(99);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const types = ['MsgApp', 'MsgAppResp', 'MsgVote', 'MsgVoteResp', 'MsgPreVote', 'MsgPreVoteResp', 'MsgSnap', 'MsgHeartbeat', 'MsgHeartbeatResp',
+    'MsgTransferLeader', 'MsgTimeoutNow', 'MsgReadIndex', 'MsgReadIndexResp', 'MsgHup', 'MsgBeat', 'MsgProp', 'MsgUnreachable', 'MsgSnapStatus', 'MsgCheckQuorum'] as const;
+  const nums = [0, 1, 2, 3, 5, 100, -1, 1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER];
+  for (let round = 0; round < 30; round++) {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('a', 'x');
+    const target = pick(['a', 'b']);
+    const n = net.node(target);
+    const before = net.member(target).applied.map((e) => `${e.index}:${e.term}`);
+    for (let i = 0; i < 200; i++) {
+      const idx = pick(nums);
+      const m = message({
+        type: pick(types), from: pick(['a', 'b', 'c', 'x', '']), to: pick([target, target, 'zz']), term: pick(nums), logTerm: pick(nums), index: idx,
+        commit: pick(nums), reject: rnd() < 0.5, rejectHint: pick(nums), context: pick(['', '1', 'transfer', 'zz']),
+        entries: rnd() < 0.5 ? [] : [{ index: Number.isFinite(idx) ? idx + 1 : 1, term: pick(nums), type: pick(['normal', 'conf', 'weird'] as const) as 'normal', data: 'e' }],
+        ...(rnd() < 0.2 ? { snapshot: rnd() < 0.5 ? undefined : { meta: { index: pick(nums), term: pick(nums), confState: { voters: ['a', 'b', 'c'], learners: [] } }, data: '' } } : {}),
+      });
+      n.step(m);
+      net.deliver();
+    }
+    // The entries it applied before stay applied as they were: nothing rewrote the committed log.
+    const after = net.member(target).applied.map((e) => `${e.index}:${e.term}`);
+    assert.deepEqual(after.slice(0, before.length), before);
+  }
+});
+
+test('the host may step messages between ready() and advance(): nothing is handed out twice and replaced entries are not taken as durable', () => {
+  const s = MemoryStorage.bootstrap(['a', 'b', 'c']);
+  const n = new RawNode({ id: 'b', storage: s, electionTick: 10, heartbeatTick: 1, random: seededRandom(1) });
+  const e = (index: number, term: number, data: string) => ({ index, term, type: 'normal' as const, data });
+  n.step(message({ type: 'MsgApp', from: 'a', to: 'b', term: 1, entries: [e(1, 1, 'x'), e(2, 1, 'y')], commit: 1 }));
+  const rd1 = n.ready();
+  assert.deepEqual(rd1.entries.map((x) => x.data), ['x', 'y']);
+  assert.deepEqual(rd1.committedEntries.map((x) => x.data), ['x']);
+  // Before rd1 is durable, a new leader replaces entry 2 and commits it.
+  n.step(message({ type: 'MsgApp', from: 'c', to: 'b', term: 2, index: 1, logTerm: 1, entries: [e(2, 2, 'z')], commit: 2 }));
+  const rd2 = n.ready();
+  assert.deepEqual(rd2.entries.map((x) => x.data), ['z'], 'only the new entry');
+  assert.deepEqual(rd2.committedEntries.map((x) => x.data), ['z'], 'x is not handed out again');
+  for (const rd of [rd1, rd2]) {
+    s.append(rd.entries);
+    if (rd.hardState) s.setHardState(rd.hardState);
+  }
+  n.advance(rd1);
+  assert.equal(n.hasReady(), false, 'what rd2 holds is with the host already');
+  n.advance(rd2);
+  assert.equal(n.hasReady(), false);
+  assert.deepEqual(s.entries(1, 3).map((x) => x.data), ['x', 'z']);
+  assert.equal(n.status().applied, 2);
+});

@@ -5,7 +5,7 @@
 import { isStorageError } from './raft-memory-storage.js';
 import type { Progress } from './raft-progress.js';
 import type { RaftState } from './raft-state.js';
-import { message, type Entry, type NodeId } from './raft-types.js';
+import { message, type Entry, type Message, type NodeId } from './raft-types.js';
 
 export function becomeLeader(r: RaftState): void {
   if (r.role === 'follower') throw new Error('a follower cannot become leader without an election');
@@ -75,6 +75,12 @@ export function maybeSendAppend(r: RaftState, to: NodeId, sendIfEmpty: boolean):
   return true;
 }
 
+/** Sends `to` a snapshot rather than entries (it has no config to apply entries to). */
+export function sendSnapshot(r: RaftState, to: NodeId): boolean {
+  const pr = r.trk.progress.get(to);
+  return pr !== undefined && maybeSendSnapshot(r, to, pr);
+}
+
 function maybeSendSnapshot(r: RaftState, to: NodeId, pr: Progress): boolean {
   // A follower not heard from lately may be down: do not stream it a whole state for nothing.
   if (!pr.recentActive) return false;
@@ -85,7 +91,11 @@ function maybeSendSnapshot(r: RaftState, to: NodeId, pr: Progress): boolean {
     if (isStorageError(e, 'unavailable')) return false;
     throw e;
   }
-  if (snapshot.meta.index === 0) throw new Error('entries are compacted but storage has no snapshot');
+  // Index 0 is the bootstrap config, which cannot be sent; and a snapshot from before `to` joined would
+  // be refused by it. Either way the host makes a newer snapshot (after applying the addLearner).
+  if (snapshot.meta.index === 0) return false;
+  const cs = snapshot.meta.confState;
+  if (!cs.voters.includes(to) && !cs.learners.includes(to)) return false;
   pr.becomeSnapshot(snapshot.meta.index);
   r.send(message({ type: 'MsgSnap', to, snapshot }));
   return true;
@@ -117,7 +127,7 @@ export function sendTimeoutNow(r: RaftState, to: NodeId): void {
 }
 
 /** ReadIndex on a leader: ReadOnlySafe, a heartbeat round confirms the leader still leads. */
-export function handleReadIndex(r: RaftState, m: ReturnType<typeof message>): void {
+export function handleReadIndex(r: RaftState, m: Message): void {
   if (r.trk.isSingleton() && r.trk.isVoter(r.id)) {
     r.respondToReadIndex(m, r.log.committed);
     return;
