@@ -101,9 +101,12 @@ test('killing the leader elects another and every acknowledged write survives', 
   await c.run(next.propose(create('after-failover')));
   acked.push('after-failover');
   for (const s of c.running()) await c.until(() => acked.every((n) => s.get('ConfigMap', 'default', n) !== undefined), `${s.node.id} has every acknowledged write`);
-  await c.open(oldId);
+  const reopened = await c.open(oldId);
+  const reopenedAt = reopened.revision();
   await c.until(() => c.converged(), 'the old leader rejoined and caught up');
   for (const n of acked) assert.ok(c.store(oldId).get('ConfigMap', 'default', n), `${n} survived on the old leader`);
+  // Exactly once across the crash: what it applies after the restart is exactly what its disk lacked.
+  assert.equal(reopened.stats.commandsCommitted + reopened.stats.commandsFailed, reopened.revision() - reopenedAt);
 }));
 
 test('a linearizable read on a follower returns only after it has applied what the leader acknowledged', () => withCluster(async (c) => {
