@@ -80,6 +80,7 @@ export class RaftNode {
   private readonly bootId = randomBytes(6).toString('base64url');
   private seq = 0;
   private readonly ticker: Timer;
+  private readonly electionTimeoutMs: number;
   private readonly pending: RaftPending;
   /** When each peer was last heard from, for `cluster status`. */
   private readonly lastContact = new Map<NodeId, number>();
@@ -110,6 +111,7 @@ export class RaftNode {
     const tickMs = positive('tickMs', opts.tickMs ?? DEFAULT_TICK_MS);
     const heartbeatTick = positive('heartbeatTick', opts.heartbeatTick ?? DEFAULT_HEARTBEAT_TICK);
     const electionTick = positive('electionTick', opts.electionTick ?? DEFAULT_ELECTION_TICK);
+    this.electionTimeoutMs = electionTick * tickMs;
     if (electionTick <= heartbeatTick) {
       throw new BrambleError('INVALID_ARGUMENT', `electionTick must be greater than heartbeatTick (${heartbeatTick}): current value is ${electionTick}`);
     }
@@ -251,6 +253,35 @@ export class RaftNode {
     }
     if (best !== NONE) this.transferLeadership(best);
     return best;
+  }
+
+  /**
+   * For a graceful shutdown (SIGTERM): hands leadership to the most caught-up follower
+   * and resolves true once this member is no longer the leader, or false when it was
+   * not the leader or no one took over within two election timeouts (then the others
+   * elect one the usual way once this member stops).
+   */
+  stepDown(): Promise<boolean> {
+    if (this.soft.role !== 'leader') return Promise.resolve(false);
+    let to: NodeId;
+    try {
+      to = this.transferToBestFollower();
+    } catch {
+      return Promise.resolve(false);
+    }
+    if (to === NONE) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        timer.cancel();
+        off();
+        resolve(ok);
+      };
+      const timer = this.clock.setTimeout(() => done(false), 2 * this.electionTimeoutMs);
+      const off = this.leadership.onChange((leader) => {
+        if (!leader) done(true);
+      });
+      if (!this.leadership.isLeader()) done(true);
+    });
   }
 
   /** Whether the loop has nothing in hand: for tests that move a fake clock only once the disk is quiet. */

@@ -182,6 +182,20 @@ test('a leader cut off from its quorum reports that it is no longer the leader, 
   await c.until(() => c.converged(), 'the old leader caught up');
 }));
 
+test('a leader that steps down before a planned stop hands over without waiting for an election timeout', () => withCluster(async (c) => {
+  const old = await c.waitLeader();
+  await c.run(old.propose(create('before')));
+  await c.until(() => c.converged(), 'converged');
+  const started = c.clock.now();
+  assert.equal(await c.run(old.stepDown()), true);
+  await c.until(() => c.leader() !== undefined, 'the new leader reports itself');
+  const next = c.leader()!;
+  assert.notEqual(next, old);
+  assert.ok(c.clock.now() - started < 1000, `the hand-over took ${c.clock.now() - started} ms, an election timeout is 1000 ms`);
+  await c.close(old.node.id);
+  await c.run(next.propose(create('after')));
+}));
+
 test('an idle cluster writes nothing to disk', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   await c.run(leader.propose(create('one')));
