@@ -25,6 +25,8 @@ export interface TestMember {
   applied: Entry[];
   confState?: ConfState;
   snapshots: number;
+  /** The data of the last snapshot installed from the leader: the appliedData() before it, as JSON. */
+  snapshotData?: string;
 }
 
 export class TestNetwork {
@@ -86,6 +88,7 @@ export class TestNetwork {
       m.storage.applySnapshot(rd.snapshot);
       m.confState = rd.snapshot.meta.confState;
       m.snapshots++;
+      m.snapshotData = rd.snapshot.data;
     }
     m.storage.append(rd.entries);
     if (rd.hardState !== undefined) m.storage.setHardState(rd.hardState);
@@ -135,6 +138,15 @@ export class TestNetwork {
   leader(): NodeId | undefined {
     for (const m of this.members.values()) if (m.node.status().role === 'leader') return m.id;
     return undefined;
+  }
+
+  /** Snapshots a member's applied state and drops its log up to there, as a host compacts. */
+  compact(id: NodeId): void {
+    const m = this.member(id);
+    const st = m.node.status();
+    if (st.applied <= m.storage.snapshot().meta.index) return;
+    m.storage.createSnapshot(st.applied, st.confState, JSON.stringify(this.appliedData(id)));
+    m.storage.compact(st.applied);
   }
 
   /** The data of the normal, non-empty entries a member applied. */
