@@ -25,6 +25,9 @@ import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfSta
 export { isNotLeader, NotLeaderError, RaftLeadership } from './raft-leadership.js';
 export type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
 
+/** What a leader sends that promises nothing about its own disk. */
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap', 'MsgTimeoutNow', 'MsgReadIndexResp']);
+
 /** Defaults for SD cards and Wi-Fi; see RaftNodeOptions. */
 export const DEFAULT_TICK_MS = 100;
 export const DEFAULT_HEARTBEAT_TICK = 2;
@@ -412,6 +415,12 @@ export class RaftNode {
     }
     const { ops: logOps, wroteHardState } = this.log.readyOps(rd);
     ops.push(...logOps);
+    // A leader may send its appends while it writes them (Raft thesis §10.2.1): the core
+    // counts the leader's own log toward commit only once advance() says it is durable.
+    // Only when nothing in this Ready promises anything about what is on disk: no term or
+    // vote change, no snapshot, and only leader-to-follower messages.
+    const early = this.soft.role === 'leader' && !wroteHardState && !rd.snapshot && rd.messages.every((m) => LEADER_MESSAGES.has(m.type));
+    if (early && rd.messages.length > 0) this.transport.send(rd.messages);
     if (rd.snapshot) ops.push(...this.log.appliedOps(rd.snapshot.meta.index, snapshotConf));
     this.pending.trackAppended(rd.entries);
 
@@ -467,7 +476,7 @@ export class RaftNode {
     this.stats.entriesApplied += normal.length;
     if (conf || snapshotConf) this.transport.setPeers(peersOf(this.log.conf, this.id));
 
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (!early && rd.messages.length > 0) this.transport.send(rd.messages);
 
     const results = new Map<number, { id: string; result: ApplyResult }>();
     normal.forEach((n, i) => results.set(n.index, { id: ids[i]!, result: prepared!.results[i]! }));
