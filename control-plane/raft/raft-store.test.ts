@@ -169,6 +169,21 @@ test('a replica far behind a compacted log catches up by a snapshot plus the log
   assert.deepEqual(again.list('ConfigMap'), leader.list('ConfigMap'));
 }, { store: { compactEntries: 10, catchUpEntries: 2 } }));
 
+test('a watch on a replica that catches up by a snapshot still sees every event, in order', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  const follower = c.followers()[0]!;
+  const seen: number[] = [];
+  const w = follower.watch({ kind: 'ConfigMap', fromRevision: 0 }, (e) => seen.push(e.revision));
+  c.net.isolate(follower.node.id);
+  const revisions: number[] = [];
+  for (let i = 0; i < 30; i++) revisions.push((await c.run(leader.propose(create(`cm-${i}`)))).revision);
+  c.net.heal();
+  await c.until(() => c.converged() && seen.length === 30, 'the cut-off replica caught up and delivered');
+  w.cancel();
+  assert.equal(follower.stats.snapshotsInstalled, 1);
+  assert.deepEqual(seen, revisions);
+}, { store: { compactEntries: 10, catchUpEntries: 2 } }));
+
 test('a leader cut off from its quorum reports that it is no longer the leader, within an election timeout', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   const changes: boolean[] = [];
