@@ -40,3 +40,15 @@ test('an existing single-server store becomes the first member of a cluster with
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a bootstrap that leaves this member out is refused before anything is written', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'raft-upgrade-'));
+  try {
+    await assert.rejects(
+      openRaftStore({ dataDir, id: 'a', transport: new MemoryNetwork().transport('a'), bootstrap: [{ id: 'b', address: 'b:7443' }] }),
+      /the bootstrap members must include this member a: current value is b/,
+    );
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

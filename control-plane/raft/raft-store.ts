@@ -210,6 +210,11 @@ export class RaftStore implements Store {
     return this.sm.stats;
   }
 
+  /** Set once a write to disk has failed: the store accepts no more writes (as LevelStore.failure). */
+  get failure(): BrambleError | undefined {
+    return this.node.failure;
+  }
+
   /** Commits on a quorum; only the leader takes writes (NotLeaderError names the leader). */
   async propose(command: Command): Promise<CommitResult> {
     const bad = validCommand(command);
@@ -288,6 +293,12 @@ export class RaftStore implements Store {
 
 export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> {
   const retainEvents = validateRetainEvents(opts.retainEvents);
+  if (typeof opts.id !== 'string' || !/^[^\s]+$/.test(opts.id)) {
+    throw new BrambleError('INVALID_ARGUMENT', `a member's name must be a non-empty string without spaces: current value is ${JSON.stringify(opts.id)}`);
+  }
+  if (opts.bootstrap && !opts.bootstrap.some((p) => p.id === opts.id)) {
+    throw new BrambleError('INVALID_ARGUMENT', `the bootstrap members must include this member ${opts.id}: current value is ${opts.bootstrap.map((p) => p.id).join(', ') || 'none'}`);
+  }
   const clock = opts.clock ?? realClock;
   const logger = opts.logger ?? silentLogger();
   const { db, dir, created } = await openStoreDb(opts);
