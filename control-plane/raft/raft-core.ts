@@ -8,6 +8,7 @@ import { decodeConfChange, encodeConfChange, isEmptyHardState, message, NONE } f
 import type { ConfChange, ConfState, HardState, Message, MessageType, NodeId, Ready, Role, SoftState } from './raft-types.js';
 import type { RaftStorage } from './raft-memory-storage.js';
 import type { ProgressState } from './raft-progress.js';
+import { coalesceAppends } from './raft-coalesce.js';
 import { appendEntries, bcastAppend, selfAck } from './raft-replicate.js';
 import { RaftState } from './raft-state.js';
 import { applyConfChange, step, tick } from './raft-step.js';
@@ -119,6 +120,7 @@ export class RawNode {
         throw new RaftError('invalid', `applied must not be past the commit index ${r.log.committed}: current value is ${applied}`);
       }
       r.log.appliedTo(applied);
+      replayConfChanges(r, cfg.storage, applied);
     }
     r.becomeFollower(r.term, NONE);
     this.r = r;
@@ -130,7 +132,10 @@ export class RawNode {
     tick(this.r);
   }
 
-  /** A message from the network. Anything wrong or stale is dropped, never thrown. */
+  /**
+   * A message from the network. Anything wrong or stale is dropped, never thrown. The host may
+   * step messages between ready() and advance(): what the pending Ready handed out is not handed out again.
+   */
   step(m: Message): void {
     if (LOCAL_ONLY.has(m.type)) return;
     if (!validateNetworkMessage(m, this.r.id)) return;
@@ -210,6 +215,11 @@ export class RawNode {
     step(this.r, message({ type: 'MsgUnreachable', from: id }));
   }
 
+  /**
+   * The host must report every MsgSnap it sends: ok once delivered, not ok when it failed or was
+   * dropped. Until then the leader sends that follower nothing else (a lost snapshot unreported
+   * would stall it for good).
+   */
   reportSnapshot(id: NodeId, ok: boolean): void {
     step(this.r, message({ type: 'MsgSnapStatus', from: id, reject: !ok }));
   }
@@ -244,7 +254,7 @@ export class RawNode {
     const rd: Ready = {
       entries,
       committedEntries,
-      messages: r.msgs,
+      messages: coalesceAppends(r.msgs, r.maxSizePerMsg),
       readStates: r.readStates,
       mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
@@ -297,6 +307,28 @@ export class RawNode {
       }
     }
     return st;
+  }
+}
+
+/**
+ * initialState() may give the config of the last compaction; the conf entries applied after it
+ * (up to `applied`) are not handed out again, so the core applies them itself. Replaying them over
+ * a config that already has them gives the same config (each change sets one member's role), so a
+ * host that persists its own later config is fine too.
+ */
+function replayConfChanges(r: RaftState, storage: RaftStorage, applied: number): void {
+  // firstIndex, not snapshot(): a storage may build its snapshot on demand (and start streaming it).
+  const from = storage.firstIndex();
+  if (applied < from) return;
+  for (const e of storage.entries(from, applied + 1)) {
+    if (e.type !== 'conf') continue;
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch (err) {
+      throw new RaftError('invalid', `the conf entry at ${e.index} in storage is corrupt: ${(err as Error).message}`);
+    }
+    applyConfChange(r, cc);
   }
 }
 

@@ -111,8 +111,11 @@ export class TestNetwork {
       const next = queue.shift();
       if (next === undefined) return;
       this.trace.push(next);
-      if (this.cut.has(`${next.from}->${next.to}`) || !this.filter(next)) continue;
+      const dropped = this.cut.has(`${next.from}->${next.to}`) || !this.filter(next);
       const to = this.members.get(next.to);
+      // The transport's duty: report every snapshot sent, or the leader waits for it forever.
+      if (next.type === 'MsgSnap') this.members.get(next.from)?.node.reportSnapshot(next.to, !dropped && to !== undefined);
+      if (dropped) continue;
       if (to !== undefined) to.node.step(next);
     }
   }
