@@ -4,6 +4,20 @@
 // send its messages, apply its committed entries, and call advance(). The core
 // does no I/O, reads no clock and draws randomness only from `random`, so a
 // seeded simulation replays it exactly.
+//
+// The host's side of the contract:
+// - Persist a Ready in order: snapshot, entries (replacing any conflicting tail),
+//   hardState; then send its messages; then apply committedEntries (conf entries
+//   through applyConfChange); then advance(rd). Readys are persisted in the order
+//   they were taken; stepping or ticking between ready() and advance() is allowed.
+// - The leader counts its own entries toward commit only after advance(): a
+//   one-member cluster commits on the Ready after the one that persisted.
+// - Report every MsgSnap sent (reportSnapshot) and, optionally, failed sends
+//   (reportUnreachable).
+// - A new replica starts with an empty config and is caught up by a snapshot:
+//   storage.snapshot() on the leader must name it (taken after the addLearner is
+//   applied); the bootstrap config at index 0 cannot be sent.
+// - On restart, pass `applied`; the core replays conf entries up to it itself.
 import { decodeConfChange, encodeConfChange, isEmptyHardState, message, NONE } from './raft-types.js';
 import type { ConfChange, ConfState, HardState, Message, MessageType, NodeId, Ready, Role, SoftState } from './raft-types.js';
 import type { RaftStorage } from './raft-memory-storage.js';
