@@ -169,6 +169,22 @@ test('a replica far behind a compacted log catches up by a snapshot plus the log
   assert.deepEqual(again.list('ConfigMap'), leader.list('ConfigMap'));
 }, { store: { compactEntries: 10, catchUpEntries: 2 } }));
 
+test('a watch resumes on another replica from its revision without losing or repeating an event', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  const [f1, f2] = c.followers();
+  const seen: number[] = [];
+  const w1 = f1!.watch({ kind: 'ConfigMap', fromRevision: 0 }, (e) => seen.push(e.revision));
+  const all: number[] = [];
+  for (let i = 0; i < 3; i++) all.push((await c.run(leader.propose(create(`first-${i}`)))).revision);
+  await c.until(() => seen.length === 3, 'the first replica delivered three');
+  w1.cancel();
+  for (let i = 0; i < 3; i++) all.push((await c.run(leader.propose(create(`then-${i}`)))).revision);
+  const w2 = f2!.watch({ kind: 'ConfigMap', fromRevision: seen.at(-1)! }, (e) => seen.push(e.revision));
+  await c.until(() => seen.length === 6, 'the second replica delivered the rest');
+  w2.cancel();
+  assert.deepEqual(seen, all);
+}));
+
 test('a watch on a replica that catches up by a snapshot still sees every event, in order', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   const follower = c.followers()[0]!;
