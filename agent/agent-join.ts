@@ -1,6 +1,7 @@
 // First contact with the control plane: pin its CA from the token, then join
 // with a CSR for a key made on this board. The result is kept in the data dir;
-// later starts reuse it and need no token.
+// later starts reuse it and need no token. With several control-plane members
+// the join goes to each in turn until one that leads answers.
 import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import { BrambleError, fromServiceError } from '../proto/util/errors.js';
 import { splitHostPort } from '../proto/names.js';
 import { writeFileAtomic } from '../proto/util/files.js';
 import { loadProto } from '../proto/load.js';
+import { isFailoverError } from './node-connection.js';
+import { ServerList } from './server-list.js';
 import type { Logger } from '../proto/util/log.js';
 import {
   createCsrForKey, fetchServerCa, joinChannelCredentials, loadNodeCredentials, loadOrCreateNodeKey,
@@ -20,6 +23,8 @@ export interface JoinedNode {
   podCidr: string;
   clusterCidr: string;
   serviceCidr: string;
+  /** The members the server that took the join listed (a fresh join only). */
+  servers?: string[];
 }
 
 interface NetworkFile {
@@ -32,6 +37,8 @@ interface NetworkFile {
 
 export async function ensureJoined(opts: {
   server: string;
+  /** Every member to try, starting at its current one; default: `server` alone. */
+  servers?: ServerList;
   token?: string;
   nodeName: string;
   dataDir: string;
@@ -52,19 +59,41 @@ export async function ensureJoined(opts: {
   if (!opts.token) {
     throw new BrambleError('TOKEN_INVALID', `this board has not joined yet: --token is required (find one in the server's data dir, file "token", or run \`bramble token create\`)`);
   }
-  const { host, port } = splitHostPort(opts.server, '--server', { dial: true });
+  const token = opts.token;
+  const servers = opts.servers ?? new ServerList([opts.server]);
+  const tries = servers.all().length;
+  for (let attempt = 1; ; attempt++) {
+    const address = servers.current();
+    try {
+      return await joinAt(address, token, opts);
+    } catch (e) {
+      // One round: a start with no member answering fails and says why, as with one server.
+      if (!isFailoverError(e) || attempt >= tries) throw e;
+      opts.logger.info({ server: address, err: e instanceof Error ? e.message : String(e) }, 'join not taken there; trying the next control-plane member');
+      servers.advance();
+    }
+  }
+}
+
+async function joinAt(
+  server: string,
+  token: string,
+  opts: { nodeName: string; dataDir: string; logger: Logger },
+): Promise<JoinedNode> {
+  const networkPath = path.join(opts.dataDir, 'network.json');
+  const { host, port } = splitHostPort(server, '--server', { dial: true });
   const ca = await fetchServerCa(host, port);
   // Before anything secret is sent: the server must hold the CA the token names.
-  verifyCaAgainstToken(ca.caHash, opts.token);
+  verifyCaAgainstToken(ca.caHash, token);
   const { keyPem } = await loadOrCreateNodeKey(opts.dataDir);
   const csrPem = await createCsrForKey(keyPem, opts.nodeName);
   const proto = loadProto();
-  const client = new proto.bramble.v1.Node(opts.server, joinChannelCredentials(ca.caPem), agentChannelOptions(opts.server));
+  const client = new proto.bramble.v1.Node(server, joinChannelCredentials(ca.caPem), agentChannelOptions(server));
   try {
-    const res = await new Promise<{ certificatePem: string; caPem: string; podCidr: string; clusterCidr: string; serviceCidr: string }>(
+    const res = await new Promise<{ certificatePem: string; caPem: string; podCidr: string; clusterCidr: string; serviceCidr: string; servers?: string[] }>(
       (resolve, reject) =>
         client.Join(
-          { token: opts.token, nodeName: opts.nodeName, csrPem },
+          { token, nodeName: opts.nodeName, csrPem },
           { deadline: Date.now() + 30_000 },
           (err, r) => (err || !r ? reject(fromServiceError(err)) : resolve(r)),
         ),
@@ -73,8 +102,8 @@ export async function ensureJoined(opts: {
     const net: NetworkFile = { nodeName: opts.nodeName, podCidr: res.podCidr, clusterCidr: res.clusterCidr, serviceCidr: res.serviceCidr };
     await writeFileAtomic(networkPath, JSON.stringify(net, null, 2), 0o644);
     await saveNodeCredentials(opts.dataDir, credentials);
-    opts.logger.info({ node: opts.nodeName, podCidr: res.podCidr }, 'joined the cluster');
-    return { credentials, ...net };
+    opts.logger.info({ node: opts.nodeName, podCidr: res.podCidr, server }, 'joined the cluster');
+    return { credentials, ...net, servers: res.servers ?? [] };
   } finally {
     client.close();
   }

@@ -52,7 +52,7 @@ function fakeClient(opts: { heartbeatFails?: () => boolean; statusFails?: () => 
   const statuses: { name: string; status: string; finalized: boolean }[] = [];
   let heartbeats = 0;
   const client = {
-    Heartbeat: (_req: object, cb: Callback) => {
+    Heartbeat: (_req: object, _opts: object, cb: Callback) => {
       heartbeats++;
       queueMicrotask(() => (opts.heartbeatFails?.() ? cb(new Error('unavailable')) : cb(null, {})));
     },

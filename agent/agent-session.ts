@@ -2,7 +2,9 @@
 // assigned Pods, status reports, and the tunnel on which the control plane asks
 // for logs, figures and image imports. Every stream reconnects with back-off;
 // while the control plane is away the board keeps running what it last knew
-// (edge autonomy) and reports again once it is back.
+// (edge autonomy) and reports again once it is back. With several control-plane
+// members, a member that is away or does not lead moves the connection to the
+// next one (node-connection.ts), and every stream is opened again there.
 //
 // Nothing the control plane sends may take the agent down: every message is
 // checked before it is used, a bad one is logged (without its content, which
@@ -19,6 +21,7 @@ import { keyOf } from '../proto/model.js';
 import { BrambleError } from '../proto/util/errors.js';
 import { parseAssignmentEvent } from './assignment-event.js';
 import { TunnelExecs, type ExecBackend } from './tunnel-exec.js';
+import { fixedConnection, type Connection } from './node-connection.js';
 
 export interface DesiredState {
   pods: Pod[];
@@ -27,7 +30,9 @@ export interface DesiredState {
 }
 
 export interface SessionDeps {
-  client: NodeClient;
+  /** The control plane, moved between members on failures; or one fixed client. */
+  connection?: Connection;
+  client?: NodeClient;
   nodeName: string;
   clock: Clock;
   logger: Logger;
@@ -49,6 +54,8 @@ export interface TunnelHandlers {
 }
 
 const RECONNECT = { baseMs: 500, maxMs: 30_000 };
+/** A heartbeat unanswered this long means the member is away: a blackholed address must not hold the agent for minutes. */
+const HEARTBEAT_DEADLINE_MS = 10_000;
 /** Largest data frame sent up the tunnel: far below the server's message limit whatever a handler yields. */
 export const TUNNEL_FRAME_BYTES = 64 * 1024;
 /** Image bytes received but not yet written to disk before the tunnel stops reading (back-pressure). */
@@ -72,10 +79,18 @@ export class AgentSession {
   /** Set once the first heartbeat got through: the control plane is reachable. */
   connected = false;
   private readonly badInput = new Map<string, { windowStart: number; warned: number; suppressed: number }>();
+  private readonly conn: Connection;
+  private readonly retryTimers: { watch?: Timer; tunnel?: Timer } = {};
+  private unsubscribeMove: () => void = () => undefined;
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: SessionDeps) {
+    if (deps.connection) this.conn = deps.connection;
+    else if (deps.client) this.conn = fixedConnection(deps.client);
+    else throw new Error('an agent session needs a connection or a client');
+  }
 
   start(): void {
+    this.unsubscribeMove = this.conn.onMove((_address, sameMember) => this.moved(sameMember));
     void this.beat();
     this.heartbeatTimer = this.deps.clock.setInterval(() => void this.beat(), this.deps.heartbeatIntervalMs);
     this.watch();
@@ -84,17 +99,53 @@ export class AgentSession {
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribeMove();
     this.heartbeatTimer?.cancel();
     this.statusTimer?.cancel();
+    this.retryTimers.watch?.cancel();
+    this.retryTimers.tunnel?.cancel();
     this.watchCall?.cancel();
     this.tunnelCall?.cancel();
+  }
+
+  /**
+   * The connection moved to another member: every stream is opened there now, and a
+   * heartbeat tells it this board is up. The streams on the old member are dropped;
+   * the Pods are not touched (the new assignments replace the old ones only once synced).
+   */
+  private moved(sameMember: boolean): void {
+    if (this.stopped) return;
+    // On the same member (one address) a stream still open there stays; one that ended is opened again.
+    if (!sameMember || !this.watchCall) {
+      this.retryTimers.watch?.cancel();
+      this.watchFailures = 0;
+      const watch = this.watchCall;
+      this.watchCall = undefined;
+      watch?.cancel();
+      this.watch();
+    }
+    if (!sameMember || !this.tunnelCall) {
+      this.retryTimers.tunnel?.cancel();
+      this.tunnelFailures = 0;
+      const tunnel = this.tunnelCall;
+      this.tunnelCall = undefined;
+      tunnel?.cancel();
+      this.openTunnel();
+    }
+    void this.beat();
+    if (this.pendingStatus.size > 0) void this.flushStatus();
   }
 
   /** Sends one batch of events (pod-events.ts batches and retries); rejects when not delivered. */
   recordEvents(events: PodEventReport[]): Promise<void> {
     if (this.stopped || !this.connected) return Promise.reject(new Error('the control plane is not reachable'));
+    const gen = this.conn.generation();
     return new Promise<void>((resolve, reject) =>
-      this.deps.client.RecordEvents({ nodeName: this.deps.nodeName, events }, (err) => (err ? reject(err) : resolve())),
+      this.conn.client().RecordEvents({ nodeName: this.deps.nodeName, events }, (err) => {
+        if (!err) return resolve();
+        this.conn.failed(gen, err);
+        reject(err);
+      }),
     );
   }
 
@@ -107,9 +158,10 @@ export class AgentSession {
   private async flushStatus(): Promise<void> {
     for (const [key, item] of [...this.pendingStatus]) {
       if (this.stopped) return;
+      const gen = this.conn.generation();
       try {
         await new Promise<void>((resolve, reject) =>
-          this.deps.client.UpdatePodStatus(
+          this.conn.client().UpdatePodStatus(
             {
               namespace: item.pod.metadata.namespace,
               name: item.pod.metadata.name,
@@ -123,6 +175,8 @@ export class AgentSession {
         if (this.pendingStatus.get(key) === item) this.pendingStatus.delete(key);
       } catch (err) {
         this.deps.logger.debug({ err: String(err) }, 'pod status not delivered; will retry');
+        // A move flushes again on the next member.
+        if (this.conn.failed(gen, err)) return;
         this.statusTimer?.cancel();
         this.statusTimer = this.deps.clock.setTimeout(() => void this.flushStatus(), 2_000);
         return;
@@ -132,37 +186,54 @@ export class AgentSession {
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
+    const gen = this.conn.generation();
     try {
       const req = await this.deps.heartbeat();
-      await new Promise<void>((resolve, reject) =>
-        this.deps.client.Heartbeat(req, (err) => (err ? reject(err) : resolve())),
+      const res = await new Promise<{ servers?: unknown } | undefined>((resolve, reject) =>
+        this.conn.client().Heartbeat(req, { deadline: this.deps.clock.now() + HEARTBEAT_DEADLINE_MS }, (err, r) => (err ? reject(err) : resolve(r))),
       );
+      if (this.stopped) return;
       if (!this.connected) this.deps.logger.info('control plane reachable');
       this.connected = true;
+      this.conn.succeeded(gen);
+      if (res?.servers !== undefined) this.conn.learn(res.servers);
       if (this.pendingStatus.size > 0) void this.flushStatus();
     } catch (err) {
       if (this.connected) this.deps.logger.warn({ err: String(err) }, 'heartbeat failed: control plane unreachable, pods keep running');
       this.connected = false;
+      // A member away or not leading: the connection moves and the move beats again at once.
+      this.conn.failed(gen, err);
     }
   }
 
-  private retry(kind: 'watch' | 'tunnel', fn: () => void): void {
+  /** A stream ended: a move reopens it on the next member (see moved()); anything else is retried here with back-off. */
+  private retry(kind: 'watch' | 'tunnel', gen: number, err: unknown, fn: () => void): void {
     if (this.stopped) return;
+    if (this.conn.failed(gen, err)) {
+      // Ended: the move opens it again.
+      if (kind === 'watch') this.watchCall = undefined;
+      else this.tunnelCall = undefined;
+      return;
+    }
     const failures = kind === 'watch' ? ++this.watchFailures : ++this.tunnelFailures;
-    this.deps.clock.setTimeout(fn, backoffDelay(failures, RECONNECT));
+    this.retryTimers[kind]?.cancel();
+    this.retryTimers[kind] = this.deps.clock.setTimeout(fn, backoffDelay(failures, RECONNECT));
   }
 
   private watch(): void {
+    if (this.stopped) return;
     const pods = new Map<string, Pod>();
     const configMaps = new Map<string, KObject>();
     const secrets = new Map<string, KObject>();
     let synced = false;
     const emit = (): void =>
       this.deps.onDesired({ pods: [...pods.values()], configMaps: [...configMaps.values()], secrets: [...secrets.values()] }, true);
-    const call = this.deps.client.WatchAssignments({ nodeName: this.deps.nodeName });
+    const gen = this.conn.generation();
+    const call = this.conn.client().WatchAssignments({ nodeName: this.deps.nodeName });
     this.watchCall = call;
     call.on('data', (ev: AssignmentEvent__Output) => {
       this.watchFailures = 0;
+      this.conn.succeeded(gen);
       let change: ReturnType<typeof parseAssignmentEvent>;
       try {
         change = parseAssignmentEvent(ev);
@@ -187,25 +258,31 @@ export class AgentSession {
       }
     });
     let ended = false;
-    const again = (why: string): void => {
+    const again = (err: unknown): void => {
       if (ended) return;
       ended = true;
+      // Dropped by a move: its successor is already open.
+      if (this.watchCall !== call) return;
+      const why = err instanceof Error ? err.message : 'end';
       // One line per outage, not one per retry: a board may wait hours for its control plane.
       if (!this.stopped) this.deps.logger[this.watchFailures === 0 ? 'info' : 'debug']({ why }, 'assignment stream ended; reconnecting');
-      this.retry('watch', () => this.watch());
+      this.retry('watch', gen, err, () => this.watch());
     };
-    call.on('error', (e) => again(e.message));
-    call.on('end', () => again('end'));
+    call.on('error', (e) => again(e));
+    call.on('end', () => again(undefined));
   }
 
   private openTunnel(): void {
-    const call = this.deps.client.Tunnel();
+    if (this.stopped) return;
+    const gen = this.conn.generation();
+    const call = this.conn.client().Tunnel();
     this.tunnelCall = call;
     const execs = new TunnelExecs({ send: (m) => send(call, m), backend: this.deps.tunnel.exec, logger: this.deps.logger });
     const state: TunnelState = { call, aborts: new Map(), images: new Map(), finishedImages: [], paused: false, closed: false, execs };
     send(call, { nodeName: this.deps.nodeName });
     call.on('data', (msg: TunnelDown__Output) => {
       this.tunnelFailures = 0;
+      this.conn.succeeded(gen);
       try {
         this.onTunnelMessage(state, msg);
       } catch (e) {
@@ -215,18 +292,20 @@ export class AgentSession {
       }
     });
     let ended = false;
-    const again = (): void => {
+    const again = (err?: unknown): void => {
       if (ended) return;
       ended = true;
       state.closed = true;
       for (const ac of state.aborts.values()) ac.abort();
       state.execs.closeAll();
       for (const img of state.images.values()) img.channel.fail(new Error('the tunnel closed before the image was complete'));
-      this.retry('tunnel', () => this.openTunnel());
+      // Dropped by a move: its successor is already open.
+      if (this.tunnelCall !== call) return;
+      this.retry('tunnel', gen, err, () => this.openTunnel());
     };
-    call.on('error', again);
-    call.on('end', again);
-    call.on('close', again);
+    call.on('error', (e) => again(e));
+    call.on('end', () => again());
+    call.on('close', () => again());
   }
 
   private onTunnelMessage(state: TunnelState, msg: TunnelDown__Output): void {

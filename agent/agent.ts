@@ -32,11 +32,18 @@ import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from './runtime.js';
 import type { ExecBackend } from './tunnel-exec.js';
 import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
 import { SiNodeStats } from './stats-si.js';
+import { ServerList, serverListFile } from './server-list.js';
+import { NodeConnection } from './node-connection.js';
 import { PodEventBuffer } from './pod-events.js';
 
 export interface AgentOptions {
   /** HOST:PORT of the control plane's gRPC port. */
   server: string;
+  /**
+   * Every control-plane member given (default: `server` alone). The agent also remembers the
+   * members the control plane lists (<data-dir>/servers.json) and fails over between them all.
+   */
+  servers?: string[];
   token?: string;
   nodeName?: string;
   dataDir: string;
@@ -106,7 +113,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? createLogger('bramble-agent');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
 
-  const joined = await ensureJoined({ server: opts.server, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
+  // The given members first, then those heard before a restart: a board whose first server is gone still finds the cluster.
+  const servers = new ServerList(opts.servers?.length ? opts.servers : [opts.server], {
+    store: serverListFile(opts.dataDir, logger), logger: logger.child({ component: 'servers' }),
+  });
+  await servers.loadPersisted();
+  const joined = await ensureJoined({ server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
+  if (joined.servers) await servers.learn(joined.servers).catch((err: unknown) => logger.warn({ err: String(err) }, 'the known servers could not be saved'));
   const namespace = opts.containerdNamespace ?? 'bramble';
   const containerdAddress = opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const runtime = new CtrRuntime({
@@ -139,7 +152,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const hostIP = addresses.find((a) => a.type === 'InternalIP')?.address;
 
   const proto = loadProto();
-  const client = new proto.bramble.v1.Node(opts.server, nodeChannelCredentials(joined.credentials), agentChannelOptions(opts.server));
+  const credentials = nodeChannelCredentials(joined.credentials);
+  // The current member after the join is the one that took it (or the first, for a board joined before).
+  const connection = new NodeConnection({
+    servers, clock, logger: logger.child({ component: 'connection' }),
+    dial: (address) => new proto.bramble.v1.Node(address, credentials, agentChannelOptions(address)),
+  });
   const cache = new AssignmentsCache(opts.dataDir);
   const figures = new PodFiguresSampler(nodeName, cgroupReader(namespace), clock);
   let desired: DesiredState = { pods: [], configMaps: [], secrets: [] };
@@ -187,7 +205,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
 
   session = new AgentSession({
-    client, nodeName, clock, logger,
+    connection, nodeName, clock, logger,
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
     heartbeat: async (): Promise<HeartbeatRequest> => ({
       nodeName,
@@ -240,7 +258,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   session.start();
 
   // Routes to the other boards' Pods follow the network view; only a complete (synced) view may remove one.
-  const view = new NetworkView({ client, nodeName, clock, logger: logger.child({ component: 'network' }) });
+  const view = new NetworkView({ connection, nodeName, clock, logger: logger.child({ component: 'network' }) });
   const hostgw = new HostGwRoutes({ table: new IpRouteTable(), nodeName, clock, logger: logger.child({ component: 'routes' }) });
   view.onChange((snap) => {
     services.update(snap);
@@ -248,7 +266,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   hostgw.start();
   view.start();
-  logger.info({ node: nodeName, podCidr: joined.podCidr, server: opts.server, runtime: runtimeVersion }, 'bramble agent started');
+  logger.info({ node: nodeName, podCidr: joined.podCidr, server: connection.address(), servers: servers.all(), runtime: runtimeVersion }, 'bramble agent started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -266,7 +284,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         events.stop();
         session?.stop();
         await reconciler.stop();
-        client.close();
+        connection.close();
         logger.info({ node: nodeName }, 'bramble agent stopped');
       })()),
   };

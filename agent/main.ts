@@ -118,7 +118,8 @@ export function explainAgentStartError(e: unknown, server: string): unknown {
 }
 
 export interface AgentInput {
-  server?: string;
+  /** Every control-plane member: the flag given several times, or a comma-separated list, or both. */
+  server?: string | string[];
   token?: string;
   tokenFile?: string;
   /** $BRAMBLE_TOKEN: keeps the token out of the process list. */
@@ -150,10 +151,22 @@ export async function resolveToken(input: Pick<AgentInput, 'token' | 'tokenFile'
   return input.token ?? (input.envToken?.trim() || undefined);
 }
 
-async function checkAgentInput(input: AgentInput): Promise<{ server: string; labels: Record<string, string>; token?: string }> {
-  if (!input.server) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443');
-  checkHostPort('--server', input.server);
-  if (/:0$/.test(input.server)) throw new UsageError(`--server port must be 1-65535: current value is "${input.server}"`);
+/** --server's values as one list of members, in the order given, each checked like a single address. */
+export function parseServers(value: string | string[] | undefined): string[] {
+  const servers: string[] = [];
+  for (const part of (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(','))) {
+    const address = part.trim();
+    if (address === '') continue;
+    checkHostPort('--server', address);
+    if (/:0$/.test(address)) throw new UsageError(`--server port must be 1-65535: current value is "${address}"`);
+    if (!servers.includes(address)) servers.push(address);
+  }
+  if (servers.length === 0) throw new UsageError('--server HOST:PORT is required: the control plane\'s gRPC address, e.g. 192.168.1.10:7443');
+  return servers;
+}
+
+async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; labels: Record<string, string>; token?: string }> {
+  const servers = parseServers(input.server);
   for (const r of input.insecureRegistries) checkHostPort('--insecure-registry', r);
   if (input.nodeName !== undefined) checkNodeName('--node-name', input.nodeName);
   const labels = parseLabels(input.labels ?? '');
@@ -168,7 +181,7 @@ async function checkAgentInput(input: AgentInput): Promise<{ server: string; lab
   const token = await resolveToken(input);
   // A mistyped token fails here, before the server is asked anything.
   if (token !== undefined) parseToken(token);
-  return { server: input.server, labels, token };
+  return { servers, labels, token };
 }
 
 /** Where the agent tells the person who started it how it went. */
@@ -179,14 +192,16 @@ export interface AgentIo {
 /** Runs `bramble agent` until a signal; `version` is the package's, reported to the control plane. */
 export async function runAgent(io: AgentIo, input: AgentInput, version: string): Promise<number> {
   if (input.cleanup) return runCleanup(io, input);
-  const { server, labels, token } = await checkAgentInput(input);
+  const { servers, labels, token } = await checkAgentInput(input);
+  const server = servers.join(',');
   const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
   const logger = createLogger('bramble-agent');
   let agent: RunningAgent;
   try {
     agent = await startAgent({
-      server,
+      server: servers[0]!,
+      servers,
       token,
       nodeName: input.nodeName,
       dataDir: input.dataDir ?? defaultAgentDataDir(),

@@ -8,6 +8,7 @@
 // and while it is down the last view stays (edge autonomy: routes and rules
 // keep working without the control plane).
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
+import type { Connection } from './node-connection.js';
 import type { NetworkEvent__Output } from '../proto/types.js';
 import type { Clock, Timer } from '../proto/util/clock.js';
 import { backoffDelay } from '../proto/util/work-queue.js';
@@ -29,7 +30,9 @@ export interface NetworkSnapshot {
 export type NetworkListener = (snapshot: NetworkSnapshot) => void;
 
 export interface NetworkViewOptions {
-  client: Pick<NodeClient, 'WatchNetwork'>;
+  /** One fixed client; or `connection`, which moves between control-plane members. */
+  client?: Pick<NodeClient, 'WatchNetwork'>;
+  connection?: Connection;
   nodeName: string;
   clock: Clock;
   logger?: Logger;
@@ -79,17 +82,32 @@ export class NetworkView {
   private readonly listeners = new Set<NetworkListener>();
   private readonly log: Logger;
 
+  private unsubscribeMove: () => void = () => undefined;
+
   constructor(private readonly opts: NetworkViewOptions) {
     this.log = opts.logger ?? silentLogger();
+    if (!opts.client && !opts.connection) throw new Error('a network view needs a connection or a client');
   }
 
   start(): void {
     this.stopped = false;
+    // Another member serves the stream from a fresh SYNC; the last view stays in use until its SYNCED.
+    this.unsubscribeMove = this.opts.connection?.onMove((_address, sameMember) => {
+      // On the same member (one address) a stream still open there stays.
+      if (this.stopped || (sameMember && this.call)) return;
+      this.retryTimer?.cancel();
+      this.failures = 0;
+      const old = this.call;
+      this.call = undefined;
+      old?.cancel();
+      this.watch();
+    }) ?? (() => undefined);
     this.watch();
   }
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribeMove();
     this.retryTimer?.cancel();
     this.debounceTimer?.cancel();
     this.call?.cancel();
@@ -118,10 +136,12 @@ export class NetworkView {
     // A new stream starts with SYNC: its objects are gathered apart and replace the view at SYNCED.
     let pending: ViewMaps | undefined;
     let live = false;
-    const call = this.opts.client.WatchNetwork({ nodeName: this.opts.nodeName });
+    const gen = this.opts.connection?.generation() ?? 0;
+    const call = (this.opts.connection?.client() ?? this.opts.client!).WatchNetwork({ nodeName: this.opts.nodeName });
     this.call = call;
     call.on('data', (ev: NetworkEvent__Output) => {
       this.failures = 0;
+      this.opts.connection?.succeeded(gen);
       let change: NetworkChange;
       try {
         change = parseNetworkEvent(ev);
@@ -149,15 +169,20 @@ export class NetworkView {
       this.changed();
     });
     let ended = false;
-    const again = (why: string): void => {
+    const again = (why: string, err?: unknown): void => {
       if (ended) return;
       ended = true;
-      if (this.stopped) return;
+      // Dropped by a move (its successor is open), or the member is away: the move reopens it.
+      if (this.stopped || this.call !== call) return;
+      if (this.opts.connection?.failed(gen, err)) {
+        this.call = undefined;
+        return;
+      }
       this.failures++;
       this.log[this.failures === 1 ? 'info' : 'debug']({ why }, 'network stream ended; reconnecting, the last view stays in use');
       this.retryTimer = this.opts.clock.setTimeout(() => this.watch(), backoffDelay(this.failures, RECONNECT));
     };
-    call.on('error', (e: Error) => again(e.message));
+    call.on('error', (e: Error) => again(e.message, e));
     call.on('end', () => again('end'));
   }
 

@@ -42,15 +42,20 @@ import { selectControllers } from './controllers/controller-selection.js';
 import { NodeHeartbeats } from './nodes/node-heartbeats.js';
 import { TunnelRegistry } from './nodes/node-tunnels.js';
 import { publicKeyFingerprint } from './pki/pki-ca.js';
-import { writeClientConfig } from './pki/client-config.js';
+import { readClientConfig, serverList, writeClientConfig } from './pki/client-config.js';
+import { standaloneMembers } from './api/api-members.js';
 import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
+import { openEncryptedStore } from './secrets/secrets-encryption.js';
+import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
-import { createTokenRegistry } from './pki/token-registry.js';
+import type { StoreSnapshot } from './store/store-state.js';
+import { isMemberDataDir, openReplicatedStore, prepareMembership, type MembershipOptions, type ReplicatedStore } from './server-raft.js';
+import { createTokenRegistry, type TokenRegistry } from './pki/token-registry.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -78,6 +83,13 @@ export interface ServerOptions {
   nodeMonitorGracePeriodMs?: number;
   /** The not-ready and unreachable NoExecute tolerations every Pod has unless it says otherwise (default 60 s each). */
   defaultTolerations?: Partial<DefaultTolerations>;
+  /** Scheduled store snapshots (--snapshot-schedule); none when absent. dir defaults to <dataDir>/snapshots. */
+  snapshots?: { schedule: string; retention: number; dir?: string };
+  /**
+   * A replicated control plane (--cluster-init, --join). A data dir that is already a
+   * member stays one without it, but then needs the member's name and address.
+   */
+  cluster?: MembershipOptions;
 }
 
 export interface RunningServer {
@@ -178,11 +190,17 @@ export async function ensureServiceAllocations(store: Store, clock: Clock, servi
 }
 
 /** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
-async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string): Promise<string | undefined> {
+async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string, servers: string[] = [server]): Promise<string | undefined> {
   const file = path.join(dataDir, 'admin.conf');
-  if (existsSync(file)) return undefined;
+  if (existsSync(file)) {
+    // A member keeps its admin's credentials but learns of members that came or went.
+    const cfg = await readClientConfig(file).catch(() => undefined);
+    if (!cfg || serverList(cfg).join(',') === [server, ...servers.filter((s) => s !== server)].join(',')) return undefined;
+    await writeClientConfig(file, { ...cfg, servers: [cfg.server, ...servers.filter((s) => s !== cfg.server)] });
+    return file;
+  }
   const issued = await pki.issueClientCert(ADMIN_COMMON_NAME, ADMIN_ORGANIZATION);
-  await writeClientConfig(file, { server, ca: pki.caPem, cert: issued.certPem, key: issued.keyPem });
+  await writeClientConfig(file, { server, servers, ca: pki.caPem, cert: issued.certPem, key: issued.keyPem });
   return file;
 }
 
@@ -207,6 +225,12 @@ function shutdownGrpc(server: grpc.Server): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A data dir that is already a member was started with its name and address once; a restart needs them again. */
+function requireMembership(m: MembershipOptions | undefined, dataDir: string): MembershipOptions {
+  if (!m) throw new BrambleError('INVALID_ARGUMENT', `${dataDir} belongs to a replicated control plane: start it with its --node-name and --advertise-address`);
+  return m;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -258,17 +282,65 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     cleanups.push(() => http.close());
 
-    const opened = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
-    failedStore = () => opened.failure !== undefined;
-    cleanups.push(async () => {
-      store = undefined;
-      await opened.close();
+    const server = new grpc.Server({
+      // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
+      'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
+      'grpc.max_concurrent_streams': 100,
+    });
+    const joinLimiter = new JoinLimiter(clock);
+    const replicated = opts.cluster?.init === true || opts.cluster?.join !== undefined || isMemberDataDir(dataDir);
+    // A joining server takes the cluster's CA before its PKI is made, so it serves with the cluster's.
+    const record = replicated ? await prepareMembership(dataDir, requireMembership(opts.cluster, dataDir), logger) : undefined;
+    const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
+    const pki = await ensureClusterPki(dataDir, { sans, clock });
+    // The Members service checks join tokens from the start; the registry exists once the store does.
+    let tokens: TokenRegistry | undefined;
+    const verifyToken = async (t: string): Promise<void> => {
+      if (!tokens) throw new BrambleError('UNAVAILABLE', 'the server is still starting: try again shortly');
+      await tokens.verify(t);
+    };
+
+    let raw: Store & { snapshot(): StoreSnapshot };
+    let below: Store;
+    let replica: ReplicatedStore | undefined;
+    let grpcPort = 0;
+    if (record) {
+      const membership = requireMembership(opts.cluster, dataDir);
+      replica = await openReplicatedStore({
+        ...membership, dataDir, record, pki, clock, logger, onFatal: onStoreFatal, verifyToken, joinLimiter,
+      });
+      const opened = replica;
+      failedStore = () => opened.raft.node.failure !== undefined;
+      cleanups.push(async () => {
+        store = undefined;
+        await opened.close();
+      });
+      raw = replica.raft;
+      below = replica.store;
+      // Peers call Raft and Members from the start, so this member listens before it has a leader;
+      // the Cluster and Node services join them once it is ready.
+      replica.addServices(server);
+      grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
+      cleanups.push(() => shutdownGrpc(server));
+      await replica.waitForLeader();
+    } else {
+      const levelStore = await openLevelStore({ dataDir, clock, logger: logger.child({ component: 'store' }), onFatal: onStoreFatal });
+      failedStore = () => levelStore.failure !== undefined;
+      cleanups.push(async () => {
+        store = undefined;
+        await levelStore.close();
+      });
+      raw = levelStore;
+      below = levelStore;
+    }
+    // Secrets are encrypted above the propose seam, so LevelDB (and the Raft log, and any backup of
+    // the raw store) holds ciphertext; everything below reads and writes through `opened`, never raw.
+    const { store: opened, encryption: secretsEncryption } = await openEncryptedStore({
+      raw: below, dataDir, clock, logger: logger.child({ component: 'secrets-encryption' }),
     });
     store = opened;
 
-    const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
-    const pki = await ensureClusterPki(dataDir, { sans, clock });
-    const tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
+    tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
     const token = await tokens.ensureDefaultToken(dataDir);
     for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
@@ -287,25 +359,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
-      version: packageVersion(), nodeName: os.hostname(), serviceCidr,
+      version: packageVersion(), nodeName: os.hostname(), serviceCidr, secretsEncryption,
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();
     const clusterCidr = opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
-    const server = new grpc.Server({
-      // Bigger messages are refused by grpc-js before they are decoded (RESOURCE_EXHAUSTED).
-      'grpc.max_receive_message_length': LIMITS.maxRequestBytes,
-      'grpc.max_concurrent_streams': 100,
-    });
+    let boundPort = grpcPort || grpcAddr.port;
     const streams = { limiter: new StreamLimiter(), clientOf: clientKey };
     const proto = loadProto();
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
+      ...(replica ? { linearizableRead: () => (replica as ReplicatedStore).raft.linearizableRead() } : {}),
+      members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
+      // The raw store, beneath any decorator: a backup holds what is on disk.
+      snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
-      joinLimiter: new JoinLimiter(clock),
+      joinLimiter,
       join: {
         store: opened, clock, clusterCidr,
         verifyToken: async (t) => { await tokens.verify(t); },
@@ -321,7 +393,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Controllers run on the leader; with one replica this process always is.
     const wanted = selectControllers(opts.controllers ?? '*');
     const controllers = new ControllerManager({
-      store: opened, clock, leadership: new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
+      store: opened, clock, leadership: replica?.raft.leadership ?? new AlwaysLeader(), logger: logger.child({ component: 'controller-manager' }),
       controllers: ([
         new SchedulerController({ store: opened, clock, logger: logger.child({ component: 'scheduler' }), recorder: events.recorder('default-scheduler') }),
         new NodeLifecycleController({
@@ -358,17 +430,35 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     await controllers.start();
     cleanups.push(() => controllers.stop());
-    const grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
-    cleanups.push(() => shutdownGrpc(server));
+    if (opts.snapshots) {
+      const snapshots = new SnapshotScheduler({
+        ...opts.snapshots, dir: path.resolve(opts.snapshots.dir ?? path.join(dataDir, 'snapshots')), serverName: os.hostname(),
+        source: () => raw.snapshot(), clock, logger: logger.child({ component: 'snapshots' }),
+      });
+      snapshots.start();
+      cleanups.push(() => snapshots.stop());
+    }
+    if (!replica) {
+      grpcPort = await bindGrpc(server, opts.grpcAddr, pki.serverCredentials());
+      cleanups.push(() => shutdownGrpc(server));
+    }
+    boundPort = grpcPort;
     grpcBound = true;
 
-    const adminConf = await ensureAdminConfig(dataDir, pki, `${localClientHost(grpcAddr.host)}:${grpcPort}`);
+    const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
+    const adminConf = await ensureAdminConfig(dataDir, pki, localServer, replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
     if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
     logger.info(
       { grpc: `${grpcAddr.host}:${grpcPort}`, http: `${splitHostPort(opts.httpAddr, 'the HTTP address').host}:${http.port}`, dataDir },
       'bramble server started',
     );
     logger.info({ tokenFile: path.join(dataDir, 'token'), created: token.created }, 'join token for agents is in the token file');
+
+    // Runs first on close: the controllers and APIs of this member still work while another takes over.
+    if (replica) {
+      const leaving = replica;
+      cleanups.push(() => leaving.handOver());
+    }
 
     // A write refused while starting up has already failed whichever step made it, but a
     // background one (a controller's) would not have: either way the server must not start.

@@ -18,6 +18,9 @@ import { ensureSystemNamespaces } from '../server.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
 import { createTokenRegistry } from '../pki/token-registry.js';
+import { standaloneMembers } from './api-members.js';
+import { EncryptingStore } from '../secrets/encrypting-store.js';
+import { EncryptionKey, EncryptionKeySet } from '../secrets/encryption-keys.js';
 
 const CA_HASH = 'a'.repeat(64);
 
@@ -357,9 +360,9 @@ describe('clusterHandlers', () => {
     const handlers = clusterHandlers(api, {
       board: boardFor(createMemoryStore()),
       logger: silentLogger(), metrics,
-      authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
+      members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => { throw new BrambleError('UNAUTHENTICATED', 'no client certificate'); },
     });
-    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err?.code, grpc.status.UNAUTHENTICATED);
     assert.deepEqual(err?.metadata?.get(ERROR_CODE_METADATA_KEY), ['UNAUTHENTICATED']);
     assert.match(await metrics.render(), /bramble_grpc_requests_total\{method="Get",code="UNAUTHENTICATED"\} 1/);
@@ -367,10 +370,27 @@ describe('clusterHandlers', () => {
 
   test('an authorized call returns the object as JSON', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
-    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default' });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
+    const { err, value } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' });
     assert.equal(err, null);
     assert.equal(parse(value!.object as string).kind, 'Namespace');
+  });
+
+  test('a read is linearizable unless it asks for serializable, and any other consistency is refused', async () => {
+    const { api } = await setup();
+    let barriers = 0;
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, linearizableRead: async () => { barriers++; },
+    });
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: '' })).err, null);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'linearizable' })).err, null);
+    assert.equal(barriers, 2);
+    assert.equal((await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'serializable' })).err, null);
+    assert.equal(barriers, 2, 'a serializable read asks no one');
+    const { err } = await callGet(handlers, { kind: 'ns', namespace: '', name: 'default', consistency: 'eventual' });
+    assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
@@ -391,7 +411,7 @@ describe('clusterHandlers', () => {
   test('a watch from a compacted revision ends with OUT_OF_RANGE and code STORE_REVISION_TOO_OLD', async () => {
     const { api } = await setup({ retainEvents: 1 });
     for (let i = 1; i <= 3; i++) await api.apply({ objects: [deployment('web', i)], dryRun: false });
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 1, labelSelector: '' });
     const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
     handlers.Watch(watchCall(stream));
@@ -402,7 +422,7 @@ describe('clusterHandlers', () => {
 
   test('a watch stops delivering once the client cancels', async () => {
     const { api } = await setup();
-    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), authorize: () => undefined });
+    const handlers = clusterHandlers(api, { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0), authorize: () => undefined });
     const stream = new FakeStream({ kind: 'deploy', namespace: '', fromRevision: 0, labelSelector: '' });
     handlers.Watch(watchCall(stream));
     await api.apply({ objects: [deployment('web', 1)], dryRun: false });
@@ -413,5 +433,46 @@ describe('clusterHandlers', () => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     assert.equal(stream.written.length, 1);
     assert.equal(stream.ended, false, 'a cancelled stream is not ended by the server');
+  });
+});
+
+describe('Cluster API over the encrypting store', () => {
+  const secretManifest = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'pw-in-clear' } });
+
+  async function encrypted(): Promise<{ api: ClusterApi; raw: Store }> {
+    const raw = createMemoryStore();
+    const store = new EncryptingStore(raw, new EncryptionKeySet([new EncryptionKey('k1', Buffer.alloc(32, 3), '')], 'k1'));
+    const { api } = await setup({ store });
+    return { api, raw };
+  }
+
+  test('a Secret applies, reads and watches in clear, re-applies unchanged, and is stored sealed', async () => {
+    const { api, raw } = await encrypted();
+    const events: WatchEvent[] = [];
+    const w = api.watch({ kind: 'secrets', namespace: 'default', fromRevision: 0, labelSelector: '' }, (e) => events.push(e));
+    const created = await api.apply({ objects: [secretManifest], dryRun: false });
+    assert.equal(created.results![0]!.action, 'created');
+    const got = JSON.parse(api.get({ kind: 'secret', namespace: 'default', name: 'db' }).object!) as KObject;
+    assert.equal(Buffer.from((got.data as Record<string, string>).password!, 'base64').toString(), 'pw-in-clear');
+    assert.equal((await api.apply({ objects: [secretManifest], dryRun: false })).results![0]!.action, 'unchanged');
+    assert.ok(!JSON.stringify(raw.get('Secret', 'default', 'db')).includes(Buffer.from('pw-in-clear').toString('base64')));
+    await eventually(() => assert.equal(events.length, 1));
+    assert.ok(events[0]!.object!.includes(Buffer.from('pw-in-clear').toString('base64')));
+    w.cancel();
+  });
+
+  test('a get of a Secret whose ciphertext was changed is STORE_FAILED naming it and the key id', async () => {
+    const { api, raw } = await encrypted();
+    await api.apply({ objects: [secretManifest], dryRun: false });
+    const stored = raw.get('Secret', 'default', 'db')!;
+    await raw.propose({ ops: [{ type: 'put', object: { ...stored, data: { 'bramble.io/encrypted': `v1:k1:${Buffer.alloc(40).toString('base64')}` } } }] });
+    assert.throws(() => api.get({ kind: 'secret', namespace: 'default', name: 'db' }),
+      (e: unknown) => isBrambleError(e, 'STORE_FAILED') && /^Secret default\/db cannot be decrypted: .*key "k1"/.test((e as Error).message));
+  });
+
+  test('without secrets encryption the status and rotate calls answer UNAVAILABLE', async () => {
+    const { api } = await setup();
+    assert.throws(() => api.secretsEncryptionStatus(), (e: unknown) => isBrambleError(e, 'UNAVAILABLE'));
+    await assert.rejects(api.rotateSecretsEncryption({ keepOldKeys: false }), (e: unknown) => isBrambleError(e, 'UNAVAILABLE'));
   });
 });

@@ -14,6 +14,7 @@ import type {
   GetRequest__Output, ImageChunk__Output, ListRequest__Output, ListResponse,
   CreateTokenRequest__Output, DeleteTokenRequest__Output, ListTokensResponse,
   ObjectResponse, TokenInfo, VersionResponse, WatchEvent, WatchRequest__Output,
+  RotateSecretsEncryptionRequest__Output, RotateSecretsEncryptionResponse, SecretsEncryptionStatusResponse,
 } from '../../proto/load.js';
 import { notFoundError, planApply, planDelete, scopedNamespace } from './api-apply.js';
 import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
@@ -23,6 +24,10 @@ import { selectedEventType } from './watch-selector.js';
 import type { BoardApi } from './api-board.js';
 import type { TokenRegistry, TokenSummary } from '../pki/token-registry.js';
 import { execHandler } from './api-exec.js';
+import { checkMemberName, type ClusterMembers } from './api-members.js';
+import { encryptionError } from '../secrets/encrypting-store.js';
+import type { EncryptionStatus, SecretsEncryption } from '../secrets/secrets-encryption.js';
+import { snapshotHandler, type SnapshotSource } from './api-snapshot.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -39,6 +44,8 @@ export interface ClusterApiDeps {
   newUid?: () => string;
   /** The server's --service-cidr, where Service cluster IPs come from (DEFAULT_SERVICE_CIDR when left out). */
   serviceCidr?: string;
+  /** `bramble secrets-encryption status|rotate`; without it those calls answer UNAVAILABLE. */
+  secretsEncryption?: Pick<SecretsEncryption, 'status' | 'rotate'>;
 }
 
 function unknownKind(name: string): BrambleError {
@@ -121,6 +128,8 @@ export class ClusterApi {
     const namespace = scopedNamespace(info, req.namespace);
     const obj = this.deps.store.get(info.kind, namespace, req.name);
     if (!obj) throw notFoundError(info.kind, namespace, req.name);
+    const unreadable = encryptionError(obj);
+    if (unreadable !== undefined) throw new BrambleError('STORE_FAILED', unreadable);
     return { object: JSON.stringify(obj) };
   }
 
@@ -201,10 +210,38 @@ export class ClusterApi {
     return {};
   }
 
+  secretsEncryptionStatus(): SecretsEncryptionStatusResponse {
+    return statusResponse(this.requireEncryption().status());
+  }
+
+  async rotateSecretsEncryption(req: Pick<RotateSecretsEncryptionRequest__Output, 'keepOldKeys'>): Promise<RotateSecretsEncryptionResponse> {
+    const report = await this.requireEncryption().rotate({ keepOldKeys: req.keepOldKeys });
+    return { ...report, status: statusResponse(report.status) };
+  }
+
+  private requireEncryption(): NonNullable<ClusterApiDeps['secretsEncryption']> {
+    const enc = this.deps.secretsEncryption;
+    if (!enc) throw new BrambleError('UNAVAILABLE', 'this server does not encrypt Secrets at rest: it has no secrets encryption to report on or rotate');
+    return enc;
+  }
+}
+
+function statusResponse(s: EncryptionStatus): SecretsEncryptionStatusResponse {
+  return { ...s, keys: s.keys.map((k) => ({ id: k.id, active: k.active, secrets: k.secrets })) };
 }
 
 function tokenInfo(t: TokenSummary): TokenInfo {
   return { id: t.id, description: t.description, created: t.created, expires: t.expires ?? '' };
+}
+
+export const READ_CONSISTENCIES = ['linearizable', 'serializable'] as const;
+export type ReadConsistency = (typeof READ_CONSISTENCIES)[number];
+
+/** '' is the default, linearizable. */
+export function checkConsistency(value: string): ReadConsistency {
+  if (value === '') return 'linearizable';
+  if ((READ_CONSISTENCIES as readonly string[]).includes(value)) return value as ReadConsistency;
+  throw new BrambleError('INVALID_ARGUMENT', `consistency must be linearizable or serializable: current value is ${JSON.stringify(value.slice(0, 40))}`);
 }
 
 export interface ClusterHandlerOptions extends HandlerContext {
@@ -212,15 +249,27 @@ export interface ClusterHandlerOptions extends HandlerContext {
   board: BoardApi;
   /** Throws UNAUTHENTICATED / FORBIDDEN unless the caller holds the admin credential. */
   authorize: (call: CallWithAuth) => void;
+  /** The control-plane members: Raft's, or the standalone server alone. */
+  members: ClusterMembers;
+  /**
+   * Resolves once this member has applied every write acknowledged before the call
+   * (Raft's ReadIndex). Absent on a single server, whose state is always current.
+   */
+  linearizableRead?: () => Promise<void>;
+  /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
+  snapshots?: SnapshotSource;
 }
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
   const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
   const { authorize } = opts;
+  const readAt = async (consistency: string): Promise<void> => {
+    if (checkConsistency(consistency) === 'linearizable') await opts.linearizableRead?.();
+  };
   return {
     Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),
-    Get: unary(ctx, 'Get', async (req, call) => { authorize(call); return api.get(req); }),
-    List: unary(ctx, 'List', async (req, call) => { authorize(call); return api.list(req); }),
+    Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
+    List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
     Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); return api.delete(req); }),
     Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
     Watch: serverStream(ctx, 'Watch', async (call) => {
@@ -236,6 +285,8 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     CreateToken: unary(ctx, 'CreateToken', async (req, call) => { authorize(call); return api.createToken(req); }),
     ListTokens: unary(ctx, 'ListTokens', async (_req, call) => { authorize(call); return api.listTokens(); }),
     DeleteToken: unary(ctx, 'DeleteToken', async (req, call) => { authorize(call); return api.deleteToken(req); }),
+    SecretsEncryptionStatus: unary(ctx, 'SecretsEncryptionStatus', async (_req, call) => { authorize(call); return api.secretsEncryptionStatus(); }),
+    RotateSecretsEncryption: unary(ctx, 'RotateSecretsEncryption', async (req, call) => { authorize(call); return api.rotateSecretsEncryption(req); }),
     Logs: serverStream(ctx, 'Logs', async (call) => {
       authorize(call);
       const stream = opts.board.logs(call.request);
@@ -256,5 +307,11 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     }),
     // Admin only, as every Cluster call: a node certificate is refused (FORBIDDEN) before anything runs.
     Exec: execHandler(ctx, { authorize, prepare: (start) => opts.board.prepareExec(start) }),
+    ClusterStatus: unary(ctx, 'ClusterStatus', async (_req, call) => { authorize(call); return opts.members.status(); }),
+    RemoveMember: unary(ctx, 'RemoveMember', async (req, call) => {
+      authorize(call);
+      return { members: await opts.members.remove(checkMemberName(req.name)) };
+    }),
+    SnapshotStore: snapshotHandler(ctx, { authorize, source: opts.snapshots }),
   };
 }

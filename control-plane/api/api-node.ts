@@ -9,7 +9,7 @@ import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { JoinLimiter } from '../nodes/join-limiter.js';
-import { peerAddress } from '../pki/auth.js';
+import { peerAddress, type Identity } from '../pki/auth.js';
 import { checkPodStatus, heartbeatProblems } from '../schema/schema-reports.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type { Metrics } from '../http/metrics.js';
@@ -27,7 +27,7 @@ import type { TunnelRegistry } from '../nodes/node-tunnels.js';
 /** Anything that can tell who called: every grpc-js server call can. */
 export type AuthCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>;
 
-export type NodeIdentity = { kind: 'admin' } | { kind: 'node'; name: string } | undefined;
+export type NodeIdentity = Identity | undefined;
 
 export interface HeartbeatSink {
   observe(nodeName: string, figures: NodeFigures__Output | null, pods: PodFigures__Output[], portConflicts?: PortConflict__Output[]): void;
@@ -51,6 +51,48 @@ export interface NodeApiDeps {
   streams?: HandlerContext['streams'];
   /** Where the agents' events go (the server's EventSink); none: RecordEvents accepts and drops them. */
   events?: EventReportSink;
+  /**
+   * Whether this member leads the control plane. Heartbeats, live figures and tunnels live in
+   * the leader's memory only, so agents must talk to the leader: elsewhere every call is
+   * refused with NOT_LEADER, and open streams end with it when leadership is lost. None:
+   * always the leader (a single server).
+   */
+  leader?: NodeApiLeader;
+  /** HOST:PORT of every control-plane member, told to agents so they can fail over. None: agents hear no list. */
+  servers?: () => string[];
+}
+
+/** The part of controllers/leadership.ts's Leadership the Node service needs, plus a name for the leader in errors. */
+export interface NodeApiLeader {
+  isLeader(): boolean;
+  /** Called on every change; returns a function that unsubscribes. */
+  onChange(listener: (leader: boolean) => void): () => void;
+  /** Who leads, as far as this member knows, e.g. 'the leader is "pi-2" (192.168.1.12:7443)'. */
+  describe(): string;
+}
+
+function notLeader(deps: NodeApiDeps): BrambleError {
+  return new BrambleError('NOT_LEADER', `this control-plane member does not lead and did not act on the request: ${deps.leader?.describe() ?? 'no leader known'}; agents talk to the leader`);
+}
+
+/** First thing every handler does: a follower acts on nothing, so the agent may safely retry on the leader. */
+function requireLeader(deps: NodeApiDeps): void {
+  if (deps.leader && !deps.leader.isLeader()) throw notLeader(deps);
+}
+
+/** Calls `onLost` once when this member stops leading; returns the unsubscribe. */
+function onLeadershipLost(deps: NodeApiDeps, onLost: () => void): () => void {
+  if (!deps.leader) return () => undefined;
+  let fired = false;
+  return deps.leader.onChange((leader) => {
+    if (leader || fired) return;
+    fired = true;
+    onLost();
+  });
+}
+
+function serverList(deps: NodeApiDeps): string[] {
+  return deps.servers?.() ?? [];
 }
 
 /** The node name the caller's certificate was issued to; refuses anyone else. */
@@ -70,20 +112,34 @@ interface FeedMessage {
   revision: number;
 }
 
-/** Streams a feed's messages as JSON until the agent goes away. */
+/** Streams a feed's messages as JSON until the agent goes away, or ends it with NOT_LEADER when this member stops leading. */
 function runFeed(
+  deps: NodeApiDeps,
   call: { write(m: { type: string; object: string; revision: number }): unknown; once(event: string, fn: () => void): unknown },
   make: (send: (m: FeedMessage) => void) => { start(): void; cancel(): void },
 ): Promise<void> {
   const feed = make((m) => call.write({ type: m.type, object: m.object ? JSON.stringify(m.object) : '', revision: m.revision }));
-  return new Promise<void>((resolve) => {
+  return new Promise<void>((resolve, reject) => {
+    let unsubscribe = (): void => undefined;
     const stop = (): void => {
+      unsubscribe();
       feed.cancel();
       resolve();
     };
     call.once('cancelled', stop);
     call.once('close', stop);
     call.once('error', stop);
+    unsubscribe = onLeadershipLost(deps, () => {
+      unsubscribe();
+      feed.cancel();
+      reject(notLeader(deps));
+    });
+    // Leadership may have gone between the handler's check and the subscription.
+    if (deps.leader && !deps.leader.isLeader()) {
+      unsubscribe();
+      reject(notLeader(deps));
+      return;
+    }
     feed.start();
   });
 }
@@ -92,6 +148,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
   const ctx: HandlerContext = { logger: deps.logger, metrics: deps.metrics, streams: deps.streams };
   return {
     Join: unary(ctx, 'Join', async (req, call) => {
+      requireLeader(deps);
       const source = peerAddress(call.getPeer());
       deps.joinLimiter?.check(source);
       const res = await joinNode(deps.join, req.token, req.nodeName, req.csrPem).catch((e: unknown) => {
@@ -109,10 +166,12 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         podCidr: res.podCidr,
         clusterCidr: deps.clusterCidr,
         serviceCidr: deps.serviceCidr,
+        servers: serverList(deps),
       };
     }),
 
     Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
+      requireLeader(deps);
       const name = callerNode(deps, call, req.nodeName);
       const problems = heartbeatProblems(req);
       if (problems.length > 0) {
@@ -121,20 +180,23 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       deps.heartbeats.observe(name, req.figures, req.pods, req.portConflicts ?? []);
       const nowIso = new Date(deps.clock.now()).toISOString();
       await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
-      return { intervalSeconds: deps.heartbeatIntervalSeconds };
+      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps) };
     }),
 
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
+      requireLeader(deps);
       const name = callerNode(deps, call, call.request.nodeName);
-      await runFeed(call, (send) => new AssignmentFeed(deps.store, name, send));
+      await runFeed(deps, call, (send) => new AssignmentFeed(deps.store, name, send));
     }),
 
     WatchNetwork: serverStream(ctx, 'WatchNetwork', async (call) => {
+      requireLeader(deps);
       callerNode(deps, call, call.request.nodeName);
-      await runFeed(call, (send) => new NetworkFeed(deps.store, send));
+      await runFeed(deps, call, (send) => new NetworkFeed(deps.store, send));
     }),
 
     UpdatePodStatus: unary(ctx, 'UpdatePodStatus', async (req, call) => {
+      requireLeader(deps);
       const name = callerNode(deps, call, '');
       if (req.name === '' || req.namespace === '') {
         throw new BrambleError('INVALID_ARGUMENT', `UpdatePodStatus needs the pod's namespace and name: current values are ${JSON.stringify(req.namespace)} and ${JSON.stringify(req.name)}`);
@@ -158,6 +220,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
     }),
 
     RecordEvents: unary(ctx, 'RecordEvents', async (req: RecordEventsRequest__Output, call) => {
+      requireLeader(deps);
       const name = callerNode(deps, call, req.nodeName);
       return { accepted: deps.events ? recordNodeEvents(deps.store, deps.events, name, req.events) : 0 };
     }),
@@ -166,7 +229,9 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       let tunnel: ReturnType<TunnelRegistry['attach']> | undefined;
       let release: (() => void) | undefined;
       let refused = false;
+      let unsubscribe = (): void => undefined;
       const refuse = (err: unknown): void => {
+        if (refused) return;
         refused = true;
         const be = asBrambleError(err, 'Tunnel');
         deps.logger.info({ method: 'Tunnel', errorCode: be.code }, 'grpc call refused');
@@ -177,9 +242,11 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         if (refused) return;
         try {
           if (!tunnel) {
+            requireLeader(deps);
             const name = callerNode(deps, call, msg.nodeName);
             release = acquireStream(ctx, call, 'Tunnel');
             tunnel = deps.tunnels.attach(name, { write: (m) => call.write(m), end: () => call.end() });
+            unsubscribe = onLeadershipLost(deps, () => refuse(notLeader(deps)));
             deps.logger.info({ node: name }, 'agent tunnel open');
             return;
           }
@@ -189,6 +256,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         }
       });
       const close = (): void => {
+        unsubscribe();
         release?.();
         if (tunnel) deps.tunnels.detach(tunnel);
         tunnel = undefined;

@@ -12,6 +12,7 @@ import {
   probeContainerd,
 } from './cli-agent.js';
 import fc from 'fast-check';
+import { parseServers } from '../../agent/main.js';
 import { UsageError } from './cli-errors.js';
 import { checkNodeName as checkServerNodeName } from '../nodes/node-join.js';
 import { validateObjects } from '../schema/schema.js';
@@ -55,6 +56,19 @@ describe('flag checks', () => {
   test('HOST:PORT rejects a missing or out-of-range port, naming the flag', () => {
     assert.throws(() => checkHostPort('--server', 'pi-1'), usageError(['--server', '"pi-1"']));
     assert.throws(() => checkHostPort('--insecure-registry', 'reg:70000'), usageError(['--insecure-registry', '"reg:70000"']));
+  });
+
+  test('--server takes every control-plane member, repeated or comma-separated, in the order given and once each', () => {
+    assert.deepEqual(parseServers('10.0.0.1:7443'), ['10.0.0.1:7443']);
+    assert.deepEqual(parseServers(['10.0.0.1:7443,10.0.0.2:7443', ' 10.0.0.3:7443 ', '10.0.0.1:7443']), ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
+  });
+
+  test('--server refuses any bad member with the single-address messages, and an empty list as missing', () => {
+    assert.throws(() => parseServers(['10.0.0.1:7443,pi-1']), usageError(['--server must be HOST:PORT', '"pi-1"']));
+    assert.throws(() => parseServers('10.0.0.1:7443,pi-2:0'), usageError(['--server port must be 1-65535: current value is "pi-2:0"']));
+    for (const missing of [undefined, [], '', ' , ']) {
+      assert.throws(() => parseServers(missing), usageError(['--server HOST:PORT is required']));
+    }
   });
 
   test('a node name must be a lowercase DNS subdomain', () => {

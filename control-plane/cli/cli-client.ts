@@ -23,18 +23,26 @@ import type { VersionResponse__Output } from '../../proto/generated/bramble/v1/V
 import type { CreateTokenRequest } from '../../proto/generated/bramble/v1/CreateTokenRequest.js';
 import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenInfo.js';
 import type { ListTokensResponse__Output } from '../../proto/generated/bramble/v1/ListTokensResponse.js';
+import type { SecretsEncryptionStatusResponse__Output } from '../../proto/generated/bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { RotateSecretsEncryptionResponse__Output } from '../../proto/generated/bramble/v1/RotateSecretsEncryptionResponse.js';
 import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.js';
 import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
 import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
 import type { ImportImageResponse__Output } from '../../proto/generated/bramble/v1/ImportImageResponse.js';
 import type { ExecRequest } from '../../proto/generated/bramble/v1/ExecRequest.js';
 import type { ExecResponse__Output } from '../../proto/generated/bramble/v1/ExecResponse.js';
-import { clientCredentials, findClientConfigPath, readClientConfig, type ClientConfig } from '../pki/client-config.js';
+import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
+import type { RemoveMemberRequest } from '../../proto/generated/bramble/v1/RemoveMemberRequest.js';
+import type { RemoveMemberResponse__Output } from '../../proto/generated/bramble/v1/RemoveMemberResponse.js';
+import { clientCredentials, findClientConfigPath, readClientConfig, serverList, type ClientConfig } from '../pki/client-config.js';
+import type { SnapshotChunk__Output } from '../../proto/generated/bramble/v1/SnapshotChunk.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
+/** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
+const ROTATE_DEADLINE_MS = 10 * 60_000;
 
 export interface ClusterConnection {
-  /** "host:port" from the client config. */
+  /** "host:port" of the member the last call reached (the config's first before any call). */
   readonly address: string;
   readonly configPath: string;
   apply(req: ApplyRequest): Promise<ApplyResponse__Output>;
@@ -46,6 +54,10 @@ export interface ClusterConnection {
   createToken(req: CreateTokenRequest): Promise<TokenInfo__Output>;
   listTokens(): Promise<ListTokensResponse__Output>;
   deleteToken(id: string): Promise<void>;
+  clusterStatus(): Promise<ClusterStatusResponse__Output>;
+  removeMember(req: RemoveMemberRequest): Promise<RemoveMemberResponse__Output>;
+  secretsEncryptionStatus(): Promise<SecretsEncryptionStatusResponse__Output>;
+  rotateSecretsEncryption(req: { keepOldKeys: boolean }): Promise<RotateSecretsEncryptionResponse__Output>;
   /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
   watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
@@ -54,6 +66,8 @@ export interface ClusterConnection {
   importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output>;
   /** An exec: no deadline, it lasts as long as the command. */
   exec(): ExecStream;
+  /** The bytes of a store snapshot (store-snapshot.ts); no deadline: a big store on a slow link takes a while. */
+  snapshotStore(): LogStream;
   close(): void;
 }
 
@@ -84,6 +98,8 @@ export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
   deadlineMs?: number;
   clock?: Clock;
+  /** --server HOST:PORT: talk to this member only, not the config's list. */
+  server?: string;
 }
 
 type UnaryMethod<Req, Res> = (
@@ -171,35 +187,85 @@ export async function connectCluster(opts: ConnectOptions = {}): Promise<Cluster
   return openCluster(await readClientConfig(configPath), { ...opts, configPath });
 }
 
+/**
+ * A failure that says nothing about the request, only that this server could not be
+ * reached: the next member of the cluster is worth a try.
+ */
+function worthFailingOver(e: grpc.ServiceError, connected: boolean): boolean {
+  if (e.metadata?.get(ERROR_CODE_METADATA_KEY)[0] !== undefined) return false;
+  const details = e.details ?? e.message ?? '';
+  if (e.code === grpc.status.UNAVAILABLE) return !SERVER_CERT_UNTRUSTED.test(details) && !CLIENT_CERT_REFUSED.test(details);
+  return e.code === grpc.status.DEADLINE_EXCEEDED && !connected;
+}
+
+interface Member {
+  address: string;
+  client: ClusterClient;
+  connected: boolean;
+}
+
 /** Opens a Cluster client from a client config; nothing is sent until the first call. */
 export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPath: string }): ClusterConnection {
   const configPath = opts.configPath;
   const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const clock = opts.clock ?? realClock;
   const { Cluster } = loadProto().bramble.v1;
-  const client: ClusterClient = new Cluster(cfg.server, clientCredentials(cfg), channelOptions(cfg.server));
-  let connected = false;
+  const addresses = opts.server !== undefined ? [opts.server] : serverList(cfg);
+  const members = new Map<string, Member>();
+  const member = (address: string): Member => {
+    let m = members.get(address);
+    if (!m) members.set(address, (m = { address, client: new Cluster(address, clientCredentials(cfg), channelOptions(address)), connected: false }));
+    return m;
+  };
+  // The member that answered last: streams go there, unary calls start there.
+  let current = member(addresses[0]!);
 
-  function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  function callOne<Req, Res>(m: Member, method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req, callDeadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(client, request, new grpc.Metadata(), { deadline: clock.now() + deadlineMs }, (err, res) => {
-        if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
-        if (err) reject(mapCallError(err, { address: cfg.server, configPath, deadlineMs, connected }));
+      method(m.client).call(m.client, request, new grpc.Metadata(), { deadline: clock.now() + callDeadlineMs }, (err, res) => {
+        if (m.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) m.connected = true;
+        if (err) reject(err);
         else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
         else resolve(res);
       });
     });
   }
 
+  /** Tries the current member, then the others in the config's order, while they cannot be reached. */
+  async function call<Req, Res>(method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req, callDeadlineMs = deadlineMs): Promise<Res> {
+    const order = [current.address, ...addresses.filter((a) => a !== current.address)];
+    const unreachable: string[] = [];
+    for (const [i, address] of order.entries()) {
+      const m = member(address);
+      try {
+        const res = await callOne(m, method, request, callDeadlineMs);
+        current = m;
+        return res;
+      } catch (e) {
+        if (e instanceof BrambleError) throw e;
+        const err = e as grpc.ServiceError;
+        const mapped = mapCallError(err, { address, configPath, deadlineMs: callDeadlineMs, connected: m.connected });
+        if (i === order.length - 1 || !worthFailingOver(err, m.connected)) {
+          if (unreachable.length === 0) throw mapped;
+          throw new BrambleError(mapped.code, `${mapped.message} (also tried: ${unreachable.join('; ')})`);
+        }
+        unreachable.push(`${address}: ${mapped.message}`);
+      }
+    }
+    throw new BrambleError('INTERNAL', 'no server to call');
+  }
+  const client = (): ClusterClient => current.client;
+  const connected = (): boolean => current.connected;
+
   const isReady = (): boolean => {
-    if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) connected = true;
-    return connected;
+    if (client().getChannel().getConnectivityState(false) === grpc.connectivityState.READY) current.connected = true;
+    return connected();
   };
   const failure = (e: unknown): BrambleError =>
-    mapCallError(e as grpc.ServiceError, { address: cfg.server, configPath, deadlineMs, connected: isReady() });
+    mapCallError(e as grpc.ServiceError, { address: current.address, configPath, deadlineMs, connected: isReady() });
 
   function logs(req: LogsRequest): LogStream {
-    const stream = client.Logs(req, new grpc.Metadata());
+    const stream = client().Logs(req, new grpc.Metadata());
     let cancelled = false;
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
@@ -216,8 +282,28 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     });
   }
 
+  function snapshotStore(): LogStream {
+    const stream = client().SnapshotStore({}, new grpc.Metadata());
+    let cancelled = false;
+    // Cancelled before it is read (the file could not be written): the iterator reports errors, not this.
+    stream.on('error', () => undefined);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of stream as AsyncIterable<SnapshotChunk__Output>) yield chunk.data;
+      } catch (e) {
+        if (!cancelled) throw failure(e);
+      }
+    }
+    return Object.assign(chunks(), {
+      cancel: () => {
+        cancelled = true;
+        stream.cancel();
+      },
+    });
+  }
+
   function watch(req: WatchRequest): WatchStream {
-    const stream = client.Watch(req, new grpc.Metadata());
+    const stream = client().Watch(req, new grpc.Metadata());
     let cancelled = false;
     async function* events(): AsyncGenerator<WatchEvent__Output> {
       try {
@@ -238,7 +324,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
     return new Promise((resolve, reject) => {
       let settled = false;
       let wake: () => void = () => undefined;
-      const call = client.ImportImage(new grpc.Metadata(), (err, res) => {
+      const call = client().ImportImage(new grpc.Metadata(), (err, res) => {
         settled = true;
         wake();
         if (err) reject(failure(err));
@@ -268,7 +354,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   }
 
   function exec(): ExecStream {
-    const call = client.Exec(new grpc.Metadata());
+    const call = client().Exec(new grpc.Metadata());
     let cancelled = false;
     let ended = false;
     // A failed stream rejects the responses; the send side must not throw unhandled as well.
@@ -308,24 +394,34 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   }
 
   return {
-    address: cfg.server,
-    configPath,
-    apply: (req) => call(client.Apply, req),
-    get: (req) => call(client.Get, req),
-    list: (req) => call(client.List, req),
-    delete: (req) => call(client.Delete, req),
-    version: () => call(client.Version, {}),
-    top: (req) => call(client.Top, req),
-    createToken: (req) => call(client.CreateToken, req),
-    listTokens: () => call(client.ListTokens, {}),
-    deleteToken: async (id) => {
-      await call(client.DeleteToken, { id });
+    get address() {
+      return current.address;
     },
+    configPath,
+    apply: (req) => call((c) => c.Apply, req),
+    get: (req) => call((c) => c.Get, req),
+    list: (req) => call((c) => c.List, req),
+    delete: (req) => call((c) => c.Delete, req),
+    version: () => call((c) => c.Version, {}),
+    top: (req) => call((c) => c.Top, req),
+    createToken: (req) => call((c) => c.CreateToken, req),
+    listTokens: () => call((c) => c.ListTokens, {}),
+    deleteToken: async (id) => {
+      await call((c) => c.DeleteToken, { id });
+    },
+    clusterStatus: () => call((c) => c.ClusterStatus, {}),
+    removeMember: (req) => call((c) => c.RemoveMember, req),
+    secretsEncryptionStatus: () => call((c) => c.SecretsEncryptionStatus, {}),
+    // Rewrites every Secret: allowed far longer than a read.
+    rotateSecretsEncryption: (req) => call((c) => c.RotateSecretsEncryption, req, Math.max(deadlineMs, ROTATE_DEADLINE_MS)),
     watch,
     logs,
     importImage,
     exec,
-    close: () => client.close(),
+    close: () => {
+      for (const m of members.values()) m.client.close();
+    },
+    snapshotStore,
   };
 }
 

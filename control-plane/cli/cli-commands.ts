@@ -5,6 +5,7 @@ import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { runCreateJob } from './cli-create-job.js';
+import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
 import { runDelete } from './cli-delete.js';
 import { runCordon, runDrain } from './cli-drain.js';
@@ -16,11 +17,14 @@ import { interruptSignal, runLogs } from './cli-logs.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './cli-print.js';
 import { runRolloutHistory, runRolloutPause, runRolloutRestart, runRolloutStatus, runRolloutUndo } from './cli-rollout.js';
 import { runScale } from './cli-scale.js';
+import { runSecretsEncryptionRotate, runSecretsEncryptionStatus, SECRETS_ENCRYPTION_OUTPUT_FORMATS, type SecretsEncryptionOutput } from './cli-secrets-encryption.js';
 import { runSetImage } from './cli-set-image.js';
-import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
+import { runSnapshotRestore, runSnapshotSave } from './cli-store-snapshot.js';
+import { CONTROLLER_NAMES, DEFAULT_CLUSTER_CIDR, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_RAFT_ELECTION_TIMEOUT, DEFAULT_RAFT_HEARTBEAT_INTERVAL, DEFAULT_SERVICE_CIDR, runServer } from './cli-server.js';
 import { DEFAULT_TOKEN_TTL, runTokenCreate, runTokenDelete, runTokenList, TOKEN_OUTPUT_FORMATS, type TokenOutput } from './cli-token.js';
 import { runTop, TOP_OUTPUT_FORMATS, type TopOutput } from './cli-top.js';
 import { runVersion } from './cli-version.js';
+import { DEFAULT_SNAPSHOT_RETENTION, DEFAULT_SNAPSHOT_SCHEDULE, NO_SNAPSHOTS } from './cli-server-snapshots.js';
 import { DEFAULT_NOT_READY_TOLERATION_SECONDS, DEFAULT_UNREACHABLE_TOLERATION_SECONDS } from '../controllers/taint-tolerations.js';
 
 export interface ArgumentSpec {
@@ -52,11 +56,11 @@ export interface CommandSpec {
   action(ctx: CommandContext, args: unknown[], opts: RawOptions): Promise<number>;
 }
 
-/** A command that only groups subcommands: `bramble token create`. */
+/** A command that only groups subcommands: `bramble token create`, `bramble store snapshot save`. */
 export interface CommandGroupSpec {
   name: string;
   description: string;
-  subcommands: CommandSpec[];
+  subcommands: CommandEntry[];
 }
 
 export type CommandEntry = CommandSpec | CommandGroupSpec;
@@ -98,7 +102,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'run the control plane (gRPC API, store, controllers, HTTP health and metrics) and an agent for this machine',
     arguments: [],
     options: [
-      { flags: '--data-dir <dir>', description: 'where the store, TLS files, admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+      { flags: '--data-dir <dir>', description: 'where the store, TLS files, Secrets encryption keys (cred/), admin.conf and token live (default /var/lib/bramble as root, ~/.bramble otherwise)' },
       { flags: '--grpc-addr <host:port>', description: 'address of the gRPC API', defaultValue: DEFAULT_GRPC_ADDR },
       { flags: '--http-addr <host:port>', description: 'address of /healthz, /readyz and /metrics', defaultValue: DEFAULT_HTTP_ADDR },
       { flags: '--tls-san <name>', description: 'extra DNS name or IP for the serving certificate (repeatable)', repeatable: true },
@@ -112,6 +116,16 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--event-ttl <duration>', description: 'how long Events are kept after they last happened, e.g. 1h, 30m', defaultValue: '1h' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
+      { flags: '--snapshot-schedule <cron>', description: `when to write a snapshot of the store to --snapshot-dir: a 5-field cron schedule in this machine's time zone, or a macro such as @daily; "${NO_SNAPSHOTS}" for none (default "${DEFAULT_SNAPSHOT_SCHEDULE}", every 12 hours, as k3s)` },
+      { flags: '--snapshot-retention <n>', description: `how many scheduled snapshots of this server to keep, the newest; older ones it wrote are deleted (default ${DEFAULT_SNAPSHOT_RETENTION})` },
+      { flags: '--snapshot-dir <dir>', description: 'where scheduled snapshots go (default <data-dir>/snapshots)' },
+      { flags: '--cluster-init', description: 'start a replicated control plane with this server as its first member (a data dir with a store keeps every object); others join it with --join' },
+      { flags: '--join <host:port>', description: 'join the replicated control plane of the server at HOST:PORT as a new member (an empty --data-dir; needs the join token); a member restarts without it' },
+      { flags: '--token <token>', description: 'with --join: the cluster\'s join token (`bramble token create` on a member). Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
+      { flags: '--token-file <file>', description: 'with --join: read the join token from this file' },
+      { flags: '--advertise-address <host:port>', description: 'where the other members reach this server\'s gRPC port (default: --grpc-addr when it names a host, else this machine\'s first LAN address)' },
+      { flags: '--raft-heartbeat-interval <duration>', description: 'how often the leader reaches every member (whole tenths of a second)', defaultValue: DEFAULT_RAFT_HEARTBEAT_INTERVAL },
+      { flags: '--raft-election-timeout <duration>', description: 'how long a member waits without hearing from a leader before it asks for votes; randomized up to twice this. Long enough for an SD card\'s slowest fsync and a Wi-Fi stall', defaultValue: DEFAULT_RAFT_ELECTION_TIMEOUT },
     ],
     daemon: true,
     action: (ctx, _args, o) =>
@@ -130,6 +144,17 @@ export const COMMANDS: readonly CommandEntry[] = [
         eventTtl: optString(o, 'eventTtl'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
+        snapshotSchedule: optString(o, 'snapshotSchedule'),
+        snapshotRetention: optString(o, 'snapshotRetention'),
+        snapshotDir: optString(o, 'snapshotDir'),
+        clusterInit: optBool(o, 'clusterInit'),
+        join: optString(o, 'join'),
+        token: optString(o, 'token'),
+        tokenFile: optString(o, 'tokenFile'),
+        envToken: process.env.BRAMBLE_TOKEN,
+        advertiseAddress: optString(o, 'advertiseAddress'),
+        raftHeartbeatInterval: optString(o, 'raftHeartbeatInterval'),
+        raftElectionTimeout: optString(o, 'raftElectionTimeout'),
       }),
   },
   {
@@ -137,7 +162,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'run the agent of one board: join the cluster and run the pods it is given on containerd',
     arguments: [],
     options: [
-      { flags: '--server <host:port>', description: 'gRPC address of the control plane (required)' },
+      { flags: '--server <host:port>', description: 'gRPC address of the control plane (required); with several members give each (repeatable, or comma-separated): the agent fails over between them', repeatable: true },
       { flags: '--token <token>', description: 'join token (`bramble token create`, or the server\'s <data dir>/token); not needed once joined. Visible to other users in `ps`: prefer --token-file or $BRAMBLE_TOKEN' },
       { flags: '--token-file <file>', description: 'read the join token from this file' },
       { flags: '--node-name <name>', description: NODE_NAME_HELP },
@@ -152,7 +177,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     daemon: true,
     action: (ctx, _args, o) =>
       runAgent(ctx, {
-        server: optString(o, 'server'),
+        server: optStrings(o, 'server'),
         token: optString(o, 'token'),
         tokenFile: optString(o, 'tokenFile'),
         envToken: process.env.BRAMBLE_TOKEN,
@@ -199,9 +224,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '-l, --selector <selector>', description: 'label selector, e.g. "app=web,tier!=db"' },
       { flags: '--field-selector <selector>', description: 'field selector, e.g. "involvedObject.name=web,type=Warning" (events), "metadata.name=web"' },
       { flags: '-o, --output <format>', description: 'output format', choices: OUTPUT_FORMATS },
+      { flags: '--consistency <level>', description: 'linearizable: every write acknowledged before this read is in the answer (a follower asks the leader first); serializable: the state of the member the CLI talks to (--server), maybe behind, without asking anyone', choices: ['linearizable', 'serializable'], defaultValue: 'linearizable' },
     ],
     action: (ctx, a, o) =>
       runGet(ctx, {
+        consistency: optString(o, 'consistency') as 'linearizable' | 'serializable' | undefined,
         fieldSelector: optString(o, 'fieldSelector'),
         kind: argString(a, 0) ?? '',
         name: argString(a, 1),
@@ -443,6 +470,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
   },
   {
+    name: 'cluster',
+    description: 'the control-plane members: their roles and how far each has applied the store',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'show each member: role, term, commit and applied index, lag behind the leader, last contact',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: CLUSTER_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runClusterStatus(ctx, { output: (optString(o, 'output') ?? 'table') as ClusterOutput }),
+      },
+      {
+        name: 'remove',
+        description: 'remove a member from the control plane (one membership change at a time); stop its server first',
+        arguments: [{ name: '<name>', description: 'the member\'s name (its --node-name), as `bramble cluster status` shows it' }],
+        options: [],
+        action: (ctx, a) => runClusterRemove(ctx, { name: argString(a, 0) ?? '' }),
+      },
+    ],
+  },
+  {
     name: 'token',
     description: 'manage the join tokens that let new boards join the cluster',
     subcommands: [
@@ -475,6 +522,32 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
   },
   {
+    name: 'secrets-encryption',
+    description: 'Secrets encryption at rest (AES-256-GCM, keys in <data dir>/cred/encryption-keys.json): show and rotate the keys',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'show the active key, every key in the key file and how many Secrets each encrypts (and how many are in clear or unreadable)',
+        arguments: [],
+        options: [{ flags: '-o, --output <format>', description: 'output format', choices: SECRETS_ENCRYPTION_OUTPUT_FORMATS }],
+        action: (ctx, _args, o) => runSecretsEncryptionStatus(ctx, { output: (optString(o, 'output') ?? 'text') as SecretsEncryptionOutput }),
+      },
+      {
+        name: 'rotate',
+        description: 'add a new key and make it active, re-encrypt every Secret with it (Secrets stay readable throughout), then remove the keys no Secret uses; ' +
+          'a snapshot saved before the rotation needs the key file saved with it',
+        arguments: [],
+        options: [
+          { flags: '--keep-old-keys', description: 'leave the old keys in the key file (the next rotation removes them once unused)' },
+          { flags: '-o, --output <format>', description: 'output format', choices: SECRETS_ENCRYPTION_OUTPUT_FORMATS },
+        ],
+        action: (ctx, _args, o) => runSecretsEncryptionRotate(ctx, {
+          output: (optString(o, 'output') ?? 'text') as SecretsEncryptionOutput, keepOldKeys: optBool(o, 'keepOldKeys'),
+        }),
+      },
+    ],
+  },
+  {
     name: 'image',
     description: 'manage container images on the boards',
     subcommands: [
@@ -484,6 +557,38 @@ export const COMMANDS: readonly CommandEntry[] = [
         arguments: [{ name: '<file>', description: 'the image tarball' }],
         options: [{ flags: '--node <node>', description: 'node whose containerd gets the image (required)' }],
         action: (ctx, a, o) => runImageImport(ctx, { file: argString(a, 0) ?? '', node: optString(o, 'node') }),
+      },
+    ],
+  },
+  {
+    name: 'store',
+    description: 'back up and restore the control plane\'s store',
+    subcommands: [
+      {
+        name: 'snapshot',
+        description: 'snapshots of the store: every object, the retained events and the revision, at one revision, with a SHA-256 checksum',
+        subcommands: [
+          {
+            name: 'save',
+            description: 'ask the server for a snapshot of its store and write it to FILE (through FILE.tmp, fsynced and checked); prints the revision, objects and bytes',
+            arguments: [{ name: '<file>', description: 'the snapshot file to write (mode 0600)' }],
+            options: [{ flags: '--force', description: 'replace FILE if it exists' }],
+            action: (ctx, a, o) => runSnapshotSave(ctx, { file: argString(a, 0), force: optBool(o, 'force') }),
+          },
+          {
+            name: 'restore',
+            description: 'offline, with no server running on DIR: check FILE whole, then make DIR\'s store from it (every object, the retained events, the revision and the compacted revision); then `bramble server --data-dir DIR` starts it as a one-member cluster',
+            arguments: [{ name: '<file>', description: 'a snapshot written by `store snapshot save` or --snapshot-schedule' }],
+            options: [
+              { flags: '--data-dir <dir>', description: 'data dir of the server to restore into (required)' },
+              { flags: '--force', description: 'restore over a store already in DIR: it is moved aside to DIR/store.old-TIME, never deleted' },
+              { flags: '--encryption-keys <file>', description: 'the cred/encryption-keys.json of the data dir the snapshot comes from, copied to DIR/cred (mode 0600); needed to read its Secrets, and never part of a snapshot' },
+            ],
+            action: (ctx, a, o) => runSnapshotRestore(ctx, {
+              file: argString(a, 0), dataDir: optString(o, 'dataDir'), force: optBool(o, 'force'), encryptionKeys: optString(o, 'encryptionKeys'),
+            }),
+          },
+        ],
       },
     ],
   },

@@ -10,6 +10,8 @@ export interface GetInput {
   kind: string;
   name?: string;
   namespace?: string;
+  /** --consistency: linearizable (default) or serializable. */
+  consistency?: 'linearizable' | 'serializable';
   allNamespaces: boolean;
   selector?: string;
   /** --field-selector, applied on the client (cli-events.ts). */
@@ -46,13 +48,14 @@ export async function runGet(ctx: CommandContext, input: GetInput): Promise<numb
   const printed = await withCluster(ctx.connect, async (conn) => {
     let objects: KObject[];
     if (name !== undefined) {
-      const res = await conn.get({ kind: kind.kind, namespace, name });
+      const res = await conn.get({ kind: kind.kind, namespace, name, consistency: input.consistency ?? '' });
       objects = [JSON.parse(res.object) as KObject];
     } else {
       const res = await conn.list({
         kind: kind.kind,
         namespace: input.allNamespaces ? '' : namespace,
         labelSelector: input.selector ?? '',
+        consistency: input.consistency ?? '',
       });
       objects = res.objects.map((o) => JSON.parse(o) as KObject).filter((o) => matchesFields(o, fields)).sort(byNamespaceThenName);
       if (kind.kind === 'Event') objects = sortEvents(objects);

@@ -17,6 +17,7 @@ import { EXIT_STORE_FAILED } from '../../proto/util/process-exit.js';
 import { clientVersion } from './cli-version.js';
 import { defaultDataDir } from '../pki/client-config.js';
 import { CONTROLLER_NAMES, selectControllers } from '../controllers/controller-selection.js';
+import { parseSnapshotFlags, type SnapshotFlags } from './cli-server-snapshots.js';
 
 export { CONTROLLER_NAMES };
 
@@ -26,7 +27,7 @@ export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
-export interface ServerInput {
+export interface ServerInput extends SnapshotFlags {
   dataDir?: string;
   grpcAddr: string;
   httpAddr: string;
@@ -47,6 +48,58 @@ export interface ServerInput {
   defaultUnreachableTolerationSeconds?: string;
   /** --event-ttl: how long Events live after they last happened ("1h"). */
   eventTtl?: string;
+  /** --cluster-init: start a replicated control plane with this server as its first member. */
+  clusterInit?: boolean;
+  /** --join HOST:PORT: join the replicated control plane that server belongs to. */
+  join?: string;
+  token?: string;
+  tokenFile?: string;
+  envToken?: string;
+  /** --advertise-address HOST:PORT: where the other members reach this server. */
+  advertiseAddress?: string;
+  /** --raft-heartbeat-interval and --raft-election-timeout, as typed (500ms, 2s). */
+  raftHeartbeatInterval?: string;
+  raftElectionTimeout?: string;
+}
+
+export const RAFT_TICK_MS = 100;
+export const DEFAULT_RAFT_HEARTBEAT_INTERVAL = '200ms';
+export const DEFAULT_RAFT_ELECTION_TIMEOUT = '1s';
+
+/** A duration in milliseconds: "500ms", "2s", "1m"; a whole number of ticks (100 ms each). */
+export function parseRaftDuration(flag: string, text: string): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < RAFT_TICK_MS || ms % RAFT_TICK_MS !== 0 || ms > 10 * 60_000) {
+    throw new UsageError(`${flag} must be a duration of whole tenths of a second from 100ms to 10m, such as 200ms or 2s: current value is "${text}"`);
+  }
+  return ms;
+}
+
+/** The Raft timing in ticks; the election timeout must leave room for several heartbeats. */
+export function raftTiming(input: Pick<ServerInput, 'raftHeartbeatInterval' | 'raftElectionTimeout'>): { tickMs: number; heartbeatTick: number; electionTick: number } {
+  const heartbeat = parseRaftDuration('--raft-heartbeat-interval', input.raftHeartbeatInterval ?? DEFAULT_RAFT_HEARTBEAT_INTERVAL);
+  const election = parseRaftDuration('--raft-election-timeout', input.raftElectionTimeout ?? DEFAULT_RAFT_ELECTION_TIMEOUT);
+  if (election < 3 * heartbeat) {
+    throw new UsageError(`--raft-election-timeout must be at least 3 times --raft-heartbeat-interval (${heartbeat}ms): current value is "${input.raftElectionTimeout ?? DEFAULT_RAFT_ELECTION_TIMEOUT}"`);
+  }
+  return { tickMs: RAFT_TICK_MS, heartbeatTick: heartbeat / RAFT_TICK_MS, electionTick: election / RAFT_TICK_MS };
+}
+
+/** Where other members reach this server: --advertise-address, the gRPC address if it names one, else this machine's first LAN address. */
+export function advertiseAddress(input: Pick<ServerInput, 'advertiseAddress' | 'grpcAddr'>, interfaces = os.networkInterfaces()): string {
+  if (input.advertiseAddress !== undefined) {
+    checkHostPort('--advertise-address', input.advertiseAddress);
+    return input.advertiseAddress;
+  }
+  const m = /^(.*):(\d+)$/.exec(input.grpcAddr)!;
+  const host = m[1]!;
+  if (host !== '' && host !== '0.0.0.0' && host !== '::' && host !== '[::]') return input.grpcAddr;
+  for (const addrs of Object.values(interfaces)) {
+    const lan = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (lan) return `${lan.address}:${m[2]}`;
+  }
+  return `127.0.0.1:${m[2]}`;
 }
 
 /** Seconds as typed for a toleration flag: a whole number, 0 or more (0 evicts at once). */
@@ -93,11 +146,22 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   const eventTtlSeconds = input.eventTtl === undefined ? undefined : parseDuration(input.eventTtl, '--event-ttl');
   if (eventTtlSeconds === 0) throw new UsageError(`--event-ttl must be a positive duration such as 1h or 30m: current value is "${input.eventTtl}"`);
   const nodeName = input.nodeName ?? os.hostname().toLowerCase();
-  if (!input.disableAgent) checkNodeName('--node-name', nodeName);
+  if (!input.disableAgent || input.clusterInit || input.join !== undefined) checkNodeName('--node-name', nodeName);
+  if (input.clusterInit && input.join !== undefined) throw new UsageError('give either --cluster-init (start a cluster) or --join HOST:PORT (join one), not both');
+  if (input.join !== undefined) checkHostPort('--join', input.join);
+  const timing = raftTiming(input);
+  const advertise = advertiseAddress(input);
+  let joinToken: string | undefined;
+  if (input.join !== undefined) {
+    const { resolveToken } = await import('../../agent/main.js');
+    joinToken = await resolveToken(input);
+    if (joinToken === undefined) throw new UsageError('--join needs the cluster\'s join token: --token, --token-file or $BRAMBLE_TOKEN (`bramble token create` on a member)');
+  }
   // Loaded here, not at the top: every other command would pay for the server's modules at start-up.
   const [{ startServer, localClientHost }, { createLogger }] = await Promise.all([import('../server.js'), import('../../proto/util/log.js')]);
   const logger = createLogger('bramble-server');
   const dataDir = path.resolve(input.dataDir ?? defaultDataDir());
+  const snapshots = parseSnapshotFlags(input, dataDir);
   // Set once the store has failed (server.ts has logged the one fatal line); `stop` exists once running.
   let storeFailed = false;
   let stop: ((code: number) => void) | undefined;
@@ -114,6 +178,12 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       nodeMonitorGracePeriodMs,
       defaultTolerations: { notReadySeconds, unreachableSeconds },
       ...(eventTtlSeconds !== undefined ? { eventTtlMs: eventTtlSeconds * 1000 } : {}),
+      snapshots,
+      cluster: {
+        name: nodeName, advertise, ...timing,
+        ...(input.clusterInit ? { init: true } : {}),
+        ...(input.join !== undefined && joinToken !== undefined ? { join: { server: input.join, token: joinToken } } : {}),
+      },
       logger,
       onFatal: () => {
         storeFailed = true;

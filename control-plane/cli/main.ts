@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS, isCommandGroup, type CommandEntry, type CommandSpec, type OptionSpec } from './cli-commands.js';
 import { processIo, type CliIo, type RawOptions } from './cli-context.js';
-import { EXIT_USAGE, reportError } from './cli-errors.js';
+import { EXIT_USAGE, reportError, UsageError } from './cli-errors.js';
 import { clientVersion } from './cli-version.js';
 
 function collect(value: string, previous: unknown): string[] {
@@ -30,6 +30,7 @@ function buildProgram(io: CliIo, outcome: Outcome): Command {
     .description('Bramble: a small container orchestrator for Raspberry Pi clusters')
     .version(clientVersion(), '--version', 'print the client version')
     .option('--config <file>', 'client config (default: $BRAMBLE_CONFIG, ~/.bramble/config, <data dir>/admin.conf)')
+    .option('--server <host:port>', 'talk to this control-plane member only (default: the config\'s servers, in order, failing over when one is down)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
@@ -44,7 +45,7 @@ function addEntry(parent: Command, entry: CommandEntry, io: CliIo, outcome: Outc
     return;
   }
   const group = parent.command(entry.name).description(entry.description);
-  for (const sub of entry.subcommands) addCommand(group, sub, io, outcome);
+  for (const sub of entry.subcommands) addEntry(group, sub, io, outcome);
 }
 
 function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outcome): void {
@@ -57,12 +58,21 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outc
     if (outcome.daemon) await guardDaemon(spec.name);
     const opts = cmd.optsWithGlobals() as RawOptions;
     const config = typeof opts.config === 'string' ? opts.config : undefined;
+    const server = typeof opts.server === 'string' && !spec.daemon ? opts.server : undefined;
     try {
-      outcome.code = await spec.action({ io, connect: { configPath: config, env: io.env } }, cmd.processedArgs as unknown[], opts);
+      if (server !== undefined) checkServerAddress(server);
+      outcome.code = await spec.action({ io, connect: { configPath: config, env: io.env, ...(server !== undefined ? { server } : {}) } }, cmd.processedArgs as unknown[], opts);
     } catch (e) {
       outcome.code = reportError(e, io.stderr);
     }
   });
+}
+
+function checkServerAddress(server: string): void {
+  const port = Number(/:(\d+)$/.exec(server)?.[1]);
+  if (!/^[^:\s]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(server) || !(port >= 1 && port <= 65535)) {
+    throw new UsageError(`--server must be HOST:PORT with a port of 1-65535: current value is "${server}"`);
+  }
 }
 
 /**

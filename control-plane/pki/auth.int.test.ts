@@ -18,7 +18,7 @@ import {
   verifyCaAgainstToken,
 } from '../../agent/join-tls.js';
 import type { PeerCertificate } from 'node:tls';
-import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, peerIdentity, requireAdmin, requireNode, type CallWithAuth } from './auth.js';
+import { ADMIN_COMMON_NAME, ADMIN_ORGANIZATION, peerIdentity, requireAdmin, requireNode, requireReplica, type CallWithAuth } from './auth.js';
 import { clientCredentials } from './client-config.js';
 import { ensureClusterPki, type ClusterPki } from './pki-ca.js';
 
@@ -153,6 +153,96 @@ describe('cluster TLS and peer identity', () => {
   });
 });
 
+type Requirement = 'admin' | 'node' | 'replica';
+
+/** A server whose handler applies the requirement the client names in metadata. */
+async function startGuardedServer(credentials: grpc.ServerCredentials): Promise<Started> {
+  const server = new grpc.Server();
+  server.addService(proto.bramble.v1.Cluster.service, {
+    Version: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<VersionResponse__Output>) => {
+      const wanted = String(call.metadata.get('x-require')[0] ?? '') as Requirement;
+      try {
+        let who: string;
+        if (wanted === 'admin') {
+          requireAdmin(call);
+          who = 'admin';
+        } else if (wanted === 'node') who = `node/${requireNode(call)}`;
+        else if (wanted === 'replica') who = `replica/${requireReplica(call)}`;
+        else throw new BrambleError('INVALID_ARGUMENT', `x-require must be admin, node or replica: current value is "${wanted}"`);
+        callback(null, { version: 'test', revision: 0, objectCount: 0, gitCommit: '', nodeName: who });
+      } catch (e) {
+        callback((e as BrambleError).toServiceError());
+      }
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port };
+}
+
+function callRequiring(port: number, creds: grpc.ChannelCredentials, wanted: Requirement): Promise<VersionResponse__Output> {
+  const client = new proto.bramble.v1.Cluster(`127.0.0.1:${port}`, creds) as ClusterClient;
+  const md = new grpc.Metadata();
+  md.set('x-require', wanted);
+  return new Promise<VersionResponse__Output>((resolve, reject) => {
+    client.Version({}, md, { deadline: Date.now() + 10_000 }, (err, res) => (err || !res ? reject(err) : resolve(res)));
+  }).finally(() => client.close());
+}
+
+describe('replica certificates against the admin and node requirements, over real TLS', () => {
+  let dir: string;
+  let pki: ClusterPki;
+  let running: Started;
+  const creds = {} as Record<Requirement, grpc.ChannelCredentials>;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-auth-replica-'));
+    pki = await ensureClusterPki(dir, {});
+    running = await startGuardedServer(pki.serverCredentials());
+    const server = `127.0.0.1:${running.port}`;
+    const admin = await pki.issueClientCert(ADMIN_COMMON_NAME, ADMIN_ORGANIZATION);
+    creds.admin = clientCredentials({ server, ca: pki.caPem, cert: admin.certPem, key: admin.keyPem });
+    const { keyPem, csrPem } = await createNodeKeyAndCsr('pi-1');
+    creds.node = nodeChannelCredentials({ keyPem, certPem: await pki.signNodeCsr(csrPem, 'pi-1'), caPem: pki.caPem });
+    const replica = await pki.issueReplicaCert('pi-1');
+    creds.replica = clientCredentials({ server, ca: pki.caPem, cert: replica.certPem, key: replica.keyPem });
+  });
+
+  after(async () => {
+    running?.server.forceShutdown();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('each certificate passes its own requirement, the replica one as that replica', async () => {
+    assert.equal((await callRequiring(running.port, creds.admin, 'admin')).nodeName, 'admin');
+    assert.equal((await callRequiring(running.port, creds.node, 'node')).nodeName, 'node/pi-1');
+    assert.equal((await callRequiring(running.port, creds.replica, 'replica')).nodeName, 'replica/pi-1');
+  });
+
+  // The node and the replica share the name "pi-1" on purpose: the kind, not the name, decides.
+  const directions: [Requirement, Requirement][] = [
+    ['replica', 'admin'], ['replica', 'node'], ['admin', 'replica'], ['node', 'replica'], ['admin', 'node'], ['node', 'admin'],
+  ];
+  for (const [caller, wanted] of directions) {
+    test(`a ${caller} certificate is refused as FORBIDDEN where a ${wanted} certificate is required`, async () => {
+      await assert.rejects(callRequiring(running.port, creds[caller], wanted), (e: grpc.ServiceError) => {
+        assert.equal(e.code, grpc.status.PERMISSION_DENIED);
+        assert.deepEqual(e.metadata.get(ERROR_CODE_METADATA_KEY), ['FORBIDDEN']);
+        return true;
+      });
+    });
+  }
+
+  test('a call without a client certificate is refused by requireReplica as UNAUTHENTICATED', async () => {
+    await assert.rejects(callRequiring(running.port, joinChannelCredentials(pki.caPem), 'replica'), (e: grpc.ServiceError) => {
+      assert.equal(e.code, grpc.status.UNAUTHENTICATED);
+      assert.match(e.details, /replica certificate/);
+      return true;
+    });
+  });
+});
+
 /** A call whose TLS layer verified a certificate with this subject (or none). */
 function fakeCall(subject?: Record<string, string | string[]>): CallWithAuth {
   const cert = subject ? ({ subject, raw: Buffer.from('x') } as unknown as PeerCertificate) : undefined;
@@ -168,6 +258,26 @@ describe('identities from certificate subjects', () => {
     assert.equal(peerIdentity(fakeCall({ CN: 'system:node:', O: 'bramble:nodes' })), undefined);
     assert.equal(peerIdentity(fakeCall({ CN: 'admin', O: ['bramble:admins', 'bramble:nodes'] })), undefined);
     assert.equal(peerIdentity(fakeCall()), undefined);
+  });
+
+  test('replica subjects map to replica identities, and mixed node and replica subjects to none', () => {
+    assert.deepEqual(peerIdentity(fakeCall({ CN: 'system:replica:pi-1', O: 'bramble:replicas' })), { kind: 'replica', name: 'pi-1' });
+    assert.equal(peerIdentity(fakeCall({ CN: 'system:replica:pi-1', O: 'bramble:nodes' })), undefined);
+    assert.equal(peerIdentity(fakeCall({ CN: 'system:node:pi-1', O: 'bramble:replicas' })), undefined);
+    assert.equal(peerIdentity(fakeCall({ CN: 'system:replica:', O: 'bramble:replicas' })), undefined);
+    assert.equal(peerIdentity(fakeCall({ CN: 'admin', O: 'bramble:replicas' })), undefined);
+    assert.equal(peerIdentity(fakeCall({ CN: 'system:replica:pi-1', O: ['bramble:replicas', 'bramble:admins'] })), undefined);
+  });
+
+  test('requireReplica returns the replica name and refuses nodes, the admin and anonymous calls', () => {
+    assert.equal(requireReplica(fakeCall({ CN: 'system:replica:pi-1', O: 'bramble:replicas' })), 'pi-1');
+    assert.throws(() => requireReplica(fakeCall({ CN: 'system:node:pi-1', O: 'bramble:nodes' })), (e: unknown) =>
+      isBrambleError(e, 'FORBIDDEN') && e.message === 'node "pi-1" may not call the Raft service: only a replica certificate may');
+    assert.throws(() => requireReplica(fakeCall({ CN: 'admin', O: 'bramble:admins' })), (e: unknown) => isBrambleError(e, 'FORBIDDEN'));
+    assert.throws(() => requireReplica(fakeCall()), (e: unknown) => isBrambleError(e, 'UNAUTHENTICATED'));
+    const replica = fakeCall({ CN: 'system:replica:pi-1', O: 'bramble:replicas' });
+    assert.throws(() => requireAdmin(replica), (e: unknown) => isBrambleError(e, 'FORBIDDEN') && e.message.startsWith('replica "pi-1" may not'));
+    assert.throws(() => requireNode(replica), (e: unknown) => isBrambleError(e, 'FORBIDDEN'));
   });
 
   test('requireAdmin refuses a call without a certificate as UNAUTHENTICATED and a node as FORBIDDEN', () => {

@@ -7,8 +7,11 @@ export const ADMIN_COMMON_NAME = 'admin';
 export const ADMIN_ORGANIZATION = 'bramble:admins';
 export const NODE_CN_PREFIX = 'system:node:';
 export const NODE_ORGANIZATION = 'bramble:nodes';
+/** Control-plane members dial each other with these (CN "system:replica:<node-name>"). */
+export const REPLICA_CN_PREFIX = 'system:replica:';
+export const REPLICA_ORGANIZATION = 'bramble:replicas';
 
-export type Identity = { kind: 'admin' } | { kind: 'node'; name: string };
+export type Identity = { kind: 'admin' } | { kind: 'node'; name: string } | { kind: 'replica'; name: string };
 
 /** grpc-js does not export AuthContext itself. */
 export type AuthContext = ReturnType<grpc.ServerUnaryCall<unknown, unknown>['getAuthContext']>;
@@ -45,11 +48,18 @@ export function peerIdentity(call: CallWithAuth): Identity | undefined {
     const name = cn.slice(NODE_CN_PREFIX.length);
     if (name !== '') return { kind: 'node', name };
   }
+  // The organization is checked with the prefix, so a CSR-signed node certificate
+  // (whose subject the CA builds itself) can never name a replica, nor the reverse.
+  if (cn?.startsWith(REPLICA_CN_PREFIX) && org === REPLICA_ORGANIZATION) {
+    const name = cn.slice(REPLICA_CN_PREFIX.length);
+    if (name !== '') return { kind: 'replica', name };
+  }
   return undefined;
 }
 
 function describe(id: Identity): string {
-  return id.kind === 'admin' ? 'admin' : `node "${id.name}"`;
+  if (id.kind === 'admin') return 'admin';
+  return `${id.kind} "${id.name}"`;
 }
 
 /** Throws unless the caller holds the admin certificate. */
@@ -77,6 +87,21 @@ export function requireNode(call: CallWithAuth, name?: string): string {
   }
   if (name !== undefined && id.name !== name) {
     throw new BrambleError('FORBIDDEN', `node "${id.name}" may not act for node "${name}"`);
+  }
+  return id.name;
+}
+
+/**
+ * Throws unless the caller is a control-plane replica. Returns the replica's
+ * name so handlers check what a peer says about itself against its certificate.
+ */
+export function requireReplica(call: CallWithAuth): string {
+  const id = peerIdentity(call);
+  if (!id) {
+    throw new BrambleError('UNAUTHENTICATED', 'no client certificate: replicas must dial with their replica certificate');
+  }
+  if (id.kind !== 'replica') {
+    throw new BrambleError('FORBIDDEN', `${describe(id)} may not call the Raft service: only a replica certificate may`);
   }
   return id.name;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { isBrambleError } from '../../proto/util/errors.js';
-import { defaultDataDir, findClientConfigPath, readClientConfig, writeClientConfig, type ClientConfig } from './client-config.js';
+import { defaultDataDir, findClientConfigPath, readClientConfig, serverList, writeClientConfig, type ClientConfig } from './client-config.js';
 
 const CFG: ClientConfig = {
   server: '127.0.0.1:7443',
@@ -55,6 +55,25 @@ describe('client config files', () => {
     const file = path.join(await tempDir(t), 'admin.conf');
     await writeClientConfig(file, { ...CFG, server: 'pi.local' });
     await assert.rejects(readClientConfig(file), (e: unknown) => isBrambleError(e) && /server must be "host:port"/.test(e.message));
+  });
+
+  test('a config of several members lists them all, the writing server first, and reads back the same', async (t) => {
+    const file = path.join(await tempDir(t), 'admin.conf');
+    const cfg = { ...CFG, servers: ['127.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443'] };
+    await writeClientConfig(file, cfg);
+    const doc = parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(doc.servers, cfg.servers);
+    assert.deepEqual(serverList(await readClientConfig(file)), cfg.servers);
+    // One member: no list is written, and the single server is the whole list.
+    await writeClientConfig(file, { ...CFG, servers: [CFG.server] });
+    assert.equal((parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>).servers, undefined);
+    assert.deepEqual(serverList(await readClientConfig(file)), [CFG.server]);
+  });
+
+  test('servers that are not a list of host:port are reported', async (t) => {
+    const file = path.join(await tempDir(t), 'admin.conf');
+    await fs.writeFile(file, `kind: Config\nserver: a:1\ncertificateAuthority: x\nclientCertificate: y\nclientKey: z\nservers: [a:1, nope]\n`);
+    await assert.rejects(readClientConfig(file), (e: unknown) => isBrambleError(e) && /servers must be a list of "host:port"/.test(e.message));
   });
 
   test('a file of another kind or broken YAML is reported with its name', async (t) => {

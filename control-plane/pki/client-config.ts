@@ -10,8 +10,14 @@ import { writeFileAtomic } from '../../proto/util/files.js';
 import { BrambleError } from '../../proto/util/errors.js';
 
 export interface ClientConfig {
-  /** "host:port" */
+  /** "host:port" of the server the config was written by: the first one tried. */
   server: string;
+  /**
+   * Every control-plane member known when the config was written, `server` first:
+   * the CLI fails over to the next when one cannot be reached. Left out (or only
+   * `server`) with one server.
+   */
+  servers?: string[];
   ca: string;
   cert: string;
   key: string;
@@ -27,8 +33,10 @@ const FIELDS = [
 ] as const;
 
 export async function writeClientConfig(file: string, cfg: ClientConfig): Promise<void> {
-  const doc: Record<string, string> = { apiVersion: API_VERSION, kind: KIND };
+  const doc: Record<string, string | string[]> = { apiVersion: API_VERSION, kind: KIND };
   for (const [field, yamlField] of FIELDS) doc[yamlField] = cfg[field];
+  const others = serverList(cfg).slice(1);
+  if (others.length > 0) doc.servers = serverList(cfg);
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   // Created 0600 from the start: it holds the admin's private key.
   await writeFileAtomic(file, stringify(doc, { lineWidth: 0 }), 0o600);
@@ -63,10 +71,24 @@ export async function readClientConfig(file: string): Promise<ClientConfig> {
     out[field] = v;
   }
   const cfg = out as ClientConfig;
-  if (!/^.+:\d+$/.test(cfg.server)) {
+  if (!HOST_PORT.test(cfg.server)) {
     throw new BrambleError('INVALID_ARGUMENT', `client config ${file}: server must be "host:port": found "${cfg.server}"`);
   }
+  const servers = map.servers;
+  if (servers !== undefined) {
+    if (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string' || !HOST_PORT.test(s))) {
+      throw new BrambleError('INVALID_ARGUMENT', `client config ${file}: servers must be a list of "host:port": found ${JSON.stringify(servers).slice(0, 200)}`);
+    }
+    cfg.servers = servers as string[];
+  }
   return cfg;
+}
+
+const HOST_PORT = /^.+:\d+$/;
+
+/** Every server to try, in order: `server` first, then the others, each once. */
+export function serverList(cfg: Pick<ClientConfig, 'server' | 'servers'>): string[] {
+  return [...new Set([cfg.server, ...(cfg.servers ?? [])])];
 }
 
 /** /var/lib/bramble when running as root, ~/.bramble otherwise. */

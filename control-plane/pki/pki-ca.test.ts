@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
-import { ensureClusterPki, hostSans, publicKeyFingerprint } from './pki-ca.js';
+import { ensureClusterPki, hostSans, installClusterCa, publicKeyFingerprint, readClusterCaKey } from './pki-ca.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -120,6 +120,24 @@ describe('cluster PKI', () => {
     assert.ok(cert.verify(new X509Certificate(pki.caPem).publicKey));
     assert.equal(publicKeyFingerprint(certPem), publicKeyFingerprint(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString()));
   });
+
+  test('issueReplicaCert returns a replica certificate for serverAuth and clientAuth with the given names', async (t) => {
+    const pki = await ensureClusterPki(await tempDir(t), {});
+    const { certPem, keyPem } = await pki.issueReplicaCert('pi-2', { sans: ['pi-2.local', '192.168.1.12'] });
+    const cert = new X509Certificate(certPem);
+    assert.equal(cert.subject, 'CN=system:replica:pi-2\nO=bramble:replicas');
+    assert.deepEqual([...(cert.keyUsage ?? [])].sort(), [SERVER_AUTH, CLIENT_AUTH].sort());
+    assert.ok(cert.verify(new X509Certificate(pki.caPem).publicKey));
+    assert.equal(cert.subjectAltName, 'DNS:pi-2.local, IP Address:192.168.1.12');
+    assert.equal(publicKeyFingerprint(certPem), publicKeyFingerprint(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString()));
+  });
+
+  test('issueReplicaCert refuses a name that is not a node name', async (t) => {
+    const pki = await ensureClusterPki(await tempDir(t), {});
+    for (const bad of ['', 'Pi_2', 'a/b', 'x'.repeat(64)]) {
+      await assert.rejects(pki.issueReplicaCert(bad), (e: unknown) => isBrambleError(e, 'INVALID_ARGUMENT') && e.message.startsWith('replica name must'), bad);
+    }
+  });
 });
 
 describe('signing node CSRs', () => {
@@ -174,5 +192,33 @@ describe('public key fingerprints', () => {
     assert.equal(publicKeyFingerprint(a.csrPem), createHash('sha256').update(spki).digest('hex'));
     assert.equal(publicKeyFingerprint(pubPem), publicKeyFingerprint(a.csrPem));
     assert.notEqual(publicKeyFingerprint(a.csrPem), publicKeyFingerprint(b.csrPem));
+  });
+});
+
+describe('a server joining an existing cluster', () => {
+  async function dirs(t: { after(fn: () => Promise<void>): void }): Promise<[string, string]> {
+    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-join-ca-'));
+    t.after(() => fs.rm(base, { recursive: true, force: true }));
+    return [path.join(base, 'first'), path.join(base, 'joiner')];
+  }
+
+  test('takes the cluster\'s CA, key mode 0600, and serves with it', async (t) => {
+    const [first, joiner] = await dirs(t);
+    const a = await ensureClusterPki(first);
+    await installClusterCa(joiner, a.caPem, await readClusterCaKey(first));
+    assert.equal((await fs.stat(path.join(joiner, 'tls', 'ca.key'))).mode & 0o777, 0o600);
+    const b = await ensureClusterPki(joiner);
+    assert.equal(b.caHash, a.caHash);
+    // Installing the same CA again changes nothing.
+    await installClusterCa(joiner, a.caPem, await readClusterCaKey(first));
+  });
+
+  test('never replaces another cluster\'s CA, nor takes a key that is not the certificate\'s', async (t) => {
+    const [first, joiner] = await dirs(t);
+    const a = await ensureClusterPki(first);
+    const other = await ensureClusterPki(joiner);
+    await assert.rejects(installClusterCa(joiner, a.caPem, await readClusterCaKey(first)), (e: unknown) => isBrambleError(e, 'CA_MISMATCH') && /another cluster/.test(e.message));
+    await assert.rejects(installClusterCa(path.join(joiner, 'x'), a.caPem, await readClusterCaKey(joiner)));
+    assert.notEqual(other.caHash, a.caHash);
   });
 });

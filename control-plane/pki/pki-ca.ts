@@ -1,6 +1,6 @@
 // The cluster's private certificate authority. It signs the control plane's
-// serving certificate, the admin's client certificate and each node's client
-// certificate. ECDSA P-256 keys: signing and handshakes are cheap on a Pi and
+// serving certificate, the admin's client certificate, each node's client
+// certificate and each replica's certificate. ECDSA P-256 keys: signing and handshakes are cheap on a Pi and
 // grpc-js (OpenSSL) accepts them.
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill first.
 import * as x509 from '@peculiar/x509';
@@ -13,7 +13,8 @@ import path from 'node:path';
 import { readIfExists, writeFileAtomic } from '../../proto/util/files.js';
 import { BrambleError } from '../../proto/util/errors.js';
 import { realClock, type Clock } from '../../proto/util/clock.js';
-import { NODE_CN_PREFIX, NODE_ORGANIZATION } from './auth.js';
+import { NODE_CN_PREFIX, NODE_ORGANIZATION, REPLICA_CN_PREFIX, REPLICA_ORGANIZATION } from './auth.js';
+import { nodeNameRule } from '../../proto/names.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -42,6 +43,12 @@ export interface ClusterPki {
   /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
   serverCredentials(): grpc.ServerCredentials;
   issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
+  /**
+   * A control-plane member's certificate (CN "system:replica:<name>", O
+   * "bramble:replicas"): replicas dial each other with it and may serve it, so it
+   * carries both clientAuth and serverAuth. `sans`: the member's names and addresses.
+   */
+  issueReplicaCert(name: string, opts?: { sans?: string[] }): Promise<IssuedCert>;
   /** Verifies a node's CSR (signature, CN "system:node:<nodeName>") and returns the signed certificate PEM. */
   signNodeCsr(csrPem: string, nodeName: string): Promise<string>;
 }
@@ -92,6 +99,20 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       });
       return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
     },
+    issueReplicaCert: async (name, replicaOpts = {}) => {
+      const problem = nodeNameRule(name);
+      if (problem) throw new BrambleError('INVALID_ARGUMENT', `replica name ${problem}: current value is "${name}"`);
+      const keys = await generateKeys();
+      const sans = (replicaOpts.sans ?? []).map((v) => v.trim()).filter((v) => v !== '');
+      const cert = await signLeaf(ca, clock, {
+        commonName: REPLICA_CN_PREFIX + name,
+        organization: REPLICA_ORGANIZATION,
+        publicKey: keys.publicKey,
+        usage: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+        ...(sans.length > 0 ? { sans: sans.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })) } : {}),
+      });
+      return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+    },
     signNodeCsr: async (csrPem, nodeName) => {
       const csr = await verifiedCsr(csrPem);
       const wanted = NODE_CN_PREFIX + nodeName;
@@ -111,6 +132,33 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       return cert.toString('pem') + '\n';
     },
   };
+}
+
+/**
+ * Puts an existing cluster's CA into a data dir, for a server joining that cluster
+ * as a member: it then signs node and replica certificates as every member does.
+ * The same CA already there is kept; another cluster's CA is never replaced.
+ */
+export async function installClusterCa(dataDir: string, caPem: string, caKeyPem: string): Promise<void> {
+  const tlsDir = path.join(dataDir, 'tls');
+  await fs.mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  const caCrt = path.join(tlsDir, 'ca.crt');
+  const caKey = path.join(tlsDir, 'ca.key');
+  assertKeyMatches(caPem, caKeyPem, 'the cluster CA certificate', 'the cluster CA key');
+  const existing = await readIfExists(caCrt);
+  if (existing !== undefined) {
+    if (existing.trim() === caPem.trim()) return;
+    throw new BrambleError('CA_MISMATCH', `${caCrt} holds the CA of another cluster: join with an empty --data-dir, or move ${tlsDir} away`);
+  }
+  await writeFileAtomic(caKey, caKeyPem, 0o600);
+  await writeFileAtomic(caCrt, caPem, 0o644);
+}
+
+/** The CA key, for a member handing it to a server that joins (over the token-pinned connection only). */
+export async function readClusterCaKey(dataDir: string): Promise<string> {
+  const key = await readIfExists(path.join(dataDir, 'tls', 'ca.key'));
+  if (key === undefined) throw new BrambleError('INTERNAL', `the cluster CA key is missing from ${path.join(dataDir, 'tls')}`);
+  return key;
 }
 
 /** sha256 (hex) of the SubjectPublicKeyInfo in a certificate, CSR or public key PEM. */
@@ -238,7 +286,7 @@ interface LeafParams {
   commonName: string;
   organization: string;
   publicKey: x509.PublicKeyType;
-  usage: x509.ExtendedKeyUsage;
+  usage: x509.ExtendedKeyUsage | x509.ExtendedKeyUsage[];
   sans?: x509.JsonGeneralNames;
 }
 
@@ -247,7 +295,7 @@ async function signLeaf(ca: LoadedCa, clock: Clock, p: LeafParams): Promise<x509
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([p.usage], false),
+    new x509.ExtendedKeyUsageExtension(Array.isArray(p.usage) ? p.usage : [p.usage], false),
     await x509.SubjectKeyIdentifierExtension.create(p.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
   ];

@@ -38,7 +38,7 @@ export class RaftLeadership {
 /** A write or a read sent to a member that is not the leader; `leader` is '' when none is known. */
 export class NotLeaderError extends BrambleError {
   constructor(readonly self: NodeId, readonly leader: NodeId) {
-    super('UNAVAILABLE', leader
+    super('NOT_LEADER', leader
       ? `${self} is not the leader: the leader is ${leader} (send writes there)`
       : `${self} is not the leader and knows no leader yet: an election is under way, retry shortly`);
     this.name = 'NotLeaderError';

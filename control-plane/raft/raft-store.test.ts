@@ -66,7 +66,7 @@ test('a follower refuses a write with the leader\'s name', () => withCluster(asy
   const err = await follower.propose(create('x')).then(() => undefined, (e: unknown) => e);
   assert.ok(isNotLeader(err), String(err));
   assert.equal(err.leader, leader.node.id);
-  assert.ok(isBrambleError(err, 'UNAVAILABLE'));
+  assert.ok(isBrambleError(err, 'NOT_LEADER'));
   assert.match(err.message, new RegExp(`the leader is ${leader.node.id}`));
 }));
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** control-plane/ folders from the top down; server.ts and other root files sit between cli and api. */
-export const CONTROL_PLANE_ORDER = ['cli', '', 'api', 'http', 'controllers', 'nodes', 'ipam', 'schema', 'pki', 'raft', 'store'];
+export const CONTROL_PLANE_ORDER = ['cli', '', 'api', 'http', 'controllers', 'nodes', 'ipam', 'schema', 'pki', 'secrets', 'raft', 'store'];
 
 export interface SourceFile {
   /** Repository-relative path with forward slashes, e.g. "control-plane/api/api-node.ts". */

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ApplyRequest as _bramble_v1_ApplyRequest, ApplyRequest__Output as _bramble_v1_ApplyRequest__Output } from './bramble/v1/ApplyRequest.js';
 import type { ApplyResponse as _bramble_v1_ApplyResponse, ApplyResponse__Output as _bramble_v1_ApplyResponse__Output } from './bramble/v1/ApplyResponse.js';
@@ -7,6 +7,8 @@ import type { ApplyResult as _bramble_v1_ApplyResult, ApplyResult__Output as _br
 import type { AssignmentEvent as _bramble_v1_AssignmentEvent, AssignmentEvent__Output as _bramble_v1_AssignmentEvent__Output } from './bramble/v1/AssignmentEvent.js';
 import type { CancelRequest as _bramble_v1_CancelRequest, CancelRequest__Output as _bramble_v1_CancelRequest__Output } from './bramble/v1/CancelRequest.js';
 import type { ClusterClient as _bramble_v1_ClusterClient, ClusterDefinition as _bramble_v1_ClusterDefinition } from './bramble/v1/Cluster.js';
+import type { ClusterStatusRequest as _bramble_v1_ClusterStatusRequest, ClusterStatusRequest__Output as _bramble_v1_ClusterStatusRequest__Output } from './bramble/v1/ClusterStatusRequest.js';
+import type { ClusterStatusResponse as _bramble_v1_ClusterStatusResponse, ClusterStatusResponse__Output as _bramble_v1_ClusterStatusResponse__Output } from './bramble/v1/ClusterStatusResponse.js';
 import type { CreateTokenRequest as _bramble_v1_CreateTokenRequest, CreateTokenRequest__Output as _bramble_v1_CreateTokenRequest__Output } from './bramble/v1/CreateTokenRequest.js';
 import type { DeleteRequest as _bramble_v1_DeleteRequest, DeleteRequest__Output as _bramble_v1_DeleteRequest__Output } from './bramble/v1/DeleteRequest.js';
 import type { DeleteResponse as _bramble_v1_DeleteResponse, DeleteResponse__Output as _bramble_v1_DeleteResponse__Output } from './bramble/v1/DeleteResponse.js';
@@ -17,11 +19,15 @@ import type { ExecRequest as _bramble_v1_ExecRequest, ExecRequest__Output as _br
 import type { ExecResponse as _bramble_v1_ExecResponse, ExecResponse__Output as _bramble_v1_ExecResponse__Output } from './bramble/v1/ExecResponse.js';
 import type { ExecStart as _bramble_v1_ExecStart, ExecStart__Output as _bramble_v1_ExecStart__Output } from './bramble/v1/ExecStart.js';
 import type { ExecStdinEof as _bramble_v1_ExecStdinEof, ExecStdinEof__Output as _bramble_v1_ExecStdinEof__Output } from './bramble/v1/ExecStdinEof.js';
+import type { ForwardRequest as _bramble_v1_ForwardRequest, ForwardRequest__Output as _bramble_v1_ForwardRequest__Output } from './bramble/v1/ForwardRequest.js';
+import type { ForwardResponse as _bramble_v1_ForwardResponse, ForwardResponse__Output as _bramble_v1_ForwardResponse__Output } from './bramble/v1/ForwardResponse.js';
 import type { GetRequest as _bramble_v1_GetRequest, GetRequest__Output as _bramble_v1_GetRequest__Output } from './bramble/v1/GetRequest.js';
 import type { HeartbeatRequest as _bramble_v1_HeartbeatRequest, HeartbeatRequest__Output as _bramble_v1_HeartbeatRequest__Output } from './bramble/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _bramble_v1_HeartbeatResponse, HeartbeatResponse__Output as _bramble_v1_HeartbeatResponse__Output } from './bramble/v1/HeartbeatResponse.js';
 import type { ImageChunk as _bramble_v1_ImageChunk, ImageChunk__Output as _bramble_v1_ImageChunk__Output } from './bramble/v1/ImageChunk.js';
 import type { ImportImageResponse as _bramble_v1_ImportImageResponse, ImportImageResponse__Output as _bramble_v1_ImportImageResponse__Output } from './bramble/v1/ImportImageResponse.js';
+import type { JoinMemberRequest as _bramble_v1_JoinMemberRequest, JoinMemberRequest__Output as _bramble_v1_JoinMemberRequest__Output } from './bramble/v1/JoinMemberRequest.js';
+import type { JoinMemberResponse as _bramble_v1_JoinMemberResponse, JoinMemberResponse__Output as _bramble_v1_JoinMemberResponse__Output } from './bramble/v1/JoinMemberResponse.js';
 import type { JoinRequest as _bramble_v1_JoinRequest, JoinRequest__Output as _bramble_v1_JoinRequest__Output } from './bramble/v1/JoinRequest.js';
 import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as _bramble_v1_JoinResponse__Output } from './bramble/v1/JoinResponse.js';
 import type { ListRequest as _bramble_v1_ListRequest, ListRequest__Output as _bramble_v1_ListRequest__Output } from './bramble/v1/ListRequest.js';
@@ -30,6 +36,11 @@ import type { ListTokensRequest as _bramble_v1_ListTokensRequest, ListTokensRequ
 import type { ListTokensResponse as _bramble_v1_ListTokensResponse, ListTokensResponse__Output as _bramble_v1_ListTokensResponse__Output } from './bramble/v1/ListTokensResponse.js';
 import type { LogChunk as _bramble_v1_LogChunk, LogChunk__Output as _bramble_v1_LogChunk__Output } from './bramble/v1/LogChunk.js';
 import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _bramble_v1_LogsRequest__Output } from './bramble/v1/LogsRequest.js';
+import type { MemberInfo as _bramble_v1_MemberInfo, MemberInfo__Output as _bramble_v1_MemberInfo__Output } from './bramble/v1/MemberInfo.js';
+import type { MemberState as _bramble_v1_MemberState, MemberState__Output as _bramble_v1_MemberState__Output } from './bramble/v1/MemberState.js';
+import type { MemberStatusRequest as _bramble_v1_MemberStatusRequest, MemberStatusRequest__Output as _bramble_v1_MemberStatusRequest__Output } from './bramble/v1/MemberStatusRequest.js';
+import type { MemberStatusResponse as _bramble_v1_MemberStatusResponse, MemberStatusResponse__Output as _bramble_v1_MemberStatusResponse__Output } from './bramble/v1/MemberStatusResponse.js';
+import type { MembersClient as _bramble_v1_MembersClient, MembersDefinition as _bramble_v1_MembersDefinition } from './bramble/v1/Members.js';
 import type { NetworkEvent as _bramble_v1_NetworkEvent, NetworkEvent__Output as _bramble_v1_NetworkEvent__Output } from './bramble/v1/NetworkEvent.js';
 import type { NodeClient as _bramble_v1_NodeClient, NodeDefinition as _bramble_v1_NodeDefinition } from './bramble/v1/Node.js';
 import type { NodeAddress as _bramble_v1_NodeAddress, NodeAddress__Output as _bramble_v1_NodeAddress__Output } from './bramble/v1/NodeAddress.js';
@@ -39,9 +50,27 @@ import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Outp
 import type { PodEventReport as _bramble_v1_PodEventReport, PodEventReport__Output as _bramble_v1_PodEventReport__Output } from './bramble/v1/PodEventReport.js';
 import type { PodFigures as _bramble_v1_PodFigures, PodFigures__Output as _bramble_v1_PodFigures__Output } from './bramble/v1/PodFigures.js';
 import type { PortConflict as _bramble_v1_PortConflict, PortConflict__Output as _bramble_v1_PortConflict__Output } from './bramble/v1/PortConflict.js';
+import type { RaftClient as _bramble_v1_RaftClient, RaftDefinition as _bramble_v1_RaftDefinition } from './bramble/v1/Raft.js';
+import type { RaftBatch as _bramble_v1_RaftBatch, RaftBatch__Output as _bramble_v1_RaftBatch__Output } from './bramble/v1/RaftBatch.js';
+import type { RaftConfState as _bramble_v1_RaftConfState, RaftConfState__Output as _bramble_v1_RaftConfState__Output } from './bramble/v1/RaftConfState.js';
+import type { RaftEntry as _bramble_v1_RaftEntry, RaftEntry__Output as _bramble_v1_RaftEntry__Output } from './bramble/v1/RaftEntry.js';
+import type { RaftMessage as _bramble_v1_RaftMessage, RaftMessage__Output as _bramble_v1_RaftMessage__Output } from './bramble/v1/RaftMessage.js';
+import type { RaftSendResponse as _bramble_v1_RaftSendResponse, RaftSendResponse__Output as _bramble_v1_RaftSendResponse__Output } from './bramble/v1/RaftSendResponse.js';
+import type { RaftSnapshotFrame as _bramble_v1_RaftSnapshotFrame, RaftSnapshotFrame__Output as _bramble_v1_RaftSnapshotFrame__Output } from './bramble/v1/RaftSnapshotFrame.js';
+import type { RaftSnapshotMeta as _bramble_v1_RaftSnapshotMeta, RaftSnapshotMeta__Output as _bramble_v1_RaftSnapshotMeta__Output } from './bramble/v1/RaftSnapshotMeta.js';
+import type { RaftSnapshotResponse as _bramble_v1_RaftSnapshotResponse, RaftSnapshotResponse__Output as _bramble_v1_RaftSnapshotResponse__Output } from './bramble/v1/RaftSnapshotResponse.js';
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from './bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
+import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from './bramble/v1/RemoveMemberRequest.js';
+import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _bramble_v1_RemoveMemberResponse__Output } from './bramble/v1/RemoveMemberResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from './bramble/v1/RotateSecretsEncryptionRequest.js';
+import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from './bramble/v1/RotateSecretsEncryptionResponse.js';
+import type { SecretsEncryptionKey as _bramble_v1_SecretsEncryptionKey, SecretsEncryptionKey__Output as _bramble_v1_SecretsEncryptionKey__Output } from './bramble/v1/SecretsEncryptionKey.js';
+import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from './bramble/v1/SecretsEncryptionStatusRequest.js';
+import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from './bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from './bramble/v1/SnapshotChunk.js';
+import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from './bramble/v1/SnapshotStoreRequest.js';
 import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
 import type { TokenInfo as _bramble_v1_TokenInfo, TokenInfo__Output as _bramble_v1_TokenInfo__Output } from './bramble/v1/TokenInfo.js';
 import type { TopRequest as _bramble_v1_TopRequest, TopRequest__Output as _bramble_v1_TopRequest__Output } from './bramble/v1/TopRequest.js';
@@ -70,6 +99,8 @@ export interface ProtoGrpcType {
       AssignmentEvent: MessageTypeDefinition<_bramble_v1_AssignmentEvent, _bramble_v1_AssignmentEvent__Output>
       CancelRequest: MessageTypeDefinition<_bramble_v1_CancelRequest, _bramble_v1_CancelRequest__Output>
       Cluster: SubtypeConstructor<typeof grpc.Client, _bramble_v1_ClusterClient> & { service: _bramble_v1_ClusterDefinition }
+      ClusterStatusRequest: MessageTypeDefinition<_bramble_v1_ClusterStatusRequest, _bramble_v1_ClusterStatusRequest__Output>
+      ClusterStatusResponse: MessageTypeDefinition<_bramble_v1_ClusterStatusResponse, _bramble_v1_ClusterStatusResponse__Output>
       CreateTokenRequest: MessageTypeDefinition<_bramble_v1_CreateTokenRequest, _bramble_v1_CreateTokenRequest__Output>
       DeleteRequest: MessageTypeDefinition<_bramble_v1_DeleteRequest, _bramble_v1_DeleteRequest__Output>
       DeleteResponse: MessageTypeDefinition<_bramble_v1_DeleteResponse, _bramble_v1_DeleteResponse__Output>
@@ -80,11 +111,15 @@ export interface ProtoGrpcType {
       ExecResponse: MessageTypeDefinition<_bramble_v1_ExecResponse, _bramble_v1_ExecResponse__Output>
       ExecStart: MessageTypeDefinition<_bramble_v1_ExecStart, _bramble_v1_ExecStart__Output>
       ExecStdinEof: MessageTypeDefinition<_bramble_v1_ExecStdinEof, _bramble_v1_ExecStdinEof__Output>
+      ForwardRequest: MessageTypeDefinition<_bramble_v1_ForwardRequest, _bramble_v1_ForwardRequest__Output>
+      ForwardResponse: MessageTypeDefinition<_bramble_v1_ForwardResponse, _bramble_v1_ForwardResponse__Output>
       GetRequest: MessageTypeDefinition<_bramble_v1_GetRequest, _bramble_v1_GetRequest__Output>
       HeartbeatRequest: MessageTypeDefinition<_bramble_v1_HeartbeatRequest, _bramble_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_bramble_v1_HeartbeatResponse, _bramble_v1_HeartbeatResponse__Output>
       ImageChunk: MessageTypeDefinition<_bramble_v1_ImageChunk, _bramble_v1_ImageChunk__Output>
       ImportImageResponse: MessageTypeDefinition<_bramble_v1_ImportImageResponse, _bramble_v1_ImportImageResponse__Output>
+      JoinMemberRequest: MessageTypeDefinition<_bramble_v1_JoinMemberRequest, _bramble_v1_JoinMemberRequest__Output>
+      JoinMemberResponse: MessageTypeDefinition<_bramble_v1_JoinMemberResponse, _bramble_v1_JoinMemberResponse__Output>
       JoinRequest: MessageTypeDefinition<_bramble_v1_JoinRequest, _bramble_v1_JoinRequest__Output>
       JoinResponse: MessageTypeDefinition<_bramble_v1_JoinResponse, _bramble_v1_JoinResponse__Output>
       ListRequest: MessageTypeDefinition<_bramble_v1_ListRequest, _bramble_v1_ListRequest__Output>
@@ -93,6 +128,11 @@ export interface ProtoGrpcType {
       ListTokensResponse: MessageTypeDefinition<_bramble_v1_ListTokensResponse, _bramble_v1_ListTokensResponse__Output>
       LogChunk: MessageTypeDefinition<_bramble_v1_LogChunk, _bramble_v1_LogChunk__Output>
       LogsRequest: MessageTypeDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogsRequest__Output>
+      MemberInfo: MessageTypeDefinition<_bramble_v1_MemberInfo, _bramble_v1_MemberInfo__Output>
+      MemberState: MessageTypeDefinition<_bramble_v1_MemberState, _bramble_v1_MemberState__Output>
+      MemberStatusRequest: MessageTypeDefinition<_bramble_v1_MemberStatusRequest, _bramble_v1_MemberStatusRequest__Output>
+      MemberStatusResponse: MessageTypeDefinition<_bramble_v1_MemberStatusResponse, _bramble_v1_MemberStatusResponse__Output>
+      Members: SubtypeConstructor<typeof grpc.Client, _bramble_v1_MembersClient> & { service: _bramble_v1_MembersDefinition }
       NetworkEvent: MessageTypeDefinition<_bramble_v1_NetworkEvent, _bramble_v1_NetworkEvent__Output>
       Node: SubtypeConstructor<typeof grpc.Client, _bramble_v1_NodeClient> & { service: _bramble_v1_NodeDefinition }
       NodeAddress: MessageTypeDefinition<_bramble_v1_NodeAddress, _bramble_v1_NodeAddress__Output>
@@ -102,9 +142,29 @@ export interface ProtoGrpcType {
       PodEventReport: MessageTypeDefinition<_bramble_v1_PodEventReport, _bramble_v1_PodEventReport__Output>
       PodFigures: MessageTypeDefinition<_bramble_v1_PodFigures, _bramble_v1_PodFigures__Output>
       PortConflict: MessageTypeDefinition<_bramble_v1_PortConflict, _bramble_v1_PortConflict__Output>
+      Raft: SubtypeConstructor<typeof grpc.Client, _bramble_v1_RaftClient> & { service: _bramble_v1_RaftDefinition }
+      RaftBatch: MessageTypeDefinition<_bramble_v1_RaftBatch, _bramble_v1_RaftBatch__Output>
+      RaftConfState: MessageTypeDefinition<_bramble_v1_RaftConfState, _bramble_v1_RaftConfState__Output>
+      RaftEntry: MessageTypeDefinition<_bramble_v1_RaftEntry, _bramble_v1_RaftEntry__Output>
+      RaftEntryType: EnumTypeDefinition
+      RaftMessage: MessageTypeDefinition<_bramble_v1_RaftMessage, _bramble_v1_RaftMessage__Output>
+      RaftMessageType: EnumTypeDefinition
+      RaftSendResponse: MessageTypeDefinition<_bramble_v1_RaftSendResponse, _bramble_v1_RaftSendResponse__Output>
+      RaftSnapshotFrame: MessageTypeDefinition<_bramble_v1_RaftSnapshotFrame, _bramble_v1_RaftSnapshotFrame__Output>
+      RaftSnapshotMeta: MessageTypeDefinition<_bramble_v1_RaftSnapshotMeta, _bramble_v1_RaftSnapshotMeta__Output>
+      RaftSnapshotResponse: MessageTypeDefinition<_bramble_v1_RaftSnapshotResponse, _bramble_v1_RaftSnapshotResponse__Output>
       RecordEventsRequest: MessageTypeDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsRequest__Output>
       RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
+      RemoveMemberRequest: MessageTypeDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberRequest__Output>
+      RemoveMemberResponse: MessageTypeDefinition<_bramble_v1_RemoveMemberResponse, _bramble_v1_RemoveMemberResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      RotateSecretsEncryptionRequest: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionRequest__Output>
+      RotateSecretsEncryptionResponse: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionResponse__Output>
+      SecretsEncryptionKey: MessageTypeDefinition<_bramble_v1_SecretsEncryptionKey, _bramble_v1_SecretsEncryptionKey__Output>
+      SecretsEncryptionStatusRequest: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusRequest__Output>
+      SecretsEncryptionStatusResponse: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusResponse__Output>
+      SnapshotChunk: MessageTypeDefinition<_bramble_v1_SnapshotChunk, _bramble_v1_SnapshotChunk__Output>
+      SnapshotStoreRequest: MessageTypeDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotStoreRequest__Output>
       TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>
       TokenInfo: MessageTypeDefinition<_bramble_v1_TokenInfo, _bramble_v1_TokenInfo__Output>
       TopRequest: MessageTypeDefinition<_bramble_v1_TopRequest, _bramble_v1_TopRequest__Output>

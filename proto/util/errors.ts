@@ -26,6 +26,13 @@ export const ERROR_CODES = {
   RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   /** The store cannot be read or written (corrupt files, a disk that refuses writes). */
   STORE_FAILED: GrpcStatus.UNAVAILABLE,
+  /**
+   * This member does not lead (or knows no leader yet) and did not propose the write:
+   * sending it to the leader, or again after the election, is safe.
+   */
+  NOT_LEADER: GrpcStatus.UNAVAILABLE,
+  /** The request is well formed but this server is in no state to do it (a membership change on a standalone server). */
+  FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
   RUNTIME_FAILED: GrpcStatus.INTERNAL,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;

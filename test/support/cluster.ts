@@ -32,6 +32,8 @@ export interface BoardSpec {
   registry?: boolean;
   /** Leave the agent stopped: the test starts it (a board that joins later). */
   deferAgent?: boolean;
+  /** The agent's --server value from the server's address as the board reaches it (default: that address alone). */
+  serverArg?: (address: string) => string;
 }
 
 export interface ClusterOptions {
@@ -270,7 +272,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       let output = '';
       const agentArgs = (): string[] => [
         'agent',
-        '--server', `${board.hostIp}:${grpcPort}`,
+        '--server', spec.serverArg?.(`${board.hostIp}:${grpcPort}`) ?? `${board.hostIp}:${grpcPort}`,
         '--token', token,
         '--node-name', nodeName,
         '--data-dir', dataDir,

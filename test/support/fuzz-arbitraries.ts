@@ -235,6 +235,8 @@ export const clusterCall: fc.Arbitrary<Omit<CallSpec, 'as' | 'service'>> = fc.on
   { weight: 1, arbitrary: cluster('Version', fc.constant({})) },
   { weight: 2, arbitrary: cluster('CreateToken', fc.record({ ttlSeconds: int64ish, description: anyString })) },
   { weight: 1, arbitrary: cluster('ListTokens', fc.constant({})) },
+  { weight: 1, arbitrary: cluster('SecretsEncryptionStatus', fc.constant({})) },
+  { weight: 1, arbitrary: cluster('RotateSecretsEncryption', fc.record({ keepOldKeys: fc.boolean() })) },
   { weight: 2, arbitrary: cluster('DeleteToken', fc.record({ id: fc.oneof(fc.constant('<created>'), fc.stringMatching(/^[a-z0-9]{6}$/), anyString) })) },
   { weight: 2, arbitrary: cluster('Logs', fc.record({ namespace: namespaceName, pod: objectName, container: fc.oneof(fc.constantFrom('', 'main', 'web'), anyString), follow: fc.boolean(), tailLines: int64ish }), logsPlan) },
   { weight: 1, arbitrary: cluster('Top', fc.record({ what: fc.oneof(fc.constantFrom('', 'nodes', 'pods'), anyString), namespace: namespaceName })) },

@@ -181,6 +181,7 @@ export interface CallSpec {
 export const SHAPES: Record<string, 'unary' | 'server-stream' | 'client-stream' | 'bidi'> = {
   Apply: 'unary', Get: 'unary', List: 'unary', Delete: 'unary', Watch: 'server-stream', Version: 'unary',
   CreateToken: 'unary', ListTokens: 'unary', DeleteToken: 'unary', Logs: 'server-stream', Top: 'unary',
+  SecretsEncryptionStatus: 'unary', RotateSecretsEncryption: 'unary',
   ImportImage: 'client-stream',
   Join: 'unary', Heartbeat: 'unary', UpdatePodStatus: 'unary', WatchAssignments: 'server-stream', Tunnel: 'bidi',
 };

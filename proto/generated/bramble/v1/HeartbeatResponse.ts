@@ -3,8 +3,10 @@
 
 export interface HeartbeatResponse {
   'intervalSeconds'?: (number);
+  'servers'?: (string)[];
 }
 
 export interface HeartbeatResponse__Output {
   'intervalSeconds': (number);
+  'servers': (string)[];
 }

@@ -7,6 +7,7 @@ export interface JoinResponse {
   'podCidr'?: (string);
   'clusterCidr'?: (string);
   'serviceCidr'?: (string);
+  'servers'?: (string)[];
 }
 
 export interface JoinResponse__Output {
@@ -15,4 +16,5 @@ export interface JoinResponse__Output {
   'podCidr': (string);
   'clusterCidr': (string);
   'serviceCidr': (string);
+  'servers': (string)[];
 }

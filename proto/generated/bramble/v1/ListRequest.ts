@@ -5,10 +5,12 @@ export interface ListRequest {
   'kind'?: (string);
   'namespace'?: (string);
   'labelSelector'?: (string);
+  'consistency'?: (string);
 }
 
 export interface ListRequest__Output {
   'kind': (string);
   'namespace': (string);
   'labelSelector': (string);
+  'consistency': (string);
 }

@@ -1,0 +1,153 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
+import { BrambleError, ERROR_CODE_METADATA_KEY, isBrambleError } from '../../proto/util/errors.js';
+import { silentLogger } from '../../proto/util/log.js';
+import type { JoinMemberResponse, MemberStatusResponse } from '../../proto/load.js';
+import type { Command, CommitResult } from '../store/store.js';
+import { checkMemberAddress, checkMemberName, membersHandlers, parseCommand, standaloneMembers, type MemberService } from './api-members.js';
+
+const JOINED: JoinMemberResponse = { caPem: 'CA', caKeyPem: 'KEY', encryptionKeys: '{}', members: [{ name: 'cp1', address: '10.0.0.1:7443', learner: false }] };
+
+class FakeMembers implements MemberService {
+  joins: Array<[string, string]> = [];
+  proposed: Command[] = [];
+  async join(name: string, address: string, _token: string): Promise<JoinMemberResponse> {
+    this.joins.push([name, address]);
+    return JOINED;
+  }
+  async propose(command: Command): Promise<CommitResult> {
+    this.proposed.push(command);
+    if (command.ops[0]?.type === 'delete') throw new BrambleError('NOT_FOUND', 'ConfigMap default/x not found');
+    return { revision: 7, objects: command.ops.map((o) => (o.type === 'put' ? { ...o.object, metadata: { ...o.object.metadata, resourceVersion: '7' } } : undefined!)) };
+  }
+  ownStatus(): MemberStatusResponse {
+    return { name: 'cp1', role: 'leader', term: 3, leader: 'cp1', commitIndex: 9, appliedIndex: 9, lastIndex: 9, revision: 7 };
+  }
+}
+
+function setup(opts: { replica?: boolean; tokenOk?: boolean } = {}) {
+  const members = new FakeMembers();
+  const failures: string[] = [];
+  const handlers = membersHandlers({
+    logger: silentLogger(), members,
+    verifyToken: async () => { if (opts.tokenOk === false) throw new BrambleError('TOKEN_INVALID', 'join token is not known'); },
+    authorizeReplica: () => {
+      if (!opts.replica) throw new BrambleError('FORBIDDEN', 'the admin may not forward writes: only a replica may');
+      return 'cp2';
+    },
+    joinLimiter: { check: () => undefined, recordFailure: (s: string) => void failures.push(s) } as never,
+    peerAddress: () => '10.0.0.9',
+  });
+  return { members, failures, handlers };
+}
+
+function unaryCall<Req, Res>(h: grpc.handleUnaryCall<Req, Res>, request: Req): Promise<{ err: grpc.ServiceError | null; value?: Res }> {
+  const call = { request, getAuthContext: () => ({}), getPeer: () => 'ipv4:10.0.0.9:5000' } as unknown as grpc.ServerUnaryCall<Req, Res>;
+  return new Promise((resolve) => h(call, (err, value) => resolve({ err: err as grpc.ServiceError | null, value: value ?? undefined })));
+}
+
+const code = (err: grpc.ServiceError | null): unknown => err?.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+
+describe('the Members service', () => {
+  test('a server with the right token joins with its name and address', async () => {
+    const { members, handlers } = setup();
+    const { err, value } = await unaryCall(handlers.JoinMember, { token: 't', name: 'cp2', address: '10.0.0.2:7443' });
+    assert.equal(err, null);
+    assert.deepEqual(value, JOINED);
+    assert.deepEqual(members.joins, [['cp2', '10.0.0.2:7443']]);
+  });
+
+  test('a wrong token is refused, counted against the source, and adds no member', async () => {
+    const { members, failures, handlers } = setup({ tokenOk: false });
+    const { err } = await unaryCall(handlers.JoinMember, { token: 't', name: 'cp2', address: '10.0.0.2:7443' });
+    assert.equal(code(err), 'TOKEN_INVALID');
+    assert.deepEqual(failures, ['10.0.0.9']);
+    assert.deepEqual(members.joins, []);
+  });
+
+  test('a bad member name or address is refused by field before the token is checked', async () => {
+    const { members, handlers } = setup();
+    const bad = await unaryCall(handlers.JoinMember, { token: 't', name: 'CP_2', address: '10.0.0.2:7443' });
+    assert.equal(code(bad.err), 'INVALID_ARGUMENT');
+    assert.match(bad.err!.details, /name must be a lower-case DNS name/);
+    const port = await unaryCall(handlers.JoinMember, { token: 't', name: 'cp2', address: '10.0.0.2:99999' });
+    assert.match(port.err!.details, /address must be HOST:PORT with a port of 1-65535: current value is "10.0.0.2:99999"/);
+    assert.deepEqual(members.joins, []);
+  });
+
+  test('a forwarded write needs a replica certificate', async () => {
+    const { members, handlers } = setup({ replica: false });
+    const { err } = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'delete', kind: 'ConfigMap', name: 'x' }] }) });
+    assert.equal(code(err), 'FORBIDDEN');
+    assert.deepEqual(members.proposed, []);
+  });
+
+  test('a forwarded write is proposed and answered with its result, or its error code', async () => {
+    const { members, handlers } = setup({ replica: true });
+    const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' }, data: { a: 'b' } };
+    const ok = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'put', object, precondition: { absent: true } }] }) });
+    assert.equal(ok.err, null);
+    assert.equal(ok.value!.revision, 7);
+    assert.equal(JSON.parse(ok.value!.objects![0]!).metadata.resourceVersion, '7');
+    assert.deepEqual(members.proposed[0], { ops: [{ type: 'put', object, precondition: { absent: true } }] });
+    const missing = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'delete', kind: 'ConfigMap', namespace: 'default', name: 'x' }] }) });
+    assert.equal(code(missing.err), 'NOT_FOUND');
+  });
+
+  test('a member answers for itself', async () => {
+    const { handlers } = setup({ replica: true });
+    const { value } = await unaryCall(handlers.MemberStatus, {});
+    assert.equal(value!.role, 'leader');
+    assert.equal(value!.appliedIndex, 9);
+  });
+});
+
+describe('parseCommand', () => {
+  test('keeps puts and deletes with their preconditions', () => {
+    const cmd = { ops: [
+      { type: 'put', object: { kind: 'ConfigMap', metadata: { name: 'a' } }, precondition: { resourceVersion: '3' } },
+      { type: 'delete', kind: 'Pod', namespace: 'default', name: 'p', precondition: { exists: true } },
+    ] };
+    assert.deepEqual(parseCommand(JSON.stringify(cmd)), cmd);
+  });
+
+  test('refuses what is not a command, naming the op', () => {
+    const refuse = (v: unknown, pattern: RegExp): void =>
+      assert.throws(() => parseCommand(JSON.stringify(v)), (e: unknown) => isBrambleError(e, 'INVALID_ARGUMENT') && pattern.test(e.message));
+    refuse({ ops: [] }, /non-empty list of ops/);
+    refuse({ ops: [{ type: 'patch' }] }, /ops\[0\]\.type must be put or delete/);
+    refuse({ ops: [{ type: 'put', object: { kind: 'X' } }] }, /ops\[0\]\.object must be an object with kind and metadata.name/);
+    refuse({ ops: [{ type: 'delete', kind: 'Pod', name: 'p', precondition: { resourceVersion: 3 } }] }, /ops\[0\]\.precondition must be/);
+    refuse({ ops: [{ type: 'delete', kind: 'Pod', name: 'p', precondition: { absent: true, exists: true } }] }, /ops\[0\]\.precondition must be/);
+  });
+
+  test('any text either parses or is refused with a BrambleError, never anything else', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ ops: [v] }))), (text) => {
+      try {
+        parseCommand(text);
+      } catch (e) {
+        assert.ok(e instanceof BrambleError, String(e));
+      }
+    }), { numRuns: 2000 });
+  });
+});
+
+describe('member names and addresses', () => {
+  test('names are DNS names, addresses host:port', () => {
+    assert.equal(checkMemberName('pi-1.lan'), 'pi-1.lan');
+    assert.throws(() => checkMemberName(''), /name must be a lower-case DNS name/);
+    assert.throws(() => checkMemberName('é'), /current value is "é"/);
+    assert.equal(checkMemberAddress('[fe80::1]:7443'), '[fe80::1]:7443');
+    assert.throws(() => checkMemberAddress('pi-1'), /address must be HOST:PORT/);
+    assert.throws(() => checkMemberAddress('pi-1:0'), /port of 1-65535/);
+  });
+
+  test('a standalone server is its only member and has no member to remove', async () => {
+    const m = standaloneMembers('cp', () => '127.0.0.1:7443', () => 12);
+    const s = await m.status();
+    assert.deepEqual(s.members!.map((x) => [x.name, x.role, x.appliedIndex]), [['cp', 'standalone', 12]]);
+    await assert.rejects(m.remove('cp'), (e: unknown) => isBrambleError(e, 'FAILED_PRECONDITION'));
+  });
+});

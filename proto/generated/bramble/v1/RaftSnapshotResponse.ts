@@ -1,0 +1,8 @@
+// Original file: proto/bramble.proto
+
+
+export interface RaftSnapshotResponse {
+}
+
+export interface RaftSnapshotResponse__Output {
+}
