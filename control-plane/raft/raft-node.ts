@@ -118,7 +118,10 @@ export class RaftNode {
     if (electionTick <= heartbeatTick) {
       throw new BrambleError('INVALID_ARGUMENT', `electionTick must be greater than heartbeatTick (${heartbeatTick}): current value is ${electionTick}`);
     }
-    this.leadership = new RaftLeadership(this.logger);
+    this.leadership = new RaftLeadership(this.logger, () => {
+      const leader = this.raw.status().leader;
+      return { leader, address: leader === this.id ? undefined : this.log.conf.peers[leader] };
+    });
     this.pending = new RaftPending(this.clock, this.proposeTimeoutMs);
     this.raw = new RawNode({
       id: opts.id,
