@@ -1,6 +1,7 @@
 // Who leads, as the rest of the control plane sees it: a Leadership for the
-// controller manager (the shape of controllers/leadership.ts's interface; that
-// folder sits above this one, so the interface is matched, not imported), and the
+// controller manager and the Node service (the shape of controllers/leadership.ts's
+// Leadership and api-node.ts's NodeApiLeader; those folders sit above this one, so
+// the interfaces are matched, not imported), and the
 // error a member that is not the leader answers with, naming the leader so the API
 // layer can forward.
 import { BrambleError } from '../../proto/util/errors.js';
@@ -11,10 +12,17 @@ export class RaftLeadership {
   private leader = false;
   private readonly listeners = new Set<(leader: boolean) => void>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger, private readonly who: () => { leader: NodeId; address: string | undefined }) {}
 
   isLeader(): boolean {
     return this.leader;
+  }
+
+  /** Who leads as far as this member knows, e.g. 'the leader is "pi-2" (192.168.1.12:7443)'. */
+  describe(): string {
+    const { leader, address } = this.who();
+    if (!leader) return 'no leader known (an election is under way)';
+    return `the leader is ${JSON.stringify(leader)}${address ? ` (${address})` : ''}`;
   }
 
   onChange(listener: (leader: boolean) => void): () => void {

@@ -230,3 +230,32 @@ test('the snapshot the core sends is the state machine at the applied index, cap
     }
   });
 });
+
+test('a compaction point records the membership as of that index, which the core starts from on restart', async () => {
+  await withDir(async (dir) => {
+    let { db, log } = await open(dir, { bootstrap: conf, compactEntries: 3, catchUpEntries: 1 });
+    const entries: Entry[] = [
+      { term: 2, index: 2, type: 'normal', data: '' },
+      { term: 2, index: 3, type: 'conf', data: JSON.stringify({ type: 'addLearner', node: 'd', context: 'd:1' }) },
+      { term: 2, index: 4, type: 'normal', data: 'x' },
+      { term: 2, index: 5, type: 'conf', data: JSON.stringify({ type: 'promote', node: 'd' }) },
+      { term: 2, index: 6, type: 'normal', data: 'y' },
+    ];
+    await persist(db, log, entries, { term: 2, vote: 'a', commit: 0 }, 6);
+    const point = log.compactionPoint(6);
+    assert.equal(point, 5);
+    const ops = log.compactionOps(4);
+    assert.deepEqual(ops.at(-1), { type: 'put', key: 'r:snap', value: { index: 4, term: 2, voters: ['a', 'b', 'c'], learners: ['d'] } });
+    await db.batch(ops, { sync: true });
+    log.persisted({ entries: [], wroteHardState: false, compactTo: 4 });
+    assert.deepEqual(log.storage.initialState().confState, { voters: ['a', 'b', 'c'], learners: ['d'] });
+    await db.close();
+    ({ db, log } = await open(dir));
+    try {
+      assert.deepEqual(log.storage.initialState().confState, { voters: ['a', 'b', 'c'], learners: ['d'] });
+      assert.equal(log.storage.firstIndex(), 5);
+    } finally {
+      await db.close();
+    }
+  });
+});

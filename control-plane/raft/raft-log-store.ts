@@ -9,7 +9,9 @@
 //   r:e:<16-digit index> "<term>\n<data>" ("<term>c\n<data>" for a conf change), raw UTF-8:
 //                        the data is the command's JSON, which as a JSON string would have
 //                        every quote escaped (a fifth more bytes on every write)
-//   r:snap               {index, term}               the compaction point: entries up to it are gone
+//   r:snap               {index, term, voters, learners}  the compaction point (entries up to it
+//                        are gone) and the membership there: the core starts from it and
+//                        replays the membership changes after it up to the applied index
 //   r:conf               {voters, learners, peers}   membership as of the applied index, with addresses
 //   m:applied            the last applied index (beside m:revision: revisions count successful
 //                        commands, indexes count every entry, so they differ)
@@ -64,18 +66,15 @@ export interface RaftLogStoreOptions {
 /**
  * The core's view of the log. Its snapshot is always "the state machine at the applied
  * index" — that is what LevelDB holds — so a leader sends a lagging follower the state as
- * it is, and the host streams it (onSnapshotRequested captures it at that instant).
+ * it is, and the host streams it (onSnapshotRequested captures it at that instant). Its
+ * initial state's membership is the compaction point's: the core replays the membership
+ * changes kept after it up to the applied index itself.
  */
 export class RaftLogStorage extends MemoryStorage {
   applied = 0;
   conf: StoredConf = { voters: [], learners: [], peers: {} };
   /** Called when the core takes a snapshot to send, with the meta it will carry. */
   onSnapshotRequested: ((meta: SnapshotMeta) => void) | undefined;
-
-  override initialState(): { hardState: HardState; confState: ConfState } {
-    const { hardState } = super.initialState();
-    return { hardState, confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] } };
-  }
 
   override snapshot(): Snapshot {
     if (this.applied === 0) return super.snapshot();
@@ -88,6 +87,13 @@ export class RaftLogStorage extends MemoryStorage {
     // The host streams the state (and the members' addresses) itself.
     return { meta, data: '' };
   }
+}
+
+interface SnapRecord {
+  index: number;
+  term: number;
+  voters: string[];
+  learners: string[];
 }
 
 function isIndex(v: unknown): v is number {
@@ -186,13 +192,13 @@ export class RaftLogStore {
       hardState = { term: h.term, vote: h.vote, commit: h.commit };
     }
     const snapValue = await read(RAFT_SNAPSHOT);
-    let snap = { index: 0, term: 0 };
+    let snap: SnapRecord = { index: 0, term: 0, voters: [], learners: [] };
     if (snapValue !== undefined) {
-      const s = snapValue as { index?: unknown; term?: unknown } | null;
-      if (!s || typeof s !== 'object' || !isIndex(s.index) || !isIndex(s.term)) {
-        throw new CorruptStore(`the Raft snapshot record at ${RAFT_SNAPSHOT} is not {index, term} of non-negative integers`);
+      const s = snapValue as Partial<SnapRecord> | null;
+      if (!s || typeof s !== 'object' || !isIndex(s.index) || !isIndex(s.term) || !isNameList(s.voters) || !isNameList(s.learners)) {
+        throw new CorruptStore(`the Raft snapshot record at ${RAFT_SNAPSHOT} is not {index, term, voters, learners} (non-negative integers, lists of member names)`);
       }
-      snap = { index: s.index, term: s.term };
+      snap = { index: s.index, term: s.term, voters: [...s.voters], learners: [...s.learners] };
     }
     const confValue = await read(RAFT_CONF);
     let conf: StoredConf = { voters: [], learners: [], peers: {} };
@@ -227,7 +233,7 @@ export class RaftLogStore {
     const untouched = hsValue === undefined && snapValue === undefined && confValue === undefined && appliedValue === undefined && entries.length === 0;
     if (opts.bootstrap && untouched) {
       conf = { voters: [...opts.bootstrap.voters], learners: [...opts.bootstrap.learners], peers: { ...opts.bootstrap.peers } };
-      snap = { index: 1, term: 1 };
+      snap = { index: 1, term: 1, voters: [...conf.voters], learners: [...conf.learners] };
       hardState = { term: 1, vote: NONE, commit: 1 };
       prevTerm = 1;
       applied = 1;
@@ -250,7 +256,7 @@ export class RaftLogStore {
     hardState.commit = Math.min(Math.max(hardState.commit, applied), last);
 
     const storage = new RaftLogStorage();
-    if (snap.index > 0) storage.applySnapshot({ meta: { index: snap.index, term: snap.term, confState: conf }, data: '' });
+    if (snap.index > 0) storage.applySnapshot({ meta: { index: snap.index, term: snap.term, confState: { voters: snap.voters, learners: snap.learners } }, data: '' });
     storage.append(entries);
     storage.setHardState(hardState);
     storage.applied = applied;
@@ -278,7 +284,7 @@ export class RaftLogStore {
     if (rd.snapshot) {
       const m = rd.snapshot.meta;
       for (let i = this.storage.firstIndex(); i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
-      ops.push({ type: 'put', key: RAFT_SNAPSHOT, value: { index: m.index, term: m.term } });
+      ops.push({ type: 'put', key: RAFT_SNAPSHOT, value: { index: m.index, term: m.term, voters: m.confState.voters, learners: m.confState.learners } });
       last = m.index;
     }
     if (rd.entries.length > 0) {
@@ -333,8 +339,36 @@ export class RaftLogStore {
   compactionOps(point: number): DbOp[] {
     const ops: DbOp[] = [];
     for (let i = this.storage.firstIndex(); i <= point; i++) ops.push({ type: 'del', key: entryKey(i) });
-    ops.push({ type: 'put', key: RAFT_SNAPSHOT, value: { index: point, term: this.storage.term(point) } });
+    const cs = this.confAt(point);
+    ops.push({ type: 'put', key: RAFT_SNAPSHOT, value: { index: point, term: this.storage.term(point), voters: cs.voters, learners: cs.learners } });
     return ops;
+  }
+
+  /**
+   * The membership as of `index` (kept in the log): the compaction point's, with the
+   * changes after it applied as the core applies them (raft-step.ts applyConfChange).
+   */
+  private confAt(index: number): ConfState {
+    const start = this.storage.initialState().confState;
+    const voters = new Set(start.voters);
+    const learners = new Set(start.learners);
+    const first = this.storage.firstIndex();
+    if (index >= first) {
+      for (const e of this.storage.entries(first, index + 1)) {
+        if (e.type !== 'conf') continue;
+        const cc = decodeConfChange(e.data);
+        if (cc.type === 'addLearner') {
+          if (!voters.has(cc.node)) learners.add(cc.node);
+        } else if (cc.type === 'promote') {
+          learners.delete(cc.node);
+          voters.add(cc.node);
+        } else {
+          voters.delete(cc.node);
+          learners.delete(cc.node);
+        }
+      }
+    }
+    return { voters: [...voters], learners: [...learners] };
   }
 
   /**
@@ -365,7 +399,7 @@ export class RaftLogStore {
     if (p.applied !== undefined) s.applied = p.applied;
     if (p.conf) s.conf = p.conf;
     if (p.compactTo !== undefined) {
-      s.createSnapshot(p.compactTo, s.conf, '');
+      s.createSnapshot(p.compactTo, this.confAt(p.compactTo), '');
       s.compact(p.compactTo);
       this.measuredBytes = s.logBytes();
       this.appendedSinceMeasure = 0;

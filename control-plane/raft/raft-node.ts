@@ -25,6 +25,9 @@ import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfSta
 export { isNotLeader, NotLeaderError, RaftLeadership } from './raft-leadership.js';
 export type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
 
+/** What a leader sends that promises nothing about its own disk. */
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap', 'MsgTimeoutNow', 'MsgReadIndexResp']);
+
 /** Defaults for SD cards and Wi-Fi; see RaftNodeOptions. */
 export const DEFAULT_TICK_MS = 100;
 export const DEFAULT_HEARTBEAT_TICK = 2;
@@ -80,6 +83,7 @@ export class RaftNode {
   private readonly bootId = randomBytes(6).toString('base64url');
   private seq = 0;
   private readonly ticker: Timer;
+  private readonly electionTimeoutMs: number;
   private readonly pending: RaftPending;
   /** When each peer was last heard from, for `cluster status`. */
   private readonly lastContact = new Map<NodeId, number>();
@@ -110,10 +114,14 @@ export class RaftNode {
     const tickMs = positive('tickMs', opts.tickMs ?? DEFAULT_TICK_MS);
     const heartbeatTick = positive('heartbeatTick', opts.heartbeatTick ?? DEFAULT_HEARTBEAT_TICK);
     const electionTick = positive('electionTick', opts.electionTick ?? DEFAULT_ELECTION_TICK);
+    this.electionTimeoutMs = electionTick * tickMs;
     if (electionTick <= heartbeatTick) {
       throw new BrambleError('INVALID_ARGUMENT', `electionTick must be greater than heartbeatTick (${heartbeatTick}): current value is ${electionTick}`);
     }
-    this.leadership = new RaftLeadership(this.logger);
+    this.leadership = new RaftLeadership(this.logger, () => {
+      const leader = this.raw.status().leader;
+      return { leader, address: leader === this.id ? undefined : this.log.conf.peers[leader] };
+    });
     this.pending = new RaftPending(this.clock, this.proposeTimeoutMs);
     this.raw = new RawNode({
       id: opts.id,
@@ -253,6 +261,35 @@ export class RaftNode {
     return best;
   }
 
+  /**
+   * For a graceful shutdown (SIGTERM): hands leadership to the most caught-up follower
+   * and resolves true once this member is no longer the leader, or false when it was
+   * not the leader or no one took over within two election timeouts (then the others
+   * elect one the usual way once this member stops).
+   */
+  stepDown(): Promise<boolean> {
+    if (this.soft.role !== 'leader') return Promise.resolve(false);
+    let to: NodeId;
+    try {
+      to = this.transferToBestFollower();
+    } catch {
+      return Promise.resolve(false);
+    }
+    if (to === NONE) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        timer.cancel();
+        off();
+        resolve(ok);
+      };
+      const timer = this.clock.setTimeout(() => done(false), 2 * this.electionTimeoutMs);
+      const off = this.leadership.onChange((leader) => {
+        if (!leader) done(true);
+      });
+      if (!this.leadership.isLeader()) done(true);
+    });
+  }
+
   /** Whether the loop has nothing in hand: for tests that move a fake clock only once the disk is quiet. */
   idle(): boolean {
     return !this.looping && (this.closed || this.failure !== undefined || !this.raw.hasReady());
@@ -381,6 +418,12 @@ export class RaftNode {
     }
     const { ops: logOps, wroteHardState } = this.log.readyOps(rd);
     ops.push(...logOps);
+    // A leader may send its appends while it writes them (Raft thesis §10.2.1): the core
+    // counts the leader's own log toward commit only once advance() says it is durable.
+    // Only when nothing in this Ready promises anything about what is on disk: no term or
+    // vote change, no snapshot, and only leader-to-follower messages.
+    const early = this.soft.role === 'leader' && !wroteHardState && !rd.snapshot && rd.messages.every((m) => LEADER_MESSAGES.has(m.type));
+    if (early && rd.messages.length > 0) this.transport.send(rd.messages);
     if (rd.snapshot) ops.push(...this.log.appliedOps(rd.snapshot.meta.index, snapshotConf));
     this.pending.trackAppended(rd.entries);
 
@@ -436,7 +479,7 @@ export class RaftNode {
     this.stats.entriesApplied += normal.length;
     if (conf || snapshotConf) this.transport.setPeers(peersOf(this.log.conf, this.id));
 
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (!early && rd.messages.length > 0) this.transport.send(rd.messages);
 
     const results = new Map<number, { id: string; result: ApplyResult }>();
     normal.forEach((n, i) => results.set(n.index, { id: ids[i]!, result: prepared!.results[i]! }));

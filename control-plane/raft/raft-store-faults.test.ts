@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Db } from '../store/store-level.js';
 import { create, RaftTestCluster } from '../testing/raft-cluster.js';
+import { seededRandom } from './raft-test-network.js';
 import { openRaftStore } from './raft-store.js';
 import { MemoryNetwork } from './raft-transport-memory.js';
 
@@ -85,6 +86,26 @@ test('a write pending on a leader that loses its quorum is rejected, not left ha
     const err = await c.run(leader.propose(create('cut-off')), 'the write settled', 40).then(() => undefined, (e: unknown) => e);
     assert.ok(isBrambleError(err, 'UNAVAILABLE'), String(err));
     assert.match((err as Error).message, /lost leadership before the write was applied; it may still commit/);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test('on a network that loses a fifth of the messages and duplicates some, every acknowledged write is on every replica', async () => {
+  const c = await RaftTestCluster.start();
+  try {
+    c.net.faults = { drop: 0.2, duplicate: 0.1, random: seededRandom(42) };
+    const acked: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const leader = await c.waitLeader();
+      const name = `lossy-${i}`;
+      const ok = await c.run(leader.propose(create(name)), 'the write settled', 400).then(() => true, () => false);
+      if (ok) acked.push(name);
+    }
+    assert.ok(acked.length >= 10, `only ${acked.length} of 20 writes were acknowledged`);
+    c.net.faults = undefined;
+    await c.until(() => c.converged(), 'converged once the network is sound');
+    for (const s of c.running()) for (const n of acked) assert.ok(s.get('ConfigMap', 'default', n), `${n} on ${s.node.id}`);
   } finally {
     await c.destroy();
   }

@@ -49,3 +49,42 @@ test('a second membership change while one is not applied is refused', async () 
     await c.destroy();
   }
 });
+
+for (const [what, store] of [['', {}], [' (with the log compacted past the changes)', { compactEntries: 4, catchUpEntries: 1 }]] as const) {
+  test(`addMember adds a learner, waits until it has caught up, then promotes it; removeMember removes one${what}`, async () => {
+    const c = await RaftTestCluster.start({ store });
+    try {
+      const leader = await c.waitLeader();
+      for (let i = 0; i < 5; i++) await c.run(leader.propose(create(`before-${i}`)));
+      const d = await c.join('d');
+      await c.run(leader.addMember('d', 'd.test:7443'));
+      assert.deepEqual([...leader.node.status().confState.voters].sort(), ['a', 'b', 'c', 'd']);
+      await c.until(() => d.objectCount() === 5, 'the new voter applied what it caught up on');
+      // A restarted member rebuilds the same membership from its disk (compaction point plus the changes after it).
+      const other = c.running().find((s) => s !== leader && s !== d)!.node.id;
+      await c.close(other);
+      const back = await c.open(other);
+      assert.deepEqual([...back.node.status().confState.voters].sort(), ['a', 'b', 'c', 'd']);
+      assert.deepEqual(back.node.status().confState.learners, []);
+      await c.until(() => c.converged(), 'the restarted member caught up');
+      await c.run(leader.removeMember('d'));
+      assert.deepEqual([...leader.node.status().confState.voters].sort(), ['a', 'b', 'c']);
+    } finally {
+      await c.destroy();
+    }
+  });
+}
+
+test('addMember gives up on a member that does not catch up, leaving it a learner', async () => {
+  const c = await RaftTestCluster.start();
+  try {
+    const leader = await c.waitLeader();
+    // Never started: it cannot catch up.
+    const err = await c.run(leader.addMember('ghost', 'ghost.test:7443', { catchUpTimeoutMs: 2000 })).then(() => undefined, (e: unknown) => e);
+    assert.ok(isBrambleError(err, 'UNAVAILABLE'), String(err));
+    assert.match((err as Error).message, /ghost has not caught up .* it stays a learner/);
+    assert.deepEqual(leader.node.status().confState.learners, ['ghost']);
+  } finally {
+    await c.destroy();
+  }
+});

@@ -101,9 +101,12 @@ test('killing the leader elects another and every acknowledged write survives', 
   await c.run(next.propose(create('after-failover')));
   acked.push('after-failover');
   for (const s of c.running()) await c.until(() => acked.every((n) => s.get('ConfigMap', 'default', n) !== undefined), `${s.node.id} has every acknowledged write`);
-  await c.open(oldId);
+  const reopened = await c.open(oldId);
+  const reopenedAt = reopened.revision();
   await c.until(() => c.converged(), 'the old leader rejoined and caught up');
   for (const n of acked) assert.ok(c.store(oldId).get('ConfigMap', 'default', n), `${n} survived on the old leader`);
+  // Exactly once across the crash: what it applies after the restart is exactly what its disk lacked.
+  assert.equal(reopened.stats.commandsCommitted, reopened.revision() - reopenedAt);
 }));
 
 test('a linearizable read on a follower returns only after it has applied what the leader acknowledged', () => withCluster(async (c) => {
@@ -166,6 +169,37 @@ test('a replica far behind a compacted log catches up by a snapshot plus the log
   assert.deepEqual(again.list('ConfigMap'), leader.list('ConfigMap'));
 }, { store: { compactEntries: 10, catchUpEntries: 2 } }));
 
+test('a watch resumes on another replica from its revision without losing or repeating an event', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  const [f1, f2] = c.followers();
+  const seen: number[] = [];
+  const w1 = f1!.watch({ kind: 'ConfigMap', fromRevision: 0 }, (e) => seen.push(e.revision));
+  const all: number[] = [];
+  for (let i = 0; i < 3; i++) all.push((await c.run(leader.propose(create(`first-${i}`)))).revision);
+  await c.until(() => seen.length === 3, 'the first replica delivered three');
+  w1.cancel();
+  for (let i = 0; i < 3; i++) all.push((await c.run(leader.propose(create(`then-${i}`)))).revision);
+  const w2 = f2!.watch({ kind: 'ConfigMap', fromRevision: seen.at(-1)! }, (e) => seen.push(e.revision));
+  await c.until(() => seen.length === 6, 'the second replica delivered the rest');
+  w2.cancel();
+  assert.deepEqual(seen, all);
+}));
+
+test('a watch on a replica that catches up by a snapshot still sees every event, in order', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  const follower = c.followers()[0]!;
+  const seen: number[] = [];
+  const w = follower.watch({ kind: 'ConfigMap', fromRevision: 0 }, (e) => seen.push(e.revision));
+  c.net.isolate(follower.node.id);
+  const revisions: number[] = [];
+  for (let i = 0; i < 30; i++) revisions.push((await c.run(leader.propose(create(`cm-${i}`)))).revision);
+  c.net.heal();
+  await c.until(() => c.converged() && seen.length === 30, 'the cut-off replica caught up and delivered');
+  w.cancel();
+  assert.equal(follower.stats.snapshotsInstalled, 1);
+  assert.deepEqual(seen, revisions);
+}, { store: { compactEntries: 10, catchUpEntries: 2 } }));
+
 test('a leader cut off from its quorum reports that it is no longer the leader, within an election timeout', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   const changes: boolean[] = [];
@@ -177,6 +211,20 @@ test('a leader cut off from its quorum reports that it is no longer the leader, 
   c.net.heal();
   await c.run(c.leader()!.propose(create('after-heal')));
   await c.until(() => c.converged(), 'the old leader caught up');
+}));
+
+test('a leader that steps down before a planned stop hands over without waiting for an election timeout', () => withCluster(async (c) => {
+  const old = await c.waitLeader();
+  await c.run(old.propose(create('before')));
+  await c.until(() => c.converged(), 'converged');
+  const started = c.clock.now();
+  assert.equal(await c.run(old.stepDown()), true);
+  await c.until(() => c.leader() !== undefined, 'the new leader reports itself');
+  const next = c.leader()!;
+  assert.notEqual(next, old);
+  assert.ok(c.clock.now() - started < 1000, `the hand-over took ${c.clock.now() - started} ms, an election timeout is 1000 ms`);
+  await c.close(old.node.id);
+  await c.run(next.propose(create('after')));
 }));
 
 test('an idle cluster writes nothing to disk', () => withCluster(async (c) => {

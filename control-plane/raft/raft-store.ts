@@ -28,7 +28,7 @@ import { encodeSnapshot, readSnapshot as decodeStoreSnapshot } from '../store/st
 import { StoreState, validateRetainEvents, type Applied, type StoreSnapshot } from '../store/store-state.js';
 import { WatchHub, type WatchSource } from '../store/store-watch.js';
 import { RaftLogStore, type RaftLogStoreOptions, type StoredConf } from './raft-log-store.js';
-import type { RaftLeadership } from './raft-leadership.js';
+import { NotLeaderError, type RaftLeadership } from './raft-leadership.js';
 import { RaftNode, type RaftNodeOptions } from './raft-node.js';
 import type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
@@ -197,6 +197,7 @@ export class RaftStore implements Store {
     private readonly db: Db,
     private readonly dir: string,
     private readonly sm: StoreStateMachine,
+    private readonly clock: Clock,
     node: (sm: StoreStateMachine) => RaftNode,
   ) {
     this.node = node(sm);
@@ -208,6 +209,11 @@ export class RaftStore implements Store {
 
   get stats(): Readonly<RaftStoreStats> {
     return this.sm.stats;
+  }
+
+  /** Set once a write to disk has failed: the store accepts no more writes (as LevelStore.failure). */
+  get failure(): BrambleError | undefined {
+    return this.node.failure;
   }
 
   /** Commits on a quorum; only the leader takes writes (NotLeaderError names the leader). */
@@ -263,6 +269,42 @@ export class RaftStore implements Store {
     return total;
   }
 
+  /**
+   * Adds a member as the issue's join does: as a learner (it gets the log, or a snapshot,
+   * and neither votes nor counts for commit), then, once its log has reached the commit
+   * index as it was when it was added, as a voter. On the leader only. Rejects when it
+   * has not caught up within catchUpTimeoutMs (default 60 s; it stays a learner).
+   */
+  async addMember(id: NodeId, address: string, opts: { catchUpTimeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const status = this.node.status();
+    if (!status.confState.learners.includes(id)) {
+      await this.node.proposeConfChange({ type: 'addLearner', node: id, context: address });
+    }
+    const target = this.node.status().commit;
+    const deadline = this.clock.now() + (opts.catchUpTimeoutMs ?? 60_000);
+    for (;;) {
+      const st = this.node.status();
+      const match = st.progress?.get(id)?.match ?? 0;
+      if (match >= target) break;
+      if (st.role !== 'leader') throw new NotLeaderError(st.id, st.leader);
+      if (this.clock.now() >= deadline) {
+        throw new BrambleError('UNAVAILABLE', `${id} has not caught up (its log reaches ${match}, the leader's commit was ${target}): it stays a learner; retry the promotion later`);
+      }
+      await this.clock.sleep(opts.pollMs ?? 100);
+    }
+    await this.node.proposeConfChange({ type: 'promote', node: id });
+  }
+
+  /** Removes a member (voter or learner). On the leader only. */
+  async removeMember(id: NodeId): Promise<void> {
+    await this.node.proposeConfChange({ type: 'remove', node: id });
+  }
+
+  /** Hands leadership over before a planned stop, so it costs no election timeout (see RaftNode.stepDown). */
+  stepDown(): Promise<boolean> {
+    return this.node.stepDown();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -283,6 +325,12 @@ export class RaftStore implements Store {
 
 export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> {
   const retainEvents = validateRetainEvents(opts.retainEvents);
+  if (typeof opts.id !== 'string' || !/^[^\s]+$/.test(opts.id)) {
+    throw new BrambleError('INVALID_ARGUMENT', `a member's name must be a non-empty string without spaces: current value is ${JSON.stringify(opts.id)}`);
+  }
+  if (opts.bootstrap && !opts.bootstrap.some((p) => p.id === opts.id)) {
+    throw new BrambleError('INVALID_ARGUMENT', `the bootstrap members must include this member ${opts.id}: current value is ${opts.bootstrap.map((p) => p.id).join(', ') || 'none'}`);
+  }
   const clock = opts.clock ?? realClock;
   const logger = opts.logger ?? silentLogger();
   const { db, dir, created } = await openStoreDb(opts);
@@ -310,7 +358,7 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
   }
   const sm = new StoreStateMachine(db, state, compacted, opts.id, clock, logger);
   try {
-    return new RaftStore(db, dir, sm, (machine) => new RaftNode({
+    return new RaftStore(db, dir, sm, clock, (machine) => new RaftNode({
       ...opts, db, dir, log, stateMachine: machine, clock, logger,
     }));
   } catch (err) {

@@ -6,8 +6,16 @@
 import type { Message, NodeId } from './raft-types.js';
 import type { Peer, RaftTransport, SnapshotSource, TransportHandlers } from './raft-transport.js';
 
+/** Loss and duplication of messages (never of snapshots), drawn from a seeded random. */
+export interface NetworkFaults {
+  drop: number;
+  duplicate: number;
+  random: () => number;
+}
+
 export class MemoryNetwork {
   private readonly members = new Map<NodeId, MemoryTransport>();
+  faults: NetworkFaults | undefined;
   private readonly cut = new Set<string>();
   /** Deliveries scheduled but not yet run: tests wait for 0 before moving a fake clock. */
   inFlight = 0;
@@ -98,8 +106,14 @@ export class MemoryTransport implements RaftTransport {
           return;
         }
         if (m.type !== 'MsgSnap') {
+          const f = this.net.faults;
+          if (f && f.random() < f.drop) {
+            this.net.counts.dropped++;
+            return;
+          }
           this.net.counts.delivered++;
           target.handlers!.onMessage(m);
+          if (f && f.random() < f.duplicate) target.handlers?.onMessage(structuredClone(m));
           return;
         }
         await this.sendSnapshot(m, target);

@@ -36,7 +36,8 @@ export class RaftTestCluster {
   private constructor(readonly root: string, private readonly opts: RaftClusterOptions) {
     this.ids = opts.ids ?? ['a', 'b', 'c'];
     this.tickMs = opts.tickMs ?? 100;
-    this.seed = opts.seed ?? 1;
+    // RAFT_CLUSTER_SEED replays a run with other election timeouts.
+    this.seed = opts.seed ?? Number(process.env.RAFT_CLUSTER_SEED ?? 1);
   }
 
   static async start(opts: RaftClusterOptions = {}): Promise<RaftTestCluster> {
