@@ -157,7 +157,6 @@ export interface ReplicatedStore {
 }
 
 const LEADER_WAIT_LOG_MS = 10_000;
-const TRANSFER_WAIT_MS = 3000;
 
 export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise<ReplicatedStore> {
   const { record, clock, logger, pki } = opts;
@@ -225,14 +224,9 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
     },
     handOver: async () => {
       members.stop();
-      if (raft.node.leadership.isLeader()) {
-        const to = raft.node.transferToBestFollower();
-        if (to !== '') {
-          const deadline = clock.now() + TRANSFER_WAIT_MS;
-          while (raft.node.leadership.isLeader() && clock.now() < deadline) await clock.sleep(50);
-          logger.info({ to, handedOver: !raft.node.leadership.isLeader() }, 'leadership handed over before shutdown');
-        }
-      }
+      if (!raft.node.leadership.isLeader()) return;
+      const handedOver = await raft.stepDown();
+      logger.info({ handedOver }, handedOver ? 'leadership handed over before shutdown' : 'no member took over leadership: the others elect one once this member stops');
     },
     close: async () => {
       members.stop();

@@ -134,7 +134,7 @@ export class RaftMembers implements MemberService, ClusterMembers {
     if (st.confState.voters.length === 1 && st.confState.voters[0] === name) {
       throw new BrambleError('FAILED_PRECONDITION', `member "${name}" is the only voter: removing it would leave no cluster`);
     }
-    await this.node.proposeConfChange({ type: 'remove', node: name });
+    await this.opts.store.removeMember(name);
     this.opts.logger.info({ member: name }, 'member removed');
     return this.members().filter((m) => m.name !== name);
   }
