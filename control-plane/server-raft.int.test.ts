@@ -93,6 +93,23 @@ describe('a replicated control plane of three servers', () => {
     }
   });
 
+  test('a Secret written through one member is read in clear on every other: the joiners got the encryption keys', async () => {
+    const file = path.join(dir, 'secret.yaml');
+    await fs.writeFile(file, 'apiVersion: v1\nkind: Secret\nmetadata: {name: shared}\nstringData: {password: hunter2}\n');
+    const r = await bramble('cp2', 'apply', '-f', file);
+    assert.equal(r.code, 0, explain(r));
+    for (const name of ['cp1', 'cp3']) {
+      const got = await eventually(`the Secret on ${name}`, async () => {
+        const g = await bramble(name, '--server', `127.0.0.1:${servers.get(name)!.grpcPort}`, 'get', 'secret', 'shared', '-o', 'json');
+        return g.code === 0 ? (JSON.parse(g.stdout) as { data: Record<string, string> }) : undefined;
+      });
+      assert.equal(Buffer.from(got.data.password!, 'base64').toString(), 'hunter2');
+    }
+    const rotate = await bramble('cp1', 'secrets-encryption', 'rotate');
+    assert.equal(rotate.code, 1, explain(rotate));
+    assert.match(rotate.stderr, /not supported on a replicated control plane yet/);
+  });
+
   test('a leader killed with SIGKILL is replaced, and no acknowledged write is lost', async () => {
     const old = await leaderName('cp2');
     await apply(old, 'before-kill', 'acked');

@@ -79,6 +79,7 @@ export async function runSnapshotRestore(ctx: CommandContext, input: SnapshotRes
   out(`checked ${path.resolve(input.file)}: revision ${h.revision}, ${h.objectCount} objects, ${h.eventCount} events, ${r.summary.bytes} bytes, taken ${h.createdAt} on ${h.server}`);
   out(`restored into ${r.storeDir} (revision ${h.revision}, compacted revision ${h.compactedRevision})`);
   if (r.movedAside) out(`the store that was there is kept in ${r.movedAside}`);
+  if (r.membershipMovedAside) out(`the data dir was a member of a replicated control plane (kept in ${r.membershipMovedAside}): it now starts as a single server; add --cluster-init to make it the first member of a new cluster`);
   if (r.keysCopiedTo) out(`encryption keys copied to ${r.keysCopiedTo} (mode 0600)${r.keysMovedAside ? `; the keys that were there are kept in ${r.keysMovedAside}` : ''}`);
   if (!r.hasKeys && r.secrets > 0) {
     out(`warning: the snapshot holds ${r.secrets} Secret${r.secrets === 1 ? '' : 's'}, encrypted at rest: the server cannot read them without the keys of the cluster it came from; ` +

@@ -95,6 +95,15 @@ describe('restoring a snapshot into a data dir', () => {
     assert.deepEqual(await fs.readdir(fresh), ['cred']);
   }));
 
+  test('a member of a replicated control plane restored with --force starts as a single server', () => withRoot(async (root, file) => {
+    const dataDir = path.join(root, 'member');
+    await restoreSnapshot({ file, dataDir, clock });
+    await fs.writeFile(path.join(dataDir, 'member.json'), JSON.stringify({ name: 'cp2', bootstrap: false, seeds: [] }));
+    const r = await restoreSnapshot({ file, dataDir, clock, force: true });
+    assert.match(r.membershipMovedAside ?? '', /member\.json\.old-20260601T083000Z$/);
+    assert.ok(!(await fs.readdir(dataDir)).includes('member.json'));
+  }));
+
   test('a store locked by a running server is refused even with --force', () => withRoot(async (root, file) => {
     const dataDir = path.join(root, 'd');
     const running = await openLevelStore({ dataDir });

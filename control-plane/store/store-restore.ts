@@ -36,6 +36,11 @@ export interface RestoreReport {
   /** Where the encryption keys were copied to, and where different ones that were there went. */
   keysCopiedTo?: string;
   keysMovedAside?: string;
+  /**
+   * Where the record of a replicated control plane's membership went: a restored store
+   * starts as a single server (--cluster-init then makes it the first member of a new cluster).
+   */
+  membershipMovedAside?: string;
   /** Whether the data dir has the keys now (copied, or there before). */
   hasKeys: boolean;
   /** Whether the data dir has a cluster CA (tls/ca.crt), so joined agents keep working. */
@@ -153,6 +158,12 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreRepo
       await fs.rm(storeDir, { recursive: true, force: true });
     }
     await fs.rename(path.join(staging, 'store'), storeDir);
+    // The store it named (with its Raft log) is gone: the old membership must not outlive it.
+    const member = path.join(dataDir, 'member.json');
+    if (existsSync(member)) {
+      report.membershipMovedAside = freeName(`${member}.old-${when}`);
+      await fs.rename(member, report.membershipMovedAside);
+    }
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }
