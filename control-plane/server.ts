@@ -108,6 +108,9 @@ export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
+/** How often a member rewrites admin.conf's list of members when it changed. */
+const ADMIN_CONF_REFRESH_MS = 30_000;
+
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -465,8 +468,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     grpcBound = true;
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
-    const adminConf = await ensureAdminConfig(dataDir, pki, localServer, replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
+    const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
+    const adminConf = await ensureAdminConfig(dataDir, pki, localServer, memberList());
     if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
+    if (replica) {
+      // Members come and go: admin.conf follows, so the CLI on this board fails over to the right ones.
+      const refresh = clock.setInterval(() => {
+        ensureAdminConfig(dataDir, pki, localServer, memberList())
+          .then((file) => { if (file) logger.info({ adminConf: file, servers: memberList() }, 'admin.conf lists the members as they are now'); })
+          .catch((err: unknown) => logger.warn({ err }, 'admin.conf could not be updated with the members'));
+      }, ADMIN_CONF_REFRESH_MS);
+      cleanups.push(async () => refresh.cancel());
+    }
     logger.info(
       { grpc: `${grpcAddr.host}:${grpcPort}`, http: `${splitHostPort(opts.httpAddr, 'the HTTP address').host}:${http.port}`, dataDir },
       'bramble server started',
