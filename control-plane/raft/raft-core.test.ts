@@ -83,3 +83,33 @@ test('messages of local-only types or addressed to another member are dropped fr
   assert.equal(b.status().role, 'follower');
   assert.equal(b.status().lastIndex, 1);
 });
+
+test('no message from the network, however wrong or stale, makes step throw or break the log', () => {
+  const rnd = seededRandom(99);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const types = ['MsgApp', 'MsgAppResp', 'MsgVote', 'MsgVoteResp', 'MsgPreVote', 'MsgPreVoteResp', 'MsgSnap', 'MsgHeartbeat', 'MsgHeartbeatResp',
+    'MsgTransferLeader', 'MsgTimeoutNow', 'MsgReadIndex', 'MsgReadIndexResp', 'MsgHup', 'MsgBeat', 'MsgProp', 'MsgUnreachable', 'MsgSnapStatus', 'MsgCheckQuorum'] as const;
+  const nums = [0, 1, 2, 3, 5, 100, -1, 1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER];
+  for (let round = 0; round < 30; round++) {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('a', 'x');
+    const target = pick(['a', 'b']);
+    const n = net.node(target);
+    const before = net.member(target).applied.map((e) => `${e.index}:${e.term}`);
+    for (let i = 0; i < 200; i++) {
+      const idx = pick(nums);
+      const m = message({
+        type: pick(types), from: pick(['a', 'b', 'c', 'x', '']), to: pick([target, target, 'zz']), term: pick(nums), logTerm: pick(nums), index: idx,
+        commit: pick(nums), reject: rnd() < 0.5, rejectHint: pick(nums), context: pick(['', '1', 'transfer', 'zz']),
+        entries: rnd() < 0.5 ? [] : [{ index: Number.isFinite(idx) ? idx + 1 : 1, term: pick(nums), type: pick(['normal', 'conf', 'weird'] as const) as 'normal', data: 'e' }],
+        ...(rnd() < 0.2 ? { snapshot: rnd() < 0.5 ? undefined : { meta: { index: pick(nums), term: pick(nums), confState: { voters: ['a', 'b', 'c'], learners: [] } }, data: '' } } : {}),
+      });
+      n.step(m);
+      net.deliver();
+    }
+    // The entries it applied before stay applied as they were: nothing rewrote the committed log.
+    const after = net.member(target).applied.map((e) => `${e.index}:${e.term}`);
+    assert.deepEqual(after.slice(0, before.length), before);
+  }
+});

@@ -130,7 +130,10 @@ export class RawNode {
     tick(this.r);
   }
 
-  /** A message from the network. Anything wrong or stale is dropped, never thrown. */
+  /**
+   * A message from the network. Anything wrong or stale is dropped, never thrown. The host may
+   * step messages between ready() and advance(): what the pending Ready handed out is not handed out again.
+   */
   step(m: Message): void {
     if (LOCAL_ONLY.has(m.type)) return;
     if (!validateNetworkMessage(m, this.r.id)) return;
@@ -210,6 +213,11 @@ export class RawNode {
     step(this.r, message({ type: 'MsgUnreachable', from: id }));
   }
 
+  /**
+   * The host must report every MsgSnap it sends: ok once delivered, not ok when it failed or was
+   * dropped. Until then the leader sends that follower nothing else (a lost snapshot unreported
+   * would stall it for good).
+   */
   reportSnapshot(id: NodeId, ok: boolean): void {
     step(this.r, message({ type: 'MsgSnapStatus', from: id, reject: !ok }));
   }

@@ -133,6 +133,12 @@ export function stepFollower(r: RaftState, m: Message): void {
 }
 
 function handleAppendEntries(r: RaftState, m: Message): void {
+  if (r.trk.voters.size === 0) {
+    // No config yet (a new replica): the log alone cannot tell it who votes, since the bootstrap config
+    // is no entry. Refuse at index 0, which every configured member matches; the leader sends a snapshot.
+    r.send(message({ type: 'MsgAppResp', to: m.from, index: 0, reject: true }));
+    return;
+  }
   // Already committed here: the leader's entries up to our commit are ours (log matching), skip to it.
   if (m.index < r.log.committed) {
     r.send(message({ type: 'MsgAppResp', to: m.from, index: r.log.committed }));

@@ -2,7 +2,7 @@
 // MsgApps and heartbeats (flow control, commit), snapshots reported, leadership
 // transfer, ReadIndex, check-quorum.
 import {
-  bcastAppend, bcastHeartbeat, handleReadIndex, maybeCommit, maybeSendAppend, releasePendingReadIndexMessages, sendAppend, sendTimeoutNow,
+  bcastAppend, bcastHeartbeat, handleReadIndex, maybeCommit, maybeSendAppend, releasePendingReadIndexMessages, sendAppend, sendSnapshot, sendTimeoutNow,
 } from './raft-replicate.js';
 import type { RaftState } from './raft-state.js';
 import { NONE, type Message } from './raft-types.js';
@@ -34,6 +34,11 @@ export function stepLeader(r: RaftState, m: Message): void {
     case 'MsgAppResp': {
       pr.recentActive = true;
       if (m.reject) {
+        // Only a member without any config refuses at index 0: it must start from a snapshot.
+        if (m.index === 0) {
+          if (pr.state !== 'snapshot') sendSnapshot(r, m.from);
+          return;
+        }
         // The follower's log does not match at m.index; it hints (rejectHint, logTerm) where it might.
         // Skip every index of ours whose term is above the hinted one: it cannot match either.
         let nextProbe = m.rejectHint;

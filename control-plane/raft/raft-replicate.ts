@@ -75,6 +75,12 @@ export function maybeSendAppend(r: RaftState, to: NodeId, sendIfEmpty: boolean):
   return true;
 }
 
+/** Sends `to` a snapshot rather than entries (it has no config to apply entries to). */
+export function sendSnapshot(r: RaftState, to: NodeId): boolean {
+  const pr = r.trk.progress.get(to);
+  return pr !== undefined && maybeSendSnapshot(r, to, pr);
+}
+
 function maybeSendSnapshot(r: RaftState, to: NodeId, pr: Progress): boolean {
   // A follower not heard from lately may be down: do not stream it a whole state for nothing.
   if (!pr.recentActive) return false;
@@ -85,7 +91,8 @@ function maybeSendSnapshot(r: RaftState, to: NodeId, pr: Progress): boolean {
     if (isStorageError(e, 'unavailable')) return false;
     throw e;
   }
-  if (snapshot.meta.index === 0) throw new Error('entries are compacted but storage has no snapshot');
+  // Index 0 is the bootstrap config, which cannot be sent: the host makes a snapshot for a new member.
+  if (snapshot.meta.index === 0) return false;
   pr.becomeSnapshot(snapshot.meta.index);
   r.send(message({ type: 'MsgSnap', to, snapshot }));
   return true;

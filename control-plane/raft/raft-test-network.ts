@@ -25,6 +25,8 @@ export interface TestMember {
   applied: Entry[];
   confState?: ConfState;
   snapshots: number;
+  /** The data of the last snapshot installed from the leader: the appliedData() before it, as JSON. */
+  snapshotData?: string;
 }
 
 export class TestNetwork {
@@ -86,6 +88,7 @@ export class TestNetwork {
       m.storage.applySnapshot(rd.snapshot);
       m.confState = rd.snapshot.meta.confState;
       m.snapshots++;
+      m.snapshotData = rd.snapshot.data;
     }
     m.storage.append(rd.entries);
     if (rd.hardState !== undefined) m.storage.setHardState(rd.hardState);
@@ -108,8 +111,11 @@ export class TestNetwork {
       const next = queue.shift();
       if (next === undefined) return;
       this.trace.push(next);
-      if (this.cut.has(`${next.from}->${next.to}`) || !this.filter(next)) continue;
+      const dropped = this.cut.has(`${next.from}->${next.to}`) || !this.filter(next);
       const to = this.members.get(next.to);
+      // The transport's duty: report every snapshot sent, or the leader waits for it forever.
+      if (next.type === 'MsgSnap') this.members.get(next.from)?.node.reportSnapshot(next.to, !dropped && to !== undefined);
+      if (dropped) continue;
       if (to !== undefined) to.node.step(next);
     }
   }
@@ -135,6 +141,15 @@ export class TestNetwork {
   leader(): NodeId | undefined {
     for (const m of this.members.values()) if (m.node.status().role === 'leader') return m.id;
     return undefined;
+  }
+
+  /** Snapshots a member's applied state and drops its log up to there, as a host compacts. */
+  compact(id: NodeId): void {
+    const m = this.member(id);
+    const st = m.node.status();
+    if (st.applied <= m.storage.snapshot().meta.index) return;
+    m.storage.createSnapshot(st.applied, st.confState, JSON.stringify(this.appliedData(id)));
+    m.storage.compact(st.applied);
   }
 
   /** The data of the normal, non-empty entries a member applied. */
