@@ -162,22 +162,33 @@ function assertCaught(name: string, opts: Omit<SimOptions, 'seed'>, invariants: 
   assert.match(describeFailure(f), new RegExp(`^seed ${f.seed} broke ${f.invariant}: `));
 }
 
-test('a core that grants every vote is caught by election safety', () => {
-  assertCaught('granting every vote', { createCore: grantsEveryVote }, ['election safety', 'leader completeness', 'durable state'], 200);
-});
+if (single === undefined) {
+  test('a core that grants every vote is caught by election safety', () => {
+    assertCaught('granting every vote', { createCore: grantsEveryVote }, ['election safety', 'leader completeness', 'durable state'], 200);
+  });
 
-test('a leader that commits without a quorum is caught', () => {
-  assertCaught('committing without a quorum', { createCore: commitsWithoutQuorum }, ['leader completeness', 'state machine safety', 'acknowledged write', 'log matching'], 200);
-});
+  test('a leader that commits without a quorum is caught', () => {
+    assertCaught('committing without a quorum', { createCore: commitsWithoutQuorum }, ['leader completeness', 'state machine safety', 'acknowledged write', 'log matching'], 200);
+  });
 
-test('a core that hands out committed entries twice is caught by state machine safety', () => {
-  assertCaught('applying twice', { createCore: appliesTwice }, ['state machine safety'], 20);
-});
+  test('a core that hands out committed entries twice is caught by state machine safety', () => {
+    assertCaught('applying twice', { createCore: appliesTwice }, ['state machine safety'], 20);
+  });
 
-test('a disk that forgets the vote on restart is caught', () => {
-  assertCaught('forgetting the vote', { createCore: realCore, forgetVoteOnRestart: true }, ['durable state', 'election safety'], 300);
-});
+  test('a disk that forgets the vote on restart is caught', () => {
+    assertCaught('forgetting the vote', { createCore: realCore, forgetVoteOnRestart: true }, ['durable state', 'election safety'], 300);
+  });
 
-test('a host that sends a Ready\'s messages before its fsync is caught', () => {
-  assertCaught('sending before the fsync', { createCore: realCore, lieAboutFsync: true }, ['leader completeness', 'state machine safety', 'acknowledged write', 'durable state', 'election safety', 'log matching', 'liveness'], 300);
-});
+  test('a host that sends a Ready\'s messages before its fsync is caught', () => {
+    assertCaught('sending before the fsync', { createCore: realCore, lieAboutFsync: true }, ['leader completeness', 'state machine safety', 'acknowledged write', 'durable state', 'election safety', 'log matching', 'liveness'], 300);
+  });
+
+  // Open finding (/work/sim-findings.md, 06:30): a joiner started from an empty storage and caught up by
+  // log replay never learns the bootstrap voters, and elects itself alone once promoted. The default runs
+  // start joiners knowing the voters (joinKnowingVoters); this one does not, and fails until the core is fixed.
+  test('a member that joins from an empty storage learns the voters it is replicated', { todo: 'sim-findings 06:30: fails on the current core' }, () => {
+    const seeds = Array.from({ length: 300 }, (_, i) => i + 1);
+    const { failures } = runSeeds(seeds, { createCore: realCore, joinKnowingVoters: false }, 3);
+    if (failures.length > 0) assert.fail(failures.map((f) => `seed ${f.seed}: ${f.message}`).join('\n'));
+  });
+}

@@ -103,6 +103,9 @@ export class SimHost {
   sm: StateMachine;
   /** The Ready being fsynced, if any. */
   private busy: Ready | undefined;
+  /** Stopped (SIGSTOP): no tick, no input, no fsync completion until resumed; `stalled` holds what waits. */
+  private paused = false;
+  private stalled: (() => void) | undefined;
   private inbox: (() => void)[] = [];
   /** Changes at each crash, so events scheduled before one are ignored after it. */
   incarnation = 0;
@@ -157,6 +160,8 @@ export class SimHost {
     if (this.env.tracing) this.env.trace(`${this.id} crashes${this.busy ? ' during an fsync (its Ready is lost)' : ''}`);
     this.node = undefined;
     this.busy = undefined;
+    this.paused = false;
+    this.stalled = undefined;
     this.inbox = [];
     this.proposed.clear();
     this.disk.dropPending();
@@ -167,12 +172,33 @@ export class SimHost {
   deliver(fn: (node: SimCore) => void): void {
     const node = this.node;
     if (node === undefined) return;
-    if (this.busy !== undefined) {
+    if (this.busy !== undefined || this.paused) {
       this.inbox.push(() => fn(this.node!));
       return;
     }
     fn(node);
     this.pump();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** A stopped process: its state stands still while the others move on; what arrives waits. */
+  pause(): void {
+    if (!this.up) return;
+    this.paused = true;
+    if (this.env.tracing) this.env.trace(`${this.id} is paused`);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.env.tracing) this.env.trace(`${this.id} resumes with ${this.inbox.length} inputs waiting`);
+    const stalled = this.stalled;
+    this.stalled = undefined;
+    if (stalled !== undefined) stalled();
+    else this.pump();
   }
 
   status(): SimNodeStatus | undefined {
@@ -202,7 +228,7 @@ export class SimHost {
   private pump(): void {
     for (;;) {
       const node = this.node;
-      if (node === undefined || this.busy !== undefined) return;
+      if (node === undefined || this.busy !== undefined || this.paused) return;
       if (node.hasReady()) {
         const rd = node.ready();
         this.observe(rd);
@@ -211,8 +237,12 @@ export class SimHost {
           const inc = this.incarnation;
           this.env.schedule(this.rng.between(this.fsyncUnits[0], this.fsyncUnits[1]), () => {
             if (this.incarnation !== inc || this.busy !== rd) return;
-            this.finish(rd);
-            this.pump();
+            const done = (): void => {
+              this.finish(rd);
+              this.pump();
+            };
+            if (this.paused) this.stalled = done;
+            else done();
           });
           return;
         }

@@ -3,7 +3,7 @@
 // was not fsynced) on a fake network (SimNetwork) and a fake clock (ticks of
 // ten units), driven by one seed. A nemesis cuts links (both ways or one,
 // minority or majority), crashes replicas — also in the middle of an fsync —
-// and restarts them, makes the network lossy, duplicating and slow, slows
+// and restarts them, pauses them (a stopped process), makes the network lossy, duplicating and slow, slows
 // disks, forces elections, transfers leadership and changes membership while
 // clients propose unique values and ask for ReadIndex reads. RaftChecker
 // checks the invariants at every step. Then the nemesis stops and everything
@@ -109,8 +109,13 @@ class Simulation implements HostEnv {
   private spawned = 0;
   private healTick = -1;
   private stableTick = -1;
-  /** Proposals made after healing: not yet sent, sent to the leader, or accepted by it. */
-  private readonly liveness = new Map<string, 'new' | 'sent' | 'accepted'>();
+  /**
+   * Proposals made after healing, one slot each: its current value, and whether it is not yet sent, sent to
+   * the leader, or accepted by the leader named in `by`. An accepted proposal is not a promise — a leader
+   * deposed before replicating it loses it (a transfer's MsgTimeoutNow still in flight does that) — so the
+   * client, as a real one would on its timeout, proposes the slot again as a new value to the new leader.
+   */
+  private readonly liveness: { value: string; state: 'new' | 'sent' | 'accepted'; by: string; attempts: number }[] = [];
   private done = false;
   readonly stats: SimStats;
 
@@ -181,8 +186,8 @@ class Simulation implements HostEnv {
     for (const h of this.hosts.values()) {
       if (!h.up) continue;
       h.checkStatus();
-      // A little clock drift: replicas' timers do not fire in lockstep.
-      if (this.healTick < 0 && this.rng.chance(0.03)) continue;
+      // A stopped process's timer does not pile up ticks; a little clock drift keeps timers out of lockstep.
+      if (h.isPaused || (this.healTick < 0 && this.rng.chance(0.03))) continue;
       h.deliver((n) => n.tick());
       if (this.rng.chance(0.1)) h.flush();
     }
@@ -363,7 +368,7 @@ class Simulation implements HostEnv {
         h.fsyncUnits = r.chance(0.5) ? [1, 6] : [10, r.between(20, 150)];
         this.trace(`nemesis: ${h.id}'s fsyncs take ${h.fsyncUnits[0]}-${h.fsyncUnits[1]} units`);
       }
-    } else if (x < 80) {
+    } else if (x < 78) {
       const l = this.leaderHost();
       const to = l && r.pick(l.status()!.confState.voters);
       if (l !== undefined && to !== undefined && to !== l.id) {
@@ -371,6 +376,17 @@ class Simulation implements HostEnv {
         l.deliver((n) => this.tolerate(() => n.transferLeadership(to)));
       }
     } else if (x < 84) {
+      const l = this.leaderHost();
+      const h = l !== undefined && r.chance(0.6) ? l : this.pickUp(r);
+      if (h !== undefined && !h.isPaused) {
+        this.trace(`nemesis: pause ${h.id}`);
+        h.pause();
+        const inc = h.incarnation;
+        this.schedule(r.between(2, 60) * UNITS_PER_TICK, () => {
+          if (h.incarnation === inc) h.resume();
+        });
+      }
+    } else if (x < 87) {
       const h = this.pickUp(r);
       if (h !== undefined) {
         this.trace(`nemesis: ${h.id} campaigns`);
@@ -450,6 +466,7 @@ class Simulation implements HostEnv {
     this.trace('heal: the nemesis stops, the network heals, every replica restarts');
     for (const h of this.hosts.values()) {
       h.fsyncUnits = [1, 6];
+      h.resume();
       if (!h.up && !h.removed) this.restart(h);
     }
   }
@@ -464,11 +481,13 @@ class Simulation implements HostEnv {
     return out;
   }
 
-  /** The members every up replica agrees on, led by one leader in one term; undefined while there is none. */
+  /** The members every up replica agrees on, led by one settled leader in one term; undefined while there is none. */
   private stableLeader(): { leader: SimHost; members: SimHost[] } | undefined {
     const l = this.leaderHost();
     if (l === undefined) return undefined;
     const st = l.status()!;
+    // Settled: nothing of the leader's log is still uncommitted, so no membership change (its own removal, say) is in flight.
+    if (st.commit !== st.lastIndex) return undefined;
     const members: SimHost[] = [];
     for (const id of [...st.confState.voters, ...st.confState.learners]) {
       const h = this.hosts.get(id);
@@ -490,18 +509,30 @@ class Simulation implements HostEnv {
       this.stableTick = this.tick;
       this.stats.healToLeader = this.tick - this.healTick;
       this.trace(`liveness: ${stable.leader.id} leads every member`);
-      for (let i = 0; i < LIVENESS_PROPOSALS; i++) this.liveness.set(`h${i + 1}`, 'new');
+      for (let i = 0; i < LIVENESS_PROPOSALS; i++) this.liveness.push({ value: `h${i + 1}`, state: 'new', by: '', attempts: 1 });
     }
     const waited = this.tick - this.stableTick;
     if (stable !== undefined) {
-      for (const [value, state] of this.liveness) {
-        if (state !== 'new') continue;
-        this.liveness.set(value, 'sent');
-        this.propose(stable.leader, value, 0, (ok) => this.liveness.set(value, ok ? 'accepted' : 'new'));
+      const leader = stable.leader;
+      const by = `${leader.id}@${leader.term}`;
+      for (const slot of this.liveness) {
+        if (slot.state === 'accepted' && slot.by !== by && !leader.sm.values.includes(slot.value)) {
+          this.trace(`liveness: ${slot.value}, accepted by ${slot.by}, is not applied by the new leader ${by}: proposed again`);
+          slot.value = `${slot.value.split('.')[0]}.${++slot.attempts}`;
+          slot.state = 'new';
+        }
+        if (slot.state !== 'new') continue;
+        slot.state = 'sent';
+        const value = slot.value;
+        this.propose(leader, value, 0, (ok) => {
+          if (slot.value !== value) return;
+          slot.state = ok ? 'accepted' : 'new';
+          slot.by = by;
+        });
       }
     }
     const members = stable?.members ?? [];
-    const pending = [...this.liveness.keys()].filter((v) => this.liveness.get(v) !== 'accepted' || members.some((h) => !h.sm.values.includes(v)));
+    const pending = this.liveness.filter((s) => s.state !== 'accepted' || members.some((h) => !h.sm.values.includes(s.value))).map((s) => s.value);
     // Every write acknowledged so far (some client calls of before the healing are answered after it) must be applied everywhere too.
     const unapplied = stable !== undefined && pending.length === 0 ? this.unappliedAcks(members) : [];
     if (stable !== undefined && pending.length === 0 && unapplied.length === 0) {
