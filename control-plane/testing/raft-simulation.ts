@@ -14,6 +14,7 @@ import type { ConfChange, Message, NodeId, ReadState } from '../raft/raft-types.
 import { InvariantViolation, RaftChecker, type Invariant } from './raft-sim-checker.js';
 import { EventQueue } from './raft-sim-events.js';
 import { isRaftError, SimHost, type CoreFactory, type HostEnv, type SimCore, type SimNodeConfig } from './raft-sim-host.js';
+import { nemesisStep, type NemesisTarget } from './raft-sim-nemesis.js';
 import { CALM, SimNetwork, UNITS_PER_TICK } from './raft-sim-network.js';
 import { SimRandom } from './raft-sim-random.js';
 
@@ -82,7 +83,7 @@ interface Read {
   committedAtRequest: number;
 }
 
-class Simulation implements HostEnv {
+class Simulation implements HostEnv, NemesisTarget {
   readonly checker = new RaftChecker();
   readonly tracing: boolean;
   readonly traceLines: string[] = [];
@@ -92,10 +93,11 @@ class Simulation implements HostEnv {
   private readonly rng: SimRandom;
   private readonly nemesisRng: SimRandom;
   private readonly clientRng: SimRandom;
-  private readonly network: SimNetwork;
+  readonly network: SimNetwork;
   private readonly queue = new EventQueue();
-  private readonly hosts = new Map<NodeId, SimHost>();
+  readonly hosts = new Map<NodeId, SimHost>();
   private readonly base: Omit<SimNodeConfig, 'id' | 'storage' | 'applied' | 'random'>;
+  readonly membership: boolean;
   private readonly replicas: number;
   private readonly nemesisTicks: number;
   private readonly nemesisChance: number;
@@ -126,6 +128,7 @@ class Simulation implements HostEnv {
     this.network = new SimNetwork(this.rng.fork('network'));
     this.tracing = opts.trace ?? false;
     this.lieAboutFsync = opts.lieAboutFsync ?? false;
+    this.membership = opts.membership ?? true;
     const r = this.rng;
     this.replicas = opts.replicas ?? (r.chance(0.5) ? 3 : 5);
     this.nemesisTicks = opts.nemesisTicks ?? r.between(120, 240);
@@ -178,7 +181,7 @@ class Simulation implements HostEnv {
     for (const h of this.hosts.values()) this.stats.snapshots += h.snapshotsInstalled;
   }
 
-  private upHosts(): SimHost[] {
+  upHosts(): SimHost[] {
     return [...this.hosts.values()].filter((h) => h.up);
   }
 
@@ -196,7 +199,7 @@ class Simulation implements HostEnv {
       else {
         if (this.clientRng.chance(this.proposeChance)) this.clientPropose();
         if (this.clientRng.chance(0.05)) this.clientRead();
-        if (this.nemesisRng.chance(this.nemesisChance)) this.nemesis();
+        if (this.nemesisRng.chance(this.nemesisChance)) nemesisStep(this, this.nemesisRng);
       }
     } else this.checkLiveness();
   }
@@ -265,7 +268,7 @@ class Simulation implements HostEnv {
     });
   }
 
-  private clientRead(): void {
+  clientRead(): void {
     const up = this.upHosts();
     if (up.length === 0) return;
     const h = this.clientRng.pick(up);
@@ -303,9 +306,9 @@ class Simulation implements HostEnv {
     this.schedule(1, () => gone.crash());
   }
 
-  // ---- the nemesis ----
+  // ---- what the nemesis acts on ----
 
-  private leaderHost(): SimHost | undefined {
+  leaderHost(): SimHost | undefined {
     let best: SimHost | undefined;
     let term = -1;
     for (const h of this.hosts.values()) {
@@ -318,102 +321,7 @@ class Simulation implements HostEnv {
     return best;
   }
 
-  private nemesis(): void {
-    const r = this.nemesisRng;
-    const ids = [...this.hosts.values()].filter((h) => !h.removed).map((h) => h.id);
-    const x = r.int(100);
-    if (x < 12) {
-      const side = r.sample(ids, r.between(1, ids.length - 1));
-      this.network.partition(side, ids.filter((id) => !side.includes(id)));
-      this.trace(`nemesis: partition {${side.join(',')}} | rest`);
-    } else if (x < 18) {
-      const l = this.leaderHost();
-      if (l !== undefined) {
-        this.network.partition([l.id], ids.filter((id) => id !== l.id));
-        this.trace(`nemesis: isolate the leader ${l.id}`);
-      }
-    } else if (x < 26) {
-      const victim = r.pick(ids);
-      const inbound = r.chance(0.5);
-      for (const id of ids) if (id !== victim) inbound ? this.network.cutLink(id, victim) : this.network.cutLink(victim, id);
-      this.trace(`nemesis: ${victim} ${inbound ? 'hears nobody' : 'is heard by nobody'}`);
-    } else if (x < 30) {
-      for (let i = r.between(1, 4); i > 0; i--) {
-        const [a, b] = r.sample(ids, 2);
-        this.network.cutLink(a!, b!);
-        this.trace(`nemesis: cut ${a} -> ${b}`);
-      }
-    } else if (x < 42) {
-      this.network.heal();
-      this.trace('nemesis: heal the network');
-    } else if (x < 56) {
-      const l = this.leaderHost();
-      const busy = this.upHosts().filter((h) => h.isBusy);
-      const victim = r.chance(0.4) && l !== undefined ? l : busy.length > 0 && r.chance(0.5) ? r.pick(busy) : this.pickUp(r);
-      if (victim !== undefined) this.crash(victim);
-    } else if (x < 62) {
-      for (const h of this.hosts.values()) if (!h.up && !h.removed) this.restart(h);
-    } else if (x < 70) {
-      const c = this.network.conditions;
-      c.loss = r.chance(0.3) ? 0 : r.between(0, 30) / 100;
-      c.duplicate = r.between(0, 10) / 100;
-      c.minDelay = r.between(0, 3);
-      c.maxDelay = c.minDelay + r.between(0, 30);
-      c.longDelayChance = r.between(0, 5) / 100;
-      c.longDelay = r.between(10, 300);
-      this.trace(`nemesis: network ${JSON.stringify(c)}`);
-    } else if (x < 74) {
-      const h = this.pickUp(r);
-      if (h !== undefined) {
-        h.fsyncUnits = r.chance(0.5) ? [1, 6] : [10, r.between(20, 150)];
-        this.trace(`nemesis: ${h.id}'s fsyncs take ${h.fsyncUnits[0]}-${h.fsyncUnits[1]} units`);
-      }
-    } else if (x < 78) {
-      const l = this.leaderHost();
-      const to = l && r.pick(l.status()!.confState.voters);
-      if (l !== undefined && to !== undefined && to !== l.id) {
-        this.trace(`nemesis: transfer leadership ${l.id} -> ${to}`);
-        l.deliver((n) => this.tolerate(() => n.transferLeadership(to)));
-      }
-    } else if (x < 84) {
-      const l = this.leaderHost();
-      const h = l !== undefined && r.chance(0.6) ? l : this.pickUp(r);
-      if (h !== undefined && !h.isPaused) {
-        this.trace(`nemesis: pause ${h.id}`);
-        h.pause();
-        const inc = h.incarnation;
-        this.schedule(r.between(2, 60) * UNITS_PER_TICK, () => {
-          if (h.incarnation === inc) h.resume();
-        });
-      }
-    } else if (x < 87) {
-      const h = this.pickUp(r);
-      if (h !== undefined) {
-        this.trace(`nemesis: ${h.id} campaigns`);
-        h.deliver((n) => n.campaign());
-      }
-    } else if (x < 92) {
-      for (let i = r.between(1, 3); i > 0; i--) this.clientRead();
-    } else if (this.opts.membership !== false) {
-      this.changeMembership(r);
-    }
-  }
-
-  private pickUp(r: SimRandom): SimHost | undefined {
-    const up = this.upHosts();
-    return up.length > 0 ? r.pick(up) : undefined;
-  }
-
-  private tolerate(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      if (!isRaftError(e)) throw e;
-      this.trace(`refused: ${e.reason}: ${e.message}`);
-    }
-  }
-
-  private crash(h: SimHost): void {
+  crash(h: SimHost): void {
     h.crash();
     this.stats.crashes++;
     if (this.nemesisRng.chance(0.7)) {
@@ -424,12 +332,12 @@ class Simulation implements HostEnv {
     }
   }
 
-  private restart(h: SimHost): void {
+  restart(h: SimHost): void {
     if (this.opts.forgetVoteOnRestart) h.disk.tamperHardState((hs) => ({ ...hs, vote: '' }));
     h.start(this.opts.createCore, this.base);
   }
 
-  private changeMembership(r: SimRandom): void {
+  changeMembership(r: SimRandom): void {
     const l = this.leaderHost();
     if (l === undefined) return;
     const st = l.status()!;
@@ -454,7 +362,14 @@ class Simulation implements HostEnv {
     if (cc === undefined) return;
     const change = cc;
     this.trace(`nemesis: ${l.id} proposes ${change.type} ${change.node}`);
-    l.deliver((n) => this.tolerate(() => n.proposeConfChange(change)));
+    l.deliver((n) => {
+      try {
+        n.proposeConfChange(change);
+      } catch (e) {
+        if (!isRaftError(e)) throw e;
+        this.trace(`refused: ${e.reason}: ${e.message}`);
+      }
+    });
   }
 
   // ---- healing and liveness ----
