@@ -70,13 +70,15 @@ if (single !== undefined) {
     assert.notDeepEqual(c.trace, a.trace);
   });
 
-  test('the runs exercise what they claim: elections, crashes, snapshots, membership changes, reads and acknowledged writes', () => {
-    const totals = { leaders: 0, crashes: 0, snapshots: 0, confChanges: 0, reads: 0, acked: 0, lost: 0, replicas5: 0 };
+  test('the runs exercise what they claim: elections, crashes (also during an fsync), pauses, snapshots, membership changes, reads and acknowledged writes', () => {
+    const totals = { leaders: 0, crashes: 0, crashesInFsync: 0, pauses: 0, snapshots: 0, confChanges: 0, reads: 0, acked: 0, lost: 0, replicas5: 0 };
     for (let seed = 1; seed <= 40; seed++) {
       const r = runSimulation({ seed, createCore: realCore });
       assert.ok(r.ok, r.message);
       totals.leaders += r.stats.leaders;
       totals.crashes += r.stats.crashes;
+      totals.crashesInFsync += r.stats.crashesInFsync;
+      totals.pauses += r.stats.pauses;
       totals.snapshots += r.stats.snapshots;
       totals.confChanges += r.stats.confChanges;
       totals.reads += r.stats.reads;

@@ -15,6 +15,7 @@ export interface NemesisTarget {
   readonly hosts: ReadonlyMap<NodeId, SimHost>;
   readonly network: SimNetwork;
   readonly membership: boolean;
+  readonly stats: { pauses: number };
   leaderHost(): SimHost | undefined;
   upHosts(): SimHost[];
   trace(line: string): void;
@@ -81,7 +82,8 @@ export function nemesisStep(t: NemesisTarget, r: SimRandom): void {
     c.minDelay = r.between(0, 3);
     c.maxDelay = c.minDelay + r.between(0, 30);
     c.longDelayChance = r.between(0, 5) / 100;
-    c.longDelay = r.between(10, 300);
+    // Now and then a message surfaces many terms later.
+    c.longDelay = r.chance(0.2) ? r.between(300, 2000) : r.between(10, 300);
     t.trace(`nemesis: network ${JSON.stringify(c)}`);
   } else if (x < 74) {
     const h = pickUp(t, r);
@@ -101,6 +103,7 @@ export function nemesisStep(t: NemesisTarget, r: SimRandom): void {
     const h = l !== undefined && r.chance(0.6) ? l : pickUp(t, r);
     if (h !== undefined && !h.isPaused) {
       t.trace(`nemesis: pause ${h.id}`);
+      t.stats.pauses++;
       h.pause();
       const inc = h.incarnation;
       t.schedule(r.between(2, 60) * UNITS_PER_TICK, () => {

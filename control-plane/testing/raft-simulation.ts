@@ -49,6 +49,9 @@ export interface SimStats {
   messages: number;
   lost: number;
   crashes: number;
+  /** Crashes that took a Ready with them (between ready() and its fsync). */
+  crashesInFsync: number;
+  pauses: number;
   leaders: number;
   proposals: number;
   acked: number;
@@ -77,6 +80,8 @@ export const HEARTBEAT_TICK = 1;
 export const LEADER_BOUND = 30 * ELECTION_TICK;
 export const APPLY_BOUND = 10 * ELECTION_TICK;
 const LIVENESS_PROPOSALS = 3;
+/** Units after which the transport gives up on a snapshot stream and reports it failed. */
+const SNAPSHOT_TIMEOUT = 30 * UNITS_PER_TICK;
 
 interface Read {
   host: NodeId;
@@ -145,7 +150,7 @@ class Simulation implements HostEnv, NemesisTarget {
       maxInflightMsgs: r.pick([1, 2, 8, 256]),
     };
     this.stats = {
-      replicas: this.replicas, ticks: 0, messages: 0, lost: 0, crashes: 0, leaders: 0, proposals: 0, acked: 0, reads: 0, snapshots: 0, confChanges: 0,
+      replicas: this.replicas, ticks: 0, messages: 0, lost: 0, crashes: 0, crashesInFsync: 0, pauses: 0, leaders: 0, proposals: 0, acked: 0, reads: 0, snapshots: 0, confChanges: 0,
       healToLeader: -1, healToApplied: -1,
     };
     const voters = Array.from({ length: this.replicas }, (_, i) => `n${i + 1}`);
@@ -215,9 +220,16 @@ class Simulation implements HostEnv, NemesisTarget {
       const copies = this.network.deliveries(m);
       if (copies.length === 0) {
         this.trace(`${describe(m)}: lost`);
-        if (m.type === 'MsgSnap') this.schedule(20, () => this.report(m.from, (n) => n.reportSnapshot(m.to, false)));
+        if (m.type === 'MsgSnap') this.schedule(SNAPSHOT_TIMEOUT, () => this.report(m.from, (n) => n.reportSnapshot(m.to, false)));
       }
-      copies.forEach((c, i) => this.schedule(c.delay, () => this.deliverMessage(c.m, i === 0)));
+      copies.forEach((c, i) => {
+        // The transport streams a snapshot and reports it (RawNode's duty): a stream that stalls past its timeout failed.
+        if (m.type === 'MsgSnap' && c.delay > SNAPSHOT_TIMEOUT) {
+          if (i === 0) this.schedule(SNAPSHOT_TIMEOUT, () => this.report(m.from, (n) => n.reportSnapshot(m.to, false)));
+          return;
+        }
+        this.schedule(c.delay, () => this.deliverMessage(c.m, i === 0));
+      });
     }
   }
 
@@ -322,8 +334,9 @@ class Simulation implements HostEnv, NemesisTarget {
   }
 
   crash(h: SimHost): void {
-    h.crash();
     this.stats.crashes++;
+    if (h.isBusy) this.stats.crashesInFsync++;
+    h.crash();
     if (this.nemesisRng.chance(0.7)) {
       const inc = h.incarnation;
       this.schedule(this.nemesisRng.between(1, 60) * UNITS_PER_TICK, () => {
