@@ -4,10 +4,25 @@
 // send its messages, apply its committed entries, and call advance(). The core
 // does no I/O, reads no clock and draws randomness only from `random`, so a
 // seeded simulation replays it exactly.
+//
+// The host's side of the contract:
+// - Persist a Ready in order: snapshot, entries (replacing any conflicting tail),
+//   hardState; then send its messages; then apply committedEntries (conf entries
+//   through applyConfChange); then advance(rd). Readys are persisted in the order
+//   they were taken; stepping or ticking between ready() and advance() is allowed.
+// - The leader counts its own entries toward commit only after advance(): a
+//   one-member cluster commits on the Ready after the one that persisted.
+// - Report every MsgSnap sent (reportSnapshot) and, optionally, failed sends
+//   (reportUnreachable).
+// - A new replica starts with an empty config and is caught up by a snapshot:
+//   storage.snapshot() on the leader must name it (taken after the addLearner is
+//   applied); the bootstrap config at index 0 cannot be sent.
+// - On restart, pass `applied`; the core replays conf entries up to it itself.
 import { decodeConfChange, encodeConfChange, isEmptyHardState, message, NONE } from './raft-types.js';
 import type { ConfChange, ConfState, HardState, Message, MessageType, NodeId, Ready, Role, SoftState } from './raft-types.js';
 import type { RaftStorage } from './raft-memory-storage.js';
 import type { ProgressState } from './raft-progress.js';
+import { coalesceAppends } from './raft-coalesce.js';
 import { appendEntries, bcastAppend, selfAck } from './raft-replicate.js';
 import { RaftState } from './raft-state.js';
 import { applyConfChange, step, tick } from './raft-step.js';
@@ -119,6 +134,7 @@ export class RawNode {
         throw new RaftError('invalid', `applied must not be past the commit index ${r.log.committed}: current value is ${applied}`);
       }
       r.log.appliedTo(applied);
+      replayConfChanges(r, cfg.storage, applied);
     }
     r.becomeFollower(r.term, NONE);
     this.r = r;
@@ -252,7 +268,7 @@ export class RawNode {
     const rd: Ready = {
       entries,
       committedEntries,
-      messages: r.msgs,
+      messages: coalesceAppends(r.msgs, r.maxSizePerMsg),
       readStates: r.readStates,
       mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
@@ -305,6 +321,28 @@ export class RawNode {
       }
     }
     return st;
+  }
+}
+
+/**
+ * initialState() may give the config of the last compaction; the conf entries applied after it
+ * (up to `applied`) are not handed out again, so the core applies them itself. Replaying them over
+ * a config that already has them gives the same config (each change sets one member's role), so a
+ * host that persists its own later config is fine too.
+ */
+function replayConfChanges(r: RaftState, storage: RaftStorage, applied: number): void {
+  // firstIndex, not snapshot(): a storage may build its snapshot on demand (and start streaming it).
+  const from = storage.firstIndex();
+  if (applied < from) return;
+  for (const e of storage.entries(from, applied + 1)) {
+    if (e.type !== 'conf') continue;
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch (err) {
+      throw new RaftError('invalid', `the conf entry at ${e.index} in storage is corrupt: ${(err as Error).message}`);
+    }
+    applyConfChange(r, cc);
   }
 }
 

@@ -185,3 +185,33 @@ test('a committed but unapplied membership change keeps a member from campaignin
   b.campaign();
   assert.equal(b.status().role, 'preCandidate');
 });
+
+test('a member restarted with applied past its snapshot keeps the membership changes it applied', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.node('a').proposeConfChange({ type: 'remove', node: 'c' });
+  net.deliver();
+  net.tickAll();
+  const b = net.member('b');
+  const applied = b.node.status().applied;
+  // b's storage still has the bootstrap config {a, b, c} in its snapshot; the removal is an entry at or before applied.
+  assert.deepEqual(b.storage.initialState().confState.voters, ['a', 'b', 'c']);
+  const restarted = net.restart('b', { applied });
+  assert.deepEqual(restarted.node.status().confState, { voters: ['a', 'b'], learners: [] });
+  assert.deepEqual(restarted.node.ready().committedEntries, [], 'nothing handed out again');
+});
+
+test('a leader does not send a new replica a snapshot from before it joined', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.propose('a', 'x');
+  net.compact('a'); // before the change: names only a, b and c
+  join(net, 'd');
+  net.node('a').proposeConfChange({ type: 'addLearner', node: 'd' });
+  net.deliver();
+  net.tickAll(3);
+  assert.equal(net.trace.filter((m) => m.type === 'MsgSnap').length, 0);
+  net.compact('a');
+  net.tickAll(2);
+  assert.equal(net.member('d').snapshots, 1);
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Inflights, Progress } from './raft-progress.js';
 import { majorityCommitted, majorityVoteResult } from './raft-quorum.js';
 import { ReadOnly } from './raft-read-only.js';
+import { coalesceAppends } from './raft-coalesce.js';
 import { message } from './raft-types.js';
 
 test('the inflight window fills, frees up to an acknowledged index, and refuses to overflow', () => {
@@ -98,4 +99,14 @@ test('ReadOnly confirms requests in order once a quorum acknowledged a position 
   ro.recvAck('c', c2);
   assert.deepEqual(ro.maybeAdvance(['a', 'b', 'c']).map((r) => r.req.context), ['r2']);
   assert.equal(ro.heartbeatContext(), '');
+});
+
+test('contiguous MsgApps to one follower leave as one, within maxSizePerMsg, and never across another message to it', () => {
+  const app = (to: string, index: number, n: number, commit = 0) =>
+    message({ type: 'MsgApp', to, term: 2, index, logTerm: 2, commit, entries: Array.from({ length: n }, (_, i) => ({ index: index + 1 + i, term: 2, type: 'normal' as const, data: 'x' })) });
+  const out = coalesceAppends([app('b', 5, 1), app('c', 5, 1), app('b', 6, 2, 6), message({ type: 'MsgHeartbeat', to: 'b' }), app('b', 8, 1), app('c', 7, 1)], 1000);
+  assert.deepEqual(out.map((m) => [m.type, m.to, m.index, m.entries.length, m.commit]), [
+    ['MsgApp', 'b', 5, 3, 6], ['MsgApp', 'c', 5, 1, 0], ['MsgHeartbeat', 'b', 0, 0, 0], ['MsgApp', 'b', 8, 1, 0], ['MsgApp', 'c', 7, 1, 0],
+  ]);
+  assert.equal(coalesceAppends([app('b', 5, 1), app('b', 6, 1)], 30).length, 2, 'over the size limit');
 });

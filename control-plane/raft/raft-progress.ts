@@ -58,7 +58,7 @@ export class Progress {
   recentActive = true;
   /** In 'probe': a probe is outstanding; in 'replicate': the window is full. */
   msgAppFlowPaused = false;
-  /** The highest commit index sent to this follower, so an idle follower learns a new commit once. */
+  /** The commit index last sent to this follower, so an idle follower learns a new commit once. */
   sentCommit = 0;
   readonly inflights: Inflights;
 
@@ -109,13 +109,14 @@ export class Progress {
     }
   }
 
+  /** The last commit index sent (a heartbeat may send a lower one: min(match, commit)). */
   sentCommitIndex(commit: number): void {
-    if (commit > this.sentCommit) this.sentCommit = commit;
+    this.sentCommit = commit;
   }
 
-  /** Whether the follower might not know `commit` yet and could be told in an (empty) MsgApp. */
+  /** Whether an (empty) MsgApp with `commit` could move the follower's commit index: not once it was sent up to next-1. */
   canBumpCommit(commit: number): boolean {
-    return this.sentCommit < commit && this.next - 1 >= this.sentCommit && this.state !== 'snapshot';
+    return commit > this.sentCommit && this.sentCommit < this.next - 1;
   }
 
   /** The follower acknowledged entries up to n; returns whether match moved. */

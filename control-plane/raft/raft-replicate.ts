@@ -91,8 +91,11 @@ function maybeSendSnapshot(r: RaftState, to: NodeId, pr: Progress): boolean {
     if (isStorageError(e, 'unavailable')) return false;
     throw e;
   }
-  // Index 0 is the bootstrap config, which cannot be sent: the host makes a snapshot for a new member.
+  // Index 0 is the bootstrap config, which cannot be sent; and a snapshot from before `to` joined would
+  // be refused by it. Either way the host makes a newer snapshot (after applying the addLearner).
   if (snapshot.meta.index === 0) return false;
+  const cs = snapshot.meta.confState;
+  if (!cs.voters.includes(to) && !cs.learners.includes(to)) return false;
   pr.becomeSnapshot(snapshot.meta.index);
   r.send(message({ type: 'MsgSnap', to, snapshot }));
   return true;
