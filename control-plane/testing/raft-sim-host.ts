@@ -306,8 +306,9 @@ export class SimHost {
       const cc = decodeConfChange(e.data);
       this.sm.confState = node.applyConfChange(cc);
       if (this.env.tracing) this.env.trace(`${this.id} applies ${cc.type} ${cc.node} at ${e.index}: voters ${this.sm.confState.voters.join(',')} learners ${this.sm.confState.learners.join(',')}`);
-      // The storage reports membership from its snapshot, so a restart after this entry must find one at or past it.
-      this.snapshot();
+      // RawNode's contract: a new member is caught up by a snapshot that names it. Other changes are left to
+      // the core's own replay of conf entries at a restart, which is thus tested.
+      if (cc.type === 'addLearner') this.snapshot();
       this.env.onConfApplied(this, cc);
       return;
     }

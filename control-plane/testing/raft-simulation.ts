@@ -31,12 +31,6 @@ export interface SimOptions {
   nemesisTicks?: number;
   /** Add learners, promote and remove members; default true. */
   membership?: boolean;
-  /**
-   * A joining member starts knowing the voters of the moment (a bootstrap storage without itself)
-   * rather than from an empty one. Default true while /work/sim-findings.md 06:30 is open: a joiner
-   * caught up by log replay from index 1 never learns the bootstrap voters and elects itself alone.
-   */
-  joinKnowingVoters?: boolean;
   /** A broken disk for the harness's own tests: a restart finds no vote. */
   forgetVoteOnRestart?: boolean;
   /** A broken disk for the harness's own tests: messages go out before their Ready is durable. */
@@ -364,8 +358,8 @@ class Simulation implements HostEnv, NemesisTarget {
     } else if (voters.length <= this.replicas && this.spawned < 3) {
       const id = `n${this.nextMember++}`;
       this.spawned++;
-      const initial = this.opts.joinKnowingVoters === false ? new MemoryStorage() : MemoryStorage.bootstrap(voters);
-      const h = new SimHost(id, initial, this, this.rng.fork(id));
+      // A new replica starts empty, as `bramble server --join` does: no config until the leader's snapshot.
+      const h = new SimHost(id, new MemoryStorage(), this, this.rng.fork(id));
       this.hosts.set(id, h);
       h.start(this.opts.createCore, this.base);
       cc = { type: 'addLearner', node: id, context: `${id}:7443` };
