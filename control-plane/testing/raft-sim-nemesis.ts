@@ -116,7 +116,7 @@ export function nemesisStep(t: NemesisTarget, r: SimRandom): void {
       t.trace(`nemesis: ${h.id} campaigns`);
       h.deliver((n) => n.campaign());
     }
-  } else if (x < 92) {
+  } else if (x < 90) {
     for (let i = r.between(1, 3); i > 0; i--) t.clientRead();
   } else if (t.membership) {
     t.changeMembership(r);

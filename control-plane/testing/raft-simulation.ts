@@ -345,6 +345,18 @@ class Simulation implements HostEnv, NemesisTarget {
   }
 
   changeMembership(r: SimRandom): void {
+    const gone = [...this.hosts.values()].filter((h) => h.removed && !h.up);
+    if (gone.length > 0 && r.chance(0.5)) {
+      // A removed member's stale process comes back for a while, with the log and config it had.
+      const h = r.pick(gone);
+      this.trace(`nemesis: the removed ${h.id} comes back`);
+      h.start(this.opts.createCore, this.base);
+      const inc = h.incarnation;
+      this.schedule(r.between(5, 40) * UNITS_PER_TICK, () => {
+        if (h.incarnation === inc) h.crash();
+      });
+      return;
+    }
     const l = this.leaderHost();
     if (l === undefined) return;
     const st = l.status()!;
@@ -355,7 +367,7 @@ class Simulation implements HostEnv, NemesisTarget {
       const hx = this.hosts.get(x);
       if (hx !== undefined && hx.up && hx.sm.applied >= st.commit - 3) cc = { type: 'promote', node: x };
       else if (r.chance(0.3)) cc = { type: 'remove', node: x };
-    } else if (voters.length <= this.replicas && this.spawned < 3) {
+    } else if (voters.length <= this.replicas && this.spawned < 3 && !(voters.length > 3 && r.chance(0.3))) {
       const id = `n${this.nextMember++}`;
       this.spawned++;
       // A new replica starts empty, as `bramble server --join` does: no config until the leader's snapshot.
@@ -389,7 +401,8 @@ class Simulation implements HostEnv, NemesisTarget {
     for (const h of this.hosts.values()) {
       h.fsyncUnits = [1, 6];
       h.resume();
-      if (!h.up && !h.removed) this.restart(h);
+      if (h.removed) h.crash();
+      else if (!h.up) this.restart(h);
     }
   }
 
