@@ -11,6 +11,7 @@ export function coalesceAppends(msgs: Message[], maxSizePerMsg: number): Message
   /** Per follower: the index in `out` of its last message, if that message is a MsgApp we may extend. */
   const lastApp = new Map<string, number>();
   const size = new Map<number, number>();
+  const owned = new Set<number>();
   for (const m of msgs) {
     const at = lastApp.get(m.to);
     if (m.type === 'MsgApp' && at !== undefined) {
@@ -18,7 +19,12 @@ export function coalesceAppends(msgs: Message[], maxSizePerMsg: number): Message
       const add = m.entries.reduce((n, e) => n + entrySize(e), 0);
       const cur = size.get(at)!;
       if (prev.term === m.term && prev.index + prev.entries.length === m.index && (m.entries.length === 0 || cur + add <= maxSizePerMsg)) {
-        out[at] = { ...prev, entries: prev.entries.concat(m.entries), commit: Math.max(prev.commit, m.commit) };
+        // Copied once, then grown in place: a burst of n proposals costs O(n), not O(n²).
+        const merged = owned.has(at) ? prev : { ...prev, entries: [...prev.entries] };
+        for (const e of m.entries) merged.entries.push(e);
+        merged.commit = Math.max(prev.commit, m.commit);
+        out[at] = merged;
+        owned.add(at);
         size.set(at, cur + add);
         continue;
       }

@@ -113,3 +113,28 @@ test('no message from the network, however wrong or stale, makes step throw or b
     assert.deepEqual(after.slice(0, before.length), before);
   }
 });
+
+test('the host may step messages between ready() and advance(): nothing is handed out twice and replaced entries are not taken as durable', () => {
+  const s = MemoryStorage.bootstrap(['a', 'b', 'c']);
+  const n = new RawNode({ id: 'b', storage: s, electionTick: 10, heartbeatTick: 1, random: seededRandom(1) });
+  const e = (index: number, term: number, data: string) => ({ index, term, type: 'normal' as const, data });
+  n.step(message({ type: 'MsgApp', from: 'a', to: 'b', term: 1, entries: [e(1, 1, 'x'), e(2, 1, 'y')], commit: 1 }));
+  const rd1 = n.ready();
+  assert.deepEqual(rd1.entries.map((x) => x.data), ['x', 'y']);
+  assert.deepEqual(rd1.committedEntries.map((x) => x.data), ['x']);
+  // Before rd1 is durable, a new leader replaces entry 2 and commits it.
+  n.step(message({ type: 'MsgApp', from: 'c', to: 'b', term: 2, index: 1, logTerm: 1, entries: [e(2, 2, 'z')], commit: 2 }));
+  const rd2 = n.ready();
+  assert.deepEqual(rd2.entries.map((x) => x.data), ['z'], 'only the new entry');
+  assert.deepEqual(rd2.committedEntries.map((x) => x.data), ['z'], 'x is not handed out again');
+  for (const rd of [rd1, rd2]) {
+    s.append(rd.entries);
+    if (rd.hardState) s.setHardState(rd.hardState);
+  }
+  n.advance(rd1);
+  assert.equal(n.hasReady(), false, 'what rd2 holds is with the host already');
+  n.advance(rd2);
+  assert.equal(n.hasReady(), false);
+  assert.deepEqual(s.entries(1, 3).map((x) => x.data), ['x', 'z']);
+  assert.equal(n.status().applied, 2);
+});

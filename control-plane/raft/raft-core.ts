@@ -116,7 +116,6 @@ export class RawNode {
       maxSizePerMsg,
       maxInflightMsgs,
       maxCommittedSizePerReady: maxSizePerMsg,
-      applied: cfg.applied ?? 0,
     });
     const { hardState, confState } = cfg.storage.initialState();
     r.trk.restore(confState, r.log.lastIndex() + 1);
@@ -130,9 +129,11 @@ export class RawNode {
     }
     const applied = cfg.applied ?? 0;
     if (applied > 0) {
-      if (applied > r.log.committed) {
-        throw new RaftError('invalid', `applied must not be past the commit index ${r.log.committed}: current value is ${applied}`);
+      if (applied > r.log.lastIndex()) {
+        throw new RaftError('invalid', `applied must not be past the last index ${r.log.lastIndex()}: current value is ${applied}`);
       }
+      // What was applied was committed: a host that does not fsync commit-only hard states may find it higher.
+      if (applied > r.log.committed) r.log.committed = applied;
       r.log.appliedTo(applied);
       replayConfChanges(r, cfg.storage, applied);
     }

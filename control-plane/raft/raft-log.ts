@@ -119,6 +119,8 @@ export class RaftLog {
 
   /** Term of entry i, or 0 outside the log (no real entry has term 0). */
   termOrZero(i: number): number {
+    // Bounds first: a new entry is outside the log on every MsgApp, and building an error costs a stack trace.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return 0;
     try {
       return this.term(i);
     } catch (e) {
@@ -132,12 +134,8 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (e) {
-      if (isStorageError(e)) return false;
-      throw e;
-    }
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return false;
+    return this.termOrZero(i) === term;
   }
 
   /** Whether a candidate's last entry (index, term) is at least as up to date as ours (Raft §5.4.1). */

@@ -215,3 +215,19 @@ test('a leader does not send a new replica a snapshot from before it joined', ()
   net.tickAll(2);
   assert.equal(net.member('d').snapshots, 1);
 });
+
+test('a member removed while cut off, which never learns it, does not disrupt the cluster when it comes back', () => {
+  const net = new TestNetwork(['a', 'b', 'c', 'd']);
+  net.campaign('a');
+  net.isolate('d');
+  net.node('a').proposeConfChange({ type: 'remove', node: 'd' });
+  net.deliver();
+  net.tickAll();
+  assert.deepEqual(net.node('a').status().confState.voters, ['a', 'b', 'c']);
+  net.heal();
+  net.tickAll(100);
+  assert.equal(net.leader(), 'a');
+  assert.equal(net.node('a').status().term, 1);
+  assert.ok(net.trace.some((m) => m.from === 'd' && m.type === 'MsgPreVote'), 'd did try');
+  assert.equal(net.node('d').status().term, 1, 'pre-vote kept d from raising its term');
+});

@@ -138,7 +138,9 @@ export class MemoryStorage implements RaftStorage {
     if (at > this.ents.length) {
       throw new RaftStorageError('unavailable', `entry ${fresh[0]!.index} would leave a gap after the last index ${this.lastIndex()}`);
     }
-    this.ents = this.ents.slice(0, at).concat(fresh);
+    // The common case appends at the end: no copy of the whole log on every Ready.
+    if (at === this.ents.length) for (const e of fresh) this.ents.push(e);
+    else this.ents = this.ents.slice(0, at).concat(fresh);
   }
 
   /** Bytes of the entries kept, for compaction by size. */

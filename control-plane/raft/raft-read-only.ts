@@ -43,8 +43,4 @@ export class ReadOnly {
     this.confirmed = upTo;
     return done;
   }
-
-  pending(): number {
-    return this.unconfirmed.length;
-  }
 }

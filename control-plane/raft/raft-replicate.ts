@@ -5,7 +5,7 @@
 import { isStorageError } from './raft-memory-storage.js';
 import type { Progress } from './raft-progress.js';
 import type { RaftState } from './raft-state.js';
-import { message, type Entry, type NodeId } from './raft-types.js';
+import { message, type Entry, type Message, type NodeId } from './raft-types.js';
 
 export function becomeLeader(r: RaftState): void {
   if (r.role === 'follower') throw new Error('a follower cannot become leader without an election');
@@ -127,7 +127,7 @@ export function sendTimeoutNow(r: RaftState, to: NodeId): void {
 }
 
 /** ReadIndex on a leader: ReadOnlySafe, a heartbeat round confirms the leader still leads. */
-export function handleReadIndex(r: RaftState, m: ReturnType<typeof message>): void {
+export function handleReadIndex(r: RaftState, m: Message): void {
   if (r.trk.isSingleton() && r.trk.isVoter(r.id)) {
     r.respondToReadIndex(m, r.log.committed);
     return;

@@ -233,6 +233,11 @@ test('a restarted member hands out again the committed entries after its applied
     () => new RawNode({ id: 'a', storage: m.storage, electionTick: 10, heartbeatTick: 1, random: seededRandom(2), applied: 9 }),
     isReason('invalid'),
   );
+  // A commit-only hard state that was never fsynced: applied stands in for the commit index.
+  m.storage.setHardState({ ...m.storage.initialState().hardState, commit: 1 });
+  const n3 = new RawNode({ id: 'a', storage: m.storage, electionTick: 10, heartbeatTick: 1, random: seededRandom(2), applied: 3 });
+  assert.equal(n3.status().commit, 3);
+  assert.equal(n3.hasReady(), false);
 });
 
 test('a restarted member keeps its term and vote, so it cannot vote twice in a term', () => {
@@ -253,4 +258,22 @@ test('config values out of range are refused with the rule and the value', () =>
   assert.throws(() => new RawNode({ id: 'a', storage: s, electionTick: 1, heartbeatTick: 1, random: Math.random }), /electionTick must be greater than heartbeatTick \(1\): current value is 1/);
   assert.throws(() => new RawNode({ id: 'a', storage: s, electionTick: 10, heartbeatTick: 0, random: Math.random }), /heartbeatTick must be a positive integer: current value is 0/);
   assert.throws(() => new RawNode({ id: '', storage: s, electionTick: 10, heartbeatTick: 1, random: Math.random }), isReason('invalid'));
+});
+
+test('leadership goes only to a voter, and a transfer to a member being removed is abandoned', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.add('l', new MemoryStorage());
+  net.node('a').proposeConfChange({ type: 'addLearner', node: 'l' });
+  net.deliver();
+  assert.throws(() => net.node('a').transferLeadership('l'), isReason('invalid'));
+  assert.throws(() => net.node('a').transferLeadership('nobody'), isReason('invalid'));
+  net.isolate('c');
+  net.node('a').transferLeadership('c');
+  net.deliver();
+  assert.equal(net.node('a').status().leadTransferee, 'c');
+  net.node('a').applyConfChange({ type: 'remove', node: 'c' }); // as when the removal is applied
+  assert.equal(net.node('a').status().leadTransferee, '');
+  net.propose('a', 'x');
+  assert.deepEqual(net.appliedData('b'), ['x']);
 });

@@ -18,7 +18,6 @@ export interface RaftOptions {
   maxSizePerMsg: number;
   maxInflightMsgs: number;
   maxCommittedSizePerReady: number;
-  applied: number;
 }
 
 /** Vote and pre-vote messages carry their own term (a pre-vote is for a future term); every other message gets the sender's. */
@@ -77,10 +76,6 @@ export class RaftState {
   promotable(): boolean {
     const pr = this.trk.progress.get(this.id);
     return pr !== undefined && !pr.isLearner && !this.log.hasPendingSnapshot();
-  }
-
-  isLearnerOrAbsent(): boolean {
-    return !this.trk.isVoter(this.id);
   }
 
   pastElectionTimeout(): boolean {
