@@ -41,8 +41,8 @@ export class SimDisk {
   /** What survives a crash. */
   private durable: MemoryStorage;
   private durableSm: { values: string[]; length: number; applied: number; confState: ConfState };
-  /** Written to the page cache, not yet fsynced, in order. */
-  private pending: Op[] = [];
+  /** Written to the page cache, not yet fsynced, in order; `sm` marks the state machine's own (snapshots, compaction). */
+  private pending: { op: Op; sm: boolean }[] = [];
   fsyncs = 0;
 
   constructor(initial: MemoryStorage) {
@@ -51,18 +51,30 @@ export class SimDisk {
     this.durableSm = { values: [], length: 0, applied: 0, confState: copyConf(cs) };
   }
 
-  /** A write the host made to the live storage, durable at the next fsync. */
-  write(op: Op): void {
-    this.pending.push(op);
+  /** A write the host made to the live storage, durable at the next fsync; `sm` if the state machine's. */
+  write(op: Op, sm = false): void {
+    this.pending.push({ op, sm });
   }
 
   /** Makes every pending write durable, and the state machine as it stands now. */
   fsync(sm: StateMachine): void {
-    for (const op of this.pending) op(this.durable);
+    for (const p of this.pending) p.op(this.durable);
     this.pending = [];
     // Values are only appended to or replaced wholesale, so the array and a length describe the durable list.
     this.durableSm = { values: sm.values, length: sm.values.length, applied: sm.applied, confState: copyConf(sm.confState) };
     this.fsyncs++;
+  }
+
+  /**
+   * Only the state machine becomes durable (the store's own synced batch), not the log writes waiting
+   * with it: a restart may then find applied past its durable commit index (a commit-only hard state,
+   * which needs no fsync, lost), which the core must take.
+   */
+  fsyncStateMachine(sm: StateMachine): void {
+    // Its snapshots go with it: a snapshot is the state machine's (the real store builds it on demand).
+    for (const p of this.pending) if (p.sm) p.op(this.durable);
+    this.pending = this.pending.filter((p) => !p.sm);
+    this.durableSm = { values: sm.values, length: sm.values.length, applied: sm.applied, confState: copyConf(sm.confState) };
   }
 
   /** The crash: the page cache is gone. */

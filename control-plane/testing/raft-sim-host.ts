@@ -326,7 +326,7 @@ export class SimHost {
     const cs = { voters: [...this.sm.confState.voters], learners: [...this.sm.confState.learners] };
     const data = JSON.stringify(this.sm.values);
     this.storage.createSnapshot(index, cs, data);
-    this.disk.write((d) => d.createSnapshot(index, cs, data));
+    this.disk.write((d) => d.createSnapshot(index, cs, data), true);
   }
 
   private maybeCompact(): void {
@@ -336,13 +336,15 @@ export class SimHost {
     const to = this.sm.applied - this.env.keepEntries;
     if (to >= first) {
       this.storage.compact(to);
-      this.disk.write((d) => d.compact(to));
+      this.disk.write((d) => d.compact(to), true);
       if (this.env.tracing) this.env.trace(`${this.id} snapshots at ${this.sm.applied} and compacts its log to ${to}`);
     }
   }
 
   /** LevelDB's own flush: the page cache becomes durable without a Ready asking. */
-  flush(): void {
-    if (this.up) this.disk.fsync(this.sm);
+  flush(stateMachineOnly = false): void {
+    if (!this.up) return;
+    if (stateMachineOnly) this.disk.fsyncStateMachine(this.sm);
+    else this.disk.fsync(this.sm);
   }
 }
