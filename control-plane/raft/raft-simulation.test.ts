@@ -11,8 +11,8 @@ import { message, type Message, type Ready, type ReadState } from './raft-types.
 import { describeFailure, runSimulation, type CoreFactory, type SimCore, type SimOptions, type SimResult } from '../testing/raft-simulation.js';
 import type { Invariant } from '../testing/raft-sim-checker.js';
 
-// About 260 seeds per CPU-second (h-core 4c5a865): 5,000 seeds take ~20 s on a free core, and ~90 s on the
-// shared 2-core dev machine at a load average of 14 (measured 43-210 seeds/s there, by load).
+// About 290 seeds per CPU-second (h-core de787b9): 5,000 seeds take ~17 s on a free core; on the shared
+// 2-core dev machine, 31 s at a load average of 9 (the whole file 34 s), and about 90 s at a load of 14.
 const DEFAULT_SEEDS = 5000;
 
 function envInt(name: string): number | undefined {
