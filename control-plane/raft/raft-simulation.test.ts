@@ -12,7 +12,8 @@ import { describeFailure, runSimulation, type CoreFactory, type SimCore, type Si
 import type { Invariant } from '../testing/raft-sim-checker.js';
 
 // About 290 seeds per CPU-second (h-core de787b9): 5,000 seeds take ~17 s on a free core; on the shared
-// 2-core dev machine, 31 s at a load average of 9 (the whole file 34 s), and about 90 s at a load of 14.
+// 2-core dev machine, 31 s at a load average of 9 (the whole file 34 s); at a load of 14 an earlier, slower
+// core ran 43 seeds/s, which would make these 5,000 about two minutes.
 const DEFAULT_SEEDS = 5000;
 
 function envInt(name: string): number | undefined {
