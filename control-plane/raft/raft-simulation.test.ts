@@ -208,7 +208,7 @@ if (single === undefined) {
   });
 
   test('a leader that commits without a quorum is caught', () => {
-    assertCaught('committing without a quorum', { createCore: commitsWithoutQuorum }, ['leader completeness', 'state machine safety', 'acknowledged write', 'log matching'], 200);
+    assertCaught('committing without a quorum', { createCore: commitsWithoutQuorum }, ['leader completeness', 'state machine safety', 'acknowledged write', 'log matching', 'core contract'], 200);
   });
 
   test('a core that hands out committed entries twice is caught by state machine safety', () => {
@@ -228,7 +228,7 @@ if (single === undefined) {
   });
 
   test('a host that sends a Ready\'s messages before its fsync is caught', () => {
-    assertCaught('sending before the fsync', { createCore: realCore, lieAboutFsync: true }, ['leader completeness', 'state machine safety', 'acknowledged write', 'durable state', 'election safety', 'log matching', 'liveness'], 300);
+    assertCaught('sending before the fsync', { createCore: realCore, lieAboutFsync: true }, ['leader completeness', 'state machine safety', 'acknowledged write', 'durable state', 'election safety', 'log matching', 'liveness', 'core contract'], 300);
   });
 
   // Open finding (/work/sim-findings.md, 07:10): with the state machine and its snapshots synced apart from the
