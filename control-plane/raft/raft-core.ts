@@ -120,10 +120,12 @@ export class RawNode {
     const { hardState, confState } = cfg.storage.initialState();
     r.trk.restore(confState, r.log.lastIndex() + 1);
     if (!isEmptyHardState(hardState)) {
-      if (hardState.commit < r.log.committed || hardState.commit > r.log.lastIndex()) {
+      if (hardState.commit > r.log.lastIndex()) {
         throw new RaftError('invalid', `the stored commit index must be within [${r.log.committed}, ${r.log.lastIndex()}]: current value is ${hardState.commit}`);
       }
-      r.log.committed = hardState.commit;
+      // A snapshot holds only committed entries: a host that syncs its state machine (and so
+      // its snapshots) apart from the hard state may find the stored commit index behind it.
+      r.log.committed = Math.max(hardState.commit, r.log.committed);
       r.term = hardState.term;
       r.vote = hardState.vote;
     }

@@ -233,7 +233,7 @@ if (single === undefined) {
 
   // Open finding (/work/sim-findings.md, 07:10): with the state machine and its snapshots synced apart from the
   // log's hard state, a restart finds a snapshot past the stored commit index and RawNode refuses to start.
-  test('a replica restarts when its state machine was synced past its stored commit index', { todo: 'sim-findings 07:10' }, () => {
+  test('a replica restarts when its state machine was synced past its stored commit index', () => {
     const seeds = Array.from({ length: 300 }, (_, i) => i + 1);
     const { failures } = runSeeds(seeds, { createCore: realCore, stateMachineSyncedAlone: true }, 3);
     if (failures.length > 0) assert.fail(failures.map((f) => `seed ${f.seed}: ${(f.message ?? "").slice(0, 300)}`).join('\n'));
