@@ -264,61 +264,34 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
   const failure = (e: unknown): BrambleError =>
     mapCallError(e as grpc.ServiceError, { address: current.address, configPath, deadlineMs, connected: isReady() });
 
-  function logs(req: LogsRequest): LogStream {
-    const stream = client().Logs(req, new grpc.Metadata());
+  /** A server stream as an async iterable that ends quietly once cancelled; other failures are mapped. */
+  function readable<T, U>(stream: grpc.ClientReadableStream<T>, pick: (item: T) => U): AsyncGenerator<U> & { cancel(): void } {
     let cancelled = false;
-    async function* chunks(): AsyncGenerator<Buffer> {
+    async function* items(): AsyncGenerator<U> {
       try {
-        for await (const chunk of stream as AsyncIterable<LogChunk__Output>) yield chunk.data;
+        for await (const item of stream as AsyncIterable<T>) yield pick(item);
       } catch (e) {
         if (!cancelled) throw failure(e);
       }
     }
-    return Object.assign(chunks(), {
+    return Object.assign(items(), {
       cancel: () => {
         cancelled = true;
         stream.cancel();
       },
     });
   }
+
+  const logs = (req: LogsRequest): LogStream => readable(client().Logs(req, new grpc.Metadata()), (c: LogChunk__Output) => c.data);
 
   function snapshotStore(): LogStream {
     const stream = client().SnapshotStore({}, new grpc.Metadata());
-    let cancelled = false;
     // Cancelled before it is read (the file could not be written): the iterator reports errors, not this.
     stream.on('error', () => undefined);
-    async function* chunks(): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of stream as AsyncIterable<SnapshotChunk__Output>) yield chunk.data;
-      } catch (e) {
-        if (!cancelled) throw failure(e);
-      }
-    }
-    return Object.assign(chunks(), {
-      cancel: () => {
-        cancelled = true;
-        stream.cancel();
-      },
-    });
+    return readable(stream, (c: SnapshotChunk__Output) => c.data);
   }
 
-  function watch(req: WatchRequest): WatchStream {
-    const stream = client().Watch(req, new grpc.Metadata());
-    let cancelled = false;
-    async function* events(): AsyncGenerator<WatchEvent__Output> {
-      try {
-        for await (const event of stream as AsyncIterable<WatchEvent__Output>) yield event;
-      } catch (e) {
-        if (!cancelled) throw failure(e);
-      }
-    }
-    return Object.assign(events(), {
-      cancel: () => {
-        cancelled = true;
-        stream.cancel();
-      },
-    });
-  }
+  const watch = (req: WatchRequest): WatchStream => readable(client().Watch(req, new grpc.Metadata()), (e: WatchEvent__Output) => e);
 
   function importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImportImageResponse__Output> {
     return new Promise((resolve, reject) => {
