@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
 import { buildServiceRules } from './service-rules.js';
-import { emptyExisting, parseSavedChains, planCleanup, planRestore } from './service-rules-restore.js';
+import { emptyExisting, parseSavedChains, planCleanup, planRestore, splitSavedTables } from './service-rules-restore.js';
 import { endpointChain, serviceChain } from './service-rules-names.js';
 
 const svc = (name: string, ip: string) => makeService(name, { clusterIP: ip, ports: [{ port: 80 }] });
@@ -40,11 +40,25 @@ describe('restore planning', () => {
     assert.ok(second.rulesWritten < second.rulesTotal);
   });
 
-  test('an unchanged snapshot writes no chain at all', () => {
+  test('an unchanged snapshot writes no chain at all, and no restore input', () => {
     const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
     const again = planRestore(buildServiceRules(snapOf(['10.42.1.5'])), { previous: first.state });
-    assert.equal(again.text, '*filter\nCOMMIT\n*nat\nCOMMIT\n');
+    assert.equal(again.text, '');
     assert.equal(again.rulesWritten, 0);
+  });
+
+  test('a partial plan leaves out the table it has nothing for', () => {
+    const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
+    const second = planRestore(buildServiceRules(snapOf(['10.42.1.6'])), { previous: first.state });
+    assert.doesNotMatch(second.text, /^\*filter$/m, 'only nat chains changed');
+    assert.match(second.text, /^\*nat\n[^]*\nCOMMIT\n$/);
+  });
+
+  test('a whole iptables-save splits into its filter and nat sections, a table not printed reading as empty', () => {
+    const save = '# Generated\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*nat\n:BRAMBLE-SERVICES - [0:0]\n-A BRAMBLE-SERVICES -j RETURN\nCOMMIT\n# Completed\n';
+    assert.deepEqual(splitSavedTables(save), { filter: '', nat: '*nat\n:BRAMBLE-SERVICES - [0:0]\n-A BRAMBLE-SERVICES -j RETURN\nCOMMIT' });
+    assert.deepEqual(splitSavedTables('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'), { filter: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT', nat: '' });
+    assert.deepEqual(splitSavedTables(''), { filter: '', nat: '' });
   });
 
   test('a Service losing its last endpoint rewrites the dispatch chains in both tables', () => {

@@ -24,6 +24,7 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
 export type ExistingChains = Record<TableName, Map<string, string[]>>;
 
 export interface RestorePlan {
+  /** Empty when a partial sync has nothing to change. */
   text: string;
   /** Chains declared (flushed and rewritten), per table. */
   written: Record<TableName, string[]>;
@@ -87,9 +88,13 @@ export function planRestore(
       chainLines.push(`:${chain} - [0:0]`);
       ruleLines.push(`-X ${chain}`);
     }
-    out.push(`*${table}`, ...chainLines, ...ruleLines, ...(opts.extraLines?.[table] ?? []), 'COMMIT');
+    const extra = opts.extraLines?.[table] ?? [];
+    // A partial sync leaves out a table it has nothing for: with the legacy backend every
+    // table in the input is copied out of the kernel, even one that is not changed.
+    if (previous && chainLines.length === 0 && extra.length === 0) continue;
+    out.push(`*${table}`, ...chainLines, ...ruleLines, ...extra, 'COMMIT');
   }
-  return { text: `${out.join('\n')}\n`, written, deleted, skipped, rulesWritten, rulesTotal, state };
+  return { text: out.length > 0 ? `${out.join('\n')}\n` : '', written, deleted, skipped, rulesWritten, rulesTotal, state };
 }
 
 /** The whole rule set as one restore input: what the golden files hold. */
@@ -110,6 +115,23 @@ export function planCleanup(existing: ExistingChains, jumpDeletes: Record<TableN
     out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...jumpDeletes[table], ...chains.map((c) => `-X ${c}`), 'COMMIT');
   }
   return out.length ? `${out.join('\n')}\n` : '';
+}
+
+/**
+ * The filter and nat sections of a whole `iptables-save` (every table): each from its
+ * `*TABLE` line to its COMMIT. A table the kernel has not loaded yet (legacy, in a fresh
+ * namespace) is not printed at all, and reads as empty.
+ */
+export function splitSavedTables(saveText: string): Record<TableName, string> {
+  const out: Record<TableName, string> = { filter: '', nat: '' };
+  const text = `\n${saveText}`;
+  for (const table of TABLES) {
+    const at = text.indexOf(`\n*${table}\n`);
+    if (at < 0) continue;
+    const end = text.indexOf('\nCOMMIT', at);
+    out[table] = text.slice(at + 1, end < 0 ? text.length : end + '\nCOMMIT'.length);
+  }
+  return out;
 }
 
 /** The Bramble chains of one table's `iptables-save -t TABLE` output, with their rules as iptables prints them. */
