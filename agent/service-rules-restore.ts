@@ -58,7 +58,9 @@ export function planRestore(
 ): RestorePlan {
   const written: Record<TableName, string[]> = { filter: [], nat: [] };
   const deleted: Record<TableName, string[]> = { filter: [], nat: [] };
-  const state: WrittenState = { filter: new Map(), nat: new Map() };
+  // The rule set's own maps: nothing changes them after the build, and a copy of 4,000
+  // entries per sync is garbage the restore then competes with.
+  const state: WrittenState = { filter: set.filter, nat: set.nat };
   const out: string[] = [];
   let skipped = 0;
   let rulesWritten = 0;
@@ -69,7 +71,6 @@ export function planRestore(
     const chainLines: string[] = [];
     const ruleLines: string[] = [];
     for (const [chain, lines] of rules) {
-      state[table].set(chain, lines);
       rulesTotal += lines.length;
       if (previous && sameRules(previous.get(chain), lines)) {
         skipped++;
@@ -77,10 +78,11 @@ export function planRestore(
       }
       written[table].push(chain);
       chainLines.push(`:${chain} - [0:0]`);
-      for (const l of lines) ruleLines.push(l);
+      // One string per chain: joined once here rather than 11,000 lines spread into `out`.
+      if (lines.length > 0) ruleLines.push(lines.join('\n'));
       rulesWritten += lines.length;
     }
-    const candidates = previous ? [...previous.keys()] : [...(opts.existing?.[table].keys() ?? [])];
+    const candidates = previous ? previous.keys() : (opts.existing?.[table].keys() ?? []);
     for (const chain of candidates) {
       if (!isServiceChainName(chain) || rules.has(chain)) continue;
       deleted[table].push(chain);
@@ -92,7 +94,11 @@ export function planRestore(
     // A partial sync leaves out a table it has nothing for: with the legacy backend every
     // table in the input is copied out of the kernel, even one that is not changed.
     if (previous && chainLines.length === 0 && extra.length === 0) continue;
-    out.push(`*${table}`, ...chainLines, ...ruleLines, ...extra, 'COMMIT');
+    out.push(`*${table}`);
+    if (chainLines.length > 0) out.push(chainLines.join('\n'));
+    if (ruleLines.length > 0) out.push(ruleLines.join('\n'));
+    if (extra.length > 0) out.push(extra.join('\n'));
+    out.push('COMMIT');
   }
   return { text: out.length > 0 ? `${out.join('\n')}\n` : '', written, deleted, skipped, rulesWritten, rulesTotal, state };
 }
