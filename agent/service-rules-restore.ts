@@ -143,12 +143,18 @@ export function splitSavedTables(saveText: string): Record<TableName, string> {
 /** The Bramble chains of one table's `iptables-save -t TABLE` output, with their rules as iptables prints them. */
 export function parseSavedChains(saveText: string): Map<string, string[]> {
   const chains = new Map<string, string[]>();
+  // The name is the word after ":" or "-A ": cut out, not split (a read-back of 11,000
+  // rules would make an array of every rule's words).
+  const word = (line: string, from: number): string => {
+    const end = line.indexOf(' ', from);
+    return end < 0 ? line.slice(from) : line.slice(from, end);
+  };
   for (const line of saveText.split('\n')) {
     if (line.startsWith(`:${CHAIN_PREFIX}`)) {
-      const name = line.slice(1).split(' ')[0]!;
+      const name = word(line, 1);
       if (!chains.has(name)) chains.set(name, []);
     } else if (line.startsWith(`-A ${CHAIN_PREFIX}`)) {
-      const name = line.slice(3).split(' ')[0]!;
+      const name = word(line, 3);
       let rules = chains.get(name);
       if (!rules) chains.set(name, (rules = []));
       rules.push(line);
