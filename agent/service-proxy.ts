@@ -18,7 +18,7 @@ import { jumpDeleteLines, missingJumpLines } from './iptables-jumps.js';
 import { staleUdpFlows, udpTargets, type UdpPortTargets } from './service-conntrack.js';
 import { ServiceRulesCache, buildServiceRules, type ServiceSnapshot } from './service-rules.js';
 import {
-  TABLES, emptyExisting, missingBaseChains, parseSavedChains, planCleanup, planRestore, splitSavedTables,
+  TABLES, emptyExisting, finishPlan, missingBaseChains, parseSavedChains, planChains, planCleanup, splitSavedTables,
   type ExistingChains, type TableName, type WrittenState,
 } from './service-rules-restore.js';
 
@@ -212,6 +212,8 @@ export class ServiceProxy implements ServiceRules {
     reading?.catch(() => undefined);
     const b0 = clock.now();
     const set = buildServiceRules(snapshot, this.cache);
+    // The bulk of the input too: only the stale chains and the jumps wait for the read.
+    const chains = planChains(set, full ? undefined : this.state);
     const buildMs = clock.now() - b0;
     let existing: ExistingChains | undefined;
     let jumps: Record<TableName, string[]> | undefined;
@@ -221,7 +223,7 @@ export class ServiceProxy implements ServiceRules {
       jumps = missingJumpLines(tables.saved);
     }
     const t1 = clock.now();
-    const plan = full ? planRestore(set, { existing, extraLines: jumps }) : planRestore(set, { previous: this.state });
+    const plan = finishPlan(chains, { existing, extraLines: jumps });
     const t2 = clock.now();
     if (plan.text) await this.restore(plan.text);
     const t3 = clock.now();

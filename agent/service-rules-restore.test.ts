@@ -76,6 +76,20 @@ describe('restore planning', () => {
     assert.doesNotMatch(second.text, /-X BRAMBLE-(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ)/);
   });
 
+  test('a NodePort Service losing its endpoints has every stale chain flushed before the first is deleted (EXT jumps to SVC, SVC to SEP)', () => {
+    const np = makeService('np', { type: 'NodePort', clusterIP: '10.43.0.30', ports: [{ port: 80, nodePort: 30080 }] });
+    const snapNp = (ips: string[]) => makeSnapshot([np], [makeEndpoints('np', [{ ready: ips, ports: [{ port: 80 }] }])]);
+    const first = planRestore(buildServiceRules(snapNp(['10.42.1.5', '10.42.1.6'])));
+    const second = planRestore(buildServiceRules(snapNp([])), { previous: first.state });
+    assert.equal(second.deleted.nat.length, 4, 'EXT, SVC and two SEP chains');
+    const lines = second.text.split('\n');
+    const firstDelete = lines.findIndex((l) => l.startsWith('-X '));
+    for (const chain of second.deleted.nat) {
+      const flushedAt = lines.indexOf(`:${chain} - [0:0]`);
+      assert.ok(flushedAt >= 0 && flushedAt < firstDelete, `${chain} must be flushed before line ${firstDelete}: it is at ${flushedAt}`);
+    }
+  });
+
   test('a full plan deletes stale service chains found in the tables but never base or foreign ones', () => {
     const existing = emptyExisting();
     existing.nat.set('BRAMBLE-SVC-OLDOLDOLDOLDOLD1', []);
