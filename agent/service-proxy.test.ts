@@ -171,6 +171,49 @@ describe('ServiceProxy', () => {
     assert.equal(proxy.lastSync()!.chainsDeleted, 1);
     await proxy.stop();
   });
+
+  test('partial syncs read nothing back, and the next periodic full sync still removes a stale chain and rewrites every chain', async () => {
+    const { clock, proxy, restores, runner, saves } = setup();
+    await proxy.start();
+    proxy.update(snap(['10.42.1.5']));
+    await clock.advance(0);
+    for (const ip of ['10.42.1.6', '10.42.1.7', '10.42.1.8']) {
+      await clock.advance(2_000);
+      proxy.update(snap([ip]));
+      await clock.advance(0);
+      assert.equal(proxy.lastSync()!.full, false);
+    }
+    assert.equal(saves().length, 1, 'only the first sync read the tables');
+    assert.doesNotMatch(restores()[3]!.input!, new RegExp(`:${serviceChain('default/b', 'tcp')} `), 'b was not touched by the partial syncs');
+    // Meanwhile the tables drifted: a chain left by an agent that crashed, and b's chains and the jumps flushed.
+    const stale = endpointChain('default/gone', 'tcp', '10.42.9.9:80');
+    runner.on((c) => c.file === 'iptables-nft-save' && c.args.length === 0, { stdout: `*filter\nCOMMIT\n*nat\n:BRAMBLE-SERVICES - [0:0]\n:${stale} - [0:0]\nCOMMIT\n` });
+    await clock.advance(60_000 - 6_000);
+    const report = proxy.lastSync()!;
+    assert.equal(report.full, true);
+    assert.equal(saves().length, 2);
+    const input = restores().at(-1)!.input!;
+    assert.match(input, new RegExp(`-X ${stale}\n`));
+    assert.match(input, new RegExp(`:${serviceChain('default/b', 'tcp')} - \\[0:0\\]\n`), 'every chain is rewritten, the unchanged ones too');
+    assert.match(input, new RegExp(`:${endpointChain('default/b', 'tcp', '10.42.1.20:80')} - \\[0:0\\]\n`));
+    assert.equal((input.match(/^-I /gm) ?? []).length, JUMP_RULES.length, 'the jumps gone from the read-back are inserted again');
+    assert.equal(report.chainsDeleted, 1);
+    await proxy.stop();
+  });
+
+  test('a snapshot that changes no rule starts no restore', async () => {
+    const { clock, proxy, restores } = setup();
+    await proxy.start();
+    proxy.update(snap(['10.42.1.5']));
+    await clock.advance(0);
+    proxy.update(snap(['10.42.1.5']));
+    await clock.advance(1_000);
+    const report = await proxy.synced();
+    assert.equal(report.full, false);
+    assert.equal(report.chainsWritten, 0);
+    assert.equal(restores().length, 1);
+    await proxy.stop();
+  });
 });
 
 describe('FakeServiceRules', () => {
