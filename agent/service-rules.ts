@@ -131,11 +131,11 @@ class Tables {
   add(table: 'filter' | 'nat', chain: string, ...args: string[]): void {
     this.chain(table, chain).push(`-A ${chain} ${args.join(' ')}`);
   }
+}
 
-  /** One rule from its text after `-A CHAIN `: the per-service writers build whole lines, 11,000 of them per sync at scale. */
-  rule(rules: string[], chain: string, spec: string): void {
-    rules.push(`-A ${chain} ${spec}`);
-  }
+/** One rule from its text after `-A CHAIN `: the per-service writers build whole lines (11,000 per sync at scale), not lists of words to join. */
+function rule(rules: string[], chain: string, spec: string): void {
+  rules.push(`-A ${chain} ${spec}`);
 }
 
 function writeBaseRules(t: Tables, snap: ServiceSnapshot): void {
@@ -184,14 +184,14 @@ function writeBalancing(t: Tables, ctx: WriteContext, chain: string, spn: string
   const comment = (ep: PortEndpoint): string => (ctx.endpointComments ? `-m comment --comment "${spn} -> ${ep.key}" ` : '');
   if (affinitySeconds !== undefined) {
     for (const ep of eps) {
-      t.rule(rules, chain, `${comment(ep)}-m recent --name ${ep.chain} --rcheck --seconds ${affinitySeconds} --reap -j ${ep.chain}`);
+      rule(rules, chain, `${comment(ep)}-m recent --name ${ep.chain} --rcheck --seconds ${affinitySeconds} --reap -j ${ep.chain}`);
     }
   }
   const n = eps.length;
   for (let i = 0; i < n; i++) {
     const ep = eps[i]!;
     const random = i < n - 1 ? `-m statistic --mode random --probability ${probability(n - i)} ` : '';
-    t.rule(rules, chain, `${comment(ep)}${random}-j ${ep.chain}`);
+    rule(rules, chain, `${comment(ep)}${random}-j ${ep.chain}`);
   }
 }
 
@@ -222,9 +222,9 @@ function writeServicePort(t: Tables, ctx: WriteContext, svc: Service, port: Serv
   const portal = `-m comment --comment "${spn} cluster IP" ${match} -d ${clusterIP} --dport ${port.port}`;
 
   if (hasEndpoints) {
-    t.rule(t.chain('nat', NAT_SERVICES), NAT_SERVICES, `${portal} -j ${svcChain}`);
+    rule(t.chain('nat', NAT_SERVICES), NAT_SERVICES, `${portal} -j ${svcChain}`);
     // Off-cluster clients of a VIP may be answered from another board: masquerade them.
-    t.rule(t.chain('nat', svcChain), svcChain, `${portal} ! -s ${snap.clusterCIDR} -j ${NAT_MARK_MASQ}`);
+    rule(t.chain('nat', svcChain), svcChain, `${portal} ! -s ${snap.clusterCIDR} -j ${NAT_MARK_MASQ}`);
     writeBalancing(t, ctx, svcChain, spn, eps, affinitySeconds);
   } else {
     t.add('filter', FILTER_SERVICES, '-m comment --comment', q(`${spn} has no endpoints`), match, `-d ${clusterIP}`, `--dport ${port.port}`, '-j REJECT');
@@ -262,9 +262,9 @@ function writeServicePort(t: Tables, ctx: WriteContext, svc: Service, port: Serv
     const sep = ep.chain;
     const rules = t.chain('nat', sep);
     // A Pod reaching itself through its Service: masquerade so the reply comes back through the DNAT.
-    t.rule(rules, sep, `${sepComment}-s ${ep.ip} -j ${NAT_MARK_MASQ}`);
+    rule(rules, sep, `${sepComment}-s ${ep.ip} -j ${NAT_MARK_MASQ}`);
     const recent = affinitySeconds !== undefined ? `-m recent --name ${sep} --set ` : '';
-    t.rule(rules, sep, `${sepComment}${recent}${match} -j DNAT --to-destination ${ep.key}`);
+    rule(rules, sep, `${sepComment}${recent}${match} -j DNAT --to-destination ${ep.key}`);
   }
 }
 
