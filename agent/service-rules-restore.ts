@@ -1,9 +1,9 @@
 // From a rule set to the text of one `iptables-restore --noflush`, whole or partial,
 // and back from `iptables-save`. With --noflush, a chain declared in the input
 // (`:CHAIN - [0:0]`) is flushed and refilled, a chain not declared is left as it is:
-// so a partial sync declares the base chains (always rewritten) and only the
-// per-service chains whose rules changed, as kube-proxy does. Chains are never
-// touched unless their name is Bramble's.
+// so a partial sync declares only the chains whose rules changed (and leaves out a
+// table with none), as kube-proxy does. Chains are never touched unless their name is
+// Bramble's.
 import { CHAIN_PREFIX, FILTER_BASE_CHAINS, NAT_BASE_CHAINS, isServiceChainName } from './service-rules-names.js';
 import type { ServiceRuleSet } from './service-rules.js';
 
