@@ -34,13 +34,13 @@ export function isServiceChainName(chain: string): boolean {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** RFC 4648 base32 (Go's base32.StdEncoding), without padding: callers cut the result anyway. */
-export function base32(bytes: Uint8Array): string {
+/** RFC 4648 base32 (Go's base32.StdEncoding) of the first `length` bytes, without padding: callers cut the result anyway. */
+export function base32(bytes: Uint8Array, length = bytes.length): string {
   let out = '';
   let bits = 0;
   let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
+  for (let i = 0; i < length; i++) {
+    value = (value << 8) | bytes[i]!;
     bits += 8;
     while (bits >= 5) {
       out += BASE32[(value >>> (bits - 5)) & 31];
@@ -65,7 +65,7 @@ function hash16(text: string): string {
   if (name === undefined) {
     // One-shot crypto.hash, not a Hash object per name: a third of a first (cold) build's
     // time went to making them. 10 bytes are the 80 bits of the 16 characters kept.
-    name = base32(hash('sha256', text, 'buffer').subarray(0, 10));
+    name = base32(hash('sha256', text, 'buffer'), 10);
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(text, name);
   }
