@@ -52,9 +52,16 @@ function isJumpLine(line: string, j: JumpRule): boolean {
 /** `-I` lines, per table, for the jumps the saved tables lack. */
 export function missingJumpLines(saved: Record<TableName, string>): Record<TableName, string[]> {
   const out: Record<TableName, string[]> = { filter: [], nat: [] };
+  // The built-in chains' rules only, each table split once: a periodic full sync reads
+  // back 11,000 Bramble rules at scale, which eight splits and scans would go through eight times.
+  const builtIn: Record<TableName, string[]> = { filter: [], nat: [] };
+  for (const table of ['filter', 'nat'] as const) {
+    for (const line of saved[table].split('\n')) {
+      if (line.startsWith('-A ') && BUILT_IN.has(line.slice(3).split(' ', 1)[0]!)) builtIn[table].push(line);
+    }
+  }
   for (const j of JUMP_RULES) {
-    const lines = saved[j.table].split('\n');
-    if (!lines.some((l) => isJumpLine(l, j))) out[j.table].push(jumpInsertLine(j));
+    if (!builtIn[j.table].some((l) => isJumpLine(l, j))) out[j.table].push(jumpInsertLine(j));
   }
   return out;
 }

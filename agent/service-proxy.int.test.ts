@@ -15,8 +15,8 @@ import { backendFor, detectIptablesBackend, type IptablesBackend, type IptablesM
 import { ServiceProxy } from './service-proxy.js';
 import { parseSavedChains } from './service-rules-restore.js';
 import { endpointChain, isServiceChainName, serviceChain } from './service-rules-names.js';
-import type { ServiceSnapshot } from './service-rules.js';
-import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
+import { LARGE_CLUSTER_ENDPOINTS, type ServiceSnapshot } from './service-rules.js';
+import { makeEndpoints, makeService, makeSnapshot, manyServices } from '../test/support/service-fixtures.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasBinary = (name: string): boolean => ['/usr/sbin', '/sbin', '/usr/bin'].some((d) => existsSync(`${d}/${name}`));
@@ -171,6 +171,30 @@ for (const mode of modes) {
       assert.equal(nat.get('BRAMBLE-NODEPORTS')!.length, 0);
       assert.equal(nat.get('BRAMBLE-SERVICES')!.length, 1, 'only the jump to BRAMBLE-NODEPORTS');
       assert.equal(filter.get('BRAMBLE-SERVICES')!.length, 0);
+      await foreignSurvives();
+    });
+
+    test('above 1,000 endpoints the comment-less per-endpoint rules apply and read back, and one endpoint change rewrites only its chains', async () => {
+      const { services, endpoints } = manyServices(LARGE_CLUSTER_ENDPOINTS / 2 + 1, 2);
+      const large = makeSnapshot(services, endpoints);
+      const report = await apply(proxy, large);
+      const nat = await savedChains(ns!, backend, 'nat');
+      const filter = await savedChains(ns!, backend, 'filter');
+      assert.equal([...nat.values(), ...filter.values()].reduce((n, r) => n + r.length, 0), report.rulesTotal);
+      const sep = endpointChain('default/svc-0000:http', 'tcp', '10.42.0.2:8080');
+      assert.equal(nat.get(sep)!.length, 2);
+      assert.ok(nat.get(sep)!.every((l) => !l.includes('--comment')), `no comment in ${sep}: ${nat.get(sep)!.join(' | ')}`);
+
+      const changedSnap = { ...large, endpoints: [...large.endpoints] };
+      const old = changedSnap.endpoints[7]!;
+      changedSnap.endpoints[7] = makeEndpoints(old.metadata.name, [{ ready: [old.subsets![0]!.addresses![0]!.ip, '10.42.250.9'], ports: old.subsets![0]!.ports! }]);
+      const change = await apply(proxy, changedSnap);
+      assert.equal(change.full, false);
+      assert.equal(change.chainsWritten, 2, 'the SVC chain and the new SEP chain');
+      assert.equal(change.chainsDeleted, 1);
+      const after = await savedChains(ns!, backend, 'nat');
+      const differ = [...new Set([...nat.keys(), ...after.keys()])].filter((c) => JSON.stringify(nat.get(c)) !== JSON.stringify(after.get(c)));
+      assert.equal(differ.length, 3, `changed: ${differ.join(', ')}`);
       await foreignSurvives();
     });
 

@@ -18,7 +18,7 @@ import { jumpDeleteLines, missingJumpLines } from './iptables-jumps.js';
 import { staleUdpFlows, udpTargets, type UdpPortTargets } from './service-conntrack.js';
 import { ServiceRulesCache, buildServiceRules, type ServiceSnapshot } from './service-rules.js';
 import {
-  TABLES, emptyExisting, missingBaseChains, parseSavedChains, planCleanup, planRestore,
+  TABLES, emptyExisting, finishPlan, missingBaseChains, parseSavedChains, planChains, planCleanup, splitSavedTables,
   type ExistingChains, type TableName, type WrittenState,
 } from './service-rules-restore.js';
 
@@ -212,6 +212,8 @@ export class ServiceProxy implements ServiceRules {
     reading?.catch(() => undefined);
     const b0 = clock.now();
     const set = buildServiceRules(snapshot, this.cache);
+    // The bulk of the input too: only the stale chains and the jumps wait for the read.
+    const chains = planChains(set, full ? undefined : this.state);
     const buildMs = clock.now() - b0;
     let existing: ExistingChains | undefined;
     let jumps: Record<TableName, string[]> | undefined;
@@ -221,9 +223,9 @@ export class ServiceProxy implements ServiceRules {
       jumps = missingJumpLines(tables.saved);
     }
     const t1 = clock.now();
-    const plan = full ? planRestore(set, { existing, extraLines: jumps }) : planRestore(set, { previous: this.state });
+    const plan = finishPlan(chains, { existing, extraLines: jumps });
     const t2 = clock.now();
-    await this.restore(plan.text);
+    if (plan.text) await this.restore(plan.text);
     const t3 = clock.now();
     this.state = plan.state;
     const jumpsInserted = jumps ? jumps.filter.length + jumps.nat.length : 0;
@@ -269,18 +271,16 @@ export class ServiceProxy implements ServiceRules {
   }
 
   private async readTables(): Promise<{ existing: ExistingChains; saved: Record<TableName, string> }> {
+    // One iptables-save of every table rather than one per table: starting a process is
+    // a few milliseconds of the agent's own thread (fork of a large process), taken from
+    // the build this read overlaps. The other tables it prints (mangle, raw) are ignored.
+    const r = await this.opts.runner.run(this.opts.backend.save, [], { timeoutMs: COMMAND_TIMEOUT_MS });
+    if (r.exitCode !== 0) {
+      throw new BrambleError('RUNTIME_FAILED', `${this.opts.backend.save} must succeed: exited with ${r.exitCode}: ${r.stderr.trim()}`);
+    }
+    const saved = splitSavedTables(r.stdout);
     const existing = emptyExisting();
-    const saved: Record<TableName, string> = { filter: '', nat: '' };
-    // Reads only: the two tables can be read at once.
-    const results = await Promise.all(TABLES.map((table) => this.opts.runner.run(this.opts.backend.save, ['-t', table], { timeoutMs: COMMAND_TIMEOUT_MS })));
-    TABLES.forEach((table, i) => {
-      const r = results[i]!;
-      if (r.exitCode !== 0) {
-        throw new BrambleError('RUNTIME_FAILED', `${this.opts.backend.save} -t ${table} must succeed: exited with ${r.exitCode}: ${r.stderr.trim()}`);
-      }
-      existing[table] = parseSavedChains(r.stdout);
-      saved[table] = r.stdout;
-    });
+    for (const table of TABLES) existing[table] = parseSavedChains(saved[table]);
     return { existing, saved };
   }
 

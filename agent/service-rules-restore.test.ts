@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
 import { buildServiceRules } from './service-rules.js';
-import { emptyExisting, parseSavedChains, planCleanup, planRestore } from './service-rules-restore.js';
+import { emptyExisting, parseSavedChains, planCleanup, planRestore, splitSavedTables } from './service-rules-restore.js';
 import { endpointChain, serviceChain } from './service-rules-names.js';
 
 const svc = (name: string, ip: string) => makeService(name, { clusterIP: ip, ports: [{ port: 80 }] });
@@ -40,11 +40,25 @@ describe('restore planning', () => {
     assert.ok(second.rulesWritten < second.rulesTotal);
   });
 
-  test('an unchanged snapshot writes no chain at all', () => {
+  test('an unchanged snapshot writes no chain at all, and no restore input', () => {
     const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
     const again = planRestore(buildServiceRules(snapOf(['10.42.1.5'])), { previous: first.state });
-    assert.equal(again.text, '*filter\nCOMMIT\n*nat\nCOMMIT\n');
+    assert.equal(again.text, '');
     assert.equal(again.rulesWritten, 0);
+  });
+
+  test('a partial plan leaves out the table it has nothing for', () => {
+    const first = planRestore(buildServiceRules(snapOf(['10.42.1.5'])));
+    const second = planRestore(buildServiceRules(snapOf(['10.42.1.6'])), { previous: first.state });
+    assert.doesNotMatch(second.text, /^\*filter$/m, 'only nat chains changed');
+    assert.match(second.text, /^\*nat\n[^]*\nCOMMIT\n$/);
+  });
+
+  test('a whole iptables-save splits into its filter and nat sections, a table not printed reading as empty', () => {
+    const save = '# Generated\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*nat\n:BRAMBLE-SERVICES - [0:0]\n-A BRAMBLE-SERVICES -j RETURN\nCOMMIT\n# Completed\n';
+    assert.deepEqual(splitSavedTables(save), { filter: '', nat: '*nat\n:BRAMBLE-SERVICES - [0:0]\n-A BRAMBLE-SERVICES -j RETURN\nCOMMIT' });
+    assert.deepEqual(splitSavedTables('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'), { filter: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT', nat: '' });
+    assert.deepEqual(splitSavedTables(''), { filter: '', nat: '' });
   });
 
   test('a Service losing its last endpoint rewrites the dispatch chains in both tables', () => {
@@ -60,6 +74,20 @@ describe('restore planning', () => {
     const second = planRestore(buildServiceRules(snapOf(['10.42.1.5'], false)), { previous: first.state });
     assert.deepEqual(second.deleted.nat.sort(), [serviceChain('default/b', 'tcp'), endpointChain('default/b', 'tcp', '10.42.1.20:80')].sort());
     assert.doesNotMatch(second.text, /-X BRAMBLE-(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ)/);
+  });
+
+  test('a NodePort Service losing its endpoints has every stale chain flushed before the first is deleted (EXT jumps to SVC, SVC to SEP)', () => {
+    const np = makeService('np', { type: 'NodePort', clusterIP: '10.43.0.30', ports: [{ port: 80, nodePort: 30080 }] });
+    const snapNp = (ips: string[]) => makeSnapshot([np], [makeEndpoints('np', [{ ready: ips, ports: [{ port: 80 }] }])]);
+    const first = planRestore(buildServiceRules(snapNp(['10.42.1.5', '10.42.1.6'])));
+    const second = planRestore(buildServiceRules(snapNp([])), { previous: first.state });
+    assert.equal(second.deleted.nat.length, 4, 'EXT, SVC and two SEP chains');
+    const lines = second.text.split('\n');
+    const firstDelete = lines.findIndex((l) => l.startsWith('-X '));
+    for (const chain of second.deleted.nat) {
+      const flushedAt = lines.indexOf(`:${chain} - [0:0]`);
+      assert.ok(flushedAt >= 0 && flushedAt < firstDelete, `${chain} must be flushed before line ${firstDelete}: it is at ${flushedAt}`);
+    }
   });
 
   test('a full plan deletes stale service chains found in the tables but never base or foreign ones', () => {

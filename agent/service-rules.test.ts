@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../test/support/server-process.js';
-import { makeEndpoints, makeService, makeSnapshot } from '../test/support/service-fixtures.js';
-import { ServiceRulesCache, buildServiceRules, isLoadBalancerNode, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
+import { makeEndpoints, makeService, makeSnapshot, manyServices } from '../test/support/service-fixtures.js';
+import { LARGE_CLUSTER_ENDPOINTS, ServiceRulesCache, buildServiceRules, isLoadBalancerNode, probability, readyEndpoints, type ServiceSnapshot } from './service-rules.js';
 import { LB_NODE_LABEL } from '../proto/model.js';
 import { renderRestore } from './service-rules-restore.js';
 import { endpointChain, serviceChain } from './service-rules-names.js';
@@ -179,6 +179,41 @@ describe('service rules', () => {
       assert.equal(renderRestore(buildServiceRules(snap, cache)), renderRestore(buildServiceRules(snap)), `step ${i}`);
     }
     assert.equal(cache.size, 2);
+  });
+
+  test('above 1,000 endpoints the per-endpoint rules lose their comments, as kube-proxy\'s large-cluster mode, and the dispatch rules keep theirs', () => {
+    const sepRules = (text: string) => text.split('\n').filter((l) => l.startsWith('-A BRAMBLE-SEP-') || (l.startsWith('-A BRAMBLE-SVC-') && / -j BRAMBLE-SEP-\S+$/.test(l)));
+    const small = manyServices(LARGE_CLUSTER_ENDPOINTS / 2, 2);
+    const smallText = renderRestore(buildServiceRules(makeSnapshot(small.services, small.endpoints)));
+    assert.equal(sepRules(smallText).length, 3 * LARGE_CLUSTER_ENDPOINTS, 'one jump and two SEP rules per endpoint');
+    assert.ok(sepRules(smallText).every((l) => l.includes(' -m comment --comment "default/svc-')), 'exactly 1,000: comments kept');
+
+    const large = manyServices(LARGE_CLUSTER_ENDPOINTS / 2 + 1, 2);
+    const text = renderRestore(buildServiceRules(makeSnapshot(large.services, large.endpoints)));
+    const rules = sepRules(text);
+    assert.equal(rules.length, (LARGE_CLUSTER_ENDPOINTS + 2) * 3);
+    assert.ok(rules.every((l) => !l.includes('--comment')), `no comment on: ${rules.find((l) => l.includes('--comment'))}`);
+    const svc = serviceChain('default/svc-0000:http', 'tcp');
+    const sep = endpointChain('default/svc-0000:http', 'tcp', '10.42.0.2:8080');
+    assert.match(text, new RegExp(`^-A ${svc} -m statistic --mode random --probability 0\\.5000000000 -j ${sep}$`, 'm'));
+    assert.match(text, new RegExp(`^-A ${sep} -s 10\\.42\\.0\\.2 -j BRAMBLE-MARK-MASQ$`, 'm'));
+    assert.match(text, new RegExp(`^-A ${sep} -m tcp -p tcp -j DNAT --to-destination 10\\.42\\.0\\.2:8080$`, 'm'));
+    assert.match(text, new RegExp(`^-A BRAMBLE-SERVICES -m comment --comment "default/svc-0000:http cluster IP" .* -j ${svc}$`, 'm'));
+    assert.match(text, new RegExp(`^-A ${svc} -m comment --comment "default/svc-0000:http cluster IP" .* -j BRAMBLE-MARK-MASQ$`, 'm'));
+  });
+
+  test('the cache rebuilds every Service when the endpoint count crosses the large-cluster threshold', () => {
+    const cache = new ServiceRulesCache();
+    const { services, endpoints } = manyServices(LARGE_CLUSTER_ENDPOINTS / 2, 2);
+    const extra = manyServices(LARGE_CLUSTER_ENDPOINTS / 2 + 1, 2);
+    const steps = [
+      makeSnapshot(services, endpoints),
+      makeSnapshot(extra.services, [...endpoints, extra.endpoints.at(-1)!]),
+      makeSnapshot(services, endpoints),
+    ];
+    for (const [i, snap] of steps.entries()) {
+      assert.equal(renderRestore(buildServiceRules(snap, cache)), renderRestore(buildServiceRules(snap)), `step ${i}`);
+    }
   });
 
   test('every board answers on LoadBalancer ports unless some carry the ServiceLB label set to true', () => {

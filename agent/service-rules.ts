@@ -129,8 +129,19 @@ class Tables {
   }
 
   add(table: 'filter' | 'nat', chain: string, ...args: string[]): void {
-    this.chain(table, chain).push(`-A ${chain} ${args.join(' ')}`);
+    this.chain(table, chain).push(['-A', chain, ...args].join(' '));
   }
+}
+
+/**
+ * One rule from its text after `-A CHAIN `. Joined, not concatenated: a template
+ * literal leaves a tree of string pieces (V8's cons strings), eight or so objects per
+ * rule that every young-generation GC copies while the rule set is alive and that the
+ * restore text must walk again; a join makes one flat string. With 11,000 rules that is
+ * a quarter of a full build's CPU.
+ */
+function rule(rules: string[], chain: string, spec: string): void {
+  rules.push(['-A', chain, spec].join(' '));
 }
 
 function writeBaseRules(t: Tables, snap: ServiceSnapshot): void {
@@ -157,29 +168,48 @@ function writeBaseRules(t: Tables, snap: ServiceSnapshot): void {
   }
 }
 
-/** The endpoint-picking rules of a SVC or SVL chain (kube-proxy's writeServiceToEndpointRules). */
-function writeBalancing(t: Tables, chain: string, spn: string, eps: PortEndpoint[], affinitySeconds: number | undefined): void {
-  t.chain('nat', chain);
-  if (affinitySeconds !== undefined) {
-    for (const ep of eps) {
-      const sep = ep.chain;
-      t.add('nat', chain, '-m comment --comment', q(`${spn} -> ${ep.key}`), `-m recent --name ${sep} --rcheck --seconds ${affinitySeconds} --reap`, `-j ${sep}`);
-    }
-  }
-  eps.forEach((ep, i) => {
-    const sep = ep.chain;
-    const random = i < eps.length - 1 ? [`-m statistic --mode random --probability ${probability(eps.length - i)}`] : [];
-    t.add('nat', chain, '-m comment --comment', q(`${spn} -> ${ep.key}`), ...random, `-j ${sep}`);
-  });
+/**
+ * Above this many endpoints (SEP chains) the per-endpoint rules carry no comment, as
+ * kube-proxy's largeClusterMode (largeClusterEndpointsThreshold): a comment match is 288
+ * bytes of each rule in the kernel, about half of the nat table at that size, and the
+ * legacy backend copies the whole table out and back in on every restore, so it is half
+ * the cost of a one-endpoint change. The dispatch and masquerade rules keep theirs.
+ */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+/** How one build writes: settings of the whole snapshot that every Service's rules depend on. */
+interface WriteContext {
+  snap: ServiceSnapshot;
+  /** Comments on the per-endpoint rules (false above LARGE_CLUSTER_ENDPOINTS). */
+  endpointComments: boolean;
 }
 
-function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: ServicePort, endpoints: Endpoints | undefined): void {
+/** The endpoint-picking rules of a SVC or SVL chain (kube-proxy's writeServiceToEndpointRules). */
+function writeBalancing(t: Tables, ctx: WriteContext, chain: string, spn: string, eps: PortEndpoint[], affinitySeconds: number | undefined): void {
+  const rules = t.chain('nat', chain);
+  const comment = (ep: PortEndpoint): string => (ctx.endpointComments ? `-m comment --comment "${spn} -> ${ep.key}" ` : '');
+  if (affinitySeconds !== undefined) {
+    for (const ep of eps) {
+      rule(rules, chain, `${comment(ep)}-m recent --name ${ep.chain} --rcheck --seconds ${affinitySeconds} --reap -j ${ep.chain}`);
+    }
+  }
+  const n = eps.length;
+  for (let i = 0; i < n; i++) {
+    const ep = eps[i]!;
+    const random = i < n - 1 ? `-m statistic --mode random --probability ${probability(n - i)} ` : '';
+    rule(rules, chain, `${comment(ep)}${random}-j ${ep.chain}`);
+  }
+}
+
+function writeServicePort(t: Tables, ctx: WriteContext, svc: Service, port: ServicePort, endpoints: Endpoints | undefined): void {
+  const snap = ctx.snap;
   const ns = svc.metadata.namespace ?? 'default';
   const spn = servicePortName(ns, svc.metadata.name, port.name);
   const proto = protoOf(port.protocol);
   const clusterIP = svc.spec.clusterIP!;
   const type = svc.spec.type ?? 'ClusterIP';
-  const eps = readyEndpoints(port, endpoints).map((e) => ({ ...e, chain: endpointChain(spn, proto, e.key) }));
+  const eps: PortEndpoint[] = readyEndpoints(port, endpoints) as PortEndpoint[];
+  for (const e of eps) e.chain = endpointChain(spn, proto, e.key);
   const local = eps.filter((e) => e.nodeName === snap.node.name);
   const nodePort = (type === 'NodePort' || type === 'LoadBalancer') && port.nodePort ? port.nodePort : undefined;
   const blocked = snap.node.blockedLoadBalancerPorts?.some((b) => b.port === port.port && protoOf(b.protocol) === proto) ?? false;
@@ -195,12 +225,13 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
   const svcChain = serviceChain(spn, proto);
   const extChain = external ? externalChain(spn, proto) : '';
   const svlChain = policyLocal ? serviceLocalChain(spn, proto) : '';
+  const portal = `-m comment --comment "${spn} cluster IP" ${match} -d ${clusterIP} --dport ${port.port}`;
 
   if (hasEndpoints) {
-    t.add('nat', NAT_SERVICES, '-m comment --comment', q(`${spn} cluster IP`), match, `-d ${clusterIP}`, `--dport ${port.port}`, `-j ${svcChain}`);
+    rule(t.chain('nat', NAT_SERVICES), NAT_SERVICES, `${portal} -j ${svcChain}`);
     // Off-cluster clients of a VIP may be answered from another board: masquerade them.
-    t.add('nat', svcChain, '-m comment --comment', q(`${spn} cluster IP`), match, `-d ${clusterIP}`, `--dport ${port.port}`, `! -s ${snap.clusterCIDR}`, `-j ${NAT_MARK_MASQ}`);
-    writeBalancing(t, svcChain, spn, eps, affinitySeconds);
+    rule(t.chain('nat', svcChain), svcChain, `${portal} ! -s ${snap.clusterCIDR} -j ${NAT_MARK_MASQ}`);
+    writeBalancing(t, ctx, svcChain, spn, eps, affinitySeconds);
   } else {
     t.add('filter', FILTER_SERVICES, '-m comment --comment', q(`${spn} has no endpoints`), match, `-d ${clusterIP}`, `--dport ${port.port}`, '-j REJECT');
   }
@@ -230,24 +261,25 @@ function writeServicePort(t: Tables, snap: ServiceSnapshot, svc: Service, port: 
     const comment = hasEndpoints ? `${spn} has no local endpoints` : `${spn} has no endpoints`;
     t.add('filter', FILTER_EXTERNAL_SERVICES, '-m comment --comment', q(comment), '-m addrtype --dst-type LOCAL', match, `--dport ${nodePort}`, `-j ${hasEndpoints ? 'DROP' : 'REJECT'}`);
   }
-  if (policyLocal && local.length > 0) writeBalancing(t, svlChain, spn, local, affinitySeconds);
+  if (policyLocal && local.length > 0) writeBalancing(t, ctx, svlChain, spn, local, affinitySeconds);
 
+  const sepComment = ctx.endpointComments ? `-m comment --comment "${spn}" ` : '';
   for (const ep of eps) {
     const sep = ep.chain;
-    t.chain('nat', sep);
+    const rules = t.chain('nat', sep);
     // A Pod reaching itself through its Service: masquerade so the reply comes back through the DNAT.
-    t.add('nat', sep, '-m comment --comment', q(spn), `-s ${ep.ip}`, `-j ${NAT_MARK_MASQ}`);
-    const recent = affinitySeconds !== undefined ? [`-m recent --name ${sep} --set`] : [];
-    t.add('nat', sep, '-m comment --comment', q(spn), ...recent, match, `-j DNAT --to-destination ${ep.key}`);
+    rule(rules, sep, `${sepComment}-s ${ep.ip} -j ${NAT_MARK_MASQ}`);
+    const recent = affinitySeconds !== undefined ? `-m recent --name ${sep} --set ` : '';
+    rule(rules, sep, `${sepComment}${recent}${match} -j DNAT --to-destination ${ep.key}`);
   }
 }
 
 /** What one Service contributes: its own chains, and lines appended to the shared base chains. */
 type ServiceWrites = Tables;
 
-function writeService(snap: ServiceSnapshot, svc: Service, endpoints: Endpoints | undefined): ServiceWrites {
+function writeService(ctx: WriteContext, svc: Service, endpoints: Endpoints | undefined): ServiceWrites {
   const t = new Tables();
-  for (const port of svc.spec.ports ?? []) writeServicePort(t, snap, svc, port, endpoints);
+  for (const port of svc.spec.ports ?? []) writeServicePort(t, ctx, svc, port, endpoints);
   return t;
 }
 
@@ -291,6 +323,13 @@ function merge(into: Tables, from: ServiceWrites): void {
   }
 }
 
+/** Ready addresses times ports: the SEP chains the Endpoints give, counted without building them. */
+function countEndpoints(endpoints: Endpoints | undefined): number {
+  let n = 0;
+  for (const subset of endpoints?.subsets ?? []) n += (subset.addresses?.length ?? 0) * (subset.ports?.length ?? 0);
+  return n;
+}
+
 /** Every Bramble chain of both tables, with their rules, for this snapshot. */
 export function buildServiceRules(snap: ServiceSnapshot, cache?: ServiceRulesCache): ServiceRuleSet {
   const t = new Tables();
@@ -298,18 +337,25 @@ export function buildServiceRules(snap: ServiceSnapshot, cache?: ServiceRulesCac
   const endpointsByKey = new Map(snap.endpoints.map((e) => [`${e.metadata.namespace ?? 'default'}/${e.metadata.name}`, e]));
   const keyed = snap.services.map((svc) => ({ svc, key: `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}` }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const context = JSON.stringify([snap.node, snap.clusterCIDR]);
-  const seen = new Set<string>();
+  const included: { svc: Service; key: string; endpoints: Endpoints | undefined }[] = [];
+  let endpointCount = 0;
   for (const { svc, key } of keyed) {
     // Headless Services are DNS only; a Service without an address yet has nothing to match.
     if (!isServiceIP(svc.spec.clusterIP)) continue;
     const endpoints = endpointsByKey.get(key);
     // Without a selector the Endpoints are written by hand: none written yet means no rules (not a REJECT).
     if (!svc.spec.selector && !endpoints) continue;
+    included.push({ svc, key, endpoints });
+    endpointCount += countEndpoints(endpoints);
+  }
+  const ctx: WriteContext = { snap, endpointComments: endpointCount <= LARGE_CLUSTER_ENDPOINTS };
+  const context = JSON.stringify([snap.node, snap.clusterCIDR, ctx.endpointComments]);
+  const seen = new Set<string>();
+  for (const { svc, key, endpoints } of included) {
     seen.add(key);
     let writes = cache?.get(key, svc, endpoints, context);
     if (!writes) {
-      writes = writeService(snap, svc, endpoints);
+      writes = writeService(ctx, svc, endpoints);
       cache?.set(key, svc, endpoints, context, writes);
     }
     merge(t, writes);

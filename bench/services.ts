@@ -188,7 +188,7 @@ export async function runServicesBench(opts: { log?: (m: string) => void } = {})
     targets,
     metTarget: runs.every((r) => r.metTarget),
     runs,
-    note: `full sync: ServiceProxy.update() to synced() in a fresh netns (two iptables-save at once, rules built, one restore that also inserts the 8 jumps); floor: one restore of the same text; median of ${ROUNDS} rounds, floor and proxy taking turns to go first. Endpoint change: update() to synced() of a partial sync, ${CHANGES} changes each after a quiet ${MIN_SYNC_PERIOD_MS} ms.`,
+    note: `full sync: ServiceProxy.update() to synced() in a fresh netns (one iptables-save of every table while the rules are built, one restore that also inserts the 8 jumps); floor: one restore of the same text; median of ${ROUNDS} rounds, floor and proxy taking turns to go first. Endpoint change: update() to synced() of a partial sync, ${CHANGES} changes each after a quiet ${MIN_SYNC_PERIOD_MS} ms.`,
   };
 }
 
