@@ -51,10 +51,13 @@ describe('a replicated control plane of three servers', () => {
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-raft-int-'));
-    const first = await startServerProcess({ extraArgs: ['--cluster-init', '--node-name', 'cp1'] });
+    // Info lines say whether leadership was handed over; the test runner's default level hides them.
+    const env = { ...process.env, BRAMBLE_LOG_LEVEL: 'info' };
+    const first = await startServerProcess({ env, extraArgs: ['--cluster-init', '--node-name', 'cp1'] });
     servers.set('cp1', first);
     for (const name of ['cp2', 'cp3']) {
       servers.set(name, await startServerProcess({
+        env,
         extraArgs: ['--join', `127.0.0.1:${first.grpcPort}`, '--token-file', path.join(first.dataDir, 'token'), '--node-name', name],
       }));
     }
