@@ -32,6 +32,15 @@ function channelOptions(address: string): grpc.ChannelOptions {
   };
 }
 
+/**
+ * A call that failed before any connection existed (refused, no route): grpc-js says
+ * "No connection established" and the request never left this process. A call that
+ * was sent and then lost its connection says otherwise, and may have been acted on.
+ */
+function neverSent(err: grpc.ServiceError): boolean {
+  return err.code === grpc.status.UNAVAILABLE && /No connection established/.test(err.details ?? '');
+}
+
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
 function callUnary<Req, Res>(client: GrpcMembersClient, method: Unary<Req, Res>, req: Req, deadline: number, address: string): Promise<Res> {
@@ -40,7 +49,11 @@ function callUnary<Req, Res>(client: GrpcMembersClient, method: Unary<Req, Res>,
       if (err) {
         // The other member's own refusal keeps its code; a transport failure names the member.
         if (err.metadata?.get(ERROR_CODE_METADATA_KEY)[0] !== undefined) reject(fromServiceError(err));
-        else reject(new BrambleError('UNAVAILABLE', `cannot reach the control-plane member at ${address}: ${err.details || err.message}`));
+        else if (neverSent(err)) {
+          // No connection was ever made, so the member never saw the request: like a refusal
+          // by a member that does not lead, sending it elsewhere is safe.
+          reject(new BrambleError('NOT_LEADER', `the control-plane member at ${address} cannot be reached (${err.details || err.message}) and did not get the request`));
+        } else reject(new BrambleError('UNAVAILABLE', `cannot reach the control-plane member at ${address}: ${err.details || err.message}`));
       } else if (res === undefined) reject(new BrambleError('INTERNAL', `the member at ${address} sent an empty answer`));
       else resolve(res);
     });
