@@ -13,9 +13,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KObject, NodeObject, Pod } from '../proto/model.js';
 import { readClientConfig, writeClientConfig } from '../control-plane/pki/client-config.js';
 import { startCluster, TEST_IMAGE, waitFor, type TestCluster } from './support/cluster.js';
@@ -163,6 +164,14 @@ describe('a replicated control plane losing its leader under load', { skip: !can
       return s.members.length === 3 && s.members.every((m) => m.role === 'leader' || m.role === 'follower') ? s : undefined;
     }, { timeoutMs: 60_000, describe: diagnostics });
     for (const b of cluster.boards) await waitForBoardReady(cluster, b.nodeName);
+    // Told at start only cp1 could answer; the heartbeats' answers bring every member's advertised address.
+    const advertised = members.map((m) => `${advertise}:${m.port}`).sort();
+    for (const b of cluster.boards) {
+      await waitFor(`agent ${b.nodeName} to know every member`, async () => {
+        const saved = JSON.parse(await readFile(join(b.dataDir, 'servers.json'), 'utf8')) as { servers?: string[] };
+        return advertised.every((a) => saved.servers?.includes(a)) ? true : undefined;
+      }, { timeoutMs: 30_000, describe: diagnostics });
+    }
   });
 
   after(async () => {
@@ -173,7 +182,7 @@ describe('a replicated control plane losing its leader under load', { skip: !can
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  test('with the leader killed, agents and the CLI keep working, Pods are not restarted, and no CronJob run is skipped or doubled', { timeout: 280_000 }, async () => {
+  test('with the leader killed, agents and the CLI keep working, Pods are not restarted, and no CronJob run is skipped or doubled', { timeout: 280_000 }, async (t) => {
     const r = await cli(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [deployment(), cronJob(outDir)] }));
     assert.equal(r.code, 0, explain(r));
 
@@ -218,7 +227,7 @@ describe('a replicated control plane losing its leader under load', { skip: !can
     while (killAt < Date.now() + 2_000) killAt += MIN;
     while (Date.now() < killAt) {
       await observeJobs();
-      await new Promise((resolve) => setTimeout(resolve, Math.min(3_000, Math.max(0, killAt - Date.now()))));
+      await sleep(Math.min(3_000, Math.max(0, killAt - Date.now())));
     }
     const oldLeader = (await status('cp1')).leader;
     assert.ok(oldLeader, 'a leader before the kill');
@@ -286,6 +295,6 @@ describe('a replicated control plane losing its leader under load', { skip: !can
     }, { timeoutMs: 60_000, intervalMs: 1_000, describe: diagnostics });
     const cm = await via(oldLeader, ['get', 'configmap', 'after-kill', '--consistency', 'serializable', '-o', 'json']);
     assert.equal(cm.code, 0, `${oldLeader} holds the write made while it was down: ${explain(cm)}`);
-    process.stdout.write(`# leader ${oldLeader} killed at ${new Date(killedAt).toISOString()}; ${newLeader} led after ${electedAfterMs} ms; jobs ${expected.join(', ')}; leader now ${caughtUp.leader}\n`);
+    t.diagnostic(`leader ${oldLeader} killed at ${new Date(killedAt).toISOString()}; ${newLeader} led after ${electedAfterMs} ms; jobs ${expected.join(', ')}; leader now ${caughtUp.leader}`);
   });
 });
