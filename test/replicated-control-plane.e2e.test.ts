@@ -3,8 +3,8 @@
 // whose agents know every member. With a Deployment running and a CronJob
 // firing every minute, the leader's process is killed with SIGKILL a few
 // seconds before a minute boundary. A new leader takes over; the CLI (its
-// config lists every member, the dead one first) keeps answering get and
-// apply; every board stays Ready; the Deployment's Pods are the same Pods with
+// config lists every member, the dead one first) answers a get asked during
+// the election and an apply after it; every board stays Ready; the Deployment's Pods are the same Pods with
 // the same containers (same uids, start times, restart counts); and each
 // scheduled minute around the failover has exactly one Job and one run on a
 // board (a Job's name is its scheduled minute: a gap is a skipped run, a second
