@@ -56,6 +56,7 @@ import type { Store } from './store/store.js';
 import type { StoreSnapshot } from './store/store-state.js';
 import { isMemberDataDir, openReplicatedStore, prepareMembership, type MembershipOptions, type ReplicatedStore } from './server-raft.js';
 import { createTokenRegistry, type TokenRegistry } from './pki/token-registry.js';
+import { leaderWaitingRead } from './raft/raft-read-barrier.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -390,7 +391,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
-      ...(replica ? { linearizableRead: () => (replica as ReplicatedStore).raft.linearizableRead() } : {}),
+      // Waits out an election as a write does, instead of failing the read at once.
+      ...(replica ? { linearizableRead: leaderWaitingRead(() => (replica as ReplicatedStore).raft.linearizableRead(), { clock }) } : {}),
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },
