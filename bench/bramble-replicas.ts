@@ -4,6 +4,7 @@
 // as the server-raft integration test does. Gives the leader, each member's pid
 // (for /proc readings), kill -9 / restart of one member, and an API connection
 // whose config lists every member.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openCluster, type ClusterConnection } from '../control-plane/cli/cli-client.js';
 import { readClientConfig } from '../control-plane/pki/client-config.js';
@@ -36,8 +37,21 @@ export interface BrambleReplicas {
 }
 
 export interface ReplicaOptions {
-  /** Environment of the server processes (e.g. NODE_OPTIONS=--cpu-prof for a profile). */
-  env?: NodeJS.ProcessEnv;
+  /** Run every server under `node --cpu-prof`, profiles written here when it exits cleanly (SIGTERM). */
+  cpuProfileDir?: string;
+}
+
+/**
+ * Node refuses --cpu-prof in NODE_OPTIONS, and bin/bramble.js finds node through
+ * `env -S node`: a `node` first on PATH that adds the flag profiles what users run.
+ */
+async function profilingEnv(dir: string): Promise<NodeJS.ProcessEnv> {
+  const bin = path.join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const wrapper = path.join(bin, 'node');
+  await writeFile(wrapper, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(dir)} "$@"\n`);
+  await chmod(wrapper, 0o755);
+  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
 }
 
 export function pidOf(r: Replica): number {
@@ -51,7 +65,7 @@ export async function startBrambleReplicas(opts: ReplicaOptions = {}): Promise<B
   const close = async (): Promise<void> => {
     await Promise.all(replicas.map((r) => r.server.close()));
   };
-  const env = opts.env ?? process.env;
+  const env = opts.cpuProfileDir ? await profilingEnv(path.resolve(opts.cpuProfileDir)) : process.env;
   try {
     const first = await startServerProcess({ extraArgs: ['--cluster-init', '--node-name', MEMBER_NAMES[0]], env });
     replicas.push({ name: MEMBER_NAMES[0], server: first, address: `127.0.0.1:${first.grpcPort}` });

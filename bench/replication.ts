@@ -23,7 +23,7 @@ export interface ReplicationOptions {
   writes1?: number;
   writes64?: number;
   kills?: number;
-  /** Write the leader's CPU profile (node --cpu-prof) of the load runs into this directory. */
+  /** Write each replica's CPU profile (node --cpu-prof, on a clean exit) into this directory. */
   cpuProfileDir?: string;
 }
 
@@ -97,12 +97,14 @@ async function measureRss(cluster: BrambleReplicas, log: (m: string) => void): P
     const status = await conn.clusterStatus();
     const commit = status.members.find((m) => m.role === 'leader')?.commitIndex ?? 0;
     // Updates of existing objects: the count stays, the log passes compactEntries.
-    const updates = Math.max(0, DEFAULT_COMPACT_ENTRIES + 200 - commit);
+    // A few hundred past it: enough to cross it, few enough that the leader's log tail
+    // (one "applied" line per write) still holds the "log compacted" line.
+    const updates = Math.max(0, DEFAULT_COMPACT_ENTRIES + 300 - commit);
     log(`rss: ${count} objects at log index ${commit}; ${updates} updates to pass the compaction point (${DEFAULT_COMPACT_ENTRIES} entries)`);
     await runWriteLoad({
       write: async (i) => {
-        const j = i % FILL_BATCH;
-        const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `fill-${j}`, namespace: 'default' }, data: { v: smallValue(i) } };
+        // A value no earlier write had: an unchanged object would propose nothing.
+        const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `fill-${i % FILL_BATCH}`, namespace: 'default' }, data: { v: smallValue(OBJECTS + i) } };
         await conn.apply({ objects: [JSON.stringify(cm)] });
       },
     }, 64, updates);
@@ -128,8 +130,7 @@ export async function runReplicationBench(opts: ReplicationOptions): Promise<Rep
   const etcd = await measureEtcd(writes1, writes64, log);
 
   log('bramble: starting 3 replicas');
-  const env = opts.cpuProfileDir ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${opts.cpuProfileDir}` } : process.env;
-  const cluster = await startBrambleReplicas({ env });
+  const cluster = await startBrambleReplicas({ ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}) });
   let storeWrites: SideBySide;
   let rss: RssResult;
   let failover: FailoverResult;
