@@ -14,6 +14,7 @@ import { runEvictionBench } from './eviction.js';
 import { runServicesBench } from './services.js';
 import { runDnsBench } from './dns.js';
 import { runServiceReadyBench } from './service-ready.js';
+import { runReplicationBench } from './replication.js';
 import { round } from './util.js';
 
 interface Section {
@@ -87,6 +88,7 @@ async function main(): Promise<number> {
     { name: 'services', run: () => runServicesBench({ log: (m) => progress(`services: ${m}`) }) },
     { name: 'dns', run: () => runDnsBench({ log: (m) => progress(`dns: ${m}`) }) },
     { name: 'service-ready', run: () => runServiceReadyBench({ log: (m) => progress(`service-ready: ${m}`) }) },
+    { name: 'replication', run: () => runReplicationBench({ idleSeconds, log: (m) => progress(`replication: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
