@@ -393,6 +393,40 @@ describe('clusterHandlers', () => {
     assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
+  test('an apply and a delete wait for a linearizable read before they plan, so a follower plans against every acknowledged write', async () => {
+    const { api } = await setup();
+    let release: (() => void) | undefined;
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, linearizableRead: () => new Promise<void>((r) => { release = r; }),
+    });
+    const call = <Req, Res>(method: (c: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void, request: Req) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        method({ request, getAuthContext: () => ({}) } as unknown as grpc.ServerUnaryCall<Req, Res>, (err) => resolve(err as grpc.ServiceError | null));
+      });
+    const barrier = async (): Promise<() => void> => {
+      for (let i = 0; i < 1000 && release === undefined; i++) await new Promise((r) => setImmediate(r));
+      const r = release;
+      release = undefined;
+      assert.ok(r, 'the write asked for a linearizable read');
+      return r;
+    };
+    const exists = (): boolean => { try { api.get({ kind: 'deploy', namespace: 'default', name: 'web' }); return true; } catch { return false; } };
+
+    const applied = call(handlers.Apply, { objects: [deployment('web', 1)], dryRun: false });
+    const openApply = await barrier();
+    assert.equal(exists(), false, 'nothing is planned before the read returns');
+    openApply();
+    assert.equal(await applied, null);
+    assert.equal(exists(), true);
+
+    const deleted = call(handlers.Delete, { kind: 'deploy', namespace: 'default', name: 'web', resourceVersion: '', force: false, propagationPolicy: '', gracePeriodSeconds: 0 });
+    const openDelete = await barrier();
+    assert.equal(exists(), true, 'nothing is deleted before the read returns');
+    openDelete();
+    assert.equal(await deleted, null);
+  });
+
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
   class FakeStream extends EventEmitter {
     cancelled = false;
