@@ -92,4 +92,126 @@ describe('a replicated control plane under faults', { timeout: 240_000 }, () => 
       assert.deepEqual(v.objects, views[0]!.objects, `${v.name} holds what ${views[0]!.name} holds`);
     }
   });
+  test('a watch resumed on another member from the last revision it saw, after its member was killed, gets every later event exactly once', async () => {
+    const healthy = await cluster.waitHealthy({ converged: true });
+    const names = ['cp1', 'cp2', 'cp3'];
+    // Watch on a follower, write through the leader, resume on the third member.
+    const watched = names.find((n) => n !== healthy.leader)!;
+    const resumeOn = names.find((n) => n !== healthy.leader && n !== watched)!;
+    const writer = await cluster.connect(healthy.leader);
+    const from = Number((await writer.list({ kind: 'ConfigMap', namespace: WORKLOAD_NAMESPACE })).revision);
+
+    type Seen = { revision: number; type: string; name: string; resourceVersion: string };
+    const seen: Seen[] = [];
+    /** Streams events into `into`; `done` resolves with the error that ended the stream, if any. */
+    const consume = (conn: ClusterConnection, fromRevision: number, into: Seen[]): { cancel(): void; done: Promise<unknown> } => {
+      const stream = conn.watch({ kind: 'ConfigMap', namespace: WORKLOAD_NAMESPACE, fromRevision });
+      const done = (async () => {
+        try {
+          for await (const e of stream) {
+            const o = JSON.parse(e.object) as { metadata: { name: string; resourceVersion: string } };
+            into.push({ revision: Number(e.revision), type: e.type, name: o.metadata.name, resourceVersion: o.metadata.resourceVersion });
+          }
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      })();
+      return { cancel: () => stream.cancel(), done };
+    };
+    const within = <T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> => Promise.race([
+      p, delay(ms, undefined, { ref: false }).then(() => assert.fail(`${what} within ${ms} ms`)),
+    ]);
+    const eventually = async (what: string, check: () => boolean, ms = 20_000): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!check()) {
+        if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+        await delay(50);
+      }
+    };
+
+    let writes = 0;
+    let writing = true;
+    const writeLoop = (async () => {
+      while (writing) {
+        const n = writes++;
+        await writer.apply({ objects: [JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `w${n % 5}`, namespace: WORKLOAD_NAMESPACE }, data: { v: String(n) } })] });
+        if (n % 7 === 6) await writer.delete({ kind: 'ConfigMap', namespace: WORKLOAD_NAMESPACE, name: `w${n % 5}` });
+        await delay(10);
+      }
+    })();
+    try {
+      const first = consume(await cluster.connect(watched), from, seen);
+      await eventually('30 events on the first member', () => seen.length >= 30);
+      await cluster.member(watched).server.kill();
+      const why = await within('the end of the watch on the killed member', first.done);
+      assert.ok(why instanceof Error, `the watch on the killed member ended with an error, not quietly: ${String(why)}`);
+      const before = seen.length;
+      const last = seen[seen.length - 1]!.revision;
+      const second = consume(await cluster.connect(resumeOn), last, seen);
+      await eventually('30 more events on the second member', () => seen.length >= before + 30);
+      writing = false;
+      await writeLoop;
+      const end = Number((await writer.list({ kind: 'ConfigMap', namespace: WORKLOAD_NAMESPACE })).revision);
+      await eventually(`events up to revision ${end}`, () => seen.length > 0 && seen[seen.length - 1]!.revision >= end);
+
+      // What a watch that never broke sees, from a member that stayed up all along.
+      const reference: Seen[] = [];
+      const unbroken = consume(await cluster.connect(healthy.leader), from, reference);
+      await eventually('the reference watch to catch up', () => reference.length > 0 && reference[reference.length - 1]!.revision >= end);
+      unbroken.cancel();
+      second.cancel();
+      await within('the watches to end once cancelled', Promise.all([unbroken.done, second.done]));
+      const upTo = (list: Seen[]) => list.filter((e) => e.revision <= end);
+      assert.deepEqual(upTo(seen), upTo(reference), `the resumed watch (from ${from}, cut at ${last} on ${watched}, resumed on ${resumeOn}) saw exactly the events of an unbroken one`);
+      const revisions = upTo(seen).map((e) => e.revision);
+      assert.equal(new Set(revisions).size, revisions.length, 'no revision is delivered twice');
+    } finally {
+      writing = false;
+      await writeLoop.catch(() => undefined);
+      await cluster.member(watched).server.restart();
+    }
+  });
+
+  test('while writes continue, a fourth member joins and one is removed, and the members then serve identical data and a linearizable history', async () => {
+    let view = await cluster.waitHealthy({ converged: true });
+    // Load through the first member, which neither joins nor leaves.
+    const clients = [await cluster.connect('cp1'), await cluster.connect('cp1'), await cluster.connect('cp1')];
+    const workload = new StoreWorkload({ clients, seed: SEED + 1, sleep: (ms) => delay(ms), thinkMs: 10 });
+    const context = (): string => `seed ${SEED}; load: ${JSON.stringify(workload.stats)}`;
+    workload.start();
+    let removed = '';
+    try {
+      await cluster.add('cp4');
+      // A joiner starts as a learner; the leader promotes it once it has caught up.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        view = await cluster.waitHealthy({ timeoutMs: 30_000 });
+        if (view.members.some((m) => m.name === 'cp4' && m.role === 'follower')) break;
+        if (Date.now() > deadline) assert.fail(`cp4 became a voter within 30 s: ${JSON.stringify(view.members)}`);
+        await delay(200);
+      }
+      removed = ['cp2', 'cp3'].find((n) => n !== view.leader)!;
+      const leaderConn = await cluster.connect(view.leader);
+      const res = await leaderConn.removeMember({ name: removed });
+      assert.deepEqual(res.members.map((m) => m.name).sort(), ['cp1', 'cp2', 'cp3', 'cp4'].filter((n) => n !== removed));
+      await cluster.retire(removed);
+    } finally {
+      await workload.stop();
+    }
+    view = await cluster.waitHealthy({ converged: true, timeoutMs: 30_000 });
+    assert.deepEqual(view.members.map((m) => m.name).sort(), ['cp1', 'cp2', 'cp3', 'cp4'].filter((n) => n !== removed));
+    await workload.finalReads(await cluster.connect(view.leader));
+    const verdict = checkStoreHistory(workload.history(), { timeBudgetMs: CHECK_BUDGET_MS });
+    assert.equal(verdict.result, 'ok', `${verdict.message}\n${context()}`);
+    assert.ok(workload.stats.answered > 50, `the load got work done: ${context()}`);
+
+    const members = view.members.map((m) => m.name);
+    const views = await Promise.all(members.map(async (n) => ({ name: n, ...(await contentsOn(await cluster.connect(n))) })));
+    const cp4 = views.find((v) => v.name === 'cp4')!;
+    for (const v of views) {
+      assert.equal(v.revision, cp4.revision, `${v.name} is at the revision of the new member cp4`);
+      assert.deepEqual(v.objects, cp4.objects, `${v.name} holds what the new member cp4 holds`);
+    }
+  });
 });
