@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { openCluster, type ClusterConnection } from '../../control-plane/cli/cli-client.js';
 import { readClientConfig } from '../../control-plane/pki/client-config.js';
 import { freePort, startServerProcess, type ServerProcess } from './server-process.js';
+import { socketOwner } from './socket-owner.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export interface FaultMember {
@@ -45,7 +46,7 @@ export class FaultCluster {
     const grpcPort = await freePort();
     let proxyPort = await freePort();
     while (proxyPort === grpcPort) proxyPort = await freePort();
-    const proxy = await startTcpProxy({ port: proxyPort, targetPort: grpcPort });
+    const proxy = await startTcpProxy({ port: proxyPort, targetPort: grpcPort, originOf: (remotePort) => this.originOf(remotePort, proxyPort) });
     const via = [...this.members.values()].find((m) => !m.paused && m.server.exit() === undefined);
     const join = via
       ? ['--join', via.address, '--token-file', this.tokenFile]
@@ -65,6 +66,14 @@ export class FaultCluster {
     if (!via) this.tokenFile = path.join(server.dataDir, 'token');
     this.members.set(name, m);
     return m;
+  }
+
+  /** The member whose process opened the connection from `remotePort` to a proxy. */
+  private originOf(remotePort: number, proxyPort: number): string | undefined {
+    const byPid = new Map<number, string>();
+    for (const m of this.members.values()) if (m.server.pid !== undefined) byPid.set(m.server.pid, m.name);
+    const pid = socketOwner(remotePort, proxyPort, [...byPid.keys()]);
+    return pid === undefined ? undefined : byPid.get(pid);
   }
 
   member(name: string): FaultMember {
@@ -141,13 +150,27 @@ export class FaultCluster {
     m.paused = false;
   }
 
-  /** Cuts every link into this member from the other members (its clients still reach it). */
-  partition(name: string): void {
+  /**
+   * Cuts this member off from the others both ways (its clients still reach it):
+   * its own proxy refuses everyone, the others' proxies refuse it. `inboundOnly`
+   * leaves its links to the others up: it hears nothing and can still talk.
+   */
+  partition(name: string, opts: { inboundOnly?: boolean } = {}): void {
     this.member(name).proxy.cut();
+    if (opts.inboundOnly) return;
+    for (const m of this.members.values()) if (m.name !== name) m.proxy.block(name);
   }
 
   heal(name?: string): void {
     for (const m of name ? [this.member(name)] : this.members.values()) m.proxy.heal();
+    for (const m of this.members.values()) {
+      for (const other of name ? [name] : [...this.members.keys()]) m.proxy.unblock(other);
+    }
+  }
+
+  /** Connections the proxy in front of `to` has piped so far. */
+  accepted(to: string): number {
+    return this.member(to).proxy.accepted;
   }
 
   /** Stops a member for good and forgets it (after `bramble cluster remove`). */

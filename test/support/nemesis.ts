@@ -7,11 +7,18 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { seededRandom } from '../../control-plane/testing/store-workload.js';
 import type { FaultCluster } from './fault-cluster.js';
 
-export type FaultKind = 'kill-leader' | 'pause-follower' | 'pause-leader' | 'partition-follower' | 'partition-leader' | 'restart-follower';
+export type FaultKind =
+  | 'kill-leader' | 'pause-follower' | 'pause-leader' | 'partition-follower' | 'partition-leader'
+  /** The leader hears nothing from the others and can still send to them. */
+  | 'deafen-leader'
+  | 'restart-follower';
 
 export const DEFAULT_SCHEDULE: readonly FaultKind[] = [
-  'kill-leader', 'pause-follower', 'partition-follower', 'restart-follower', 'partition-leader', 'pause-leader', 'kill-leader',
+  'kill-leader', 'pause-follower', 'partition-follower', 'restart-follower', 'partition-leader', 'pause-leader', 'deafen-leader', 'kill-leader',
 ];
+
+/** How long the others may take to elect a leader once the leader is gone (the target is 2 s). */
+const FAILOVER_DEADLINE_MS = 15_000;
 
 export interface NemesisOptions {
   seed: number;
@@ -39,6 +46,30 @@ export class Nemesis {
     this.log.push(`+${((Date.now() - this.t0) / 1000).toFixed(1)}s ${what}`);
   }
 
+  /**
+   * Keeps the fault for `ms`; a fault that takes the leader away from the others
+   * lasts at least until they elect another, so each such fault proves a failover.
+   */
+  private async hold(ms: number, fault: FaultKind, leader: string): Promise<void> {
+    const started = Date.now();
+    if (fault === 'kill-leader' || fault === 'pause-leader' || fault === 'partition-leader') {
+      const others = this.cluster.up().filter((n) => n !== leader);
+      const deadline = started + FAILOVER_DEADLINE_MS;
+      for (;;) {
+        const views = await Promise.all(others.map((n) => this.cluster.status(n).catch(() => undefined)));
+        const next = views.find((v) => v && v.leader !== '' && v.leader !== leader)?.leader;
+        if (next !== undefined) {
+          this.note(`${next} leads after ${Date.now() - started} ms`);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`no member but ${leader} led within ${FAILOVER_DEADLINE_MS} ms of ${fault}\n${this.describe()}`);
+        await delay(100);
+      }
+    }
+    const left = started + ms - Date.now();
+    if (left > 0) await delay(left);
+  }
+
   async run(): Promise<void> {
     const hold = this.opts.holdMs ?? 3000;
     const quiet = this.opts.quietMs ?? 2000;
@@ -52,19 +83,20 @@ export class Nemesis {
       switch (fault) {
         case 'kill-leader':
           await m.server.kill();
-          await delay(hold);
+          await this.hold(hold, fault, leader);
           await m.server.restart();
           break;
         case 'pause-follower':
         case 'pause-leader':
           this.cluster.pause(target);
-          await delay(hold);
+          await this.hold(hold, fault, leader);
           this.cluster.resume(target);
           break;
         case 'partition-follower':
         case 'partition-leader':
-          this.cluster.partition(target);
-          await delay(hold);
+        case 'deafen-leader':
+          this.cluster.partition(target, { inboundOnly: fault === 'deafen-leader' });
+          await this.hold(hold, fault, leader);
           this.cluster.heal(target);
           break;
         case 'restart-follower':

@@ -3,7 +3,10 @@
 // connection and resets new ones as they arrive (a peer sees the link drop, as when
 // a cable is pulled and the kernel gives up), until `heal()`. Replicas advertise
 // the proxy's address, so the traffic between them goes through it and a test can
-// partition one member while its clients still reach its real port.
+// partition one member while its clients still reach its real port. With
+// `originOf`, the proxy also tells which process opened a connection, so a test
+// can refuse the traffic of one member only (`block`): the way to cut the link
+// from a member to the others, whose ports it reaches through their proxies.
 import net from 'node:net';
 
 export interface TcpProxy {
@@ -14,23 +17,37 @@ export interface TcpProxy {
   readonly accepted: number;
   cut(): void;
   heal(): void;
+  /** Resets the connections `originOf` says come from `origin`, and refuses new ones, until `unblock`. */
+  block(origin: string): void;
+  unblock(origin: string): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(opts: { port: number; targetPort: number; host?: string }): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  port: number;
+  targetPort: number;
+  host?: string;
+  /** Who opened the connection whose far end is this local port (a process name), if known. */
+  originOf?: (remotePort: number) => string | undefined;
+}
+
+export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
   const host = opts.host ?? '127.0.0.1';
-  const open = new Set<net.Socket>();
+  /** Each open socket, with the origin of its connection. */
+  const open = new Map<net.Socket, string | undefined>();
+  const blocked = new Set<string>();
   let cut = false;
   let accepted = 0;
   const server = net.createServer((client) => {
-    if (cut) {
+    const origin = client.remotePort !== undefined ? opts.originOf?.(client.remotePort) : undefined;
+    if (cut || (origin !== undefined && blocked.has(origin))) {
       client.resetAndDestroy();
       return;
     }
     accepted++;
     const upstream = net.connect({ host, port: opts.targetPort });
-    open.add(client);
-    open.add(upstream);
+    open.set(client, origin);
+    open.set(upstream, origin);
     const drop = (): void => {
       open.delete(client);
       open.delete(upstream);
@@ -46,8 +63,9 @@ export async function startTcpProxy(opts: { port: number; targetPort: number; ho
     server.once('error', reject);
     server.listen(opts.port, host, () => resolve());
   });
-  const resetAll = (): void => {
-    for (const s of [...open]) {
+  const resetAll = (only?: string): void => {
+    for (const [s, origin] of [...open]) {
+      if (only !== undefined && origin !== only) continue;
       open.delete(s);
       // A reset, not a FIN: the peer must not mistake a cut for an orderly close.
       if (!s.destroyed) s.resetAndDestroy();
@@ -67,6 +85,13 @@ export async function startTcpProxy(opts: { port: number; targetPort: number; ho
     },
     heal: () => {
       cut = false;
+    },
+    block: (origin) => {
+      blocked.add(origin);
+      resetAll(origin);
+    },
+    unblock: (origin) => {
+      blocked.delete(origin);
     },
     close: async () => {
       cut = true;
