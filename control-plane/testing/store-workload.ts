@@ -68,6 +68,9 @@ export function workloadOutcomeOfError(input: StoreInput, error: unknown): Store
   return storeOutcomeOfError(input, error);
 }
 
+/** An answer the API must never give to the workload's requests (a create that did not create). */
+export class WorkloadAnomaly extends Error {}
+
 /** Runs one operation against a member; throws what the API threw. */
 export async function runStoreOperation(conn: ClusterConnection, input: StoreInput): Promise<StoreOutput> {
   switch (input.type) {
@@ -77,7 +80,7 @@ export async function runStoreOperation(conn: ClusterConnection, input: StoreInp
       const res = await conn.apply({ objects: [configMapJson(input.key, input.value, rv)] });
       const r = res.results[0];
       const expected = input.type === 'create' ? 'created' : 'configured';
-      if (!r || r.action !== expected) throw new Error(`${input.type} of ${input.key} answered action ${r?.action ?? 'none'}, expected ${expected}`);
+      if (!r || r.action !== expected) throw new WorkloadAnomaly(`${input.type} of ${input.key} answered action ${r?.action ?? 'none'}, expected ${expected}`);
       return { type: 'written', revision: readObject(r.object).resourceVersion };
     }
     case 'delete':
@@ -105,6 +108,8 @@ export interface WorkloadStats {
 export class StoreWorkload {
   readonly recorder = new HistoryRecorder<StoreInput, StoreOutput>(monotonicClock);
   readonly stats: WorkloadStats = { answered: 0, unknown: 0, byType: {}, unknownSamples: [] };
+  /** Answers no correct server gives (each also recorded as of unknown outcome). */
+  readonly anomalies: string[] = [];
   /** Every name created (or tried): what a final read must cover. */
   readonly names = new Set<string>();
   private readonly known = new Map<string, number>();
@@ -185,6 +190,7 @@ export class StoreWorkload {
         this.stats.answered++;
         this.learn(input, r.output);
       } else {
+        if (r.error instanceof WorkloadAnomaly) this.anomalies.push(`client ${client}: ${r.error.message}`);
         this.stats.unknown++;
         if (this.stats.unknownSamples.length < 8) {
           this.stats.unknownSamples.push(`${client} ${input.type} ${input.key}: ${r.error instanceof Error ? r.error.message : String(r.error)}`);
