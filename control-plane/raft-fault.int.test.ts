@@ -80,7 +80,7 @@ describe('a replicated control plane under faults', { timeout: 240_000 }, () => 
   test('under kills, pauses, partitions and restarts, the history is linearizable, no acknowledged write is lost, and the members converge', async () => {
     const clients: ClusterConnection[] = [];
     for (const name of ['cp1', 'cp2', 'cp3']) for (let i = 0; i < CLIENTS_PER_MEMBER; i++) clients.push(await cluster.connect(name));
-    const workload = new StoreWorkload({ clients, seed: SEED, sleep: (ms) => delay(ms), thinkMs: 5 });
+    const workload = new StoreWorkload({ clients, seed: SEED, prefix: 'nemesis-', sleep: (ms) => delay(ms), thinkMs: 5 });
     const nemesis = new Nemesis(cluster, { seed: SEED });
     const context = (): string => `seed ${SEED} (BRAMBLE_FAULT_SEED=${SEED} replays it)\n${nemesis.describe()}\nload: ${JSON.stringify(workload.stats)}`;
 
@@ -198,7 +198,7 @@ describe('a replicated control plane under faults', { timeout: 240_000 }, () => 
     let view = await cluster.waitHealthy({ converged: true });
     // Load through the first member, which neither joins nor leaves.
     const clients = [await cluster.connect('cp1'), await cluster.connect('cp1'), await cluster.connect('cp1')];
-    const workload = new StoreWorkload({ clients, seed: SEED + 1, sleep: (ms) => delay(ms), thinkMs: 10 });
+    const workload = new StoreWorkload({ clients, seed: SEED + 1, prefix: 'join-', sleep: (ms) => delay(ms), thinkMs: 10 });
     const context = (): string => `seed ${SEED}; load: ${JSON.stringify(workload.stats)}`;
     workload.start();
     let removed = '';
@@ -236,9 +236,50 @@ describe('a replicated control plane under faults', { timeout: 240_000 }, () => 
       assert.deepEqual(v.objects, cp4.objects, `${v.name} holds what the new member cp4 holds`);
     }
   });
+  test('while writes continue, a fifth member joins and the leader itself is removed, and the rest elect another and serve identical data', async () => {
+    let view = await cluster.waitHealthy({ converged: true });
+    const before = view.members.map((m) => m.name);
+    const old = view.leader;
+    const loadOn = before.find((n) => n !== old)!;
+    const clients = [await cluster.connect(loadOn), await cluster.connect(loadOn), await cluster.connect(loadOn)];
+    const workload = new StoreWorkload({ clients, seed: SEED + 2, prefix: 'leave-', sleep: (ms) => delay(ms), thinkMs: 10 });
+    const context = (): string => `seed ${SEED}; removed leader ${old}, load through ${loadOn}; load: ${JSON.stringify(workload.stats)}`;
+    workload.start();
+    try {
+      await cluster.add('cp5');
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        view = await cluster.waitHealthy({ timeoutMs: 30_000 });
+        if (view.members.some((m) => m.name === 'cp5' && m.role === 'follower')) break;
+        if (Date.now() > deadline) assert.fail(`cp5 became a voter within 30 s: ${JSON.stringify(view.members)}`);
+        await delay(200);
+      }
+      const leaderConn = await cluster.connect(view.leader);
+      const res = await leaderConn.removeMember({ name: view.leader });
+      assert.deepEqual(res.members.map((m) => m.name).sort(), [...before, 'cp5'].filter((n) => n !== view.leader).sort());
+      await cluster.retire(view.leader);
+    } finally {
+      await workload.stop();
+    }
+    const removed = view.leader;
+    view = await cluster.waitHealthy({ converged: true, timeoutMs: 30_000 });
+    assert.notEqual(view.leader, removed);
+    assert.deepEqual(view.members.map((m) => m.name).sort(), [...before, 'cp5'].filter((n) => n !== removed).sort());
+    await workload.finalReads(await cluster.connect(view.leader));
+    const verdict = checkStoreHistory(workload.history(), { timeBudgetMs: CHECK_BUDGET_MS });
+    assert.equal(verdict.result, 'ok', `${verdict.message}\n${context()}`);
+    assert.ok(workload.stats.answered > 50, `the load got work done: ${context()}`);
+    assert.deepEqual(workload.anomalies, [], `answers no correct server gives: ${context()}`);
+    const views = await contentsOfAll(cluster, view.members.map((m) => m.name));
+    for (const v of views.slice(1)) {
+      assert.equal(v.revision, views[0]!.revision, `${v.name} is at the revision of ${views[0]!.name}`);
+      assert.deepEqual(v.objects, views[0]!.objects, `${v.name} holds what ${views[0]!.name} holds`);
+    }
+  });
+
   test('a member\'s store saved to a snapshot file and restored into a new data dir is served whole by a server started on it', async () => {
     const view = await cluster.waitHealthy({ converged: true });
-    const source = cluster.member('cp1');
+    const source = cluster.member(view.members[0]!.name);
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-fault-restore-'));
     let restoredServer: ServerProcess | undefined;
     try {

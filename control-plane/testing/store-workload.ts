@@ -26,6 +26,8 @@ export interface WorkloadOptions {
   /** Pause between two operations of one client, so a slow board is not flooded. */
   thinkMs?: number;
   sleep: (ms: number) => Promise<void>;
+  /** Starts every name and value, so workloads that share a store never touch each other's keys. */
+  prefix: string;
 }
 
 /** A small seeded generator (mulberry32): a failing run names its seed and replays its choices. */
@@ -154,9 +156,9 @@ export class StoreWorkload {
     const names = [...this.live];
     const pick = (): string => names[Math.floor(this.random() * names.length)]!;
     const roll = this.random();
-    const value = `c${client}-${++this.seq}`;
+    const value = `${this.opts.prefix}c${client}-${++this.seq}`;
     if (names.length === 0 || (names.length < liveKeys && roll < 0.2)) {
-      const key = `k${this.seq}`;
+      const key = `${this.opts.prefix}k${this.seq}`;
       this.names.add(key);
       this.live.add(key);
       return { type: 'create', key, value };

@@ -80,24 +80,34 @@ export class Nemesis {
       const target = fault.endsWith('leader') ? leader : follower;
       this.note(`${fault} ${target} (leader ${leader})`);
       const m = this.cluster.member(target);
+      // Healed even when the hold fails, so a failing run leaves a whole cluster to the next test.
       switch (fault) {
         case 'kill-leader':
           await m.server.kill();
-          await this.hold(hold, fault, leader);
-          await m.server.restart();
+          try {
+            await this.hold(hold, fault, leader);
+          } finally {
+            await m.server.restart();
+          }
           break;
         case 'pause-follower':
         case 'pause-leader':
           this.cluster.pause(target);
-          await this.hold(hold, fault, leader);
-          this.cluster.resume(target);
+          try {
+            await this.hold(hold, fault, leader);
+          } finally {
+            this.cluster.resume(target);
+          }
           break;
         case 'partition-follower':
         case 'partition-leader':
         case 'deafen-leader':
           this.cluster.partition(target, { inboundOnly: fault === 'deafen-leader' });
-          await this.hold(hold, fault, leader);
-          this.cluster.heal(target);
+          try {
+            await this.hold(hold, fault, leader);
+          } finally {
+            this.cluster.heal(target);
+          }
           break;
         case 'restart-follower':
           await m.server.restart();
