@@ -372,7 +372,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
-      ...(replica ? { linearizableRead: () => (replica as ReplicatedStore).raft.linearizableRead() } : {}),
+      ...(replica ? {
+        linearizableRead: () => (replica as ReplicatedStore).raft.linearizableRead(),
+        writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+      } : {}),
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },

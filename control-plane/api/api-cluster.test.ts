@@ -393,12 +393,12 @@ describe('clusterHandlers', () => {
     assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
-  test('an apply and a delete wait for a linearizable read before they plan, so a follower plans against every acknowledged write', async () => {
+  test('an apply and a delete wait for the write barrier before they plan, so a follower plans against every acknowledged write', async () => {
     const { api } = await setup();
     let release: (() => void) | undefined;
     const handlers = clusterHandlers(api, {
       board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
-      authorize: () => undefined, linearizableRead: () => new Promise<void>((r) => { release = r; }),
+      authorize: () => undefined, writeBarrier: () => new Promise<void>((r) => { release = r; }),
     });
     const call = <Req, Res>(method: (c: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void, request: Req) =>
       new Promise<grpc.ServiceError | null>((resolve) => {
@@ -408,7 +408,7 @@ describe('clusterHandlers', () => {
       for (let i = 0; i < 1000 && release === undefined; i++) await new Promise((r) => setImmediate(r));
       const r = release;
       release = undefined;
-      assert.ok(r, 'the write asked for a linearizable read');
+      assert.ok(r, 'the write waited for the barrier');
       return r;
     };
     const exists = (): boolean => { try { api.get({ kind: 'deploy', namespace: 'default', name: 'web' }); return true; } catch { return false; } };

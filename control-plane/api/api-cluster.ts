@@ -256,6 +256,11 @@ export interface ClusterHandlerOptions extends HandlerContext {
    * (Raft's ReadIndex). Absent on a single server, whose state is always current.
    */
   linearizableRead?: () => Promise<void>;
+  /**
+   * The same before a write is planned, waiting out an election as a forwarded write
+   * does. Absent on a single server.
+   */
+  writeBarrier?: () => Promise<void>;
   /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
   snapshots?: SnapshotSource;
 }
@@ -270,10 +275,10 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     // A write is planned against this member's state: on a follower that state must hold
     // every write acknowledged before the call, or the plan refuses a resourceVersion the
     // cluster already has (CONFLICT, NOT_FOUND) without ever proposing.
-    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); await opts.linearizableRead?.(); return api.apply(req); }),
+    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.apply(req); }),
     Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
     List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
-    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); await opts.linearizableRead?.(); return api.delete(req); }),
+    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.delete(req); }),
     Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
     Watch: serverStream(ctx, 'Watch', async (call) => {
       authorize(call);

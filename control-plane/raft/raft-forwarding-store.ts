@@ -21,6 +21,27 @@ export interface ForwardingStoreOptions {
   leaderWaitMs?: number;
 }
 
+/**
+ * Resolves once this member has applied every write acknowledged before the call,
+ * waiting for an election to end as a forwarded write does: what a write is planned
+ * against, so a follower never refuses a resourceVersion the cluster already has.
+ */
+export async function writeBarrier(inner: RaftStore, opts: { clock: Clock; leaderWaitMs?: number }): Promise<void> {
+  const waitMs = opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS;
+  const deadline = opts.clock.now() + waitMs;
+  for (;;) {
+    try {
+      return await inner.linearizableRead();
+    } catch (e) {
+      if (!isNotLeader(e)) throw e;
+      if (opts.clock.now() + RETRY_EVERY_MS > deadline) {
+        throw new BrambleError('UNAVAILABLE', `no leader answered a read index within ${waitMs} ms: ${e.message}`);
+      }
+    }
+    await opts.clock.sleep(RETRY_EVERY_MS);
+  }
+}
+
 export function forwardingStore(inner: RaftStore, opts: ForwardingStoreOptions): Store {
   const waitMs = opts.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS;
   const propose = async (command: Command): Promise<CommitResult> => {
