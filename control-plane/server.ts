@@ -362,6 +362,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr, secretsEncryption,
+      ...(replica ? { replanBarrier: () => (replica as ReplicatedStore).writeBarrier() } : {}),
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();

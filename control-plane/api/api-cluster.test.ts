@@ -427,6 +427,38 @@ describe('clusterHandlers', () => {
     assert.equal(await deleted, null);
   });
 
+  test('an apply and a delete that lose a race wait for the replan barrier before they plan again', async () => {
+    const inner = createMemoryStore();
+    const clock = new FakeClock();
+    await ensureSystemNamespaces(inner, clock);
+    let races = 0;
+    const store: Store = {
+      ...inner,
+      get: (k, ns, n) => inner.get(k, ns, n),
+      list: (k, ns) => inner.list(k, ns),
+      revision: () => inner.revision(),
+      propose: async (c) => {
+        if (races > 0) {
+          races--;
+          throw new BrambleError('CONFLICT', 'a concurrent write won');
+        }
+        return inner.propose(c);
+      },
+    };
+    let barriers = 0;
+    const api = new ClusterApi({
+      store, clock, logger: silentLogger(), validate: validateObjects,
+      tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }), version: '9.9.9', nodeName: 'cp-1',
+      replanBarrier: async () => { barriers++; },
+    });
+    races = 1;
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(barriers, 1);
+    races = 2;
+    await api.delete({ kind: 'deploy', namespace: 'default', name: 'web', resourceVersion: '' });
+    assert.equal(barriers, 3);
+  });
+
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
   class FakeStream extends EventEmitter {
     cancelled = false;

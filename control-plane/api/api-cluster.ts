@@ -46,6 +46,12 @@ export interface ClusterApiDeps {
   serviceCidr?: string;
   /** `bramble secrets-encryption status|rotate`; without it those calls answer UNAVAILABLE. */
   secretsEncryption?: Pick<SecretsEncryption, 'status' | 'rotate'>;
+  /**
+   * Awaited after a propose lost a race, before planning again: on a follower the write
+   * that won may not be applied here yet, and a plan against the old state would lose
+   * every attempt (an unconditional delete answered CONFLICT). Absent on a single server.
+   */
+  replanBarrier?: () => Promise<void>;
 }
 
 function unknownKind(name: string): BrambleError {
@@ -118,6 +124,7 @@ export class ClusterApi {
       } catch (e) {
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
         this.deps.logger.debug({ attempt }, 'apply raced a concurrent write; planning again');
+        await this.deps.replanBarrier?.();
       }
     }
   }
@@ -165,6 +172,7 @@ export class ClusterApi {
       } catch (e) {
         // With an explicit version the caller asked to lose the race; planning again reports it.
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
+        await this.deps.replanBarrier?.();
       }
     }
   }
