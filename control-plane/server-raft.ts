@@ -19,6 +19,7 @@ import type { JoinLimiter } from './nodes/join-limiter.js';
 import { peerAddress, requireReplica } from './pki/auth.js';
 import { installClusterCa, readClusterCaKey, type ClusterPki } from './pki/pki-ca.js';
 import { forwardingStore } from './raft/raft-forwarding-store.js';
+import { leaderWaitingRead } from './raft/raft-read-barrier.js';
 import { joinAsMember, MembersClient } from './raft/raft-members-client.js';
 import { openRaftStore, type RaftStore } from './raft/raft-store.js';
 import { GrpcRaftTransport, raftServiceHandlers } from './raft/raft-transport-grpc.js';
@@ -147,6 +148,8 @@ export interface ReplicatedStore {
   addServices(server: grpc.Server): void;
   /** Every member's address, this one first. */
   servers(): string[];
+  /** What the API awaits before it plans a write: every acknowledged write applied here (waits out an election). */
+  writeBarrier(): Promise<void>;
   /** Leadership as the Node service needs it: agents are sent on to the leader. */
   nodeLeader(): NodeApiLeader;
   /** Resolves once some member leads (this one or another); logs while it waits. */
@@ -207,6 +210,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
         return st.leader ? `the leader is "${st.leader}" (${st.peers[st.leader] ?? 'address unknown'})` : 'no leader is known yet (an election is under way)';
       },
     }),
+    writeBarrier: leaderWaitingRead(() => raft.linearizableRead(), { clock }),
     servers: () => {
       const all = members.members().map((m) => m.address).filter((a) => a !== '');
       return [opts.advertise, ...all.filter((a) => a !== opts.advertise)];

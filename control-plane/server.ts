@@ -56,7 +56,6 @@ import type { Store } from './store/store.js';
 import type { StoreSnapshot } from './store/store-state.js';
 import { isMemberDataDir, openReplicatedStore, prepareMembership, type MembershipOptions, type ReplicatedStore } from './server-raft.js';
 import { createTokenRegistry, type TokenRegistry } from './pki/token-registry.js';
-import { leaderWaitingRead } from './raft/raft-read-barrier.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -381,6 +380,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
       secretsEncryption: replica ? replicatedEncryption(secretsEncryption) : secretsEncryption,
+      ...(replica ? { replanBarrier: () => (replica as ReplicatedStore).writeBarrier() } : {}),
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();
@@ -391,8 +391,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(proto.bramble.v1.Cluster.service, clusterHandlers(api, {
       logger, metrics, streams, authorize: (call) => requireAdmin(call, 'use the Cluster API'),
       board: new BoardApi({ store: opened, tunnels, heartbeats }),
-      // Waits out an election as a write does, instead of failing the read at once.
-      ...(replica ? { linearizableRead: leaderWaitingRead(() => (replica as ReplicatedStore).raft.linearizableRead(), { clock }) } : {}),
+      // Both wait out an election as a forwarded write does, instead of failing at once; a write
+      // is planned only once this member has every write acknowledged before it.
+      ...(replica ? {
+        linearizableRead: () => (replica as ReplicatedStore).writeBarrier(),
+        writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+      } : {}),
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },

@@ -393,6 +393,72 @@ describe('clusterHandlers', () => {
     assert.match(err!.details, /consistency must be linearizable or serializable: current value is "eventual"/);
   });
 
+  test('an apply and a delete wait for the write barrier before they plan, so a follower plans against every acknowledged write', async () => {
+    const { api } = await setup();
+    let release: (() => void) | undefined;
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, writeBarrier: () => new Promise<void>((r) => { release = r; }),
+    });
+    const call = <Req, Res>(method: (c: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void, request: Req) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        method({ request, getAuthContext: () => ({}) } as unknown as grpc.ServerUnaryCall<Req, Res>, (err) => resolve(err as grpc.ServiceError | null));
+      });
+    const barrier = async (): Promise<() => void> => {
+      for (let i = 0; i < 1000 && release === undefined; i++) await new Promise((r) => setImmediate(r));
+      const r = release;
+      release = undefined;
+      assert.ok(r, 'the write waited for the barrier');
+      return r;
+    };
+    const exists = (): boolean => { try { api.get({ kind: 'deploy', namespace: 'default', name: 'web' }); return true; } catch { return false; } };
+
+    const applied = call(handlers.Apply, { objects: [deployment('web', 1)], dryRun: false });
+    const openApply = await barrier();
+    assert.equal(exists(), false, 'nothing is planned before the read returns');
+    openApply();
+    assert.equal(await applied, null);
+    assert.equal(exists(), true);
+
+    const deleted = call(handlers.Delete, { kind: 'deploy', namespace: 'default', name: 'web', resourceVersion: '', force: false, propagationPolicy: '', gracePeriodSeconds: 0 });
+    const openDelete = await barrier();
+    assert.equal(exists(), true, 'nothing is deleted before the read returns');
+    openDelete();
+    assert.equal(await deleted, null);
+  });
+
+  test('an apply and a delete that lose a race wait for the replan barrier before they plan again', async () => {
+    const inner = createMemoryStore();
+    const clock = new FakeClock();
+    await ensureSystemNamespaces(inner, clock);
+    let races = 0;
+    const store: Store = {
+      ...inner,
+      get: (k, ns, n) => inner.get(k, ns, n),
+      list: (k, ns) => inner.list(k, ns),
+      revision: () => inner.revision(),
+      propose: async (c) => {
+        if (races > 0) {
+          races--;
+          throw new BrambleError('CONFLICT', 'a concurrent write won');
+        }
+        return inner.propose(c);
+      },
+    };
+    let barriers = 0;
+    const api = new ClusterApi({
+      store, clock, logger: silentLogger(), validate: validateObjects,
+      tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }), version: '9.9.9', nodeName: 'cp-1',
+      replanBarrier: async () => { barriers++; },
+    });
+    races = 1;
+    await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(barriers, 1);
+    races = 2;
+    await api.delete({ kind: 'deploy', namespace: 'default', name: 'web', resourceVersion: '' });
+    assert.equal(barriers, 3);
+  });
+
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
   class FakeStream extends EventEmitter {
     cancelled = false;

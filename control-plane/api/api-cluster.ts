@@ -46,6 +46,12 @@ export interface ClusterApiDeps {
   serviceCidr?: string;
   /** `bramble secrets-encryption status|rotate`; without it those calls answer UNAVAILABLE. */
   secretsEncryption?: Pick<SecretsEncryption, 'status' | 'rotate'>;
+  /**
+   * Awaited after a propose lost a race, before planning again: on a follower the write
+   * that won may not be applied here yet, and a plan against the old state would lose
+   * every attempt (an unconditional delete answered CONFLICT). Absent on a single server.
+   */
+  replanBarrier?: () => Promise<void>;
 }
 
 function unknownKind(name: string): BrambleError {
@@ -118,6 +124,7 @@ export class ClusterApi {
       } catch (e) {
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
         this.deps.logger.debug({ attempt }, 'apply raced a concurrent write; planning again');
+        await this.deps.replanBarrier?.();
       }
     }
   }
@@ -165,6 +172,7 @@ export class ClusterApi {
       } catch (e) {
         // With an explicit version the caller asked to lose the race; planning again reports it.
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
+        await this.deps.replanBarrier?.();
       }
     }
   }
@@ -256,6 +264,11 @@ export interface ClusterHandlerOptions extends HandlerContext {
    * (Raft's ReadIndex). Absent on a single server, whose state is always current.
    */
   linearizableRead?: () => Promise<void>;
+  /**
+   * The same before a write is planned, waiting out an election as a forwarded write
+   * does. Absent on a single server.
+   */
+  writeBarrier?: () => Promise<void>;
   /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
   snapshots?: SnapshotSource;
 }
@@ -267,10 +280,13 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     if (checkConsistency(consistency) === 'linearizable') await opts.linearizableRead?.();
   };
   return {
-    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),
+    // A write is planned against this member's state: on a follower that state must hold
+    // every write acknowledged before the call, or the plan refuses a resourceVersion the
+    // cluster already has (CONFLICT, NOT_FOUND) without ever proposing.
+    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.apply(req); }),
     Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
     List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
-    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); return api.delete(req); }),
+    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.delete(req); }),
     Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
     Watch: serverStream(ctx, 'Watch', async (call) => {
       authorize(call);

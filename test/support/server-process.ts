@@ -148,6 +148,8 @@ export interface StartOptions {
   localAgent?: boolean;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The gRPC port; default a free one (a test that puts a proxy in front of it must know it before the start). */
+  grpcPort?: number;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -178,7 +180,7 @@ async function waitReady(child: ChildProcess, httpPort: number, configPath: stri
 export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-test-server-')));
-  const grpcPort = await freePort();
+  const grpcPort = opts.grpcPort ?? (await freePort());
   let httpPort = await freePort();
   while (httpPort === grpcPort) httpPort = await freePort();
   const configPath = path.join(dataDir, 'admin.conf');
