@@ -8,21 +8,13 @@
 import { MemoryStorage, type RaftStorage } from '../raft/raft-memory-storage.js';
 import { decodeConfChange } from '../raft/raft-types.js';
 import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, ReadState, Role } from '../raft/raft-types.js';
+import type { RaftStatus } from '../raft/raft-core.js';
 import { entryKey, type LogView, type RaftChecker } from './raft-sim-checker.js';
 import { SimDisk, type StateMachine } from './raft-sim-disk.js';
 import type { SimRandom } from './raft-sim-random.js';
 
-export interface SimNodeStatus {
-  id: NodeId;
-  term: number;
-  vote: NodeId;
-  role: Role;
-  leader: NodeId;
-  commit: number;
-  applied: number;
-  lastIndex: number;
-  confState: ConfState;
-}
+/** What the simulation reads of RawNode's status (its part that a broken core may fake too). */
+export type SimNodeStatus = Pick<RaftStatus, 'id' | 'term' | 'vote' | 'role' | 'leader' | 'commit' | 'applied' | 'lastIndex' | 'confState'>;
 
 /** RawNode's API as the simulation drives it; a test may wrap it to break it on purpose. */
 export interface SimCore {
