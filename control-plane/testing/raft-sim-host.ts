@@ -5,10 +5,10 @@
 // way the host is busy and input waits in its inbox; a crash in that window
 // loses the Ready with its messages. A restart rebuilds the RawNode from the
 // durable image only, with `applied` at the durable state machine's index.
-import { MemoryStorage, type RaftStorage } from '../raft/raft-memory-storage.js';
+import { MemoryStorage } from '../raft/raft-memory-storage.js';
 import { decodeConfChange } from '../raft/raft-types.js';
 import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, ReadState, Role } from '../raft/raft-types.js';
-import type { RaftStatus } from '../raft/raft-core.js';
+import type { RaftConfig, RaftStatus } from '../raft/raft-core.js';
 import { entryKey, type LogView, type RaftChecker } from './raft-sim-checker.js';
 import { SimDisk, type StateMachine } from './raft-sim-disk.js';
 import type { SimRandom } from './raft-sim-random.js';
@@ -34,18 +34,8 @@ export interface SimCore {
   status(): SimNodeStatus;
 }
 
-export interface SimNodeConfig {
-  id: NodeId;
-  storage: RaftStorage;
-  electionTick: number;
-  heartbeatTick: number;
-  random: () => number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  maxSizePerMsg: number;
-  maxInflightMsgs: number;
-  applied: number;
-}
+/** RawNode's config with every option set: the simulation decides each one. */
+export type SimNodeConfig = Required<RaftConfig>;
 
 export type CoreFactory = (cfg: SimNodeConfig) => SimCore;
 
