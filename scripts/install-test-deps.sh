@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the integration and end-to-end tests need (Debian/Raspberry Pi OS):
 # containerd + runc, the CNI plugins, iptables, busybox-static (the test image is
-# built from it), docker-registry (pull tests), iproute2 and util-linux (nsenter).
+# built from it), docker-registry (pull tests), iproute2 and util-linux (nsenter);
+# for the fleet tests: ansible, ansible-lint and yamllint, the image tools
+# flash.yml is tested with (parted, fdisk, dosfstools, mtools, e2fsprogs),
+# debootstrap (throwaway hosts for site.yml) and qemu-user-static (the arm64 check).
 # Idempotent and quick when everything is present. Never starts a daemon: the
 # tests start their own containerd and registry in temporary directories.
 set -euo pipefail
 
-PACKAGES=(containerd runc containernetworking-plugins iptables busybox-static docker-registry iproute2 util-linux)
+PACKAGES=(containerd runc containernetworking-plugins iptables busybox-static docker-registry iproute2 util-linux
+  ansible ansible-lint yamllint parted fdisk dosfstools mtools e2fsprogs debootstrap qemu-user-static)
 CNI_SRC=/usr/lib/cni
 CNI_DST=/opt/cni/bin
 
