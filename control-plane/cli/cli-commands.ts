@@ -4,6 +4,7 @@
 import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
+import { CERTIFICATE_OUTPUT_FORMATS, runCertificateStatus, type CertificateOutput } from './cli-certificate.js';
 import { runCreateJob } from './cli-create-job.js';
 import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
@@ -486,6 +487,22 @@ export const COMMANDS: readonly CommandEntry[] = [
         arguments: [{ name: '<name>', description: 'the member\'s name (its --node-name), as `bramble cluster status` shows it' }],
         options: [],
         action: (ctx, a) => runClusterRemove(ctx, { name: argString(a, 0) ?? '' }),
+      },
+    ],
+  },
+  {
+    name: 'certificate',
+    description: 'the cluster\'s TLS certificates',
+    subcommands: [
+      {
+        name: 'status',
+        description: 'on this machine, with no server needed: list the certificates in a data dir (the CA and serving certificate in tls/, the admin\'s in admin.conf, an agent\'s node.crt and ca.crt, also under DIR/agent) with subject, expiry and days left; replica certificates are issued in memory at each server start and are not listed. Exits 1 when one has expired or is not valid yet',
+        arguments: [],
+        options: [
+          { flags: '--data-dir <dir>', description: 'the server\'s or agent\'s data dir (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+          { flags: '-o, --output <format>', description: 'output format', choices: CERTIFICATE_OUTPUT_FORMATS },
+        ],
+        action: (ctx, _args, o) => runCertificateStatus(ctx, { dataDir: optString(o, 'dataDir'), output: (optString(o, 'output') ?? 'table') as CertificateOutput }),
       },
     ],
   },
