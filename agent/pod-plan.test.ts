@@ -43,6 +43,13 @@ describe('pod plan', () => {
     assert.equal(spec.hostname, 'p');
   });
 
+  test('every container of a Pod, and every restart of it, is in the shim group named by the Pod uid', () => {
+    const web = buildContainerSpec(pod(), { name: 'web', image: 'nginx:1' }, 0, { env: {}, mounts: [], logPath: '/l/0.log' });
+    const side = buildContainerSpec(pod(), { name: 'side', image: 'busybox:1' }, 7, { env: {}, mounts: [], logPath: '/l/7.log' });
+    assert.equal(web.shimGroup, `pod-${uid}`);
+    assert.equal(side.shimGroup, web.shimGroup);
+  });
+
   test('a pod with no containers yet starts each at restart 0', () => {
     const p = pod({ containers: [{ name: 'a', image: 'x:1' }, { name: 'b', image: 'x:1' }] });
     assert.deepEqual(planPod(input(p, [])).map((a) => (a.kind === 'start' ? `${a.container.name}@${a.restartCount}` : a.kind)), ['a@0', 'b@0']);

@@ -105,6 +105,10 @@ export function buildContainerSpec(pod: Pod, c: Container, restartCount: number,
     logPath: parts.logPath,
     // A hostNetwork Pod has the board's hostname, as in Kubernetes.
     hostname: pod.spec.hostNetwork ? undefined : podHostname(pod),
+    // One shim per Pod, as Kubernetes has one per sandbox: a shim that dies takes only its
+    // own Pod's containers with it, never the board's. The uid outlives every restart of a
+    // container, so a restarted container (or agent) joins the shim that is still running.
+    ...(uid ? { shimGroup: `pod-${uid}` } : {}),
   };
 }
 

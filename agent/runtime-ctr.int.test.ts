@@ -180,6 +180,32 @@ describe('CtrRuntime against a real containerd on a board', { skip: !canRun && '
     assert.equal(await runtime.remove(c.id), false);
   });
 
+  test('containers of one shim group share one shim, which outlives the first container removed', async () => {
+    const shimOf = async (pid: number | undefined): Promise<number> => {
+      assert.ok((pid ?? 0) > 0, 'the task has a pid');
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    };
+    const shimComm = async (pid: number) => (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+    const group = `pod-${podUid}-grouped`;
+    // One through `ctr run`, one through create-then-start (a hostname edits the spec): both paths carry it.
+    const first = await run(spec('grp-a', { command: ['sleep', '300'], shimGroup: group }));
+    const second = await run(spec('grp-b', { command: ['sleep', '300'], shimGroup: group, hostname: 'grouped' }));
+    const alone = await run(spec('grp-c', { command: ['sleep', '300'] }));
+    const pidOf = async (id: string) => (await runtime.list()).find((x) => x.id === id)?.pid;
+    const shimA = await shimOf(await pidOf(first.id));
+    assert.match(await shimComm(shimA), /^containerd-shim/);
+    assert.equal(await shimOf(await pidOf(second.id)), shimA);
+    assert.notEqual(await shimOf(await pidOf(alone.id)), shimA);
+    assert.equal(await runtime.remove(first.id), true);
+    const still = (await runtime.list()).find((x) => x.id === second.id);
+    assert.equal(still?.state, 'running');
+    assert.equal(await shimOf(still?.pid), shimA);
+    await runtime.remove(second.id);
+    await runtime.remove(alone.id);
+  });
+
   test('a container whose command cannot start is a RUNTIME_FAILED error and leaves nothing behind', async () => {
     const s = spec('bad', { command: ['/no/such/binary'] });
     await assert.rejects(run(s), (e: unknown) => isBrambleError(e, 'RUNTIME_FAILED') && /no\/such\/binary/.test(e.message));

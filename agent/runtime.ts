@@ -35,6 +35,11 @@ export interface ContainerSpec {
   hostname?: string;
   /** securityContext as the runtime must enforce it (pod-security.ts); unset: the runtime's own defaults. */
   security?: ContainerSecurity;
+  /**
+   * Containers with the same group share one containerd shim process (the runc v2 shim's
+   * `io.containerd.runc.v2.group` annotation); unset: a shim of its own.
+   */
+  shimGroup?: string;
 }
 
 export interface ContainerSecurity {

@@ -15,6 +15,7 @@ import { runServicesBench } from './services.js';
 import { runDnsBench } from './dns.js';
 import { runServiceReadyBench } from './service-ready.js';
 import { runReplicationBench } from './replication.js';
+import { runShimsBench } from './shims.js';
 import { round } from './util.js';
 
 interface Section {
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
     { name: 'dns', run: () => runDnsBench({ log: (m) => progress(`dns: ${m}`) }) },
     { name: 'service-ready', run: () => runServiceReadyBench({ log: (m) => progress(`service-ready: ${m}`) }) },
     { name: 'replication', run: () => runReplicationBench({ idleSeconds, log: (m) => progress(`replication: ${m}`) }) },
+    { name: 'shims', run: () => runShimsBench({ log: (m) => progress(`shims: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();
