@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { benchClusterClient } from './bench-cluster.js';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,7 @@ import type { KObject, NodeObject, Pod } from '../proto/model.js';
 import type { ClusterClient } from '../proto/generated/bramble/v1/Cluster.js';
 import type { WatchEvent__Output } from '../proto/generated/bramble/v1/WatchEvent.js';
 import { startCluster, TEST_IMAGE, type ClusterBoard, type TestCluster } from '../test/support/cluster.js';
+import { shimPidsOf } from '../test/support/containerd.js';
 import { idleSecondsFromEnv } from './api.js';
 import {
   closeBenchCluster, figure, MB, readCpuSeconds, readRssBytes, readWriteBytes, round, sleep, summarizeMs, timeMs, waitFor,
@@ -206,16 +207,13 @@ export class EventCounter {
 
 // ------------------------------------------------------------------ processes and files
 
-/** containerd shims serving this containerd (they name its socket on their command line), and their total RSS. */
+/** containerd shims serving this containerd, and their total RSS. */
 async function shimsOf(address: string): Promise<{ count: number; rssBytes: number }> {
   let count = 0;
   let rssBytes = 0;
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (!argv[0]?.includes('containerd-shim') || !argv.includes(address)) continue;
+  for (const pid of await shimPidsOf(address)) {
     try {
-      rssBytes += await readRssBytes(Number(pid));
+      rssBytes += await readRssBytes(pid);
       count++;
     } catch { /* exited meanwhile */ }
   }

@@ -8,13 +8,13 @@
 // The agent is not in the sum: its memory does not depend on how shims are
 // grouped, and the `pods` section measures it.
 // Run alone with `npx tsx bench/shims.ts` (root, containerd, runc, CNI plugins).
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CtrRuntime } from '../agent/runtime-ctr.js';
 import type { ContainerSpec } from '../agent/runtime.js';
 import { createBoard, pickFreeBoardIndex, type Board } from '../test/support/board.js';
-import { startContainerd, type RunningContainerd } from '../test/support/containerd.js';
+import { shimPidsOf, startContainerd, type RunningContainerd } from '../test/support/containerd.js';
 import { buildBusyboxImage } from '../test/support/busybox-image.js';
 import { figure, makeTempDir, MB, removeDir, round, type Figure } from './util.js';
 
@@ -51,18 +51,6 @@ async function pssOf(pid: number): Promise<number> {
   return parsePssBytes(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
 }
 
-/** The shim processes serving this containerd: each is started with its socket's address on its command line. */
-async function shimPids(address: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
-    const argv = cmdline.split('\0');
-    if (path.basename(argv[0] ?? '').startsWith('containerd-shim') && argv.includes(address)) out.push(Number(name));
-  }
-  return out;
-}
-
 async function measureMode(runtime: CtrRuntime, containerd: RunningContainerd, image: string, dir: string, grouped: boolean, mode: string): Promise<ShimsModeFigures> {
   const ids: string[] = [];
   try {
@@ -83,7 +71,7 @@ async function measureMode(runtime: CtrRuntime, containerd: RunningContainerd, i
         await runtime.start(spec);
       }
     }
-    const shims = await shimPids(containerd.address);
+    const shims = await shimPidsOf(containerd.address);
     let shimsPss = 0;
     for (const pid of shims) shimsPss += await pssOf(pid);
     const containerdPss = await pssOf(containerd.pid);

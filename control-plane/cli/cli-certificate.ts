@@ -6,10 +6,10 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { stringify as toYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { readIfExists } from '../../proto/util/files.js';
 import { defaultDataDir } from '../pki/client-config.js';
+import { RENEW_BEFORE } from '../pki/pki-ca.js';
 import type { CommandContext } from './cli-context.js';
 import { renderTable, type Printed } from './cli-print.js';
 import { BrambleError } from '../../proto/util/errors.js';
@@ -18,8 +18,6 @@ export const CERTIFICATE_OUTPUT_FORMATS = ['json', 'yaml'] as const;
 export type CertificateOutput = 'table' | (typeof CERTIFICATE_OUTPUT_FORMATS)[number];
 
 const DAY = 24 * 3600 * 1000;
-/** The server replaces its serving certificate at start-up when less than this remains. */
-export const RENEW_BEFORE_DAYS = 30;
 
 export type CertificateState = 'valid' | 'renew-soon' | 'expired' | 'not-yet-valid';
 
@@ -50,7 +48,7 @@ export function describeCertificate(role: string, file: string, pem: string, now
   let state: CertificateState = 'valid';
   if (now < notBefore) state = 'not-yet-valid';
   else if (remaining <= 0) state = 'expired';
-  else if (role !== 'ca' && role !== 'agent-ca' && remaining < Math.min(RENEW_BEFORE_DAYS * DAY, (notAfter - notBefore) / 3)) state = 'renew-soon';
+  else if (role !== 'ca' && role !== 'agent-ca' && remaining < Math.min(RENEW_BEFORE, (notAfter - notBefore) / 3)) state = 'renew-soon';
   return {
     role,
     file,

@@ -24,7 +24,7 @@ const DAY = 24 * 3600 * 1000;
 const CA_VALIDITY = 10 * 365 * DAY;
 const LEAF_VALIDITY = 365 * DAY;
 /** Serving certificates closer than this to expiry are replaced at start-up. */
-const RENEW_BEFORE = 30 * DAY;
+export const RENEW_BEFORE = 30 * DAY;
 /** Boards without a real-time clock may boot slightly behind; back-date so fresh certs are valid at once. */
 const BACKDATE = 3600 * 1000;
 

@@ -114,15 +114,21 @@ async function terminate(child: ChildProcess, exited: Promise<void>): Promise<vo
   timer.cancel();
 }
 
-/** Shims of this containerd name its socket on their command line; anything left after killWorkloads is ours. */
-async function killShims(address: string): Promise<void> {
+/** The shim processes serving the containerd at `address`: each names its socket on its command line. */
+export async function shimPidsOf(address: string): Promise<number[]> {
+  const pids: number[] = [];
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const argv = cmdline.split('\0');
-    if (argv[0]?.includes('containerd-shim') && argv.includes(address)) {
-      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
-    }
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.includes('containerd-shim') && argv.includes(address)) pids.push(Number(pid));
+  }
+  return pids;
+}
+
+/** Anything of this containerd's left after killWorkloads is ours. */
+async function killShims(address: string): Promise<void> {
+  for (const pid of await shimPidsOf(address)) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   }
 }
 
