@@ -118,7 +118,7 @@ export class ClusterApi {
         const commit = await store.propose(plan.command);
         for (const r of plan.results) {
           if (r.action === 'unchanged') continue;
-          this.deps.logger.info({ kind: r.kind, namespace: r.namespace, objectName: r.name, action: r.action }, 'applied');
+          this.deps.logger.debug({ kind: r.kind, namespace: r.namespace, objectName: r.name, action: r.action }, 'applied');
         }
         return { results: toResults(commit.objects), revision: commit.revision };
       } catch (e) {

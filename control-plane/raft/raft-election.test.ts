@@ -129,3 +129,60 @@ test('a learner and a member outside the config never campaign', () => {
   assert.equal(learner.status().role, 'follower');
   assert.equal(learner.hasReady(), false);
 });
+
+/** A member other than `dead` that leads (the dead one, cut off, still believes it does). */
+function newLeader(net: TestNetwork, dead: string): string | undefined {
+  for (const m of net.members.values()) if (m.id !== dead && m.node.status().role === 'leader') return m.id;
+  return undefined;
+}
+
+/** Ticks until a leader other than `dead` exists; the ticks it took, or undefined within `max`. */
+function ticksToNewLeader(net: TestNetwork, dead: string, max: number): number | undefined {
+  for (let i = 1; i <= max; i++) {
+    for (const m of net.members.values()) if (m.id !== dead) m.node.tick();
+    net.deliver();
+    if (newLeader(net, dead) !== undefined) return i;
+  }
+  return undefined;
+}
+
+test('followers that lose their stream to a dead leader elect a new one within a few ticks, without splitting the vote', () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const net = new TestNetwork(['a', 'b', 'c'], { random: seededRandom(seed) });
+    net.campaign('a');
+    net.isolate('a'); // its process is gone
+    net.node('b').reportUnreachable('a');
+    net.node('c').reportUnreachable('a');
+    const ticks = ticksToNewLeader(net, 'a', 10);
+    assert.ok(ticks !== undefined && ticks <= 5, `seed ${seed}: a new leader after ${ticks} ticks (the election timeout is 10 to 20)`);
+    const l = newLeader(net, 'a')!;
+    // One campaign won at the next term: the survivors did not both stand at once.
+    assert.equal(net.node(l).status().term, 2, `seed ${seed}`);
+  }
+});
+
+test('without the report, followers wait out the election timeout after a leader dies', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.isolate('a');
+  assert.equal(ticksToNewLeader(net, 'a', 9), undefined);
+});
+
+test('a follower told that a live leader is unreachable does not depose it: the others keep their lease', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.node('b').reportUnreachable('a'); // one lane broke; a itself is fine and reaches everyone
+  net.tickAll(40);
+  assert.equal(net.leader(), 'a');
+  assert.equal(net.node('a').status().term, 1);
+  assert.equal(net.node('b').status().leader, 'a', 'the next heartbeat gave b its leader back');
+});
+
+test('an unreachable peer that is not the leader changes nothing on a follower', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.campaign('a');
+  net.node('c').reportUnreachable('b');
+  assert.equal(net.node('c').status().leader, 'a');
+  net.isolate('a');
+  assert.equal(ticksToNewLeader(net, 'a', 9), undefined, 'c still waits a whole election timeout');
+});

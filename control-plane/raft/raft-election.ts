@@ -127,6 +127,10 @@ export function stepFollower(r: RaftState, m: Message): void {
     case 'MsgReadIndexResp':
       r.readStates.push({ index: m.index, context: m.context });
       return;
+    case 'MsgUnreachable':
+      // The host reports a failed send to a peer; when that peer is our leader, its process is likely gone.
+      if (m.from === r.lead && r.promotable()) r.campaignSoon(m.from);
+      return;
     default:
       return;
   }

@@ -82,6 +82,22 @@ export class RaftState {
     return this.electionElapsed >= this.randomizedElectionTimeout;
   }
 
+  /**
+   * The transport lost its stream to our leader (a kill -9 or a reboot closes the TCP connection at once):
+   * forget the leader and campaign within a few ticks rather than a whole election timeout after its last
+   * heartbeat. Only liveness changes: pre-vote still asks a quorum first, so a leader that is alive and
+   * heard by the others is not disrupted, and forgetting `lead` only ends this member's lease (no read is
+   * served from a lease). The survivors would otherwise split their votes by campaigning together: each
+   * waits 1–2 ticks more per member ranked before it (voters by name, without the lost leader).
+   */
+  campaignSoon(lost: NodeId): void {
+    const others = [...this.trk.voters].filter((id) => id !== lost).sort();
+    const rank = Math.max(0, others.indexOf(this.id));
+    const inTicks = 1 + 3 * rank + Math.floor(this.random() * 2);
+    this.lead = NONE;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - inTicks);
+  }
+
   resetRandomizedElectionTimeout(): void {
     const r = this.random();
     const extra = Math.min(this.electionTimeout - 1, Math.max(0, Math.floor(r * this.electionTimeout)));
