@@ -28,7 +28,7 @@ import { PodReconciler } from './pod-reconciler.js';
 import { realProcessProbe } from './process-probe.js';
 import { CtrRuntime } from './runtime-ctr.js';
 import { ctrExecSpawner } from './exec-stream.js';
-import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from './runtime.js';
+import { LABEL_CONTAINER_NAME, LABEL_POD_UID, type ShimGroupMode } from './runtime.js';
 import type { ExecBackend } from './tunnel-exec.js';
 import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_SYSTEM_RESERVED } from './stats.js';
 import { SiNodeStats } from './stats-si.js';
@@ -54,6 +54,8 @@ export interface AgentOptions {
   reserve?: string;
   insecureRegistries?: string[];
   cniPath?: string;
+  /** Default "pod": a Pod's containers share one containerd shim. */
+  shimGroup?: ShimGroupMode;
   version?: string;
   logger?: Logger;
   clock?: Clock;
@@ -127,6 +129,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     namespace,
     clock,
     insecureRegistries: opts.insecureRegistries,
+    groupShims: opts.shimGroup !== 'container',
   });
   const runtimeVersion = await runtime.version();
   await importAirGapImages(runtime, opts.dataDir, logger);

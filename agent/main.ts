@@ -14,6 +14,7 @@ import { parseToken } from '../proto/token.js';
 import { realClock } from '../proto/util/clock.js';
 import type { Logger } from '../proto/util/log.js';
 import type { RunningAgent } from './agent.js';
+import type { ShimGroupMode } from './runtime.js';
 
 export type { RunningAgent };
 import { closeThenExit } from '../proto/util/process-exit.js';
@@ -131,6 +132,8 @@ export interface AgentInput {
   reserve?: string;
   insecureRegistries: string[];
   cniPath?: string;
+  /** "pod" (default) or "container": see ShimGroupMode. */
+  shimGroup?: string;
   /** Remove what the agent added to the board's network, then exit (no join, no server needed). */
   cleanup?: boolean;
 }
@@ -165,8 +168,16 @@ export function parseServers(value: string | string[] | undefined): string[] {
   return servers;
 }
 
-async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; labels: Record<string, string>; token?: string }> {
+/** --shim-group's value; undefined means the default, one shim per Pod. */
+export function parseShimGroup(value: string | undefined): ShimGroupMode {
+  if (value === undefined || value === 'pod') return 'pod';
+  if (value === 'container') return 'container';
+  throw new UsageError(`--shim-group must be "pod" or "container": current value is "${value}"`);
+}
+
+async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; labels: Record<string, string>; token?: string; shimGroup: ShimGroupMode }> {
   const servers = parseServers(input.server);
+  const shimGroup = parseShimGroup(input.shimGroup);
   for (const r of input.insecureRegistries) checkHostPort('--insecure-registry', r);
   if (input.nodeName !== undefined) checkNodeName('--node-name', input.nodeName);
   const labels = parseLabels(input.labels ?? '');
@@ -181,7 +192,7 @@ async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; 
   const token = await resolveToken(input);
   // A mistyped token fails here, before the server is asked anything.
   if (token !== undefined) parseToken(token);
-  return { servers, labels, token };
+  return { servers, labels, token, shimGroup };
 }
 
 /** Where the agent tells the person who started it how it went. */
@@ -192,7 +203,7 @@ export interface AgentIo {
 /** Runs `bramble agent` until a signal; `version` is the package's, reported to the control plane. */
 export async function runAgent(io: AgentIo, input: AgentInput, version: string): Promise<number> {
   if (input.cleanup) return runCleanup(io, input);
-  const { servers, labels, token } = await checkAgentInput(input);
+  const { servers, labels, token, shimGroup } = await checkAgentInput(input);
   const server = servers.join(',');
   const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
@@ -210,6 +221,7 @@ export async function runAgent(io: AgentIo, input: AgentInput, version: string):
       reserve: input.reserve,
       insecureRegistries: input.insecureRegistries,
       cniPath: input.cniPath,
+      shimGroup,
       version,
       logger,
     });

@@ -9,11 +9,12 @@ import type { ContainerSpec } from './runtime.js';
 const SOCK = '/run/bramble/containerd.sock';
 const PREFIX = ['--address', SOCK, '--namespace', 'bramble'];
 
-function setup(opts: { arch?: string; insecure?: string[]; namespace?: string } = {}) {
+function setup(opts: { arch?: string; insecure?: string[]; namespace?: string; groupShims?: boolean } = {}) {
   const runner = new FakeRunner();
   const clock = new FakeClock();
   const rt = new CtrRuntime({
     address: SOCK, runner, clock, arch: opts.arch ?? 'arm64', insecureRegistries: opts.insecure, namespace: opts.namespace, pollIntervalMs: 100,
+    ...(opts.groupShims !== undefined ? { groupShims: opts.groupShims } : {}),
   });
   return { runner, clock, rt };
 }
@@ -67,6 +68,16 @@ describe('CtrRuntime', () => {
     assert.equal(info.state, 'running');
     assert.equal(info.pid, undefined);
     assert.equal(info.image, 'docker.io/library/busybox:latest');
+  });
+
+  test('a spec\'s shim group becomes the runc shim\'s group annotation, unless the runtime groups no shims', async () => {
+    const grouped = setup();
+    await grouped.rt.start({ ...baseSpec, shimGroup: 'pod-1' });
+    const run = grouped.runner.argsOf(['run'])[0]!;
+    assert.equal(run[run.indexOf('--annotation') + 1], 'io.containerd.runc.v2.group=pod-1');
+    const apart = setup({ groupShims: false });
+    await apart.rt.start({ ...baseSpec, shimGroup: 'pod-1' });
+    assert.ok(!apart.runner.argsOf(['run'])[0]!.includes('--annotation'));
   });
 
   test('start without command or args leaves the image entrypoint and cmd to ctr', async () => {

@@ -22,6 +22,11 @@ export interface CtrRuntimeOptions {
   clock?: Clock;
   /** Registries ("host:port") pulled from over plain HTTP. */
   insecureRegistries?: string[];
+  /**
+   * Default true: a spec's shimGroup becomes the io.containerd.runc.v2.group annotation. False runs
+   * every container under a shim of its own (`bramble agent --shim-group container`).
+   */
+  groupShims?: boolean;
   /** Node `process.arch` of this board; decides the platform pulled. */
   arch?: string;
   ctrPath?: string;
@@ -153,7 +158,7 @@ export class CtrRuntime implements ContainerRuntime {
     if (spec.netnsPath) args.push('--with-ns', `network:${spec.netnsPath}`);
     else if (spec.hostNetwork) args.push('--net-host');
     if (spec.security) args.push(...securityArgs(spec.security));
-    if (spec.shimGroup !== undefined) args.push('--annotation', `${SHIM_GROUP_ANNOTATION}=${spec.shimGroup}`);
+    if (spec.shimGroup !== undefined && this.opts.groupShims !== false) args.push('--annotation', `${SHIM_GROUP_ANNOTATION}=${spec.shimGroup}`);
     const logUri = ['--log-uri', `file://${spec.logPath}`];
     const user = spec.security?.user;
     // ctr 1.6 has flags for neither the process user nor the UTS hostname: either means

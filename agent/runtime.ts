@@ -42,6 +42,9 @@ export interface ContainerSpec {
   shimGroup?: string;
 }
 
+/** How an agent groups containers into containerd shims (`bramble agent --shim-group`). */
+export type ShimGroupMode = 'pod' | 'container';
+
 export interface ContainerSecurity {
   /** The process's user; unset fields keep what the image says. */
   user?: { uid?: number; gid?: number; supplementalGroups?: number[] };

@@ -12,7 +12,7 @@ import {
   probeContainerd,
 } from './cli-agent.js';
 import fc from 'fast-check';
-import { parseServers } from '../../agent/main.js';
+import { parseServers, parseShimGroup } from '../../agent/main.js';
 import { UsageError } from './cli-errors.js';
 import { checkNodeName as checkServerNodeName } from '../nodes/node-join.js';
 import { validateObjects } from '../schema/schema.js';
@@ -69,6 +69,13 @@ describe('flag checks', () => {
     for (const missing of [undefined, [], '', ' , ']) {
       assert.throws(() => parseServers(missing), usageError(['--server HOST:PORT is required']));
     }
+  });
+
+  test('--shim-group is "pod" by default or "container", and nothing else', () => {
+    assert.equal(parseShimGroup(undefined), 'pod');
+    assert.equal(parseShimGroup('pod'), 'pod');
+    assert.equal(parseShimGroup('container'), 'container');
+    assert.throws(() => parseShimGroup('board'), usageError(['--shim-group must be "pod" or "container": current value is "board"']));
   });
 
   test('a node name must be a lowercase DNS subdomain', () => {

@@ -34,6 +34,8 @@ export interface BoardSpec {
   deferAgent?: boolean;
   /** The agent's --server value from the server's address as the board reaches it (default: that address alone). */
   serverArg?: (address: string) => string;
+  /** More `bramble agent` flags, e.g. ['--shim-group', 'container']. */
+  agentArgs?: string[];
 }
 
 export interface ClusterOptions {
@@ -279,6 +281,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
         '--containerd-address', containerd.address,
         ...labelArg(labels),
         ...(registry ? ['--insecure-registry', registry.address] : []),
+        ...(spec.agentArgs ?? []),
       ];
       const clusterBoard: ClusterBoard = {
         nodeName, labels, board, containerd, dataDir, registry,
