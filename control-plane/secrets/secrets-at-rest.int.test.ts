@@ -136,7 +136,7 @@ describe('secrets at rest (real server, real LevelDB)', () => {
     }
   });
 
-  test('a store written before encryption has its Secrets encrypted on first start', async () => {
+  test('a store written before encryption has its Secrets encrypted on first start, and its watch history in clear is dropped', async () => {
     const dataDir = path.join(dir, 'legacy');
     const legacy = await openLevelStore({ dataDir });
     const plain: KObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'old', namespace: 'default', uid: 'u1' }, data: { v: b64(PASSWORD) } };
@@ -155,10 +155,13 @@ describe('secrets at rest (real server, real LevelDB)', () => {
       await run.close();
     }
     assert.match(text(), /encrypted the Secrets this store held in clear/);
+    assert.match(text(), /dropped the watch history that held those Secrets in clear/);
     const raw = await openLevelStore({ dataDir });
     try {
       const enc = encryptionOf(raw.get('Secret', 'default', 'old')!);
       assert.equal(enc.state === 'encrypted' && enc.keyId, activeKeyId);
+      const encryptedAt = Number(raw.get('Secret', 'default', 'old')!.metadata.resourceVersion);
+      assert.ok(raw.oldestResumableRevision() >= encryptedAt, `no watch resumes from before the encryption (revision ${encryptedAt}): oldest is ${raw.oldestResumableRevision()}`);
     } finally {
       await raw.close();
     }

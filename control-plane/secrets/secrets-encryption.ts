@@ -235,7 +235,21 @@ export async function openEncryptedStore(opts: { raw: Store; dataDir: string; cl
   const store = new EncryptingStore(raw, keys, logger);
   const encryption = new SecretsEncryption({ raw, store, keyFile, clock, logger });
   const { encrypted, failures } = await encryption.encryptPlaintext();
-  if (encrypted > 0) logger.info({ secrets: encrypted, keyId: keys.activeId }, 'encrypted the Secrets this store held in clear');
+  if (encrypted > 0) {
+    logger.info({ secrets: encrypted, keyId: keys.activeId }, 'encrypted the Secrets this store held in clear');
+    // Their values in clear are still in the retained watch history (and in the disk's files until a
+    // compaction): forget it, before anyone can watch from it.
+    if (raw.forgetHistory) {
+      try {
+        const events = await raw.forgetHistory();
+        logger.info({ events, revision: raw.revision() }, 'dropped the watch history that held those Secrets in clear');
+      } catch (err) {
+        logger.error({ err: String(err) }, 'the watch history that holds Secrets in clear could not be dropped: it goes as newer events replace it');
+      }
+    } else {
+      logger.warn({ revision: raw.revision() }, 'this store cannot drop its watch history: it holds the Secrets\' earlier values in clear until newer events replace it');
+    }
+  }
   for (const f of failures) logger.error({ keyId: keys.activeId }, `a Secret held in clear could not be encrypted: ${f}`);
   return { store, encryption, encryptedAtStart: encrypted };
 }

@@ -57,6 +57,34 @@ describe('the LevelDB store', () => {
     }
   }));
 
+  test('forgetting the history drops every retained event, also after a reopen, and later writes and watches go on from there', () => withDir(async (dataDir) => {
+    let store: LevelStore = await openLevelStore({ dataDir });
+    try {
+      await store.propose({ ops: [{ type: 'put', object: { ...configMap('c1'), data: { v: 'old' } } }] });
+      await store.propose({ ops: [{ type: 'put', object: { ...configMap('c1'), data: { v: 'new' } } }] });
+      const live = collect(store, { fromRevision: 2 });
+      const writing = store.propose({ ops: [{ type: 'put', object: configMap('c2') }] });
+      // Queued behind a batch being written: the history goes once the batch is on disk, and includes it.
+      assert.equal(await store.forgetHistory!(), 3);
+      assert.equal((await writing).revision, 3);
+      assert.equal(store.oldestResumableRevision(), 3);
+      assert.throws(() => store.watch({ fromRevision: 2 }, () => {}), (e) => isBrambleError(e, 'STORE_REVISION_TOO_OLD'));
+      await store.propose({ ops: [{ type: 'put', object: configMap('c3') }] });
+      await waitFor(() => live.events.length === 2, 'the live watch to see c2 and c3');
+      live.cancel();
+      await store.close();
+      store = await openLevelStore({ dataDir });
+      assert.equal(store.revision(), 4);
+      assert.equal(store.oldestResumableRevision(), 3);
+      const w = collect(store, { fromRevision: 3 });
+      await waitFor(() => w.events.length === 1, 'the one event after the forgotten history');
+      assert.deepEqual(w.events.map((e) => [e.revision, e.object.metadata.name]), [[4, 'c3']]);
+      w.cancel();
+    } finally {
+      await store.close();
+    }
+  }));
+
   test('the previous labels on events survive a reopen and reach a resumed watch', () => withDir(async (dataDir) => {
     let store: LevelStore = await openLevelStore({ dataDir });
     try {

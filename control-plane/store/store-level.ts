@@ -383,6 +383,36 @@ class LevelStoreImpl implements LevelStore {
     return total;
   }
 
+  async forgetHistory(): Promise<number> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new BrambleError('UNAVAILABLE', 'the store is closed');
+    // Between batches: no command is half on disk while the event rows go.
+    while (this.writing) await this.writing;
+    const run = (async (): Promise<number> => {
+      const upTo = this.state.revision();
+      const ops: DbOp[] = [];
+      for (let r = this.diskCompacted + 1; r <= upTo; r++) ops.push({ type: 'del', key: eventKey(r) });
+      ops.push({ type: 'put', key: META_COMPACTED, value: upTo });
+      await this.db.batch(ops, { sync: this.sync });
+      this.diskCompacted = upTo;
+      const dropped = this.state.compactAll();
+      // Deleted rows stay in LevelDB's files until a compaction rewrites them: ask for one. It is best
+      // effort (LevelDB leaves its deepest level as it is), and an SD card keeps freed blocks anyway.
+      // `level`'s types cover the browser's store too, which has no compactRange; classic-level has it.
+      await (this.db as unknown as { compactRange?(start: string, end: string): Promise<void> }).compactRange?.('\u0000', '\uffff');
+      return dropped;
+    })();
+    this.writing = run.then(() => undefined, () => undefined).then(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+    try {
+      return await run;
+    } catch (err) {
+      throw new BrambleError('STORE_FAILED', `the store's history could not be compacted in ${this.dir}: ${levelReason(err).message}`);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

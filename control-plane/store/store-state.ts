@@ -374,6 +374,14 @@ export class StoreState {
     if (m?.size === 0) this.byKind.delete(o.kind);
   }
 
+  /** Drops every retained event up to the committed revision; returns how many. */
+  compactAll(): number {
+    const before = this.retainedEventCount();
+    this.compacted = this.committed;
+    this.prune();
+    return before - this.retainedEventCount();
+  }
+
   private prune(): void {
     this.compacted = this.compactionAfter([]);
     while (this.eventStart < this.events.length && this.events[this.eventStart]!.revision <= this.compacted) this.eventStart++;

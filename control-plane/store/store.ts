@@ -90,5 +90,12 @@ export interface Store {
   objectCount(): number;
   /** Bytes used by the store on disk. */
   diskBytes(): Promise<number>;
+  /**
+   * Where a store can: drops the retained events up to the current revision, so values
+   * replaced before now are no longer served or kept as history (a Secret held in clear
+   * before its first encrypted start), and asks the disk to compact. Watches from an earlier revision get
+   * STORE_REVISION_TOO_OLD and relist, as after any compaction. Returns the events dropped.
+   */
+  forgetHistory?(): Promise<number>;
   close(): Promise<void>;
 }
