@@ -78,6 +78,21 @@ describe('a replicated control plane of three servers', () => {
     for (const name of ['cp1', 'cp2', 'cp3']) assert.match(conf, new RegExp(`127\\.0\\.0\\.1:${servers.get(name)!.grpcPort}`), `admin.conf of cp3 names ${name}`);
   });
 
+  test('a copied admin.conf that names one member learns every member from cluster status', async () => {
+    const copy = path.join(dir, 'laptop.conf');
+    // As a laptop's copy made before cp2 and cp3 joined: cp1 alone.
+    const text = (await fs.readFile(servers.get('cp1')!.configPath, 'utf8')).replace(/^servers:\n(?:\s+- .*\n)+/m, '');
+    assert.doesNotMatch(text, new RegExp(`:${servers.get('cp2')!.grpcPort}`), 'the copy names cp1 only');
+    await fs.writeFile(copy, text, { mode: 0o600 });
+    const r = await runBramble(['--config', copy, 'cluster', 'status']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stderr, /now lists the members' addresses/);
+    const learned = await fs.readFile(copy, 'utf8');
+    for (const name of ['cp1', 'cp2', 'cp3']) assert.match(learned, new RegExp(`127\\.0\\.0\\.1:${servers.get(name)!.grpcPort}`), `the copy names ${name}`);
+    const again = await runBramble(['--config', copy, 'cluster', 'status']);
+    assert.doesNotMatch(again.stderr, /now lists/, 'nothing to learn the second time');
+  });
+
   test('a write sent to a follower is forwarded to the leader and reaches every member', async () => {
     const leader = await leaderName('cp1');
     const follower = ['cp1', 'cp2', 'cp3'].find((n) => n !== leader)!;

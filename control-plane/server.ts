@@ -108,8 +108,11 @@ export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
-/** How often a member rewrites admin.conf's list of members when it changed. */
-const ADMIN_CONF_REFRESH_MS = 30_000;
+/**
+ * How often a member compares its members with those it last wrote to admin.conf: in memory, so
+ * often is cheap; the file is read and rewritten only when they changed.
+ */
+const ADMIN_CONF_REFRESH_MS = 2_000;
 
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -479,10 +482,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
     if (replica) {
       // Members come and go: admin.conf follows, so the CLI on this board fails over to the right ones.
+      let written = memberList().join(',');
       const refresh = clock.setInterval(() => {
-        ensureAdminConfig(dataDir, pki, localServer, memberList())
+        const now = memberList();
+        if (now.join(',') === written) return;
+        written = now.join(',');
+        ensureAdminConfig(dataDir, pki, localServer, now)
           .then((file) => { if (file) logger.info({ adminConf: file, servers: memberList() }, 'admin.conf lists the members as they are now'); })
-          .catch((err: unknown) => logger.warn({ err }, 'admin.conf could not be updated with the members'));
+          .catch((err: unknown) => {
+            written = ''; // try again at the next tick
+            logger.warn({ err }, 'admin.conf could not be updated with the members');
+          });
       }, ADMIN_CONF_REFRESH_MS);
       cleanups.push(async () => refresh.cancel());
     }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
-import { printClusterStatus } from './cli-cluster.js';
+import { learnedServers, printClusterStatus } from './cli-cluster.js';
 
 const NOW = Date.parse('2026-12-02T10:00:00Z');
 const STATUS: ClusterStatusResponse__Output = {
@@ -31,5 +31,17 @@ describe('bramble cluster status', () => {
 
   test('no leader is said on stderr', () => {
     assert.match(printClusterStatus({ ...STATUS, leader: '' }, 'table', NOW).stderr, /No leader/);
+  });
+
+  test('the members\' addresses replace the config\'s others, its own server first, and nothing changes when they match', () => {
+    const members = STATUS.members;
+    assert.deepEqual(learnedServers({ server: '10.0.0.1:7443' }, members), ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
+    assert.deepEqual(learnedServers({ server: '10.0.0.1:7443', servers: ['10.0.0.1:7443', '10.0.0.9:7443'] }, members), ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
+    assert.equal(learnedServers({ server: '10.0.0.1:7443', servers: ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443'] }, members), undefined);
+    // Reached through a name the members do not advertise: it stays first.
+    assert.deepEqual(learnedServers({ server: 'cp.lan:7443' }, members), ['cp.lan:7443', '10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
+    assert.equal(learnedServers({ server: '10.0.0.1:7443' }, []), undefined);
+    assert.equal(learnedServers({ server: '10.0.0.1:7443' }, [{ address: '', role: 'follower' }]), undefined);
+    assert.equal(learnedServers({ server: '192.168.1.10:7443' }, [{ address: '127.0.0.1:7443', role: 'standalone' }]), undefined);
   });
 });

@@ -5,6 +5,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
 import type { MemberState__Output } from '../../proto/generated/bramble/v1/MemberState.js';
+import { findClientConfigPath, readClientConfig, serverList, writeClientConfig, type ClientConfig } from '../pki/client-config.js';
 import { withCluster } from './cli-client.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
@@ -43,11 +44,43 @@ export function printClusterStatus(res: ClusterStatusResponse__Output, output: C
   return { stdout: renderTable(rows), stderr };
 }
 
+/**
+ * The config's server list once it names every member the cluster reports and no other, or
+ * undefined when it already does. The config's own server stays first whatever the members
+ * advertise: it is how this machine reaches the cluster (a name, a tunnel), which an advertised
+ * address need not be.
+ */
+export function learnedServers(cfg: Pick<ClientConfig, 'server' | 'servers'>, members: readonly { address: string; role: string }[]): string[] | undefined {
+  // A single server reports the address it listens on (often loopback): nothing to learn from it.
+  if (members.some((m) => m.role === 'standalone')) return undefined;
+  const addresses = [...new Set(members.map((m) => m.address).filter((a) => a !== ''))];
+  if (addresses.length === 0) return undefined;
+  const next = [cfg.server, ...addresses.filter((a) => a !== cfg.server)];
+  return serverList(cfg).join(',') === next.join(',') ? undefined : next;
+}
+
+/** Writes the members into the client config the CLI used, so a copied admin.conf follows membership changes. */
+async function learnMembers(ctx: CommandContext, res: ClusterStatusResponse__Output): Promise<void> {
+  // --server pins one member for this call: its answer says nothing about the config's list.
+  if (ctx.connect.server !== undefined) return;
+  try {
+    const file = findClientConfigPath(ctx.connect.configPath, ctx.connect.env ?? ctx.io.env);
+    const cfg = await readClientConfig(file);
+    const servers = learnedServers(cfg, res.members);
+    if (servers === undefined) return;
+    await writeClientConfig(file, { ...cfg, servers });
+    ctx.io.stderr.write(`${file} now lists the members' addresses: ${servers.join(', ')}\n`);
+  } catch (e) {
+    ctx.io.stderr.write(`the client config could not be updated with the members' addresses: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
 export async function runClusterStatus(ctx: CommandContext, input: { output: ClusterOutput }): Promise<number> {
   const res = await withCluster(ctx.connect, (conn) => conn.clusterStatus());
   const printed = printClusterStatus(res, input.output, ctx.io.clock.now());
   if (printed.stdout) ctx.io.stdout.write(printed.stdout);
   if (printed.stderr) ctx.io.stderr.write(printed.stderr);
+  await learnMembers(ctx, res);
   return 0;
 }
 
