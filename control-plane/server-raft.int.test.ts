@@ -123,9 +123,25 @@ describe('a replicated control plane of three servers', () => {
       });
       assert.equal(Buffer.from(got.data.password!, 'base64').toString(), 'hunter2');
     }
-    const rotate = await bramble('cp1', 'secrets-encryption', 'rotate');
-    assert.equal(rotate.code, 1, explain(rotate));
-    assert.match(rotate.stderr, /not supported on a replicated control plane yet/);
+  });
+
+  test('a key rotation through a follower reaches every member: each ends with the one new key and reads the Secret in clear', async () => {
+    const keyFileOf = async (name: string) => JSON.parse(await fs.readFile(path.join(servers.get(name)!.dataDir, 'cred', 'encryption-keys.json'), 'utf8')) as { active: string; keys: { id: string }[] };
+    const before = (await keyFileOf('cp1')).active;
+    const leader = await leaderName('cp1');
+    const follower = ['cp1', 'cp2', 'cp3'].find((n) => n !== leader)!;
+    const rotate = await bramble(follower, '--server', `127.0.0.1:${servers.get(follower)!.grpcPort}`, 'secrets-encryption', 'rotate', '-o', 'json');
+    assert.equal(rotate.code, 0, explain(rotate));
+    const report = JSON.parse(rotate.stdout) as { activeKeyId: string; removedKeyIds: string[]; failures: string[] };
+    assert.notEqual(report.activeKeyId, before);
+    assert.deepEqual([report.removedKeyIds, report.failures], [[before], []]);
+    for (const name of ['cp1', 'cp2', 'cp3']) {
+      const file = await keyFileOf(name);
+      assert.deepEqual([file.active, file.keys.map((k) => k.id)], [report.activeKeyId, [report.activeKeyId]], `the key file of ${name}`);
+      const g = await bramble(name, '--server', `127.0.0.1:${servers.get(name)!.grpcPort}`, 'get', 'secret', 'shared', '-o', 'json');
+      assert.equal(g.code, 0, explain(g));
+      assert.equal(Buffer.from((JSON.parse(g.stdout) as { data: Record<string, string> }).data.password!, 'base64').toString(), 'hunter2', `${name} reads the Secret`);
+    }
   });
 
   test('a leader killed with SIGKILL is replaced, and no acknowledged write is lost', async () => {

@@ -25,6 +25,7 @@ import { openRaftStore, type RaftStore } from './raft/raft-store.js';
 import { GrpcRaftTransport, raftServiceHandlers } from './raft/raft-transport-grpc.js';
 import type { Peer, RaftTransport } from './raft/raft-transport.js';
 import type { Store } from './store/store.js';
+import type { KeyPeers } from './secrets/secrets-encryption.js';
 
 /** Where a data dir records that it belongs to a replicated control plane, and as whom. */
 const MEMBER_FILE = 'member.json';
@@ -156,6 +157,10 @@ export interface ReplicatedStore {
   waitForLeader(): Promise<void>;
   /** Hands leadership over when this member leads, so a planned restart costs no election timeout. */
   handOver(): Promise<void>;
+  /** The other members as a Secrets encryption key rotation reaches them. */
+  keyPeers: KeyPeers;
+  /** What takes a rotating member's key file here, once the encrypted store is open. */
+  acceptEncryptionKeys(adopt: (keyFile: string) => Promise<string>): void;
   close(): Promise<void>;
 }
 
@@ -190,6 +195,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
   if (st.confState.voters.length === 1 && st.confState.voters[0] === record.name) raft.node.campaign();
 
   const store = forwardingStore(raft, { forward: (address, command) => client.forward(address, command), clock });
+  let adoptKeys: ((keyFile: string) => Promise<string>) | undefined;
   return {
     raft,
     store,
@@ -200,6 +206,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
       server.addService(proto.Members.service, membersHandlers({
         logger: logger.child({ component: 'members-api' }), members, verifyToken: opts.verifyToken, authorizeReplica: requireReplica,
         ...(opts.joinLimiter ? { joinLimiter: opts.joinLimiter } : {}), peerAddress: (call) => peerAddress(call.getPeer()),
+        adoptEncryptionKeys: () => adoptKeys,
       }));
     },
     nodeLeader: () => ({
@@ -231,6 +238,13 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
       if (!raft.node.leadership.isLeader()) return;
       const handedOver = await raft.stepDown();
       logger.info({ handedOver }, handedOver ? 'leadership handed over before shutdown' : 'no member took over leadership: the others elect one once this member stops');
+    },
+    keyPeers: {
+      others: () => members.members().filter((m) => m.name !== record.name).map((m) => ({ name: m.name, address: m.address })),
+      send: async (address, keyFile) => { await client.setEncryptionKeys(address, keyFile); },
+    },
+    acceptEncryptionKeys: (adopt) => {
+      adoptKeys = adopt;
     },
     close: async () => {
       members.stop();

@@ -50,7 +50,7 @@ import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
-import { openEncryptedStore, type SecretsEncryption } from './secrets/secrets-encryption.js';
+import { openEncryptedStore } from './secrets/secrets-encryption.js';
 import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
 import type { StoreSnapshot } from './store/store-state.js';
@@ -235,20 +235,6 @@ function shutdownGrpc(server: grpc.Server): Promise<void> {
   });
 }
 
-/**
- * Rotation writes the new key to this member's key file only; the other members
- * could not read what it encrypts. Until keys travel through the cluster, a
- * replicated control plane keeps the key every member got when it joined.
- */
-function replicatedEncryption(enc: SecretsEncryption): Pick<SecretsEncryption, 'status' | 'rotate'> {
-  return {
-    status: () => enc.status(),
-    rotate: async () => {
-      throw new BrambleError('FAILED_PRECONDITION', 'secrets-encryption rotate is not supported on a replicated control plane yet: every member holds the key it was given when it joined, and a new key made on one member could not be read by the others');
-    },
-  };
-}
-
 /** A data dir that is already a member was started with its name and address once; a restart needs them again. */
 function requireMembership(m: MembershipOptions | undefined, dataDir: string): MembershipOptions {
   if (!m) throw new BrambleError('INVALID_ARGUMENT', `${dataDir} belongs to a replicated control plane: start it with its --node-name and --advertise-address`);
@@ -359,7 +345,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // the raw store) holds ciphertext; everything below reads and writes through `opened`, never raw.
     const { store: opened, encryption: secretsEncryption } = await openEncryptedStore({
       raw: below, dataDir, clock, logger: logger.child({ component: 'secrets-encryption' }),
+      ...(replica ? { peers: replica.keyPeers } : {}),
     });
+    replica?.acceptEncryptionKeys((keyFile) => secretsEncryption.adoptKeyFile(keyFile));
     store = opened;
 
     tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
@@ -382,7 +370,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
-      secretsEncryption: replica ? replicatedEncryption(secretsEncryption) : secretsEncryption,
+      secretsEncryption,
       ...(replica ? { replanBarrier: () => (replica as ReplicatedStore).writeBarrier() } : {}),
     });
     const heartbeats = new NodeHeartbeats(clock);

@@ -69,6 +69,8 @@ export type * from './generated/bramble/v1/RotateSecretsEncryptionResponse.js';
 export type * from './generated/bramble/v1/SecretsEncryptionKey.js';
 export type * from './generated/bramble/v1/SecretsEncryptionStatusRequest.js';
 export type * from './generated/bramble/v1/SecretsEncryptionStatusResponse.js';
+export type * from './generated/bramble/v1/SetEncryptionKeysRequest.js';
+export type * from './generated/bramble/v1/SetEncryptionKeysResponse.js';
 export type * from './generated/bramble/v1/SnapshotChunk.js';
 export type * from './generated/bramble/v1/SnapshotStoreRequest.js';
 export type * from './generated/bramble/v1/TerminalSize.js';

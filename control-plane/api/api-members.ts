@@ -7,7 +7,7 @@ import { LIMITS } from '../../proto/limits.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type {
   ClusterStatusResponse, ForwardRequest__Output, ForwardResponse, JoinMemberRequest__Output, JoinMemberResponse,
-  MemberInfo, MemberStatusResponse, MembersHandlers,
+  MemberInfo, MemberStatusResponse, MembersHandlers, SetEncryptionKeysRequest__Output, SetEncryptionKeysResponse,
 } from '../../proto/load.js';
 import type { CallWithAuth } from '../pki/auth.js';
 import type { Command, CommitResult, Op, Precondition } from '../store/store.js';
@@ -56,7 +56,12 @@ export interface MembersHandlerOptions extends HandlerContext {
   /** Refuses an address that failed to join too often. */
   joinLimiter?: JoinLimiter;
   peerAddress: (call: { getPeer(): string }) => string;
+  /** Takes a rotating member's encryption key file (SecretsEncryption.adoptKeyFile); unset until the store is open. */
+  adoptEncryptionKeys?: () => ((keyFile: string) => Promise<string>) | undefined;
 }
+
+/** A key file is a few keys of 32 bytes: far below this, which still leaves room for MAX_KEYS of them. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 const HOST_PORT = /^([A-Za-z0-9.-]{1,253}|\[[0-9a-fA-F:]{2,39}\]):([0-9]{1,5})$/;
@@ -150,6 +155,18 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
     MemberStatus: unary(ctx, 'MemberStatus', async (_req, call) => {
       opts.authorizeReplica(call);
       return opts.members.ownStatus();
+    }),
+    SetEncryptionKeys: unary(ctx, 'SetEncryptionKeys', async (req: SetEncryptionKeysRequest__Output, call): Promise<SetEncryptionKeysResponse> => {
+      const from = opts.authorizeReplica(call);
+      if (typeof req.keyFile !== 'string' || req.keyFile.length === 0 || req.keyFile.length > MAX_KEY_FILE_BYTES) {
+        throw new BrambleError('INVALID_ARGUMENT', `keyFile must be a key file of 1 to ${MAX_KEY_FILE_BYTES} bytes: current length is ${String(req.keyFile ?? '').length}`);
+      }
+      const adopt = opts.adoptEncryptionKeys?.();
+      if (!adopt) throw new BrambleError('UNAVAILABLE', 'this member is still starting: its store is not open yet');
+      const activeKeyId = await adopt(req.keyFile);
+      // Never the file: it holds the keys.
+      opts.logger.info({ from, keyId: activeKeyId }, 'Secrets encryption keys set by a rotating member');
+      return { activeKeyId };
     }),
   };
 }

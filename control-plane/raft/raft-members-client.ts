@@ -8,7 +8,8 @@ import { realClock, type Clock } from '../../proto/util/clock.js';
 import { BrambleError, ERROR_CODE_METADATA_KEY, fromServiceError } from '../../proto/util/errors.js';
 import {
   loadProto, type ForwardRequest, type ForwardResponse__Output, type JoinMemberRequest, type JoinMemberResponse__Output,
-  type MemberStatusResponse__Output, type MembersClient as GrpcMembersClient,
+  type MemberStatusResponse__Output, type MembersClient as GrpcMembersClient, type SetEncryptionKeysRequest,
+  type SetEncryptionKeysResponse__Output,
 } from '../../proto/load.js';
 import { fetchServerCa, verifyCaAgainstToken } from '../../proto/server-ca.js';
 import type { KObject } from '../../proto/model.js';
@@ -98,6 +99,13 @@ export class MembersClient {
   memberStatus(address: string, deadlineMs = this.deadlineMs): Promise<MemberStatusResponse__Output> {
     const c = this.client(address);
     return callUnary(c, c.MemberStatus as Unary<object, MemberStatusResponse__Output>, {}, this.clock.now() + deadlineMs, address);
+  }
+
+  /** Hands the member at `address` the encryption key file it must hold (a rotation step); its active key id. */
+  async setEncryptionKeys(address: string, keyFile: string): Promise<string> {
+    const c = this.client(address);
+    const res = await callUnary(c, c.SetEncryptionKeys as Unary<SetEncryptionKeysRequest, SetEncryptionKeysResponse__Output>, { keyFile }, this.clock.now() + this.deadlineMs, address);
+    return res.activeKeyId;
   }
 
   /** A follower hands a server's join (already checked against the token) to the leader. */

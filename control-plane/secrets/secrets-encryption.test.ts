@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,9 +9,9 @@ import { silentLogger } from '../../proto/util/log.js';
 import type { KObject } from '../../proto/model.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import type { Store } from '../store/store.js';
-import { MAX_KEYS, keyFilePath, parseKeyFile } from './encryption-keys.js';
+import { EncryptionKeySet, MAX_KEYS, formatKeyFile, generateKey, keyFilePath, parseKeyFile } from './encryption-keys.js';
 import { ENCRYPTED_MARKER, encryptionOf } from './secret-cipher.js';
-import { openEncryptedStore } from './secrets-encryption.js';
+import { openEncryptedStore, type KeyPeers } from './secrets-encryption.js';
 
 function secret(name: string, value: string): KObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, data: { v: Buffer.from(value).toString('base64') } };
@@ -176,5 +176,79 @@ describe('secrets encryption', () => {
     await rm(keyFilePath(dir));
     await assert.rejects(openEncryptedStore({ raw, dataDir: dir, clock: new FakeClock(0), logger }),
       (e) => isBrambleError(e, 'STORE_FAILED') && /does not exist, but the store holds Secrets encrypted with keys aesgcm-/.test(e.message));
+  }));
+
+  // Two members over one store, as replicas share their replicated state: each with its own data dir
+  // and key file, the second's copied from the first as a join does.
+  async function twoMembers(dir: string, clock: FakeClock, extraPeers: KeyPeers['others'] = () => []) {
+    const raw = createMemoryStore();
+    const aDir = path.join(dir, 'a');
+    const bDir = path.join(dir, 'b');
+    const received: string[] = [];
+    let b: Awaited<ReturnType<typeof openEncryptedStore>> | undefined;
+    const a = await openEncryptedStore({
+      raw, dataDir: aDir, clock, logger,
+      peers: {
+        others: () => [{ name: 'b', address: 'b:7443' }, ...extraPeers()],
+        send: async (address, text) => {
+          if (address !== 'b:7443') throw new Error('connection refused');
+          received.push(text);
+          await b!.encryption.adoptKeyFile(text);
+        },
+      },
+    });
+    await mkdir(path.join(bDir, 'cred'), { recursive: true });
+    await copyFile(keyFilePath(aDir), keyFilePath(bDir));
+    b = await openEncryptedStore({ raw, dataDir: bDir, clock, logger });
+    return { raw, a, b, aDir, bDir, received };
+  }
+
+  test('on a replicated control plane a rotation takes every member through it: the new key reaches all before any uses it, and the old one goes everywhere', () => withDir(async (dir) => {
+    const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
+    const { raw, a, b, aDir, bDir, received } = await twoMembers(dir, clock);
+    const first = a.store.keySet().activeId;
+    for (let i = 0; i < 5; i++) await b.store.propose({ ops: [{ type: 'put', object: secret(`s${i}`, `v${i}`) }] });
+    clock.advance(1000);
+    const report = await a.encryption.rotate();
+    assert.deepEqual(report.failures, []);
+    assert.deepEqual(report.removedKeyIds, [first]);
+    // What b was sent: both keys with the old one active, then the new one active, then the new one alone.
+    const steps = received.map((t) => parseKeyFile(t, 'sent'));
+    assert.deepEqual(steps.map((k) => [k.activeId, k.ids().length]), [[first, 2], [report.activeKeyId, 2], [report.activeKeyId, 1]]);
+    for (const d of [aDir, bDir]) {
+      const file = parseKeyFile(await readFile(keyFilePath(d), 'utf8'), d);
+      assert.deepEqual([file.activeId, file.ids()], [report.activeKeyId, [report.activeKeyId]], `the key file in ${d}`);
+    }
+    for (let i = 0; i < 5; i++) {
+      assert.equal(keyIdOf(raw, `s${i}`), report.activeKeyId);
+      assert.equal(plain(b.store.get('Secret', 'default', `s${i}`)), `v${i}`, 'the other member reads every Secret');
+    }
+    // A write through b now seals under the new key too.
+    await b.store.propose({ ops: [{ type: 'put', object: secret('after', 'x') }] });
+    assert.equal(keyIdOf(raw, 'after'), report.activeKeyId);
+  }));
+
+  test('a member that cannot be reached stops a rotation before any member uses the new key', () => withDir(async (dir) => {
+    const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
+    const { raw, a, aDir } = await twoMembers(dir, clock, () => [{ name: 'c', address: 'c:7443' }]);
+    const first = a.store.keySet().activeId;
+    await a.store.propose({ ops: [{ type: 'put', object: secret('s', 'v') }] });
+    await assert.rejects(a.encryption.rotate(),
+      (e) => isBrambleError(e, 'FAILED_PRECONDITION') && /these did not take the new key: member "c" \(c:7443\): connection refused/.test(e.message));
+    assert.equal(a.store.keySet().activeId, first);
+    assert.equal(parseKeyFile(await readFile(keyFilePath(aDir), 'utf8'), 'a').activeId, first);
+    assert.equal(keyIdOf(raw, 's'), first);
+  }));
+
+  test('a member refuses a key file that lacks a key its Secrets use, and keeps its own', () => withDir(async (dir) => {
+    const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
+    const { b, bDir } = await twoMembers(dir, clock);
+    await b.store.propose({ ops: [{ type: 'put', object: secret('s', 'v') }] });
+    const used = b.store.keySet().activeId;
+    const other = generateKey(clock, [used]);
+    await assert.rejects(b.encryption.adoptKeyFile(formatKeyFile(new EncryptionKeySet([other], other.id))),
+      (e) => isBrambleError(e, 'FAILED_PRECONDITION') && e.message.includes(`lacks keys Secrets on this member still use (${used})`));
+    assert.equal(parseKeyFile(await readFile(keyFilePath(bDir), 'utf8'), 'b').activeId, used);
+    await assert.rejects(b.encryption.adoptKeyFile('{"version":1}'), (e) => isBrambleError(e, 'STORE_FAILED') && /keys must be a non-empty list/.test(e.message));
   }));
 });

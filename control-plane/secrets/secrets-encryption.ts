@@ -3,7 +3,10 @@
 // `bramble secrets-encryption status` and `rotate`. Rotation follows k3s: a new
 // key is saved and made active, every Secret is rewritten under it while the old
 // keys still decrypt (reads never stop), then keys no Secret uses any more are
-// removed from the key file.
+// removed from the key file. On a replicated control plane the rotating member
+// takes every other member through the same steps (SetEncryptionKeys): all of them
+// hold the new key before any member seals with it, and an old key goes only once
+// no Secret uses it.
 import type { Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import type { Logger } from '../../proto/util/log.js';
@@ -11,7 +14,7 @@ import type { KObject } from '../../proto/model.js';
 import { retryOnConflict } from '../store/retry-on-conflict.js';
 import type { Op, Store } from '../store/store.js';
 import { EncryptingStore, encryptionError } from './encrypting-store.js';
-import { MAX_KEYS, generateKey, keyFilePath, loadOrCreateKeyFile, saveKeyFile } from './encryption-keys.js';
+import { EncryptionKeySet, MAX_KEYS, formatKeyFile, generateKey, keyFilePath, loadOrCreateKeyFile, parseKeyFile, saveKeyFile } from './encryption-keys.js';
 import { describeSecret, encryptionOf } from './secret-cipher.js';
 
 export interface KeyUse {
@@ -45,6 +48,14 @@ export interface RotationReport {
   status: EncryptionStatus;
 }
 
+/** The other members of a replicated control plane, as a rotation reaches them. */
+export interface KeyPeers {
+  /** Every other member, voters and learners. */
+  others(): { name: string; address: string }[];
+  /** Hands a member the key file it must hold next; rejects when it refuses or cannot be reached. */
+  send(address: string, keyFile: string): Promise<void>;
+}
+
 export interface SecretsEncryptionDeps {
   /** The store as written to disk; read only, to see how each Secret is kept. */
   raw: Store;
@@ -52,6 +63,8 @@ export interface SecretsEncryptionDeps {
   keyFile: string;
   clock: Clock;
   logger: Logger;
+  /** Set on a replicated control plane. */
+  peers?: KeyPeers;
 }
 
 /** Secrets per rewrite command, and a bound on its size, so one log entry stays small. */
@@ -103,22 +116,38 @@ export class SecretsEncryption {
     try {
       const { store, keyFile, clock, logger } = this.deps;
       // A key file is refused at start with more than MAX_KEYS keys: never write one.
-      if (store.keySet().keys.length >= MAX_KEYS && !opts.keepOldKeys) await this.pruneUnusedKeys();
+      if (store.keySet().keys.length >= MAX_KEYS && !opts.keepOldKeys) await this.pruneUnusedKeys(this.deps.peers?.others() ?? []);
       if (store.keySet().keys.length >= MAX_KEYS) {
         throw new BrambleError('LIMIT_EXCEEDED',
           `the encryption key file holds ${store.keySet().keys.length} keys, the most it may: rotate without --keep-old-keys so that keys no Secret uses are removed`);
       }
       const before = store.keySet();
-      const next = before.withActive(generateKey(clock, before.ids()));
+      const key = generateKey(clock, before.ids());
+      const next = before.withActive(key);
+      const peers = this.deps.peers?.others() ?? [];
+      // Every member holds the new key before any member seals with it: a member that has not got it
+      // yet could not read a Secret another one rewrote. Nothing is active yet, so a failure here
+      // leaves at most an unused key on some members (the next rotation prunes it).
+      await this.sendToAll(peers, new EncryptionKeySet([...before.keys, key], before.activeId), 'take the new key');
       // Saved before any write uses it: a power cut never leaves ciphertext under a key only memory knew.
       await saveKeyFile(keyFile, next);
       store.setKeys(next);
+      // Until each member has switched it seals under the old key, which every member still reads.
+      await this.sendToAll(peers, next, 'make the new key active');
       logger.info({ keyId: next.activeId, previousKeyId: before.activeId }, 'a new Secrets encryption key is active; re-encrypting every Secret with it');
       const { rewritten, failures } = await this.rewrite((o) => {
         const enc = encryptionOf(o);
         return enc.state !== 'encrypted' || enc.keyId !== next.activeId;
       });
-      const removed = opts.keepOldKeys ? [] : await this.pruneUnusedKeys();
+      let removed: string[] = [];
+      if (!opts.keepOldKeys) {
+        try {
+          removed = await this.pruneUnusedKeys(peers);
+        } catch (e) {
+          // The new key is active everywhere and every Secret uses it: only old keys stay around.
+          failures.push(`the old keys were kept: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       const kept = store.keySet().ids().filter((id) => id !== next.activeId);
       logger.info({ keyId: next.activeId, reencrypted: rewritten, removedKeyIds: removed, keptKeyIds: kept, failed: failures.length }, 'Secrets encryption key rotated');
       return { previousKeyId: before.activeId, activeKeyId: next.activeId, reencrypted: rewritten, removedKeyIds: removed, keptKeyIds: kept, failures, status: this.status() };
@@ -127,8 +156,45 @@ export class SecretsEncryption {
     }
   }
 
+  /**
+   * Takes the key file a rotating member sent as this member's own. Refused while this member
+   * rotates itself, and when the file lacks a key a stored Secret or a write in flight here uses.
+   */
+  async adoptKeyFile(text: string): Promise<string> {
+    if (this.rotating) throw new BrambleError('CONFLICT', 'this member is rotating the Secrets encryption key itself: run one rotation at a time');
+    const { raw, store, keyFile, logger } = this.deps;
+    const next = parseKeyFile(text, 'sent by the rotating member');
+    const used = new Set(store.keySet().ids().filter((id) => store.writesInFlight(id) > 0));
+    for (const o of raw.list('Secret').items) {
+      const enc = encryptionOf(o);
+      if (enc.state === 'encrypted') used.add(enc.keyId);
+    }
+    const dropped = [...used].filter((id) => next.find(id) === undefined);
+    if (dropped.length > 0) {
+      throw new BrambleError('FAILED_PRECONDITION', `the key file sent lacks keys Secrets on this member still use (${dropped.join(', ')}): it was not taken`);
+    }
+    await saveKeyFile(keyFile, next);
+    store.setKeys(next);
+    logger.info({ keyId: next.activeId, keyIds: next.ids() }, 'took the Secrets encryption keys the rotating member sent');
+    return next.activeId;
+  }
+
+  /** Sends every peer the key file, all at once; rejects naming each member that did not take it. */
+  private async sendToAll(peers: { name: string; address: string }[], keys: EncryptionKeySet, step: string): Promise<void> {
+    if (peers.length === 0) return;
+    const text = formatKeyFile(keys);
+    const results = await Promise.allSettled(peers.map((p) => (p.address ? this.deps.peers!.send(p.address, text) : Promise.reject(new Error('no address known')))));
+    const failed = peers.flatMap((p, i) => {
+      const r = results[i]!;
+      return r.status === 'rejected' ? [`member "${p.name}" (${p.address || 'no address'}): ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : [];
+    });
+    if (failed.length > 0) {
+      throw new BrambleError('FAILED_PRECONDITION', `rotation needs every member of the control plane, and these did not ${step}: ${failed.join('; ')}. Run rotate again once every member is up`);
+    }
+  }
+
   /** Removes the inactive keys that no stored Secret and no write still in flight uses. */
-  private async pruneUnusedKeys(): Promise<string[]> {
+  private async pruneUnusedKeys(peers: { name: string; address: string }[]): Promise<string[]> {
     const { raw, store, keyFile } = this.deps;
     const keys = store.keySet();
     // In-flight writes first: once one sealed with an old key has finished, a count after it sees its Secret.
@@ -141,6 +207,8 @@ export class SecretsEncryption {
     const unused = new Set(candidates.filter((id) => !used.has(id)));
     if (unused.size === 0) return [];
     const pruned = keys.without(unused);
+    // The others first: each refuses while a Secret or a write of its own still uses one of them.
+    await this.sendToAll(peers, pruned, 'remove the keys no Secret uses');
     await saveKeyFile(keyFile, pruned);
     store.setKeys(pruned);
     return [...unused];
@@ -218,7 +286,7 @@ export interface OpenedEncryption {
  * key file for a store that already holds encrypted Secrets: that is a data dir
  * restored without its keys, and a new key would read none of them.
  */
-export async function openEncryptedStore(opts: { raw: Store; dataDir: string; clock: Clock; logger: Logger }): Promise<OpenedEncryption> {
+export async function openEncryptedStore(opts: { raw: Store; dataDir: string; clock: Clock; logger: Logger; peers?: KeyPeers }): Promise<OpenedEncryption> {
   const { raw, clock, logger } = opts;
   const keyFile = keyFilePath(opts.dataDir);
   const encryptedIds = new Set<string>();
@@ -233,7 +301,7 @@ export async function openEncryptedStore(opts: { raw: Store; dataDir: string; cl
     logger.error({ keyFile, missingKeyIds: missing }, `Secrets in the store are encrypted with keys the key file does not hold (${missing.join(', ')}): they cannot be read until it does`);
   }
   const store = new EncryptingStore(raw, keys, logger);
-  const encryption = new SecretsEncryption({ raw, store, keyFile, clock, logger });
+  const encryption = new SecretsEncryption({ raw, store, keyFile, clock, logger, ...(opts.peers ? { peers: opts.peers } : {}) });
   const { encrypted, failures } = await encryption.encryptPlaintext();
   if (encrypted > 0) {
     logger.info({ secrets: encrypted, keyId: keys.activeId }, 'encrypted the Secrets this store held in clear');

@@ -69,6 +69,8 @@ import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryp
 import type { SecretsEncryptionKey as _bramble_v1_SecretsEncryptionKey, SecretsEncryptionKey__Output as _bramble_v1_SecretsEncryptionKey__Output } from './bramble/v1/SecretsEncryptionKey.js';
 import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from './bramble/v1/SecretsEncryptionStatusRequest.js';
 import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from './bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { SetEncryptionKeysRequest as _bramble_v1_SetEncryptionKeysRequest, SetEncryptionKeysRequest__Output as _bramble_v1_SetEncryptionKeysRequest__Output } from './bramble/v1/SetEncryptionKeysRequest.js';
+import type { SetEncryptionKeysResponse as _bramble_v1_SetEncryptionKeysResponse, SetEncryptionKeysResponse__Output as _bramble_v1_SetEncryptionKeysResponse__Output } from './bramble/v1/SetEncryptionKeysResponse.js';
 import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from './bramble/v1/SnapshotChunk.js';
 import type { SnapshotStoreRequest as _bramble_v1_SnapshotStoreRequest, SnapshotStoreRequest__Output as _bramble_v1_SnapshotStoreRequest__Output } from './bramble/v1/SnapshotStoreRequest.js';
 import type { TerminalSize as _bramble_v1_TerminalSize, TerminalSize__Output as _bramble_v1_TerminalSize__Output } from './bramble/v1/TerminalSize.js';
@@ -163,6 +165,8 @@ export interface ProtoGrpcType {
       SecretsEncryptionKey: MessageTypeDefinition<_bramble_v1_SecretsEncryptionKey, _bramble_v1_SecretsEncryptionKey__Output>
       SecretsEncryptionStatusRequest: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusRequest__Output>
       SecretsEncryptionStatusResponse: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusResponse__Output>
+      SetEncryptionKeysRequest: MessageTypeDefinition<_bramble_v1_SetEncryptionKeysRequest, _bramble_v1_SetEncryptionKeysRequest__Output>
+      SetEncryptionKeysResponse: MessageTypeDefinition<_bramble_v1_SetEncryptionKeysResponse, _bramble_v1_SetEncryptionKeysResponse__Output>
       SnapshotChunk: MessageTypeDefinition<_bramble_v1_SnapshotChunk, _bramble_v1_SnapshotChunk__Output>
       SnapshotStoreRequest: MessageTypeDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotStoreRequest__Output>
       TerminalSize: MessageTypeDefinition<_bramble_v1_TerminalSize, _bramble_v1_TerminalSize__Output>

@@ -8,6 +8,8 @@ import type { JoinMemberRequest as _bramble_v1_JoinMemberRequest, JoinMemberRequ
 import type { JoinMemberResponse as _bramble_v1_JoinMemberResponse, JoinMemberResponse__Output as _bramble_v1_JoinMemberResponse__Output } from '../../bramble/v1/JoinMemberResponse.js';
 import type { MemberStatusRequest as _bramble_v1_MemberStatusRequest, MemberStatusRequest__Output as _bramble_v1_MemberStatusRequest__Output } from '../../bramble/v1/MemberStatusRequest.js';
 import type { MemberStatusResponse as _bramble_v1_MemberStatusResponse, MemberStatusResponse__Output as _bramble_v1_MemberStatusResponse__Output } from '../../bramble/v1/MemberStatusResponse.js';
+import type { SetEncryptionKeysRequest as _bramble_v1_SetEncryptionKeysRequest, SetEncryptionKeysRequest__Output as _bramble_v1_SetEncryptionKeysRequest__Output } from '../../bramble/v1/SetEncryptionKeysRequest.js';
+import type { SetEncryptionKeysResponse as _bramble_v1_SetEncryptionKeysResponse, SetEncryptionKeysResponse__Output as _bramble_v1_SetEncryptionKeysResponse__Output } from '../../bramble/v1/SetEncryptionKeysResponse.js';
 
 export interface MembersClient extends grpc.Client {
   Forward(argument: _bramble_v1_ForwardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_ForwardResponse__Output>): grpc.ClientUnaryCall;
@@ -37,6 +39,15 @@ export interface MembersClient extends grpc.Client {
   memberStatus(argument: _bramble_v1_MemberStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_MemberStatusResponse__Output>): grpc.ClientUnaryCall;
   memberStatus(argument: _bramble_v1_MemberStatusRequest, callback: grpc.requestCallback<_bramble_v1_MemberStatusResponse__Output>): grpc.ClientUnaryCall;
   
+  SetEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  SetEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  SetEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  SetEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  setEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  setEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  setEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  setEncryptionKeys(argument: _bramble_v1_SetEncryptionKeysRequest, callback: grpc.requestCallback<_bramble_v1_SetEncryptionKeysResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface MembersHandlers extends grpc.UntypedServiceImplementation {
@@ -46,10 +57,13 @@ export interface MembersHandlers extends grpc.UntypedServiceImplementation {
   
   MemberStatus: grpc.handleUnaryCall<_bramble_v1_MemberStatusRequest__Output, _bramble_v1_MemberStatusResponse>;
   
+  SetEncryptionKeys: grpc.handleUnaryCall<_bramble_v1_SetEncryptionKeysRequest__Output, _bramble_v1_SetEncryptionKeysResponse>;
+  
 }
 
 export interface MembersDefinition extends grpc.ServiceDefinition {
   Forward: MethodDefinition<_bramble_v1_ForwardRequest, _bramble_v1_ForwardResponse, _bramble_v1_ForwardRequest__Output, _bramble_v1_ForwardResponse__Output>
   JoinMember: MethodDefinition<_bramble_v1_JoinMemberRequest, _bramble_v1_JoinMemberResponse, _bramble_v1_JoinMemberRequest__Output, _bramble_v1_JoinMemberResponse__Output>
   MemberStatus: MethodDefinition<_bramble_v1_MemberStatusRequest, _bramble_v1_MemberStatusResponse, _bramble_v1_MemberStatusRequest__Output, _bramble_v1_MemberStatusResponse__Output>
+  SetEncryptionKeys: MethodDefinition<_bramble_v1_SetEncryptionKeysRequest, _bramble_v1_SetEncryptionKeysResponse, _bramble_v1_SetEncryptionKeysRequest__Output, _bramble_v1_SetEncryptionKeysResponse__Output>
 }
