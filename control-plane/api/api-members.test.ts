@@ -27,7 +27,7 @@ class FakeMembers implements MemberService {
   }
 }
 
-function setup(opts: { replica?: boolean; tokenOk?: boolean } = {}) {
+function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: string) => Promise<string> } = {}) {
   const members = new FakeMembers();
   const failures: string[] = [];
   const handlers = membersHandlers({
@@ -39,6 +39,7 @@ function setup(opts: { replica?: boolean; tokenOk?: boolean } = {}) {
     },
     joinLimiter: { check: () => undefined, recordFailure: (s: string) => void failures.push(s) } as never,
     peerAddress: () => '10.0.0.9',
+    adoptEncryptionKeys: () => opts.adopt,
   });
   return { members, failures, handlers };
 }
@@ -94,6 +95,28 @@ describe('the Members service', () => {
     assert.deepEqual(members.proposed[0], { ops: [{ type: 'put', object, precondition: { absent: true } }] });
     const missing = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'delete', kind: 'ConfigMap', namespace: 'default', name: 'x' }] }) });
     assert.equal(code(missing.err), 'NOT_FOUND');
+  });
+
+  test('a key file is taken from replicas only, within its size bound, and only once the store is open', async () => {
+    const taken: string[] = [];
+    const adopt = async (f: string): Promise<string> => { taken.push(f); return 'aesgcm-new'; };
+    const admin = await unaryCall(setup({ replica: false, adopt }).handlers.SetEncryptionKeys, { keyFile: '{}' });
+    assert.equal(code(admin.err), 'FORBIDDEN');
+    const { handlers } = setup({ replica: true, adopt });
+    for (const [keyFile, expected] of [['', 'INVALID_ARGUMENT'], ['x'.repeat(64 * 1024 + 1), 'LIMIT_EXCEEDED']] as const) {
+      const r = await unaryCall(handlers.SetEncryptionKeys, { keyFile });
+      assert.equal(code(r.err), expected);
+    }
+    // The largest key file there may be (MAX_KEYS keys) passes the generic field limits.
+    const big = JSON.stringify({ version: 1, active: 'k0', keys: Array.from({ length: 100 }, (_, i) => ({ id: `aesgcm-20261202t060000z-${i}`, created: '2026-12-02T06:00:00.000Z', secret: 'A'.repeat(44) })) }, null, 2);
+    const r = await unaryCall(handlers.SetEncryptionKeys, { keyFile: big });
+    assert.equal(r.err, null);
+    taken.length = 0;
+    assert.deepEqual(taken, [], 'nothing refused reached the key file');
+    const ok = await unaryCall(handlers.SetEncryptionKeys, { keyFile: '{"version":1}' });
+    assert.deepEqual([ok.err, ok.value?.activeKeyId, taken], [null, 'aesgcm-new', ['{"version":1}']]);
+    const starting = await unaryCall(setup({ replica: true }).handlers.SetEncryptionKeys, { keyFile: '{}' });
+    assert.equal(code(starting.err), 'UNAVAILABLE');
   });
 
   test('a member answers for itself', async () => {

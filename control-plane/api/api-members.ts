@@ -158,8 +158,9 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
     }),
     SetEncryptionKeys: unary(ctx, 'SetEncryptionKeys', async (req: SetEncryptionKeysRequest__Output, call): Promise<SetEncryptionKeysResponse> => {
       const from = opts.authorizeReplica(call);
-      if (typeof req.keyFile !== 'string' || req.keyFile.length === 0 || req.keyFile.length > MAX_KEY_FILE_BYTES) {
-        throw new BrambleError('INVALID_ARGUMENT', `keyFile must be a key file of 1 to ${MAX_KEY_FILE_BYTES} bytes: current length is ${String(req.keyFile ?? '').length}`);
+      if (typeof req.keyFile !== 'string' || req.keyFile.length === 0) throw new BrambleError('INVALID_ARGUMENT', 'keyFile must be a key file: current value is empty');
+      if (req.keyFile.length > MAX_KEY_FILE_BYTES) {
+        throw new BrambleError('LIMIT_EXCEEDED', `keyFile must be no more than ${MAX_KEY_FILE_BYTES} characters: current length is ${req.keyFile.length}`);
       }
       const adopt = opts.adoptEncryptionKeys?.();
       if (!adopt) throw new BrambleError('UNAVAILABLE', 'this member is still starting: its store is not open yet');

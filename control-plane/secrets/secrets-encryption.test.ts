@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../proto/util/clock.js';
-import { isBrambleError } from '../../proto/util/errors.js';
+import fc from 'fast-check';
+import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger } from '../../proto/util/log.js';
 import type { KObject } from '../../proto/model.js';
 import { createMemoryStore } from '../store/store-memory.js';
@@ -250,5 +251,24 @@ describe('secrets encryption', () => {
       (e) => isBrambleError(e, 'FAILED_PRECONDITION') && e.message.includes(`lacks keys Secrets on this member still use (${used})`));
     assert.equal(parseKeyFile(await readFile(keyFilePath(bDir), 'utf8'), 'b').activeId, used);
     await assert.rejects(b.encryption.adoptKeyFile('{"version":1}'), (e) => isBrambleError(e, 'STORE_FAILED') && /keys must be a non-empty list/.test(e.message));
+  }));
+
+  test('any text sent as a key file is taken or refused with a Bramble error naming no key bytes, never anything else', () => withDir(async (dir) => {
+    const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
+    const { b } = await twoMembers(dir, clock);
+    await b.store.propose({ ops: [{ type: 'put', object: secret('s', 'v') }] });
+    const own = formatKeyFile(b.store.keySet());
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(fc.string(), fc.json(), fc.constantFrom(own).map((t) => t.slice(0, t.length - 7)), fc.constant(own.replace(/"version": 1/, '"version": 2'))),
+      async (text) => {
+        try {
+          await b.encryption.adoptKeyFile(text);
+        } catch (e) {
+          assert.ok(e instanceof BrambleError, `a ${(e as Error).constructor.name}: ${(e as Error).message}`);
+          assert.ok(!e.message.includes(b.store.keySet().active().bytes().toString('base64')), 'the message quotes a key');
+        }
+        assert.equal(plain(b.store.get('Secret', 'default', 's')), 'v', 'the Secret still reads');
+      },
+    ), { numRuns: 200 });
   }));
 });
