@@ -12,8 +12,9 @@ import { readFile } from 'node:fs/promises';
 import { parseToken } from '../proto/token.js';
 import type { Logger } from '../proto/util/log.js';
 import type { RunningAgent } from './agent.js';
+import type { Finding } from './preflight.js';
 
-export type { RunningAgent };
+export type { Finding, RunningAgent };
 import { closeThenExit } from '../proto/util/process-exit.js';
 import { containerdSocketPath, probeContainerd } from './containerd-probe.js';
 
@@ -175,6 +176,19 @@ export async function checkIgnoredChecks(names: readonly string[]): Promise<void
       throw new UsageError(`--ignore-check must name a check (${CHECK_NAMES.join(', ')}) or "all": current value is "${name}"`);
     }
   }
+}
+
+/** `bramble check`: every preflight finding for this machine, defaults as the agent's. */
+export async function checkThisBoard(opts: { containerdAddress?: string; cniPath?: string; dataDir?: string; now: number }): Promise<Finding[]> {
+  const [{ checkBoard }, { realHostProbe }, { DEFAULT_CNI_PATH }, { defaultAgentDataDir }] = await Promise.all([
+    import('./preflight-checks.js'), import('./preflight-probe.js'), import('./network-cni.js'), import('./agent.js'),
+  ]);
+  return checkBoard(realHostProbe, {
+    containerdAddress: opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
+    cniPath: opts.cniPath ?? DEFAULT_CNI_PATH,
+    dataDir: opts.dataDir ?? defaultAgentDataDir(),
+    now: opts.now,
+  });
 }
 
 /** The board's preflight at an agent's start (agent/preflight-checks.ts): logs every finding, throws on a fatal one not ignored. */

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import type { Finding } from '../../agent/preflight.js';
+import type { Finding } from '../../agent/main.js';
 import { printFindings } from './cli-check.js';
 
 const findings: Finding[] = [

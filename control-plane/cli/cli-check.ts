@@ -2,7 +2,7 @@
 // machine, with no server: what the agent checks at start, each finding with
 // its fix. Exits 1 when one is fatal, as the agent would refuse to start.
 import { stringify as toYaml } from 'yaml';
-import type { Finding } from '../../agent/preflight.js';
+import type { Finding } from '../../agent/main.js';
 import type { CommandContext } from './cli-context.js';
 import { renderTable, type Printed } from './cli-print.js';
 
@@ -29,16 +29,8 @@ export interface CheckInput {
 }
 
 export async function runCheck(ctx: CommandContext, input: CheckInput): Promise<number> {
-  const [{ checkBoard }, { realHostProbe }, { DEFAULT_CNI_PATH }, { defaultAgentDataDir }, { DEFAULT_CONTAINERD_ADDRESS }] = await Promise.all([
-    import('../../agent/preflight-checks.js'), import('../../agent/preflight-probe.js'), import('../../agent/network-cni.js'),
-    import('../../agent/agent.js'), import('../../agent/main.js'),
-  ]);
-  const findings = await checkBoard(realHostProbe, {
-    containerdAddress: input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
-    cniPath: input.cniPath ?? DEFAULT_CNI_PATH,
-    dataDir: input.dataDir ?? defaultAgentDataDir(),
-    now: ctx.io.clock.now(),
-  });
+  const { checkThisBoard } = await import('../../agent/main.js');
+  const findings = await checkThisBoard({ containerdAddress: input.containerdAddress, cniPath: input.cniPath, dataDir: input.dataDir, now: ctx.io.clock.now() });
   const printed = printFindings(findings, input.output);
   if (printed.stdout) ctx.io.stdout.write(printed.stdout);
   if (printed.stderr) ctx.io.stderr.write(printed.stderr);
