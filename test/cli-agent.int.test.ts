@@ -183,4 +183,15 @@ describe('bramble server with its local agent', () => {
     assert.match(r.stderr, /--disable-agent/);
     assert.match(r.stderr, /join token: .*token/);
   });
+
+  test('refuses an --ignore-check that names no check before it starts anything', async (t) => {
+    const dataDir = await tempDir(t, 'bramble-server-ignore-');
+    const r = await runBramble([
+      'server', '--data-dir', dataDir, '--grpc-addr', `127.0.0.1:${await freePort()}`, '--http-addr', `127.0.0.1:${await freePort()}`,
+      '--ignore-check', 'clock', '--ignore-check', 'dsik',
+    ]);
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /--ignore-check must name a check \(.*disk.*\) or "all": current value is "dsik"/);
+    assert.deepEqual(await fs.readdir(dataDir), [], 'nothing was written to the data dir');
+  });
 });
