@@ -5,25 +5,26 @@
 // unreachable) and a missing containerd end it with a message that says what
 // to do. The rest of the agent is loaded only once the flags are good, so the
 // CLI pays nothing for it at start-up. Nothing here imports the control plane.
-import net from 'node:net';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BrambleError, isBrambleError, UsageError } from '../proto/util/errors.js';
 import { readFile } from 'node:fs/promises';
 import { parseToken } from '../proto/token.js';
-import { realClock } from '../proto/util/clock.js';
 import type { Logger } from '../proto/util/log.js';
 import type { RunningAgent } from './agent.js';
 import type { ShimGroupMode } from './runtime.js';
+import type { Finding } from './preflight.js';
 
-export type { RunningAgent };
+export type { Finding, RunningAgent };
 import { closeThenExit } from '../proto/util/process-exit.js';
+import { containerdSocketPath, probeContainerd } from './containerd-probe.js';
+
+export { containerdSocketPath, probeContainerd };
 import { labelKeyRule, labelValueRule, nodeNameRule, parseHostPort } from '../proto/names.js';
 
 /** Same value as agent.ts's DEFAULT_CONTAINERD_ADDRESS, kept here so the CLI table loads no more of the agent. */
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
 const CLOSE_DEADLINE_MS = 10_000;
-const PROBE_TIMEOUT_MS = 3_000;
 
 /** Checks a HOST:PORT flag before anything binds or dials, so the error names the flag. */
 export function checkHostPort(flag: string, value: string): void {
@@ -79,26 +80,6 @@ export function checkNodeName(flag: string, name: string): void {
   if (problem) throw new UsageError(`${flag} ${problem}: current value is "${name}"`);
 }
 
-/** ctr takes a socket path; "unix://" in front is accepted as containerd's own configs write it. */
-export function containerdSocketPath(address: string): string {
-  return address.replace(/^unix:\/\//, '');
-}
-
-/** Connects to containerd's socket once: undefined when something answers, else why not (ENOENT, ECONNREFUSED, ...). */
-export function probeContainerd(address: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ path: containerdSocketPath(address) });
-    const done = (reason: string | undefined): void => {
-      socket.destroy();
-      timer.cancel();
-      resolve(reason);
-    };
-    const timer = realClock.setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-  });
-}
-
 /** What to print when containerd is not there; `alternative` names the other way out for this command. */
 export function containerdUnreachable(address: string, reason: string, alternative: string): BrambleError {
   return new BrambleError(
@@ -136,6 +117,8 @@ export interface AgentInput {
   shimGroup?: string;
   /** Remove what the agent added to the board's network, then exit (no join, no server needed). */
   cleanup?: boolean;
+  /** Preflight checks whose fatal findings do not stop the start ("all" for every one). */
+  ignoreChecks?: string[];
 }
 
 /** Every flag checked; the agent module is loaded only after, so a typo fails at once. */
@@ -181,6 +164,7 @@ async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; 
   for (const r of input.insecureRegistries) checkHostPort('--insecure-registry', r);
   if (input.nodeName !== undefined) checkNodeName('--node-name', input.nodeName);
   const labels = parseLabels(input.labels ?? '');
+  await checkIgnoredChecks(input.ignoreChecks ?? []);
   if (input.reserve !== undefined) {
     const { parseReserve } = await import('./stats.js');
     try {
@@ -193,6 +177,39 @@ async function checkAgentInput(input: AgentInput): Promise<{ servers: string[]; 
   // A mistyped token fails here, before the server is asked anything.
   if (token !== undefined) parseToken(token);
   return { servers, labels, token, shimGroup };
+}
+
+/** --ignore-check's names: each a check `bramble check` runs, or "all"; a typo must not silently ignore nothing. */
+export async function checkIgnoredChecks(names: readonly string[]): Promise<void> {
+  const { CHECK_NAMES } = await import('./preflight-checks.js');
+  for (const name of names) {
+    if (name !== 'all' && !CHECK_NAMES.includes(name)) {
+      throw new UsageError(`--ignore-check must name a check (${CHECK_NAMES.join(', ')}) or "all": current value is "${name}"`);
+    }
+  }
+}
+
+/** `bramble check`: every preflight finding for this machine, defaults as the agent's. */
+export async function checkThisBoard(opts: { containerdAddress?: string; cniPath?: string; dataDir?: string; now: number }): Promise<Finding[]> {
+  const [{ checkBoard }, { realHostProbe }, { DEFAULT_CNI_PATH }, { defaultAgentDataDir }] = await Promise.all([
+    import('./preflight-checks.js'), import('./preflight-probe.js'), import('./network-cni.js'), import('./agent.js'),
+  ]);
+  return checkBoard(realHostProbe, {
+    containerdAddress: opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
+    cniPath: opts.cniPath ?? DEFAULT_CNI_PATH,
+    dataDir: opts.dataDir ?? defaultAgentDataDir(),
+    now: opts.now,
+  });
+}
+
+/** The board's preflight at an agent's start (agent/preflight-checks.ts): logs every finding, throws on a fatal one not ignored. */
+async function preflight(logger: Logger, opts: { containerdAddress: string; cniPath?: string; dataDir: string; ignoreChecks?: string[] }): Promise<void> {
+  const [{ preflightAgent }, { realHostProbe }, { DEFAULT_CNI_PATH }, { realClock }] = await Promise.all([
+    import('./preflight-checks.js'), import('./preflight-probe.js'), import('./network-cni.js'), import('../proto/util/clock.js'),
+  ]);
+  await preflightAgent(realHostProbe, {
+    containerdAddress: opts.containerdAddress, cniPath: opts.cniPath ?? DEFAULT_CNI_PATH, dataDir: opts.dataDir, now: realClock.now(),
+  }, opts.ignoreChecks ?? [], logger);
 }
 
 /** Where the agent tells the person who started it how it went. */
@@ -208,6 +225,9 @@ export async function runAgent(io: AgentIo, input: AgentInput, version: string):
   const containerdAddress = input.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;
   const [{ startAgent, defaultAgentDataDir }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
   const logger = createLogger('bramble-agent');
+  const dataDir = input.dataDir ?? defaultAgentDataDir();
+  // Before the join: a board that can run nothing must not appear as a node.
+  await preflight(logger, { containerdAddress, cniPath: input.cniPath, dataDir, ignoreChecks: input.ignoreChecks });
   let agent: RunningAgent;
   try {
     agent = await startAgent({
@@ -215,7 +235,7 @@ export async function runAgent(io: AgentIo, input: AgentInput, version: string):
       servers,
       token,
       nodeName: input.nodeName,
-      dataDir: input.dataDir ?? defaultAgentDataDir(),
+      dataDir,
       containerdAddress,
       labels,
       reserve: input.reserve,
@@ -264,6 +284,8 @@ export interface LocalAgentInput {
   containerdAddress?: string;
   labels: Record<string, string>;
   version: string;
+  /** As `bramble agent --ignore-check`. */
+  ignoreChecks?: string[];
 }
 
 /** This machine's own board: its data in <data-dir>/agent, joined with the server's default token. */
@@ -275,17 +297,25 @@ export async function startLocalAgent(input: LocalAgentInput): Promise<RunningAg
   if (reason !== undefined) throw containerdUnreachable(containerdAddress, reason, alternative);
   const token = (await fs.readFile(input.tokenFile, 'utf8')).trim();
   const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('../proto/util/log.js')]);
+  const logger = createLogger('bramble-agent');
+  const dataDir = path.join(input.dataDir, 'agent');
+  try {
+    await preflight(logger, { containerdAddress, dataDir, ignoreChecks: input.ignoreChecks });
+  } catch (e) {
+    if (e instanceof BrambleError) throw new BrambleError(e.code, `the local agent could not start: ${e.message}, or run the control plane alone with --disable-agent`, e.details);
+    throw e;
+  }
   try {
     return await startAgent({
       server: input.server,
       ...(input.servers ? { servers: input.servers } : {}),
       token,
       nodeName: input.nodeName,
-      dataDir: path.join(input.dataDir, 'agent'),
+      dataDir,
       containerdAddress,
       labels: input.labels,
       version: input.version,
-      logger: createLogger('bramble-agent'),
+      logger,
     });
   } catch (e) {
     const err = explainAgentStartError(e, input.server);

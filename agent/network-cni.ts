@@ -42,6 +42,9 @@ export function podNetnsName(podUid: string): string {
   return `bramble-${podUid.slice(0, 12)}`;
 }
 
+/** Where Debian's containernetworking-plugins installs the plugins. */
+export const DEFAULT_CNI_PATH = '/usr/lib/cni';
+
 export class CniNetwork implements PodNetwork {
   private readonly runner: CommandRunner;
   private readonly cniPath: string;
@@ -52,7 +55,7 @@ export class CniNetwork implements PodNetwork {
 
   constructor(private readonly opts: CniNetworkOptions) {
     this.runner = opts.runner ?? execRunner;
-    this.cniPath = opts.cniPath ?? '/usr/lib/cni';
+    this.cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
     this.networkName = opts.networkName ?? 'bramble';
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.netnsDir = opts.netnsDir ?? NETNS_DIR;

@@ -25,9 +25,10 @@ describe('bramble agent, token, top, logs and delete --force against a server wi
   });
 
   const bramble = (args: string[]) => runBramble(['--config', server.configPath, ...args]);
-  const agent = async (t: { after(fn: () => Promise<void>): void }, args: string[]) => {
+  // No containerd here: its preflight check is ignored so the join itself is what these tests see.
+  const agent = async (t: { after(fn: () => Promise<void>): void }, args: string[], ignore = ['--ignore-check', 'containerd']) => {
     const dataDir = await tempDir(t, 'bramble-agent-test-');
-    return runBramble(['agent', '--server', `127.0.0.1:${server.grpcPort}`, '--data-dir', dataDir, ...args]);
+    return runBramble(['agent', '--server', `127.0.0.1:${server.grpcPort}`, '--data-dir', dataDir, ...ignore, ...args]);
   };
   const createToken = async (): Promise<string> => {
     const r = await bramble(['token', 'create', '--ttl', '1h']);
@@ -100,6 +101,23 @@ describe('bramble agent, token, top, logs and delete --force against a server wi
     assert.match(r.stderr, new RegExp(`cannot join the cluster .*join token "${tokenId(token)}" is not known`));
   });
 
+  test('agent refuses to start on a fatal preflight finding, before it joins, naming the check and its fix', async (t) => {
+    const token = await createToken();
+    const socket = path.join(await tempDir(t, 'bramble-agent-noctr-'), 'none.sock');
+    const r = await agent(t, ['--token', token, '--node-name', 'preflight-1', '--containerd-address', socket], []);
+    assert.equal(r.code, 1, explain(r));
+    assert.match(r.stderr, /the board fails its preflight check, so the agent does not start: containerd \(CONTAINERD_UNREACHABLE\): containerd is not reachable at \S+none\.sock \(ENOENT\); fix: systemctl enable --now containerd/);
+    assert.match(r.stderr, /--ignore-check NAME/);
+    const nodes = await bramble(['get', 'nodes', 'preflight-1']);
+    assert.equal(nodes.code, 1, 'no node was created: ' + explain(nodes));
+  });
+
+  test('agent --ignore-check with a name that is no check is a usage error listing the checks', async (t) => {
+    const r = await agent(t, ['--token', await createToken()], ['--ignore-check', 'contanerd']);
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /--ignore-check must name a check \(cgroup, containerd, .*\) or "all": current value is "contanerd"/);
+  });
+
   test('agent with a bad --labels pair is a usage error naming the pair', async (t) => {
     const token = await createToken();
     const r = await agent(t, ['--token', token, '--labels', 'disk=ssd,attic']);
@@ -164,5 +182,16 @@ describe('bramble server with its local agent', () => {
     assert.match(r.stderr, new RegExp(`containerd is not reachable at ${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`));
     assert.match(r.stderr, /--disable-agent/);
     assert.match(r.stderr, /join token: .*token/);
+  });
+
+  test('refuses an --ignore-check that names no check before it starts anything', async (t) => {
+    const dataDir = await tempDir(t, 'bramble-server-ignore-');
+    const r = await runBramble([
+      'server', '--data-dir', dataDir, '--grpc-addr', `127.0.0.1:${await freePort()}`, '--http-addr', `127.0.0.1:${await freePort()}`,
+      '--ignore-check', 'clock', '--ignore-check', 'dsik',
+    ]);
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /--ignore-check must name a check \(.*disk.*\) or "all": current value is "dsik"/);
+    assert.deepEqual(await fs.readdir(dataDir), [], 'nothing was written to the data dir');
   });
 });

@@ -4,6 +4,7 @@
 import { DEFAULT_NAMESPACE, KINDS } from '../../proto/model.js';
 import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
+import { CHECK_OUTPUT_FORMATS, runCheck, type CheckOutput } from './cli-check.js';
 import { CERTIFICATE_OUTPUT_FORMATS, runCertificateStatus, type CertificateOutput } from './cli-certificate.js';
 import { runCreateJob } from './cli-create-job.js';
 import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
@@ -95,6 +96,11 @@ function rolloutCommand(name: string, description: string, kinds: string, option
 const rolloutTarget = (a: unknown[], o: Record<string, unknown>) => ({ kind: argString(a, 0) ?? '', name: argString(a, 1), namespace: optString(o, 'namespace') });
 
 const NODE_NAME_HELP = 'name of this node (default: the host name in lower case)';
+const IGNORE_CHECK: OptionSpec = {
+  flags: '--ignore-check <name>',
+  description: 'start even though this preflight check (`bramble check`\'s CHECK column, e.g. clock; "all" for every one) has a fatal finding; it is logged as a warning (repeatable)',
+  repeatable: true,
+};
 const CONTAINERD: OptionSpec = { flags: '--containerd-address <sock>', description: 'containerd socket', defaultValue: DEFAULT_CONTAINERD_ADDRESS };
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -117,6 +123,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--event-ttl <duration>', description: 'how long Events are kept after they last happened, e.g. 1h, 30m', defaultValue: '1h' },
       { flags: '--node-name <name>', description: `local agent: ${NODE_NAME_HELP}` },
       CONTAINERD,
+      IGNORE_CHECK,
       { flags: '--snapshot-schedule <cron>', description: `when to write a snapshot of the store to --snapshot-dir: a 5-field cron schedule in this machine's time zone, or a macro such as @daily; "${NO_SNAPSHOTS}" for none (default "${DEFAULT_SNAPSHOT_SCHEDULE}", every 12 hours, as k3s)` },
       { flags: '--snapshot-retention <n>', description: `how many scheduled snapshots of this server to keep, the newest; older ones it wrote are deleted (default ${DEFAULT_SNAPSHOT_RETENTION})` },
       { flags: '--snapshot-dir <dir>', description: 'where scheduled snapshots go (default <data-dir>/snapshots)' },
@@ -145,6 +152,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         eventTtl: optString(o, 'eventTtl'),
         nodeName: optString(o, 'nodeName'),
         containerdAddress: optString(o, 'containerdAddress'),
+        ignoreChecks: optStrings(o, 'ignoreCheck'),
         snapshotSchedule: optString(o, 'snapshotSchedule'),
         snapshotRetention: optString(o, 'snapshotRetention'),
         snapshotDir: optString(o, 'snapshotDir'),
@@ -174,6 +182,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       { flags: '--insecure-registry <host:port>', description: 'registry pulled from over plain HTTP (repeatable)', repeatable: true },
       { flags: '--cni-path <dir>', description: 'directory of the CNI plugins (default /usr/lib/cni, where Debian installs them)' },
       { flags: '--shim-group <pod|container>', description: 'how containers share containerd shims: "pod" (default: one shim runs all of a Pod\'s containers, about 2 MB less per extra container) or "container" (one shim each, for a runtime that ignores the io.containerd.runc.v2.group annotation)' },
+      IGNORE_CHECK,
       { flags: '--cleanup', description: 'remove what the agent added to the board\'s network (its routes to other boards\' pods, the pod network namespaces and their hostPort rules, the bramble0 bridge, the Service rules) and exit; a plain stop leaves them so pods keep running. Stop the pods\' containers first' },
     ],
     daemon: true,
@@ -192,6 +201,7 @@ export const COMMANDS: readonly CommandEntry[] = [
         cniPath: optString(o, 'cniPath'),
         shimGroup: optString(o, 'shimGroup'),
         cleanup: optBool(o, 'cleanup'),
+        ignoreChecks: optStrings(o, 'ignoreCheck'),
       }),
   },
   {
@@ -491,6 +501,21 @@ export const COMMANDS: readonly CommandEntry[] = [
         action: (ctx, a) => runClusterRemove(ctx, { name: argString(a, 0) ?? '' }),
       },
     ],
+  },
+  {
+    name: 'check',
+    description: 'on this machine, with no server needed: the preflight the agent runs at start (cgroup controllers, containerd and runc, CNI plugins, iptables, forwarding, bridge netfilter, clock, disk, memory, page size), each finding with its fix. Exits 1 on a fatal finding, on which the agent would not start',
+    arguments: [],
+    options: [
+      { flags: '--containerd-address <sock>', description: 'containerd socket to check', defaultValue: DEFAULT_CONTAINERD_ADDRESS },
+      { flags: '--cni-path <dir>', description: 'directory of the CNI plugins (default /usr/lib/cni)' },
+      { flags: '--data-dir <dir>', description: 'the agent\'s data dir, whose file system must have room (default /var/lib/bramble/agent as root, ~/.bramble/agent otherwise)' },
+      { flags: '-o, --output <format>', description: 'output format', choices: CHECK_OUTPUT_FORMATS },
+    ],
+    action: (ctx, _args, o) => runCheck(ctx, {
+      containerdAddress: optString(o, 'containerdAddress'), cniPath: optString(o, 'cniPath'), dataDir: optString(o, 'dataDir'),
+      output: (optString(o, 'output') ?? 'table') as CheckOutput,
+    }),
   },
   {
     name: 'certificate',

@@ -37,6 +37,8 @@ export interface ServerInput extends SnapshotFlags {
   /** The local agent's node name; default the host name in lower case. */
   nodeName?: string;
   containerdAddress?: string;
+  /** --ignore-check: the local agent's preflight checks whose fatal findings do not stop it. */
+  ignoreChecks?: string[];
   clusterCidr?: string;
   serviceCidr?: string;
   /** --controllers: which controllers run ("*", "foo", "-foo"). */
@@ -149,6 +151,10 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
   if (!input.disableAgent || input.clusterInit || input.join !== undefined) checkNodeName('--node-name', nodeName);
   if (input.clusterInit && input.join !== undefined) throw new UsageError('give either --cluster-init (start a cluster) or --join HOST:PORT (join one), not both');
   if (input.join !== undefined) checkHostPort('--join', input.join);
+  if (input.ignoreChecks && input.ignoreChecks.length > 0) {
+    const { checkIgnoredChecks } = await import('../../agent/main.js');
+    await checkIgnoredChecks(input.ignoreChecks);
+  }
   const timing = raftTiming(input);
   const advertise = advertiseAddress(input);
   let joinToken: string | undefined;
@@ -206,6 +212,7 @@ export async function runServer(ctx: CommandContext, input: ServerInput): Promis
       const { startLocalAgent } = await import('../../agent/main.js');
       agent = await startLocalAgent({
         server, servers: [server, ...running.servers().filter((a) => a !== advertise)], nodeName, dataDir, tokenFile: running.tokenFile, containerdAddress: input.containerdAddress,
+        ignoreChecks: input.ignoreChecks,
         labels: { [CONTROL_PLANE_LABEL]: 'true' }, version: clientVersion(),
       });
     } catch (e) {
