@@ -70,5 +70,9 @@ for bin in ctr containerd runc nsenter ip iptables docker-registry /bin/busybox 
   fi
 done
 
-# Node.js and the C libraries for arm64 and armhf under qemu-user (cached; quick when present).
-as_root env BRAMBLE_ARM_CACHE="${BRAMBLE_ARM_CACHE:-/var/cache/bramble-test}" bash "$(dirname "${BASH_SOURCE[0]}")/fetch-arm-runtimes.sh"
+# Node.js and the C libraries for arm64 and armhf under qemu-user (cached; quick when present),
+# unless the emulated ARM check is turned off (hardware-tests/README.md).
+case "${BRAMBLE_SKIP_EMULATED_ARM:-}" in
+  1|true) echo "install-test-deps: BRAMBLE_SKIP_EMULATED_ARM=${BRAMBLE_SKIP_EMULATED_ARM}: not fetching the ARM runtimes" ;;
+  *) as_root env BRAMBLE_ARM_CACHE="${BRAMBLE_ARM_CACHE:-/var/cache/bramble-test}" bash "$(dirname "${BASH_SOURCE[0]}")/fetch-arm-runtimes.sh" ;;
+esac
