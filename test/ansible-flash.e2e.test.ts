@@ -29,9 +29,9 @@ interface PlayResult extends RunResult {
   recap?: { ok: number; changed: number; failed: number };
 }
 
-async function flash(vars: Record<string, string>): Promise<PlayResult> {
+async function flash(vars: Record<string, string>, extra: string[] = []): Promise<PlayResult> {
   // JSON, since key=value extra vars split at spaces (the SSID and PSK hold some).
-  const args = ['-i', 'localhost,', '-c', 'local', PLAYBOOK, '-e', JSON.stringify(vars)];
+  const args = ['-i', 'localhost,', '-c', 'local', PLAYBOOK, '-e', JSON.stringify(vars), ...extra];
   const r = await execRunner.run('ansible-playbook', args, {
     timeoutMs: 120_000,
     env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false', ANSIBLE_RETRY_FILES_ENABLED: 'false' },
@@ -176,6 +176,16 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
     assert.equal(await sha256Of(img.path), before);
   });
 
+  test('--check on a fresh image reports what would change and writes nothing', async () => {
+    const copy = (await buildPiImage(dir, 'check.img')).path;
+    const before = await sha256Of(copy);
+    const r = await flash({ ...vars, image: copy }, ['--check']);
+    assert.equal(r.exitCode, 0, out(r));
+    assert.ok(r.recap && r.recap.changed > 0, out(r));
+    assert.equal(await sha256Of(copy), before);
+    await rm(copy);
+  });
+
   test('another Wi-Fi country replaces the regulatory domain instead of adding a second one', async () => {
     const copy = path.join(dir, 'country.img');
     await must('cp', ['--sparse=always', img.path, copy]);
@@ -227,7 +237,7 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
       assert.equal(again.recap?.changed, 0, out(again));
     });
 
-    test('a device holding a mounted file system is refused before a byte is written', async (t) => {
+    test('a device holding a mounted file system, or an image file behind it, is refused before a byte is written', async (t) => {
       // A whole-disk file system, as on a stick formatted without a partition
       // table. ext4, mounted read-only so the mount itself writes nothing: this
       // container's kernel has no vfat, and loop partitions (loopNp1) do not appear here.
@@ -245,6 +255,11 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
       assert.ok(r.stdout.includes(`device='${dev}' holds a mounted file system (${mnt}): unmount it first`), out(r));
       assert.equal(r.recap?.changed, 0, out(r));
       assert.doesNotMatch(r.stdout, /TASK \[Read the partition table\]/, 'the refusal must come before the device is even read');
+      assert.equal(await sha256Of(disk), before);
+      // The same file given as an image: its loop device is mounted.
+      const asImage = await flash({ image: disk, hostname: 'pi3', password_hash: HASH, ssh_public_key_file: keyFile });
+      assert.notEqual(asImage.exitCode, 0, out(asImage));
+      assert.ok(asImage.stdout.includes(`image='${disk}' is attached to ${dev}, which holds a mounted file system (${mnt}): unmount it first`), out(asImage));
       assert.equal(await sha256Of(disk), before);
     });
 
