@@ -52,15 +52,28 @@ function heredoc(script: string, file: string): string {
   return body.slice(0, body.indexOf('\nBRAMBLE_NM\n'));
 }
 
-/** A loop device on `file`, detached in t.after; skips the test when this machine has none. */
-async function attachLoop(t: TestContext, file: string): Promise<string | undefined> {
+/**
+ * A loop device on `file`, mounted read-only at `mountAt` when given (read-only
+ * and without journal replay, so the mount itself writes nothing); unmounted
+ * and detached in t.after. Skips the test when this machine has no loop device.
+ */
+async function attachLoop(t: TestContext, file: string, mountAt?: string): Promise<string | undefined> {
   const r = await execRunner.run('losetup', ['--find', '--show', file], { timeoutMs: 30_000 });
   if (r.exitCode !== 0) {
     t.skip(`needs a loop device (losetup --find --show failed: ${r.stderr.trim()})`);
     return undefined;
   }
   const dev = r.stdout.trim();
-  t.after(() => execRunner.run('losetup', ['-d', dev], { timeoutMs: 30_000 }).then(() => undefined));
+  let mounted = false;
+  t.after(async () => {
+    if (mounted) await execRunner.run('umount', [mountAt!], { timeoutMs: 30_000 });
+    await execRunner.run('losetup', ['-d', dev], { timeoutMs: 30_000 });
+  });
+  if (mountAt) {
+    await mkdir(mountAt, { recursive: true });
+    await must('mount', ['-o', 'ro,noload', dev, mountAt]);
+    mounted = true;
+  }
   return dev;
 }
 
@@ -239,16 +252,13 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
 
     test('a device holding a mounted file system, or an image file behind it, is refused before a byte is written', async (t) => {
       // A whole-disk file system, as on a stick formatted without a partition
-      // table. ext4, mounted read-only so the mount itself writes nothing: this
-      // container's kernel has no vfat, and loop partitions (loopNp1) do not appear here.
+      // table; ext4, as this machine's kernel has no vfat, and loop partitions
+      // (loopNp1) do not appear in this container.
       const disk = path.join(dir, 'mounted.img');
       await must('mke2fs', ['-q', '-t', 'ext4', '-F', disk, '16M']);
-      const dev = await attachLoop(t, disk);
-      if (!dev) return;
       const mnt = path.join(dir, 'mnt');
-      await mkdir(mnt, { recursive: true });
-      await must('mount', ['-o', 'ro,noload', dev, mnt]);
-      t.after(() => execRunner.run('umount', [mnt], { timeoutMs: 30_000 }).then(() => undefined));
+      const dev = await attachLoop(t, disk, mnt);
+      if (!dev) return;
       const before = await sha256Of(disk);
       const r = await flash({ device: dev, hostname: 'pi3', password_hash: HASH, ssh_public_key_file: keyFile });
       assert.notEqual(r.exitCode, 0, out(r));
