@@ -17,7 +17,7 @@ import { buildPiImage, must, readBootFile, sha256Of, type PiImage } from './supp
 const PLAYBOOK = path.join(repoRoot(), 'ansible', 'flash.yml');
 const tools = ['ansible-playbook', 'sfdisk', 'mkfs.vfat', 'mtype', 'mcopy', 'mke2fs'];
 const missing = tools.filter((t) => !['/usr/bin', '/usr/sbin', '/sbin', '/bin'].some((d) => existsSync(path.join(d, t))));
-const canRun = process.getuid?.() === 0 && missing.length === 0;
+const isRoot = process.getuid?.() === 0;
 
 const CGROUP_FLAGS = ['cgroup_enable=cpuset', 'cgroup_enable=memory', 'cgroup_memory=1'];
 const FIRSTRUN_FLAGS = ['systemd.run=/boot/firmware/firstrun.sh', 'systemd.run_success_action=reboot', 'systemd.unit=kernel-command-line.target'];
@@ -77,7 +77,7 @@ async function attachLoop(t: TestContext, file: string, mountAt?: string): Promi
   return dev;
 }
 
-describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `needs root and ${missing.join(', ') || 'the image tools'} (scripts/install-test-deps.sh)` }, () => {
+describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: missing.length > 0 && `needs ${missing.join(', ')} (scripts/install-test-deps.sh)` }, () => {
   let dir: string;
   let keyFile: string;
   let img: PiImage;
@@ -216,7 +216,7 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
       ['both image and device', (v) => ({ ...v, device: '/dev/loop7' }), /give exactly one of image=FILE or device=.*device='\/dev\/loop7'/],
       ['no hostname', ({ hostname: _hostname, ...v }) => v, /hostname='' must be given/],
       ['an image that does not exist', (v) => ({ ...v, image: path.join(dir, 'missing.img') }), /image='[^']*missing\.img' does not exist/],
-      ['a password hash with a colon', (v) => ({ ...v, password_hash: 'secret:1' }), /password_hash='secret:1' must be given as a crypt hash/],
+      ['a password hash with a colon', (v) => ({ ...v, password_hash: 'secret:1' }), /password_hash must be given as a crypt hash .*the value given has 8 characters and is not shown/],
       ['a Wi-Fi network without a country', (v) => ({ ...v, wifi_country: '' }), /wifi_country='' must be given with wifi_ssid/],
       ['a static address without its prefix length', (v) => ({ ...v, static_address: '192.168.1.50' }), /static_address='192\.168\.1\.50' must be an IPv4 address with its prefix length/],
     ];
@@ -232,7 +232,7 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: !canRun && `nee
     }
   });
 
-  describe('device mode', () => {
+  describe('device mode', { skip: !isRoot && 'needs root for loop devices and mounts' }, () => {
     test('an unmounted loop device is customized in place, and a second run changes nothing', async (t) => {
       const devImg = await buildPiImage(dir, 'card.img');
       const dev = await attachLoop(t, devImg.path);
