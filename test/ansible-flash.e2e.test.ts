@@ -29,10 +29,12 @@ interface PlayResult extends RunResult {
   recap?: { ok: number; changed: number; failed: number };
 }
 
-async function flash(vars: Record<string, string>, extra: string[] = []): Promise<PlayResult> {
+async function flash(vars: Record<string, string>, extra: string[] = [], cwd?: string): Promise<PlayResult> {
   // JSON, since key=value extra vars split at spaces (the SSID and PSK hold some).
   const args = ['-i', 'localhost,', '-c', 'local', PLAYBOOK, '-e', JSON.stringify(vars), ...extra];
-  const r = await execRunner.run('ansible-playbook', args, {
+  // execRunner has no working directory of its own: a shell changes to it first.
+  const [file, argv] = cwd ? ['bash', ['-c', 'cd "$0" && exec ansible-playbook "$@"', cwd, ...args]] : ['ansible-playbook', args];
+  const r = await execRunner.run(file, argv, {
     timeoutMs: 120_000,
     env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false', ANSIBLE_RETRY_FILES_ENABLED: 'false' },
   });
@@ -197,6 +199,19 @@ describe('ansible/flash.yml on a Raspberry Pi OS image', { skip: missing.length 
     assert.ok(r.recap && r.recap.changed > 0, out(r));
     assert.equal(await sha256Of(copy), before);
     await rm(copy);
+  });
+
+  test('relative paths are taken from the working directory, and a static address on wlan0 goes on an open Wi-Fi network', async () => {
+    const fresh = await buildPiImage(dir, 'relative.img');
+    const r = await flash({ image: 'relative.img', hostname: 'pi5', password_hash: HASH, ssh_public_key_file: path.basename(keyFile), wifi_ssid: 'Cafe', wifi_country: 'US', static_address: '10.0.0.9/24', static_interface: 'wlan0' }, [], dir);
+    assert.equal(r.exitCode, 0, out(r));
+    const script = (await readBootFile(fresh.path, fresh.bootOffset, 'firstrun.sh'))!;
+    const wifi = heredoc(script, '/etc/NetworkManager/system-connections/bramble-wifi.nmconnection');
+    assert.match(wifi, /\[wifi\]\nmode=infrastructure\nssid=Cafe\npowersave=2\n\n\[ipv4\]\nmethod=manual\naddress1=10\.0\.0\.9\/24\n\n\[ipv6\]/);
+    assert.doesNotMatch(wifi, /wifi-security/, 'an empty wifi_psk is an open network');
+    assert.doesNotMatch(script, /bramble-eth0/);
+    assert.ok(script.includes(`<<'BRAMBLE_KEYS'\n${KEY}\nBRAMBLE_KEYS\n`));
+    await rm(fresh.path);
   });
 
   test('another Wi-Fi country replaces the regulatory domain instead of adding a second one', async () => {
