@@ -34,6 +34,8 @@ import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_S
 import { SiNodeStats } from './stats-si.js';
 import { ServerList, serverListFile } from './server-list.js';
 import { NodeConnection } from './node-connection.js';
+import { nodeCertRenewable } from './node-cert-renewal.js';
+import { CertRenewalLoop } from '../proto/util/cert-renewal.js';
 import { PodEventBuffer } from './pod-events.js';
 
 export interface AgentOptions {
@@ -47,6 +49,8 @@ export interface AgentOptions {
   token?: string;
   nodeName?: string;
   dataDir: string;
+  /** The loop that renews the node certificate; `clock` decides when it is due (default: the agent's clock). */
+  certRenewal?: { clock?: Clock; checkEveryMs?: number };
   containerdAddress?: string;
   containerdNamespace?: string;
   labels?: Record<string, string>;
@@ -152,11 +156,25 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const hostIP = addresses.find((a) => a.type === 'InternalIP')?.address;
 
   const proto = loadProto();
-  const credentials = nodeChannelCredentials(joined.credentials);
+  // Replaced when the node certificate is renewed; every dial after that uses the new one.
+  let nodeCreds = joined.credentials;
+  let credentials = nodeChannelCredentials(nodeCreds);
   // The current member after the join is the one that took it (or the first, for a board joined before).
   const connection = new NodeConnection({
     servers, clock, logger: logger.child({ component: 'connection' }),
     dial: (address) => new proto.bramble.v1.Node(address, credentials, agentChannelOptions(address)),
+  });
+  const renewal = new CertRenewalLoop({
+    clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
+    ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
+    certs: [nodeCertRenewable({
+      nodeName, dataDir: opts.dataDir, connection, clock,
+      current: () => nodeCreds,
+      install: (next) => {
+        nodeCreds = next;
+        credentials = nodeChannelCredentials(next);
+      },
+    })],
   });
   const cache = new AssignmentsCache(opts.dataDir);
   const figures = new PodFiguresSampler(nodeName, cgroupReader(namespace), clock);
@@ -266,6 +284,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   hostgw.start();
   view.start();
+  renewal.start();
   logger.info({ node: nodeName, podCidr: joined.podCidr, server: connection.address(), servers: servers.all(), runtime: runtimeVersion }, 'bramble agent started');
 
   let closing: Promise<void> | undefined;
@@ -278,6 +297,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // a restarted agent adopts both; `bramble agent --cleanup` removes them.
     close: () =>
       (closing ??= (async () => {
+        await renewal.stop();
         view.stop();
         await hostgw.stop();
         await services.stop();

@@ -48,6 +48,7 @@ import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
+import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
 import { openEncryptedStore, type SecretsEncryption } from './secrets/secrets-encryption.js';
@@ -90,6 +91,12 @@ export interface ServerOptions {
    * member stays one without it, but then needs the member's name and address.
    */
   cluster?: MembershipOptions;
+  /**
+   * The loop that renews the serving and replica certificates while the server runs.
+   * `clock` decides when they are due (default: the server's clock); tests drive it
+   * apart from the clock that signs them.
+   */
+  certRenewal?: { clock?: Clock; checkEveryMs?: number };
 }
 
 export interface RunningServer {
@@ -472,6 +479,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     boundPort = grpcPort;
     grpcBound = true;
+
+    // Renewed while running, so a server that stays up for a year never serves an expired certificate.
+    const renewal = new CertRenewalLoop({
+      clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
+      ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
+      certs: [
+        { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert() },
+        ...(replica ? [replica.replicaCert] : []),
+      ],
+    });
+    renewal.start();
+    cleanups.push(() => renewal.stop());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);

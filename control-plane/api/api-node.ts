@@ -20,6 +20,7 @@ import { retryOnConflict } from '../store/retry-on-conflict.js';
 import { NetworkFeed } from '../nodes/node-network-feed.js';
 import { AssignmentFeed } from '../nodes/node-assignments.js';
 import { joinNode, type JoinDeps } from '../nodes/node-join.js';
+import { renewNodeCertificate } from '../nodes/node-cert-renewal.js';
 import { nodeAfterHeartbeat } from '../nodes/node-status.js';
 import { stableJson } from '../../proto/util/json.js';
 import type { TunnelRegistry } from '../nodes/node-tunnels.js';
@@ -168,6 +169,14 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
         serviceCidr: deps.serviceCidr,
         servers: serverList(deps),
       };
+    }),
+
+    RenewCertificate: unary(ctx, 'RenewCertificate', async (req, call) => {
+      requireLeader(deps);
+      const name = callerNode(deps, call, '');
+      const certificatePem = await renewNodeCertificate(deps.join, name, req.csrPem);
+      deps.logger.info({ node: name }, 'renewed the node certificate');
+      return { certificatePem, caPem: deps.caPem };
     }),
 
     Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {

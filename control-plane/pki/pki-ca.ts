@@ -15,6 +15,11 @@ import { BrambleError } from '../../proto/util/errors.js';
 import { realClock, type Clock } from '../../proto/util/clock.js';
 import { NODE_CN_PREFIX, NODE_ORGANIZATION, REPLICA_CN_PREFIX, REPLICA_ORGANIZATION } from './auth.js';
 import { nodeNameRule } from '../../proto/names.js';
+import { RENEW_BEFORE, renewalDueAt } from '../../proto/util/cert-renewal.js';
+import { MutableCertificateProvider } from '../../proto/util/cert-provider.js';
+
+/** Leaves closer than this to expiry (or than a third of their lifetime) are renewed. */
+export { RENEW_BEFORE };
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -23,8 +28,6 @@ const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
 const CA_VALIDITY = 10 * 365 * DAY;
 const LEAF_VALIDITY = 365 * DAY;
-/** Serving certificates closer than this to expiry are replaced at start-up. */
-export const RENEW_BEFORE = 30 * DAY;
 /** Boards without a real-time clock may boot slightly behind; back-date so fresh certs are valid at once. */
 const BACKDATE = 3600 * 1000;
 
@@ -42,6 +45,14 @@ export interface ClusterPki {
   readonly serverSans: readonly string[];
   /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
   serverCredentials(): grpc.ServerCredentials;
+  /** The serving certificate in use now. */
+  servingCertPem(): string;
+  /**
+   * A new serving certificate from the CA, for a new key: written to tls/ (key,
+   * then certificate, each atomically) and pushed into every server built on
+   * serverCredentials(), so new handshakes see it while open connections keep theirs.
+   */
+  renewServingCert(): Promise<void>;
   issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
   /**
    * A control-plane member's certificate (CN "system:replica:<name>", O
@@ -57,6 +68,8 @@ export interface ClusterPkiOptions {
   /** Extra names or addresses for the serving certificate (e.g. a load balancer's). */
   sans?: string[];
   clock?: Clock;
+  /** Lifetime of the leaves this CA signs (default one year); tests make it short. */
+  leafValidityMs?: number;
 }
 
 interface FileNames {
@@ -78,17 +91,23 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
     serverKey: path.join(tlsDir, 'server.key'),
   };
 
-  const ca = await ensureCa(files, clock);
+  const ca = await ensureCa(files, clock, opts.leafValidityMs ?? LEAF_VALIDITY);
   const sans = hostSans(opts.sans ?? []);
-  const server = await ensureServingCert(files, ca, sans, clock);
+  let server = await ensureServingCert(files, ca, sans, clock);
   const caHash = createHash('sha256').update(Buffer.from(ca.cert.rawData)).digest('hex');
+  const serving = new MutableCertificateProvider(ca.certPem, { certPem: server.certPem + ca.certPem, keyPem: server.keyPem });
 
   return {
     tlsDir,
     caPem: ca.certPem,
     caHash,
     serverSans: sans.map((s) => `${s.type}:${s.value}`),
-    serverCredentials: () => staticServerCredentials(ca.certPem, server.certPem + ca.certPem, server.keyPem),
+    serverCredentials: () => serving.serverCredentials(),
+    servingCertPem: () => server.certPem,
+    renewServingCert: async () => {
+      server = await issueServingCert(files, ca, sans, clock);
+      serving.setIdentity({ certPem: server.certPem + ca.certPem, keyPem: server.keyPem });
+    },
     issueClientCert: async (commonName, organization) => {
       const keys = await generateKeys();
       const cert = await signLeaf(ca, clock, {
@@ -180,14 +199,15 @@ interface LoadedCa {
   cert: x509.X509Certificate;
   certPem: string;
   key: CryptoKey;
+  leafValidityMs: number;
 }
 
-async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
+async function ensureCa(files: FileNames, clock: Clock, leafValidityMs: number): Promise<LoadedCa> {
   const certPem = await readIfExists(files.caCrt);
   const keyPem = await readIfExists(files.caKey);
   if (certPem !== undefined && keyPem !== undefined) {
     assertKeyMatches(certPem, keyPem, files.caCrt, files.caKey);
-    return { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem) };
+    return { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem), leafValidityMs };
   }
   if (certPem !== undefined || keyPem !== undefined) {
     const [have, missing] = certPem !== undefined ? [files.caCrt, files.caKey] : [files.caKey, files.caCrt];
@@ -217,7 +237,7 @@ async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
   // which the check above reports instead of generating a second CA.
   await writeFileAtomic(files.caKey, await exportKeyPem(keys.privateKey), 0o600);
   await writeFileAtomic(files.caCrt, newCertPem, 0o644);
-  return { cert, certPem: newCertPem, key: keys.privateKey };
+  return { cert, certPem: newCertPem, key: keys.privateKey, leafValidityMs };
 }
 
 async function ensureServingCert(
@@ -231,6 +251,10 @@ async function ensureServingCert(
   if (certPem !== undefined && keyPem !== undefined && (await servingCertUsable(certPem, keyPem, ca, sans, clock))) {
     return { certPem, keyPem };
   }
+  return issueServingCert(files, ca, sans, clock);
+}
+
+async function issueServingCert(files: FileNames, ca: LoadedCa, sans: x509.JsonGeneralNames, clock: Clock): Promise<IssuedCert> {
   const keys = await generateKeys();
   const cert = await signLeaf(ca, clock, {
     commonName: 'bramble-server',
@@ -240,6 +264,8 @@ async function ensureServingCert(
     sans,
   });
   const issued = { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+  // Key first: a crash between the writes leaves a certificate that is not for
+  // the key, which servingCertUsable refuses at the next start, issuing anew.
   await writeFileAtomic(files.serverKey, issued.keyPem, 0o600);
   await writeFileAtomic(files.serverCrt, issued.certPem, 0o644);
   return issued;
@@ -256,7 +282,7 @@ async function servingCertUsable(
   try {
     const cert = new x509.X509Certificate(certPem);
     if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) return false;
-    if (cert.notAfter.getTime() - clock.now() < RENEW_BEFORE) return false;
+    if (clock.now() >= renewalDueAt({ notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime() })) return false;
     assertKeyMatches(certPem, keyPem, 'server.crt', 'server.key');
     const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
     // Compare after the same encode/decode so IPv6 spellings cannot differ.
@@ -307,7 +333,7 @@ async function signLeaf(ca: LoadedCa, clock: Clock, p: LeafParams): Promise<x509
     signingKey: ca.key,
     signingAlgorithm: SIGN_ALG,
     notBefore: new Date(now - BACKDATE),
-    notAfter: new Date(now + LEAF_VALIDITY),
+    notAfter: new Date(now + ca.leafValidityMs),
     extensions,
   });
 }
@@ -332,25 +358,6 @@ async function verifiedCsr(csrPem: string): Promise<x509.Pkcs10CertificateReques
     throw new BrambleError('INVALID_ARGUMENT', 'certificate signing request signature does not verify against its own key');
   }
   return csr;
-}
-
-function staticServerCredentials(caPem: string, chainPem: string, keyPem: string): grpc.ServerCredentials {
-  const ca = Buffer.from(caPem);
-  const identity = { certificate: Buffer.from(chainPem), privateKey: Buffer.from(keyPem) };
-  // grpc-js registers these listeners before it registers its own watcher, so an
-  // update delivered synchronously would be missed: deliver on the next microtask.
-  const provider: grpc.experimental.CertificateProvider = {
-    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: ca })),
-    removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (listener) => queueMicrotask(() => listener(identity)),
-    removeIdentityCertificateListener: () => undefined,
-  };
-  // The exported function's parameter names do not match the constructor it
-  // calls (identity first, then CA); one provider serving both sides makes the
-  // order irrelevant. A non-null CA provider makes the server request client
-  // certificates; `false` lets a call without one reach the handler, which then
-  // refuses it with UNAUTHENTICATED instead of a failed handshake.
-  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
