@@ -16,7 +16,9 @@ import type { HeartbeatRequest } from '../proto/types.js';
 import { agentChannelOptions, ensureJoined } from './agent-join.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
 import { AssignmentsCache } from './assignments-cache.js';
-import { nodeChannelCredentials } from './join-tls.js';
+import { nodeChannelCredentials, nodeCredentialPaths } from './join-tls.js';
+import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
+import { readIfExists } from '../proto/util/files.js';
 import { CniNetwork } from './network-cni.js';
 import { NetworkView, type NetworkListener, type NetworkSnapshot } from './network-view.js';
 import { HostGwRoutes, IpRouteTable } from './routes-hostgw.js';
@@ -122,6 +124,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     store: serverListFile(opts.dataDir, logger), logger: logger.child({ component: 'servers' }),
   });
   await servers.loadPersisted();
+  // Before the first handshake judges a certificate: a board without a real-time clock
+  // waits for NTP here instead of failing every handshake and crash-looping.
+  const credentialFiles = nodeCredentialPaths(opts.dataDir);
+  await waitForSaneClock({
+    clock, logger, who: 'the agent',
+    floorMs: floorFromCertificates([await readIfExists(credentialFiles.ca), await readIfExists(credentialFiles.cert)]),
+  });
   const joined = await ensureJoined({ server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
   if (joined.servers) await servers.learn(joined.servers).catch((err: unknown) => logger.warn({ err: String(err) }, 'the known servers could not be saved'));
   const namespace = opts.containerdNamespace ?? 'bramble';

@@ -49,6 +49,8 @@ import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
 import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
+import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
+import { readIfExists } from '../proto/util/files.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
 import { openEncryptedStore, type SecretsEncryption } from './secrets/secrets-encryption.js';
@@ -316,6 +318,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const joinLimiter = new JoinLimiter(clock);
     const replicated = opts.cluster?.init === true || opts.cluster?.join !== undefined || isMemberDataDir(dataDir);
     // A joining server takes the cluster's CA before its PKI is made, so it serves with the cluster's.
+    // Before anything judges a certificate (client handshakes, renewal, a join): a board that
+    // booted without a real-time clock waits here for NTP, with /readyz saying not ready.
+    await waitForSaneClock({
+      clock, logger, who: 'the server',
+      floorMs: floorFromCertificates([await readIfExists(path.join(dataDir, 'tls', 'ca.crt'))]),
+    });
     const record = replicated ? await prepareMembership(dataDir, requireMembership(opts.cluster, dataDir), logger) : undefined;
     const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
     const pki = await ensureClusterPki(dataDir, { sans, clock });
