@@ -36,7 +36,7 @@ import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_S
 import { SiNodeStats } from './stats-si.js';
 import { ServerList, serverListFile } from './server-list.js';
 import { NodeConnection } from './node-connection.js';
-import { nodeCertRenewable } from './node-cert-renewal.js';
+import { caBundleSha256, nodeCertRenewable } from './node-cert-renewal.js';
 import { CertRenewalLoop } from '../proto/util/cert-renewal.js';
 import { PodEventBuffer } from './pod-events.js';
 
@@ -173,15 +173,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     servers, clock, logger: logger.child({ component: 'connection' }),
     dial: (address) => new proto.bramble.v1.Node(address, credentials, agentChannelOptions(address)),
   });
+  // Set when a heartbeat's answer names another CA bundle than ca.crt holds (a CA rotation began or ended).
+  let caBundleChanged = false;
   const renewal = new CertRenewalLoop({
     clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
     ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
     certs: [nodeCertRenewable({
       nodeName, dataDir: opts.dataDir, connection, clock,
       current: () => nodeCreds,
+      stale: () => caBundleChanged,
       install: (next) => {
         nodeCreds = next;
         credentials = nodeChannelCredentials(next);
+        caBundleChanged = false;
       },
     })],
   });
@@ -233,6 +237,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   session = new AgentSession({
     connection, nodeName, clock, logger,
+    onCaBundle: (sha256) => {
+      if (caBundleChanged || sha256 === caBundleSha256(nodeCreds.caPem)) return;
+      caBundleChanged = true;
+      logger.info({ caBundleSha256: sha256 }, 'the control plane trusts another CA bundle (a CA rotation): renewing the node certificate to get it');
+      void renewal.check();
+    },
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
     heartbeat: async (): Promise<HeartbeatRequest> => ({
       nodeName,

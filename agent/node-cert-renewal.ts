@@ -3,7 +3,7 @@
 // plane for a new one with the current one, for the same key, checks what it got,
 // keeps it in the data dir and dials again with it. Pods keep running throughout;
 // only the agent's streams open again on the new channel.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import type { RenewCertificateResponse__Output } from '../proto/types.js';
 import type { Clock } from '../proto/util/clock.js';
@@ -32,12 +32,15 @@ export interface NodeCertRenewalOptions {
   /** The credentials in use; replaced by `install` after a renewal. */
   current(): NodeCredentials;
   install(next: NodeCredentials): void;
+  /** Renew whatever the dates say (the control plane trusts another CA bundle than ca.crt holds). */
+  stale?(): boolean;
 }
 
 export function nodeCertRenewable(opts: NodeCertRenewalOptions): RenewableCert {
   return {
     name: 'node',
     validity: () => certValidity(opts.current().certPem),
+    ...(opts.stale ? { stale: opts.stale } : {}),
     renew: async () => {
       const creds = opts.current();
       const csrPem = await createCsrForKey(creds.keyPem, opts.nodeName);
@@ -84,6 +87,11 @@ export function checkRenewed(next: NodeCredentials, nodeName: string): void {
   if (!cas.some((ca) => cert.verify(new X509Certificate(ca).publicKey))) {
     throw new BrambleError('INVALID_ARGUMENT', 'renewed node certificate is not signed by any CA the server sent: kept the current one');
   }
+}
+
+/** sha256 (hex) of a CA bundle's text, as the control plane's heartbeat answer carries it. */
+export function caBundleSha256(caPem: string): string {
+  return createHash('sha256').update(caPem).digest('hex');
 }
 
 export function splitPemCertificates(pem: string): string[] {

@@ -374,7 +374,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     store = opened;
 
-    tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
+    tokens = createTokenRegistry({ store: opened, caHash: () => pki.caHash, clock });
     const token = await tokens.ensureDefaultToken(dataDir);
     for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
@@ -425,7 +425,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         signNodeCsr: (csr, name) => pki.signNodeCsr(csr, name),
         csrKeyFingerprint: async (csr) => publicKeyFingerprint(csr),
       },
-      caPem: pki.caPem, clusterCidr, serviceCidr,
+      caPem: () => pki.caPem, clusterCidr, serviceCidr,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       identity: (call) => peerIdentity(call),
       heartbeats, tunnels, events,
@@ -493,7 +493,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
       ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
       certs: [
-        { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert() },
+        { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert(), stale: () => pki.servingCertStale() },
         ...(replica ? [replica.replicaCert] : []),
       ],
     });

@@ -2,6 +2,7 @@
 // every other call by the node's own certificate, and a node may only read
 // what concerns it and write only its own status.
 import type * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
 import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
 import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, PortConflict__Output, TunnelUp__Output } from '../../proto/types.js';
@@ -40,7 +41,8 @@ export interface NodeApiDeps {
   logger: Logger;
   metrics?: Metrics;
   join: JoinDeps;
-  caPem: string;
+  /** Every CA the cluster trusts now (a function: a CA rotation changes it while the server runs). */
+  caPem: string | (() => string);
   clusterCidr: string;
   serviceCidr: string;
   heartbeatIntervalSeconds: number;
@@ -90,6 +92,14 @@ function onLeadershipLost(deps: NodeApiDeps, onLost: () => void): () => void {
     fired = true;
     onLost();
   });
+}
+
+function trustBundle(deps: NodeApiDeps): string {
+  return typeof deps.caPem === 'string' ? deps.caPem : deps.caPem();
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function serverList(deps: NodeApiDeps): string[] {
@@ -163,7 +173,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
       return {
         certificatePem: res.certificatePem,
-        caPem: deps.caPem,
+        caPem: trustBundle(deps),
         podCidr: res.podCidr,
         clusterCidr: deps.clusterCidr,
         serviceCidr: deps.serviceCidr,
@@ -176,7 +186,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       const name = callerNode(deps, call, '');
       const certificatePem = await renewNodeCertificate(deps.join, name, req.csrPem);
       deps.logger.info({ node: name }, 'renewed the node certificate');
-      return { certificatePem, caPem: deps.caPem };
+      return { certificatePem, caPem: trustBundle(deps) };
     }),
 
     Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
@@ -189,7 +199,8 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       deps.heartbeats.observe(name, req.figures, req.pods, req.portConflicts ?? []);
       const nowIso = new Date(deps.clock.now()).toISOString();
       await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
-      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps) };
+      // The bundle's hash: an agent whose ca.crt differs (a CA rotation began or ended) renews at once to get it.
+      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps), caBundleSha256: sha256Hex(trustBundle(deps)) };
     }),
 
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {

@@ -38,9 +38,18 @@ export interface IssuedCert {
 
 export interface ClusterPki {
   readonly tlsDir: string;
+  /**
+   * Every CA this cluster trusts now, PEM: the CA alone, or during a CA rotation's
+   * overlap the new one then the previous one. Agents and admins get this bundle.
+   */
   readonly caPem: string;
-  /** sha256 of the CA certificate's DER, lower-case hex: what join tokens carry. */
+  /**
+   * sha256 of the DER of the CA at the root of the serving chain, lower-case hex:
+   * what join tokens carry (the previous CA's during a rotation's overlap).
+   */
   readonly caHash: string;
+  /** True when the serving certificate is not from the CA it should be served from now (a rotation's overlap ended). */
+  servingCertStale(): boolean;
   /** Subject alternative names on the serving certificate ("dns:..." / "ip:..."). */
   readonly serverSans: readonly string[];
   /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
@@ -92,21 +101,38 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   };
 
   const ca = await ensureCa(files, clock, opts.leafValidityMs ?? LEAF_VALIDITY);
+  const previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
+  // During a rotation's overlap the serving certificate still comes from the previous CA,
+  // which every agent and admin already trusts; everything else is signed by the new one.
+  const inOverlap = (): boolean => previous !== undefined && clock.now() < previous.until;
+  const servingCa = (): LoadedCa => (inOverlap() ? previous!.ca : ca);
+  const trustPem = (): string => (inOverlap() ? ca.certPem + previous!.ca.certPem : ca.certPem);
   const sans = hostSans(opts.sans ?? []);
-  let server = await ensureServingCert(files, ca, sans, clock);
-  const caHash = createHash('sha256').update(Buffer.from(ca.cert.rawData)).digest('hex');
-  const serving = new MutableCertificateProvider(ca.certPem, { certPem: server.certPem + ca.certPem, keyPem: server.keyPem });
+  let servedFrom = servingCa();
+  let server = await ensureServingCert(files, servedFrom, sans, clock);
+  const serving = new MutableCertificateProvider(trustPem(), { certPem: server.certPem + servedFrom.certPem, keyPem: server.keyPem });
+  let trusted = trustPem();
 
   return {
     tlsDir,
-    caPem: ca.certPem,
-    caHash,
+    get caPem() {
+      return trustPem();
+    },
+    get caHash() {
+      return createHash('sha256').update(Buffer.from(servingCa().cert.rawData)).digest('hex');
+    },
     serverSans: sans.map((s) => `${s.type}:${s.value}`),
     serverCredentials: () => serving.serverCredentials(),
     servingCertPem: () => server.certPem,
+    servingCertStale: () => servedFrom !== servingCa() || trusted !== trustPem(),
     renewServingCert: async () => {
-      server = await issueServingCert(files, ca, sans, clock);
-      serving.setIdentity({ certPem: server.certPem + ca.certPem, keyPem: server.keyPem });
+      const from = servingCa();
+      server = await issueServingCert(files, from, sans, clock);
+      servedFrom = from;
+      trusted = trustPem();
+      // The trusted CAs first: a client certificate from the new CA must verify once the new chain is served.
+      serving.setCa(trusted);
+      serving.setIdentity({ certPem: server.certPem + from.certPem, keyPem: server.keyPem });
     },
     issueClientCert: async (commonName, organization) => {
       const keys = await generateKeys();
@@ -173,6 +199,92 @@ export async function installClusterCa(dataDir: string, caPem: string, caKeyPem:
   await writeFileAtomic(caCrt, caPem, 0o644);
 }
 
+const ROTATION_FILE = 'ca-rotation.json';
+const PREVIOUS_CRT = 'ca-previous.crt';
+const PREVIOUS_KEY = 'ca-previous.key';
+
+interface PreviousCa {
+  ca: LoadedCa;
+  /** End of the overlap, ms since the epoch. */
+  until: number;
+}
+
+async function loadPreviousCa(tlsDir: string, leafValidityMs: number): Promise<PreviousCa | undefined> {
+  const text = await readIfExists(path.join(tlsDir, ROTATION_FILE));
+  if (text === undefined) return undefined;
+  const crt = path.join(tlsDir, PREVIOUS_CRT);
+  const key = path.join(tlsDir, PREVIOUS_KEY);
+  let until: number;
+  try {
+    until = Date.parse((JSON.parse(text) as { previousUntil?: string }).previousUntil ?? '');
+  } catch {
+    until = Number.NaN;
+  }
+  if (!Number.isFinite(until)) {
+    throw new BrambleError('INTERNAL', `${path.join(tlsDir, ROTATION_FILE)} must hold {"previousUntil": "<ISO time>"}: restore it, or remove it to end the CA rotation now`);
+  }
+  const certPem = await readIfExists(crt);
+  const keyPem = await readIfExists(key);
+  if (certPem === undefined || keyPem === undefined) {
+    throw new BrambleError('INTERNAL', `a CA rotation is recorded in ${path.join(tlsDir, ROTATION_FILE)} but ${certPem === undefined ? crt : key} is missing: restore it, or remove ${ROTATION_FILE} to end the rotation now`);
+  }
+  assertKeyMatches(certPem, keyPem, crt, key);
+  return { ca: { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem), leafValidityMs }, until };
+}
+
+export interface CaRotation {
+  previousHash: string;
+  newHash: string;
+  previousUntil: string;
+  /** The new CA then the previous one: what clients trust during the overlap. */
+  bundlePem: string;
+  /** A client certificate from the new CA (for admin.conf). */
+  issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
+}
+
+/**
+ * Replaces the cluster CA in a data dir: the current CA becomes the previous one,
+ * trusted (and serving) until `overlapMs` from now, and a new CA signs everything
+ * else. A server started on the data dir then serves the overlap; the servers'
+ * renewal loop moves the serving certificate to the new CA when the overlap ends.
+ */
+export async function rotateClusterCa(dataDir: string, opts: { overlapMs: number; clock?: Clock }): Promise<CaRotation> {
+  const clock = opts.clock ?? realClock;
+  const tlsDir = path.join(dataDir, 'tls');
+  const caCrt = path.join(tlsDir, 'ca.crt');
+  const caKey = path.join(tlsDir, 'ca.key');
+  if (!(opts.overlapMs > 0)) throw new BrambleError('INVALID_ARGUMENT', `the overlap must be more than 0 days: current value is ${opts.overlapMs / (24 * 3600 * 1000)}`);
+  const certPem = await readIfExists(caCrt);
+  const keyPem = await readIfExists(caKey);
+  if (certPem === undefined || keyPem === undefined) {
+    throw new BrambleError('NOT_FOUND', `${tlsDir} holds no cluster CA (ca.crt and ca.key): is this a server's data dir?`);
+  }
+  assertKeyMatches(certPem, keyPem, caCrt, caKey);
+  const running = await loadPreviousCa(tlsDir, LEAF_VALIDITY);
+  if (running && clock.now() < running.until) {
+    throw new BrambleError('FAILED_PRECONDITION', `a CA rotation is under way until ${new Date(running.until).toISOString()}: rotate again after it ends`);
+  }
+  const fresh = await createCa(clock);
+  const previousUntil = new Date(clock.now() + opts.overlapMs).toISOString();
+  // The previous CA first, then the record, then the new CA (key before certificate):
+  // a crash part way leaves either the old CA alone in use, or a complete rotation.
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_KEY), keyPem, 0o600);
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_CRT), certPem, 0o644);
+  await writeFileAtomic(path.join(tlsDir, ROTATION_FILE), JSON.stringify({ previousUntil }, null, 2) + '\n', 0o644);
+  await writeFileAtomic(caKey, fresh.keyPem, 0o600);
+  await writeFileAtomic(caCrt, fresh.certPem, 0o644);
+  const hash = (pem: string): string => createHash('sha256').update(new NodeX509(pem).raw).digest('hex');
+  const signing: LoadedCa = { cert: new x509.X509Certificate(fresh.certPem), certPem: fresh.certPem, key: await importKeyPem(fresh.keyPem), leafValidityMs: LEAF_VALIDITY };
+  return {
+    previousHash: hash(certPem), newHash: hash(fresh.certPem), previousUntil, bundlePem: fresh.certPem + certPem,
+    issueClientCert: async (commonName, organization) => {
+      const keys = await generateKeys();
+      const cert = await signLeaf(signing, clock, { commonName, organization, publicKey: keys.publicKey, usage: x509.ExtendedKeyUsage.clientAuth });
+      return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+    },
+  };
+}
+
 /** The CA key, for a member handing it to a server that joins (over the token-pinned connection only). */
 export async function readClusterCaKey(dataDir: string): Promise<string> {
   const key = await readIfExists(path.join(dataDir, 'tls', 'ca.key'));
@@ -217,6 +329,15 @@ async function ensureCa(files: FileNames, clock: Clock, leafValidityMs: number):
       `cluster CA is incomplete: ${have} exists but ${missing} does not; restore it, or remove both to create a new CA`,
     );
   }
+  const created = await createCa(clock);
+  // Key first: a crash between the two writes leaves a key without a cert,
+  // which the check above reports instead of generating a second CA.
+  await writeFileAtomic(files.caKey, created.keyPem, 0o600);
+  await writeFileAtomic(files.caCrt, created.certPem, 0o644);
+  return { cert: new x509.X509Certificate(created.certPem), certPem: created.certPem, key: await importKeyPem(created.keyPem), leafValidityMs };
+}
+
+async function createCa(clock: Clock): Promise<{ certPem: string; keyPem: string }> {
   const keys = await generateKeys();
   const now = clock.now();
   const suffix = Buffer.from(webcrypto.getRandomValues(new Uint8Array(4))).toString('hex');
@@ -232,12 +353,7 @@ async function ensureCa(files: FileNames, clock: Clock, leafValidityMs: number):
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const newCertPem = cert.toString('pem') + '\n';
-  // Key first: a crash between the two writes leaves a key without a cert,
-  // which the check above reports instead of generating a second CA.
-  await writeFileAtomic(files.caKey, await exportKeyPem(keys.privateKey), 0o600);
-  await writeFileAtomic(files.caCrt, newCertPem, 0o644);
-  return { cert, certPem: newCertPem, key: keys.privateKey, leafValidityMs };
+  return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 async function ensureServingCert(

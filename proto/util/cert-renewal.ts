@@ -38,6 +38,8 @@ export interface RenewableCert {
   validity(): Validity;
   /** Issues and installs a new one (on disk and in the running credentials). */
   renew(): Promise<void>;
+  /** Due whatever its dates say: it is not from the CA it should be from now (a CA rotation). */
+  stale?(): boolean;
 }
 
 export interface CertRenewalLoopOptions {
@@ -92,7 +94,7 @@ export class CertRenewalLoop {
       }
       const due = renewalDueAt(v);
       const now = this.opts.clock.now();
-      if (now < due) continue;
+      if (now < due && cert.stale?.() !== true) continue;
       try {
         await cert.renew();
         const next = cert.validity();
