@@ -17,10 +17,11 @@ import { silentLogger } from '../../proto/util/log.js';
 import { agentChannelOptions, ensureJoined } from '../../agent/agent-join.js';
 import { loadNodeCredentials, nodeChannelCredentials, type NodeCredentials } from '../../agent/join-tls.js';
 import { NodeConnection } from '../../agent/node-connection.js';
-import { nodeCertRenewable } from '../../agent/node-cert-renewal.js';
+import { caBundleSha256, nodeCertRenewable } from '../../agent/node-cert-renewal.js';
 import { ServerList } from '../../agent/server-list.js';
 import { clientCredentials, readClientConfig } from './client-config.js';
 import { startServer, type RunningServer } from '../server.js';
+import { rotateClusterCa } from './pki-ca.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -142,6 +143,91 @@ describe('certificate renewal on a running server and agent (real TLS)', () => {
       await loop.stop();
       connection.close();
       oldClient.close();
+    }
+  });
+});
+
+function heartbeat(client: NodeClient, nodeName: string): Promise<string> {
+  return new Promise((resolve, reject) => client.Heartbeat(
+    { nodeName, pods: [], portConflicts: [], addresses: [], labels: {} },
+    (err, r) => (err || !r ? reject(err) : resolve(r.caBundleSha256)),
+  ));
+}
+
+function recordEventsWithin(client: NodeClient, nodeName: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => client.RecordEvents({ nodeName, events: [] }, { deadline: Date.now() + ms }, (err) => (err ? reject(err) : resolve())));
+}
+
+describe('CA rotation on a server with a joined agent (real TLS)', () => {
+  let dir: string;
+  let server: RunningServer | undefined;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-rotate-int-'));
+  });
+
+  after(async () => {
+    await server?.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('during the overlap old and renewed agents both connect; after it the server serves from the new CA and only renewed agents do', async () => {
+    const dataDir = path.join(dir, 'data');
+    const agentDir = path.join(dir, 'agent');
+    const Node = loadProto().bramble.v1.Node;
+    server = await startServer({ dataDir, grpcAddr: '127.0.0.1:0', httpAddr: '127.0.0.1:0', logger: silentLogger() });
+    let address = `127.0.0.1:${server.grpcPort}`;
+    const token = (await fs.readFile(server.tokenFile, 'utf8')).trim();
+    const old = (await ensureJoined({ server: address, token, nodeName: 'pi-rot', dataDir: agentDir, logger: silentLogger() })).credentials;
+    await server.close();
+
+    const rotation = await rotateClusterCa(dataDir, { overlapMs: 8000 });
+    const newCaPem = await fs.readFile(path.join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    const renewalClock = new FakeClock(Date.now());
+    server = await startServer({ dataDir, grpcAddr: '127.0.0.1:0', httpAddr: '127.0.0.1:0', logger: silentLogger(), certRenewal: { clock: renewalClock } });
+    address = `127.0.0.1:${server.grpcPort}`;
+
+    const oldClient = new Node(address, nodeChannelCredentials(old), agentChannelOptions(address));
+    let creds = old;
+    const connection = new NodeConnection({
+      servers: new ServerList([address]), clock: realClock, logger: silentLogger(),
+      dial: (a) => new Node(a, nodeChannelCredentials(creds), agentChannelOptions(a)),
+    });
+    try {
+      // The overlap: the agent that trusts only the previous CA still gets in, and hears of the new bundle.
+      await recordEvents(oldClient, 'pi-rot');
+      const bundleHash = await heartbeat(oldClient, 'pi-rot');
+      assert.notEqual(bundleHash, caBundleSha256(old.caPem), 'the heartbeat tells the agent its ca.crt is not the bundle');
+      await nodeCertRenewable({ nodeName: 'pi-rot', dataDir: agentDir, connection, clock: realClock, current: () => creds, install: (n) => { creds = n; } }).renew();
+      assert.ok(new X509Certificate(creds.certPem).verify(new X509Certificate(newCaPem).publicKey), 'renewed from the new CA');
+      assert.equal(caBundleSha256(creds.caPem), bundleHash, 'the agent now holds the bundle');
+      await recordEvents(connection.client(), 'pi-rot');
+
+      // The overlap ends: the next renewal look moves the serving certificate to the new CA.
+      await waitFor('the end of the overlap', async () => (Date.now() > Date.parse(rotation.previousUntil) ? true : undefined));
+      await renewalClock.advance(3600_000);
+      await waitFor('a serving certificate from the new CA', async () => {
+        const s = await connectTls(server!.grpcPort, newCaPem).catch(() => undefined);
+        if (!s) return undefined;
+        s.destroy();
+        return true;
+      });
+      const fresh = new Node(address, nodeChannelCredentials(creds), agentChannelOptions(address));
+      try {
+        await recordEvents(fresh, 'pi-rot');
+        assert.equal(await heartbeat(fresh, 'pi-rot'), caBundleSha256(newCaPem), 'the bundle is the new CA alone');
+      } finally {
+        fresh.close();
+      }
+      const stale = new Node(address, nodeChannelCredentials(old), agentChannelOptions(address));
+      try {
+        await assert.rejects(recordEventsWithin(stale, 'pi-rot', 3000), 'an agent that never renewed cannot connect after the overlap');
+      } finally {
+        stale.close();
+      }
+    } finally {
+      oldClient.close();
+      connection.close();
     }
   });
 });
