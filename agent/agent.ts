@@ -36,7 +36,7 @@ import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_S
 import { SiNodeStats } from './stats-si.js';
 import { ServerList, serverListFile } from './server-list.js';
 import { NodeConnection } from './node-connection.js';
-import { caBundleSha256, nodeCertRenewable } from './node-cert-renewal.js';
+import { CaBundleWatch, nodeCertRenewable } from './node-cert-renewal.js';
 import { CertRenewalLoop } from '../proto/util/cert-renewal.js';
 import { PodEventBuffer } from './pod-events.js';
 
@@ -173,19 +173,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     servers, clock, logger: logger.child({ component: 'connection' }),
     dial: (address) => new proto.bramble.v1.Node(address, credentials, agentChannelOptions(address)),
   });
-  // Set when a heartbeat's answer names another CA bundle than ca.crt holds (a CA rotation began or ended).
-  let caBundleChanged = false;
+  const caBundle = new CaBundleWatch({ current: () => nodeCreds, renewNow: () => void renewal.check(), logger });
   const renewal = new CertRenewalLoop({
     clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
     ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
     certs: [nodeCertRenewable({
       nodeName, dataDir: opts.dataDir, connection, clock,
       current: () => nodeCreds,
-      stale: () => caBundleChanged,
+      stale: () => caBundle.stale(),
       install: (next) => {
         nodeCreds = next;
         credentials = nodeChannelCredentials(next);
-        caBundleChanged = false;
+        caBundle.installed();
       },
     })],
   });
@@ -237,12 +236,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   session = new AgentSession({
     connection, nodeName, clock, logger,
-    onCaBundle: (sha256) => {
-      if (caBundleChanged || sha256 === caBundleSha256(nodeCreds.caPem)) return;
-      caBundleChanged = true;
-      logger.info({ caBundleSha256: sha256 }, 'the control plane trusts another CA bundle (a CA rotation): renewing the node certificate to get it');
-      void renewal.check();
-    },
+    onCaBundle: (sha256) => caBundle.heard(sha256),
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
     heartbeat: async (): Promise<HeartbeatRequest> => ({
       nodeName,

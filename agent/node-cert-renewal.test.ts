@@ -12,7 +12,7 @@ import { CertRenewalLoop, RENEWAL_CHECK_MS } from '../proto/util/cert-renewal.js
 import { isBrambleError } from '../proto/util/errors.js';
 import { silentLogger } from '../proto/util/log.js';
 import { loadNodeCredentials, loadOrCreateNodeKey, saveNodeCredentials, type NodeCredentials } from './join-tls.js';
-import { nodeCertRenewable, type RenewalConnection } from './node-cert-renewal.js';
+import { CaBundleWatch, caBundleSha256, nodeCertRenewable, type RenewalConnection } from './node-cert-renewal.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -137,5 +137,19 @@ describe('node certificate renewal (agent)', () => {
     await s.clock.advance(RENEWAL_CHECK_MS);
     await s.loop.check();
     assert.equal(s.installed.length, 1);
+  });
+
+  test('a heartbeat naming another CA bundle makes the certificate stale and asks for a renewal once, until one is installed', () => {
+    const creds = { keyPem: 'K', certPem: 'C', caPem: 'OLD-CA' };
+    let asked = 0;
+    const watch = new CaBundleWatch({ current: () => creds, renewNow: () => void asked++, logger: silentLogger() });
+    watch.heard(caBundleSha256('OLD-CA'));
+    assert.equal(watch.stale(), false, 'the same bundle: nothing to do');
+    watch.heard(caBundleSha256('NEW-CA' + 'OLD-CA'));
+    watch.heard(caBundleSha256('NEW-CA' + 'OLD-CA'));
+    assert.equal(watch.stale(), true);
+    assert.equal(asked, 1, 'one renewal asked, not one per heartbeat');
+    watch.installed();
+    assert.equal(watch.stale(), false);
   });
 });

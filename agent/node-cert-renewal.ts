@@ -9,6 +9,7 @@ import type { RenewCertificateResponse__Output } from '../proto/types.js';
 import type { Clock } from '../proto/util/clock.js';
 import { certValidity, type RenewableCert } from '../proto/util/cert-renewal.js';
 import { BrambleError, fromServiceError } from '../proto/util/errors.js';
+import type { Logger } from '../proto/util/log.js';
 import { createCsrForKey, saveNodeCredentials, type NodeCredentials } from './join-tls.js';
 
 const RENEW_DEADLINE_MS = 30_000;
@@ -86,6 +87,33 @@ export function checkRenewed(next: NodeCredentials, nodeName: string): void {
   const cas = splitPemCertificates(next.caPem);
   if (!cas.some((ca) => cert.verify(new X509Certificate(ca).publicKey))) {
     throw new BrambleError('INVALID_ARGUMENT', 'renewed node certificate is not signed by any CA the server sent: kept the current one');
+  }
+}
+
+/**
+ * What the heartbeats say of the control plane's CA bundle: once it differs from
+ * the agent's ca.crt (a CA rotation began or ended) the node certificate is stale,
+ * and renewing it brings the bundle; until then nothing is asked.
+ */
+export class CaBundleWatch {
+  private changed = false;
+
+  constructor(private readonly opts: { current(): NodeCredentials; renewNow(): void; logger: Logger }) {}
+
+  heard(sha256: string): void {
+    if (this.changed || sha256 === caBundleSha256(this.opts.current().caPem)) return;
+    this.changed = true;
+    this.opts.logger.info({ caBundleSha256: sha256 }, 'the control plane trusts another CA bundle (a CA rotation): renewing the node certificate to get it');
+    this.opts.renewNow();
+  }
+
+  stale(): boolean {
+    return this.changed;
+  }
+
+  /** A renewal installed the control plane's bundle. */
+  installed(): void {
+    this.changed = false;
   }
 }
 
