@@ -117,6 +117,9 @@ export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
+/** How often a running server checks whether its CA was rotated on disk without a restart. */
+const CA_ON_DISK_CHECK_MS = 10 * 60_000;
+
 /** How often a member rewrites admin.conf's list of members when it changed. */
 const ADMIN_CONF_REFRESH_MS = 30_000;
 
@@ -499,6 +502,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     renewal.start();
     cleanups.push(() => renewal.stop());
+    // `bramble certificate rotate-ca` writes the new CA to disk; this process learns of it only at
+    // its next start, and an overlap that ends before then would shut out every agent that did not renew.
+    const caOnDisk = clock.setInterval(() => {
+      readIfExists(path.join(dataDir, 'tls', 'ca.crt'))
+        .then((pem) => {
+          if (pem !== undefined && pem !== pki.signingCaPem) {
+            logger.error({ caFile: path.join(dataDir, 'tls', 'ca.crt') }, 'the cluster CA was rotated on disk (bramble certificate rotate-ca) but this server still uses the previous one: restart the server now to begin the overlap, before it ends');
+          }
+        })
+        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA file could not be read'));
+    }, CA_ON_DISK_CHECK_MS);
+    cleanups.push(async () => caOnDisk.cancel());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);

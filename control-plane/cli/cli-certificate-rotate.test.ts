@@ -42,7 +42,7 @@ describe('bramble certificate rotate-ca', () => {
     assert.equal(cfg.server, '127.0.0.1:7443', 'the rest of admin.conf is kept');
     assert.ok(new X509Certificate(cfg.cert).verify(new X509Certificate(newCa).publicKey));
     assert.match(c.out.join(''), /trusted and still serves until 2026-01-15T00:00:00.000Z/);
-    assert.match(c.out.join(''), /Restart the server/);
+    assert.match(c.out.join(''), /Restart the server now/);
   });
 
   test('a replicated control plane\'s data dir is refused before anything changes', async (t) => {

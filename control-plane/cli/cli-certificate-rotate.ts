@@ -52,7 +52,8 @@ export async function runCertificateRotateCa(ctx: CommandContext, input: RotateC
     `Rotated the cluster CA in ${path.join(dataDir, 'tls')}: new CA sha256 ${rotation.newHash}; ` +
       `the previous one (sha256 ${rotation.previousHash}) is trusted and still serves until ${rotation.previousUntil}.\n` +
       (adminRewritten ? `${adminConf} now holds a certificate from the new CA and trusts both.\n` : '') +
-      'Restart the server to begin the overlap (Pods and agents keep running). Agents renew their node certificates\n' +
+      'Restart the server now to begin the overlap (Pods and agents keep running): until it restarts it does not\n' +
+      'know of the new CA, and agents that have not renewed when the overlap ends are shut out. Agents renew their node certificates\n' +
       'at their next heartbeat; an agent offline for the whole overlap must join again. When the overlap ends the\n' +
       'server serves from the new CA and replaces its token file; join tokens made before then name the previous CA.\n',
   );

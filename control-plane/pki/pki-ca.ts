@@ -48,6 +48,8 @@ export interface ClusterPki {
    * what join tokens carry (the previous CA's during a rotation's overlap).
    */
   readonly caHash: string;
+  /** The CA that signs new certificates (the new one during a rotation), as loaded at start. */
+  readonly signingCaPem: string;
   /** True when the serving certificate is not from the CA it should be served from now (a rotation's overlap ended). */
   servingCertStale(): boolean;
   /** Subject alternative names on the serving certificate ("dns:..." / "ip:..."). */
@@ -115,6 +117,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
 
   return {
     tlsDir,
+    signingCaPem: ca.certPem,
     get caPem() {
       return trustPem();
     },
