@@ -129,7 +129,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const credentialFiles = nodeCredentialPaths(opts.dataDir);
   await waitForSaneClock({
     clock, logger, who: 'the agent',
-    floorMs: floorFromCertificates([await readIfExists(credentialFiles.ca), await readIfExists(credentialFiles.cert)]),
+    // The CA's notBefore, not node.crt's: a clock a little behind the server's still works with a fresh node certificate
+    // (the server judges it, by its own clock), while no right clock is before the cluster's CA was made.
+    floorMs: floorFromCertificates([await readIfExists(credentialFiles.ca)]),
   });
   const joined = await ensureJoined({ server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
   if (joined.servers) await servers.learn(joined.servers).catch((err: unknown) => logger.warn({ err: String(err) }, 'the known servers could not be saved'));
