@@ -139,14 +139,17 @@ describe('node certificate renewal (agent)', () => {
     assert.equal(s.installed.length, 1);
   });
 
-  test('a heartbeat naming another CA bundle makes the certificate stale and asks for a renewal once, until one is installed', () => {
-    const creds = { keyPem: 'K', certPem: 'C', caPem: 'OLD-CA' };
+  test('a heartbeat naming another CA bundle makes the certificate stale and asks for a renewal once, until one is installed', async () => {
+    const clock = new FakeClock();
+    const oldCa = (await fakeCa(clock)).caPem;
+    const newCa = (await fakeCa(clock)).caPem;
+    const creds = { keyPem: 'K', certPem: 'C', caPem: oldCa };
     let asked = 0;
     const watch = new CaBundleWatch({ current: () => creds, renewNow: () => void asked++, logger: silentLogger() });
-    watch.heard(caBundleSha256('OLD-CA'));
-    assert.equal(watch.stale(), false, 'the same bundle: nothing to do');
-    watch.heard(caBundleSha256('NEW-CA' + 'OLD-CA'));
-    watch.heard(caBundleSha256('NEW-CA' + 'OLD-CA'));
+    watch.heard(caBundleSha256(oldCa.replace(/\n$/, '')));
+    assert.equal(watch.stale(), false, 'the same bundle, however spelled: nothing to do');
+    watch.heard(caBundleSha256(newCa + oldCa));
+    watch.heard(caBundleSha256(newCa + oldCa));
     assert.equal(watch.stale(), true);
     assert.equal(asked, 1, 'one renewal asked, not one per heartbeat');
     watch.installed();

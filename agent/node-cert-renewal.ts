@@ -3,7 +3,8 @@
 // plane for a new one with the current one, for the same key, checks what it got,
 // keeps it in the data dir and dials again with it. Pods keep running throughout;
 // only the agent's streams open again on the new channel.
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { caBundleSha256, splitPemCertificates } from '../proto/util/ca-bundle.js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import type { RenewCertificateResponse__Output } from '../proto/types.js';
 import type { Clock } from '../proto/util/clock.js';
@@ -117,11 +118,4 @@ export class CaBundleWatch {
   }
 }
 
-/** sha256 (hex) of a CA bundle's text, as the control plane's heartbeat answer carries it. */
-export function caBundleSha256(caPem: string): string {
-  return createHash('sha256').update(caPem).digest('hex');
-}
-
-export function splitPemCertificates(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)?.map((c) => c + '\n') ?? [];
-}
+export { caBundleSha256, splitPemCertificates };

@@ -2,7 +2,7 @@
 // every other call by the node's own certificate, and a node may only read
 // what concerns it and write only its own status.
 import type * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
+import { caBundleSha256 } from '../../proto/util/ca-bundle.js';
 import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
 import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
 import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, PortConflict__Output, TunnelUp__Output } from '../../proto/types.js';
@@ -96,10 +96,6 @@ function onLeadershipLost(deps: NodeApiDeps, onLost: () => void): () => void {
 
 function trustBundle(deps: NodeApiDeps): string {
   return typeof deps.caPem === 'string' ? deps.caPem : deps.caPem();
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 function serverList(deps: NodeApiDeps): string[] {
@@ -200,7 +196,7 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       const nowIso = new Date(deps.clock.now()).toISOString();
       await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
       // The bundle's hash: an agent whose ca.crt differs (a CA rotation began or ended) renews at once to get it.
-      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps), caBundleSha256: sha256Hex(trustBundle(deps)) };
+      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps), caBundleSha256: caBundleSha256(trustBundle(deps)) };
     }),
 
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {
