@@ -181,7 +181,8 @@ describe('CA rotation on a server with a joined agent (real TLS)', () => {
     const old = (await ensureJoined({ server: address, token, nodeName: 'pi-rot', dataDir: agentDir, logger: silentLogger() })).credentials;
     await server.close();
 
-    const rotation = await rotateClusterCa(dataDir, { overlapMs: 8000 });
+    // Long enough for a restart and the checks below on a loaded machine; the test then waits it out.
+    const rotation = await rotateClusterCa(dataDir, { overlapMs: 20_000 });
     const newCaPem = await fs.readFile(path.join(dataDir, 'tls', 'ca.crt'), 'utf8');
     const renewalClock = new FakeClock(Date.now());
     server = await startServer({ dataDir, grpcAddr: '127.0.0.1:0', httpAddr: '127.0.0.1:0', logger: silentLogger(), certRenewal: { clock: renewalClock } });
@@ -204,7 +205,8 @@ describe('CA rotation on a server with a joined agent (real TLS)', () => {
       await recordEvents(connection.client(), 'pi-rot');
 
       // The overlap ends: the next renewal look moves the serving certificate to the new CA.
-      await waitFor('the end of the overlap', async () => (Date.now() > Date.parse(rotation.previousUntil) ? true : undefined));
+      assert.ok(Date.now() < Date.parse(rotation.previousUntil), 'the checks above ran inside the overlap');
+      await waitFor('the end of the overlap', async () => (Date.now() > Date.parse(rotation.previousUntil) ? true : undefined), 30_000);
       await renewalClock.advance(3600_000);
       await waitFor('a serving certificate from the new CA', async () => {
         const s = await connectTls(server!.grpcPort, newCaPem).catch(() => undefined);
