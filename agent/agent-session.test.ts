@@ -46,7 +46,7 @@ async function settle(clock: FakeClock, rounds = 20): Promise<void> {
 
 type Callback = (err: Error | null, res?: object) => void;
 
-function fakeClient(opts: { heartbeatFails?: () => boolean; statusFails?: () => boolean } = {}) {
+function fakeClient(opts: { heartbeatFails?: () => boolean; statusFails?: () => boolean; heartbeatAnswer?: () => object } = {}) {
   const watches: FakeStream[] = [];
   const tunnels: FakeStream[] = [];
   const statuses: { name: string; status: string; finalized: boolean }[] = [];
@@ -54,7 +54,7 @@ function fakeClient(opts: { heartbeatFails?: () => boolean; statusFails?: () => 
   const client = {
     Heartbeat: (_req: object, _opts: object, cb: Callback) => {
       heartbeats++;
-      queueMicrotask(() => (opts.heartbeatFails?.() ? cb(new Error('unavailable')) : cb(null, {})));
+      queueMicrotask(() => (opts.heartbeatFails?.() ? cb(new Error('unavailable')) : cb(null, opts.heartbeatAnswer?.() ?? {})));
     },
     UpdatePodStatus: (req: { name: string; status: string; finalized: boolean }, cb: Callback) => {
       queueMicrotask(() => {
@@ -82,9 +82,10 @@ const event = (type: string, obj?: object) => ({ type, object: obj ? JSON.string
 
 function session(
   fake: ReturnType<typeof fakeClient>, clock: FakeClock, seen: { state: DesiredState; synced: boolean }[],
-  opts: { logger?: Logger; tunnel?: Partial<TunnelHandlers> } = {},
+  opts: { logger?: Logger; tunnel?: Partial<TunnelHandlers>; onCaBundle?: (sha256: string) => void } = {},
 ) {
   return new AgentSession({
+    ...(opts.onCaBundle ? { onCaBundle: opts.onCaBundle } : {}),
     client: fake.client, nodeName: 'pi-1', clock, logger: opts.logger ?? silentLogger(), heartbeatIntervalMs: 10_000,
     heartbeat: async () => ({ nodeName: 'pi-1' }),
     onDesired: (state, synced) => seen.push({ state, synced }),
@@ -122,6 +123,21 @@ describe('AgentSession', () => {
     assert.equal(fake.watches.length, 1);
     await clock.advance(1);
     assert.equal(fake.watches.length, 2);
+    s.stop();
+  });
+
+  test('the CA bundle hash of each heartbeat answer is handed on, so a CA rotation reaches the renewal of the node certificate', async () => {
+    let answer: object = {};
+    const fake = fakeClient({ heartbeatAnswer: () => answer });
+    const clock = new FakeClock();
+    const heard: string[] = [];
+    const s = session(fake, clock, [], { onCaBundle: (h) => heard.push(h) });
+    s.start();
+    await clock.advance(0);
+    assert.deepEqual(heard, [], 'an answer without a hash (an older server) says nothing');
+    answer = { caBundleSha256: 'ab12' };
+    await clock.advance(10_000);
+    assert.deepEqual(heard, ['ab12']);
     s.stop();
   });
 

@@ -30,6 +30,8 @@ export interface DesiredState {
 }
 
 export interface SessionDeps {
+  /** The hash of the CA bundle the control plane trusts, from each heartbeat's answer. */
+  onCaBundle?(sha256: string): void;
   /** The control plane, moved between members on failures; or one fixed client. */
   connection?: Connection;
   client?: NodeClient;
@@ -189,7 +191,7 @@ export class AgentSession {
     const gen = this.conn.generation();
     try {
       const req = await this.deps.heartbeat();
-      const res = await new Promise<{ servers?: unknown } | undefined>((resolve, reject) =>
+      const res = await new Promise<{ servers?: unknown; caBundleSha256?: string } | undefined>((resolve, reject) =>
         this.conn.client().Heartbeat(req, { deadline: this.deps.clock.now() + HEARTBEAT_DEADLINE_MS }, (err, r) => (err ? reject(err) : resolve(r))),
       );
       if (this.stopped) return;
@@ -197,6 +199,7 @@ export class AgentSession {
       this.connected = true;
       this.conn.succeeded(gen);
       if (res?.servers !== undefined) this.conn.learn(res.servers);
+      if (res?.caBundleSha256) this.deps.onCaBundle?.(res.caBundleSha256);
       if (this.pendingStatus.size > 0) void this.flushStatus();
     } catch (err) {
       if (this.connected) this.deps.logger.warn({ err: String(err) }, 'heartbeat failed: control plane unreachable, pods keep running');

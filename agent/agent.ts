@@ -16,7 +16,9 @@ import type { HeartbeatRequest } from '../proto/types.js';
 import { agentChannelOptions, ensureJoined } from './agent-join.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
 import { AssignmentsCache } from './assignments-cache.js';
-import { nodeChannelCredentials } from './join-tls.js';
+import { nodeChannelCredentials, nodeCredentialPaths } from './join-tls.js';
+import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
+import { readIfExists } from '../proto/util/files.js';
 import { CniNetwork } from './network-cni.js';
 import { NetworkView, type NetworkListener, type NetworkSnapshot } from './network-view.js';
 import { HostGwRoutes, IpRouteTable } from './routes-hostgw.js';
@@ -34,6 +36,8 @@ import { nodeResources, parseReserve, toProtoFigures, toProtoNodeInfo, DEFAULT_S
 import { SiNodeStats } from './stats-si.js';
 import { ServerList, serverListFile } from './server-list.js';
 import { NodeConnection } from './node-connection.js';
+import { CaBundleWatch, nodeCertRenewable } from './node-cert-renewal.js';
+import { CertRenewalLoop } from '../proto/util/cert-renewal.js';
 import { PodEventBuffer } from './pod-events.js';
 
 export interface AgentOptions {
@@ -47,6 +51,8 @@ export interface AgentOptions {
   token?: string;
   nodeName?: string;
   dataDir: string;
+  /** The loop that renews the node certificate; `clock` decides when it is due (default: the agent's clock). */
+  certRenewal?: { clock?: Clock; checkEveryMs?: number };
   containerdAddress?: string;
   containerdNamespace?: string;
   labels?: Record<string, string>;
@@ -120,6 +126,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     store: serverListFile(opts.dataDir, logger), logger: logger.child({ component: 'servers' }),
   });
   await servers.loadPersisted();
+  // Before the first handshake judges a certificate: a board without a real-time clock
+  // waits for NTP here instead of failing every handshake and crash-looping.
+  const credentialFiles = nodeCredentialPaths(opts.dataDir);
+  await waitForSaneClock({
+    clock, logger, who: 'the agent',
+    // The CA's notBefore, not node.crt's: a clock a little behind the server's still works with a fresh node certificate
+    // (the server judges it, by its own clock), while no right clock is before the cluster's CA was made.
+    floorMs: floorFromCertificates([await readIfExists(credentialFiles.ca)]),
+  });
   const joined = await ensureJoined({ server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
   if (joined.servers) await servers.learn(joined.servers).catch((err: unknown) => logger.warn({ err: String(err) }, 'the known servers could not be saved'));
   const namespace = opts.containerdNamespace ?? 'bramble';
@@ -155,11 +170,28 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const hostIP = addresses.find((a) => a.type === 'InternalIP')?.address;
 
   const proto = loadProto();
-  const credentials = nodeChannelCredentials(joined.credentials);
+  // Replaced when the node certificate is renewed; every dial after that uses the new one.
+  let nodeCreds = joined.credentials;
+  let credentials = nodeChannelCredentials(nodeCreds);
   // The current member after the join is the one that took it (or the first, for a board joined before).
   const connection = new NodeConnection({
     servers, clock, logger: logger.child({ component: 'connection' }),
     dial: (address) => new proto.bramble.v1.Node(address, credentials, agentChannelOptions(address)),
+  });
+  const caBundle = new CaBundleWatch({ current: () => nodeCreds, renewNow: () => void renewal.check(), logger });
+  const renewal = new CertRenewalLoop({
+    clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
+    ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
+    certs: [nodeCertRenewable({
+      nodeName, dataDir: opts.dataDir, connection, clock,
+      current: () => nodeCreds,
+      stale: () => caBundle.stale(),
+      install: (next) => {
+        nodeCreds = next;
+        credentials = nodeChannelCredentials(next);
+        caBundle.installed();
+      },
+    })],
   });
   const cache = new AssignmentsCache(opts.dataDir);
   const figures = new PodFiguresSampler(nodeName, cgroupReader(namespace), clock);
@@ -209,6 +241,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   session = new AgentSession({
     connection, nodeName, clock, logger,
+    onCaBundle: (sha256) => caBundle.heard(sha256),
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
     heartbeat: async (): Promise<HeartbeatRequest> => ({
       nodeName,
@@ -269,6 +302,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   hostgw.start();
   view.start();
+  renewal.start();
   logger.info({ node: nodeName, podCidr: joined.podCidr, server: connection.address(), servers: servers.all(), runtime: runtimeVersion }, 'bramble agent started');
 
   let closing: Promise<void> | undefined;
@@ -281,6 +315,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // a restarted agent adopts both; `bramble agent --cleanup` removes them.
     close: () =>
       (closing ??= (async () => {
+        await renewal.stop();
         view.stop();
         await hostgw.stop();
         await services.stop();

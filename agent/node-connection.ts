@@ -103,6 +103,20 @@ export class NodeConnection implements Connection {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * A fresh channel to the same member (after the node certificate was renewed:
+   * `dial` then uses the new one). Listeners hear a move, so every stream opens
+   * again on the new channel; the Pods are not touched.
+   */
+  reconnect(): void {
+    if (this.closed) return;
+    this.pending?.cancel();
+    this.pending = undefined;
+    const address = this.opts.servers.current();
+    this.dialled = '';
+    this.move(address);
+  }
+
   close(): void {
     this.closed = true;
     this.pending?.cancel();

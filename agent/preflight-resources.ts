@@ -1,13 +1,7 @@
 // The board's clock, free disk under the data dir, and available memory.
 import path from 'node:path';
+import { RELEASE_FLOOR_MS } from '../proto/util/clock-sanity.js';
 import { finding, type Finding, type HostProbe, type PreflightOptions } from './preflight.js';
-
-/**
- * No real clock can be earlier than this release: raise it at each release. A
- * board without an RTC boots in 1970 (or at fake-hwclock's last save) until NTP
- * answers, and every certificate looks not yet valid until then.
- */
-export const CLOCK_FLOOR = Date.parse('2026-12-01T00:00:00Z');
 
 const MIB = 1024 * 1024;
 /** Below this on the data dir's file system the agent cannot keep logs or volumes: fatal. */
@@ -16,10 +10,16 @@ export const DISK_WARNING_BYTES = 2048 * MIB;
 /** MemAvailable below this leaves a 1 GB board no room for Pods. */
 export const MEMORY_WARNING_BYTES = 256 * MIB;
 
+/**
+ * A board without an RTC boots in 1970 (or at fake-hwclock's last save) until NTP answers, and
+ * every certificate looks not yet valid until then. A warning, not fatal: the agent waits for the
+ * clock before it judges a certificate (proto/util/clock-sanity.ts), where refusing to start would
+ * crash-loop the service until NTP answers.
+ */
 export async function checkClock(_probe: HostProbe, opts: PreflightOptions): Promise<Finding> {
   const now = new Date(opts.now).toISOString();
-  if (opts.now < CLOCK_FLOOR) {
-    return finding('clock', 'fatal', 'CLOCK_BEHIND', `the clock says ${now}, before this release was built (${new Date(CLOCK_FLOOR).toISOString()}): certificates would be judged not yet valid`,
+  if (opts.now < RELEASE_FLOOR_MS) {
+    return finding('clock', 'warning', 'CLOCK_BEHIND', `the clock says ${now}, before any Bramble release (${new Date(RELEASE_FLOOR_MS).toISOString()}): the agent waits for it before it judges certificates`,
       'wait for NTP: `timedatectl` shows "System clock synchronized: yes" (turn it on with `timedatectl set-ntp true`)');
   }
   return finding('clock', 'ok', 'CLOCK_OK', `the clock says ${now}`);

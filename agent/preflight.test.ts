@@ -5,10 +5,11 @@ import { blockingFindings, type Finding, type PreflightOptions } from './preflig
 import { checkBoard, CHECK_NAMES, preflightAgent } from './preflight-checks.js';
 import { checkBridgeNetfilter, checkCgroups, checkForwarding, checkPageSize, enabledV1Controllers } from './preflight-kernel.js';
 import { FakeHostProbe, ok } from './preflight-probe-fake.js';
-import { CLOCK_FLOOR, checkClock, checkDisk, checkMemory, memAvailableBytes } from './preflight-resources.js';
+import { checkClock, checkDisk, checkMemory, memAvailableBytes } from './preflight-resources.js';
+import { RELEASE_FLOOR_MS } from '../proto/util/clock-sanity.js';
 import { checkCniPlugins, checkContainerd, checkIptables, checkRunc, serverVersion } from './preflight-runtime.js';
 
-const opts: PreflightOptions = { containerdAddress: '/run/containerd/containerd.sock', cniPath: '/usr/lib/cni', dataDir: '/var/lib/bramble/agent', now: CLOCK_FLOOR + 86_400_000 };
+const opts: PreflightOptions = { containerdAddress: '/run/containerd/containerd.sock', cniPath: '/usr/lib/cni', dataDir: '/var/lib/bramble/agent', now: RELEASE_FLOOR_MS + 86_400_000 };
 const V1_PROC_CGROUPS = '#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t3\t1\t1\ncpu\t1\t1\t1\nmemory\t4\t50\t1\npids\t8\t1\t1\n';
 const quiet = silentLogger();
 
@@ -197,11 +198,11 @@ describe('preflight: forwarding and bridge netfilter', () => {
 });
 
 describe('preflight: clock, disk, memory, page size', () => {
-  test('a clock after the release floor is ok; one in 1970 is fatal with the NTP fix', async () => {
+  test('a clock after the release floor is ok; one in 1970 is a warning with the NTP fix (the agent waits for the clock rather than refuse)', async () => {
     assert.equal((await checkClock(new FakeHostProbe(), opts)).code, 'CLOCK_OK');
     const f = await checkClock(new FakeHostProbe(), { ...opts, now: 0 });
-    assert.deepEqual([f.status, f.code], ['fatal', 'CLOCK_BEHIND']);
-    assert.match(f.detail, /^the clock says 1970-01-01T00:00:00\.000Z, before this release was built/);
+    assert.deepEqual([f.status, f.code], ['warning', 'CLOCK_BEHIND']);
+    assert.match(f.detail, /^the clock says 1970-01-01T00:00:00\.000Z, before any Bramble release .*the agent waits for it/);
     assert.match(f.fix, /timedatectl/);
   });
 

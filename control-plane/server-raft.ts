@@ -26,6 +26,8 @@ import { GrpcRaftTransport, raftServiceHandlers } from './raft/raft-transport-gr
 import type { Peer, RaftTransport } from './raft/raft-transport.js';
 import type { Store } from './store/store.js';
 import type { KeyPeers } from './secrets/secrets-encryption.js';
+import { certValidity, type RenewableCert } from '../proto/util/cert-renewal.js';
+import { MutableCertificateProvider } from '../proto/util/cert-provider.js';
 
 /** Where a data dir records that it belongs to a replicated control plane, and as whom. */
 const MEMBER_FILE = 'member.json';
@@ -145,6 +147,8 @@ export interface ReplicatedStore {
   /** What every component writes through: on a follower, writes go to the leader. */
   store: Store;
   members: RaftMembers;
+  /** This member's replica certificate (in memory only, issued anew at every start), for the renewal loop. */
+  replicaCert: RenewableCert;
   /** Adds the Raft and Members services: before the server binds, since peers call them from the start. */
   addServices(server: grpc.Server): void;
   /** Every member's address, this one first. */
@@ -168,9 +172,21 @@ const LEADER_WAIT_LOG_MS = 10_000;
 
 export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise<ReplicatedStore> {
   const { record, clock, logger, pki } = opts;
-  const replica = await pki.issueReplicaCert(record.name);
+  let replica = await pki.issueReplicaCert(record.name);
   const tls = { caPem: pki.caPem, certPem: replica.certPem, keyPem: replica.keyPem };
-  const transport = new GrpcRaftTransport({ id: record.name, tls, authorize: requireReplica, clock, logger: logger.child({ component: 'raft-transport' }) });
+  // Through a provider, so a renewed replica certificate is used from the next connection on
+  // while the Raft streams already open keep going.
+  const replicaIdentity = new MutableCertificateProvider(pki.caPem, replica);
+  const credentials = replicaIdentity.channelCredentials();
+  const replicaCert: RenewableCert = {
+    name: 'replica',
+    validity: () => certValidity(replica.certPem),
+    renew: async () => {
+      replica = await pki.issueReplicaCert(record.name);
+      replicaIdentity.setIdentity(replica);
+    },
+  };
+  const transport = new GrpcRaftTransport({ id: record.name, tls, credentials, authorize: requireReplica, clock, logger: logger.child({ component: 'raft-transport' }) });
   const raft = await openRaftStore({
     dataDir: opts.dataDir, id: record.name, transport: seededTransport(transport, record.seeds, record.name),
     ...(record.bootstrap ? { bootstrap: record.seeds } : {}),
@@ -179,7 +195,6 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
     ...(opts.heartbeatTick !== undefined ? { heartbeatTick: opts.heartbeatTick } : {}),
     ...(opts.electionTick !== undefined ? { electionTick: opts.electionTick } : {}),
   });
-  const credentials = grpc.credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), { checkServerIdentity: () => undefined });
   const client = new MembersClient({ credentials, clock });
   const members = new RaftMembers({
     store: raft, client, clock, logger: logger.child({ component: 'members' }),
@@ -200,6 +215,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
     raft,
     store,
     members,
+    replicaCert,
     addServices: (server) => {
       const proto = loadProto().bramble.v1;
       server.addService(proto.Raft.service, raftServiceHandlers(transport));

@@ -48,6 +48,9 @@ import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
+import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
+import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
+import { readIfExists } from '../proto/util/files.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
 import { openEncryptedStore } from './secrets/secrets-encryption.js';
@@ -90,6 +93,12 @@ export interface ServerOptions {
    * member stays one without it, but then needs the member's name and address.
    */
   cluster?: MembershipOptions;
+  /**
+   * The loop that renews the serving and replica certificates while the server runs.
+   * `clock` decides when they are due (default: the server's clock); tests drive it
+   * apart from the clock that signs them.
+   */
+  certRenewal?: { clock?: Clock; checkEveryMs?: number };
 }
 
 export interface RunningServer {
@@ -113,6 +122,9 @@ export const HEARTBEAT_INTERVAL_SECONDS = 10;
  * often is cheap; the file is read and rewritten only when they changed.
  */
 const ADMIN_CONF_REFRESH_MS = 2_000;
+
+/** How often a running server checks whether its CA was rotated on disk without a restart. */
+const CA_ON_DISK_CHECK_MS = 10 * 60_000;
 
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -298,6 +310,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const joinLimiter = new JoinLimiter(clock);
     const replicated = opts.cluster?.init === true || opts.cluster?.join !== undefined || isMemberDataDir(dataDir);
     // A joining server takes the cluster's CA before its PKI is made, so it serves with the cluster's.
+    // Before anything judges a certificate (client handshakes, renewal, a join): a board that
+    // booted without a real-time clock waits here for NTP, with /readyz saying not ready.
+    await waitForSaneClock({
+      clock, logger, who: 'the server',
+      floorMs: floorFromCertificates([await readIfExists(path.join(dataDir, 'tls', 'ca.crt'))]),
+    });
     const record = replicated ? await prepareMembership(dataDir, requireMembership(opts.cluster, dataDir), logger) : undefined;
     const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
     const pki = await ensureClusterPki(dataDir, { sans, clock });
@@ -350,7 +368,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     replica?.acceptEncryptionKeys((keyFile) => secretsEncryption.adoptKeyFile(keyFile));
     store = opened;
 
-    tokens = createTokenRegistry({ store: opened, caHash: pki.caHash, clock });
+    tokens = createTokenRegistry({ store: opened, caHash: () => pki.caHash, clock });
     const token = await tokens.ensureDefaultToken(dataDir);
     for (const name of await ensureSystemNamespaces(opened, clock)) logger.info({ kind: 'Namespace', objectName: name, action: 'created' }, `created the ${name} namespace`);
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
@@ -401,7 +419,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         signNodeCsr: (csr, name) => pki.signNodeCsr(csr, name),
         csrKeyFingerprint: async (csr) => publicKeyFingerprint(csr),
       },
-      caPem: pki.caPem, clusterCidr, serviceCidr,
+      caPem: () => pki.caPem, clusterCidr, serviceCidr,
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       identity: (call) => peerIdentity(call),
       heartbeats, tunnels, events,
@@ -463,6 +481,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     boundPort = grpcPort;
     grpcBound = true;
+
+    // Renewed while running, so a server that stays up for a year never serves an expired certificate.
+    const renewal = new CertRenewalLoop({
+      clock: opts.certRenewal?.clock ?? clock, logger: logger.child({ component: 'cert-renewal' }),
+      ...(opts.certRenewal?.checkEveryMs !== undefined ? { checkEveryMs: opts.certRenewal.checkEveryMs } : {}),
+      certs: [
+        { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert(), stale: () => pki.servingCertStale() },
+        ...(replica ? [replica.replicaCert] : []),
+      ],
+    });
+    renewal.start();
+    cleanups.push(() => renewal.stop());
+    // `bramble certificate rotate-ca` writes the new CA to disk; this process learns of it only at
+    // its next start, and an overlap that ends before then would shut out every agent that did not renew.
+    const caOnDisk = clock.setInterval(() => {
+      readIfExists(path.join(dataDir, 'tls', 'ca.crt'))
+        .then((pem) => {
+          if (pem !== undefined && pem !== pki.signingCaPem) {
+            logger.error({ caFile: path.join(dataDir, 'tls', 'ca.crt') }, 'the cluster CA was rotated on disk (bramble certificate rotate-ca) but this server still uses the previous one: restart the server now to begin the overlap, before it ends');
+          }
+        })
+        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA file could not be read'));
+    }, CA_ON_DISK_CHECK_MS);
+    cleanups.push(async () => caOnDisk.cancel());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);

@@ -63,6 +63,8 @@ export type * from './generated/bramble/v1/RecordEventsRequest.js';
 export type * from './generated/bramble/v1/RecordEventsResponse.js';
 export type * from './generated/bramble/v1/RemoveMemberRequest.js';
 export type * from './generated/bramble/v1/RemoveMemberResponse.js';
+export type * from './generated/bramble/v1/RenewCertificateRequest.js';
+export type * from './generated/bramble/v1/RenewCertificateResponse.js';
 export type * from './generated/bramble/v1/Resources.js';
 export type * from './generated/bramble/v1/RotateSecretsEncryptionRequest.js';
 export type * from './generated/bramble/v1/RotateSecretsEncryptionResponse.js';

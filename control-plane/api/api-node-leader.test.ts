@@ -112,6 +112,7 @@ function assertNotLeader(err: unknown): void {
 describe('Node service on a member that does not lead', () => {
   const unaryCalls: [string, unknown][] = [
     ['Join', { token: 't', nodeName: 'pi-1', csrPem: 'CSR' }],
+    ['RenewCertificate', { csrPem: 'CSR' }],
     ['Heartbeat', { nodeName: 'pi-1', pods: [], portConflicts: [], addresses: [], labels: {} }],
     ['UpdatePodStatus', { namespace: 'default', name: 'web', uid: 'u', status: '{}', finalized: false }],
     ['RecordEvents', { nodeName: 'pi-1', events: [] }],

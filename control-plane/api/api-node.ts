@@ -2,6 +2,7 @@
 // every other call by the node's own certificate, and a node may only read
 // what concerns it and write only its own status.
 import type * as grpc from '@grpc/grpc-js';
+import { caBundleSha256 } from '../../proto/util/ca-bundle.js';
 import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
 import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
 import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, PortConflict__Output, TunnelUp__Output } from '../../proto/types.js';
@@ -20,6 +21,7 @@ import { retryOnConflict } from '../store/retry-on-conflict.js';
 import { NetworkFeed } from '../nodes/node-network-feed.js';
 import { AssignmentFeed } from '../nodes/node-assignments.js';
 import { joinNode, type JoinDeps } from '../nodes/node-join.js';
+import { renewNodeCertificate } from '../nodes/node-cert-renewal.js';
 import { nodeAfterHeartbeat } from '../nodes/node-status.js';
 import { stableJson } from '../../proto/util/json.js';
 import type { TunnelRegistry } from '../nodes/node-tunnels.js';
@@ -39,7 +41,8 @@ export interface NodeApiDeps {
   logger: Logger;
   metrics?: Metrics;
   join: JoinDeps;
-  caPem: string;
+  /** Every CA the cluster trusts now (a function: a CA rotation changes it while the server runs). */
+  caPem: string | (() => string);
   clusterCidr: string;
   serviceCidr: string;
   heartbeatIntervalSeconds: number;
@@ -89,6 +92,10 @@ function onLeadershipLost(deps: NodeApiDeps, onLost: () => void): () => void {
     fired = true;
     onLost();
   });
+}
+
+function trustBundle(deps: NodeApiDeps): string {
+  return typeof deps.caPem === 'string' ? deps.caPem : deps.caPem();
 }
 
 function serverList(deps: NodeApiDeps): string[] {
@@ -162,12 +169,20 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       deps.logger.info({ node: req.nodeName, podCidr: res.podCidr }, 'node joined');
       return {
         certificatePem: res.certificatePem,
-        caPem: deps.caPem,
+        caPem: trustBundle(deps),
         podCidr: res.podCidr,
         clusterCidr: deps.clusterCidr,
         serviceCidr: deps.serviceCidr,
         servers: serverList(deps),
       };
+    }),
+
+    RenewCertificate: unary(ctx, 'RenewCertificate', async (req, call) => {
+      requireLeader(deps);
+      const name = callerNode(deps, call, '');
+      const certificatePem = await renewNodeCertificate(deps.join, name, req.csrPem);
+      deps.logger.info({ node: name }, 'renewed the node certificate');
+      return { certificatePem, caPem: trustBundle(deps) };
     }),
 
     Heartbeat: unary(ctx, 'Heartbeat', async (req: HeartbeatRequest__Output, call) => {
@@ -180,7 +195,8 @@ export function nodeServiceHandlers(deps: NodeApiDeps): NodeHandlers {
       deps.heartbeats.observe(name, req.figures, req.pods, req.portConflicts ?? []);
       const nowIso = new Date(deps.clock.now()).toISOString();
       await retryOnConflict<NodeObject>(deps.store, { kind: 'Node', name }, (node) => nodeAfterHeartbeat(node, req, nowIso));
-      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps) };
+      // The bundle's hash: an agent whose ca.crt differs (a CA rotation began or ended) renews at once to get it.
+      return { intervalSeconds: deps.heartbeatIntervalSeconds, servers: serverList(deps), caBundleSha256: caBundleSha256(trustBundle(deps)) };
     }),
 
     WatchAssignments: serverStream(ctx, 'WatchAssignments', async (call) => {

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ensureClusterPki } from '../pki/pki-ca.js';
+import { ensureClusterPki, rotateClusterCa } from '../pki/pki-ca.js';
 import { writeClientConfig } from '../pki/client-config.js';
 import { collectCertificates, printCertificates } from './cli-certificate.js';
 
@@ -30,6 +30,18 @@ describe('certificate status', () => {
       assert.ok(byRole.ca!.remainingDays >= 3649 && byRole.ca!.remainingDays <= 3650);
       assert.ok(byRole.serving!.remainingDays >= 364 && byRole.serving!.remainingDays <= 365);
       assert.ok(certs.every((c) => c.state === 'valid'));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('during a CA rotation lists the previous CA too, never as renew-soon', async () => {
+    const { dir, issuedAt } = await serverDataDir();
+    try {
+      await rotateClusterCa(dir, { overlapMs: 30 * DAY });
+      const certs = await collectCertificates(dir, issuedAt + 3640 * DAY); // 10 days left: a leaf would be renew-soon
+      assert.deepEqual(certs.map((c) => c.role), ['ca', 'previous-ca', 'serving', 'admin']);
+      assert.equal(certs.find((c) => c.role === 'previous-ca')!.state, 'valid');
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { readIfExists } from '../../proto/util/files.js';
 import { defaultDataDir } from '../pki/client-config.js';
-import { RENEW_BEFORE } from '../pki/pki-ca.js';
+import { renewalDueAt } from '../../proto/util/cert-renewal.js';
 import type { CommandContext } from './cli-context.js';
 import { renderTable, type Printed } from './cli-print.js';
 import { BrambleError } from '../../proto/util/errors.js';
@@ -48,7 +48,7 @@ export function describeCertificate(role: string, file: string, pem: string, now
   let state: CertificateState = 'valid';
   if (now < notBefore) state = 'not-yet-valid';
   else if (remaining <= 0) state = 'expired';
-  else if (role !== 'ca' && role !== 'agent-ca' && remaining < Math.min(RENEW_BEFORE, (notAfter - notBefore) / 3)) state = 'renew-soon';
+  else if (role !== 'ca' && role !== 'agent-ca' && role !== 'previous-ca' && now >= renewalDueAt({ notBefore, notAfter })) state = 'renew-soon';
   return {
     role,
     file,
@@ -73,6 +73,7 @@ export async function collectCertificates(dataDir: string, now: number): Promise
     if (pem !== undefined) found.push(describeCertificate(role, file, pem, now));
   };
   await addFile('ca', path.join(dataDir, 'tls', 'ca.crt'));
+  await addFile('previous-ca', path.join(dataDir, 'tls', 'ca-previous.crt'));
   await addFile('serving', path.join(dataDir, 'tls', 'server.crt'));
   const adminConf = path.join(dataDir, 'admin.conf');
   const admin = await readIfExists(adminConf);

@@ -6,6 +6,7 @@ import { DEFAULT_CONTAINERD_ADDRESS, runAgent } from './cli-agent.js';
 import { runApply } from './cli-apply.js';
 import { CHECK_OUTPUT_FORMATS, runCheck, type CheckOutput } from './cli-check.js';
 import { CERTIFICATE_OUTPUT_FORMATS, runCertificateStatus, type CertificateOutput } from './cli-certificate.js';
+import { DEFAULT_CA_OVERLAP_DAYS, runCertificateRotateCa } from './cli-certificate-rotate.js';
 import { runCreateJob } from './cli-create-job.js';
 import { CLUSTER_OUTPUT_FORMATS, runClusterRemove, runClusterStatus, type ClusterOutput } from './cli-cluster.js';
 import { argString, argStrings, optBool, optString, optStrings, type CommandContext, type RawOptions } from './cli-context.js';
@@ -530,6 +531,16 @@ export const COMMANDS: readonly CommandEntry[] = [
           { flags: '-o, --output <format>', description: 'output format', choices: CERTIFICATE_OUTPUT_FORMATS },
         ],
         action: (ctx, _args, o) => runCertificateStatus(ctx, { dataDir: optString(o, 'dataDir'), output: (optString(o, 'output') ?? 'table') as CertificateOutput }),
+      },
+      {
+        name: 'rotate-ca',
+        description: 'on the server\'s machine: replace the cluster CA in its data dir with a new one; the previous CA stays trusted (and serving) for the overlap while agents renew onto the new one, then is dropped. Restart the server afterwards. A single server only',
+        arguments: [],
+        options: [
+          { flags: '--data-dir <dir>', description: 'the server\'s data dir (default /var/lib/bramble as root, ~/.bramble otherwise)' },
+          { flags: '--overlap <days>', description: 'how long the previous CA stays trusted', defaultValue: String(DEFAULT_CA_OVERLAP_DAYS) },
+        ],
+        action: (ctx, _args, o) => runCertificateRotateCa(ctx, { dataDir: optString(o, 'dataDir'), overlapDays: optString(o, 'overlap') }),
       },
     ],
   },

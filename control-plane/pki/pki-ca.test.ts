@@ -104,6 +104,38 @@ describe('cluster PKI', () => {
     assert.ok(Date.parse(new X509Certificate(after).validTo) > clock.now() + 300 * DAY);
   });
 
+  test('renewServingCert writes a new certificate and key for the same names, which the next start keeps', async (t) => {
+    const dir = await tempDir(t);
+    const clock = new FakeClock();
+    const pki = await ensureClusterPki(dir, { clock, sans: ['pi.example'] });
+    const tls = path.join(dir, 'tls');
+    const before = await fs.readFile(path.join(tls, 'server.crt'), 'utf8');
+    const keyBefore = await fs.readFile(path.join(tls, 'server.key'), 'utf8');
+    await clock.advance(340 * DAY);
+    await pki.renewServingCert();
+    const after = await fs.readFile(path.join(tls, 'server.crt'), 'utf8');
+    const keyAfter = await fs.readFile(path.join(tls, 'server.key'), 'utf8');
+    assert.equal(pki.servingCertPem(), after);
+    assert.notEqual(new X509Certificate(after).serialNumber, new X509Certificate(before).serialNumber);
+    assert.notEqual(keyAfter, keyBefore, 'a new key too');
+    assert.equal(await mode(path.join(tls, 'server.key')), 0o600);
+    assert.equal(sansOf(after), sansOf(before));
+    assert.ok(new X509Certificate(after).verify(new X509Certificate(pki.caPem).publicKey));
+    assert.equal(Date.parse(new X509Certificate(after).validTo), Math.floor((clock.now() + 365 * DAY) / 1000) * 1000);
+    assert.equal(createPublicKey(createPrivateKey(keyAfter)).export({ type: 'spki', format: 'der' }).toString('hex'),
+      new X509Certificate(after).publicKey.export({ type: 'spki', format: 'der' }).toString('hex'));
+    await ensureClusterPki(dir, { clock, sans: ['pi.example'] });
+    assert.equal(await fs.readFile(path.join(tls, 'server.crt'), 'utf8'), after, 'the renewed certificate is not due, so it is kept');
+  });
+
+  test('leafValidityMs sets the lifetime of the leaves the CA signs', async (t) => {
+    const clock = new FakeClock();
+    const pki = await ensureClusterPki(await tempDir(t), { clock, leafValidityMs: 2 * DAY });
+    assert.equal(Date.parse(new X509Certificate(pki.servingCertPem()).validTo), clock.now() + 2 * DAY);
+    const replica = await pki.issueReplicaCert('cp1');
+    assert.equal(Date.parse(new X509Certificate(replica.certPem).validTo), clock.now() + 2 * DAY);
+  });
+
   test('a CA certificate without its key is reported instead of being replaced', async (t) => {
     const dir = await tempDir(t);
     await ensureClusterPki(dir, {});

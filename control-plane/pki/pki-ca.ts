@@ -15,6 +15,11 @@ import { BrambleError } from '../../proto/util/errors.js';
 import { realClock, type Clock } from '../../proto/util/clock.js';
 import { NODE_CN_PREFIX, NODE_ORGANIZATION, REPLICA_CN_PREFIX, REPLICA_ORGANIZATION } from './auth.js';
 import { nodeNameRule } from '../../proto/names.js';
+import { RENEW_BEFORE, renewalDueAt } from '../../proto/util/cert-renewal.js';
+import { MutableCertificateProvider } from '../../proto/util/cert-provider.js';
+
+/** Leaves closer than this to expiry (or than a third of their lifetime) are renewed. */
+export { RENEW_BEFORE };
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -23,8 +28,6 @@ const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
 const CA_VALIDITY = 10 * 365 * DAY;
 const LEAF_VALIDITY = 365 * DAY;
-/** Serving certificates closer than this to expiry are replaced at start-up. */
-export const RENEW_BEFORE = 30 * DAY;
 /** Boards without a real-time clock may boot slightly behind; back-date so fresh certs are valid at once. */
 const BACKDATE = 3600 * 1000;
 
@@ -35,13 +38,32 @@ export interface IssuedCert {
 
 export interface ClusterPki {
   readonly tlsDir: string;
+  /**
+   * Every CA this cluster trusts now, PEM: the CA alone, or during a CA rotation's
+   * overlap the new one then the previous one. Agents and admins get this bundle.
+   */
   readonly caPem: string;
-  /** sha256 of the CA certificate's DER, lower-case hex: what join tokens carry. */
+  /**
+   * sha256 of the DER of the CA at the root of the serving chain, lower-case hex:
+   * what join tokens carry (the previous CA's during a rotation's overlap).
+   */
   readonly caHash: string;
+  /** The CA that signs new certificates (the new one during a rotation), as loaded at start. */
+  readonly signingCaPem: string;
+  /** True when the serving certificate is not from the CA it should be served from now (a rotation's overlap ended). */
+  servingCertStale(): boolean;
   /** Subject alternative names on the serving certificate ("dns:..." / "ip:..."). */
   readonly serverSans: readonly string[];
   /** TLS for the gRPC server: client certificates are requested and verified, but not required. */
   serverCredentials(): grpc.ServerCredentials;
+  /** The serving certificate in use now. */
+  servingCertPem(): string;
+  /**
+   * A new serving certificate from the CA, for a new key: written to tls/ (key,
+   * then certificate, each atomically) and pushed into every server built on
+   * serverCredentials(), so new handshakes see it while open connections keep theirs.
+   */
+  renewServingCert(): Promise<void>;
   issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
   /**
    * A control-plane member's certificate (CN "system:replica:<name>", O
@@ -57,6 +79,8 @@ export interface ClusterPkiOptions {
   /** Extra names or addresses for the serving certificate (e.g. a load balancer's). */
   sans?: string[];
   clock?: Clock;
+  /** Lifetime of the leaves this CA signs (default one year); tests make it short. */
+  leafValidityMs?: number;
 }
 
 interface FileNames {
@@ -78,17 +102,41 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
     serverKey: path.join(tlsDir, 'server.key'),
   };
 
-  const ca = await ensureCa(files, clock);
+  const ca = await ensureCa(files, clock, opts.leafValidityMs ?? LEAF_VALIDITY);
+  const previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
+  // During a rotation's overlap the serving certificate still comes from the previous CA,
+  // which every agent and admin already trusts; everything else is signed by the new one.
+  const inOverlap = (): boolean => previous !== undefined && clock.now() < previous.until;
+  const servingCa = (): LoadedCa => (inOverlap() ? previous!.ca : ca);
+  const trustPem = (): string => (inOverlap() ? ca.certPem + previous!.ca.certPem : ca.certPem);
   const sans = hostSans(opts.sans ?? []);
-  const server = await ensureServingCert(files, ca, sans, clock);
-  const caHash = createHash('sha256').update(Buffer.from(ca.cert.rawData)).digest('hex');
+  let servedFrom = servingCa();
+  let server = await ensureServingCert(files, servedFrom, sans, clock);
+  const serving = new MutableCertificateProvider(trustPem(), { certPem: server.certPem + servedFrom.certPem, keyPem: server.keyPem });
+  let trusted = trustPem();
 
   return {
     tlsDir,
-    caPem: ca.certPem,
-    caHash,
+    signingCaPem: ca.certPem,
+    get caPem() {
+      return trustPem();
+    },
+    get caHash() {
+      return createHash('sha256').update(Buffer.from(servingCa().cert.rawData)).digest('hex');
+    },
     serverSans: sans.map((s) => `${s.type}:${s.value}`),
-    serverCredentials: () => staticServerCredentials(ca.certPem, server.certPem + ca.certPem, server.keyPem),
+    serverCredentials: () => serving.serverCredentials(),
+    servingCertPem: () => server.certPem,
+    servingCertStale: () => servedFrom !== servingCa() || trusted !== trustPem(),
+    renewServingCert: async () => {
+      const from = servingCa();
+      server = await issueServingCert(files, from, sans, clock);
+      servedFrom = from;
+      trusted = trustPem();
+      // The trusted CAs first: a client certificate from the new CA must verify once the new chain is served.
+      serving.setCa(trusted);
+      serving.setIdentity({ certPem: server.certPem + from.certPem, keyPem: server.keyPem });
+    },
     issueClientCert: async (commonName, organization) => {
       const keys = await generateKeys();
       const cert = await signLeaf(ca, clock, {
@@ -154,6 +202,92 @@ export async function installClusterCa(dataDir: string, caPem: string, caKeyPem:
   await writeFileAtomic(caCrt, caPem, 0o644);
 }
 
+const ROTATION_FILE = 'ca-rotation.json';
+const PREVIOUS_CRT = 'ca-previous.crt';
+const PREVIOUS_KEY = 'ca-previous.key';
+
+interface PreviousCa {
+  ca: LoadedCa;
+  /** End of the overlap, ms since the epoch. */
+  until: number;
+}
+
+async function loadPreviousCa(tlsDir: string, leafValidityMs: number): Promise<PreviousCa | undefined> {
+  const text = await readIfExists(path.join(tlsDir, ROTATION_FILE));
+  if (text === undefined) return undefined;
+  const crt = path.join(tlsDir, PREVIOUS_CRT);
+  const key = path.join(tlsDir, PREVIOUS_KEY);
+  let until: number;
+  try {
+    until = Date.parse((JSON.parse(text) as { previousUntil?: string }).previousUntil ?? '');
+  } catch {
+    until = Number.NaN;
+  }
+  if (!Number.isFinite(until)) {
+    throw new BrambleError('INTERNAL', `${path.join(tlsDir, ROTATION_FILE)} must hold {"previousUntil": "<ISO time>"}: restore it, or remove it to end the CA rotation now`);
+  }
+  const certPem = await readIfExists(crt);
+  const keyPem = await readIfExists(key);
+  if (certPem === undefined || keyPem === undefined) {
+    throw new BrambleError('INTERNAL', `a CA rotation is recorded in ${path.join(tlsDir, ROTATION_FILE)} but ${certPem === undefined ? crt : key} is missing: restore it, or remove ${ROTATION_FILE} to end the rotation now`);
+  }
+  assertKeyMatches(certPem, keyPem, crt, key);
+  return { ca: { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem), leafValidityMs }, until };
+}
+
+export interface CaRotation {
+  previousHash: string;
+  newHash: string;
+  previousUntil: string;
+  /** The new CA then the previous one: what clients trust during the overlap. */
+  bundlePem: string;
+  /** A client certificate from the new CA (for admin.conf). */
+  issueClientCert(commonName: string, organization: string): Promise<IssuedCert>;
+}
+
+/**
+ * Replaces the cluster CA in a data dir: the current CA becomes the previous one,
+ * trusted (and serving) until `overlapMs` from now, and a new CA signs everything
+ * else. A server started on the data dir then serves the overlap; the servers'
+ * renewal loop moves the serving certificate to the new CA when the overlap ends.
+ */
+export async function rotateClusterCa(dataDir: string, opts: { overlapMs: number; clock?: Clock }): Promise<CaRotation> {
+  const clock = opts.clock ?? realClock;
+  const tlsDir = path.join(dataDir, 'tls');
+  const caCrt = path.join(tlsDir, 'ca.crt');
+  const caKey = path.join(tlsDir, 'ca.key');
+  if (!(opts.overlapMs > 0)) throw new BrambleError('INVALID_ARGUMENT', `the overlap must be more than 0 days: current value is ${opts.overlapMs / (24 * 3600 * 1000)}`);
+  const certPem = await readIfExists(caCrt);
+  const keyPem = await readIfExists(caKey);
+  if (certPem === undefined || keyPem === undefined) {
+    throw new BrambleError('NOT_FOUND', `${tlsDir} holds no cluster CA (ca.crt and ca.key): is this a server's data dir?`);
+  }
+  assertKeyMatches(certPem, keyPem, caCrt, caKey);
+  const running = await loadPreviousCa(tlsDir, LEAF_VALIDITY);
+  if (running && clock.now() < running.until) {
+    throw new BrambleError('FAILED_PRECONDITION', `a CA rotation is under way until ${new Date(running.until).toISOString()}: rotate again after it ends`);
+  }
+  const fresh = await createCa(clock);
+  const previousUntil = new Date(clock.now() + opts.overlapMs).toISOString();
+  // The previous CA first, then the record, then the new CA (key before certificate):
+  // a crash part way leaves either the old CA alone in use, or a complete rotation.
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_KEY), keyPem, 0o600);
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_CRT), certPem, 0o644);
+  await writeFileAtomic(path.join(tlsDir, ROTATION_FILE), JSON.stringify({ previousUntil }, null, 2) + '\n', 0o644);
+  await writeFileAtomic(caKey, fresh.keyPem, 0o600);
+  await writeFileAtomic(caCrt, fresh.certPem, 0o644);
+  const hash = (pem: string): string => createHash('sha256').update(new NodeX509(pem).raw).digest('hex');
+  const signing: LoadedCa = { cert: new x509.X509Certificate(fresh.certPem), certPem: fresh.certPem, key: await importKeyPem(fresh.keyPem), leafValidityMs: LEAF_VALIDITY };
+  return {
+    previousHash: hash(certPem), newHash: hash(fresh.certPem), previousUntil, bundlePem: fresh.certPem + certPem,
+    issueClientCert: async (commonName, organization) => {
+      const keys = await generateKeys();
+      const cert = await signLeaf(signing, clock, { commonName, organization, publicKey: keys.publicKey, usage: x509.ExtendedKeyUsage.clientAuth });
+      return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+    },
+  };
+}
+
 /** The CA key, for a member handing it to a server that joins (over the token-pinned connection only). */
 export async function readClusterCaKey(dataDir: string): Promise<string> {
   const key = await readIfExists(path.join(dataDir, 'tls', 'ca.key'));
@@ -180,14 +314,15 @@ interface LoadedCa {
   cert: x509.X509Certificate;
   certPem: string;
   key: CryptoKey;
+  leafValidityMs: number;
 }
 
-async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
+async function ensureCa(files: FileNames, clock: Clock, leafValidityMs: number): Promise<LoadedCa> {
   const certPem = await readIfExists(files.caCrt);
   const keyPem = await readIfExists(files.caKey);
   if (certPem !== undefined && keyPem !== undefined) {
     assertKeyMatches(certPem, keyPem, files.caCrt, files.caKey);
-    return { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem) };
+    return { cert: new x509.X509Certificate(certPem), certPem, key: await importKeyPem(keyPem), leafValidityMs };
   }
   if (certPem !== undefined || keyPem !== undefined) {
     const [have, missing] = certPem !== undefined ? [files.caCrt, files.caKey] : [files.caKey, files.caCrt];
@@ -197,6 +332,15 @@ async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
       `cluster CA is incomplete: ${have} exists but ${missing} does not; restore it, or remove both to create a new CA`,
     );
   }
+  const created = await createCa(clock);
+  // Key first: a crash between the two writes leaves a key without a cert,
+  // which the check above reports instead of generating a second CA.
+  await writeFileAtomic(files.caKey, created.keyPem, 0o600);
+  await writeFileAtomic(files.caCrt, created.certPem, 0o644);
+  return { cert: new x509.X509Certificate(created.certPem), certPem: created.certPem, key: await importKeyPem(created.keyPem), leafValidityMs };
+}
+
+async function createCa(clock: Clock): Promise<{ certPem: string; keyPem: string }> {
   const keys = await generateKeys();
   const now = clock.now();
   const suffix = Buffer.from(webcrypto.getRandomValues(new Uint8Array(4))).toString('hex');
@@ -212,12 +356,7 @@ async function ensureCa(files: FileNames, clock: Clock): Promise<LoadedCa> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const newCertPem = cert.toString('pem') + '\n';
-  // Key first: a crash between the two writes leaves a key without a cert,
-  // which the check above reports instead of generating a second CA.
-  await writeFileAtomic(files.caKey, await exportKeyPem(keys.privateKey), 0o600);
-  await writeFileAtomic(files.caCrt, newCertPem, 0o644);
-  return { cert, certPem: newCertPem, key: keys.privateKey };
+  return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 async function ensureServingCert(
@@ -231,6 +370,10 @@ async function ensureServingCert(
   if (certPem !== undefined && keyPem !== undefined && (await servingCertUsable(certPem, keyPem, ca, sans, clock))) {
     return { certPem, keyPem };
   }
+  return issueServingCert(files, ca, sans, clock);
+}
+
+async function issueServingCert(files: FileNames, ca: LoadedCa, sans: x509.JsonGeneralNames, clock: Clock): Promise<IssuedCert> {
   const keys = await generateKeys();
   const cert = await signLeaf(ca, clock, {
     commonName: 'bramble-server',
@@ -240,6 +383,8 @@ async function ensureServingCert(
     sans,
   });
   const issued = { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+  // Key first: a crash between the writes leaves a certificate that is not for
+  // the key, which servingCertUsable refuses at the next start, issuing anew.
   await writeFileAtomic(files.serverKey, issued.keyPem, 0o600);
   await writeFileAtomic(files.serverCrt, issued.certPem, 0o644);
   return issued;
@@ -256,7 +401,7 @@ async function servingCertUsable(
   try {
     const cert = new x509.X509Certificate(certPem);
     if (!(await cert.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) return false;
-    if (cert.notAfter.getTime() - clock.now() < RENEW_BEFORE) return false;
+    if (clock.now() >= renewalDueAt({ notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime() })) return false;
     assertKeyMatches(certPem, keyPem, 'server.crt', 'server.key');
     const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
     // Compare after the same encode/decode so IPv6 spellings cannot differ.
@@ -307,7 +452,7 @@ async function signLeaf(ca: LoadedCa, clock: Clock, p: LeafParams): Promise<x509
     signingKey: ca.key,
     signingAlgorithm: SIGN_ALG,
     notBefore: new Date(now - BACKDATE),
-    notAfter: new Date(now + LEAF_VALIDITY),
+    notAfter: new Date(now + ca.leafValidityMs),
     extensions,
   });
 }
@@ -332,25 +477,6 @@ async function verifiedCsr(csrPem: string): Promise<x509.Pkcs10CertificateReques
     throw new BrambleError('INVALID_ARGUMENT', 'certificate signing request signature does not verify against its own key');
   }
   return csr;
-}
-
-function staticServerCredentials(caPem: string, chainPem: string, keyPem: string): grpc.ServerCredentials {
-  const ca = Buffer.from(caPem);
-  const identity = { certificate: Buffer.from(chainPem), privateKey: Buffer.from(keyPem) };
-  // grpc-js registers these listeners before it registers its own watcher, so an
-  // update delivered synchronously would be missed: deliver on the next microtask.
-  const provider: grpc.experimental.CertificateProvider = {
-    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: ca })),
-    removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (listener) => queueMicrotask(() => listener(identity)),
-    removeIdentityCertificateListener: () => undefined,
-  };
-  // The exported function's parameter names do not match the constructor it
-  // calls (identity first, then CA); one provider serving both sides makes the
-  // order irrelevant. A non-null CA provider makes the server request client
-  // certificates; `false` lets a call without one reach the handler, which then
-  // refuses it with UNAUTHENTICATED instead of a failed handshake.
-  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {

@@ -57,8 +57,8 @@ export interface TokenRegistry {
 
 export interface TokenRegistryOptions {
   store: Store;
-  /** sha256 hex of this cluster's CA certificate. */
-  caHash: string;
+  /** sha256 hex of this cluster's CA certificate (a function: it changes when a CA rotation's overlap ends). */
+  caHash: string | (() => string);
   clock?: Clock;
 }
 
@@ -81,7 +81,8 @@ function short(hash: string): string {
 
 export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
   const clock = opts.clock ?? realClock;
-  const caHash = opts.caHash.toLowerCase();
+  const hashOption = opts.caHash;
+  const currentHash = (): string => (typeof hashOption === 'string' ? hashOption : hashOption()).toLowerCase();
 
   function tokenObject(id: string, secret: string, description: string, expires?: string): KObject {
     const created = new Date(clock.now()).toISOString();
@@ -113,7 +114,7 @@ export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
         if (isBrambleError(e, 'ALREADY_EXISTS') && attempt < 5) continue;
         throw e;
       }
-      return { ...summary(obj), token: formatToken({ caHash, id, secret }) };
+      return { ...summary(obj), token: formatToken({ caHash: currentHash(), id, secret }) };
     }
   }
 
@@ -133,6 +134,7 @@ export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
 
   function verify(tokenText: string): TokenSummary {
     const parts = parseToken(tokenText);
+    const caHash = currentHash();
     if (parts.caHash !== caHash) {
       throw new BrambleError(
         'TOKEN_INVALID',
@@ -159,6 +161,7 @@ export function createTokenRegistry(opts: TokenRegistryOptions): TokenRegistry {
   async function ensureDefaultToken(dataDir: string): Promise<{ token: string; created: boolean }> {
     const file = path.join(dataDir, 'token');
     const existing = await readTokenFile(file);
+    const caHash = currentHash();
     if (existing && existing.caHash === caHash) {
       const obj = opts.store.get(BOOTSTRAP_TOKEN_KIND, undefined, existing.id);
       if (!obj || specOf(obj).secretHash !== hashSecret(existing.secret)) {

@@ -77,6 +77,8 @@ export interface GrpcRaftTransportOptions {
   /** This replica's name: its certificate must be issued to it. */
   id: NodeId;
   tls: ReplicaTls;
+  /** Channel credentials to dial with instead of ones made from `tls` (a renewable certificate provider's). */
+  credentials?: grpc.ChannelCredentials;
   /** Who may call the Raft service: pki/auth.ts's requireReplica. */
   authorize: AuthorizeReplica;
   clock?: Clock;
@@ -124,7 +126,7 @@ export class GrpcRaftTransport implements RaftTransport {
     // The CA is the cluster's own and pinned, so a verified chain proves a member
     // of this cluster answered; host names are skipped as client-config.ts explains
     // (boards are reached by addresses no certificate can list in advance).
-    this.credentials = grpc.credentials.createSsl(
+    this.credentials = opts.credentials ?? grpc.credentials.createSsl(
       Buffer.from(opts.tls.caPem), Buffer.from(opts.tls.keyPem), Buffer.from(opts.tls.certPem), { checkServerIdentity: () => undefined },
     );
     this.channelOptions = {

@@ -63,6 +63,8 @@ import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEven
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from './bramble/v1/RecordEventsResponse.js';
 import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from './bramble/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _bramble_v1_RemoveMemberResponse__Output } from './bramble/v1/RemoveMemberResponse.js';
+import type { RenewCertificateRequest as _bramble_v1_RenewCertificateRequest, RenewCertificateRequest__Output as _bramble_v1_RenewCertificateRequest__Output } from './bramble/v1/RenewCertificateRequest.js';
+import type { RenewCertificateResponse as _bramble_v1_RenewCertificateResponse, RenewCertificateResponse__Output as _bramble_v1_RenewCertificateResponse__Output } from './bramble/v1/RenewCertificateResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
 import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from './bramble/v1/RotateSecretsEncryptionRequest.js';
 import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from './bramble/v1/RotateSecretsEncryptionResponse.js';
@@ -159,6 +161,8 @@ export interface ProtoGrpcType {
       RecordEventsResponse: MessageTypeDefinition<_bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsResponse__Output>
       RemoveMemberRequest: MessageTypeDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberRequest__Output>
       RemoveMemberResponse: MessageTypeDefinition<_bramble_v1_RemoveMemberResponse, _bramble_v1_RemoveMemberResponse__Output>
+      RenewCertificateRequest: MessageTypeDefinition<_bramble_v1_RenewCertificateRequest, _bramble_v1_RenewCertificateRequest__Output>
+      RenewCertificateResponse: MessageTypeDefinition<_bramble_v1_RenewCertificateResponse, _bramble_v1_RenewCertificateResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
       RotateSecretsEncryptionRequest: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionRequest__Output>
       RotateSecretsEncryptionResponse: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionResponse__Output>

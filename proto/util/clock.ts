@@ -84,6 +84,11 @@ export class FakeClock implements Clock {
     return new Promise((resolve) => this.schedule(resolve, ms));
   }
 
+  /** Sets the time at once, as NTP does to a board that booted in 1970; timers due by then fire at the next advance. */
+  setTime(ms: number): void {
+    this.current = ms;
+  }
+
   /** Number of timers still waiting to fire. */
   get pendingCount(): number {
     return this.pending.filter((p) => !p.cancelled).length;

@@ -10,6 +10,8 @@ import type { JoinResponse as _bramble_v1_JoinResponse, JoinResponse__Output as 
 import type { NetworkEvent as _bramble_v1_NetworkEvent, NetworkEvent__Output as _bramble_v1_NetworkEvent__Output } from '../../bramble/v1/NetworkEvent.js';
 import type { RecordEventsRequest as _bramble_v1_RecordEventsRequest, RecordEventsRequest__Output as _bramble_v1_RecordEventsRequest__Output } from '../../bramble/v1/RecordEventsRequest.js';
 import type { RecordEventsResponse as _bramble_v1_RecordEventsResponse, RecordEventsResponse__Output as _bramble_v1_RecordEventsResponse__Output } from '../../bramble/v1/RecordEventsResponse.js';
+import type { RenewCertificateRequest as _bramble_v1_RenewCertificateRequest, RenewCertificateRequest__Output as _bramble_v1_RenewCertificateRequest__Output } from '../../bramble/v1/RenewCertificateRequest.js';
+import type { RenewCertificateResponse as _bramble_v1_RenewCertificateResponse, RenewCertificateResponse__Output as _bramble_v1_RenewCertificateResponse__Output } from '../../bramble/v1/RenewCertificateResponse.js';
 import type { TunnelDown as _bramble_v1_TunnelDown, TunnelDown__Output as _bramble_v1_TunnelDown__Output } from '../../bramble/v1/TunnelDown.js';
 import type { TunnelUp as _bramble_v1_TunnelUp, TunnelUp__Output as _bramble_v1_TunnelUp__Output } from '../../bramble/v1/TunnelUp.js';
 import type { UpdatePodStatusRequest as _bramble_v1_UpdatePodStatusRequest, UpdatePodStatusRequest__Output as _bramble_v1_UpdatePodStatusRequest__Output } from '../../bramble/v1/UpdatePodStatusRequest.js';
@@ -45,6 +47,15 @@ export interface NodeClient extends grpc.Client {
   recordEvents(argument: _bramble_v1_RecordEventsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
   recordEvents(argument: _bramble_v1_RecordEventsRequest, callback: grpc.requestCallback<_bramble_v1_RecordEventsResponse__Output>): grpc.ClientUnaryCall;
   
+  RenewCertificate(argument: _bramble_v1_RenewCertificateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  RenewCertificate(argument: _bramble_v1_RenewCertificateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  RenewCertificate(argument: _bramble_v1_RenewCertificateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  RenewCertificate(argument: _bramble_v1_RenewCertificateRequest, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  renewCertificate(argument: _bramble_v1_RenewCertificateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  renewCertificate(argument: _bramble_v1_RenewCertificateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  renewCertificate(argument: _bramble_v1_RenewCertificateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  renewCertificate(argument: _bramble_v1_RenewCertificateRequest, callback: grpc.requestCallback<_bramble_v1_RenewCertificateResponse__Output>): grpc.ClientUnaryCall;
+  
   Tunnel(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown__Output>;
   Tunnel(options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown__Output>;
   tunnel(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown__Output>;
@@ -78,6 +89,8 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   RecordEvents: grpc.handleUnaryCall<_bramble_v1_RecordEventsRequest__Output, _bramble_v1_RecordEventsResponse>;
   
+  RenewCertificate: grpc.handleUnaryCall<_bramble_v1_RenewCertificateRequest__Output, _bramble_v1_RenewCertificateResponse>;
+  
   Tunnel: grpc.handleBidiStreamingCall<_bramble_v1_TunnelUp__Output, _bramble_v1_TunnelDown>;
   
   UpdatePodStatus: grpc.handleUnaryCall<_bramble_v1_UpdatePodStatusRequest__Output, _bramble_v1_UpdatePodStatusResponse>;
@@ -92,6 +105,7 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   Heartbeat: MethodDefinition<_bramble_v1_HeartbeatRequest, _bramble_v1_HeartbeatResponse, _bramble_v1_HeartbeatRequest__Output, _bramble_v1_HeartbeatResponse__Output>
   Join: MethodDefinition<_bramble_v1_JoinRequest, _bramble_v1_JoinResponse, _bramble_v1_JoinRequest__Output, _bramble_v1_JoinResponse__Output>
   RecordEvents: MethodDefinition<_bramble_v1_RecordEventsRequest, _bramble_v1_RecordEventsResponse, _bramble_v1_RecordEventsRequest__Output, _bramble_v1_RecordEventsResponse__Output>
+  RenewCertificate: MethodDefinition<_bramble_v1_RenewCertificateRequest, _bramble_v1_RenewCertificateResponse, _bramble_v1_RenewCertificateRequest__Output, _bramble_v1_RenewCertificateResponse__Output>
   Tunnel: MethodDefinition<_bramble_v1_TunnelUp, _bramble_v1_TunnelDown, _bramble_v1_TunnelUp__Output, _bramble_v1_TunnelDown__Output>
   UpdatePodStatus: MethodDefinition<_bramble_v1_UpdatePodStatusRequest, _bramble_v1_UpdatePodStatusResponse, _bramble_v1_UpdatePodStatusRequest__Output, _bramble_v1_UpdatePodStatusResponse__Output>
   WatchAssignments: MethodDefinition<_bramble_v1_WatchAssignmentsRequest, _bramble_v1_AssignmentEvent, _bramble_v1_WatchAssignmentsRequest__Output, _bramble_v1_AssignmentEvent__Output>

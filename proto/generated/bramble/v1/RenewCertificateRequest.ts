@@ -1,0 +1,10 @@
+// Original file: proto/bramble.proto
+
+
+export interface RenewCertificateRequest {
+  'csrPem'?: (string);
+}
+
+export interface RenewCertificateRequest__Output {
+  'csrPem': (string);
+}
