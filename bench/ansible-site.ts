@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { pickFreeBoardIndex } from '../test/support/board.js';
 import { createChrootHost, type ChrootHost } from '../test/support/chroot-host.js';
-import { CONTROLLER_CACHE, packBramble, playbook, twoHostInventory, type PlayResult } from '../test/support/ansible-run.js';
+import { CONTROLLER_CACHE, packBramble, playbook, fleetInventory, type PlayResult } from '../test/support/ansible-run.js';
 import { createLan, type Lan } from '../test/support/lan.js';
 import { figure, makeTempDir, removeDir, type Figure } from './util.js';
 
@@ -50,7 +50,7 @@ export async function runAnsibleSiteBench(opts: { log: (m: string) => void }): P
     const agent = await createChrootHost('a1', lan);
     hosts.push(agent);
     const inventory = path.join(dir, 'inventory.json');
-    await writeFile(inventory, twoHostInventory({ server, agent }, { bramble_package: pkg, bramble_token: 'bench-stand-in-token' }));
+    await writeFile(inventory, fleetInventory({ server: [server], agent: [agent] }, { bramble_package: pkg, bramble_token: 'bench-stand-in-token' }));
     opts.log('site.yml on two fresh hosts');
     const first = await timed('site.yml', inventory);
     opts.log(`first run: ${first.run.seconds.value} s; second run`);

@@ -20,7 +20,7 @@ import { busyboxPod, describePod, isRunning } from './support/e2e-objects.js';
 import { createLan } from './support/lan.js';
 import { pickFreeBoardIndex } from './support/board.js';
 import { repoRoot, tempDir } from './support/server-process.js';
-import { CONTROLLER_CACHE, packBramble, playbook, twoHostInventory } from './support/ansible-run.js';
+import { CONTROLLER_CACHE, packBramble, playbook, fleetInventory } from './support/ansible-run.js';
 
 
 const UPGRADE_VERSION = '0.1.1';
@@ -100,9 +100,9 @@ test('site.yml installs Bramble on two Debian hosts that join and run Pods, a se
   t.after(() => server.destroy());
   const agent = await createChrootHost('a1', lan);
   t.after(() => agent.destroy());
-  const hosts = { server, agent };
+  const fleet = { server: [server], agent: [agent] };
   const inv = path.join(work, 'inventory.json');
-  await writeFile(inv, twoHostInventory(hosts, { bramble_package: pkg }));
+  await writeFile(inv, fleetInventory(fleet, { bramble_package: pkg }));
   const image = await buildBusyboxImage();
   const running: HostProcess[] = [];
   t.after(async () => {
@@ -197,7 +197,7 @@ test('site.yml installs Bramble on two Debian hosts that join and run Pods, a se
   await waitFor('the boards to run web\'s 2 containers alone', async () => ((await runningTasks([server, agent])) === 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
   const v2 = await repackWithVersion(pkg, work, UPGRADE_VERSION);
   const netnsInv = path.join(work, 'inventory-netns.json');
-  await writeFile(netnsInv, twoHostInventory(hosts, { bramble_package: v2 }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
+  await writeFile(netnsInv, fleetInventory(fleet, { bramble_package: v2 }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
   const units = { s1: { host: server, unit: 'bramble-server.service', proc: serverProc }, a1: { host: agent, unit: 'bramble-agent.service', proc: agentProc } };
   const releases = { s1: await readlink(server.file('opt/bramble/current')), a1: await readlink(agent.file('opt/bramble/current')) };
   let upgrading = true;
@@ -236,7 +236,7 @@ test('site.yml installs Bramble on two Debian hosts that join and run Pods, a se
   await agentProcNow.stop(15_000);
   await serverProcNow.stop(15_000);
   const resetInv = path.join(work, 'inventory-reset.json');
-  await writeFile(resetInv, twoHostInventory(hosts, { bramble_package: pkg }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
+  await writeFile(resetInv, fleetInventory(fleet, { bramble_package: pkg }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
   const reset = await playbook('reset.yml', resetInv, ['-e', 'bramble_reset_data=true']);
   assert.equal(reset.code, 0, reset.output.slice(-6000));
   for (const h of [server, agent]) {

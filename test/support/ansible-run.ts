@@ -42,13 +42,13 @@ export function playbook(book: string, inventory: string, extra: string[] = []):
   });
 }
 
-/** One server and one agent; vars for every host. */
-export function twoHostInventory(hosts: { server: ChrootHost; agent: ChrootHost }, vars: Record<string, unknown>, hostVars: (h: ChrootHost) => Record<string, unknown> = () => ({})): string {
-  const entry = (h: ChrootHost) => ({ [h.name]: { ansible_host: h.root, bramble_node_address: h.board.boardIp, ...hostVars(h) } });
+/** The hosts in their groups (the first server starts the cluster); vars for every host. */
+export function fleetInventory(groups: { server: ChrootHost[]; agent: ChrootHost[] }, vars: Record<string, unknown>, hostVars: (h: ChrootHost) => Record<string, unknown> = () => ({})): string {
+  const entries = (hs: ChrootHost[]) => Object.fromEntries(hs.map((h) => [h.name, { ansible_host: h.root, bramble_node_address: h.board.boardIp, ...hostVars(h) }]));
   // JSON is YAML: Ansible reads it as an inventory file.
   return JSON.stringify({
     bramble_cluster: {
-      children: { server: { hosts: entry(hosts.server) }, agent: { hosts: entry(hosts.agent) } },
+      children: { server: { hosts: entries(groups.server) }, agent: { hosts: entries(groups.agent) } },
       vars: {
         ansible_connection: 'community.general.chroot',
         ansible_python_interpreter: '/usr/bin/python3',
