@@ -7,7 +7,7 @@
 // server board runs, and run a Pod each.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -94,6 +94,14 @@ test('site.yml installs Bramble on two Debian hosts that join and run Pods, a se
   const work = await tempDir(t, 'bramble-ansible-site-');
   const pkg = await packBramble(work);
   await mkdir(CONTROLLER_CACHE, { recursive: true });
+  // The Node.js build stays cached; the install trees of this run's packages (a new one for every
+  // change of the source) would pile up at some 50 MB each.
+  const cachedBefore = new Set(await readdir(CONTROLLER_CACHE));
+  t.after(async () => {
+    for (const name of await readdir(CONTROLLER_CACHE)) {
+      if (!cachedBefore.has(name) && !name.startsWith('node-linux-')) await rm(path.join(CONTROLLER_CACHE, name), { recursive: true, force: true });
+    }
+  });
   const lan = await createLan('site', await pickFreeBoardIndex());
   t.after(() => lan.destroy());
   const server = await createChrootHost('s1', lan);
