@@ -16,6 +16,7 @@ import { runDnsBench } from './dns.js';
 import { runServiceReadyBench } from './service-ready.js';
 import { runReplicationBench } from './replication.js';
 import { runShimsBench } from './shims.js';
+import { runAnsibleSiteBench } from './ansible-site.js';
 import { round } from './util.js';
 
 interface Section {
@@ -91,6 +92,7 @@ async function main(): Promise<number> {
     { name: 'service-ready', run: () => runServiceReadyBench({ log: (m) => progress(`service-ready: ${m}`) }) },
     { name: 'replication', run: () => runReplicationBench({ idleSeconds, log: (m) => progress(`replication: ${m}`) }) },
     { name: 'shims', run: () => runShimsBench({ log: (m) => progress(`shims: ${m}`) }) },
+    { name: 'ansible-site', run: () => runAnsibleSiteBench({ log: (m) => progress(`ansible-site: ${m}`) }) },
   ];
   const sections = selectSections(all);
   const started = performance.now();

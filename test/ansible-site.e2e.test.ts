@@ -1,0 +1,266 @@
+// site.yml and reset.yml for real, against two throwaway Debian 12 hosts (a
+// server and an agent; see support/chroot-host.ts) reached through Ansible's
+// chroot connection. No systemd runs in a chroot, so the play runs with
+// bramble_manage_services=false and the test does systemd's part: it starts each
+// host's containerd and the command of the unit the play wrote, inside the host's
+// chroot and network namespace. The boards then join the control plane the
+// server board runs, and run a Pod each.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { NodeObject, Pod } from '../proto/model.js';
+import { execRunner } from '../agent/exec-runner.js';
+import { buildBusyboxImage, BUSYBOX_IMAGE_NAME } from './support/busybox-image.js';
+import { createChrootHost, PI_CMDLINE, unitCommand, type ChrootHost, type HostProcess } from './support/chroot-host.js';
+import { waitFor } from './support/cluster.js';
+import { busyboxPod, describePod, isRunning } from './support/e2e-objects.js';
+import { createLan } from './support/lan.js';
+import { pickFreeBoardIndex } from './support/board.js';
+import { repoRoot, tempDir } from './support/server-process.js';
+import { CONTROLLER_CACHE, packBramble, playbook, fleetInventory } from './support/ansible-run.js';
+
+
+const UPGRADE_VERSION = '0.1.1';
+
+function webDeployment(): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        // sleep as PID 1 ignores SIGTERM: an evicted replica runs out its grace period while its
+        // replacement starts on the other board, as a server finishing its requests would.
+        spec: { terminationGracePeriodSeconds: 15, containers: [{ name: 'app', image: BUSYBOX_IMAGE_NAME, imagePullPolicy: 'Never', command: ['sleep', '3600'] }] },
+      },
+    },
+  };
+}
+
+/** The package again with another version in its package.json: the "new release" of the upgrade. */
+async function repackWithVersion(pkg: string, work: string, version: string): Promise<string> {
+  const dir = path.join(work, `repack-${version}`);
+  await mkdir(dir, { recursive: true });
+  const untar = await execRunner.run('tar', ['-xzf', pkg, '-C', dir], { timeoutMs: 60_000 });
+  assert.equal(untar.exitCode, 0, untar.stderr);
+  const manifest = path.join(dir, 'package', 'package.json');
+  await writeFile(manifest, JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), version }, null, 2) + '\n');
+  const out = path.join(work, `bramble-${version}.tgz`);
+  const tar = await execRunner.run('tar', ['-czf', out, '-C', dir, 'package'], { timeoutMs: 60_000 });
+  assert.equal(tar.exitCode, 0, tar.stderr);
+  return out;
+}
+
+/** Containers running on the hosts, from containerd's own view (not the API's: the control plane restarts during the upgrade). */
+async function runningTasks(hosts: ChrootHost[]): Promise<number> {
+  let n = 0;
+  for (const h of hosts) {
+    const r = await h.run(['ctr', '-n', 'bramble', 'tasks', 'ls'], 10_000);
+    n += r.stdout.split('\n').filter((l) => /\bRUNNING\b/.test(l)).length;
+  }
+  return n;
+}
+
+/** containerd of the host, as systemd would start it after the play enabled it. */
+async function startContainerd(h: ChrootHost): Promise<HostProcess> {
+  const p = h.start(['containerd'], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' });
+  await waitFor(`containerd of ${h.name} to answer`, async () => ((await h.run(['ctr', 'version'], 10_000)).exitCode === 0 ? true : undefined), {
+    timeoutMs: 30_000, intervalMs: 200, describe: p.output,
+  });
+  return p;
+}
+
+async function startUnit(h: ChrootHost, unit: string): Promise<HostProcess> {
+  const { argv, env } = unitCommand(await readFile(h.file(`etc/systemd/system/${unit}`), 'utf8'));
+  return h.start(argv, env);
+}
+
+async function cli<T>(h: ChrootHost, args: string[]): Promise<T | undefined> {
+  const r = await h.run(['/usr/local/bin/bramble', ...args, '-o', 'json'], 30_000);
+  return r.exitCode === 0 ? (JSON.parse(r.stdout) as T) : undefined;
+}
+
+function isReady(n: NodeObject): boolean {
+  return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+test('site.yml installs Bramble on two Debian hosts that join and run Pods, a second run changes nothing, and reset.yml leaves nothing', { timeout: 600_000 }, async (t) => {
+  const work = await tempDir(t, 'bramble-ansible-site-');
+  const pkg = await packBramble(work);
+  await mkdir(CONTROLLER_CACHE, { recursive: true });
+  // The Node.js build stays cached; the install trees of this run's packages (a new one for every
+  // change of the source) would pile up at some 50 MB each.
+  const cachedBefore = new Set(await readdir(CONTROLLER_CACHE));
+  t.after(async () => {
+    for (const name of await readdir(CONTROLLER_CACHE)) {
+      if (!cachedBefore.has(name) && !name.startsWith('node-linux-')) await rm(path.join(CONTROLLER_CACHE, name), { recursive: true, force: true });
+    }
+  });
+  const lan = await createLan('site', await pickFreeBoardIndex());
+  t.after(() => lan.destroy());
+  const server = await createChrootHost('s1', lan);
+  t.after(() => server.destroy());
+  const agent = await createChrootHost('a1', lan);
+  t.after(() => agent.destroy());
+  const fleet = { server: [server], agent: [agent] };
+  const inv = path.join(work, 'inventory.json');
+  await writeFile(inv, fleetInventory(fleet, { bramble_package: pkg }));
+  const image = await buildBusyboxImage();
+  const running: HostProcess[] = [];
+  t.after(async () => {
+    for (const p of running.reverse()) await p.stop(5_000);
+  });
+  const diagnostics = (): string => running.map((p) => p.output().slice(-3000)).join('\n---\n');
+
+  // systemd's part on the server board: once the play has written the unit and the
+  // release, start containerd and the unit's command; the play waits for the token.
+  const play = playbook('site.yml', inv);
+  const serverUnit = server.file('etc/systemd/system/bramble-server.service');
+  let playDone = false;
+  void play.then(() => (playDone = true));
+  await waitFor('the play to write bramble-server.service', async () => (existsSync(serverUnit) || playDone ? true : undefined), { timeoutMs: 300_000, intervalMs: 250 });
+  if (!existsSync(serverUnit)) assert.fail(`site.yml must write the server's unit:\n${(await play).output.slice(-4000)}`);
+  running.push(await startContainerd(server));
+  await mkdir(server.file('var/lib/bramble/agent/images'), { recursive: true });
+  await copyFile(image.tarPath, server.file('var/lib/bramble/agent/images/busybox.tar'));
+  const serverProc = await startUnit(server, 'bramble-server.service');
+  running.push(serverProc);
+  const first = await play;
+  assert.equal(first.code, 0, `site.yml must succeed:\n${first.output.slice(-6000)}\n${diagnostics()}`);
+  assert.ok((first.recap.s1?.changed ?? 0) > 0 && (first.recap.a1?.changed ?? 0) > 0, `the first run must change both hosts: ${JSON.stringify(first.recap)}`);
+
+  // What the play wrote.
+  for (const h of [server, agent]) {
+    assert.equal((await readFile(h.file('boot/firmware/cmdline.txt'), 'utf8')), `${PI_CMDLINE} cgroup_enable=cpuset cgroup_enable=memory cgroup_memory=1\n`);
+    assert.equal(await readFile(h.file('etc/modules-load.d/bramble.conf'), 'utf8'), 'br_netfilter\noverlay\n');
+    const sysctl = await readFile(h.file('etc/sysctl.d/90-bramble.conf'), 'utf8');
+    assert.match(sysctl, /^net\.ipv4\.ip_forward = 1$/m);
+    assert.match(sysctl, /^net\.bridge\.bridge-nf-call-iptables = 1$/m);
+    for (const bin of ['usr/bin/containerd', 'usr/sbin/runc', 'usr/lib/cni/bridge', 'usr/sbin/iptables']) assert.ok(existsSync(h.file(bin)), `${h.name} must have /${bin}`);
+    const node = await h.run(['/opt/bramble/node/bin/node', '-p', 'process.versions.node']);
+    assert.ok(Number(node.stdout.split('.')[0]) >= 20, `${h.name} must run Node.js 20 or newer: ${node.stdout}${node.stderr}`);
+    const version = await h.run(['/usr/local/bin/bramble', '--version']);
+    assert.equal(version.stdout.trim(), JSON.parse(await readFile(path.join(repoRoot(), 'package.json'), 'utf8')).version);
+    assert.ok(existsSync(h.file('opt/bramble/current/node_modules/classic-level/prebuilds/linux-arm64')), 'the install tree must carry classic-level\'s arm64 prebuild');
+  }
+  const serverCmd = unitCommand(await readFile(serverUnit, 'utf8'));
+  assert.ok(serverCmd.argv.includes('--cluster-init'), serverCmd.argv.join(' '));
+  assert.match(await readFile(serverUnit, 'utf8'), /^MemoryMax=/m);
+  assert.match(await readFile(serverUnit, 'utf8'), /^Restart=always$/m);
+  const agentUnit = await readFile(agent.file('etc/systemd/system/bramble-agent.service'), 'utf8');
+  const agentCmd = unitCommand(agentUnit);
+  assert.deepEqual(agentCmd.argv.slice(1, 3), ['agent', `--server=${server.board.boardIp}:7443`]);
+  assert.ok(agentCmd.argv.includes('--token-file'));
+  const tokenStat = await stat(agent.file('etc/bramble/token'));
+  assert.equal(tokenStat.mode & 0o777, 0o600, 'the agent\'s token file must be mode 0600');
+  assert.equal((await stat(server.file('var/lib/bramble/token'))).mode & 0o777, 0o600, 'the server\'s token file must be mode 0600');
+  assert.equal((await readFile(agent.file('etc/bramble/token'), 'utf8')).trim(), (await readFile(server.file('var/lib/bramble/token'), 'utf8')).trim());
+
+  // systemd's part on the agent board, then both boards run a Pod.
+  running.push(await startContainerd(agent));
+  await mkdir(agent.file('var/lib/bramble/agent/images'), { recursive: true });
+  await copyFile(image.tarPath, agent.file('var/lib/bramble/agent/images/busybox.tar'));
+  const agentProc = await startUnit(agent, 'bramble-agent.service');
+  running.push(agentProc);
+  await waitFor('both boards to be Ready', async () => {
+    const nodes = await cli<{ items: NodeObject[] }>(server, ['get', 'nodes']);
+    const ready = (nodes?.items ?? []).filter(isReady).map((n) => n.metadata.name).sort();
+    return ready.join(',') === 'a1,s1' ? true : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 1000, describe: diagnostics });
+  for (const node of ['s1', 'a1']) {
+    await writeFile(server.file(`tmp/pod-${node}.json`), JSON.stringify(busyboxPod(`on-${node}`, { command: ['sleep', '3600'] }, { nodeName: node })));
+    const r = await server.run(['/usr/local/bin/bramble', 'apply', '-f', `/tmp/pod-${node}.json`]);
+    assert.equal(r.exitCode, 0, r.stderr);
+  }
+  for (const node of ['s1', 'a1']) {
+    let last: Pod | undefined;
+    await waitFor(`pod on-${node} to run`, async () => {
+      last = await cli<Pod>(server, ['get', 'pod', `on-${node}`]);
+      return last && isRunning(last) ? true : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 1000, describe: () => `${describePod(last)}\n${diagnostics()}` });
+  }
+
+  const second = await playbook('site.yml', inv);
+  assert.equal(second.code, 0, second.output.slice(-4000));
+  assert.deepEqual(Object.fromEntries(Object.entries(second.recap).map(([h, r]) => [h, r.changed])), { s1: 0, a1: 0 }, `a second run must change nothing:\n${second.output.slice(-6000)}`);
+
+  // upgrade.yml to a second version, while a 2-replica Deployment keeps a replica
+  // running throughout. The play runs in the boards' namespaces (the bramble
+  // commands talk to the server board), and the test restarts a board's unit when
+  // the play switches its current release, as systemd would.
+  for (const node of ['s1', 'a1']) assert.equal((await server.run(['/usr/local/bin/bramble', 'delete', 'pod', `on-${node}`, '--force'])).exitCode, 0);
+  await writeFile(server.file('tmp/web.json'), JSON.stringify(webDeployment()));
+  assert.equal((await server.run(['/usr/local/bin/bramble', 'apply', '-f', '/tmp/web.json'])).exitCode, 0);
+  await waitFor('deployment web to have 2 available replicas', async () => {
+    const d = await cli<{ status?: { availableReplicas?: number } }>(server, ['get', 'deployment', 'web']);
+    return d?.status?.availableReplicas === 2 ? true : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 1000, describe: diagnostics });
+  // Only web's two replicas are left running on the boards (the deleted Pods' containers are gone), so the samples count web alone.
+  await waitFor('the boards to run web\'s 2 containers alone', async () => ((await runningTasks([server, agent])) === 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+  const v2 = await repackWithVersion(pkg, work, UPGRADE_VERSION);
+  const netnsInv = path.join(work, 'inventory-netns.json');
+  await writeFile(netnsInv, fleetInventory(fleet, { bramble_package: v2 }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
+  const units = { s1: { host: server, unit: 'bramble-server.service', proc: serverProc }, a1: { host: agent, unit: 'bramble-agent.service', proc: agentProc } };
+  const releases = { s1: await readlink(server.file('opt/bramble/current')), a1: await readlink(agent.file('opt/bramble/current')) };
+  let upgrading = true;
+  let fewestRunning = Number.POSITIVE_INFINITY;
+  const samples: number[] = [];
+  const watcher = (async () => {
+    while (upgrading) {
+      for (const [name, u] of Object.entries(units) as [keyof typeof units, (typeof units)[keyof typeof units]][]) {
+        const now = await readlink(u.host.file('opt/bramble/current')).catch(() => releases[name]);
+        if (now !== releases[name]) {
+          releases[name] = now;
+          await u.proc.stop(15_000);
+          u.proc = await startUnit(u.host, u.unit);
+          running.push(u.proc);
+        }
+      }
+      const n = await runningTasks([server, agent]);
+      samples.push(n);
+      fewestRunning = Math.min(fewestRunning, n);
+      await delay(250);
+    }
+  })();
+  const upgrade = await playbook('upgrade.yml', netnsInv);
+  upgrading = false;
+  await watcher;
+  assert.equal(upgrade.code, 0, `upgrade.yml must succeed:\n${upgrade.output.slice(-6000)}\n${diagnostics()}`);
+  assert.ok(samples.length > 0 && fewestRunning >= 1, `a replica of web must run throughout the upgrade: running containers sampled ${samples.join(',')}`);
+  const nodes = await cli<{ items: NodeObject[] }>(server, ['get', 'nodes']);
+  assert.deepEqual((nodes?.items ?? []).map((n) => [n.metadata.name, n.status?.nodeInfo?.kubeletVersion, isReady(n), n.spec?.unschedulable ?? false]).sort(),
+    [['a1', UPGRADE_VERSION, true, false], ['s1', UPGRADE_VERSION, true, false]]);
+  const serverProcNow = units.s1.proc;
+  const agentProcNow = units.a1.proc;
+
+  // reset.yml, with systemd's part first: the services stop. The reset runs in each
+  // board's network namespace (ansible_chroot_exe), where the agent made its changes.
+  await agentProcNow.stop(15_000);
+  await serverProcNow.stop(15_000);
+  const resetInv = path.join(work, 'inventory-reset.json');
+  await writeFile(resetInv, fleetInventory(fleet, { bramble_package: pkg }, (h) => ({ ansible_chroot_exe: h.chrootInNetns })));
+  const reset = await playbook('reset.yml', resetInv, ['-e', 'bramble_reset_data=true']);
+  assert.equal(reset.code, 0, reset.output.slice(-6000));
+  for (const h of [server, agent]) {
+    for (const p of ['etc/systemd/system/bramble-server.service', 'etc/systemd/system/bramble-agent.service', 'opt/bramble', 'usr/local/bin/bramble',
+      'etc/bramble', 'var/lib/bramble', 'etc/modules-load.d/bramble.conf', 'etc/sysctl.d/90-bramble.conf']) {
+      assert.equal(existsSync(h.file(p)), false, `reset.yml must remove /${p} from ${h.name}`);
+    }
+    const containers = await h.run(['ctr', '-n', 'bramble', 'containers', 'ls', '-q']);
+    assert.equal(containers.stdout.trim(), '', `reset.yml must remove ${h.name}'s containers`);
+    const netns = await h.run(['ip', 'netns', 'list']);
+    assert.equal(netns.stdout.trim(), '', `reset.yml must remove ${h.name}'s Pod network namespaces`);
+    const rules = await h.run(['iptables-save']);
+    assert.doesNotMatch(rules.stdout, /BRAMBLE/, `reset.yml must remove ${h.name}'s Bramble rules`);
+    const links = await h.run(['ip', '-o', 'link', 'show']);
+    assert.doesNotMatch(links.stdout, /bramble0/, `reset.yml must remove ${h.name}'s bridge`);
+    const routes = await h.run(['ip', 'route', 'show', 'proto', '66']);
+    assert.equal(routes.stdout.trim(), '', `reset.yml must remove ${h.name}'s routes to other boards' Pods`);
+  }
+});
