@@ -235,7 +235,11 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
     }),
     writeBarrier: leaderWaitingRead(() => raft.linearizableRead(), { clock }),
     servers: () => {
-      const all = members.members().map((m) => m.address).filter((a) => a !== '');
+      const known = members.members().map((m) => m.address).filter((a) => a !== '');
+      // A joiner knows no configuration until the leader's snapshot arrives: until then the join's list
+      // stands in, or its local agent (and admin.conf) would know this member alone, a follower that
+      // answers NOT_LEADER, and never find the leader (found by the three-host site.yml run).
+      const all = known.length > 1 ? known : [...new Set([...known, ...record.seeds.map((s) => s.address)])];
       return [opts.advertise, ...all.filter((a) => a !== opts.advertise)];
     },
     waitForLeader: async () => {
