@@ -97,8 +97,15 @@ describe('a replicated control plane of three servers', () => {
     const leader = await leaderName('cp1');
     const follower = ['cp1', 'cp2', 'cp3'].find((n) => n !== leader)!;
     await apply(follower, 'forwarded', 'one');
+    // A command far above a name's field limit (1,024 characters), as a Node or a Deployment is.
+    const big = 'x'.repeat(20_000);
+    const file = path.join(dir, 'forwarded-big.yaml');
+    await fs.writeFile(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: forwarded-big}\ndata: {v: "${big}"}\n`);
+    const r = await bramble(follower, '--server', `127.0.0.1:${servers.get(follower)!.grpcPort}`, 'apply', '-f', file);
+    assert.equal(r.code, 0, explain(r));
     for (const name of ['cp1', 'cp2', 'cp3']) {
       await eventually(`the write on ${name}`, async () => ((await valueOn(name, 'forwarded')) === 'one' ? true : undefined));
+      await eventually(`the big write on ${name}`, async () => ((await valueOn(name, 'forwarded-big')) === big ? true : undefined));
     }
   });
 

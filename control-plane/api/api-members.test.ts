@@ -95,6 +95,12 @@ describe('the Members service', () => {
     assert.deepEqual(members.proposed[0], { ops: [{ type: 'put', object, precondition: { absent: true } }] });
     const missing = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'delete', kind: 'ConfigMap', namespace: 'default', name: 'x' }] }) });
     assert.equal(code(missing.err), 'NOT_FOUND');
+    // A command is a document, not a name: one far above a name's 1,024 characters is forwarded (a Node, a Deployment).
+    const big = { ...object, data: { a: 'b'.repeat(100_000) } };
+    const forwarded = await unaryCall(handlers.Forward, { commandJson: JSON.stringify({ ops: [{ type: 'put', object: big }] }) });
+    assert.equal(forwarded.err, null);
+    const op = members.proposed.at(-1)!.ops[0]!;
+    assert.equal(op.type === 'put' && (op.object.data as { a: string }).a.length, 100_000);
   });
 
   test('a key file is taken from replicas only, within its size bound, and only once the store is open', async () => {
