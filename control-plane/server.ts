@@ -363,7 +363,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // the raw store) holds ciphertext; everything below reads and writes through `opened`, never raw.
     const { store: opened, encryption: secretsEncryption } = await openEncryptedStore({
       raw: below, dataDir, clock, logger: logger.child({ component: 'secrets-encryption' }),
-      ...(replica ? { peers: replica.keyPeers } : {}),
+      ...(replica ? { peers: replica.keyPeers, barrier: () => (replica as ReplicatedStore).writeBarrier() } : {}),
     });
     replica?.acceptEncryptionKeys((keyFile) => secretsEncryption.adoptKeyFile(keyFile));
     store = opened;

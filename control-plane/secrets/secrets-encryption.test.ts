@@ -271,4 +271,25 @@ describe('secrets encryption', () => {
       },
     ), { numRuns: 200 });
   }));
+
+  test('a member whose own state lags behind acknowledged writes waits for it before it counts the keys in use', () => withDir(async (dir) => {
+    // As a follower: its rewrites are acknowledged by the leader before it applies them itself.
+    const inner = createMemoryStore();
+    let secrets = inner.list('Secret');
+    const lagging: Store = Object.assign(Object.create(inner) as Store, {
+      list: (kind: string, namespace?: string) => (kind === 'Secret' ? secrets : inner.list(kind, namespace)),
+      get: (kind: string, namespace: string | undefined, name: string) => (kind === 'Secret'
+        ? secrets.items.find((o) => o.metadata.namespace === namespace && o.metadata.name === name)
+        : inner.get(kind, namespace, name)),
+    });
+    const catchUp = async (): Promise<void> => { secrets = inner.list('Secret'); };
+    const clock = new FakeClock(Date.parse('2026-12-02T06:00:00Z'));
+    const { store, encryption } = await openEncryptedStore({ raw: lagging, dataDir: dir, clock, logger, barrier: catchUp });
+    const first = store.keySet().activeId;
+    for (let i = 0; i < 3; i++) await store.propose({ ops: [{ type: 'put', object: secret(`s${i}`, `v${i}`) }] });
+    await catchUp();
+    clock.advance(1000);
+    const report = await encryption.rotate();
+    assert.deepEqual([report.removedKeyIds, report.failures], [[first], []], 'the rewritten Secrets were seen before the old key was judged unused');
+  }));
 });

@@ -65,6 +65,12 @@ export interface SecretsEncryptionDeps {
   logger: Logger;
   /** Set on a replicated control plane. */
   peers?: KeyPeers;
+  /**
+   * Resolves once every write acknowledged before the call is applied here. On a replicated control
+   * plane `raw` is this member's own state, which may lag: a rewrite forwarded to the leader is
+   * acknowledged before this member applies it, and a count of keys in use must see it.
+   */
+  barrier?: () => Promise<void>;
 }
 
 /** Secrets per rewrite command, and a bound on its size, so one log entry stays small. */
@@ -135,12 +141,14 @@ export class SecretsEncryption {
       // Until each member has switched it seals under the old key, which every member still reads.
       await this.sendToAll(peers, next, 'make the new key active');
       logger.info({ keyId: next.activeId, previousKeyId: before.activeId }, 'a new Secrets encryption key is active; re-encrypting every Secret with it');
+      await this.deps.barrier?.();
       const { rewritten, failures } = await this.rewrite((o) => {
         const enc = encryptionOf(o);
         return enc.state !== 'encrypted' || enc.keyId !== next.activeId;
       });
       let removed: string[] = [];
       if (!opts.keepOldKeys) {
+        await this.deps.barrier?.();
         try {
           removed = await this.pruneUnusedKeys(peers);
         } catch (e) {
@@ -164,6 +172,7 @@ export class SecretsEncryption {
     if (this.rotating) throw new BrambleError('CONFLICT', 'this member is rotating the Secrets encryption key itself: run one rotation at a time');
     const { raw, store, keyFile, logger } = this.deps;
     const next = parseKeyFile(text, 'sent by the rotating member');
+    await this.deps.barrier?.();
     const used = new Set(store.keySet().ids().filter((id) => store.writesInFlight(id) > 0));
     for (const o of raw.list('Secret').items) {
       const enc = encryptionOf(o);
@@ -286,7 +295,9 @@ export interface OpenedEncryption {
  * key file for a store that already holds encrypted Secrets: that is a data dir
  * restored without its keys, and a new key would read none of them.
  */
-export async function openEncryptedStore(opts: { raw: Store; dataDir: string; clock: Clock; logger: Logger; peers?: KeyPeers }): Promise<OpenedEncryption> {
+export async function openEncryptedStore(opts: {
+  raw: Store; dataDir: string; clock: Clock; logger: Logger; peers?: KeyPeers; barrier?: () => Promise<void>;
+}): Promise<OpenedEncryption> {
   const { raw, clock, logger } = opts;
   const keyFile = keyFilePath(opts.dataDir);
   const encryptedIds = new Set<string>();
@@ -301,7 +312,9 @@ export async function openEncryptedStore(opts: { raw: Store; dataDir: string; cl
     logger.error({ keyFile, missingKeyIds: missing }, `Secrets in the store are encrypted with keys the key file does not hold (${missing.join(', ')}): they cannot be read until it does`);
   }
   const store = new EncryptingStore(raw, keys, logger);
-  const encryption = new SecretsEncryption({ raw, store, keyFile, clock, logger, ...(opts.peers ? { peers: opts.peers } : {}) });
+  const encryption = new SecretsEncryption({
+    raw, store, keyFile, clock, logger, ...(opts.peers ? { peers: opts.peers } : {}), ...(opts.barrier ? { barrier: opts.barrier } : {}),
+  });
   const { encrypted, failures } = await encryption.encryptPlaintext();
   if (encrypted > 0) {
     logger.info({ secrets: encrypted, keyId: keys.activeId }, 'encrypted the Secrets this store held in clear');
