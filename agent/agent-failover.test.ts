@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import { FakeClock } from '../proto/util/clock.js';
-import { BrambleError } from '../proto/util/errors.js';
+import { BrambleError, LEADER_ADDRESS_FIELD } from '../proto/util/errors.js';
 import { silentLogger } from '../proto/util/log.js';
 import type { Pod } from '../proto/model.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
@@ -333,5 +333,25 @@ describe('isFailoverError', () => {
     assert.equal(isFailoverError(new BrambleError('FORBIDDEN', 'no').toServiceError()), false);
     assert.equal(isFailoverError(new BrambleError('VALIDATION_FAILED', 'bad heartbeat').toServiceError()), false);
     assert.equal(isFailoverError(undefined), false);
+  });
+});
+
+describe('NodeConnection and the leader a follower names', () => {
+  test('a follower naming a leader the agent does not know moves the connection straight there', () => {
+    // The first server's own agent knew that server alone; the joiner then took over the lead.
+    const servers = new ServerList(['127.0.0.1:7443']);
+    const dialled: string[] = [];
+    const conn = new NodeConnection({
+      servers, clock: new FakeClock(), logger: silentLogger(),
+      dial: (address) => {
+        dialled.push(address);
+        return { close: () => undefined } as unknown as NodeClient;
+      },
+    });
+    const notLeader = new BrambleError('NOT_LEADER', 'this control-plane member does not lead: the leader is "s2" (10.0.0.2:7443)', [{ path: LEADER_ADDRESS_FIELD, message: '10.0.0.2:7443' }]);
+    assert.equal(conn.failed(conn.generation(), notLeader.toServiceError()), true);
+    assert.deepEqual(dialled, ['127.0.0.1:7443', '10.0.0.2:7443']);
+    assert.equal(conn.address(), '10.0.0.2:7443');
+    assert.deepEqual(servers.all(), ['127.0.0.1:7443', '10.0.0.2:7443']);
   });
 });

@@ -9,7 +9,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
 import type { Clock, Timer } from '../proto/util/clock.js';
-import { BrambleError, fromServiceError } from '../proto/util/errors.js';
+import { BrambleError, fromServiceError, LEADER_ADDRESS_FIELD } from '../proto/util/errors.js';
 import type { Logger } from '../proto/util/log.js';
 import type { ServerList } from './server-list.js';
 
@@ -79,7 +79,8 @@ export class NodeConnection implements Connection {
     // Another call saw the same member fail first: the move is made or on its way.
     if (generation !== this.gen || this.pending) return true;
     const from = this.opts.servers.current();
-    const { address, delayMs } = this.opts.servers.advance();
+    const leader = fromServiceError(err).code === 'NOT_LEADER' ? fromServiceError(err).details.find((d) => d.path === LEADER_ADDRESS_FIELD)?.message : undefined;
+    const { address, delayMs } = leader ? this.opts.servers.redirect(leader) : this.opts.servers.advance();
     const why = fromServiceError(err).code === 'NOT_LEADER' ? 'does not lead' : 'cannot be reached';
     this.opts.logger[delayMs > 0 ? 'warn' : 'info'](
       { from, to: address, delayMs, why, err: fromServiceError(err).message.slice(0, 200) },

@@ -122,3 +122,22 @@ describe('serverListFile', () => {
     }
   });
 });
+
+describe('ServerList.redirect', () => {
+  test('goes to the leader a member named, learning it when missing, and still pauses after a round of misses', () => {
+    const list = new ServerList(['a:1']);
+    assert.deepEqual(list.redirect('b:1'), { address: 'b:1', delayMs: 0 });
+    assert.deepEqual(list.all(), ['a:1', 'b:1']);
+    // b names a as the leader and a names b: the two misses make a round, so the next move waits.
+    const back = list.redirect('a:1');
+    assert.equal(back.address, 'a:1');
+    assert.ok(back.delayMs > 0, `members naming each other must be followed by a pause: got ${back.delayMs}`);
+  });
+
+  test('a named address that cannot be dialled, or the current one, is a plain move to the next', () => {
+    const list = new ServerList(['a:1', 'b:1']);
+    assert.equal(list.redirect('not an address').address, 'b:1');
+    assert.equal(list.redirect('b:1').address, 'a:1');
+    assert.deepEqual(list.all(), ['a:1', 'b:1']);
+  });
+});

@@ -128,6 +128,27 @@ export class ServerList {
     return { address: this.currentAddress, delayMs };
   }
 
+  /**
+   * The current member does not lead and named the leader's address: that one next, added to
+   * the learned list when missing (the next heartbeat's answer brings the whole list). Counts as
+   * a miss, so members naming each other still get the round's pause.
+   */
+  redirect(address: string): { address: string; delayMs: number } {
+    if (serverAddressProblem(address) !== undefined || address === this.currentAddress) return this.advance();
+    if (!this.all().includes(address)) this.learned = [...this.learned, address].slice(0, MAX_SERVERS);
+    const all = this.all();
+    if (!all.includes(address)) return this.advance();
+    this.currentAddress = address;
+    this.misses++;
+    let delayMs = 0;
+    if (this.misses >= all.length) {
+      this.misses = 0;
+      this.rounds++;
+      delayMs = backoffDelay(this.rounds, ROUND_BACKOFF);
+    }
+    return { address, delayMs };
+  }
+
   /** The current member answered: the next failure starts a new round without waiting. */
   succeeded(): void {
     this.misses = 0;

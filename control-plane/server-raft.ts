@@ -232,6 +232,10 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
         const st = raft.node.status();
         return st.leader ? `the leader is "${st.leader}" (${st.peers[st.leader] ?? 'address unknown'})` : 'no leader is known yet (an election is under way)';
       },
+      leaderAddress: () => {
+        const st = raft.node.status();
+        return st.leader ? st.peers[st.leader] || undefined : undefined;
+      },
     }),
     writeBarrier: leaderWaitingRead(() => raft.linearizableRead(), { clock }),
     servers: () => {

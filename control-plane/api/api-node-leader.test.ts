@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { FakeClock } from '../../proto/util/clock.js';
-import { fromServiceError } from '../../proto/util/errors.js';
+import { fromServiceError, LEADER_ADDRESS_FIELD } from '../../proto/util/errors.js';
 import { silentLogger } from '../../proto/util/log.js';
 import { createMemoryStore } from '../store/store-memory.js';
 import { TunnelRegistry } from '../nodes/node-tunnels.js';
@@ -22,6 +22,9 @@ class SwitchLeader implements NodeApiLeader {
   }
   describe(): string {
     return this.leader ? 'this member leads' : 'the leader is "pi-2" (10.0.0.2:7443)';
+  }
+  leaderAddress(): string | undefined {
+    return this.leader ? undefined : '10.0.0.2:7443';
   }
   set(leader: boolean): void {
     this.leader = leader;
@@ -107,6 +110,8 @@ function assertNotLeader(err: unknown): void {
   const be = fromServiceError(err);
   assert.equal(be.code, 'NOT_LEADER', be.message);
   assert.match(be.message, /does not lead and did not act on the request: the leader is "pi-2" \(10\.0\.0\.2:7443\)/);
+  // The address as a field too: an agent that does not know the leader goes there next.
+  assert.deepEqual(be.details, [{ path: LEADER_ADDRESS_FIELD, message: '10.0.0.2:7443' }]);
 }
 
 describe('Node service on a member that does not lead', () => {

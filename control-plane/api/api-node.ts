@@ -7,7 +7,7 @@ import type { NodeHandlers } from '../../proto/generated/bramble/v1/Node.js';
 import { recordNodeEvents, type EventReportSink } from './api-node-events.js';
 import type { HeartbeatRequest__Output, RecordEventsRequest__Output, PodFigures__Output, NodeFigures__Output, PortConflict__Output, TunnelUp__Output } from '../../proto/types.js';
 import type { Clock } from '../../proto/util/clock.js';
-import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
+import { BrambleError, isBrambleError, LEADER_ADDRESS_FIELD } from '../../proto/util/errors.js';
 import { acquireStream, asBrambleError, sendFailure, serverStream, unary, type HandlerContext } from './grpc-util.js';
 import type { JoinLimiter } from '../nodes/join-limiter.js';
 import { peerAddress, type Identity } from '../pki/auth.js';
@@ -72,10 +72,16 @@ export interface NodeApiLeader {
   onChange(listener: (leader: boolean) => void): () => void;
   /** Who leads, as far as this member knows, e.g. 'the leader is "pi-2" (192.168.1.12:7443)'. */
   describe(): string;
+  /** HOST:PORT of the leader, when this member knows it. */
+  leaderAddress?(): string | undefined;
 }
 
 function notLeader(deps: NodeApiDeps): BrambleError {
-  return new BrambleError('NOT_LEADER', `this control-plane member does not lead and did not act on the request: ${deps.leader?.describe() ?? 'no leader known'}; agents talk to the leader`);
+  const address = deps.leader?.leaderAddress?.();
+  // The address as a field, not only in the text: an agent whose member list misses the new
+  // leader (it took over before a heartbeat's answer named it) still finds it.
+  return new BrambleError('NOT_LEADER', `this control-plane member does not lead and did not act on the request: ${deps.leader?.describe() ?? 'no leader known'}; agents talk to the leader`,
+    address ? [{ path: LEADER_ADDRESS_FIELD, message: address }] : []);
 }
 
 /** First thing every handler does: a follower acts on nothing, so the agent may safely retry on the leader. */

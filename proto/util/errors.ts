@@ -57,6 +57,9 @@ const MAX_WIRE_PROBLEM_TEXT = 500;
 /** Field problems sent with one error; the rest are counted in a last problem. */
 export const MAX_WIRE_PROBLEMS = 100;
 
+/** The field of a NOT_LEADER error whose message is the leader's HOST:PORT: agents go there next. */
+export const LEADER_ADDRESS_FIELD = 'leader';
+
 /** One problem with one field of one object: `path` like "spec.replicas". */
 export interface FieldProblem {
   path: string;
