@@ -118,14 +118,16 @@ export class ServerList {
     const i = all.indexOf(this.currentAddress);
     // A current address no longer listed: the round starts again from the first.
     this.currentAddress = all[(i + 1) % all.length]!;
+    return { address: this.currentAddress, delayMs: this.miss(all.length) };
+  }
+
+  /** One more member tried without an answer: 0, or a back-off once a whole round of `members` went by. */
+  private miss(members: number): number {
     this.misses++;
-    let delayMs = 0;
-    if (this.misses >= all.length) {
-      this.misses = 0;
-      this.rounds++;
-      delayMs = backoffDelay(this.rounds, ROUND_BACKOFF);
-    }
-    return { address: this.currentAddress, delayMs };
+    if (this.misses < members) return 0;
+    this.misses = 0;
+    this.rounds++;
+    return backoffDelay(this.rounds, ROUND_BACKOFF);
   }
 
   /**
@@ -139,14 +141,7 @@ export class ServerList {
     const all = this.all();
     if (!all.includes(address)) return this.advance();
     this.currentAddress = address;
-    this.misses++;
-    let delayMs = 0;
-    if (this.misses >= all.length) {
-      this.misses = 0;
-      this.rounds++;
-      delayMs = backoffDelay(this.rounds, ROUND_BACKOFF);
-    }
-    return { address, delayMs };
+    return { address, delayMs: this.miss(all.length) };
   }
 
   /** The current member answered: the next failure starts a new round without waiting. */
