@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realClock, type Clock } from '../proto/util/clock.js';
+import { realClock, type Clock, type Timer } from '../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
@@ -47,7 +47,9 @@ import { standaloneMembers } from './api/api-members.js';
 import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
-import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
+import { certificateHash, ensureClusterPki, readCaRotation, type ClusterPki } from './pki/pki-ca.js';
+import { rotateCaOnEveryMember } from './pki/ca-rotation.js';
+import { adminConf as adminConfOf, type AdminConf } from './pki/admin-conf-renewal.js';
 import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
 import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
 import { readIfExists } from '../proto/util/files.js';
@@ -123,8 +125,10 @@ export const HEARTBEAT_INTERVAL_SECONDS = 10;
  */
 const ADMIN_CONF_REFRESH_MS = 2_000;
 
-/** How often a running server checks whether its CA was rotated on disk without a restart. */
-const CA_ON_DISK_CHECK_MS = 10 * 60_000;
+/** How often a running server checks whether its CA was rotated on disk (a single server's `rotate-ca`). */
+const CA_ON_DISK_CHECK_MS = 60_000;
+/** After a rotation's overlap ends, the serving certificate moves to the new CA this soon. */
+const OVERLAP_END_MARGIN_MS = 1_000;
 
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -209,9 +213,15 @@ export async function ensureServiceAllocations(store: Store, clock: Clock, servi
   return lacking.length;
 }
 
-/** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
-async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string, servers: string[] = [server]): Promise<string | undefined> {
-  const file = path.join(dataDir, 'admin.conf');
+/**
+ * Writes <dataDir>/admin.conf once; a later start leaves the admin's credentials alone (the renewal
+ * loop renews them). Returns its path when written.
+ */
+function ensureAdminConfig(conf: AdminConf, pki: ClusterPki, server: string, servers: string[] = [server]): Promise<string | undefined> {
+  return conf.exclusive(() => writeAdminConfig(conf.file, pki, server, servers));
+}
+
+async function writeAdminConfig(file: string, pki: ClusterPki, server: string, servers: string[]): Promise<string | undefined> {
   if (existsSync(file)) {
     // A member keeps its admin's credentials but learns of members that came or went.
     const cfg = await readClientConfig(file).catch(() => undefined);
@@ -385,6 +395,32 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     cleanups.push(() => events.close());
 
+    const adminConf = adminConfOf(path.join(dataDir, 'admin.conf'), pki);
+    // What follows a change of CA (adopted from a rotating member, rotated here, read from disk):
+    // the certificates move to it through the renewal loop, and the overlap's end is awaited.
+    // Set once the loop runs; a rotation step before that is taken up by the loop's first look.
+    let afterCaChange = async (): Promise<void> => {};
+    replica?.acceptClusterCa(async (step, rotation) => {
+      if (step === 'stage') pki.stageCa(rotation.caPem);
+      else if (step === 'abort') pki.unstageCa(rotation.caPem);
+      else if (await pki.adoptCa(rotation)) {
+        logger.info({ caHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil }, 'took up the cluster CA rotation: signing with the new CA, trusting the previous one until the overlap ends');
+        await afterCaChange();
+      }
+      return certificateHash(pki.signingCaPem);
+    });
+    const rotateClusterCa = replica && record ? async (overlapMs: number) => {
+      const caRotation = {
+        pki, self: record.name, peers: replica.caPeers, clock, logger: logger.child({ component: 'ca-rotation' }),
+        current: () => readCaRotation(dataDir),
+      };
+      try {
+        return await rotateCaOnEveryMember(caRotation, { overlapMs });
+      } finally {
+        await afterCaChange();
+      }
+    } : undefined;
+
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
@@ -409,6 +445,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },
+      ...(rotateClusterCa ? { rotateClusterCa } : {}),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -489,27 +526,49 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       certs: [
         { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert(), stale: () => pki.servingCertStale() },
         ...(replica ? [replica.replicaCert] : []),
+        adminConf.renewal,
       ],
     });
     renewal.start();
     cleanups.push(() => renewal.stop());
-    // `bramble certificate rotate-ca` writes the new CA to disk; this process learns of it only at
-    // its next start, and an overlap that ends before then would shut out every agent that did not renew.
+    // When the overlap ends the previous CA is no longer trusted: the serving certificate moves to
+    // the new CA then, not at the loop's next hourly look, and the token file names the new CA.
+    let overlapEnd: Timer | undefined;
+    const awaitOverlapEnd = (): void => {
+      overlapEnd?.cancel();
+      overlapEnd = undefined;
+      const until = pki.rotationUntil();
+      if (until === undefined) return;
+      overlapEnd = clock.setTimeout(() => {
+        overlapEnd = undefined;
+        renewal.check()
+          .then(() => tokens!.ensureDefaultToken(dataDir))
+          .then((t) => logger.info({ tokenFile: path.join(dataDir, 'token'), replaced: t.created }, 'the CA rotation\'s overlap ended: serving from the new CA, which alone is trusted now'))
+          .catch((err: unknown) => logger.warn({ err }, 'the end of the CA rotation\'s overlap could not be completed: the renewal loop tries again'));
+      }, Math.max(0, until - clock.now()) + OVERLAP_END_MARGIN_MS);
+    };
+    afterCaChange = async () => {
+      await renewal.check();
+      awaitOverlapEnd();
+    };
+    awaitOverlapEnd();
+    cleanups.push(async () => overlapEnd?.cancel());
+    // A single server's `bramble certificate rotate-ca` writes the new CA to its data dir: taken up while running.
     const caOnDisk = clock.setInterval(() => {
-      readIfExists(path.join(dataDir, 'tls', 'ca.crt'))
-        .then((pem) => {
-          if (pem !== undefined && pem !== pki.signingCaPem) {
-            logger.error({ caFile: path.join(dataDir, 'tls', 'ca.crt') }, 'the cluster CA was rotated on disk (bramble certificate rotate-ca) but this server still uses the previous one: restart the server now to begin the overlap, before it ends');
-          }
+      pki.reloadCa()
+        .then(async (changed) => {
+          if (!changed) return;
+          logger.info({ caFile: path.join(dataDir, 'tls', 'ca.crt'), caHash: certificateHash(pki.signingCaPem) }, 'the cluster CA was rotated on disk: took it up without a restart');
+          await afterCaChange();
         })
-        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA file could not be read'));
+        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA on disk could not be read'));
     }, CA_ON_DISK_CHECK_MS);
     cleanups.push(async () => caOnDisk.cancel());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
-    const adminConf = await ensureAdminConfig(dataDir, pki, localServer, memberList());
-    if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
+    const adminWritten = await ensureAdminConfig(adminConf, pki, localServer, memberList());
+    if (adminWritten) logger.info({ adminConf: adminWritten }, 'wrote the admin client config');
     if (replica) {
       // Members come and go: admin.conf follows, so the CLI on this board fails over to the right ones.
       let written = memberList().join(',');
@@ -517,7 +576,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const now = memberList();
         if (now.join(',') === written) return;
         written = now.join(',');
-        ensureAdminConfig(dataDir, pki, localServer, now)
+        ensureAdminConfig(adminConf, pki, localServer, now)
           .then((file) => { if (file) logger.info({ adminConf: file, servers: memberList() }, 'admin.conf lists the members as they are now'); })
           .catch((err: unknown) => {
             written = ''; // try again at the next tick
