@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realClock, type Clock, type Timer } from '../proto/util/clock.js';
+import { realClock, type Clock } from '../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
@@ -47,8 +47,8 @@ import { standaloneMembers } from './api/api-members.js';
 import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
-import { certificateHash, ensureClusterPki, readCaRotation, type ClusterPki } from './pki/pki-ca.js';
-import { rotateCaOnEveryMember } from './pki/ca-rotation.js';
+import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
+import { ServerCa } from './server-ca.js';
 import { adminConf as adminConfOf, type AdminConf } from './pki/admin-conf-renewal.js';
 import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
 import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
@@ -124,11 +124,6 @@ export const HEARTBEAT_INTERVAL_SECONDS = 10;
  * often is cheap; the file is read and rewritten only when they changed.
  */
 const ADMIN_CONF_REFRESH_MS = 2_000;
-
-/** How often a running server checks whether its CA was rotated on disk (a single server's `rotate-ca`). */
-const CA_ON_DISK_CHECK_MS = 60_000;
-/** After a rotation's overlap ends, the serving certificate moves to the new CA this soon. */
-const OVERLAP_END_MARGIN_MS = 1_000;
 
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -396,30 +391,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     cleanups.push(() => events.close());
 
     const adminConf = adminConfOf(path.join(dataDir, 'admin.conf'), pki);
-    // What follows a change of CA (adopted from a rotating member, rotated here, read from disk):
-    // the certificates move to it through the renewal loop, and the overlap's end is awaited.
-    // Set once the loop runs; a rotation step before that is taken up by the loop's first look.
-    let afterCaChange = async (): Promise<void> => {};
-    replica?.acceptClusterCa(async (step, rotation) => {
-      if (step === 'stage') pki.stageCa(rotation.caPem);
-      else if (step === 'abort') pki.unstageCa(rotation.caPem);
-      else if (await pki.adoptCa(rotation)) {
-        logger.info({ caHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil }, 'took up the cluster CA rotation: signing with the new CA, trusting the previous one until the overlap ends');
-        await afterCaChange();
-      }
-      return certificateHash(pki.signingCaPem);
+    const serverCa = new ServerCa({
+      pki, dataDir, clock, logger,
+      ...(replica && record ? { member: { name: record.name, peers: replica.caPeers, acceptClusterCa: (take) => replica.acceptClusterCa(take) } } : {}),
     });
-    const rotateClusterCa = replica && record ? async (overlapMs: number) => {
-      const caRotation = {
-        pki, self: record.name, peers: replica.caPeers, clock, logger: logger.child({ component: 'ca-rotation' }),
-        current: () => readCaRotation(dataDir),
-      };
-      try {
-        return await rotateCaOnEveryMember(caRotation, { overlapMs });
-      } finally {
-        await afterCaChange();
-      }
-    } : undefined;
 
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
@@ -445,7 +420,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },
-      ...(rotateClusterCa ? { rotateClusterCa } : {}),
+      ...(serverCa.rotateClusterCa ? { rotateClusterCa: serverCa.rotateClusterCa } : {}),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -531,39 +506,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     renewal.start();
     cleanups.push(() => renewal.stop());
-    // When the overlap ends the previous CA is no longer trusted: the serving certificate moves to
-    // the new CA then, not at the loop's next hourly look, and the token file names the new CA.
-    let overlapEnd: Timer | undefined;
-    const awaitOverlapEnd = (): void => {
-      overlapEnd?.cancel();
-      overlapEnd = undefined;
-      const until = pki.rotationUntil();
-      if (until === undefined) return;
-      overlapEnd = clock.setTimeout(() => {
-        overlapEnd = undefined;
-        renewal.check()
-          .then(() => tokens!.ensureDefaultToken(dataDir))
-          .then((t) => logger.info({ tokenFile: path.join(dataDir, 'token'), replaced: t.created }, 'the CA rotation\'s overlap ended: serving from the new CA, which alone is trusted now'))
-          .catch((err: unknown) => logger.warn({ err }, 'the end of the CA rotation\'s overlap could not be completed: the renewal loop tries again'));
-      }, Math.max(0, until - clock.now()) + OVERLAP_END_MARGIN_MS);
-    };
-    afterCaChange = async () => {
-      await renewal.check();
-      awaitOverlapEnd();
-    };
-    awaitOverlapEnd();
-    cleanups.push(async () => overlapEnd?.cancel());
-    // A single server's `bramble certificate rotate-ca` writes the new CA to its data dir: taken up while running.
-    const caOnDisk = clock.setInterval(() => {
-      pki.reloadCa()
-        .then(async (changed) => {
-          if (!changed) return;
-          logger.info({ caFile: path.join(dataDir, 'tls', 'ca.crt'), caHash: certificateHash(pki.signingCaPem) }, 'the cluster CA was rotated on disk: took it up without a restart');
-          await afterCaChange();
-        })
-        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA on disk could not be read'));
-    }, CA_ON_DISK_CHECK_MS);
-    cleanups.push(async () => caOnDisk.cancel());
+    // Rotations of the cluster CA are taken up while running, through the same loop.
+    serverCa.start(renewal, tokens);
+    cleanups.push(async () => serverCa.stop());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
