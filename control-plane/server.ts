@@ -405,6 +405,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(replica ? {
         linearizableRead: () => (replica as ReplicatedStore).writeBarrier(),
         writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+        // Every answer names the members, so a CLI whose config lists one of them learns the rest.
+        memberAddresses: () => (replica as ReplicatedStore).servers(),
       } : {}),
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
