@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { readClientConfig, writeClientConfig, type ClientConfig } from '../pki/client-config.js';
 import { MEMBERS_METADATA_KEY } from '../api/members-metadata.js';
-import { membersLearner, type ClientLog } from './cli-client.js';
+import { membersLearner, stderrClientLog, type ClientLog } from './cli-client.js';
 import { learnedServers, writeLearnedServers } from './cli-learn-members.js';
 
 const CFG: ClientConfig = { server: '10.0.0.1:7443', ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem' };
@@ -98,5 +98,16 @@ describe('learning the members', () => {
     await missing(headers(MEMBERS.join(',')));
     assert.match(log.debugs.at(-1)!, /gone\.conf could not be updated with the members' addresses: cannot read client config/);
     assert.deepEqual(log.notices, []);
+  });
+
+  test('the CLI\'s log: notices always, debug lines only with BRAMBLE_LOG_LEVEL=debug or trace', () => {
+    const out: string[] = [];
+    const stderr = { write: (t: string) => out.push(t) };
+    stderrClientLog({ stderr, env: {} }).debug('hidden');
+    stderrClientLog({ stderr, env: { BRAMBLE_LOG_LEVEL: 'warn' } }).debug('hidden');
+    stderrClientLog({ stderr, env: { BRAMBLE_LOG_LEVEL: 'debug' } }).debug('shown');
+    stderrClientLog({ stderr, env: { BRAMBLE_LOG_LEVEL: 'TRACE' } }).debug('shown too');
+    stderrClientLog({ stderr, env: {} }).notice('a notice\n');
+    assert.deepEqual(out, ['debug: shown\n', 'debug: shown too\n', 'a notice\n']);
   });
 });
