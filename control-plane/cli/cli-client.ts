@@ -36,8 +36,7 @@ import type { RemoveMemberRequest } from '../../proto/generated/bramble/v1/Remov
 import type { RemoveMemberResponse__Output } from '../../proto/generated/bramble/v1/RemoveMemberResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, serverList, type ClientConfig } from '../pki/client-config.js';
 import type { SnapshotChunk__Output } from '../../proto/generated/bramble/v1/SnapshotChunk.js';
-import { decodeMembers, MEMBERS_METADATA_KEY } from '../api/members-metadata.js';
-import { learnedNotice, learnedServers, writeLearnedServers } from './cli-learn-members.js';
+import { membersLearner, type ClientLog } from './cli-learn-members.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
 /** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
@@ -104,22 +103,6 @@ export interface ConnectOptions {
   server?: string;
   /** Where the connection says what it did on its own (a config that learned the members); silent without. */
   log?: ClientLog;
-}
-
-export interface ClientLog {
-  /** A line the person should see (stderr). */
-  notice(text: string): void;
-  /** A line for whoever debugs (stderr with BRAMBLE_LOG_LEVEL=debug). */
-  debug(text: string): void;
-}
-
-/** The CLI's: notices on stderr, debug lines too when BRAMBLE_LOG_LEVEL is debug or trace. */
-export function stderrClientLog(io: { stderr: { write(text: string): unknown }; env: NodeJS.ProcessEnv }): ClientLog {
-  const debug = /^(debug|trace)$/i.test(io.env.BRAMBLE_LOG_LEVEL ?? '');
-  return {
-    notice: (text) => { io.stderr.write(text); },
-    debug: (text) => { if (debug) io.stderr.write(`debug: ${text}\n`); },
-  };
 }
 
 type UnaryMethod<Req, Res> = (
@@ -438,36 +421,6 @@ export function openCluster(cfg: ClientConfig, opts: OpenOptions): ClusterConnec
       for (const m of members.values()) m.client.close();
     },
     snapshotStore,
-  };
-}
-
-/**
- * What a connection does with the members a replicated server names in its answers'
- * headers: nothing while they are the ones the config lists (compared in memory, no file
- * read), else the config file is rewritten as `bramble cluster status` would, once, and the
- * new members become failover targets of this connection. Never throws: a bad list or a file
- * that cannot be written costs a debug line, never the command.
- */
-export function membersLearner(cfg: ClientConfig, configPath: string, addresses: string[], log?: ClientLog): (headers: grpc.Metadata) => Promise<void> {
-  let known: Pick<ClientConfig, 'server' | 'servers'> = cfg;
-  return async (headers) => {
-    try {
-      const decoded = decodeMembers(headers.get(MEMBERS_METADATA_KEY));
-      if (decoded === undefined) return;
-      if ('problem' in decoded) {
-        log?.debug(`the members a server sent were ignored: ${decoded.problem}`);
-        return;
-      }
-      const servers = learnedServers(known, decoded.servers);
-      if (servers === undefined) return;
-      // Before the write: answers arriving meanwhile find nothing new.
-      known = { server: known.server, servers };
-      for (const a of servers) if (!addresses.includes(a)) addresses.push(a);
-      const written = await writeLearnedServers(configPath, decoded.servers);
-      if (written !== undefined) log?.notice(learnedNotice(configPath, written));
-    } catch (e) {
-      log?.debug(`${configPath} could not be updated with the members' addresses: ${e instanceof Error ? e.message : String(e)}`);
-    }
   };
 }
 

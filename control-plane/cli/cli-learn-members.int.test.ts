@@ -11,7 +11,8 @@ import { loadProto } from '../../proto/load.js';
 import { MEMBERS_METADATA_KEY } from '../api/members-metadata.js';
 import { ensureClusterPki } from '../pki/pki-ca.js';
 import { readClientConfig, writeClientConfig } from '../pki/client-config.js';
-import { connectCluster, type ClientLog } from './cli-client.js';
+import { connectCluster } from './cli-client.js';
+import type { ClientLog } from './cli-learn-members.js';
 
 describe('learning the members over a real connection', () => {
   let dir: string;

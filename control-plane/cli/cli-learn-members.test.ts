@@ -6,8 +6,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { readClientConfig, writeClientConfig, type ClientConfig } from '../pki/client-config.js';
 import { MEMBERS_METADATA_KEY } from '../api/members-metadata.js';
-import { membersLearner, stderrClientLog, type ClientLog } from './cli-client.js';
-import { learnedServers, writeLearnedServers } from './cli-learn-members.js';
+import { learnedServers, membersLearner, stderrClientLog, writeLearnedServers, type ClientLog } from './cli-learn-members.js';
 
 const CFG: ClientConfig = { server: '10.0.0.1:7443', ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem' };
 const MEMBERS = ['10.0.0.2:7443', '10.0.0.1:7443', '10.0.0.3:7443'];

@@ -1,7 +1,10 @@
 // How a client config follows the control plane's members: `bramble cluster status`
 // and every other call (the members a replicated server sends with its answers) feed
 // the same decision, so a copied admin.conf learns new members and forgets removed
-// ones whichever command the person happens to run.
+// ones whichever command the person happens to run. The connection (cli-client.ts)
+// hands every answer's headers to membersLearner.
+import type * as grpc from '@grpc/grpc-js';
+import { decodeMembers, MEMBERS_METADATA_KEY } from '../api/members-metadata.js';
 import { readClientConfig, serverList, writeClientConfig, type ClientConfig } from '../pki/client-config.js';
 
 /**
@@ -36,4 +39,50 @@ export async function writeLearnedServers(file: string, members: readonly string
 /** What the CLI says when it rewrote the config, the same after cluster status and any other command. */
 export function learnedNotice(file: string, servers: readonly string[]): string {
   return `${file} now lists the members' addresses: ${servers.join(', ')}\n`;
+}
+
+export interface ClientLog {
+  /** A line the person should see (stderr). */
+  notice(text: string): void;
+  /** A line for whoever debugs (stderr with BRAMBLE_LOG_LEVEL=debug). */
+  debug(text: string): void;
+}
+
+/** The CLI's: notices on stderr, debug lines too when BRAMBLE_LOG_LEVEL is debug or trace. */
+export function stderrClientLog(io: { stderr: { write(text: string): unknown }; env: NodeJS.ProcessEnv }): ClientLog {
+  const debug = /^(debug|trace)$/i.test(io.env.BRAMBLE_LOG_LEVEL ?? '');
+  return {
+    notice: (text) => { io.stderr.write(text); },
+    debug: (text) => { if (debug) io.stderr.write(`debug: ${text}\n`); },
+  };
+}
+
+/**
+ * What a connection does with the members a replicated server names in its answers'
+ * headers: nothing while they are the ones the config lists (compared in memory, no file
+ * read), else the config file is rewritten as `bramble cluster status` would, once, and the
+ * new members become failover targets of this connection. Never throws: a bad list or a file
+ * that cannot be written costs a debug line, never the command.
+ */
+export function membersLearner(cfg: ClientConfig, configPath: string, addresses: string[], log?: ClientLog): (headers: grpc.Metadata) => Promise<void> {
+  let known: Pick<ClientConfig, 'server' | 'servers'> = cfg;
+  return async (headers) => {
+    try {
+      const decoded = decodeMembers(headers.get(MEMBERS_METADATA_KEY));
+      if (decoded === undefined) return;
+      if ('problem' in decoded) {
+        log?.debug(`the members a server sent were ignored: ${decoded.problem}`);
+        return;
+      }
+      const servers = learnedServers(known, decoded.servers);
+      if (servers === undefined) return;
+      // Before the write: answers arriving meanwhile find nothing new.
+      known = { server: known.server, servers };
+      for (const a of servers) if (!addresses.includes(a)) addresses.push(a);
+      const written = await writeLearnedServers(configPath, decoded.servers);
+      if (written !== undefined) log?.notice(learnedNotice(configPath, written));
+    } catch (e) {
+      log?.debug(`${configPath} could not be updated with the members' addresses: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
 }

@@ -4,7 +4,7 @@
 // is in process-exit.ts.
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS, isCommandGroup, type CommandEntry, type CommandSpec, type OptionSpec } from './cli-commands.js';
-import { stderrClientLog } from './cli-client.js';
+import { stderrClientLog } from './cli-learn-members.js';
 import { processIo, type CliIo, type RawOptions } from './cli-context.js';
 import { EXIT_USAGE, reportError, UsageError } from './cli-errors.js';
 import { clientVersion } from './cli-version.js';
