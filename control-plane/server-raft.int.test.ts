@@ -93,6 +93,30 @@ describe('a replicated control plane of three servers', () => {
     assert.doesNotMatch(again.stderr, /now lists/, 'nothing to learn the second time');
   });
 
+  test('a copied admin.conf that names one member learns every member from an ordinary get, and is not written again', async () => {
+    const copy = path.join(dir, 'laptop-get.conf');
+    // A follower this time: any member's answers name them all.
+    const text = (await fs.readFile(servers.get('cp2')!.configPath, 'utf8')).replace(/^servers:\n(?:\s+- .*\n)+/m, '');
+    assert.doesNotMatch(text, new RegExp(`:${servers.get('cp3')!.grpcPort}\\b`), 'the copy names cp2 only');
+    await fs.writeFile(copy, text, { mode: 0o600 });
+    const r = await runBramble(['--config', copy, 'get', 'namespaces']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stderr, /now lists the members' addresses/);
+    const learned = await fs.readFile(copy, 'utf8');
+    for (const name of ['cp1', 'cp2', 'cp3']) assert.match(learned, new RegExp(`127\\.0\\.0\\.1:${servers.get(name)!.grpcPort}`), `the copy names ${name}`);
+    const written = await fs.stat(copy);
+    const again = await runBramble(['--config', copy, 'get', 'configmaps', 'no-such-map']);
+    assert.notEqual(again.code, 0, 'a missing object is an error, and its answer still names the members');
+    assert.doesNotMatch(again.stderr, /now lists/, 'nothing to learn the second time');
+    assert.deepEqual([(await fs.stat(copy)).ino, (await fs.stat(copy)).mtimeMs], [written.ino, written.mtimeMs], 'the file is not rewritten when the members match');
+    // --server pins one member: nothing is learned or written through it.
+    const pinned = path.join(dir, 'laptop-pinned.conf');
+    await fs.writeFile(pinned, text, { mode: 0o600 });
+    const viaServer = await runBramble(['--config', pinned, '--server', `127.0.0.1:${servers.get('cp2')!.grpcPort}`, 'get', 'namespaces']);
+    assert.equal(viaServer.code, 0, explain(viaServer));
+    assert.equal(await fs.readFile(pinned, 'utf8'), text);
+  });
+
   test('a write sent to a follower is forwarded to the leader and reaches every member', async () => {
     const leader = await leaderName('cp1');
     const follower = ['cp1', 'cp2', 'cp3'].find((n) => n !== leader)!;

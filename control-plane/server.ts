@@ -56,6 +56,7 @@ import { readIfExists } from '../proto/util/files.js';
 import { validateObjects } from './schema/schema.js';
 import { openLevelStore } from './store/store-level.js';
 import { openEncryptedStore } from './secrets/secrets-encryption.js';
+import { encryptBeforeReplicating, makesFirstMemberOfStore } from './secrets/encrypt-before-replicating.js';
 import { SnapshotScheduler } from './store/snapshot-schedule.js';
 import type { Store } from './store/store.js';
 import type { StoreSnapshot } from './store/store-state.js';
@@ -321,6 +322,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       clock, logger, who: 'the server',
       floorMs: floorFromCertificates([await readIfExists(path.join(dataDir, 'tls', 'ca.crt'))]),
     });
+    // Before member.json exists: a start that stops half-way is a single server's again, and the next
+    // --cluster-init runs this anew.
+    if (makesFirstMemberOfStore(dataDir, { init: opts.cluster?.init === true, isMember: isMemberDataDir(dataDir) })) {
+      await encryptBeforeReplicating({ dataDir, clock, logger });
+    }
     const record = replicated ? await prepareMembership(dataDir, requireMembership(opts.cluster, dataDir), logger) : undefined;
     const sans = [...new Set([...(opts.tlsSans ?? []), '127.0.0.1', 'localhost', os.hostname()])];
     const pki = await ensureClusterPki(dataDir, { sans, clock });
@@ -416,6 +422,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(replica ? {
         linearizableRead: () => (replica as ReplicatedStore).writeBarrier(),
         writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+        // Every answer names the members, so a CLI whose config lists one of them learns the rest.
+        memberAddresses: () => (replica as ReplicatedStore).servers(),
       } : {}),
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.

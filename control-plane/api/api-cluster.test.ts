@@ -9,6 +9,7 @@ import { LIMITS } from '../../proto/limits.js';
 import type { KObject } from '../../proto/model.js';
 import type { GetRequest__Output, ObjectResponse, WatchEvent, WatchRequest__Output } from '../../proto/load.js';
 import { ClusterApi, clusterHandlers } from './api-cluster.js';
+import { MEMBERS_METADATA_KEY } from './members-metadata.js';
 import { BoardApi } from './api-board.js';
 import { NodeHeartbeats } from '../nodes/node-heartbeats.js';
 import { TunnelRegistry } from '../nodes/node-tunnels.js';
@@ -400,6 +401,28 @@ describe('clusterHandlers', () => {
     const ok = await callRotate(h, 1.5);
     assert.equal(ok.err, null);
     assert.deepEqual(asked, [1500]);
+  });
+
+  test('a replicated server sends the members with an authorized answer\'s headers, and nothing to a refused caller or from a single server', async () => {
+    const { api } = await setup();
+    const sent: grpc.Metadata[] = [];
+    const call = (request: GetRequest__Output) => ({ request, getAuthContext: () => ({}), sendMetadata: (md: grpc.Metadata) => { sent.push(md); } }) as unknown as grpc.ServerUnaryCall<GetRequest__Output, ObjectResponse>;
+    const get = (handlers: ReturnType<typeof clusterHandlers>) => new Promise<grpc.ServiceError | null>((resolve) => {
+      handlers.Get(call({ kind: 'ns', namespace: '', name: 'default', consistency: '' }), (err) => resolve(err as grpc.ServiceError | null));
+    });
+    let members = ['10.0.0.2:7443', '10.0.0.1:7443', '10.0.0.3:7443'];
+    const base = { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0) };
+    const replicated = clusterHandlers(api, { ...base, authorize: () => undefined, memberAddresses: () => members });
+    assert.equal(await get(replicated), null);
+    assert.deepEqual(sent.map((md) => md.get(MEMBERS_METADATA_KEY)), [['10.0.0.2:7443,10.0.0.1:7443,10.0.0.3:7443']]);
+    members = ['10.0.0.2:7443', '10.0.0.1:7443'];
+    assert.equal(await get(replicated), null);
+    assert.deepEqual(sent[1]!.get(MEMBERS_METADATA_KEY), ['10.0.0.2:7443,10.0.0.1:7443'], 'a change is sent with the next answer');
+    const refusing = clusterHandlers(api, { ...base, authorize: () => { throw new BrambleError('FORBIDDEN', 'a node certificate'); }, memberAddresses: () => members });
+    assert.equal((await get(refusing))?.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(sent.length, 2, 'a refused caller learns nothing of the members');
+    assert.equal(await get(clusterHandlers(api, { ...base, authorize: () => undefined })), null);
+    assert.equal(sent.length, 2, 'a single server sends none');
   });
 
   test('a read is linearizable unless it asks for serializable, and any other consistency is refused', async () => {

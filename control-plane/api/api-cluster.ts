@@ -1,5 +1,6 @@
 // The Cluster service: what the CLI calls. Requests are checked here, turned into
 // store commands by api-apply.ts and proposed; objects travel as JSON text.
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../proto/util/clock.js';
 import { LIMITS } from '../../proto/limits.js';
 import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
@@ -29,6 +30,7 @@ import { checkMemberName, type ClusterMembers } from './api-members.js';
 import { encryptionError } from '../secrets/encrypting-store.js';
 import type { EncryptionStatus, SecretsEncryption } from '../secrets/secrets-encryption.js';
 import { snapshotHandler, type SnapshotSource } from './api-snapshot.js';
+import { encodeMembers, MEMBERS_METADATA_KEY } from './members-metadata.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -274,6 +276,24 @@ export interface ClusterHandlerOptions extends HandlerContext {
   snapshots?: SnapshotSource;
   /** A cluster CA rotation across every member (ca-rotation.ts); a single server has none (it rotates on its data dir). */
   rotateClusterCa?: (overlapMs: number) => Promise<RotateClusterCaResponse>;
+  /**
+   * The members' client addresses, sent with every authorized answer (MEMBERS_METADATA_KEY)
+   * so the CLI learns membership changes from the calls it makes anyway. Absent on a single
+   * server: it has no other member to tell of.
+   */
+  memberAddresses?: () => readonly string[];
+}
+
+/** Sends the members with an answer's headers, once the caller is known to be an admin. */
+function membersAnnouncer(memberAddresses: (() => readonly string[]) | undefined): (call: CallWithAuth) => void {
+  if (!memberAddresses) return () => undefined;
+  return (call) => {
+    const text = encodeMembers(memberAddresses());
+    if (text === '') return;
+    const metadata = new grpc.Metadata();
+    metadata.set(MEMBERS_METADATA_KEY, text);
+    (call as Partial<Pick<grpc.ServerUnaryCall<unknown, unknown>, 'sendMetadata'>>).sendMetadata?.(metadata);
+  };
 }
 
 /** The longest CA rotation overlap, as `--overlap` allows: ten years. */
@@ -281,7 +301,12 @@ const MAX_CA_OVERLAP_SECONDS = 3650 * 24 * 3600;
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
   const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
-  const { authorize } = opts;
+  const announce = membersAnnouncer(opts.memberAddresses);
+  // Every Cluster handler authorizes first: the members go out with its headers, to admins only.
+  const authorize = (call: CallWithAuth): void => {
+    opts.authorize(call);
+    announce(call);
+  };
   const readAt = async (consistency: string): Promise<void> => {
     if (checkConsistency(consistency) === 'linearizable') await opts.linearizableRead?.();
   };

@@ -37,6 +37,7 @@ import type { RemoveMemberRequest } from '../../proto/generated/bramble/v1/Remov
 import type { RemoveMemberResponse__Output } from '../../proto/generated/bramble/v1/RemoveMemberResponse.js';
 import { clientCredentials, findClientConfigPath, readClientConfig, serverList, type ClientConfig } from '../pki/client-config.js';
 import type { SnapshotChunk__Output } from '../../proto/generated/bramble/v1/SnapshotChunk.js';
+import { membersLearner, type ClientLog } from './cli-learn-members.js';
 
 export const DEFAULT_DEADLINE_MS = 15_000;
 /** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
@@ -103,6 +104,8 @@ export interface ConnectOptions {
   clock?: Clock;
   /** --server HOST:PORT: talk to this member only, not the config's list. */
   server?: string;
+  /** Where the connection says what it did on its own (a config that learned the members); silent without. */
+  log?: ClientLog;
 }
 
 type UnaryMethod<Req, Res> = (
@@ -187,7 +190,7 @@ export function channelOptions(server: string): grpc.ChannelOptions {
 /** Finds and reads the client config (--config, $BRAMBLE_CONFIG, ...) and opens a client from it. */
 export async function connectCluster(opts: ConnectOptions = {}): Promise<ClusterConnection> {
   const configPath = findClientConfigPath(opts.configPath, opts.env ?? process.env);
-  return openCluster(await readClientConfig(configPath), { ...opts, configPath });
+  return openCluster(await readClientConfig(configPath), { ...opts, configPath, learnMembers: true });
 }
 
 /**
@@ -207,13 +210,27 @@ interface Member {
   connected: boolean;
 }
 
+export interface OpenOptions extends ConnectOptions {
+  configPath: string;
+  /**
+   * Rewrite the config file when a server's answer names members it does not list (as
+   * `bramble cluster status` does); never with --server, which pins one member.
+   */
+  learnMembers?: boolean;
+}
+
 /** Opens a Cluster client from a client config; nothing is sent until the first call. */
-export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPath: string }): ClusterConnection {
+export function openCluster(cfg: ClientConfig, opts: OpenOptions): ClusterConnection {
   const configPath = opts.configPath;
   const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const clock = opts.clock ?? realClock;
   const { Cluster } = loadProto().bramble.v1;
   const addresses = opts.server !== undefined ? [opts.server] : serverList(cfg);
+  const learner = opts.learnMembers === true && opts.server === undefined ? membersLearner(cfg, configPath, addresses, opts.log) : undefined;
+  /** Learns from the headers of a call; a stream's is not awaited (the write keeps the process alive). */
+  const listen = (call: { on(event: 'metadata', fn: (md: grpc.Metadata) => void): unknown }): void => {
+    if (learner) call.on('metadata', (md) => { void learner(md); });
+  };
   const members = new Map<string, Member>();
   const member = (address: string): Member => {
     let m = members.get(address);
@@ -225,12 +242,18 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
 
   function callOne<Req, Res>(m: Member, method: (c: ClusterClient) => UnaryMethod<Req, Res>, request: Req, callDeadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method(m.client).call(m.client, request, new grpc.Metadata(), { deadline: clock.now() + callDeadlineMs }, (err, res) => {
+      let headers: grpc.Metadata | undefined;
+      const call = method(m.client).call(m.client, request, new grpc.Metadata(), { deadline: clock.now() + callDeadlineMs }, (err, res) => {
         if (m.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) m.connected = true;
-        if (err) reject(err);
-        else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
-        else resolve(res);
+        // Awaited: the command may end (and the process exit) right after this answer.
+        const learned = learner && headers ? learner(headers) : Promise.resolve();
+        void learned.then(() => {
+          if (err) reject(err);
+          else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
+          else resolve(res);
+        });
       });
+      if (learner) call.on('metadata', (md: grpc.Metadata) => { headers = md; });
     });
   }
 
@@ -269,6 +292,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
 
   /** A server stream as an async iterable that ends quietly once cancelled; other failures are mapped. */
   function readable<T, U>(stream: grpc.ClientReadableStream<T>, pick: (item: T) => U): AsyncGenerator<U> & { cancel(): void } {
+    listen(stream);
     let cancelled = false;
     async function* items(): AsyncGenerator<U> {
       try {
@@ -307,6 +331,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
         else if (res === undefined) reject(new BrambleError('INTERNAL', 'the server sent an empty answer'));
         else resolve(res);
       });
+      listen(call);
       const pump = async (): Promise<void> => {
         for await (const chunk of chunks) {
           if (settled) return;
@@ -331,6 +356,7 @@ export function openCluster(cfg: ClientConfig, opts: ConnectOptions & { configPa
 
   function exec(): ExecStream {
     const call = client().Exec(new grpc.Metadata());
+    listen(call);
     let cancelled = false;
     let ended = false;
     // A failed stream rejects the responses; the send side must not throw unhandled as well.

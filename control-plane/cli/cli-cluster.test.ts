@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
-import { learnedServers, printClusterStatus } from './cli-cluster.js';
+import { printClusterStatus, statusAddresses } from './cli-cluster.js';
+import { learnedServers as learnedFrom } from './cli-learn-members.js';
 
 const NOW = Date.parse('2026-12-02T10:00:00Z');
 const STATUS: ClusterStatusResponse__Output = {
@@ -35,6 +36,9 @@ describe('bramble cluster status', () => {
 
   test('the members\' addresses replace the config\'s others, its own server first, and nothing changes when they match', () => {
     const members = STATUS.members;
+    const learnedServers = (cfg: { server: string; servers?: string[] }, m: readonly { address: string; role: string }[]) => learnedFrom(cfg, statusAddresses(m));
+    // The same members in another order: nothing to write.
+    assert.equal(learnedServers({ server: '10.0.0.1:7443', servers: ['10.0.0.1:7443', '10.0.0.3:7443', '10.0.0.2:7443'] }, members), undefined);
     assert.deepEqual(learnedServers({ server: '10.0.0.1:7443' }, members), ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
     assert.deepEqual(learnedServers({ server: '10.0.0.1:7443', servers: ['10.0.0.1:7443', '10.0.0.9:7443'] }, members), ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443']);
     assert.equal(learnedServers({ server: '10.0.0.1:7443', servers: ['10.0.0.1:7443', '10.0.0.2:7443', '10.0.0.3:7443'] }, members), undefined);

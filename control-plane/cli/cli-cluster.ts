@@ -5,8 +5,9 @@
 import { stringify as toYaml } from 'yaml';
 import type { ClusterStatusResponse__Output } from '../../proto/generated/bramble/v1/ClusterStatusResponse.js';
 import type { MemberState__Output } from '../../proto/generated/bramble/v1/MemberState.js';
-import { findClientConfigPath, readClientConfig, serverList, writeClientConfig, type ClientConfig } from '../pki/client-config.js';
+import { findClientConfigPath } from '../pki/client-config.js';
 import { withCluster } from './cli-client.js';
+import { learnedNotice, writeLearnedServers } from './cli-learn-members.js';
 import type { CommandContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { humanDuration, renderTable, type Printed } from './cli-print.js';
@@ -44,32 +45,21 @@ export function printClusterStatus(res: ClusterStatusResponse__Output, output: C
   return { stdout: renderTable(rows), stderr };
 }
 
-/**
- * The config's server list once it names every member the cluster reports and no other, or
- * undefined when it already does. The config's own server stays first whatever the members
- * advertise: it is how this machine reaches the cluster (a name, a tunnel), which an advertised
- * address need not be.
- */
-export function learnedServers(cfg: Pick<ClientConfig, 'server' | 'servers'>, members: readonly { address: string; role: string }[]): string[] | undefined {
-  // A single server reports the address it listens on (often loopback): nothing to learn from it.
-  if (members.some((m) => m.role === 'standalone')) return undefined;
-  const addresses = [...new Set(members.map((m) => m.address).filter((a) => a !== ''))];
-  if (addresses.length === 0) return undefined;
-  const next = [cfg.server, ...addresses.filter((a) => a !== cfg.server)];
-  return serverList(cfg).join(',') === next.join(',') ? undefined : next;
+/** The addresses to learn from a status, or none from a single server: it reports the address it listens on (often loopback). */
+export function statusAddresses(members: readonly { address: string; role: string }[]): string[] {
+  return members.some((m) => m.role === 'standalone') ? [] : members.map((m) => m.address);
 }
 
 /** Writes the members into the client config the CLI used, so a copied admin.conf follows membership changes. */
 async function learnMembers(ctx: CommandContext, res: ClusterStatusResponse__Output): Promise<void> {
   // --server pins one member for this call: its answer says nothing about the config's list.
   if (ctx.connect.server !== undefined) return;
+  const addresses = statusAddresses(res.members);
+  if (addresses.length === 0) return;
   try {
     const file = findClientConfigPath(ctx.connect.configPath, ctx.connect.env ?? ctx.io.env);
-    const cfg = await readClientConfig(file);
-    const servers = learnedServers(cfg, res.members);
-    if (servers === undefined) return;
-    await writeClientConfig(file, { ...cfg, servers });
-    ctx.io.stderr.write(`${file} now lists the members' addresses: ${servers.join(', ')}\n`);
+    const servers = await writeLearnedServers(file, addresses);
+    if (servers !== undefined) ctx.io.stderr.write(learnedNotice(file, servers));
   } catch (e) {
     ctx.io.stderr.write(`the client config could not be updated with the members' addresses: ${e instanceof Error ? e.message : String(e)}\n`);
   }

@@ -4,6 +4,7 @@
 // is in process-exit.ts.
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS, isCommandGroup, type CommandEntry, type CommandSpec, type OptionSpec } from './cli-commands.js';
+import { stderrClientLog } from './cli-learn-members.js';
 import { processIo, type CliIo, type RawOptions } from './cli-context.js';
 import { EXIT_USAGE, reportError, UsageError } from './cli-errors.js';
 import { clientVersion } from './cli-version.js';
@@ -61,7 +62,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: CliIo, outcome: Outc
     const server = typeof opts.server === 'string' && !spec.daemon ? opts.server : undefined;
     try {
       if (server !== undefined) checkServerAddress(server);
-      outcome.code = await spec.action({ io, connect: { configPath: config, env: io.env, ...(server !== undefined ? { server } : {}) } }, cmd.processedArgs as unknown[], opts);
+      outcome.code = await spec.action({ io, connect: { configPath: config, env: io.env, log: stderrClientLog(io), ...(server !== undefined ? { server } : {}) } }, cmd.processedArgs as unknown[], opts);
     } catch (e) {
       outcome.code = reportError(e, io.stderr);
     }

@@ -13,6 +13,8 @@ import { fromServiceError } from '../../proto/util/errors.js';
 import { loadProto, type ClusterClient } from '../../proto/load.js';
 import type { KObject } from '../../proto/model.js';
 import { clientCredentials, readClientConfig } from '../pki/client-config.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startServerProcess, type ServerProcess } from '../../test/support/server-process.js';
 import { startServer, type RunningServer } from '../server.js';
 import { openLevelStore } from '../store/store-level.js';
 import { keyFilePath, parseKeyFile } from './encryption-keys.js';
@@ -165,6 +167,56 @@ describe('secrets at rest (real server, real LevelDB)', () => {
     } finally {
       await raw.close();
     }
+  });
+
+  test('--cluster-init on a store written before encryption drops its history too: a joining member never receives the Secret in clear, and a watch from before relists', async () => {
+    const dataDir = path.join(dir, 'legacy-cluster');
+    const legacy = await openLevelStore({ dataDir });
+    const plain: KObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'old', namespace: 'default', uid: 'u1' }, data: { v: b64(PASSWORD) } };
+    await legacy.propose({ ops: [{ type: 'put', object: plain }] });
+    await legacy.close();
+    const env = { ...process.env, BRAMBLE_LOG_LEVEL: 'info' };
+    const first = await startServerProcess({ dataDir, env, extraArgs: ['--cluster-init', '--node-name', 'cp1'] });
+    let second: ServerProcess | undefined;
+    const clients: ClusterClient[] = [];
+    try {
+      assert.match(first.output(), /dropped the watch history that held those Secrets in clear/);
+      second = await startServerProcess({ env, extraArgs: ['--join', `127.0.0.1:${first.grpcPort}`, '--token-file', path.join(dataDir, 'token'), '--node-name', 'cp2'] });
+      const cfg = await readClientConfig(first.configPath);
+      const Cluster = loadProto().bramble.v1.Cluster;
+      const [leader, follower] = [first, second].map((s) => {
+        const c = new Cluster(`127.0.0.1:${s.grpcPort}`, clientCredentials(cfg));
+        clients.push(c);
+        return c;
+      }) as [ClusterClient, ClusterClient];
+      // The joiner has the Secret (from the leader's snapshot or log) and reads it in clear with the shared key.
+      const deadline = Date.now() + 30_000;
+      let got: KObject | undefined;
+      while (!got) {
+        got = await call(follower, follower.get, { kind: 'secret', namespace: 'default', name: 'old', consistency: 'serializable' })
+          .then((r) => JSON.parse(r.object) as KObject, () => undefined);
+        if (!got && Date.now() > deadline) assert.fail(`cp2 never served the Secret:\n${second.output().slice(-2000)}`);
+        if (!got) await delay(100);
+      }
+      assert.deepEqual(secretData(got), { v: PASSWORD });
+      const encryptedAt = Number(got.metadata.resourceVersion);
+      for (const [name, client] of [['cp1', leader], ['cp2', follower]] as const) {
+        const stream = client.watch({ kind: 'secrets', namespace: 'default', fromRevision: encryptedAt - 1 });
+        const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
+          stream.on('data', (e: unknown) => reject(new Error(`${name} replayed history from before the encryption: ${JSON.stringify(e).slice(0, 200)}`)));
+          stream.on('error', resolve);
+        });
+        assert.equal(fromServiceError(err).code, 'STORE_REVISION_TOO_OLD', `${name}: ${err.message}`);
+      }
+    } finally {
+      for (const c of clients) c.close();
+      await second?.stop();
+      await first.stop();
+    }
+    // Nothing the joiner ever wrote holds the value, in clear or base64: no snapshot or log entry carried it.
+    assert.deepEqual(await filesContaining(second!.dataDir, PASSWORD), []);
+    assert.deepEqual(await filesContaining(second!.dataDir, b64(PASSWORD)), []);
+    await second!.close();
   });
 
   test('a ciphertext changed on disk is a STORE_FAILED error naming the Secret and key id; the Secret still lists and deletes', async () => {
