@@ -2,9 +2,10 @@
 // loopback, as one replicated control plane, with no restart: a member that is
 // down stops the rotation (named) before anything uses the new CA; once all are
 // up, a rotation through a follower reaches every member, the cluster keeps
-// replicating through the overlap, and when the overlap ends every member serves
-// from the new CA, elects a new leader when the old one dies, and takes a write
-// through a follower.
+// replicating through the overlap, an agent (its join and renewal code run in
+// this process) renews onto the new CA from the heartbeat's bundle, and when the
+// overlap ends every member serves from the new CA, elects a new leader when the
+// old one dies, and takes a write through a follower.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -14,6 +15,15 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readClientConfig } from './pki/client-config.js';
+import { loadProto } from '../proto/load.js';
+import type { NodeClient } from '../proto/generated/bramble/v1/Node.js';
+import { realClock } from '../proto/util/clock.js';
+import { silentLogger } from '../proto/util/log.js';
+import { agentChannelOptions, ensureJoined } from '../agent/agent-join.js';
+import { nodeChannelCredentials, type NodeCredentials } from '../agent/join-tls.js';
+import { NodeConnection } from '../agent/node-connection.js';
+import { caBundleSha256, nodeCertRenewable } from '../agent/node-cert-renewal.js';
+import { ServerList } from '../agent/server-list.js';
 import { explain, runBramble, startServerProcess, type ServerProcess } from '../test/support/server-process.js';
 
 interface MemberRow { name: string; role: string; address: string }
@@ -28,6 +38,14 @@ function servingIssuer(port: number): Promise<string> {
     });
     s.once('error', reject);
   });
+}
+
+function heartbeat(client: NodeClient, nodeName: string): Promise<string> {
+  return new Promise((resolve, reject) => client.Heartbeat(
+    { nodeName, pods: [], portConflicts: [], addresses: [], labels: {} },
+    { deadline: Date.now() + 5000 },
+    (err, r) => (err || !r ? reject(err) : resolve(r.caBundleSha256)),
+  ));
 }
 
 const cnOf = (pem: string): string => /CN=([^\n,]+)/.exec(new X509Certificate(pem).subject)![1]!;
@@ -76,6 +94,10 @@ describe('cluster CA rotation on a running replicated control plane', () => {
   };
   const file = (name: string, rel: string) => fs.readFile(path.join(servers.get(name)!.dataDir, rel), 'utf8');
   let oldCa: string;
+  // An agent's node identity, joined before the rotation (the agent's own join and renewal code, in process).
+  const agentDir = () => path.join(dir, 'agent');
+  let agentCreds: NodeCredentials;
+  const Node = loadProto().bramble.v1.Node;
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-ca-rotation-int-'));
@@ -89,6 +111,9 @@ describe('cluster CA rotation on a running replicated control plane', () => {
     }
     await healthy('cp1', 3);
     oldCa = await file('cp1', 'tls/ca.crt');
+    agentCreds = (await ensureJoined({
+      server: `127.0.0.1:${first.grpcPort}`, token: (await file('cp1', 'token')).trim(), nodeName: 'pi-ca', dataDir: agentDir(), logger: silentLogger(),
+    })).credentials;
   });
   after(async () => {
     await Promise.all([...servers.values()].map((s) => s.close()));
@@ -116,13 +141,14 @@ describe('cluster CA rotation on a running replicated control plane', () => {
     const leader = (await status('cp1')).leader;
     const follower = names.find((n) => n !== leader)!;
     const tokenBefore = await file('cp1', 'token');
-    // 0.0003 days: an overlap of 26 s.
-    const r = await bramble(follower, 'certificate', 'rotate-ca', '--data-dir', servers.get(follower)!.dataDir, '--overlap', '0.0003');
+    // 0.0006 days: an overlap of 52 s, room for the checks below on a loaded machine; then the test waits it out.
+    const r = await bramble(follower, 'certificate', 'rotate-ca', '--data-dir', servers.get(follower)!.dataDir, '--overlap', '0.0006');
     assert.equal(r.code, 0, explain(r));
     assert.match(r.stdout, /Rotated the cluster CA on every member \((cp\d, ){2}cp\d\), without a restart/);
     const newCa = await file(follower, 'tls/ca.crt');
     assert.notEqual(newCa, oldCa);
     assert.match(r.stdout, new RegExp(`new CA sha256 ${hashOf(newCa)}; the previous one \\(sha256 ${hashOf(oldCa)}\\)`));
+    const previousUntil = Date.parse(/still serves until (\S+)\./.exec(r.stdout)![1]!);
 
     for (const name of names) {
       assert.equal(await file(name, 'tls/ca.crt'), newCa, `${name} signs with the new CA`);
@@ -141,6 +167,27 @@ describe('cluster CA rotation on a running replicated control plane', () => {
     await healthy('cp2', 3);
     await writeThrough(follower, 'during-overlap', 'one', names);
 
+    // The agent that trusts only the previous CA still reaches the leader, hears of the bundle, and renews onto the new CA.
+    const leaderAddress = `127.0.0.1:${servers.get(leader)!.grpcPort}`;
+    const old = agentCreds;
+    const oldClient = new Node(leaderAddress, nodeChannelCredentials(old), agentChannelOptions(leaderAddress));
+    const connection = new NodeConnection({
+      servers: new ServerList([leaderAddress]), clock: realClock, logger: silentLogger(),
+      dial: (a) => new Node(a, nodeChannelCredentials(agentCreds), agentChannelOptions(a)),
+    });
+    try {
+      const bundleHash = await heartbeat(oldClient, 'pi-ca');
+      assert.equal(bundleHash, caBundleSha256(newCa + oldCa), 'the heartbeat names the bundle of both');
+      assert.notEqual(bundleHash, caBundleSha256(old.caPem));
+      await nodeCertRenewable({ nodeName: 'pi-ca', dataDir: agentDir(), connection, clock: realClock, current: () => agentCreds, install: (n) => { agentCreds = n; } }).renew();
+      assert.ok(new X509Certificate(agentCreds.certPem).verify(new X509Certificate(newCa).publicKey), 'the node certificate is from the new CA');
+      assert.equal(caBundleSha256(agentCreds.caPem), bundleHash, 'the agent holds the bundle');
+      assert.ok(Date.now() < previousUntil, 'the checks above ran inside the overlap');
+    } finally {
+      oldClient.close();
+      connection.close();
+    }
+
     for (const name of names) {
       await eventually(`${name} serving from the new CA once the overlap ends`, async () => ((await servingIssuer(servers.get(name)!.grpcPort)) === cnOf(newCa) ? true : undefined), 60_000);
       const token = await eventually(`${name}'s token file naming the new CA`, async () => {
@@ -154,6 +201,16 @@ describe('cluster CA rotation on a running replicated control plane', () => {
       await eventually(`${name}'s admin.conf trusting the new CA alone`, async () => ((await readClientConfig(servers.get(name)!.configPath)).ca === newCa ? true : undefined));
     }
     assert.deepEqual(names.map((n) => servers.get(n)!.pid), pids, 'no member was restarted');
+
+    // After the overlap the renewed agent still gets in, and is told the new CA alone.
+    const leaderNow = (await healthy('cp1', 3)).leader;
+    const at = `127.0.0.1:${servers.get(leaderNow)!.grpcPort}`;
+    const renewedClient = new Node(at, nodeChannelCredentials(agentCreds), agentChannelOptions(at));
+    try {
+      assert.equal(await heartbeat(renewedClient, 'pi-ca'), caBundleSha256(newCa));
+    } finally {
+      renewedClient.close();
+    }
 
     const after = await healthy('cp1', 3);
     const follower2 = names.find((n) => n !== after.leader)!;
