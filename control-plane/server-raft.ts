@@ -233,6 +233,14 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
         logger: logger.child({ component: 'members-api' }), members, verifyToken: opts.verifyToken, authorizeReplica: requireReplica,
         ...(opts.joinLimiter ? { joinLimiter: opts.joinLimiter } : {}), peerAddress: (call) => peerAddress(call.getPeer()),
         adoptEncryptionKeys: () => adoptKeys,
+        // A joiner gets the CA that signs now, not the previous one the members still serve with
+        // and trust until the overlap ends: it could not reach them, nor would old agents reach it.
+        refuseJoin: () => {
+          const until = pki.rotationUntil();
+          if (until !== undefined) {
+            throw new BrambleError('FAILED_PRECONDITION', `a cluster CA rotation is under way until ${new Date(until).toISOString()}: a server can join once it ends`);
+          }
+        },
         setClusterCa: (step, rotation) => {
           if (!takeCa) throw new BrambleError('UNAVAILABLE', 'this member is still starting: it cannot take a CA rotation yet');
           return takeCa(step, rotation);

@@ -29,7 +29,7 @@ class FakeMembers implements MemberService {
 
 type CaTake = (step: 'stage' | 'adopt' | 'abort', rotation: { caPem: string; caKeyPem: string; previousUntil: string }) => Promise<string>;
 
-function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: string) => Promise<string>; takeCa?: CaTake } = {}) {
+function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: string) => Promise<string>; takeCa?: CaTake; refuseJoin?: () => void } = {}) {
   const members = new FakeMembers();
   const failures: string[] = [];
   const handlers = membersHandlers({
@@ -43,6 +43,7 @@ function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: s
     peerAddress: () => '10.0.0.9',
     adoptEncryptionKeys: () => opts.adopt,
     ...(opts.takeCa ? { setClusterCa: opts.takeCa } : {}),
+    ...(opts.refuseJoin ? { refuseJoin: opts.refuseJoin } : {}),
   });
   return { members, failures, handlers };
 }
@@ -126,6 +127,15 @@ describe('the Members service', () => {
     assert.deepEqual([ok.err, ok.value?.activeKeyId, taken], [null, 'aesgcm-new', ['{"version":1}']]);
     const starting = await unaryCall(setup({ replica: true }).handlers.SetEncryptionKeys, { keyFile: '{}' });
     assert.equal(code(starting.err), 'UNAVAILABLE');
+  });
+
+  test('a join with a good token is refused while no server may join (a CA rotation\'s overlap), and not counted as a wrong token', async () => {
+    const { members, failures, handlers } = setup({ refuseJoin: () => { throw new BrambleError('FAILED_PRECONDITION', 'a cluster CA rotation is under way until 2027-01-01T00:00:00.000Z: a server can join once it ends'); } });
+    const r = await unaryCall(handlers.JoinMember, { token: 't', name: 'cp4', address: '10.0.0.4:7443' });
+    assert.equal(code(r.err), 'FAILED_PRECONDITION');
+    assert.match(r.err!.details, /can join once it ends/);
+    assert.deepEqual(members.joins, []);
+    assert.deepEqual(failures, []);
   });
 
   test('a CA rotation step is taken from replicas only, with a known step, within its bounds, and only once the member can', async () => {

@@ -59,6 +59,8 @@ export interface MembersHandlerOptions extends HandlerContext {
   peerAddress: (call: { getPeer(): string }) => string;
   /** Takes a rotating member's encryption key file (SecretsEncryption.adoptKeyFile); unset until the store is open. */
   adoptEncryptionKeys?: () => ((keyFile: string) => Promise<string>) | undefined;
+  /** Throws when no server may join now (a CA rotation's overlap); called once the token is known good. */
+  refuseJoin?: () => void;
   /** Takes one step of a cluster CA rotation a member runs (ca-rotation.ts); answers the signing CA's hash. */
   setClusterCa?: (step: 'stage' | 'adopt' | 'abort', rotation: { caPem: string; caKeyPem: string; previousUntil: string }) => Promise<string>;
 }
@@ -149,6 +151,7 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
         opts.logger.warn({ source, member: name, errorCode: (e as BrambleError).code }, 'member join refused: wrong token');
         throw e;
       }
+      opts.refuseJoin?.();
       const res = await opts.members.join(name, address, req.token);
       // Never log the answer: it carries the CA key and the encryption keys.
       opts.logger.info({ member: name, address, source }, 'member joined as a learner');

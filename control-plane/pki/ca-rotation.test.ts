@@ -141,6 +141,29 @@ describe('cluster CA rotation across members', () => {
     }
   });
 
+  test('two rotations at once from two members: the second is refused at its first step and nothing signs with either CA', async (t) => {
+    const clock = new FakeClock();
+    const members = await cluster(t, clock);
+    const oldCa = members[0]!.pki.signingCaPem;
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-ca-other-'));
+    t.after(() => fs.rm(root, { recursive: true, force: true }));
+    const first = (await ensureClusterPki(root, { clock })).signingCaPem;
+    // cp1's rotation has staged its CA on cp3 (and not yet adopted it) when cp2 starts another.
+    members[2]!.pki.stageCa(first);
+    await assert.rejects(
+      rotateCaOnEveryMember(deps(members, members[1]!, clock, peersOf(members, 'cp2', new Set(), [])), { overlapMs: DAY }),
+      (e: unknown) => isBrambleError(e, 'FAILED_PRECONDITION') && /cp3 \(127\.0\.0\.1:cp3\): another cluster CA rotation is being run/.test(e.message),
+    );
+    for (const m of members) assert.equal(m.pki.signingCaPem, oldCa);
+    assert.equal(members[0]!.pki.tlsTrustPem(), oldCa, 'cp2\'s stage on cp1 was withdrawn');
+    assert.equal(members[2]!.pki.tlsTrustPem(), oldCa + first, 'cp1\'s stage on cp3 is left to cp1');
+    // A stage whose rotation never came back expires: another rotation may replace it.
+    await clock.advance(5 * 60_000);
+    await rotateCaOnEveryMember(deps(members, members[1]!, clock, peersOf(members, 'cp2', new Set(), [])), { overlapMs: DAY });
+    for (const m of members) assert.equal(m.pki.signingCaPem, members[1]!.pki.signingCaPem);
+    assert.notEqual(members[1]!.pki.signingCaPem, first);
+  });
+
   test('a member whose address is unknown is refused before anything is made', async (t) => {
     const clock = new FakeClock();
     const members = await cluster(t, clock, 2);

@@ -135,6 +135,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   let ca = await ensureCa(files, clock, leafValidityMs);
   let previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
   let staged: string | undefined;
+  let stagedAt = 0;
   // During a rotation's overlap the serving certificate still comes from the previous CA,
   // which every agent and admin already trusts; everything else is signed by the new one.
   const inOverlap = (): boolean => previous !== undefined && clock.now() < previous.until;
@@ -162,7 +163,13 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
     stageCa: (caPem) => {
       if (caPem === ca.certPem || caPem === staged) return;
       new NodeX509(caPem); // throws on a PEM that is not a certificate, before anything trusts it
+      // Two rotations run at once from two members would each adopt their own CA on some members:
+      // the second is refused while the first's stage is fresh (an abort that never came expires).
+      if (staged !== undefined && clock.now() - stagedAt < STAGE_TTL_MS) {
+        throw new BrambleError('FAILED_PRECONDITION', `another cluster CA rotation is being run (its new CA was staged here ${Math.round((clock.now() - stagedAt) / 1000)} s ago): try again once it has finished`);
+      }
       staged = caPem;
+      stagedAt = clock.now();
       trustChanged();
     },
     unstageCa: (caPem) => {
@@ -297,6 +304,9 @@ export async function installClusterCa(dataDir: string, caPem: string, caKeyPem:
   await writeFileAtomic(caKey, caKeyPem, 0o600);
   await writeFileAtomic(caCrt, caPem, 0o644);
 }
+
+/** A CA staged by a rotation that never adopted nor aborted it blocks another rotation this long. */
+const STAGE_TTL_MS = 5 * 60_000;
 
 const ROTATION_FILE = 'ca-rotation.json';
 const PREVIOUS_CRT = 'ca-previous.crt';
