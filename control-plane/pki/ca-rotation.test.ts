@@ -205,6 +205,19 @@ describe('a member taking up a CA', () => {
     await assert.rejects(fs.readFile(path.join(fresh, 'tls', 'ca-rotation.json')), /ENOENT/);
   });
 
+  test('the same rotation adopted twice at once is written once: the previous CA on disk is the old one', async (t) => {
+    const clock = new FakeClock();
+    const [a, b] = await cluster(t, clock, 2);
+    const oldCa = b!.pki.signingCaPem;
+    const log: string[] = [];
+    await rotateCaOnEveryMember(deps([a!, b!], a!, clock, peersOf([a!], 'cp1', new Set(), log)), { overlapMs: DAY });
+    const rotation = await readCaRotation(a!.dir);
+    assert.deepEqual(await Promise.all([b!.pki.adoptCa(rotation), b!.pki.adoptCa(rotation)]), [true, false]);
+    assert.equal(await fs.readFile(path.join(b!.dir, 'tls', 'ca-previous.crt'), 'utf8'), oldCa);
+    assert.equal(await fs.readFile(path.join(b!.dir, 'tls', 'ca-previous.key'), 'utf8'), await fs.readFile(path.join(a!.dir, 'tls', 'ca-previous.key'), 'utf8'));
+    assert.equal(b!.pki.caPem, rotation.caPem + oldCa);
+  });
+
   test('a staged CA must be a certificate, and is not given to agents', async (t) => {
     const clock = new FakeClock();
     const [a] = await cluster(t, clock, 1);

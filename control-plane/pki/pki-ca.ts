@@ -147,6 +147,12 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   let server = await ensureServingCert(files, servedFrom, sans, clock);
   const serving = new MutableCertificateProvider(tlsTrust(), { certPem: server.certPem + servedFrom.certPem, keyPem: server.keyPem });
   let trusted = tlsTrust();
+  let caChanges: Promise<unknown> = Promise.resolve();
+  const oneCaChange = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = caChanges.then(fn);
+    caChanges = run.catch(() => undefined);
+    return run;
+  };
   const trustListeners: ((trustPem: string) => void)[] = [];
   const trustChanged = (): void => {
     trusted = tlsTrust();
@@ -177,7 +183,8 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       staged = undefined;
       trustChanged();
     },
-    adoptCa: async (rotation) => {
+    // One change of CA at a time: a second adoption racing the first would read the new key as the current one.
+    adoptCa: (rotation) => oneCaChange(async () => {
       if (rotation.caPem === ca.certPem) {
         if (staged !== undefined) { staged = undefined; trustChanged(); }
         return false;
@@ -199,8 +206,8 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       staged = undefined;
       trustChanged();
       return true;
-    },
-    reloadCa: async () => {
+    }),
+    reloadCa: () => oneCaChange(async () => {
       const onDisk = await ensureCa(files, clock, leafValidityMs);
       if (onDisk.certPem === ca.certPem) return false;
       const rotation = await loadPreviousCa(tlsDir, leafValidityMs);
@@ -208,7 +215,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       previous = rotation;
       trustChanged();
       return true;
-    },
+    }),
     onTrustChange: (listener) => {
       trustListeners.push(listener);
     },
