@@ -42,8 +42,8 @@ export class ServerCa {
   constructor(private readonly opts: ServerCaOptions) {
     const { pki, logger, member } = opts;
     member?.acceptClusterCa(async (step, rotation) => {
-      if (step === 'stage') pki.stageCa(rotation.caPem);
-      else if (step === 'abort') pki.unstageCa(rotation.caPem);
+      if (step === 'stage') await pki.stageCa(rotation.caPem);
+      else if (step === 'abort') await pki.unstageCa(rotation.caPem);
       else if (await pki.adoptCa(rotation)) {
         logger.info({ caHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil }, 'took up the cluster CA rotation: signing with the new CA, trusting the previous one until the overlap ends');
         await this.changed();

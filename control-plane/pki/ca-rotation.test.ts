@@ -37,8 +37,8 @@ function peersOf(members: Member[], self: string, down: Set<string>, log: string
       const m = members.find((x) => address === `127.0.0.1:${x.name}`)!;
       if (down.has(m.name) && downFor.has(step)) throw new Error('connection refused');
       log.push(`${step} ${m.name}`);
-      if (step === 'stage') m.pki.stageCa(rotation.caPem);
-      else if (step === 'abort') m.pki.unstageCa(rotation.caPem);
+      if (step === 'stage') await m.pki.stageCa(rotation.caPem);
+      else if (step === 'abort') await m.pki.unstageCa(rotation.caPem);
       else await m.pki.adoptCa(rotation);
     },
   };
@@ -110,6 +110,7 @@ describe('cluster CA rotation across members', () => {
     for (const m of members) {
       assert.equal(m.pki.signingCaPem, oldCa);
       assert.equal(m.pki.tlsTrustPem(), oldCa, `${m.name} trusts the old CA alone again`);
+      await assert.rejects(fs.readFile(path.join(m.dir, 'tls', 'ca-staged.crt')), /ENOENT/, `${m.name} keeps no staged CA`);
       assert.equal(m.pki.rotationUntil(), undefined);
       await assert.rejects(fs.readFile(path.join(m.dir, 'tls', 'ca-rotation.json')), /ENOENT/);
     }
@@ -128,6 +129,11 @@ describe('cluster CA rotation across members', () => {
     assert.equal(members[1]!.pki.signingCaPem, newCa);
     assert.notEqual(members[2]!.pki.signingCaPem, newCa);
     assert.ok(members[2]!.pki.tlsTrustPem().includes(newCa), 'cp3 still trusts the new CA: the replica certificates from it are accepted');
+    // cp3 restarts meanwhile: the staged CA is kept in tls/, so it still accepts the members that took it.
+    const cp3 = members[2]!;
+    cp3.pki = await ensureClusterPki(cp3.dir, { clock });
+    assert.equal(cp3.pki.tlsTrustPem(), members[1]!.pki.caPem.slice(newCa.length) + newCa, 'the old CA and the staged one');
+    assert.equal(cp3.pki.caPem, members[1]!.pki.caPem.slice(newCa.length), 'agents are still told of the old CA alone');
 
     await clock.advance(DAY);
     down.clear();
@@ -138,6 +144,7 @@ describe('cluster CA rotation across members', () => {
     for (const m of members) {
       assert.equal(m.pki.signingCaPem, newCa);
       assert.equal(m.pki.rotationUntil(), clock.now() - DAY + 7 * DAY);
+      await assert.rejects(fs.readFile(path.join(m.dir, 'tls', 'ca-staged.crt')), /ENOENT/, `${m.name} keeps no staged CA once it adopted it`);
     }
   });
 
@@ -149,7 +156,7 @@ describe('cluster CA rotation across members', () => {
     t.after(() => fs.rm(root, { recursive: true, force: true }));
     const first = (await ensureClusterPki(root, { clock })).signingCaPem;
     // cp1's rotation has staged its CA on cp3 (and not yet adopted it) when cp2 starts another.
-    members[2]!.pki.stageCa(first);
+    await members[2]!.pki.stageCa(first);
     await assert.rejects(
       rotateCaOnEveryMember(deps(members, members[1]!, clock, peersOf(members, 'cp2', new Set(), [])), { overlapMs: DAY }),
       (e: unknown) => isBrambleError(e, 'FAILED_PRECONDITION') && /cp3 \(127\.0\.0\.1:cp3\): another cluster CA rotation is being run/.test(e.message),
@@ -222,16 +229,19 @@ describe('a member taking up a CA', () => {
     const clock = new FakeClock();
     const [a] = await cluster(t, clock, 1);
     const ca = a!.pki.caPem;
-    assert.throws(() => a!.pki.stageCa('not a certificate'));
+    await assert.rejects(a!.pki.stageCa('not a certificate'));
     assert.equal(a!.pki.tlsTrustPem(), ca);
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-ca-other-'));
     t.after(() => fs.rm(root, { recursive: true, force: true }));
     const other = (await ensureClusterPki(root, { clock })).signingCaPem;
-    a!.pki.stageCa(other);
+    await a!.pki.stageCa(other);
     assert.equal(a!.pki.tlsTrustPem(), ca + other);
     assert.equal(a!.pki.caPem, ca, 'the heartbeat\'s bundle is unchanged: agents do not renew for a staged CA');
-    a!.pki.unstageCa(other);
+    assert.equal(await fs.readFile(path.join(a!.dir, 'tls', 'ca-staged.crt'), 'utf8'), other);
+    await a!.pki.unstageCa(other);
     assert.equal(a!.pki.tlsTrustPem(), ca);
+    await assert.rejects(fs.readFile(path.join(a!.dir, 'tls', 'ca-staged.crt')), /ENOENT/);
+    assert.equal((await ensureClusterPki(a!.dir, { clock })).tlsTrustPem(), ca, 'a restart after the abort trusts the old CA alone');
   });
 
   test('a single server rotated on disk by the CLI takes the rotation up while running', async (t) => {

@@ -65,11 +65,11 @@ export async function rotateCaOnEveryMember(deps: CaRotationDeps, opts: { overla
   const rotationLog = { newHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil, members: others.map((p) => p.name) };
 
   // Step 1: every member trusts the new CA. Nothing is signed with it yet.
-  pki.stageCa(rotation.caPem);
+  await pki.stageCa(rotation.caPem);
   const staged = await Promise.allSettled(others.map((p) => peers.send(p.address, 'stage', rotation)));
   const unreachable = failures(others, staged);
   if (unreachable.length > 0) {
-    pki.unstageCa(rotation.caPem);
+    await pki.unstageCa(rotation.caPem);
     // Best effort: a member that missed the abort trusts a CA nobody signs with, until its restart.
     await Promise.allSettled(others.filter((_, i) => staged[i]!.status === 'fulfilled').map((p) => peers.send(p.address, 'abort', rotation)));
     logger.warn({ ...rotationLog, unreachable: unreachable.map((u) => u.name) }, 'cluster CA rotation stopped: a member could not be reached, nothing uses the new CA');

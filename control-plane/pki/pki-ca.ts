@@ -56,10 +56,12 @@ export interface ClusterPki {
    * Trusts `caPem` too in TLS handshakes (server and replica channels), ahead of
    * adopting it: every member trusts a new CA before any member signs with it. Agents
    * are not told (caPem is unchanged), so a rotation that stops here costs them nothing.
+   * Kept in tls/ca-staged.crt (a certificate, no key) so that a member restarting before
+   * the rotation's second step still accepts the members that took it.
    */
-  stageCa(caPem: string): void;
+  stageCa(caPem: string): Promise<void>;
   /** Drops a CA staged by stageCa (a rotation that stopped). */
-  unstageCa(caPem: string): void;
+  unstageCa(caPem: string): Promise<void>;
   /**
    * Takes up a CA rotation decided by a member: the current CA becomes the previous one,
    * trusted and serving until `previousUntil`, and the new CA signs from now on. Written
@@ -134,7 +136,9 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   // Mutable: a CA rotation decided by another member is taken up while running (adoptCa).
   let ca = await ensureCa(files, clock, leafValidityMs);
   let previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
-  let staged: string | undefined;
+  const stagedFile = path.join(tlsDir, STAGED_CRT);
+  // A stage from before a restart is trusted again, but never blocks another rotation (stagedAt 0).
+  let staged = await loadStagedCa(stagedFile, ca.certPem);
   let stagedAt = 0;
   // During a rotation's overlap the serving certificate still comes from the previous CA,
   // which every agent and admin already trusts; everything else is signed by the new one.
@@ -166,7 +170,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       return ca.certPem;
     },
     rotationUntil: () => (inOverlap() ? previous!.until : undefined),
-    stageCa: (caPem) => {
+    stageCa: async (caPem) => {
       if (caPem === ca.certPem || caPem === staged) return;
       new NodeX509(caPem); // throws on a PEM that is not a certificate, before anything trusts it
       // Two rotations run at once from two members would each adopt their own CA on some members:
@@ -174,19 +178,25 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       if (staged !== undefined && clock.now() - stagedAt < STAGE_TTL_MS) {
         throw new BrambleError('FAILED_PRECONDITION', `another cluster CA rotation is being run (its new CA was staged here ${Math.round((clock.now() - stagedAt) / 1000)} s ago): try again once it has finished`);
       }
+      await writeFileAtomic(stagedFile, caPem, 0o644);
       staged = caPem;
       stagedAt = clock.now();
       trustChanged();
     },
-    unstageCa: (caPem) => {
+    unstageCa: async (caPem) => {
       if (staged !== caPem) return;
+      await fs.rm(stagedFile, { force: true });
       staged = undefined;
       trustChanged();
     },
     // One change of CA at a time: a second adoption racing the first would read the new key as the current one.
     adoptCa: (rotation) => oneCaChange(async () => {
       if (rotation.caPem === ca.certPem) {
-        if (staged !== undefined) { staged = undefined; trustChanged(); }
+        if (staged !== undefined) {
+          await fs.rm(stagedFile, { force: true });
+          staged = undefined;
+          trustChanged();
+        }
         return false;
       }
       if (inOverlap()) {
@@ -203,6 +213,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       const fresh: LoadedCa = { cert: new x509.X509Certificate(rotation.caPem), certPem: rotation.caPem, key: await importKeyPem(rotation.caKeyPem), leafValidityMs };
       previous = { ca, until };
       ca = fresh;
+      await fs.rm(stagedFile, { force: true });
       staged = undefined;
       trustChanged();
       return true;
@@ -316,6 +327,19 @@ export async function installClusterCa(dataDir: string, caPem: string, caKeyPem:
 const STAGE_TTL_MS = 5 * 60_000;
 
 const ROTATION_FILE = 'ca-rotation.json';
+const STAGED_CRT = 'ca-staged.crt';
+
+/** The CA a rotation's first step staged here before a restart, unless it is already the signing one or is not a certificate. */
+async function loadStagedCa(file: string, signingPem: string): Promise<string | undefined> {
+  const pem = await readIfExists(file);
+  if (pem === undefined || pem === signingPem) return undefined;
+  try {
+    new NodeX509(pem);
+    return pem;
+  } catch {
+    return undefined;
+  }
+}
 const PREVIOUS_CRT = 'ca-previous.crt';
 const PREVIOUS_KEY = 'ca-previous.key';
 
