@@ -48,7 +48,7 @@ export function describeCertificate(role: string, file: string, pem: string, now
   let state: CertificateState = 'valid';
   if (now < notBefore) state = 'not-yet-valid';
   else if (remaining <= 0) state = 'expired';
-  else if (role !== 'ca' && role !== 'agent-ca' && role !== 'previous-ca' && now >= renewalDueAt({ notBefore, notAfter })) state = 'renew-soon';
+  else if (role !== 'ca' && role !== 'agent-ca' && role !== 'previous-ca' && role !== 'staged-ca' && now >= renewalDueAt({ notBefore, notAfter })) state = 'renew-soon';
   return {
     role,
     file,
@@ -74,6 +74,8 @@ export async function collectCertificates(dataDir: string, now: number): Promise
   };
   await addFile('ca', path.join(dataDir, 'tls', 'ca.crt'));
   await addFile('previous-ca', path.join(dataDir, 'tls', 'ca-previous.crt'));
+  // Trusted ahead of a replicated rotation's second step (see ca-rotation.ts); normally absent.
+  await addFile('staged-ca', path.join(dataDir, 'tls', 'ca-staged.crt'));
   await addFile('serving', path.join(dataDir, 'tls', 'server.crt'));
   const adminConf = path.join(dataDir, 'admin.conf');
   if ((await readIfExists(adminConf)) !== undefined) {
