@@ -17,7 +17,8 @@ import type { NodeApiLeader } from './api/api-node.js';
 import { RaftMembers } from './api/api-members-raft.js';
 import type { JoinLimiter } from './nodes/join-limiter.js';
 import { peerAddress, requireReplica } from './pki/auth.js';
-import { installClusterCa, readClusterCaKey, type ClusterPki } from './pki/pki-ca.js';
+import { installClusterCa, readClusterCaKey, type CaRotationBundle, type ClusterPki } from './pki/pki-ca.js';
+import type { CaPeers, CaStep } from './pki/ca-rotation.js';
 import { forwardingStore } from './raft/raft-forwarding-store.js';
 import { leaderWaitingRead } from './raft/raft-read-barrier.js';
 import { joinAsMember, MembersClient } from './raft/raft-members-client.js';
@@ -163,6 +164,10 @@ export interface ReplicatedStore {
   handOver(): Promise<void>;
   /** The other members as a Secrets encryption key rotation reaches them. */
   keyPeers: KeyPeers;
+  /** The other members as a cluster CA rotation reaches them. */
+  caPeers: CaPeers;
+  /** What takes a rotating member's CA steps here (server.ts: the PKI, then the renewal loop). */
+  acceptClusterCa(take: (step: CaStep, rotation: CaRotationBundle) => Promise<string>): void;
   /** What takes a rotating member's key file here, once the encrypted store is open. */
   acceptEncryptionKeys(adopt: (keyFile: string) => Promise<string>): void;
   close(): Promise<void>;
@@ -176,7 +181,9 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
   const tls = { caPem: pki.caPem, certPem: replica.certPem, keyPem: replica.keyPem };
   // Through a provider, so a renewed replica certificate is used from the next connection on
   // while the Raft streams already open keep going.
-  const replicaIdentity = new MutableCertificateProvider(pki.caPem, replica);
+  const replicaIdentity = new MutableCertificateProvider(pki.tlsTrustPem(), replica);
+  // A CA rotation's trust (staged, adopted, ended) reaches the members' channels as it does the server.
+  pki.onTrustChange((trust) => replicaIdentity.setCa(trust));
   const credentials = replicaIdentity.channelCredentials();
   const replicaCert: RenewableCert = {
     name: 'replica',
@@ -185,6 +192,8 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
       replica = await pki.issueReplicaCert(record.name);
       replicaIdentity.setIdentity(replica);
     },
+    // Once this member signs with a new CA, its own replica certificate moves to it at once.
+    stale: () => !pki.signedBySigningCa(replica.certPem),
   };
   const transport = new GrpcRaftTransport({ id: record.name, tls, credentials, authorize: requireReplica, clock, logger: logger.child({ component: 'raft-transport' }) });
   const raft = await openRaftStore({
@@ -211,6 +220,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
 
   const store = forwardingStore(raft, { forward: (address, command) => client.forward(address, command), clock });
   let adoptKeys: ((keyFile: string) => Promise<string>) | undefined;
+  let takeCa: ((step: CaStep, rotation: CaRotationBundle) => Promise<string>) | undefined;
   return {
     raft,
     store,
@@ -223,6 +233,18 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
         logger: logger.child({ component: 'members-api' }), members, verifyToken: opts.verifyToken, authorizeReplica: requireReplica,
         ...(opts.joinLimiter ? { joinLimiter: opts.joinLimiter } : {}), peerAddress: (call) => peerAddress(call.getPeer()),
         adoptEncryptionKeys: () => adoptKeys,
+        // A joiner gets the CA that signs now, not the previous one the members still serve with
+        // and trust until the overlap ends: it could not reach them, nor would old agents reach it.
+        refuseJoin: () => {
+          const until = pki.rotationUntil();
+          if (until !== undefined) {
+            throw new BrambleError('FAILED_PRECONDITION', `a cluster CA rotation is under way until ${new Date(until).toISOString()}: a server can join once it ends`);
+          }
+        },
+        setClusterCa: (step, rotation) => {
+          if (!takeCa) throw new BrambleError('UNAVAILABLE', 'this member is still starting: it cannot take a CA rotation yet');
+          return takeCa(step, rotation);
+        },
       }));
     },
     nodeLeader: () => ({
@@ -269,6 +291,16 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
     },
     acceptEncryptionKeys: (adopt) => {
       adoptKeys = adopt;
+    },
+    caPeers: {
+      others: () => members.members().filter((m) => m.name !== record.name).map((m) => ({ name: m.name, address: m.address })),
+      send: async (address, step, rotation) => {
+        // The key only where it is needed: a staged CA is trusted, never signed with.
+        await client.setClusterCa(address, { step, caPem: rotation.caPem, caKeyPem: step === 'adopt' ? rotation.caKeyPem : '', previousUntil: rotation.previousUntil });
+      },
+    },
+    acceptClusterCa: (take) => {
+      takeCa = take;
     },
     close: async () => {
       members.stop();

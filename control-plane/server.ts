@@ -48,6 +48,8 @@ import { startHttpServer, type RunningHttp } from './http/http-server.js';
 import { splitHostPort } from '../proto/names.js';
 import { createMetrics } from './http/metrics.js';
 import { ensureClusterPki, type ClusterPki } from './pki/pki-ca.js';
+import { ServerCa } from './server-ca.js';
+import { adminConf as adminConfOf, type AdminConf } from './pki/admin-conf-renewal.js';
 import { CertRenewalLoop, certValidity } from '../proto/util/cert-renewal.js';
 import { floorFromCertificates, waitForSaneClock } from '../proto/util/clock-sanity.js';
 import { readIfExists } from '../proto/util/files.js';
@@ -123,9 +125,6 @@ export const HEARTBEAT_INTERVAL_SECONDS = 10;
  * often is cheap; the file is read and rewritten only when they changed.
  */
 const ADMIN_CONF_REFRESH_MS = 2_000;
-
-/** How often a running server checks whether its CA was rotated on disk without a restart. */
-const CA_ON_DISK_CHECK_MS = 10 * 60_000;
 
 /** How long in-flight calls get to finish on close; watches never finish on their own. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -210,9 +209,15 @@ export async function ensureServiceAllocations(store: Store, clock: Clock, servi
   return lacking.length;
 }
 
-/** Writes <dataDir>/admin.conf once; a later start leaves the admin's file alone. Returns its path when written. */
-async function ensureAdminConfig(dataDir: string, pki: ClusterPki, server: string, servers: string[] = [server]): Promise<string | undefined> {
-  const file = path.join(dataDir, 'admin.conf');
+/**
+ * Writes <dataDir>/admin.conf once; a later start leaves the admin's credentials alone (the renewal
+ * loop renews them). Returns its path when written.
+ */
+function ensureAdminConfig(conf: AdminConf, pki: ClusterPki, server: string, servers: string[] = [server]): Promise<string | undefined> {
+  return conf.exclusive(() => writeAdminConfig(conf.file, pki, server, servers));
+}
+
+async function writeAdminConfig(file: string, pki: ClusterPki, server: string, servers: string[]): Promise<string | undefined> {
   if (existsSync(file)) {
     // A member keeps its admin's credentials but learns of members that came or went.
     const cfg = await readClientConfig(file).catch(() => undefined);
@@ -391,6 +396,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     cleanups.push(() => events.close());
 
+    const adminConf = adminConfOf(path.join(dataDir, 'admin.conf'), pki);
+    const serverCa = new ServerCa({
+      pki, dataDir, clock, logger,
+      ...(replica && record ? { member: { name: record.name, peers: replica.caPeers, acceptClusterCa: (take) => replica.acceptClusterCa(take) } } : {}),
+    });
+
     const api = new ClusterApi({
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
@@ -417,6 +428,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       members: replica?.members ?? standaloneMembers(os.hostname(), () => `${localClientHost(grpcAddr.host)}:${boundPort}`, () => opened.revision()),
       // The raw store, beneath any decorator: a backup holds what is on disk.
       snapshots: { snapshot: () => raw.snapshot(), serverName: record?.name ?? os.hostname(), clock },
+      ...(serverCa.rotateClusterCa ? { rotateClusterCa: serverCa.rotateClusterCa } : {}),
     }));
     server.addService(proto.bramble.v1.Node.service, nodeServiceHandlers({
       store: opened, clock, logger: logger.child({ component: 'node-api' }), metrics, streams,
@@ -497,27 +509,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       certs: [
         { name: 'serving', validity: () => certValidity(pki.servingCertPem()), renew: () => pki.renewServingCert(), stale: () => pki.servingCertStale() },
         ...(replica ? [replica.replicaCert] : []),
+        adminConf.renewal,
       ],
     });
     renewal.start();
     cleanups.push(() => renewal.stop());
-    // `bramble certificate rotate-ca` writes the new CA to disk; this process learns of it only at
-    // its next start, and an overlap that ends before then would shut out every agent that did not renew.
-    const caOnDisk = clock.setInterval(() => {
-      readIfExists(path.join(dataDir, 'tls', 'ca.crt'))
-        .then((pem) => {
-          if (pem !== undefined && pem !== pki.signingCaPem) {
-            logger.error({ caFile: path.join(dataDir, 'tls', 'ca.crt') }, 'the cluster CA was rotated on disk (bramble certificate rotate-ca) but this server still uses the previous one: restart the server now to begin the overlap, before it ends');
-          }
-        })
-        .catch((err: unknown) => logger.warn({ err }, 'the cluster CA file could not be read'));
-    }, CA_ON_DISK_CHECK_MS);
-    cleanups.push(async () => caOnDisk.cancel());
+    // Rotations of the cluster CA are taken up while running, through the same loop.
+    serverCa.start(renewal, tokens);
+    cleanups.push(async () => serverCa.stop());
 
     const localServer = `${localClientHost(grpcAddr.host)}:${grpcPort}`;
     const memberList = (): string[] => (replica ? [localServer, ...replica.servers().filter((a) => a !== opts.cluster?.advertise)] : [localServer]);
-    const adminConf = await ensureAdminConfig(dataDir, pki, localServer, memberList());
-    if (adminConf) logger.info({ adminConf }, 'wrote the admin client config');
+    const adminWritten = await ensureAdminConfig(adminConf, pki, localServer, memberList());
+    if (adminWritten) logger.info({ adminConf: adminWritten }, 'wrote the admin client config');
     if (replica) {
       // Members come and go: admin.conf follows, so the CLI on this board fails over to the right ones.
       let written = memberList().join(',');
@@ -525,7 +529,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const now = memberList();
         if (now.join(',') === written) return;
         written = now.join(',');
-        ensureAdminConfig(dataDir, pki, localServer, now)
+        ensureAdminConfig(adminConf, pki, localServer, now)
           .then((file) => { if (file) logger.info({ adminConf: file, servers: memberList() }, 'admin.conf lists the members as they are now'); })
           .catch((err: unknown) => {
             written = ''; // try again at the next tick

@@ -377,6 +377,32 @@ describe('clusterHandlers', () => {
     assert.equal(parse(value!.object as string).kind, 'Namespace');
   });
 
+  test('RotateClusterCa: admin only, refused on a single server, the overlap bounded, seconds passed on as ms', async () => {
+    const { api } = await setup();
+    const asked: number[] = [];
+    const base = { board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0) };
+    const rotate = async (ms: number) => {
+      asked.push(ms);
+      return { previousHash: 'a', newHash: 'b', previousUntil: '2027-01-01T00:00:00.000Z', members: ['cp1', 'cp2'], resumed: false };
+    };
+    const callRotate = (h: ReturnType<typeof clusterHandlers>, overlapSeconds: number) => new Promise<{ err: grpc.ServiceError | null; value?: unknown }>((resolve) => {
+      h.RotateClusterCa({ request: { overlapSeconds }, getAuthContext: () => ({}) } as never, (err, value) => resolve({ err: err as grpc.ServiceError | null, value: value ?? undefined }));
+    });
+    const codeOf = (r: { err: grpc.ServiceError | null }) => r.err?.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+    const denied = clusterHandlers(api, { ...base, rotateClusterCa: rotate, authorize: () => { throw new BrambleError('FORBIDDEN', 'a node may not rotate the CA'); } });
+    assert.equal(codeOf(await callRotate(denied, 60)), 'FORBIDDEN');
+    const single = clusterHandlers(api, { ...base, authorize: () => undefined });
+    const r = await callRotate(single, 60);
+    assert.equal(codeOf(r), 'FAILED_PRECONDITION');
+    assert.match(r.err!.details, /not part of a replicated control plane: run `bramble certificate rotate-ca` on its machine/);
+    const h = clusterHandlers(api, { ...base, rotateClusterCa: rotate, authorize: () => undefined });
+    for (const bad of [0, -1, 3650 * 24 * 3600 + 1]) assert.equal(codeOf(await callRotate(h, bad)), 'INVALID_ARGUMENT', String(bad));
+    assert.deepEqual(asked, []);
+    const ok = await callRotate(h, 1.5);
+    assert.equal(ok.err, null);
+    assert.deepEqual(asked, [1500]);
+  });
+
   test('a replicated server sends the members with an authorized answer\'s headers, and nothing to a refused caller or from a single server', async () => {
     const { api } = await setup();
     const sent: grpc.Metadata[] = [];

@@ -16,6 +16,7 @@ import type {
   CreateTokenRequest__Output, DeleteTokenRequest__Output, ListTokensResponse,
   ObjectResponse, TokenInfo, VersionResponse, WatchEvent, WatchRequest__Output,
   RotateSecretsEncryptionRequest__Output, RotateSecretsEncryptionResponse, SecretsEncryptionStatusResponse,
+  RotateClusterCaResponse,
 } from '../../proto/load.js';
 import { notFoundError, planApply, planDelete, scopedNamespace } from './api-apply.js';
 import { clientStream, serverStream, unary, type HandlerContext } from './grpc-util.js';
@@ -273,6 +274,8 @@ export interface ClusterHandlerOptions extends HandlerContext {
   writeBarrier?: () => Promise<void>;
   /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
   snapshots?: SnapshotSource;
+  /** A cluster CA rotation across every member (ca-rotation.ts); a single server has none (it rotates on its data dir). */
+  rotateClusterCa?: (overlapMs: number) => Promise<RotateClusterCaResponse>;
   /**
    * The members' client addresses, sent with every authorized answer (MEMBERS_METADATA_KEY)
    * so the CLI learns membership changes from the calls it makes anyway. Absent on a single
@@ -292,6 +295,9 @@ function membersAnnouncer(memberAddresses: (() => readonly string[]) | undefined
     (call as Partial<Pick<grpc.ServerUnaryCall<unknown, unknown>, 'sendMetadata'>>).sendMetadata?.(metadata);
   };
 }
+
+/** The longest CA rotation overlap, as `--overlap` allows: ten years. */
+const MAX_CA_OVERLAP_SECONDS = 3650 * 24 * 3600;
 
 export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): ClusterHandlers {
   const ctx: HandlerContext = { logger: opts.logger, metrics: opts.metrics, streams: opts.streams };
@@ -328,6 +334,16 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     DeleteToken: unary(ctx, 'DeleteToken', async (req, call) => { authorize(call); return api.deleteToken(req); }),
     SecretsEncryptionStatus: unary(ctx, 'SecretsEncryptionStatus', async (_req, call) => { authorize(call); return api.secretsEncryptionStatus(); }),
     RotateSecretsEncryption: unary(ctx, 'RotateSecretsEncryption', async (req, call) => { authorize(call); return api.rotateSecretsEncryption(req); }),
+    RotateClusterCa: unary(ctx, 'RotateClusterCa', async (req, call) => {
+      authorize(call);
+      if (!opts.rotateClusterCa) {
+        throw new BrambleError('FAILED_PRECONDITION', 'this server is not part of a replicated control plane: run `bramble certificate rotate-ca` on its machine, against its data dir');
+      }
+      if (!(req.overlapSeconds > 0) || req.overlapSeconds > MAX_CA_OVERLAP_SECONDS) {
+        throw new BrambleError('INVALID_ARGUMENT', `overlapSeconds must be above 0 and at most ${MAX_CA_OVERLAP_SECONDS} (ten years): current value is ${req.overlapSeconds}`);
+      }
+      return opts.rotateClusterCa(req.overlapSeconds * 1000);
+    }),
     Logs: serverStream(ctx, 'Logs', async (call) => {
       authorize(call);
       const stream = opts.board.logs(call.request);

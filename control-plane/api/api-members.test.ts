@@ -27,7 +27,9 @@ class FakeMembers implements MemberService {
   }
 }
 
-function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: string) => Promise<string> } = {}) {
+type CaTake = (step: 'stage' | 'adopt' | 'abort', rotation: { caPem: string; caKeyPem: string; previousUntil: string }) => Promise<string>;
+
+function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: string) => Promise<string>; takeCa?: CaTake; refuseJoin?: () => void } = {}) {
   const members = new FakeMembers();
   const failures: string[] = [];
   const handlers = membersHandlers({
@@ -40,6 +42,8 @@ function setup(opts: { replica?: boolean; tokenOk?: boolean; adopt?: (keyFile: s
     joinLimiter: { check: () => undefined, recordFailure: (s: string) => void failures.push(s) } as never,
     peerAddress: () => '10.0.0.9',
     adoptEncryptionKeys: () => opts.adopt,
+    ...(opts.takeCa ? { setClusterCa: opts.takeCa } : {}),
+    ...(opts.refuseJoin ? { refuseJoin: opts.refuseJoin } : {}),
   });
   return { members, failures, handlers };
 }
@@ -122,6 +126,43 @@ describe('the Members service', () => {
     const ok = await unaryCall(handlers.SetEncryptionKeys, { keyFile: '{"version":1}' });
     assert.deepEqual([ok.err, ok.value?.activeKeyId, taken], [null, 'aesgcm-new', ['{"version":1}']]);
     const starting = await unaryCall(setup({ replica: true }).handlers.SetEncryptionKeys, { keyFile: '{}' });
+    assert.equal(code(starting.err), 'UNAVAILABLE');
+  });
+
+  test('a join with a good token is refused while no server may join (a CA rotation\'s overlap), and not counted as a wrong token', async () => {
+    const { members, failures, handlers } = setup({ refuseJoin: () => { throw new BrambleError('FAILED_PRECONDITION', 'a cluster CA rotation is under way until 2027-01-01T00:00:00.000Z: a server can join once it ends'); } });
+    const r = await unaryCall(handlers.JoinMember, { token: 't', name: 'cp4', address: '10.0.0.4:7443' });
+    assert.equal(code(r.err), 'FAILED_PRECONDITION');
+    assert.match(r.err!.details, /can join once it ends/);
+    assert.deepEqual(members.joins, []);
+    assert.deepEqual(failures, []);
+  });
+
+  test('a CA rotation step is taken from replicas only, with a known step, within its bounds, and only once the member can', async () => {
+    const taken: string[] = [];
+    const takeCa: CaTake = async (step, r) => { taken.push(`${step} ${r.caPem} ${r.caKeyPem} ${r.previousUntil}`); return 'abc123'; };
+    const req = (over: Record<string, string>) => ({ step: 'adopt', caPem: 'CA', caKeyPem: 'KEY', previousUntil: '2027-01-01T00:00:00.000Z', ...over });
+    assert.equal(code((await unaryCall(setup({ replica: false, takeCa }).handlers.SetClusterCa, req({}))).err), 'FORBIDDEN');
+    const { handlers } = setup({ replica: true, takeCa });
+    for (const [over, expected] of [
+      [{ step: 'replace' }, 'INVALID_ARGUMENT'],
+      [{ caPem: '' }, 'INVALID_ARGUMENT'],
+      [{ caKeyPem: '' }, 'INVALID_ARGUMENT'],
+      [{ caPem: 'x'.repeat(16 * 1024 + 1) }, 'LIMIT_EXCEEDED'],
+      [{ caKeyPem: 'x'.repeat(16 * 1024 + 1) }, 'LIMIT_EXCEEDED'],
+    ] as const) {
+      const r = await unaryCall(handlers.SetClusterCa, req(over));
+      assert.equal(code(r.err), expected, JSON.stringify(over).slice(0, 80));
+    }
+    assert.deepEqual(taken, [], 'nothing refused reached the PKI');
+    // A CA certificate above the generic field limit (1,024 characters) passes: an RSA one is several KB.
+    const bigCa = 'C'.repeat(4000);
+    const ok = await unaryCall(handlers.SetClusterCa, req({ caPem: bigCa }));
+    assert.deepEqual([ok.err, ok.value?.signingCaHash], [null, 'abc123']);
+    const stage = await unaryCall(handlers.SetClusterCa, req({ step: 'stage', caKeyPem: '' }));
+    assert.equal(stage.err, null, 'a stage carries no key');
+    assert.deepEqual(taken, [`adopt ${bigCa} KEY 2027-01-01T00:00:00.000Z`, 'stage CA  2027-01-01T00:00:00.000Z']);
+    const starting = await unaryCall(setup({ replica: true }).handlers.SetClusterCa, req({}));
     assert.equal(code(starting.err), 'UNAVAILABLE');
   });
 

@@ -8,6 +8,7 @@ import { parseUntrustedJson } from '../../proto/util/untrusted-json.js';
 import type {
   ClusterStatusResponse, ForwardRequest__Output, ForwardResponse, JoinMemberRequest__Output, JoinMemberResponse,
   MemberInfo, MemberStatusResponse, MembersHandlers, SetEncryptionKeysRequest__Output, SetEncryptionKeysResponse,
+  SetClusterCaRequest__Output, SetClusterCaResponse,
 } from '../../proto/load.js';
 import type { CallWithAuth } from '../pki/auth.js';
 import type { Command, CommitResult, Op, Precondition } from '../store/store.js';
@@ -58,7 +59,15 @@ export interface MembersHandlerOptions extends HandlerContext {
   peerAddress: (call: { getPeer(): string }) => string;
   /** Takes a rotating member's encryption key file (SecretsEncryption.adoptKeyFile); unset until the store is open. */
   adoptEncryptionKeys?: () => ((keyFile: string) => Promise<string>) | undefined;
+  /** Throws when no server may join now (a CA rotation's overlap); called once the token is known good. */
+  refuseJoin?: () => void;
+  /** Takes one step of a cluster CA rotation a member runs (ca-rotation.ts); answers the signing CA's hash. */
+  setClusterCa?: (step: 'stage' | 'adopt' | 'abort', rotation: { caPem: string; caKeyPem: string; previousUntil: string }) => Promise<string>;
 }
+
+/** A P-256 CA certificate or key is well under a kilobyte of PEM; an RSA-4096 one a few. */
+const MAX_CA_PEM_BYTES = 16 * 1024;
+const CA_STEPS = ['stage', 'adopt', 'abort'] as const;
 
 /** A key file is a few keys of 32 bytes: far below this, which still leaves room for MAX_KEYS of them. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -142,6 +151,7 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
         opts.logger.warn({ source, member: name, errorCode: (e as BrambleError).code }, 'member join refused: wrong token');
         throw e;
       }
+      opts.refuseJoin?.();
       const res = await opts.members.join(name, address, req.token);
       // Never log the answer: it carries the CA key and the encryption keys.
       opts.logger.info({ member: name, address, source }, 'member joined as a learner');
@@ -168,6 +178,21 @@ export function membersHandlers(opts: MembersHandlerOptions): MembersHandlers {
       // Never the file: it holds the keys.
       opts.logger.info({ from, keyId: activeKeyId }, 'Secrets encryption keys set by a rotating member');
       return { activeKeyId };
+    }),
+    SetClusterCa: unary(ctx, 'SetClusterCa', async (req: SetClusterCaRequest__Output, call): Promise<SetClusterCaResponse> => {
+      const from = opts.authorizeReplica(call);
+      const step = CA_STEPS.find((s) => s === req.step);
+      if (!step) throw new BrambleError('INVALID_ARGUMENT', `step must be one of ${CA_STEPS.join(', ')}: current value is ${JSON.stringify(req.step).slice(0, 64)}`);
+      for (const [field, value] of [['caPem', req.caPem], ['caKeyPem', req.caKeyPem]] as const) {
+        if (value.length > MAX_CA_PEM_BYTES) throw new BrambleError('LIMIT_EXCEEDED', `${field} must be no more than ${MAX_CA_PEM_BYTES} characters: current length is ${value.length}`);
+      }
+      if (req.caPem === '') throw new BrambleError('INVALID_ARGUMENT', 'caPem must be the new CA certificate: current value is empty');
+      if (step === 'adopt' && req.caKeyPem === '') throw new BrambleError('INVALID_ARGUMENT', 'caKeyPem must be the new CA key for step "adopt": current value is empty');
+      if (!opts.setClusterCa) throw new BrambleError('UNAVAILABLE', 'this member is still starting: it cannot take a CA rotation yet');
+      const signingCaHash = await opts.setClusterCa(step, { caPem: req.caPem, caKeyPem: req.caKeyPem, previousUntil: req.previousUntil });
+      // Never the PEMs: the request carries the CA key.
+      opts.logger.info({ from, step, signingCaHash }, 'cluster CA rotation step taken for a rotating member');
+      return { signingCaHash };
     }),
   };
 }

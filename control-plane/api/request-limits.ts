@@ -10,7 +10,7 @@ import { LIMITS } from '../../proto/limits.js';
  * Fields checked by their own parser: parseUntrustedJson (and Apply's object count), checkPodStatus, the CSR
  * reader, the Members service's forwarded command (parseCommand) and key file (bounded by its handler).
  */
-const DOCUMENT_FIELDS = new Set(['objects', 'status', 'csrPem', 'commandJson', 'keyFile']);
+const DOCUMENT_FIELDS = new Set(['objects', 'status', 'csrPem', 'commandJson', 'keyFile', 'caPem', 'caKeyPem']);
 /** A CSR for a P-256 or RSA-4096 key is a few KB of PEM. */
 const MAX_CSR_LENGTH = 16 * 1024;
 

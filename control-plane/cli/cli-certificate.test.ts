@@ -47,6 +47,34 @@ describe('certificate status', () => {
     }
   });
 
+  test('lists a CA staged by a replicated rotation\'s first step, never as renew-soon', async () => {
+    const { dir, issuedAt } = await serverDataDir();
+    const other = await fs.mkdtemp(path.join(os.tmpdir(), 'bramble-cert-status-other-'));
+    try {
+      const staged = (await ensureClusterPki(other)).signingCaPem;
+      await (await ensureClusterPki(dir)).stageCa(staged);
+      const certs = await collectCertificates(dir, issuedAt + 3640 * DAY);
+      assert.deepEqual(certs.map((c) => c.role), ['ca', 'staged-ca', 'serving', 'admin']);
+      assert.equal(certs.find((c) => c.role === 'staged-ca')!.state, 'valid');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.rm(other, { recursive: true, force: true });
+    }
+  });
+
+  test('reads admin.conf as every client config is read: a malformed one is an error naming the file and the field', async () => {
+    const { dir, issuedAt } = await serverDataDir();
+    try {
+      const file = path.join(dir, 'admin.conf');
+      const doc = parseYaml(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+      delete doc.clientCertificate;
+      await fs.writeFile(file, JSON.stringify(doc));
+      await assert.rejects(collectCertificates(dir, issuedAt), (e: unknown) => e instanceof Error && e.message.includes(`client config ${file}: clientCertificate must be a non-empty string`));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('marks a leaf renew-soon inside its last 30 days and expired after its end, as the clock moves on', async () => {
     const { dir, issuedAt } = await serverDataDir();
     try {

@@ -6,9 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { readIfExists } from '../../proto/util/files.js';
-import { defaultDataDir } from '../pki/client-config.js';
+import { defaultDataDir, readClientConfig } from '../pki/client-config.js';
 import { renewalDueAt } from '../../proto/util/cert-renewal.js';
 import type { CommandContext } from './cli-context.js';
 import { renderTable, type Printed } from './cli-print.js';
@@ -48,7 +48,7 @@ export function describeCertificate(role: string, file: string, pem: string, now
   let state: CertificateState = 'valid';
   if (now < notBefore) state = 'not-yet-valid';
   else if (remaining <= 0) state = 'expired';
-  else if (role !== 'ca' && role !== 'agent-ca' && role !== 'previous-ca' && now >= renewalDueAt({ notBefore, notAfter })) state = 'renew-soon';
+  else if (role !== 'ca' && role !== 'agent-ca' && role !== 'previous-ca' && role !== 'staged-ca' && now >= renewalDueAt({ notBefore, notAfter })) state = 'renew-soon';
   return {
     role,
     file,
@@ -74,13 +74,14 @@ export async function collectCertificates(dataDir: string, now: number): Promise
   };
   await addFile('ca', path.join(dataDir, 'tls', 'ca.crt'));
   await addFile('previous-ca', path.join(dataDir, 'tls', 'ca-previous.crt'));
+  // Trusted ahead of a replicated rotation's second step (see ca-rotation.ts); normally absent.
+  await addFile('staged-ca', path.join(dataDir, 'tls', 'ca-staged.crt'));
   await addFile('serving', path.join(dataDir, 'tls', 'server.crt'));
   const adminConf = path.join(dataDir, 'admin.conf');
-  const admin = await readIfExists(adminConf);
-  if (admin !== undefined) {
-    const doc = parseYaml(admin) as Record<string, unknown> | null;
-    const cert = doc?.clientCertificate;
-    if (typeof cert === 'string' && cert.trim() !== '') found.push(describeCertificate('admin', adminConf, cert, now));
+  if ((await readIfExists(adminConf)) !== undefined) {
+    // The one reader of client configs: a malformed admin.conf is reported as the CLI reports it everywhere else.
+    const cfg = await readClientConfig(adminConf);
+    found.push(describeCertificate('admin', adminConf, cfg.cert, now));
   }
   for (const dir of [dataDir, path.join(dataDir, 'agent')]) {
     await addFile('node', path.join(dir, 'node.crt'));

@@ -25,6 +25,7 @@ import type { TokenInfo__Output } from '../../proto/generated/bramble/v1/TokenIn
 import type { ListTokensResponse__Output } from '../../proto/generated/bramble/v1/ListTokensResponse.js';
 import type { SecretsEncryptionStatusResponse__Output } from '../../proto/generated/bramble/v1/SecretsEncryptionStatusResponse.js';
 import type { RotateSecretsEncryptionResponse__Output } from '../../proto/generated/bramble/v1/RotateSecretsEncryptionResponse.js';
+import type { RotateClusterCaResponse__Output } from '../../proto/generated/bramble/v1/RotateClusterCaResponse.js';
 import type { LogsRequest } from '../../proto/generated/bramble/v1/LogsRequest.js';
 import type { LogChunk__Output } from '../../proto/generated/bramble/v1/LogChunk.js';
 import type { ImageChunk } from '../../proto/generated/bramble/v1/ImageChunk.js';
@@ -41,6 +42,7 @@ import { membersLearner, type ClientLog } from './cli-learn-members.js';
 export const DEFAULT_DEADLINE_MS = 15_000;
 /** `secrets-encryption rotate` rewrites every Secret, a few hundred per second on an SD card. */
 const ROTATE_DEADLINE_MS = 10 * 60_000;
+const CA_ROTATE_DEADLINE_MS = 60_000;
 
 export interface ClusterConnection {
   /** "host:port" of the member the last call reached (the config's first before any call). */
@@ -59,6 +61,7 @@ export interface ClusterConnection {
   removeMember(req: RemoveMemberRequest): Promise<RemoveMemberResponse__Output>;
   secretsEncryptionStatus(): Promise<SecretsEncryptionStatusResponse__Output>;
   rotateSecretsEncryption(req: { keepOldKeys: boolean }): Promise<RotateSecretsEncryptionResponse__Output>;
+  rotateClusterCa(req: { overlapSeconds: number }): Promise<RotateClusterCaResponse__Output>;
   /** Changes after req.fromRevision, then live ones; no deadline: the caller cancels it. */
   watch(req: WatchRequest): WatchStream;
   /** A log stream: no deadline, since a follow lasts until cancelled. */
@@ -413,6 +416,8 @@ export function openCluster(cfg: ClientConfig, opts: OpenOptions): ClusterConnec
     secretsEncryptionStatus: () => call((c) => c.SecretsEncryptionStatus, {}),
     // Rewrites every Secret: allowed far longer than a read.
     rotateSecretsEncryption: (req) => call((c) => c.RotateSecretsEncryption, req, Math.max(deadlineMs, ROTATE_DEADLINE_MS)),
+    // Two steps on every member, each within a member call's deadline.
+    rotateClusterCa: (req) => call((c) => c.RotateClusterCa, req, Math.max(deadlineMs, CA_ROTATE_DEADLINE_MS)),
     watch,
     logs,
     importImage,

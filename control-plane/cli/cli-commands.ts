@@ -534,7 +534,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       },
       {
         name: 'rotate-ca',
-        description: 'on the server\'s machine: replace the cluster CA in its data dir with a new one; the previous CA stays trusted (and serving) for the overlap while agents renew onto the new one, then is dropped. Restart the server afterwards. A single server only',
+        description: 'replace the cluster CA with a new one, without a restart; the previous CA stays trusted (and serving) for the overlap while agents renew onto the new one, then is dropped. A single server: on its machine, against its data dir. A replicated control plane (a member\'s data dir): every member rotates together through the API, and a member that cannot be reached stops the rotation before anything uses the new CA',
         arguments: [],
         options: [
           { flags: '--data-dir <dir>', description: 'the server\'s data dir (default /var/lib/bramble as root, ~/.bramble otherwise)' },

@@ -19,7 +19,7 @@ import { loadNodeCredentials, nodeChannelCredentials, type NodeCredentials } fro
 import { NodeConnection } from '../../agent/node-connection.js';
 import { caBundleSha256, nodeCertRenewable } from '../../agent/node-cert-renewal.js';
 import { ServerList } from '../../agent/server-list.js';
-import { clientCredentials, readClientConfig } from './client-config.js';
+import { clientCredentials, readClientConfig, writeClientConfig } from './client-config.js';
 import { startServer, type RunningServer } from '../server.js';
 import { rotateClusterCa } from './pki-ca.js';
 
@@ -101,6 +101,32 @@ describe('certificate renewal on a running server and agent (real TLS)', () => {
       await version(admin);
     } finally {
       held.destroy();
+      admin.close();
+    }
+  });
+
+  test('the server renews admin.conf before it expires: atomically, 0600, its server list kept, and the admin connects with it', async () => {
+    const file = path.join(server.dataDir, 'admin.conf');
+    const before = await readClientConfig(file);
+    // As a member's list, or one the CLI learned: the renewal must not drop it.
+    await writeClientConfig(file, { ...before, servers: [before.server, '10.9.9.9:7443'] });
+    await renewalClock.advance(400 * DAY);
+    const renewed = await waitFor('a renewed admin certificate', async () => {
+      const c = await readClientConfig(file);
+      return c.cert !== before.cert ? c : undefined;
+    });
+    assert.notEqual(renewed.key, before.key);
+    assert.deepEqual(renewed.servers, [before.server, '10.9.9.9:7443']);
+    assert.equal(renewed.server, before.server);
+    assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual((await fs.readdir(server.dataDir)).filter((f) => f.startsWith('admin.conf')), ['admin.conf'], 'no temporary file left');
+    // Signed with the real time: a full lifetime from now, as a new certificate (the first test may have renewed it seconds ago).
+    assert.notEqual(new X509Certificate(renewed.cert).serialNumber, new X509Certificate(before.cert).serialNumber);
+    assert.ok(Date.parse(new X509Certificate(renewed.cert).validTo) > Date.now() + 360 * DAY);
+    const admin = new (loadProto().bramble.v1.Cluster)(renewed.server, clientCredentials(renewed));
+    try {
+      assert.match(await version(admin), /\d/);
+    } finally {
       admin.close();
     }
   });

@@ -48,8 +48,38 @@ export interface ClusterPki {
    * what join tokens carry (the previous CA's during a rotation's overlap).
    */
   readonly caHash: string;
-  /** The CA that signs new certificates (the new one during a rotation), as loaded at start. */
+  /** The CA that signs new certificates (the new one during a rotation). */
   readonly signingCaPem: string;
+  /** End of the CA rotation's overlap (ms since the epoch) while one is under way. */
+  rotationUntil(): number | undefined;
+  /**
+   * Trusts `caPem` too in TLS handshakes (server and replica channels), ahead of
+   * adopting it: every member trusts a new CA before any member signs with it. Agents
+   * are not told (caPem is unchanged), so a rotation that stops here costs them nothing.
+   * Kept in tls/ca-staged.crt (a certificate, no key) so that a member restarting before
+   * the rotation's second step still accepts the members that took it.
+   */
+  stageCa(caPem: string): Promise<void>;
+  /** Drops a CA staged by stageCa (a rotation that stopped). */
+  unstageCa(caPem: string): Promise<void>;
+  /**
+   * Takes up a CA rotation decided by a member: the current CA becomes the previous one,
+   * trusted and serving until `previousUntil`, and the new CA signs from now on. Written
+   * to tls/ as rotateClusterCa does, then swapped in while running. False when this CA
+   * is already the signing one (the rotation reached this member before).
+   */
+  adoptCa(rotation: CaRotationBundle): Promise<boolean>;
+  /**
+   * Reads the CA and any rotation from tls/ again: a single server's data dir rotated by
+   * `bramble certificate rotate-ca` while the server runs. True when the signing CA changed.
+   */
+  reloadCa(): Promise<boolean>;
+  /** Called with the TLS trust bundle whenever it changes (staged, adopted, overlap ended). */
+  onTrustChange(listener: (trustPem: string) => void): void;
+  /** The CAs TLS handshakes trust now: caPem plus any staged CA. */
+  tlsTrustPem(): string;
+  /** Whether a certificate PEM (the first in it) was signed by the signing CA. */
+  signedBySigningCa(certPem: string): boolean;
   /** True when the serving certificate is not from the CA it should be served from now (a rotation's overlap ended). */
   servingCertStale(): boolean;
   /** Subject alternative names on the serving certificate ("dns:..." / "ip:..."). */
@@ -102,22 +132,114 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
     serverKey: path.join(tlsDir, 'server.key'),
   };
 
-  const ca = await ensureCa(files, clock, opts.leafValidityMs ?? LEAF_VALIDITY);
-  const previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
+  const leafValidityMs = opts.leafValidityMs ?? LEAF_VALIDITY;
+  // Mutable: a CA rotation decided by another member is taken up while running (adoptCa).
+  let ca = await ensureCa(files, clock, leafValidityMs);
+  let previous = await loadPreviousCa(tlsDir, ca.leafValidityMs);
+  const stagedFile = path.join(tlsDir, STAGED_CRT);
+  // A stage from before a restart is trusted again, but never blocks another rotation (stagedAt 0).
+  let staged = await loadStagedCa(stagedFile, ca.certPem);
+  let stagedAt = 0;
   // During a rotation's overlap the serving certificate still comes from the previous CA,
   // which every agent and admin already trusts; everything else is signed by the new one.
   const inOverlap = (): boolean => previous !== undefined && clock.now() < previous.until;
   const servingCa = (): LoadedCa => (inOverlap() ? previous!.ca : ca);
   const trustPem = (): string => (inOverlap() ? ca.certPem + previous!.ca.certPem : ca.certPem);
+  const tlsTrust = (): string => trustPem() + (staged ?? '');
   const sans = hostSans(opts.sans ?? []);
   let servedFrom = servingCa();
   let server = await ensureServingCert(files, servedFrom, sans, clock);
-  const serving = new MutableCertificateProvider(trustPem(), { certPem: server.certPem + servedFrom.certPem, keyPem: server.keyPem });
-  let trusted = trustPem();
+  const serving = new MutableCertificateProvider(tlsTrust(), { certPem: server.certPem + servedFrom.certPem, keyPem: server.keyPem });
+  let trusted = tlsTrust();
+  let caChanges: Promise<unknown> = Promise.resolve();
+  const oneCaChange = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = caChanges.then(fn);
+    caChanges = run.catch(() => undefined);
+    return run;
+  };
+  const trustListeners: ((trustPem: string) => void)[] = [];
+  const trustChanged = (): void => {
+    trusted = tlsTrust();
+    serving.setCa(trusted);
+    for (const l of trustListeners) l(trusted);
+  };
 
   return {
     tlsDir,
-    signingCaPem: ca.certPem,
+    get signingCaPem() {
+      return ca.certPem;
+    },
+    rotationUntil: () => (inOverlap() ? previous!.until : undefined),
+    stageCa: async (caPem) => {
+      if (caPem === ca.certPem || caPem === staged) return;
+      new NodeX509(caPem); // throws on a PEM that is not a certificate, before anything trusts it
+      // Two rotations run at once from two members would each adopt their own CA on some members:
+      // the second is refused while the first's stage is fresh (an abort that never came expires).
+      if (staged !== undefined && clock.now() - stagedAt < STAGE_TTL_MS) {
+        throw new BrambleError('FAILED_PRECONDITION', `another cluster CA rotation is being run (its new CA was staged here ${Math.round((clock.now() - stagedAt) / 1000)} s ago): try again once it has finished`);
+      }
+      await writeFileAtomic(stagedFile, caPem, 0o644);
+      staged = caPem;
+      stagedAt = clock.now();
+      trustChanged();
+    },
+    unstageCa: async (caPem) => {
+      if (staged !== caPem) return;
+      await fs.rm(stagedFile, { force: true });
+      staged = undefined;
+      trustChanged();
+    },
+    // One change of CA at a time: a second adoption racing the first would read the new key as the current one.
+    adoptCa: (rotation) => oneCaChange(async () => {
+      if (rotation.caPem === ca.certPem) {
+        if (staged !== undefined) {
+          await fs.rm(stagedFile, { force: true });
+          staged = undefined;
+          trustChanged();
+        }
+        return false;
+      }
+      if (inOverlap()) {
+        throw new BrambleError('FAILED_PRECONDITION', `a CA rotation is under way on this member until ${new Date(previous!.until).toISOString()} with another CA: rotate again after it ends`);
+      }
+      const until = Date.parse(rotation.previousUntil);
+      if (!Number.isFinite(until) || until <= clock.now()) {
+        throw new BrambleError('INVALID_ARGUMENT', `previousUntil must be an ISO time in the future: current value is "${rotation.previousUntil}"`);
+      }
+      assertKeyMatches(rotation.caPem, rotation.caKeyPem, 'the new cluster CA certificate', 'the new cluster CA key');
+      const currentKeyPem = await readIfExists(files.caKey);
+      if (currentKeyPem === undefined) throw new BrambleError('INTERNAL', `the cluster CA key is missing from ${tlsDir}`);
+      await writeRotationFiles(tlsDir, { certPem: ca.certPem, keyPem: currentKeyPem }, { certPem: rotation.caPem, keyPem: rotation.caKeyPem }, rotation.previousUntil);
+      const fresh: LoadedCa = { cert: new x509.X509Certificate(rotation.caPem), certPem: rotation.caPem, key: await importKeyPem(rotation.caKeyPem), leafValidityMs };
+      previous = { ca, until };
+      ca = fresh;
+      await fs.rm(stagedFile, { force: true });
+      staged = undefined;
+      trustChanged();
+      return true;
+    }),
+    reloadCa: () => oneCaChange(async () => {
+      const onDisk = await ensureCa(files, clock, leafValidityMs);
+      if (onDisk.certPem === ca.certPem) return false;
+      const rotation = await loadPreviousCa(tlsDir, leafValidityMs);
+      ca = onDisk;
+      previous = rotation;
+      trustChanged();
+      return true;
+    }),
+    onTrustChange: (listener) => {
+      trustListeners.push(listener);
+    },
+    tlsTrustPem: () => tlsTrust(),
+    signedBySigningCa: (certPem) => {
+      try {
+        const cert = new NodeX509(certPem);
+        const issuer = new NodeX509(ca.certPem);
+        return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+      } catch {
+        return false;
+      }
+    },
     get caPem() {
       return trustPem();
     },
@@ -127,14 +249,13 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
     serverSans: sans.map((s) => `${s.type}:${s.value}`),
     serverCredentials: () => serving.serverCredentials(),
     servingCertPem: () => server.certPem,
-    servingCertStale: () => servedFrom !== servingCa() || trusted !== trustPem(),
+    servingCertStale: () => servedFrom.certPem !== servingCa().certPem || trusted !== tlsTrust(),
     renewServingCert: async () => {
       const from = servingCa();
       server = await issueServingCert(files, from, sans, clock);
       servedFrom = from;
-      trusted = trustPem();
       // The trusted CAs first: a client certificate from the new CA must verify once the new chain is served.
-      serving.setCa(trusted);
+      if (trusted !== tlsTrust()) trustChanged();
       serving.setIdentity({ certPem: server.certPem + from.certPem, keyPem: server.keyPem });
     },
     issueClientCert: async (commonName, organization) => {
@@ -202,7 +323,23 @@ export async function installClusterCa(dataDir: string, caPem: string, caKeyPem:
   await writeFileAtomic(caCrt, caPem, 0o644);
 }
 
+/** A CA staged by a rotation that never adopted nor aborted it blocks another rotation this long. */
+const STAGE_TTL_MS = 5 * 60_000;
+
 const ROTATION_FILE = 'ca-rotation.json';
+const STAGED_CRT = 'ca-staged.crt';
+
+/** The CA a rotation's first step staged here before a restart, unless it is already the signing one or is not a certificate. */
+async function loadStagedCa(file: string, signingPem: string): Promise<string | undefined> {
+  const pem = await readIfExists(file);
+  if (pem === undefined || pem === signingPem) return undefined;
+  try {
+    new NodeX509(pem);
+    return pem;
+  } catch {
+    return undefined;
+  }
+}
 const PREVIOUS_CRT = 'ca-previous.crt';
 const PREVIOUS_KEY = 'ca-previous.key';
 
@@ -269,13 +406,7 @@ export async function rotateClusterCa(dataDir: string, opts: { overlapMs: number
   }
   const fresh = await createCa(clock);
   const previousUntil = new Date(clock.now() + opts.overlapMs).toISOString();
-  // The previous CA first, then the record, then the new CA (key before certificate):
-  // a crash part way leaves either the old CA alone in use, or a complete rotation.
-  await writeFileAtomic(path.join(tlsDir, PREVIOUS_KEY), keyPem, 0o600);
-  await writeFileAtomic(path.join(tlsDir, PREVIOUS_CRT), certPem, 0o644);
-  await writeFileAtomic(path.join(tlsDir, ROTATION_FILE), JSON.stringify({ previousUntil }, null, 2) + '\n', 0o644);
-  await writeFileAtomic(caKey, fresh.keyPem, 0o600);
-  await writeFileAtomic(caCrt, fresh.certPem, 0o644);
+  await writeRotationFiles(tlsDir, { certPem, keyPem }, fresh, previousUntil);
   const hash = (pem: string): string => createHash('sha256').update(new NodeX509(pem).raw).digest('hex');
   const signing: LoadedCa = { cert: new x509.X509Certificate(fresh.certPem), certPem: fresh.certPem, key: await importKeyPem(fresh.keyPem), leafValidityMs: LEAF_VALIDITY };
   return {
@@ -286,6 +417,55 @@ export async function rotateClusterCa(dataDir: string, opts: { overlapMs: number
       return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
     },
   };
+}
+
+/** A CA rotation as members hand it to each other: the new CA, its key, and the end of the overlap. */
+export interface CaRotationBundle {
+  caPem: string;
+  caKeyPem: string;
+  /** ISO time the previous CA stops being trusted. */
+  previousUntil: string;
+}
+
+/** A new CA for a rotation decided now, in memory only until a member adopts it. */
+export async function newCaRotation(opts: { overlapMs: number; clock?: Clock }): Promise<CaRotationBundle> {
+  const clock = opts.clock ?? realClock;
+  if (!(opts.overlapMs > 0)) throw new BrambleError('INVALID_ARGUMENT', `the overlap must be more than 0 days: current value is ${opts.overlapMs / DAY}`);
+  const fresh = await createCa(clock);
+  return { caPem: fresh.certPem, caKeyPem: fresh.keyPem, previousUntil: new Date(clock.now() + opts.overlapMs).toISOString() };
+}
+
+/** The rotation under way in a data dir (ca.crt, ca.key and the record), to hand on to a member that lacks it. */
+export async function readCaRotation(dataDir: string): Promise<CaRotationBundle & { previousPem: string }> {
+  const tlsDir = path.join(dataDir, 'tls');
+  const record = await readIfExists(path.join(tlsDir, ROTATION_FILE));
+  const caPem = await readIfExists(path.join(tlsDir, 'ca.crt'));
+  const caKeyPem = await readIfExists(path.join(tlsDir, 'ca.key'));
+  const previousPem = await readIfExists(path.join(tlsDir, PREVIOUS_CRT));
+  if (record === undefined || caPem === undefined || caKeyPem === undefined || previousPem === undefined) {
+    throw new BrambleError('INTERNAL', `no complete CA rotation in ${tlsDir} (${ROTATION_FILE}, ca.crt, ca.key, ${PREVIOUS_CRT})`);
+  }
+  const previousUntil = (JSON.parse(record) as { previousUntil?: string }).previousUntil ?? '';
+  return { caPem, caKeyPem, previousUntil, previousPem };
+}
+
+/** sha256 (hex) of a certificate's DER: what join tokens and `rotate-ca` name a CA by. */
+export function certificateHash(pem: string): string {
+  return createHash('sha256').update(new NodeX509(pem).raw).digest('hex');
+}
+
+/**
+ * The previous CA first, then the record, then the new CA (key before certificate):
+ * a crash part way leaves either the old CA alone in use, or a complete rotation.
+ */
+async function writeRotationFiles(
+  tlsDir: string, current: { certPem: string; keyPem: string }, fresh: { certPem: string; keyPem: string }, previousUntil: string,
+): Promise<void> {
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_KEY), current.keyPem, 0o600);
+  await writeFileAtomic(path.join(tlsDir, PREVIOUS_CRT), current.certPem, 0o644);
+  await writeFileAtomic(path.join(tlsDir, ROTATION_FILE), JSON.stringify({ previousUntil }, null, 2) + '\n', 0o644);
+  await writeFileAtomic(path.join(tlsDir, 'ca.key'), fresh.keyPem, 0o600);
+  await writeFileAtomic(path.join(tlsDir, 'ca.crt'), fresh.certPem, 0o644);
 }
 
 /** The CA key, for a member handing it to a server that joins (over the token-pinned connection only). */

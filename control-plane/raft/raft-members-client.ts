@@ -9,7 +9,7 @@ import { BrambleError, ERROR_CODE_METADATA_KEY, fromServiceError } from '../../p
 import {
   loadProto, type ForwardRequest, type ForwardResponse__Output, type JoinMemberRequest, type JoinMemberResponse__Output,
   type MemberStatusResponse__Output, type MembersClient as GrpcMembersClient, type SetEncryptionKeysRequest,
-  type SetEncryptionKeysResponse__Output,
+  type SetEncryptionKeysResponse__Output, type SetClusterCaRequest, type SetClusterCaResponse__Output,
 } from '../../proto/load.js';
 import { fetchServerCa, verifyCaAgainstToken } from '../../proto/server-ca.js';
 import type { KObject } from '../../proto/model.js';
@@ -106,6 +106,13 @@ export class MembersClient {
     const c = this.client(address);
     const res = await callUnary(c, c.SetEncryptionKeys as Unary<SetEncryptionKeysRequest, SetEncryptionKeysResponse__Output>, { keyFile }, this.clock.now() + this.deadlineMs, address);
     return res.activeKeyId;
+  }
+
+  /** One step of a cluster CA rotation on the member at `address` (never logged: it may carry the CA key); its signing CA's hash. */
+  async setClusterCa(address: string, req: SetClusterCaRequest): Promise<string> {
+    const c = this.client(address);
+    const res = await callUnary(c, c.SetClusterCa as Unary<SetClusterCaRequest, SetClusterCaResponse__Output>, req, this.clock.now() + this.deadlineMs, address);
+    return res.signingCaHash;
   }
 
   /** A follower hands a server's join (already checked against the token) to the leader. */

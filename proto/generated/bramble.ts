@@ -66,11 +66,15 @@ import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMe
 import type { RenewCertificateRequest as _bramble_v1_RenewCertificateRequest, RenewCertificateRequest__Output as _bramble_v1_RenewCertificateRequest__Output } from './bramble/v1/RenewCertificateRequest.js';
 import type { RenewCertificateResponse as _bramble_v1_RenewCertificateResponse, RenewCertificateResponse__Output as _bramble_v1_RenewCertificateResponse__Output } from './bramble/v1/RenewCertificateResponse.js';
 import type { Resources as _bramble_v1_Resources, Resources__Output as _bramble_v1_Resources__Output } from './bramble/v1/Resources.js';
+import type { RotateClusterCaRequest as _bramble_v1_RotateClusterCaRequest, RotateClusterCaRequest__Output as _bramble_v1_RotateClusterCaRequest__Output } from './bramble/v1/RotateClusterCaRequest.js';
+import type { RotateClusterCaResponse as _bramble_v1_RotateClusterCaResponse, RotateClusterCaResponse__Output as _bramble_v1_RotateClusterCaResponse__Output } from './bramble/v1/RotateClusterCaResponse.js';
 import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from './bramble/v1/RotateSecretsEncryptionRequest.js';
 import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from './bramble/v1/RotateSecretsEncryptionResponse.js';
 import type { SecretsEncryptionKey as _bramble_v1_SecretsEncryptionKey, SecretsEncryptionKey__Output as _bramble_v1_SecretsEncryptionKey__Output } from './bramble/v1/SecretsEncryptionKey.js';
 import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from './bramble/v1/SecretsEncryptionStatusRequest.js';
 import type { SecretsEncryptionStatusResponse as _bramble_v1_SecretsEncryptionStatusResponse, SecretsEncryptionStatusResponse__Output as _bramble_v1_SecretsEncryptionStatusResponse__Output } from './bramble/v1/SecretsEncryptionStatusResponse.js';
+import type { SetClusterCaRequest as _bramble_v1_SetClusterCaRequest, SetClusterCaRequest__Output as _bramble_v1_SetClusterCaRequest__Output } from './bramble/v1/SetClusterCaRequest.js';
+import type { SetClusterCaResponse as _bramble_v1_SetClusterCaResponse, SetClusterCaResponse__Output as _bramble_v1_SetClusterCaResponse__Output } from './bramble/v1/SetClusterCaResponse.js';
 import type { SetEncryptionKeysRequest as _bramble_v1_SetEncryptionKeysRequest, SetEncryptionKeysRequest__Output as _bramble_v1_SetEncryptionKeysRequest__Output } from './bramble/v1/SetEncryptionKeysRequest.js';
 import type { SetEncryptionKeysResponse as _bramble_v1_SetEncryptionKeysResponse, SetEncryptionKeysResponse__Output as _bramble_v1_SetEncryptionKeysResponse__Output } from './bramble/v1/SetEncryptionKeysResponse.js';
 import type { SnapshotChunk as _bramble_v1_SnapshotChunk, SnapshotChunk__Output as _bramble_v1_SnapshotChunk__Output } from './bramble/v1/SnapshotChunk.js';
@@ -164,11 +168,15 @@ export interface ProtoGrpcType {
       RenewCertificateRequest: MessageTypeDefinition<_bramble_v1_RenewCertificateRequest, _bramble_v1_RenewCertificateRequest__Output>
       RenewCertificateResponse: MessageTypeDefinition<_bramble_v1_RenewCertificateResponse, _bramble_v1_RenewCertificateResponse__Output>
       Resources: MessageTypeDefinition<_bramble_v1_Resources, _bramble_v1_Resources__Output>
+      RotateClusterCaRequest: MessageTypeDefinition<_bramble_v1_RotateClusterCaRequest, _bramble_v1_RotateClusterCaRequest__Output>
+      RotateClusterCaResponse: MessageTypeDefinition<_bramble_v1_RotateClusterCaResponse, _bramble_v1_RotateClusterCaResponse__Output>
       RotateSecretsEncryptionRequest: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionRequest__Output>
       RotateSecretsEncryptionResponse: MessageTypeDefinition<_bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionResponse__Output>
       SecretsEncryptionKey: MessageTypeDefinition<_bramble_v1_SecretsEncryptionKey, _bramble_v1_SecretsEncryptionKey__Output>
       SecretsEncryptionStatusRequest: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusRequest__Output>
       SecretsEncryptionStatusResponse: MessageTypeDefinition<_bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusResponse__Output>
+      SetClusterCaRequest: MessageTypeDefinition<_bramble_v1_SetClusterCaRequest, _bramble_v1_SetClusterCaRequest__Output>
+      SetClusterCaResponse: MessageTypeDefinition<_bramble_v1_SetClusterCaResponse, _bramble_v1_SetClusterCaResponse__Output>
       SetEncryptionKeysRequest: MessageTypeDefinition<_bramble_v1_SetEncryptionKeysRequest, _bramble_v1_SetEncryptionKeysRequest__Output>
       SetEncryptionKeysResponse: MessageTypeDefinition<_bramble_v1_SetEncryptionKeysResponse, _bramble_v1_SetEncryptionKeysResponse__Output>
       SnapshotChunk: MessageTypeDefinition<_bramble_v1_SnapshotChunk, _bramble_v1_SnapshotChunk__Output>

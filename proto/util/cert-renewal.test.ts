@@ -101,4 +101,66 @@ describe('certificate renewal', () => {
     await loop.check();
     assert.equal(renewed, 1);
   });
+
+  test('a check asked for while a look runs gets a look of its own after it, shared by every such call', async () => {
+    const clock = new FakeClock();
+    let stale = false;
+    let renewed = 0;
+    let looks = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const loop = new CertRenewalLoop({
+      clock, logger: silentLogger(),
+      certs: [{
+        name: 'replica',
+        prepare: async () => {
+          looks++;
+          if (looks === 1) await gate;
+        },
+        validity: () => ({ notBefore: clock.now(), notAfter: clock.now() + 365 * DAY }),
+        stale: () => stale,
+        renew: async () => {
+          renewed++;
+          stale = false;
+        },
+      }],
+    });
+    const first = loop.check();
+    // A CA adopted while the first look is past its judgement of this certificate.
+    stale = true;
+    const second = loop.check();
+    const third = loop.check();
+    assert.equal(second, third, 'calls made meanwhile share the next look');
+    release();
+    await Promise.all([first, second]);
+    assert.equal(looks, 2);
+    assert.equal(renewed, 1, 'the look begun after the change renewed it');
+  });
+
+  test('prepare runs before validity is judged; a prepare that fails counts as a certificate that cannot be read (due)', async () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    let fail = true;
+    const loop = new CertRenewalLoop({
+      clock, logger: silentLogger(),
+      certs: [{
+        name: 'admin',
+        prepare: async () => {
+          calls.push('prepare');
+          if (fail) throw new Error('admin.conf is not valid YAML');
+        },
+        validity: () => {
+          calls.push('validity');
+          return { notBefore: clock.now(), notAfter: clock.now() + 365 * DAY };
+        },
+        renew: async () => {
+          calls.push('renew');
+          fail = false;
+        },
+      }],
+    });
+    await loop.check();
+    await loop.check();
+    assert.deepEqual(calls, ['prepare', 'renew', 'validity', 'prepare', 'validity']);
+  });
 });

@@ -40,6 +40,8 @@ export interface RenewableCert {
   renew(): Promise<void>;
   /** Due whatever its dates say: it is not from the CA it should be from now (a CA rotation). */
   stale?(): boolean;
+  /** Reads what validity() and stale() judge, when that lives in a file another writer may change. */
+  prepare?(): Promise<void>;
 }
 
 export interface CertRenewalLoopOptions {
@@ -57,6 +59,7 @@ export interface CertRenewalLoopOptions {
 export class CertRenewalLoop {
   private timer: Timer | undefined;
   private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private readonly checkEveryMs: number;
 
   constructor(private readonly opts: CertRenewalLoopOptions) {
@@ -75,9 +78,20 @@ export class CertRenewalLoop {
     return this.running ?? Promise.resolve();
   }
 
-  /** One look at every certificate; overlapping looks share one run. */
+  /**
+   * One look at every certificate, begun after this call: while a look runs, the next
+   * one waits for it (and is shared by every call made meanwhile), so a change made
+   * just before the call (a CA adopted) is never judged by a look that began earlier.
+   */
   check(): Promise<void> {
-    this.running ??= this.checkAll().finally(() => {
+    if (this.running) {
+      this.queued ??= this.running.then(() => {
+        this.queued = undefined;
+        return this.check();
+      });
+      return this.queued;
+    }
+    this.running = this.checkAll().finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -87,6 +101,7 @@ export class CertRenewalLoop {
     for (const cert of this.opts.certs) {
       let v: Validity;
       try {
+        await cert.prepare?.();
         v = cert.validity();
       } catch (err) {
         this.opts.logger.warn({ cert: cert.name, err: String(err) }, 'certificate could not be read: renewing it');

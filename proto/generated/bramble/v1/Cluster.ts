@@ -25,6 +25,8 @@ import type { LogsRequest as _bramble_v1_LogsRequest, LogsRequest__Output as _br
 import type { ObjectResponse as _bramble_v1_ObjectResponse, ObjectResponse__Output as _bramble_v1_ObjectResponse__Output } from '../../bramble/v1/ObjectResponse.js';
 import type { RemoveMemberRequest as _bramble_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _bramble_v1_RemoveMemberRequest__Output } from '../../bramble/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse as _bramble_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _bramble_v1_RemoveMemberResponse__Output } from '../../bramble/v1/RemoveMemberResponse.js';
+import type { RotateClusterCaRequest as _bramble_v1_RotateClusterCaRequest, RotateClusterCaRequest__Output as _bramble_v1_RotateClusterCaRequest__Output } from '../../bramble/v1/RotateClusterCaRequest.js';
+import type { RotateClusterCaResponse as _bramble_v1_RotateClusterCaResponse, RotateClusterCaResponse__Output as _bramble_v1_RotateClusterCaResponse__Output } from '../../bramble/v1/RotateClusterCaResponse.js';
 import type { RotateSecretsEncryptionRequest as _bramble_v1_RotateSecretsEncryptionRequest, RotateSecretsEncryptionRequest__Output as _bramble_v1_RotateSecretsEncryptionRequest__Output } from '../../bramble/v1/RotateSecretsEncryptionRequest.js';
 import type { RotateSecretsEncryptionResponse as _bramble_v1_RotateSecretsEncryptionResponse, RotateSecretsEncryptionResponse__Output as _bramble_v1_RotateSecretsEncryptionResponse__Output } from '../../bramble/v1/RotateSecretsEncryptionResponse.js';
 import type { SecretsEncryptionStatusRequest as _bramble_v1_SecretsEncryptionStatusRequest, SecretsEncryptionStatusRequest__Output as _bramble_v1_SecretsEncryptionStatusRequest__Output } from '../../bramble/v1/SecretsEncryptionStatusRequest.js';
@@ -140,6 +142,15 @@ export interface ClusterClient extends grpc.Client {
   removeMember(argument: _bramble_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   removeMember(argument: _bramble_v1_RemoveMemberRequest, callback: grpc.requestCallback<_bramble_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   
+  RotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  RotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  RotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  RotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  rotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  rotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  rotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  rotateClusterCa(argument: _bramble_v1_RotateClusterCaRequest, callback: grpc.requestCallback<_bramble_v1_RotateClusterCaResponse__Output>): grpc.ClientUnaryCall;
+  
   RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
   RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
   RotateSecretsEncryption(argument: _bramble_v1_RotateSecretsEncryptionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_bramble_v1_RotateSecretsEncryptionResponse__Output>): grpc.ClientUnaryCall;
@@ -213,6 +224,8 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   RemoveMember: grpc.handleUnaryCall<_bramble_v1_RemoveMemberRequest__Output, _bramble_v1_RemoveMemberResponse>;
   
+  RotateClusterCa: grpc.handleUnaryCall<_bramble_v1_RotateClusterCaRequest__Output, _bramble_v1_RotateClusterCaResponse>;
+  
   RotateSecretsEncryption: grpc.handleUnaryCall<_bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse>;
   
   SecretsEncryptionStatus: grpc.handleUnaryCall<_bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse>;
@@ -240,6 +253,7 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   ListTokens: MethodDefinition<_bramble_v1_ListTokensRequest, _bramble_v1_ListTokensResponse, _bramble_v1_ListTokensRequest__Output, _bramble_v1_ListTokensResponse__Output>
   Logs: MethodDefinition<_bramble_v1_LogsRequest, _bramble_v1_LogChunk, _bramble_v1_LogsRequest__Output, _bramble_v1_LogChunk__Output>
   RemoveMember: MethodDefinition<_bramble_v1_RemoveMemberRequest, _bramble_v1_RemoveMemberResponse, _bramble_v1_RemoveMemberRequest__Output, _bramble_v1_RemoveMemberResponse__Output>
+  RotateClusterCa: MethodDefinition<_bramble_v1_RotateClusterCaRequest, _bramble_v1_RotateClusterCaResponse, _bramble_v1_RotateClusterCaRequest__Output, _bramble_v1_RotateClusterCaResponse__Output>
   RotateSecretsEncryption: MethodDefinition<_bramble_v1_RotateSecretsEncryptionRequest, _bramble_v1_RotateSecretsEncryptionResponse, _bramble_v1_RotateSecretsEncryptionRequest__Output, _bramble_v1_RotateSecretsEncryptionResponse__Output>
   SecretsEncryptionStatus: MethodDefinition<_bramble_v1_SecretsEncryptionStatusRequest, _bramble_v1_SecretsEncryptionStatusResponse, _bramble_v1_SecretsEncryptionStatusRequest__Output, _bramble_v1_SecretsEncryptionStatusResponse__Output>
   SnapshotStore: MethodDefinition<_bramble_v1_SnapshotStoreRequest, _bramble_v1_SnapshotChunk, _bramble_v1_SnapshotStoreRequest__Output, _bramble_v1_SnapshotChunk__Output>
