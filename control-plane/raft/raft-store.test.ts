@@ -243,3 +243,33 @@ test('an idle cluster writes nothing to disk', () => withCluster(async (c) => {
   assert.ok(leader.leadership.isLeader(), 'heartbeats kept the leader');
   assert.deepEqual(c.running().map((s) => s.node.stats.batches), before);
 }));
+
+test('with a small event window, updates, deletes and a snapshot install leave every replica at the same state after a restart', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  const put = (name: string, v: string) => ({ ops: [{ type: 'put' as const, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { v } } }] });
+  const del = (name: string) => ({ ops: [{ type: 'delete' as const, kind: 'ConfigMap', namespace: 'default', name }] });
+  for (const name of ['a', 'b', 'c']) await c.run(leader.propose(put(name, `${name}1`)));
+  const away = c.followers()[0]!.node.id;
+  await c.close(away);
+  // Past the event window (3) and the log's compaction point (10): the member away gets a snapshot.
+  for (let i = 2; i < 8; i++) {
+    await c.run(leader.propose(put('a', `a${i}`)));
+    await c.run(leader.propose(put(i % 2 ? 'b' : 'd', `x${i}`)));
+    if (i === 5) await c.run(leader.propose(del('c')));
+  }
+  await c.run(leader.propose(del('b')));
+  await c.open(away);
+  await c.until(() => c.converged(), 'the member away caught up');
+  assert.equal(c.store(away).stats.snapshotsInstalled, 1);
+  await c.run(leader.propose(put('c', 'c-again')));
+  await c.until(() => c.converged(), 'all at the same revision');
+  const want = { list: leader.list('ConfigMap'), revision: leader.revision(), oldest: leader.oldestResumableRevision() };
+  assert.deepEqual(want.list.items.map((o) => o.metadata.name), ['a', 'c', 'd']);
+  for (const id of c.ids) await c.close(id);
+  for (const id of c.ids) {
+    const s = await c.open(id);
+    assert.deepEqual(s.list('ConfigMap'), want.list, `${id} reopened at the same objects`);
+    assert.equal(s.revision(), want.revision);
+    assert.equal(s.oldestResumableRevision(), want.oldest);
+  }
+}, { store: { retainEvents: 3, compactEntries: 10, catchUpEntries: 2 } }));

@@ -22,7 +22,7 @@ import { objectKey, type KObject } from '../../proto/model.js';
 import type { Command, CommitResult, ListResult, Store, StoreEvent, Watch, WatchOptions } from '../store/store.js';
 import {
   eventKey, EVENT_PREFIX, META_COMPACTED, META_REVISION, OBJECT_PREFIX, openStoreDb, range, readSnapshot as readStoreFromDb,
-  stateMachineOps, storeOpenError, type Db, type DbOp,
+  settleOpenedCompaction, stateMachineOps, storeOpenError, type Db, type DbOp,
 } from '../store/store-level.js';
 import { encodeSnapshot, readSnapshot as decodeStoreSnapshot } from '../store/store-snapshot.js';
 import { StoreState, validateRetainEvents, type Applied, type StoreSnapshot } from '../store/store-state.js';
@@ -350,7 +350,7 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
     if (log.bootstrapOps.length > 0) await db.batch(log.bootstrapOps, { sync: opts.sync ?? true });
     const snapshot = await readStoreFromDb(db, created);
     state = StoreState.restore(snapshot, retainEvents);
-    compacted = snapshot.compactedRevision;
+    compacted = await settleOpenedCompaction(db, state, snapshot.compactedRevision, opts.sync ?? true);
   } catch (err) {
     await db.close().catch(() => undefined);
     if (isBrambleError(err, 'INVALID_ARGUMENT')) throw err;

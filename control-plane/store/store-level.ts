@@ -5,6 +5,17 @@
 // to disk together in the next single batch. On an SD card that means few, large,
 // fsync'ed writes. Readers and watchers see a write only once it is on disk.
 //
+// Layout (values JSON): o:<kind>/<namespace>/<name> an object, e:<16-digit revision>
+// the events of that revision (each carrying the object as written), m:revision,
+// m:compacted (event rows up to it are gone) and m:format. An object is written once
+// per write, in its event row: its o: row is written only when that event row is
+// compacted away and the version is still current (stateMachineOps), and deleted when
+// the object is. So an o: row may hold an older version than a retained event, and
+// opening replays the retained events over the o: rows (readSnapshot). A store
+// written when every put also rewrote o: reads the same way (its o: rows are current
+// and the replay changes nothing). This halves what each write puts through LevelDB
+// (its log, then its tables), which matters on an SD card.
+//
 // When the disk fails, the store stops rather than limping on. Files that cannot
 // be read at start-up (LevelDB corruption, values that are not what this code
 // wrote, revisions with their events missing) make openLevelStore fail with
@@ -23,7 +34,7 @@ import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
 import { objectKey, type KObject } from '../../proto/model.js';
 import type { Command, CommitResult, ListResult, Store, StoreEvent, Watch, WatchOptions } from './store.js';
-import { describeKey, StoreState, snapshotProblem, storedObjectProblem, validateRetainEvents, type Applied, type StoreSnapshot } from './store-state.js';
+import { describeKey, eventProblem, StoreState, snapshotProblem, storedObjectProblem, validateRetainEvents, type Applied, type StoreSnapshot } from './store-state.js';
 import { WatchHub } from './store-watch.js';
 
 export interface LevelStoreOptions {
@@ -143,16 +154,17 @@ export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnaps
     throw new CorruptStore('its LevelDB files hold none of bramble\'s records (a damaged .log file?)');
   }
   const known = (revision ?? 0) as number;
-  const objects: KObject[] = [];
+  const upTo = Number.isSafeInteger(known) ? known : Infinity;
+  const objects = new Map<string, KObject>();
   for await (const [key, text] of db.iterator({ ...range(OBJECT_PREFIX), ...utf8 })) {
     const o = parseStored(key, text as string);
-    const problem = storedObjectProblem(o, Number.isSafeInteger(known) ? known : Infinity);
+    const problem = storedObjectProblem(o, upTo);
     if (problem) throw new CorruptStore(`the object at ${key} ${problem}`);
     const k = o as KObject;
     if (key !== OBJECT_PREFIX + objectKey(k.kind, k.metadata.namespace, k.metadata.name)) {
       throw new CorruptStore(`the object at ${key} is ${k.kind} ${k.metadata.name}, which belongs under another key`);
     }
-    objects.push(k);
+    objects.set(key.slice(OBJECT_PREFIX.length), k);
   }
   const events: StoreEvent[] = [];
   for await (const [key, text] of db.iterator({ ...range(EVENT_PREFIX), ...utf8 })) {
@@ -160,10 +172,40 @@ export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnaps
     const r = Number(key.slice(EVENT_PREFIX.length));
     if (!Array.isArray(list) || list.length === 0) throw new CorruptStore(`the events at ${key} are not a list of events`);
     if (list.some((e) => (e as StoreEvent | null)?.revision !== r)) throw new CorruptStore(`the events at ${key} are not all of revision ${r}`);
-    events.push(...(list as StoreEvent[]));
+    for (const e of list as StoreEvent[]) {
+      const problem = eventProblem(e, upTo);
+      if (problem) throw new CorruptStore(`a stored event ${problem} (at ${key})`);
+      // A put's object is in its event row until that row is compacted (see stateMachineOps), so
+      // the retained events, in order, bring the o: rows up to date.
+      const k = objectKey(e.object.kind, e.object.metadata.namespace, e.object.metadata.name);
+      if (e.type === 'DELETED') objects.delete(k);
+      else objects.set(k, e.object);
+      events.push(e);
+    }
   }
   const compactedRevision = (await meta(META_COMPACTED)) ?? 0;
-  return { revision: known, compactedRevision: compactedRevision as number, objects, events };
+  return { revision: known, compactedRevision: compactedRevision as number, objects: [...objects.values()], events };
+}
+
+/**
+ * Opening with a smaller retainEvents than the store was written with compacts the
+ * events in memory (StoreState.restore) whose rows are still on disk, and such a row
+ * may hold the only copy of an object (stateMachineOps): this writes those objects
+ * to their o: rows and drops the rows in one batch, before any write, so the rows on
+ * disk match the state. Returns the compacted revision on disk from then on.
+ */
+export async function settleOpenedCompaction(db: Db, state: StoreState, diskCompacted: number, sync: boolean): Promise<number> {
+  const compacted = state.oldestResumableRevision();
+  if (compacted <= diskCompacted) return diskCompacted;
+  const ops: DbOp[] = [];
+  for (const o of state.snapshot().objects) {
+    const rv = Number(o.metadata.resourceVersion);
+    if (rv > diskCompacted && rv <= compacted) ops.push({ type: 'put', key: OBJECT_PREFIX + objectKey(o.kind, o.metadata.namespace, o.metadata.name), value: o });
+  }
+  for await (const key of db.keys({ gt: eventKey(diskCompacted), lte: eventKey(compacted) })) ops.push({ type: 'del', key });
+  ops.push({ type: 'put', key: META_COMPACTED, value: compacted });
+  await db.batch(ops, { sync });
+  return compacted;
 }
 
 /**
@@ -211,7 +253,8 @@ export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStor
   try {
     const snapshot = await readSnapshot(db, created);
     const state = StoreState.restore(snapshot, retainEvents);
-    return new LevelStoreImpl(db, dir, state, snapshot.compactedRevision, opts);
+    const compacted = await settleOpenedCompaction(db, state, snapshot.compactedRevision, opts.sync ?? true);
+    return new LevelStoreImpl(db, dir, state, compacted, opts);
   } catch (err) {
     await db.close().catch(() => undefined);
     // A bad retainEvents is the caller's mistake, not damage on disk.
@@ -391,6 +434,12 @@ class LevelStoreImpl implements LevelStore {
     const run = (async (): Promise<number> => {
       const upTo = this.state.revision();
       const ops: DbOp[] = [];
+      // Objects written since the last compaction are only in the event rows that go now.
+      for (const o of this.state.snapshot().objects) {
+        if (Number(o.metadata.resourceVersion) > this.diskCompacted) {
+          ops.push({ type: 'put', key: OBJECT_PREFIX + objectKey(o.kind, o.metadata.namespace, o.metadata.name), value: o });
+        }
+      }
       for (let r = this.diskCompacted + 1; r <= upTo; r++) ops.push({ type: 'del', key: eventKey(r) });
       ops.push({ type: 'put', key: META_COMPACTED, value: upTo });
       await this.db.batch(ops, { sync: this.sync });
@@ -474,23 +523,41 @@ export type DbOp = BatchOperation<Db, string, unknown>;
 
 /**
  * The LevelDB writes that make `applied` (proposed on `state`, in revision order,
- * not yet committed) durable: objects, events, the event window's compaction
- * (events at or below `diskCompacted` are already deleted) and the revision.
+ * not yet committed) durable: the events (which carry every object written), the
+ * deletes of deleted objects, the event window's compaction (events at or below
+ * `diskCompacted` are already deleted) and the revision. A put's object goes to its
+ * o: row only when its event row is compacted and it is still the current version;
+ * a newer version is in a retained event row, so nothing else is needed then.
  */
 export function stateMachineOps(
   state: StoreState, applied: readonly Applied[], diskCompacted: number,
 ): { ops: DbOp[]; compacted: number } {
   const ops: DbOp[] = [];
   const incoming: StoreEvent[] = [];
+  /** The final value of every key this batch writes (later proposals, still pending, do not count). */
+  const written = new Map<string, KObject | undefined>();
   for (const a of applied) {
     for (const [key, object] of a.writes) {
-      ops.push(object ? { type: 'put', key: OBJECT_PREFIX + key, value: object } : { type: 'del', key: OBJECT_PREFIX + key });
+      written.set(key, object);
+      if (!object) ops.push({ type: 'del', key: OBJECT_PREFIX + key });
     }
     ops.push({ type: 'put', key: eventKey(a.revision), value: a.events });
     incoming.push(...a.events);
   }
   if (applied.length === 0) return { ops, compacted: diskCompacted };
   const compacted = state.compactionAfter(incoming);
+  if (compacted > diskCompacted) {
+    const current = (key: string): KObject | undefined => (written.has(key) ? written.get(key) : state.committedByKey(key));
+    const seen = new Set<string>();
+    for (const e of [...state.eventsBetween(diskCompacted, compacted), ...incoming]) {
+      if (e.revision > compacted) break;
+      const key = objectKey(e.object.kind, e.object.metadata.namespace, e.object.metadata.name);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const o = current(key);
+      if (o && Number(o.metadata.resourceVersion) <= compacted) ops.push({ type: 'put', key: OBJECT_PREFIX + key, value: o });
+    }
+  }
   // Every revision has at least one event, so the compacted ones are exactly this range.
   for (let r = diskCompacted + 1; r <= compacted; r++) ops.push({ type: 'del', key: eventKey(r) });
   ops.push({ type: 'put', key: META_REVISION, value: applied[applied.length - 1]!.revision });

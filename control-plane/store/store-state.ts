@@ -248,6 +248,11 @@ export class StoreState {
     return this.objects.get(objectKey(kind, namespace, name));
   }
 
+  /** The committed object under a store key (objectKey), ignoring proposals not yet committed. */
+  committedByKey(key: string): KObject | undefined {
+    return this.objects.get(key);
+  }
+
   list(kind: string, namespace?: string): ListResult {
     const all = this.byKind.get(kind);
     const items: KObject[] = [];
@@ -263,14 +268,23 @@ export class StoreState {
 
   /** Retained events with revision > from, in order. */
   eventsAfter(from: number): StoreEvent[] {
+    return this.events.slice(this.firstAfter(from));
+  }
+
+  /** Retained events with from < revision <= upTo, in order. */
+  eventsBetween(from: number, upTo: number): StoreEvent[] {
+    return this.events.slice(this.firstAfter(from), this.firstAfter(upTo));
+  }
+
+  private firstAfter(revision: number): number {
     let lo = this.eventStart;
     let hi = this.events.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.events[mid]!.revision <= from) lo = mid + 1;
+      if (this.events[mid]!.revision <= revision) lo = mid + 1;
       else hi = mid;
     }
-    return this.events.slice(lo);
+    return lo;
   }
 
   /**
