@@ -1,16 +1,17 @@
 // First contact with the control plane: pin its CA from the token, then join
 // with a CSR for a key made on this board. The result is kept in the data dir;
 // later starts reuse it and need no token. With several control-plane members
-// the join goes to each in turn until one that leads answers.
+// the join goes to the leader, following join-retry.ts through elections.
 import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { realClock, type Clock } from '../proto/util/clock.js';
 import { BrambleError, fromServiceError } from '../proto/util/errors.js';
 import { splitHostPort } from '../proto/names.js';
 import { writeFileAtomic } from '../proto/util/files.js';
 import { loadProto } from '../proto/load.js';
-import { isFailoverError } from './node-connection.js';
+import { joinWithRetry, JOIN_TRY_TIMEOUT_MS } from './join-retry.js';
 import { ServerList } from './server-list.js';
 import type { Logger } from '../proto/util/log.js';
 import {
@@ -43,6 +44,10 @@ export async function ensureJoined(opts: {
   nodeName: string;
   dataDir: string;
   logger: Logger;
+  /** Waits between rounds of members; default the real one. */
+  clock?: Clock;
+  /** How long failover answers (no leader, member unreachable) are retried; default 2 minutes. */
+  deadlineMs?: number;
 }): Promise<JoinedNode> {
   const networkPath = path.join(opts.dataDir, 'network.json');
   const existing = await loadNodeCredentials(opts.dataDir);
@@ -61,28 +66,24 @@ export async function ensureJoined(opts: {
   }
   const token = opts.token;
   const servers = opts.servers ?? new ServerList([opts.server]);
-  const tries = servers.all().length;
-  for (let attempt = 1; ; attempt++) {
-    const address = servers.current();
-    try {
-      return await joinAt(address, token, opts);
-    } catch (e) {
-      // One round: a start with no member answering fails and says why, as with one server.
-      if (!isFailoverError(e) || attempt >= tries) throw e;
-      opts.logger.info({ server: address, err: e instanceof Error ? e.message : String(e) }, 'join not taken there; trying the next control-plane member');
-      servers.advance();
-    }
-  }
+  return joinWithRetry({
+    servers,
+    joinAt: (address, timeoutMs) => joinAt(address, token, timeoutMs, opts),
+    clock: opts.clock ?? realClock,
+    logger: opts.logger,
+    deadlineMs: opts.deadlineMs,
+  });
 }
 
 async function joinAt(
   server: string,
   token: string,
+  timeoutMs: number,
   opts: { nodeName: string; dataDir: string; logger: Logger },
 ): Promise<JoinedNode> {
   const networkPath = path.join(opts.dataDir, 'network.json');
   const { host, port } = splitHostPort(server, '--server', { dial: true });
-  const ca = await fetchServerCa(host, port);
+  const ca = await fetchServerCa(host, port, { timeoutMs: Math.min(10_000, timeoutMs) });
   // Before anything secret is sent: the server must hold the CA the token names.
   verifyCaAgainstToken(ca.caHash, token);
   const { keyPem } = await loadOrCreateNodeKey(opts.dataDir);
@@ -94,8 +95,8 @@ async function joinAt(
       (resolve, reject) =>
         client.Join(
           { token, nodeName: opts.nodeName, csrPem },
-          { deadline: Date.now() + 30_000 },
-          (err, r) => (err || !r ? reject(fromServiceError(err)) : resolve(r)),
+          { deadline: Date.now() + Math.min(JOIN_TRY_TIMEOUT_MS, timeoutMs) },
+          (err, r) => (err || !r ? reject(joinCallError(err, server, timeoutMs)) : resolve(r)),
         ),
     );
     const credentials = { keyPem, certPem: res.certificatePem, caPem: ca.caPem };
@@ -107,6 +108,18 @@ async function joinAt(
   } finally {
     client.close();
   }
+}
+
+/**
+ * A Join that timed out may have been taken (the answer lost): trying again is safe, as the
+ * board's key is kept and a node's own key may join again. So it reads as UNAVAILABLE,
+ * which the retry follows, not INTERNAL.
+ */
+function joinCallError(err: unknown, server: string, timeoutMs: number): BrambleError {
+  if ((err as { code?: unknown } | null)?.code === grpc.status.DEADLINE_EXCEEDED) {
+    return new BrambleError('UNAVAILABLE', `${server} did not answer the join within ${Math.min(JOIN_TRY_TIMEOUT_MS, timeoutMs)} ms`);
+  }
+  return fromServiceError(err);
 }
 
 /**

@@ -66,6 +66,8 @@ export interface AgentOptions {
   logger?: Logger;
   clock?: Clock;
   heartbeatIntervalMs?: number;
+  /** How long a first join retries while no member leads or answers; default 2 minutes (join-retry.ts). */
+  joinDeadlineMs?: number;
   resyncMs?: number;
   /**
    * A Pod's /etc/resolv.conf from its dnsPolicy (the cluster DNS sets this); undefined
@@ -135,7 +137,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // (the server judges it, by its own clock), while no right clock is before the cluster's CA was made.
     floorMs: floorFromCertificates([await readIfExists(credentialFiles.ca)]),
   });
-  const joined = await ensureJoined({ server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger });
+  const joined = await ensureJoined({
+    server: servers.current(), servers, token: opts.token, nodeName, dataDir: opts.dataDir, logger, clock, deadlineMs: opts.joinDeadlineMs,
+  });
   if (joined.servers) await servers.learn(joined.servers).catch((err: unknown) => logger.warn({ err: String(err) }, 'the known servers could not be saved'));
   const namespace = opts.containerdNamespace ?? 'bramble';
   const containerdAddress = opts.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS;

@@ -10,33 +10,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { TAINT_NODE_UNREACHABLE, type Deployment, type KObject, type NodeObject, type Pod } from '../proto/model.js';
+import { TAINT_NODE_UNREACHABLE, type Deployment, type NodeObject, type Pod } from '../proto/model.js';
 import { startCluster, TEST_IMAGE, waitFor, type ClusterBoard, type TestCluster } from './support/cluster.js';
 import { waitForBoardReady } from './support/e2e-objects.js';
+import { sleepingDeployment } from '../control-plane/testing/deployment-fixtures.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/lib/cni/bridge');
 
 const GRACE_SECONDS = 10;
 const TOLERATION_SECONDS = 10;
 
-function deployment(): KObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'default' },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'app', image: TEST_IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
-        },
-      },
-    },
-  };
-}
+/** Two replicas, a 1 s grace period: evictions and drains here need no long wait. */
+const deployment = (): Deployment => sleepingDeployment('web', { image: TEST_IMAGE, replicas: 2, terminationGracePeriodSeconds: 1 });
 
 const isRunning = (p: Pod): boolean => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state.running !== undefined;
 const live = (p: Pod): boolean => !p.metadata.deletionTimestamp;

@@ -30,6 +30,31 @@ export function makeDeployment(name: string, spec: Partial<DeploymentSpec> & { i
   };
 }
 
+/**
+ * A Deployment as a user applies it (no uid, generation or timestamps), for the e2e tests on
+ * real boards: `replicas` containers "app" sleeping in a local image. `sleep` as PID 1 ignores
+ * SIGTERM, so a stopped replica runs out its grace period, as a server finishing its requests would.
+ */
+export function sleepingDeployment(name: string, opts: { image: string; replicas?: number; terminationGracePeriodSeconds?: number }): Deployment {
+  const labels = { app: name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: opts.replicas ?? 2,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds ?? 1,
+          containers: [{ name: 'app', image: opts.image, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+        },
+      },
+    },
+  };
+}
+
 export interface Sample {
   active: number;
   available: number;
