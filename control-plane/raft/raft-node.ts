@@ -7,7 +7,11 @@
 //
 // While a batch is being written the core keeps taking proposals, messages and
 // ticks; the next Ready then carries all of them, so concurrent writers share one
-// fsync (group commit falls out of the loop).
+// fsync (group commit falls out of the loop). Before each Ready the loop lets the
+// event loop finish its turn (setImmediate: after the I/O callbacks of this poll),
+// so every request and ack already read from the sockets joins that Ready instead
+// of the next one: under load fewer, larger batches, sends and fsyncs, which is
+// what the CPU of a small board pays for per write; idle, it costs one turn.
 import { randomBytes } from 'node:crypto';
 import { realClock, type Clock, type Timer } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
@@ -387,7 +391,9 @@ export class RaftNode {
   }
 
   private async loop(): Promise<void> {
-    while (!this.closed && !this.failure && this.raw.hasReady()) {
+    for (;;) {
+      await nextTurn();
+      if (this.closed || this.failure || !this.raw.hasReady()) return;
       const rd = this.raw.ready();
       try {
         await this.handle(rd);
@@ -538,6 +544,11 @@ export class RaftNode {
     if (this.onFatal) this.onFatal(failed);
     else this.logger.error({ err }, failed.message);
   }
+}
+
+/** Resolves after the I/O callbacks already due in this turn of the event loop have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function peersOf(conf: StoredConf, self: NodeId): Peer[] {
