@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { realClock, type Clock, type Timer } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
+import { writeBatch } from '../store/level-batch.js';
 import { levelReason, type Db, type DbOp } from '../store/store-level.js';
 import { RaftError, RawNode } from './raft-core.js';
 import { NotLeaderError, RaftLeadership } from './raft-leadership.js';
@@ -460,7 +461,7 @@ export class RaftNode {
     if (ops.length > 0) {
       const sync = this.sync && (rd.mustSync || rd.snapshot !== undefined);
       try {
-        await this.db.batch(ops, { sync });
+        await writeBatch(this.db, ops, sync);
       } catch (err) {
         restore?.abort();
         prepared?.abort();
@@ -522,7 +523,7 @@ export class RaftNode {
     if (point === undefined) return;
     // Not fsynced: a lost compaction only means it is done again later.
     try {
-      await this.db.batch(this.log.compactionOps(point), { sync: false });
+      await writeBatch(this.db, this.log.compactionOps(point), false);
     } catch (err) {
       this.fail(new BrambleError('STORE_FAILED', `the store could not write to ${this.dir}: ${levelReason(err).message}; it accepts no more writes`));
       return;
