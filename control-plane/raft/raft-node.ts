@@ -7,11 +7,16 @@
 //
 // While a batch is being written the core keeps taking proposals, messages and
 // ticks; the next Ready then carries all of them, so concurrent writers share one
-// fsync (group commit falls out of the loop).
+// fsync (group commit falls out of the loop). Before each Ready the loop lets the
+// event loop finish its turn (setImmediate: after the I/O callbacks of this poll),
+// so every request and ack already read from the sockets joins that Ready instead
+// of the next one: under load fewer, larger batches, sends and fsyncs, which is
+// what the CPU of a small board pays for per write; idle, it costs one turn.
 import { randomBytes } from 'node:crypto';
 import { realClock, type Clock, type Timer } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
+import { writeBatch } from '../store/level-batch.js';
 import { levelReason, type Db, type DbOp } from '../store/store-level.js';
 import { RaftError, RawNode } from './raft-core.js';
 import { NotLeaderError, RaftLeadership } from './raft-leadership.js';
@@ -387,7 +392,9 @@ export class RaftNode {
   }
 
   private async loop(): Promise<void> {
-    while (!this.closed && !this.failure && this.raw.hasReady()) {
+    for (;;) {
+      await nextTurn();
+      if (this.closed || this.failure || !this.raw.hasReady()) return;
       const rd = this.raw.ready();
       try {
         await this.handle(rd);
@@ -454,7 +461,7 @@ export class RaftNode {
     if (ops.length > 0) {
       const sync = this.sync && (rd.mustSync || rd.snapshot !== undefined);
       try {
-        await this.db.batch(ops, { sync });
+        await writeBatch(this.db, ops, sync);
       } catch (err) {
         restore?.abort();
         prepared?.abort();
@@ -516,7 +523,7 @@ export class RaftNode {
     if (point === undefined) return;
     // Not fsynced: a lost compaction only means it is done again later.
     try {
-      await this.db.batch(this.log.compactionOps(point), { sync: false });
+      await writeBatch(this.db, this.log.compactionOps(point), false);
     } catch (err) {
       this.fail(new BrambleError('STORE_FAILED', `the store could not write to ${this.dir}: ${levelReason(err).message}; it accepts no more writes`));
       return;
@@ -538,6 +545,11 @@ export class RaftNode {
     if (this.onFatal) this.onFatal(failed);
     else this.logger.error({ err }, failed.message);
   }
+}
+
+/** Resolves after the I/O callbacks already due in this turn of the event loop have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function peersOf(conf: StoredConf, self: NodeId): Peer[] {

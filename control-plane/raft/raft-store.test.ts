@@ -35,6 +35,17 @@ test('concurrent writes share batches and keep one order on every replica', () =
   await c.until(() => c.converged(), 'every replica at the leader\'s revision');
 }));
 
+test('writes proposed in one turn of the event loop reach the leader\'s disk in one fsynced batch', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  await c.settle();
+  const before = leader.node.stats.syncedBatches;
+  // All 20 are proposed before the loop takes its next Ready: that Ready appends them together.
+  const results = await c.run(Promise.all(Array.from({ length: 20 }, (_, i) => leader.propose(create(`turn-${i}`)))));
+  assert.equal(results.length, 20);
+  assert.equal(leader.node.stats.syncedBatches - before, 1, `20 writes of one turn took ${leader.node.stats.syncedBatches - before} fsynced batches on the leader`);
+  await c.until(() => c.converged(), 'every replica at the leader\'s revision');
+}));
+
 test('a precondition is decided when the entry is applied, identically on every replica, and a failed one makes no revision', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   // Both pass any check at propose time; only the one applied first can create the object.
