@@ -79,7 +79,9 @@ export const META_COMPACTED = 'm:compacted';
  * records is recognised as damaged (LevelDB drops a garbled .log without an error).
  */
 const META_FORMAT = 'm:format';
-const FORMAT_VERSION = 1;
+// 2: a put's object may be only in its event row (see the layout above); a binary that
+// knows only 1 would read stale o: rows, so a newer format than this one is refused.
+const FORMAT_VERSION = 2;
 export const OBJECT_PREFIX = 'o:';
 export const EVENT_PREFIX = 'e:';
 
@@ -152,6 +154,9 @@ export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnaps
   const format = await meta(META_FORMAT);
   if (!created && revision === undefined && format === undefined) {
     throw new CorruptStore('its LevelDB files hold none of bramble\'s records (a damaged .log file?)');
+  }
+  if (typeof format === 'number' && format > FORMAT_VERSION) {
+    throw new CorruptStore(`its format is version ${format}; this bramble reads up to version ${FORMAT_VERSION} (a newer bramble wrote it: run that one)`);
   }
   const known = (revision ?? 0) as number;
   const upTo = Number.isSafeInteger(known) ? known : Infinity;
