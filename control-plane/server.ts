@@ -113,6 +113,8 @@ export interface RunningServer {
   tokenFile: string;
   /** Every control-plane member's address, this one's advertised address first (only this one's on a single server). */
   servers(): string[];
+  /** One look at every certificate the server renews, begun now; resolves when it is done (as the loop's own looks). */
+  checkCertificates(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -562,6 +564,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store: opened,
       tokenFile: path.join(dataDir, 'token'),
       servers: () => (replica ? replica.servers() : [localServer]),
+      checkCertificates: () => renewal.check(),
       close: () => (closing ??= runCleanups().then(() => logger.info({ dataDir }, 'bramble server stopped'))),
     };
   } catch (e) {

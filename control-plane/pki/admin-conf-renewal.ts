@@ -38,9 +38,10 @@ export function adminConf(file: string, pki: Pick<ClusterPki, 'caPem' | 'issueCl
       validity: () => (seen ? certValidity(seen.cert) : { notBefore: 0, notAfter: Number.POSITIVE_INFINITY }),
       stale: () => seen !== undefined && (seen.ca !== pki.caPem || !pki.signedBySigningCa(seen.cert)),
       renew: () => exclusive(async () => {
-        // Read again inside the queue: the members list may have changed since the look.
-        const cfg = await readClientConfig(file);
         const issued = await pki.issueClientCert(ADMIN_COMMON_NAME, ADMIN_ORGANIZATION);
+        // Read inside the queue and after the (slow) key is made, just before the write: the
+        // members list may have changed since the look, here or by the CLI of this board.
+        const cfg = await readClientConfig(file);
         const next: ClientConfig = { ...cfg, ca: pki.caPem, cert: issued.certPem, key: issued.keyPem };
         await writeClientConfig(file, next);
         seen = next;
