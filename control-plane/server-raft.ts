@@ -156,6 +156,12 @@ export interface ReplicatedStore {
   servers(): string[];
   /** What the API awaits before it plans a write: every acknowledged write applied here (waits out an election). */
   writeBarrier(): Promise<void>;
+  /**
+   * What the API awaits before it plans a write that may need no writeBarrier: on the leader,
+   * every write acknowledged anywhere applied here, without a round to the others
+   * (RaftNode.appliedBarrier); writeBarrier elsewhere.
+   */
+  planBarrier(): Promise<void>;
   /** Leadership as the Node service needs it: agents are sent on to the leader. */
   nodeLeader(): NodeApiLeader;
   /** Resolves once some member leads (this one or another); logs while it waits. */
@@ -260,6 +266,7 @@ export async function openReplicatedStore(opts: ReplicatedStoreOptions): Promise
       },
     }),
     writeBarrier: leaderWaitingRead(() => raft.linearizableRead(), { clock }),
+    planBarrier: leaderWaitingRead(() => raft.appliedBarrier(), { clock }),
     servers: () => {
       const known = members.members().map((m) => m.address).filter((a) => a !== '');
       // A joiner knows no configuration until the leader's snapshot arrives: until then the join's list

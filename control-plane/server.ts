@@ -408,7 +408,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store: opened, clock, logger, validate: validateObjects, tokens,
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
       secretsEncryption,
-      ...(replica ? { replanBarrier: () => (replica as ReplicatedStore).writeBarrier() } : {}),
+      ...(replica ? {
+        replanBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+        planBarrier: () => (replica as ReplicatedStore).planBarrier(),
+      } : {}),
     });
     const heartbeats = new NodeHeartbeats(clock);
     const tunnels = new TunnelRegistry();

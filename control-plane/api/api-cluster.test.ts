@@ -508,6 +508,65 @@ describe('clusterHandlers', () => {
     assert.equal(barriers, 3);
   });
 
+  test('an apply plans on the cheap barrier when every object is created or changed, and confirms first when its answer rests on the state alone', async () => {
+    // `behind` is this member's state before the full barrier; `log` decides the preconditions, as the Raft log does.
+    const log = createMemoryStore();
+    const behind = createMemoryStore();
+    const clock = new FakeClock();
+    await ensureSystemNamespaces(log, clock);
+    await ensureSystemNamespaces(behind, clock);
+    let lagging = true;
+    const view = (): Store => (lagging ? behind : log);
+    const store: Store = {
+      ...log,
+      get: (k, ns, n) => view().get(k, ns, n),
+      list: (k, ns) => view().list(k, ns),
+      revision: () => view().revision(),
+      propose: (c) => log.propose(c),
+    };
+    const calls: string[] = [];
+    const api = new ClusterApi({
+      store, clock, logger: silentLogger(), validate: validateObjects,
+      tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }), version: '9.9.9', nodeName: 'cp-1',
+      planBarrier: async () => { calls.push('plan'); },
+      replanBarrier: async () => { calls.push('full'); lagging = false; },
+    });
+    assert.equal(api.takesPlanBarrier, true);
+
+    // Created: the absent precondition is decided by the log, so no full barrier.
+    const created = await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(created.results![0]!.action, 'created');
+    assert.deepEqual(calls, ['plan']);
+
+    // The log has web at 2 replicas; this member still sees 1. "Unchanged" would be a stale answer.
+    await log.propose({ ops: [{ type: 'put', object: { ...parse(deployment('web', 2)), metadata: { ...parse(created.results![0]!.object!).metadata } }, precondition: { exists: true } }] });
+    calls.length = 0;
+    lagging = true;
+    await behind.propose({ ops: [{ type: 'put', object: parse(created.results![0]!.object!) }] });
+    const again = await api.apply({ objects: [deployment('web', 1)], dryRun: false });
+    assert.equal(again.results![0]!.action, 'configured', 'planned again after the full barrier, against the state that holds every write');
+    assert.deepEqual(calls, ['plan', 'full']);
+
+    // A namespace this member does not see yet: the error is confirmed before it is answered.
+    await log.propose({ ops: [{ type: 'put', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'late', uid: 'u-late', creationTimestamp: new Date(0).toISOString() } }, precondition: { absent: true } }] });
+    calls.length = 0;
+    lagging = true;
+    const inLate = await api.apply({ objects: [deployment('api', 1, { app: 'api' }, 'late')], dryRun: false });
+    assert.equal(inLate.results![0]!.action, 'created');
+    assert.deepEqual(calls, ['plan', 'full']);
+
+    // A real error is still answered, once confirmed; a dry run is confirmed too.
+    calls.length = 0;
+    lagging = true;
+    await rejectsWith(api.apply({ objects: [deployment('x', 1, { app: 'x' }, 'missing')], dryRun: false }), 'NOT_FOUND', 'namespace "missing" not found');
+    assert.deepEqual(calls, ['plan', 'full']);
+    calls.length = 0;
+    const dry = await api.apply({ objects: [deployment('dry', 1, { app: 'dry' })], dryRun: true });
+    assert.equal(dry.results![0]!.action, 'created');
+    assert.deepEqual(calls, ['plan', 'full']);
+    assert.equal(log.get('Deployment', 'default', 'dry'), undefined);
+  });
+
   /** Enough of a server stream for the Watch handler: events, writes and a status. */
   class FakeStream extends EventEmitter {
     cancelled = false;

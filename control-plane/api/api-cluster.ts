@@ -55,6 +55,16 @@ export interface ClusterApiDeps {
    * every attempt (an unconditional delete answered CONFLICT). Absent on a single server.
    */
   replanBarrier?: () => Promise<void>;
+  /**
+   * Awaited before an apply is planned, in place of the handler's writeBarrier: on the
+   * leader it waits only until every acknowledged write is applied here, without asking
+   * the others whether this member still leads. A plan whose every read is a
+   * precondition the log decides at apply (each object created or changed) goes ahead
+   * on it: on a leader deposed without knowing it, that write cannot commit. Any other
+   * outcome (an object unchanged, a dry run, an error read from the state) is planned
+   * again after replanBarrier first, as its answer comes from this member's state alone.
+   */
+  planBarrier?: () => Promise<void>;
 }
 
 function unknownKind(name: string): BrambleError {
@@ -98,15 +108,40 @@ function isRace(e: unknown): boolean {
 export class ClusterApi {
   constructor(private readonly deps: ClusterApiDeps) {}
 
+  /** Apply waits for its own barrier (planBarrier) and needs none from the handler. */
+  get takesPlanBarrier(): boolean {
+    return this.deps.planBarrier !== undefined;
+  }
+
   async apply(req: Pick<ApplyRequest__Output, 'objects' | 'dryRun'>): Promise<ApplyResponse> {
     if (req.objects.length > LIMITS.maxObjectsPerApply) {
       throw new BrambleError('LIMIT_EXCEEDED', `an apply must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${req.objects.length}; apply them in several parts`);
     }
     const inputs = req.objects.map((text, index) => parseUntrustedJson(text, { what: `document ${index}`, document: index }));
     const objects = this.deps.validate(inputs);
-    const { store, clock, newUid } = this.deps;
+    const { store, clock, newUid, planBarrier, replanBarrier } = this.deps;
+    // Whether what the plan reads is known to hold every write acknowledged before this call.
+    let confirmed = planBarrier === undefined;
+    if (planBarrier) await planBarrier();
+    const confirm = async (): Promise<void> => {
+      await replanBarrier?.();
+      confirmed = true;
+    };
     for (let attempt = 1; ; attempt++) {
-      const plan = planApply(store, objects, { clock, newUid, serviceCidr: this.deps.serviceCidr });
+      let plan: ReturnType<typeof planApply>;
+      try {
+        plan = planApply(store, objects, { clock, newUid, serviceCidr: this.deps.serviceCidr });
+      } catch (e) {
+        if (confirmed) throw e;
+        await confirm();
+        attempt--;
+        continue;
+      }
+      if (!confirmed && (req.dryRun || plan.results.some((r) => r.opIndex === undefined))) {
+        await confirm();
+        attempt--;
+        continue;
+      }
       const toResults = (committed?: KObject[]): ApplyResponse['results'] => plan.results.map((r) => ({
         kind: r.kind,
         namespace: r.namespace ?? '',
@@ -127,7 +162,7 @@ export class ClusterApi {
       } catch (e) {
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
         this.deps.logger.debug({ attempt }, 'apply raced a concurrent write; planning again');
-        await this.deps.replanBarrier?.();
+        await confirm();
       }
     }
   }
@@ -314,7 +349,8 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     // A write is planned against this member's state: on a follower that state must hold
     // every write acknowledged before the call, or the plan refuses a resourceVersion the
     // cluster already has (CONFLICT, NOT_FOUND) without ever proposing.
-    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.apply(req); }),
+    // The API takes its own barrier (ClusterApiDeps.planBarrier): most applies need no round to the others.
+    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); if (!api.takesPlanBarrier) await opts.writeBarrier?.(); return api.apply(req); }),
     Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
     List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
     Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.delete(req); }),

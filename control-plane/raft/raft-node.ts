@@ -208,6 +208,27 @@ export class RaftNode {
     });
   }
 
+  /**
+   * Resolves once this member has applied everything committed when it was called: on
+   * the leader, every write any member has acknowledged (a follower learns a commit
+   * only from the leader, and a write is acknowledged once applied). Unlike
+   * linearizableRead it does not ask the others whether this member still leads, so
+   * what is read after it may be stale on a leader deposed without knowing it: fit only
+   * for planning a write whose every read is a precondition the log decides (such a
+   * write cannot commit on a deposed leader). Elsewhere than on a leader that has
+   * reported itself it is linearizableRead.
+   */
+  appliedBarrier(): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    if (this.soft.role !== 'leader' || !this.leadership.isLeader()) return this.linearizableRead();
+    const commit = this.raw.status().commit;
+    if (this.log.applied >= commit) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.pending.localRead(`${this.bootId}.l${++this.seq}`, commit, { resolve, reject });
+    });
+  }
+
   private sendReads(): void {
     const waiters = this.pending.takeQueuedReads();
     if (waiters.length === 0) return;

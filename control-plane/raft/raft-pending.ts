@@ -122,6 +122,12 @@ export class RaftPending {
     this.reads.set(context, r);
   }
 
+  /** A read that needs no confirmation from the others: it waits only until `index` is applied here. */
+  localRead(context: string, index: number, w: ReadWaiter): void {
+    this.readSent(context, [w]);
+    this.reads.get(context)!.index = index;
+  }
+
   readStates(states: readonly ReadState[]): void {
     for (const rs of states) {
       const r = this.reads.get(rs.context);

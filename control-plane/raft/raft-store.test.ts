@@ -151,6 +151,28 @@ test('a linearizable read on the leader resolves, and one on a member that knows
   assert.match(err.message, /lonely is not the leader and knows no leader yet/);
 }));
 
+test('the applied barrier on the leader asks no other member and holds what was committed; on a follower it is a ReadIndex', () => withCluster(async (c) => {
+  const leader = await c.waitLeader();
+  await c.until(() => c.followers().every((f) => f.node.status().leader === leader.node.id), 'followers know the leader');
+  const sent = (): number => [...c.net.sentByType.values()].reduce((a, b) => a + b, 0);
+  // Proposed together: committed before the leader has applied them all, so the barrier has something to wait for.
+  const writes = Array.from({ length: 10 }, (_, i) => leader.propose(create(`b-${i}`)));
+  await c.until(() => leader.node.status().commit > leader.node.status().applied || leader.revision() >= 10, 'entries committed on the leader');
+  const commit = leader.node.status().commit;
+  await c.run(Promise.all([leader.appliedBarrier(), ...writes]));
+  assert.ok(leader.node.status().applied >= commit, `applied ${leader.node.status().applied} of ${commit} committed`);
+  await c.settle();
+  const before = sent();
+  await leader.appliedBarrier();
+  assert.equal(sent() - before, 0, 'nothing sent: applied already holds every commit');
+
+  const follower = c.followers()[0]!;
+  const readIndexes = c.net.sentByType.get('MsgReadIndex') ?? 0;
+  await c.run(follower.appliedBarrier());
+  assert.equal((c.net.sentByType.get('MsgReadIndex') ?? 0) - readIndexes, 1);
+  for (let i = 0; i < 10; i++) assert.ok(follower.get('ConfigMap', 'default', `b-${i}`));
+}));
+
 test('a watch on a follower sees every write with the leader\'s revisions', () => withCluster(async (c) => {
   const leader = await c.waitLeader();
   const follower = c.followers()[0]!;

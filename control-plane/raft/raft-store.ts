@@ -228,6 +228,11 @@ export class RaftStore implements Store {
     return this.node.linearizableRead();
   }
 
+  /** RaftNode.appliedBarrier: for planning writes whose reads are all preconditions. */
+  appliedBarrier(): Promise<void> {
+    return this.node.appliedBarrier();
+  }
+
   get(kind: string, namespace: string | undefined, name: string): KObject | undefined {
     return this.sm.state.get(kind, namespace, name);
   }
