@@ -9,7 +9,7 @@ import type { Clock, Timer } from '../proto/util/clock.js';
 import type { CertRenewalLoop } from '../proto/util/cert-renewal.js';
 import type { Logger } from '../proto/util/log.js';
 import type { RotateClusterCaResponse } from '../proto/load.js';
-import { rotateCaOnEveryMember, type CaPeers, type CaStep } from './pki/ca-rotation.js';
+import { rotateCaOnEveryMember, takeCaStep, type CaPeers, type CaStep } from './pki/ca-rotation.js';
 import { certificateHash, readCaRotation, type CaRotationBundle, type ClusterPki } from './pki/pki-ca.js';
 import type { TokenRegistry } from './pki/token-registry.js';
 
@@ -42,9 +42,7 @@ export class ServerCa {
   constructor(private readonly opts: ServerCaOptions) {
     const { pki, logger, member } = opts;
     member?.acceptClusterCa(async (step, rotation) => {
-      if (step === 'stage') await pki.stageCa(rotation.caPem);
-      else if (step === 'abort') await pki.unstageCa(rotation.caPem);
-      else if (await pki.adoptCa(rotation)) {
+      if (await takeCaStep(pki, step, rotation)) {
         logger.info({ caHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil }, 'took up the cluster CA rotation: signing with the new CA, trusting the previous one until the overlap ends');
         await this.changed();
       }
@@ -79,6 +77,16 @@ export class ServerCa {
           await this.changed();
         })
         .catch((err: unknown) => this.opts.logger.warn({ err }, 'the cluster CA on disk could not be read'));
+      this.opts.pki.dropStaleStage()
+        .then((dropped) => {
+          if (dropped === undefined) return;
+          this.opts.logger.error(
+            { stagedCaHash: dropped, signingCaHash: certificateHash(this.opts.pki.signingCaPem) },
+            'a cluster CA staged here by a rotation was never adopted here, and the overlap it was staged for has ended: it is no longer trusted. ' +
+            'If the other members took it, this member can no longer reach them: join it again',
+          );
+        })
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'a staged cluster CA could not be dropped'));
     }, CA_ON_DISK_CHECK_MS);
   }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FakeClock } from '../../proto/util/clock.js';
 import { isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger } from '../../proto/util/log.js';
-import { rotateCaOnEveryMember, type CaPeers, type CaStep } from './ca-rotation.js';
+import { rotateCaOnEveryMember, takeCaStep, type CaPeers, type CaStep } from './ca-rotation.js';
 import { ensureClusterPki, installClusterCa, readCaRotation, readClusterCaKey, rotateClusterCa, type ClusterPki } from './pki-ca.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -37,9 +37,7 @@ function peersOf(members: Member[], self: string, down: Set<string>, log: string
       const m = members.find((x) => address === `127.0.0.1:${x.name}`)!;
       if (down.has(m.name) && downFor.has(step)) throw new Error('connection refused');
       log.push(`${step} ${m.name}`);
-      if (step === 'stage') await m.pki.stageCa(rotation.caPem);
-      else if (step === 'abort') await m.pki.unstageCa(rotation.caPem);
-      else await m.pki.adoptCa(rotation);
+      await takeCaStep(m.pki, step, rotation);
     },
   };
 }
@@ -223,6 +221,42 @@ describe('a member taking up a CA', () => {
     assert.equal(await fs.readFile(path.join(b!.dir, 'tls', 'ca-previous.crt'), 'utf8'), oldCa);
     assert.equal(await fs.readFile(path.join(b!.dir, 'tls', 'ca-previous.key'), 'utf8'), await fs.readFile(path.join(a!.dir, 'tls', 'ca-previous.key'), 'utf8'));
     assert.equal(b!.pki.caPem, rotation.caPem + oldCa);
+  });
+
+  test('a member that missed the abort drops the staged CA once the overlap it was staged for ends, also after a restart', async (t) => {
+    const clock = new FakeClock();
+    const members = await cluster(t, clock);
+    const [cp1, cp2] = members;
+    const oldCa = cp1!.pki.signingCaPem;
+    const log: string[] = [];
+    // cp3 cannot take the stage, so the rotation stops; cp2 took it and then misses the abort.
+    const inner = peersOf(members, 'cp1', new Set(), log);
+    const peers: CaPeers = {
+      others: inner.others,
+      send: async (address, step, rotation) => {
+        if ((address.endsWith('cp3') && step === 'stage') || (address.endsWith('cp2') && step === 'abort')) throw new Error('connection refused');
+        await inner.send(address, step, rotation);
+      },
+    };
+    await assert.rejects(rotateCaOnEveryMember(deps(members, cp1!, clock, peers), { overlapMs: 2 * DAY }), /these could not take the new CA: cp3/);
+    assert.deepEqual(log, ['stage cp2']);
+    assert.equal(cp1!.pki.tlsTrustPem(), oldCa, 'the member that ran it withdrew the trust');
+    const staged = cp2!.pki.tlsTrustPem().slice(oldCa.length);
+    assert.notEqual(staged, '', 'cp2 still trusts the CA of the stopped rotation');
+    assert.deepEqual(JSON.parse(await fs.readFile(path.join(cp2!.dir, 'tls', 'ca-staged.json'), 'utf8')), { until: new Date(clock.now() + 2 * DAY).toISOString() });
+
+    assert.equal(await cp2!.pki.dropStaleStage(), undefined, 'kept while the overlap it was staged for lasts');
+    await clock.advance(2 * DAY - 1000);
+    const restarted = await ensureClusterPki(cp2!.dir, { clock });
+    assert.equal(restarted.tlsTrustPem(), oldCa + staged, 'a restart keeps the stage and its end');
+    assert.equal(await restarted.dropStaleStage(), undefined);
+    await clock.advance(1000);
+    assert.equal(await restarted.dropStaleStage(), hashOf(staged));
+    assert.equal(restarted.tlsTrustPem(), oldCa);
+    await assert.rejects(fs.readFile(path.join(cp2!.dir, 'tls', 'ca-staged.crt')), /ENOENT/);
+    await assert.rejects(fs.readFile(path.join(cp2!.dir, 'tls', 'ca-staged.json')), /ENOENT/);
+    assert.equal(await restarted.dropStaleStage(), undefined, 'once');
+    assert.equal((await ensureClusterPki(cp2!.dir, { clock })).tlsTrustPem(), oldCa);
   });
 
   test('a staged CA must be a certificate, and is not given to agents', async (t) => {

@@ -14,6 +14,18 @@ import { certificateHash, newCaRotation, type CaRotationBundle, type ClusterPki 
 export type CaStep = 'stage' | 'adopt' | 'abort';
 export const CA_STEPS: readonly CaStep[] = ['stage', 'adopt', 'abort'];
 
+/**
+ * One step of a rotation on the member it reached (Members.SetClusterCa). A stage is
+ * kept until the end of the overlap the rotation names, at most (ServerCa drops it
+ * then). True when `adopt` made this member sign with the new CA.
+ */
+export async function takeCaStep(pki: Pick<ClusterPki, 'stageCa' | 'unstageCa' | 'adoptCa'>, step: CaStep, rotation: CaRotationBundle): Promise<boolean> {
+  if (step === 'stage') await pki.stageCa(rotation.caPem, Date.parse(rotation.previousUntil));
+  else if (step === 'abort') await pki.unstageCa(rotation.caPem);
+  else return pki.adoptCa(rotation);
+  return false;
+}
+
 /** The other members as a CA rotation reaches them. */
 export interface CaPeers {
   /** Every other member, voters and learners. */
@@ -65,12 +77,13 @@ export async function rotateCaOnEveryMember(deps: CaRotationDeps, opts: { overla
   const rotationLog = { newHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil, members: others.map((p) => p.name) };
 
   // Step 1: every member trusts the new CA. Nothing is signed with it yet.
-  await pki.stageCa(rotation.caPem);
+  await pki.stageCa(rotation.caPem, Date.parse(rotation.previousUntil));
   const staged = await Promise.allSettled(others.map((p) => peers.send(p.address, 'stage', rotation)));
   const unreachable = failures(others, staged);
   if (unreachable.length > 0) {
     await pki.unstageCa(rotation.caPem);
-    // Best effort: a member that missed the abort trusts a CA nobody signs with, until its restart.
+    // Best effort: a member that missed the abort trusts a CA nobody signs with until the end of the
+    // overlap it was staged for (ServerCa drops it then).
     await Promise.allSettled(others.filter((_, i) => staged[i]!.status === 'fulfilled').map((p) => peers.send(p.address, 'abort', rotation)));
     logger.warn({ ...rotationLog, unreachable: unreachable.map((u) => u.name) }, 'cluster CA rotation stopped: a member could not be reached, nothing uses the new CA');
     throw new BrambleError('FAILED_PRECONDITION',

@@ -59,9 +59,16 @@ export interface ClusterPki {
    * Kept in tls/ca-staged.crt (a certificate, no key) so that a member restarting before
    * the rotation's second step still accepts the members that took it.
    */
-  stageCa(caPem: string): Promise<void>;
+  stageCa(caPem: string, until?: number): Promise<void>;
   /** Drops a CA staged by stageCa (a rotation that stopped). */
   unstageCa(caPem: string): Promise<void>;
+  /**
+   * Drops a staged CA whose rotation's overlap (stageCa's `until`, kept in
+   * tls/ca-staged.json) has ended without this member adopting it: the rotation was
+   * stopped and the abort never reached this member, or the others took it and this
+   * member is left on the old CA either way. Returns the dropped CA's hash.
+   */
+  dropStaleStage(): Promise<string | undefined>;
   /**
    * Takes up a CA rotation decided by a member: the current CA becomes the previous one,
    * trusted and serving until `previousUntil`, and the new CA signs from now on. Written
@@ -139,7 +146,16 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
   const stagedFile = path.join(tlsDir, STAGED_CRT);
   // A stage from before a restart is trusted again, but never blocks another rotation (stagedAt 0).
   let staged = await loadStagedCa(stagedFile, ca.certPem);
+  const stagedUntilFile = path.join(tlsDir, STAGED_UNTIL);
+  let stagedUntil = staged === undefined ? undefined : await loadStagedUntil(stagedUntilFile);
   let stagedAt = 0;
+  const dropStage = async (): Promise<void> => {
+    await fs.rm(stagedFile, { force: true });
+    await fs.rm(stagedUntilFile, { force: true });
+    staged = undefined;
+    stagedUntil = undefined;
+    trustChanged();
+  };
   // During a rotation's overlap the serving certificate still comes from the previous CA,
   // which every agent and admin already trusts; everything else is signed by the new one.
   const inOverlap = (): boolean => previous !== undefined && clock.now() < previous.until;
@@ -170,33 +186,40 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       return ca.certPem;
     },
     rotationUntil: () => (inOverlap() ? previous!.until : undefined),
-    stageCa: async (caPem) => {
+    stageCa: async (caPem, until) => {
       if (caPem === ca.certPem || caPem === staged) return;
       new NodeX509(caPem); // throws on a PEM that is not a certificate, before anything trusts it
+      if (until !== undefined && !Number.isFinite(until)) {
+        throw new BrambleError('INVALID_ARGUMENT', `the staged CA's previousUntil must be an ISO time: current value is ${String(until)}`);
+      }
       // Two rotations run at once from two members would each adopt their own CA on some members:
       // the second is refused while the first's stage is fresh (an abort that never came expires).
       if (staged !== undefined && clock.now() - stagedAt < STAGE_TTL_MS) {
         throw new BrambleError('FAILED_PRECONDITION', `another cluster CA rotation is being run (its new CA was staged here ${Math.round((clock.now() - stagedAt) / 1000)} s ago): try again once it has finished`);
       }
+      // The end first: a stage on disk without it is kept until a rotation replaces it (as before it had one).
+      if (until !== undefined) await writeFileAtomic(stagedUntilFile, `${JSON.stringify({ until: new Date(until).toISOString() })}\n`, 0o644);
+      else await fs.rm(stagedUntilFile, { force: true });
       await writeFileAtomic(stagedFile, caPem, 0o644);
       staged = caPem;
+      stagedUntil = until;
       stagedAt = clock.now();
       trustChanged();
     },
     unstageCa: async (caPem) => {
       if (staged !== caPem) return;
-      await fs.rm(stagedFile, { force: true });
-      staged = undefined;
-      trustChanged();
+      await dropStage();
+    },
+    dropStaleStage: async () => {
+      if (staged === undefined || stagedUntil === undefined || clock.now() < stagedUntil) return undefined;
+      const hash = certificateHash(staged);
+      await dropStage();
+      return hash;
     },
     // One change of CA at a time: a second adoption racing the first would read the new key as the current one.
     adoptCa: (rotation) => oneCaChange(async () => {
       if (rotation.caPem === ca.certPem) {
-        if (staged !== undefined) {
-          await fs.rm(stagedFile, { force: true });
-          staged = undefined;
-          trustChanged();
-        }
+        if (staged !== undefined) await dropStage();
         return false;
       }
       if (inOverlap()) {
@@ -213,9 +236,7 @@ export async function ensureClusterPki(dataDir: string, opts: ClusterPkiOptions 
       const fresh: LoadedCa = { cert: new x509.X509Certificate(rotation.caPem), certPem: rotation.caPem, key: await importKeyPem(rotation.caKeyPem), leafValidityMs };
       previous = { ca, until };
       ca = fresh;
-      await fs.rm(stagedFile, { force: true });
-      staged = undefined;
-      trustChanged();
+      await dropStage();
       return true;
     }),
     reloadCa: () => oneCaChange(async () => {
@@ -328,6 +349,19 @@ const STAGE_TTL_MS = 5 * 60_000;
 
 const ROTATION_FILE = 'ca-rotation.json';
 const STAGED_CRT = 'ca-staged.crt';
+const STAGED_UNTIL = 'ca-staged.json';
+
+/** The end of the staged CA's overlap, or undefined when not known (a file missing or not ours: the stage is kept). */
+async function loadStagedUntil(file: string): Promise<number | undefined> {
+  const text = await readIfExists(file);
+  if (text === undefined) return undefined;
+  try {
+    const until = Date.parse((JSON.parse(text) as { until?: unknown }).until as string);
+    return Number.isFinite(until) ? until : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The CA a rotation's first step staged here before a restart, unless it is already the signing one or is not a certificate. */
 async function loadStagedCa(file: string, signingPem: string): Promise<string | undefined> {
