@@ -89,7 +89,7 @@ function isReady(n: NodeObject): boolean {
   return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-test('site.yml installs Bramble on three Debian hosts that join and run Pods, a second run changes nothing, upgrade.yml keeps a Deployment running, and reset.yml leaves nothing', { timeout: 600_000 }, async (t) => {
+test('site.yml installs Bramble on three Debian hosts that join and run Pods, a second run changes nothing, upgrade.yml keeps a Deployment running and a second upgrade.yml changes nothing, and reset.yml leaves nothing', { timeout: 900_000 }, async (t) => {
   const work = await tempDir(t, 'bramble-ansible-site-');
   const pkg = await packBramble(work);
   await mkdir(CONTROLLER_CACHE, { recursive: true });
@@ -249,6 +249,17 @@ test('site.yml installs Bramble on three Debian hosts that join and run Pods, a 
   // Both servers restarted on the new release and came back as members.
   await waitFor('s1 and s2 to be healthy members after the upgrade', async () => ((await healthyMembers(s2)).join(',') === 's1,s2' ? true : undefined),
     { timeoutMs: 30_000, intervalMs: 1000, describe: diagnostics });
+
+  // Run again with the same package (as after a run a failing board stopped): every board already
+  // runs the release, Ready and schedulable, so none is cordoned, drained or restarted.
+  const currentBefore = Object.fromEntries(await Promise.all(all.map(async (h) => [h.name, await readlink(h.file('opt/bramble/current'))] as const)));
+  const again = await playbook('upgrade.yml', netnsInv);
+  assert.equal(again.code, 0, `a second upgrade.yml must succeed:\n${again.output.slice(-6000)}\n${diagnostics()}`);
+  assert.deepEqual(Object.fromEntries(Object.entries(again.recap).map(([h, r]) => [h, r.changed])), { s1: 0, s2: 0, a1: 0 },
+    `a second upgrade.yml to the same release must change nothing (cordon, drain and uncordon report a change when they run):\n${again.output.slice(-6000)}`);
+  for (const h of all) assert.equal(await readlink(h.file('opt/bramble/current')), currentBefore[h.name], `${h.name} keeps its release`);
+  const after = await cli<{ items: NodeObject[] }>(s1, ['get', 'nodes']);
+  assert.deepEqual((after?.items ?? []).map((n) => [n.metadata.name, n.spec?.unschedulable ?? false]).sort(), [['a1', false], ['s1', false], ['s2', false]]);
 
   // reset.yml, with systemd's part first: the services stop. The reset runs in each
   // board's network namespace (ansible_chroot_exe), where the agent made its changes.
