@@ -127,21 +127,24 @@ export class ClusterApi {
       await replanBarrier?.();
       confirmed = true;
     };
+    // A plan whose answer rests on this member's state alone (an error, an object unchanged, a
+    // dry run) is made again once confirmed; one whose every read is a precondition goes ahead.
+    const planned = async (): Promise<ReturnType<typeof planApply>> => {
+      for (;;) {
+        let plan: ReturnType<typeof planApply>;
+        try {
+          plan = planApply(store, objects, { clock, newUid, serviceCidr: this.deps.serviceCidr });
+        } catch (e) {
+          if (confirmed) throw e;
+          await confirm();
+          continue;
+        }
+        if (confirmed || !(req.dryRun || plan.results.some((r) => r.opIndex === undefined))) return plan;
+        await confirm();
+      }
+    };
     for (let attempt = 1; ; attempt++) {
-      let plan: ReturnType<typeof planApply>;
-      try {
-        plan = planApply(store, objects, { clock, newUid, serviceCidr: this.deps.serviceCidr });
-      } catch (e) {
-        if (confirmed) throw e;
-        await confirm();
-        attempt--;
-        continue;
-      }
-      if (!confirmed && (req.dryRun || plan.results.some((r) => r.opIndex === undefined))) {
-        await confirm();
-        attempt--;
-        continue;
-      }
+      const plan = await planned();
       const toResults = (committed?: KObject[]): ApplyResponse['results'] => plan.results.map((r) => ({
         kind: r.kind,
         namespace: r.namespace ?? '',

@@ -77,7 +77,7 @@ export async function rotateCaOnEveryMember(deps: CaRotationDeps, opts: { overla
   const rotationLog = { newHash: certificateHash(rotation.caPem), previousUntil: rotation.previousUntil, members: others.map((p) => p.name) };
 
   // Step 1: every member trusts the new CA. Nothing is signed with it yet.
-  await pki.stageCa(rotation.caPem, Date.parse(rotation.previousUntil));
+  await takeCaStep(pki, 'stage', rotation);
   const staged = await Promise.allSettled(others.map((p) => peers.send(p.address, 'stage', rotation)));
   const unreachable = failures(others, staged);
   if (unreachable.length > 0) {
