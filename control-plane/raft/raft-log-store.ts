@@ -16,11 +16,12 @@
 //   m:applied            the last applied index (beside m:revision: revisions count successful
 //                        commands, indexes count every entry, so they differ)
 //
-// The state machine in LevelDB *is* the snapshot: it is durable at the applied
-// index, so compaction writes no copy of the state, only r:snap and the deletes of
-// the entries before it. The log is also held in memory (MemoryStorage) for the
-// core to read synchronously; it is updated only once a batch is durable, so what
-// the core reads back is what survives a crash.
+// The state machine's rows are its checkpoint plus this log (raft-store-disk.ts): a
+// compaction writes the keys changed since the last checkpoint beside r:snap and the
+// deletes of the entries before it, never a whole copy of the state. A snapshot sent
+// to a follower is the state in memory at the applied index. The log is also held in
+// memory (MemoryStorage) for the core to read synchronously; it is updated only once
+// a batch is durable, so what the core reads back is what survives a crash.
 import { BrambleError } from '../../proto/util/errors.js';
 import { MemoryStorage } from './raft-memory-storage.js';
 import { decodeConfChange, entrySize, NONE, type ConfState, type Entry, type HardState, type NodeId, type Ready, type Snapshot, type SnapshotMeta } from './raft-types.js';

@@ -23,7 +23,7 @@ import { NotLeaderError, RaftLeadership } from './raft-leadership.js';
 import type { RaftLogStore, StoredConf } from './raft-log-store.js';
 import { RaftPending } from './raft-pending.js';
 import { peersPrefix, readPeersPrefix } from './raft-snapshot-stream.js';
-import { frameEntry, unframeEntry, type ApplyEntry, type ApplyResult, type PreparedApply, type RaftStateMachine } from './raft-state-machine.js';
+import { applyEntryOf, frameEntry, type ApplyEntry, type ApplyResult, type PreparedApply, type RaftStateMachine } from './raft-state-machine.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
 import { decodeConfChange, encodeConfChange, NONE, type ConfChange, type ConfState, type Message, type NodeId, type Ready, type SnapshotMeta, type SoftState } from './raft-types.js';
 
@@ -102,7 +102,7 @@ export class RaftNode {
   private crashed = false;
   failure: BrambleError | undefined;
   /** Batches written and their ops, for benchmarks. */
-  readonly stats = { batches: 0, syncedBatches: 0, ops: 0, entriesApplied: 0 };
+  readonly stats = { batches: 0, syncedBatches: 0, ops: 0, entriesApplied: 0, compactions: 0 };
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -465,10 +465,11 @@ export class RaftNode {
         const cs = this.raw.applyConfChange(cc);
         conf = nextConf(conf ?? snapshotConf ?? this.log.conf, cc, cs);
         confApplied.push({ data: e.data, cs });
-      } else if (e.data !== '') {
-        const { id, payload } = unframeEntry(e.data);
-        normal.push({ index: e.index, data: payload });
-        ids.push(id);
+      } else {
+        const a = applyEntryOf(e);
+        if (!a) continue;
+        normal.push({ index: a.index, data: a.data });
+        ids.push(a.id);
       }
     }
     let prepared: PreparedApply | undefined;
@@ -542,14 +543,20 @@ export class RaftNode {
   private async maybeCompact(): Promise<void> {
     const point = this.log.compactionPoint(this.log.applied);
     if (point === undefined) return;
-    // Not fsynced: a lost compaction only means it is done again later.
+    // The state machine's rows stand on their own at the applied index first, in the same batch,
+    // as the entries that go are the only record of what it applied after its last checkpoint.
+    const checkpoint = this.sm.checkpoint(this.log.applied);
+    // Not fsynced: a lost compaction (checkpoint and all, the batch is atomic) is done again later.
     try {
-      await writeBatch(this.db, this.log.compactionOps(point), false);
+      await writeBatch(this.db, [...checkpoint.ops, ...this.log.compactionOps(point)], false);
     } catch (err) {
+      checkpoint.abort();
       this.fail(new BrambleError('STORE_FAILED', `the store could not write to ${this.dir}: ${levelReason(err).message}; it accepts no more writes`));
       return;
     }
+    checkpoint.commit();
     this.stats.batches++;
+    this.stats.compactions++;
     this.log.persisted({ entries: [], wroteHardState: false, compactTo: point });
     this.logger.info({ compactedTo: point }, 'raft: log compacted');
   }

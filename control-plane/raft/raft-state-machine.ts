@@ -3,7 +3,7 @@
 // put them in the same batch as the Ready's log writes, and makes them visible
 // only once that batch is durable. raft-store.ts implements it for the Store.
 import type { DbOp } from '../store/store-level.js';
-import type { SnapshotMeta } from './raft-types.js';
+import type { Entry, SnapshotMeta } from './raft-types.js';
 
 /** A committed entry's payload (without its request id), for the state machine. */
 export interface ApplyEntry {
@@ -34,6 +34,23 @@ export interface RaftStateMachine {
   /** The core is sending a snapshot at meta.index (the applied index): keep the state as it is now for openSnapshot. */
   captureSnapshot(meta: SnapshotMeta): void;
   openSnapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array>;
+  /**
+   * The log is about to be compacted to at most `applied`, the index the state is at now:
+   * the writes that make the state on disk stand on its own there, in the compaction's
+   * batch (commit() once it is written), since the entries it replaces go in that batch.
+   */
+  checkpoint(applied: number): PreparedApply;
+}
+
+/**
+ * What the state machine gets of a committed entry: a normal entry's payload with its
+ * request id, or undefined for a conf change or a leader's empty no-op. The host loop and
+ * the replay at open (raft-store.ts) both go through this, so they apply the same entries.
+ */
+export function applyEntryOf(e: Entry): (ApplyEntry & { id: string }) | undefined {
+  if (e.type === 'conf' || e.data === '') return undefined;
+  const { id, payload } = unframeEntry(e.data);
+  return { index: e.index, data: payload, id };
 }
 
 /** Request ids never contain a newline, so `id\npayload` frames an entry without escaping the payload. */

@@ -11,6 +11,9 @@
 // at apply, from the same log, so every replica gives the same object the same
 // resourceVersion and a watch resumes on any replica from its revision.
 //
+// On disk a write is only its Raft entry: the state is kept as a checkpoint plus the
+// log after it, and opening applies that tail again (raft-store-disk.ts).
+//
 // Reads (get, list, watch) serve this replica's applied state; linearizableRead()
 // first waits for a ReadIndex, for callers that must see every acknowledged write.
 import { readdir, stat } from 'node:fs/promises';
@@ -18,19 +21,17 @@ import { join } from 'node:path';
 import { realClock, type Clock } from '../../proto/util/clock.js';
 import { BrambleError, isBrambleError } from '../../proto/util/errors.js';
 import { silentLogger, type Logger } from '../../proto/util/log.js';
-import { objectKey, type KObject } from '../../proto/model.js';
+import type { KObject } from '../../proto/model.js';
 import type { Command, CommitResult, ListResult, Store, StoreEvent, Watch, WatchOptions } from '../store/store.js';
-import {
-  eventKey, EVENT_PREFIX, META_COMPACTED, META_REVISION, OBJECT_PREFIX, openStoreDb, range, readSnapshot as readStoreFromDb,
-  settleOpenedCompaction, stateMachineOps, storeOpenError, type Db, type DbOp,
-} from '../store/store-level.js';
+import { CorruptStore, openStoreDb, storeOpenError, type Db } from '../store/store-level.js';
 import { encodeSnapshot, readSnapshot as decodeStoreSnapshot } from '../store/store-snapshot.js';
 import { StoreState, validateRetainEvents, type Applied, type StoreSnapshot } from '../store/store-state.js';
 import { WatchHub, type WatchSource } from '../store/store-watch.js';
 import { RaftLogStore, type RaftLogStoreOptions, type StoredConf } from './raft-log-store.js';
+import { checkpointOps, readDiskState, restoreOps, type Checkpoint } from './raft-store-disk.js';
 import { NotLeaderError, type RaftLeadership } from './raft-leadership.js';
 import { RaftNode, type RaftNodeOptions } from './raft-node.js';
-import type { ApplyEntry, ApplyResult, PreparedApply, RaftStateMachine } from './raft-state-machine.js';
+import { applyEntryOf, type ApplyEntry, type ApplyResult, type PreparedApply, type RaftStateMachine } from './raft-state-machine.js';
 import type { Peer, RaftTransport } from './raft-transport.js';
 import type { NodeId, SnapshotMeta } from './raft-types.js';
 
@@ -59,6 +60,8 @@ export interface RaftStoreStats {
   commandsCommitted: number;
   commandsFailed: number;
   snapshotsInstalled: number;
+  /** Entries after the checkpoint applied again in memory at open (raft-store-disk.ts); not counted above. */
+  replayedAtOpen: number;
 }
 
 function validCommand(command: Command): BrambleError | undefined {
@@ -74,16 +77,19 @@ const MAX_CAPTURED = 3;
 /** The state machine behind the Raft log: StoreState in memory, its records in LevelDB. */
 class StoreStateMachine implements RaftStateMachine, WatchSource {
   readonly hub: WatchHub;
-  readonly stats: RaftStoreStats = { entriesApplied: 0, commandsCommitted: 0, commandsFailed: 0, snapshotsInstalled: 0 };
+  readonly stats: RaftStoreStats = { entriesApplied: 0, commandsCommitted: 0, commandsFailed: 0, snapshotsInstalled: 0, replayedAtOpen: 0 };
   /** States captured for snapshots being sent, by index; a few, as followers may be sent different ones. */
   private readonly captured = new Map<number, StoreSnapshot>();
   private received: { index: number; snapshot: StoreSnapshot } | undefined;
 
+  /** Keys changed since the checkpoint: the next one writes their o: rows (raft-store-disk.ts). */
+  private changed = new Set<string>();
+
   constructor(
     private readonly db: Db,
     public state: StoreState,
-    /** Event keys at or below this revision are already deleted on disk. */
-    private diskCompacted: number,
+    /** What the o: rows on disk are the state of. */
+    private diskCheckpoint: Checkpoint,
     private readonly id: NodeId,
     private readonly clock: Clock,
     logger: Logger,
@@ -95,6 +101,10 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
   oldestResumableRevision(): number { return this.state.oldestResumableRevision(); }
   eventsAfter(revision: number): StoreEvent[] { return this.state.eventsAfter(revision); }
 
+  /**
+   * Applies committed entries. Nothing of the state goes to disk with them: their Raft
+   * entries are its record until the next checkpoint, and opening applies them again.
+   */
   prepare(entries: readonly ApplyEntry[]): PreparedApply {
     const results: ApplyResult[] = [];
     const applied: Applied[] = [];
@@ -112,19 +122,40 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
         results.push({ ok: false, error });
       }
     }
-    const { ops, compacted } = stateMachineOps(this.state, applied, this.diskCompacted);
     return {
-      ops,
+      ops: [],
       results,
       commit: () => {
-        for (const a of applied) this.hub.publish(this.state.commit(a));
-        this.diskCompacted = compacted;
+        for (const a of applied) {
+          this.hub.publish(this.state.commit(a));
+          for (const key of a.writes.keys()) this.changed.add(key);
+        }
         this.stats.entriesApplied += entries.length;
         this.stats.commandsCommitted += applied.length;
         this.stats.commandsFailed += entries.length - applied.length;
       },
       abort: () => this.state.abortPending(),
     };
+  }
+
+  checkpoint(applied: number): PreparedApply {
+    const at: Checkpoint = { index: applied, revision: this.state.revision() };
+    const changed = this.changed;
+    return {
+      ops: checkpointOps(changed, (key) => this.state.committedByKey(key), at),
+      results: [],
+      commit: () => {
+        this.diskCheckpoint = at;
+        // Keys changed after the checkpoint was taken (none: the loop is between Readies) stay.
+        if (this.changed === changed) this.changed = new Set();
+      },
+      abort: () => undefined,
+    };
+  }
+
+  /** The checkpoint the o: rows on disk hold, for tests. */
+  get checkpointOnDisk(): Checkpoint {
+    return { ...this.diskCheckpoint };
   }
 
   captureSnapshot(meta: SnapshotMeta): void {
@@ -158,27 +189,16 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
     const r = this.received;
     if (!r || r.index !== meta.index) throw new BrambleError('INTERNAL', `the core installs a snapshot at ${meta.index} whose state was not received`);
     const next = StoreState.restore(r.snapshot, this.state.retainEvents);
-    const ops: DbOp[] = [];
-    for (const prefix of [OBJECT_PREFIX, EVENT_PREFIX]) {
-      for await (const key of this.db.keys(range(prefix))) ops.push({ type: 'del', key });
-    }
-    for (const o of r.snapshot.objects) ops.push({ type: 'put', key: OBJECT_PREFIX + objectKey(o.kind, o.metadata.namespace, o.metadata.name), value: o });
-    const byRevision = new Map<number, StoreEvent[]>();
-    for (const e of next.eventsAfter(next.oldestResumableRevision())) {
-      let list = byRevision.get(e.revision);
-      if (!list) byRevision.set(e.revision, (list = []));
-      list.push(e);
-    }
-    for (const [rev, list] of byRevision) ops.push({ type: 'put', key: eventKey(rev), value: list });
-    ops.push({ type: 'put', key: META_REVISION, value: next.revision() });
-    ops.push({ type: 'put', key: META_COMPACTED, value: next.oldestResumableRevision() });
+    const at: Checkpoint = { index: meta.index, revision: next.revision() };
+    const ops = await restoreOps(this.db, r.snapshot.objects, at);
     return {
       ops,
       results: [],
       commit: () => {
         const before = this.state.revision();
         this.state = next;
-        this.diskCompacted = next.oldestResumableRevision();
+        this.diskCheckpoint = at;
+        this.changed = new Set();
         this.received = undefined;
         this.stats.snapshotsInstalled++;
         // Watchers continue from where they were when the events are retained.
@@ -341,7 +361,7 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
   const { db, dir, created } = await openStoreDb(opts);
   let log: RaftLogStore;
   let state: StoreState;
-  let compacted: number;
+  let checkpoint: Checkpoint;
   try {
     const bootstrap: StoredConf | undefined = opts.bootstrap
       ? { voters: opts.bootstrap.map((p) => p.id), learners: [], peers: Object.fromEntries(opts.bootstrap.map((p) => [p.id, p.address])) }
@@ -352,16 +372,21 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
       ...(opts.catchUpEntries !== undefined ? { catchUpEntries: opts.catchUpEntries } : {}),
       ...(bootstrap ? { bootstrap } : {}),
     });
-    if (log.bootstrapOps.length > 0) await db.batch(log.bootstrapOps, { sync: opts.sync ?? true });
-    const snapshot = await readStoreFromDb(db, created);
-    state = StoreState.restore(snapshot, retainEvents);
-    compacted = await settleOpenedCompaction(db, state, snapshot.compactedRevision, opts.sync ?? true);
+    const disk = await readDiskState(db, created, log.applied);
+    const first = [...log.bootstrapOps, ...disk.upgradeOps];
+    if (first.length > 0) await db.batch(first, { sync: opts.sync ?? true });
+    state = StoreState.restore(disk.snapshot, retainEvents);
+    checkpoint = disk.checkpoint;
+    if (checkpoint.index < log.storage.firstIndex() - 1) {
+      throw new CorruptStore(`the Raft log starts at index ${log.storage.firstIndex()}, but the state on disk is of index ${checkpoint.index} (m:checkpoint): the entries between are gone`);
+    }
   } catch (err) {
     await db.close().catch(() => undefined);
     if (isBrambleError(err, 'INVALID_ARGUMENT')) throw err;
     throw storeOpenError(dir, err);
   }
-  const sm = new StoreStateMachine(db, state, compacted, opts.id, clock, logger);
+  const sm = new StoreStateMachine(db, state, checkpoint, opts.id, clock, logger);
+  replayAfterCheckpoint(sm, log, checkpoint.index);
   try {
     return new RaftStore(db, dir, sm, clock, (machine) => new RaftNode({
       ...opts, db, dir, log, stateMachine: machine, clock, logger,
@@ -370,4 +395,26 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
     await db.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Entries applied again per prepare at open: bounded arrays on a small board. */
+const REPLAY_BATCH = 1000;
+
+/**
+ * Applies the entries after the checkpoint up to the applied index again, as the host
+ * loop applied them (applyEntryOf, prepare, commit): the same log through the same
+ * deterministic state machine gives the same objects, revisions and events.
+ */
+function replayAfterCheckpoint(sm: StoreStateMachine, log: RaftLogStore, from: number): void {
+  for (let lo = from + 1; lo <= log.applied; lo += REPLAY_BATCH) {
+    const hi = Math.min(lo + REPLAY_BATCH, log.applied + 1);
+    const entries: ApplyEntry[] = [];
+    for (const e of log.storage.entries(lo, hi)) {
+      const a = applyEntryOf(e);
+      if (a) entries.push({ index: a.index, data: a.data });
+    }
+    if (entries.length > 0) sm.prepare(entries).commit();
+  }
+  // The counts are of this run's applies; these were applied (and written) before it.
+  Object.assign(sm.stats, { replayedAtOpen: sm.stats.entriesApplied, entriesApplied: 0, commandsCommitted: 0, commandsFailed: 0 });
 }

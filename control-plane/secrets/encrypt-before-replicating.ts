@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../../proto/util/clock.js';
 import type { Logger } from '../../proto/util/log.js';
-import { openLevelStore } from '../store/store-level.js';
+import { openLevelStore, readStoreFormat, REPLICATED_FORMAT_VERSION } from '../store/store-level.js';
 import { openEncryptedStore } from './secrets-encryption.js';
 
 /** Whether this start turns a single server's store into the first member of a cluster. */
@@ -26,6 +26,9 @@ export function makesFirstMemberOfStore(dataDir: string, opts: { init: boolean; 
  * the Secrets encrypted. A store already encrypted is only read.
  */
 export async function encryptBeforeReplicating(opts: { dataDir: string; clock: Clock; logger: Logger }): Promise<number> {
+  // A start stopped after the store became a member's (raft-store-disk.ts converts it, after this
+  // ran) and before the membership record was written: the Secrets were encrypted then.
+  if (await readStoreFormat(opts.dataDir) === REPLICATED_FORMAT_VERSION) return 0;
   const store = await openLevelStore({ dataDir: opts.dataDir, clock: opts.clock, logger: opts.logger.child({ component: 'store' }) });
   try {
     const { encryptedAtStart } = await openEncryptedStore({ raw: store, dataDir: opts.dataDir, clock: opts.clock, logger: opts.logger.child({ component: 'secrets-encryption' }) });

@@ -167,21 +167,26 @@ describe('the LevelDB store layout', () => {
     assert.deepEqual(state(store), [['a', '2', 'a2'], ['c', '5', 'c1']]);
     await store.close();
   }));
-  test('a store written by a newer bramble (a format this one does not know) is refused at open, and left as it was', () => withDir(async (dataDir) => {
-    const db = new Level<string, unknown>(join(dataDir, 'store'), { valueEncoding: 'json' });
-    await db.open();
-    const a = { ...configMap('a', 'default', { v: 'a1' }), metadata: { name: 'a', namespace: 'default', resourceVersion: '1' } };
-    await db.batch([
-      { type: 'put', key: 'm:format', value: 3 },
-      { type: 'put', key: 'e:0000000000000001', value: [{ type: 'ADDED', object: a, revision: 1 }] },
-      { type: 'put', key: 'm:revision', value: 1 },
-    ]);
-    await db.close();
-    const before = await rows(dataDir);
-    await assert.rejects(openLevelStore({ dataDir, sync: false }), (err: Error) => {
-      assert.match(err.message, /format is version 3; this bramble reads up to version 2 \(a newer bramble wrote it/);
-      return true;
-    });
-    assert.deepEqual(await rows(dataDir), before, 'not a row written, not even m:format');
-  }));
+  for (const [format, message] of [
+    [4, /format is version 4; this bramble reads up to version 3 \(a newer bramble wrote it/],
+    [3, /a replicated control plane member's store \(format 3\), which a single server cannot read: start bramble server with the data dir's cluster membership/],
+  ] as const) {
+    test(`a store of format ${format} (${format === 3 ? 'a replicated member\'s' : 'a newer bramble\'s'}) is refused at open by a single server, and left as it was`, () => withDir(async (dataDir) => {
+      const db = new Level<string, unknown>(join(dataDir, 'store'), { valueEncoding: 'json' });
+      await db.open();
+      const a = { ...configMap('a', 'default', { v: 'a1' }), metadata: { name: 'a', namespace: 'default', resourceVersion: '1' } };
+      await db.batch([
+        { type: 'put', key: 'm:format', value: format },
+        { type: 'put', key: 'e:0000000000000001', value: [{ type: 'ADDED', object: a, revision: 1 }] },
+        { type: 'put', key: 'm:revision', value: 1 },
+      ]);
+      await db.close();
+      const before = await rows(dataDir);
+      await assert.rejects(openLevelStore({ dataDir, sync: false }), (err: Error) => {
+        assert.match(err.message, message);
+        return true;
+      });
+      assert.deepEqual(await rows(dataDir), before, 'not a row written, not even m:format');
+    }));
+  }
 });

@@ -14,7 +14,8 @@
 // opening replays the retained events over the o: rows (readSnapshot). A store
 // written when every put also rewrote o: reads the same way (its o: rows are current
 // and the replay changes nothing). This halves what each write puts through LevelDB
-// (its log, then its tables), which matters on an SD card.
+// (its log, then its tables), which matters on an SD card. A replicated member keeps
+// the o: rows at a checkpoint and no event rows at all (format 3, raft/raft-store-disk.ts).
 //
 // When the disk fails, the store stops rather than limping on. Files that cannot
 // be read at start-up (LevelDB corruption, values that are not what this code
@@ -78,10 +79,12 @@ export const META_COMPACTED = 'm:compacted';
  * Written when the directory is created, so an existing store with none of our
  * records is recognised as damaged (LevelDB drops a garbled .log without an error).
  */
-const META_FORMAT = 'm:format';
+export const META_FORMAT = 'm:format';
 // 2: a put's object may be only in its event row (see the layout above); a binary that
 // knows only 1 would read stale o: rows, so a newer format than this one is refused.
-const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 2;
+/** A replicated member's store (raft/raft-store-disk.ts): its state is o: rows at a checkpoint plus the Raft log. */
+export const REPLICATED_FORMAT_VERSION = 3;
 export const OBJECT_PREFIX = 'o:';
 export const EVENT_PREFIX = 'e:';
 
@@ -143,25 +146,21 @@ export function parseStored(key: string, text: string): unknown {
   }
 }
 
-/** Everything on disk, checked record by record; StoreState.restore checks the whole. */
-export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
-  const utf8 = { valueEncoding: 'utf8' } as const;
-  const meta = async (key: string): Promise<unknown> => {
-    const text = (await db.get(key, utf8)) as string | undefined;
-    return text === undefined ? undefined : parseStored(key, text);
-  };
-  const revision = await meta(META_REVISION);
-  const format = await meta(META_FORMAT);
-  if (!created && revision === undefined && format === undefined) {
-    throw new CorruptStore('its LevelDB files hold none of bramble\'s records (a damaged .log file?)');
-  }
-  if (typeof format === 'number' && format > FORMAT_VERSION) {
-    throw new CorruptStore(`its format is version ${format}; this bramble reads up to version ${FORMAT_VERSION} (a newer bramble wrote it: run that one)`);
-  }
-  const known = (revision ?? 0) as number;
-  const upTo = Number.isSafeInteger(known) ? known : Infinity;
+/** A meta record (JSON) or undefined when it is not there; a value that is not JSON is CorruptStore. */
+export async function readMeta(db: Db, key: string): Promise<unknown> {
+  const text = (await db.get(key, { valueEncoding: 'utf8' })) as string | undefined;
+  return text === undefined ? undefined : parseStored(key, text);
+}
+
+/** The format a store's m:format names (undefined in a store older than the record). */
+export async function readFormat(db: Db): Promise<unknown> {
+  return readMeta(db, META_FORMAT);
+}
+
+/** Every o: row, each checked to be an object at or before revision `upTo` under its own key. */
+export async function readObjectRows(db: Db, upTo: number): Promise<Map<string, KObject>> {
   const objects = new Map<string, KObject>();
-  for await (const [key, text] of db.iterator({ ...range(OBJECT_PREFIX), ...utf8 })) {
+  for await (const [key, text] of db.iterator({ ...range(OBJECT_PREFIX), valueEncoding: 'utf8' })) {
     const o = parseStored(key, text as string);
     const problem = storedObjectProblem(o, upTo);
     if (problem) throw new CorruptStore(`the object at ${key} ${problem}`);
@@ -171,6 +170,26 @@ export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnaps
     }
     objects.set(key.slice(OBJECT_PREFIX.length), k);
   }
+  return objects;
+}
+
+/** Everything on disk, checked record by record; StoreState.restore checks the whole. */
+export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnapshot> {
+  const utf8 = { valueEncoding: 'utf8' } as const;
+  const revision = await readMeta(db, META_REVISION);
+  const format = await readFormat(db);
+  if (!created && revision === undefined && format === undefined) {
+    throw new CorruptStore('its LevelDB files hold none of bramble\'s records (a damaged .log file?)');
+  }
+  if (format === REPLICATED_FORMAT_VERSION) {
+    throw new CorruptStore(`it is a replicated control plane member's store (format ${format}), which a single server cannot read: start bramble server with the data dir's cluster membership (its raft-member record)`);
+  }
+  if (typeof format === 'number' && format > FORMAT_VERSION) {
+    throw new CorruptStore(`its format is version ${format}; this bramble reads up to version ${REPLICATED_FORMAT_VERSION} (a newer bramble wrote it: run that one)`);
+  }
+  const known = (revision ?? 0) as number;
+  const upTo = Number.isSafeInteger(known) ? known : Infinity;
+  const objects = await readObjectRows(db, upTo);
   const events: StoreEvent[] = [];
   for await (const [key, text] of db.iterator({ ...range(EVENT_PREFIX), ...utf8 })) {
     const list = parseStored(key, text as string);
@@ -188,7 +207,7 @@ export async function readSnapshot(db: Db, created: boolean): Promise<StoreSnaps
       events.push(e);
     }
   }
-  const compactedRevision = (await meta(META_COMPACTED)) ?? 0;
+  const compactedRevision = (await readMeta(db, META_COMPACTED)) ?? 0;
   return { revision: known, compactedRevision: compactedRevision as number, objects: [...objects.values()], events };
 }
 
@@ -250,6 +269,22 @@ export async function openStoreDb(
     throw storeOpenError(dir, err);
   }
   return { db, dir, created };
+}
+
+/**
+ * The m:format of the store in <dataDir>/store (undefined without one, or in a store
+ * older than the record), read without opening it as a Store.
+ */
+export async function readStoreFormat(dataDir: string): Promise<unknown> {
+  if (!existsSync(join(dataDir, 'store', 'CURRENT'))) return undefined;
+  const { db, dir } = await openStoreDb({ dataDir, sync: false });
+  try {
+    return await readFormat(db);
+  } catch (err) {
+    throw storeOpenError(dir, err);
+  } finally {
+    await db.close().catch(() => undefined);
+  }
 }
 
 export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStore> {
