@@ -425,6 +425,32 @@ describe('clusterHandlers', () => {
     assert.equal(sent.length, 2, 'a single server sends none');
   });
 
+  test('on one connection the members are sent with its first answer and again only after they change', async () => {
+    const { api } = await setup();
+    const sent: Array<{ connection: string; members: unknown }> = [];
+    const connections = { one: {}, two: {} };
+    const call = (request: GetRequest__Output, connection: 'one' | 'two') => ({
+      request, getAuthContext: () => ({}), call: { stream: { session: connections[connection] } },
+      sendMetadata: (md: grpc.Metadata) => { sent.push({ connection, members: md.get(MEMBERS_METADATA_KEY)[0] }); },
+    }) as unknown as grpc.ServerUnaryCall<GetRequest__Output, ObjectResponse>;
+    let members = ['10.0.0.1:7443', '10.0.0.2:7443'];
+    const handlers = clusterHandlers(api, {
+      board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
+      authorize: () => undefined, memberAddresses: () => members,
+    });
+    const get = (connection: 'one' | 'two') => new Promise<grpc.ServiceError | null>((resolve) => {
+      handlers.Get(call({ kind: 'ns', namespace: '', name: 'default', consistency: '' }, connection), (err) => resolve(err as grpc.ServiceError | null));
+    });
+    for (let i = 0; i < 3; i++) assert.equal(await get('one'), null);
+    assert.deepEqual(sent, [{ connection: 'one', members: '10.0.0.1:7443,10.0.0.2:7443' }]);
+    assert.equal(await get('two'), null);
+    assert.equal(sent.length, 2, 'another connection gets them with its first answer');
+    members = ['10.0.0.1:7443'];
+    assert.equal(await get('one'), null);
+    assert.equal(await get('one'), null);
+    assert.deepEqual(sent.slice(2), [{ connection: 'one', members: '10.0.0.1:7443' }], 'a change goes out once on that connection');
+  });
+
   test('a read is linearizable unless it asks for serializable, and any other consistency is refused', async () => {
     const { api } = await setup();
     let barriers = 0;

@@ -31,6 +31,7 @@ import { encryptionError } from '../secrets/encrypting-store.js';
 import type { EncryptionStatus, SecretsEncryption } from '../secrets/secrets-encryption.js';
 import { snapshotHandler, type SnapshotSource } from './api-snapshot.js';
 import { encodeMembers, MEMBERS_METADATA_KEY } from './members-metadata.js';
+import { perConnection } from '../../proto/util/call-connection.js';
 
 /** A concurrent writer can win the race between plan and propose this many times before we give up. */
 const MAX_PLAN_ATTEMPTS = 5;
@@ -315,19 +316,27 @@ export interface ClusterHandlerOptions extends HandlerContext {
   /** A cluster CA rotation across every member (ca-rotation.ts); a single server has none (it rotates on its data dir). */
   rotateClusterCa?: (overlapMs: number) => Promise<RotateClusterCaResponse>;
   /**
-   * The members' client addresses, sent with every authorized answer (MEMBERS_METADATA_KEY)
+   * The members' client addresses, sent with authorized answers (MEMBERS_METADATA_KEY: a connection's first, and the next after a change)
    * so the CLI learns membership changes from the calls it makes anyway. Absent on a single
    * server: it has no other member to tell of.
    */
   memberAddresses?: () => readonly string[];
 }
 
-/** Sends the members with an answer's headers, once the caller is known to be an admin. */
+/**
+ * Sends the members with an answer's headers, once the caller is known to be an admin: on a
+ * connection's first answer and whenever they changed since that connection was last sent
+ * them (a client learns them per connection, cli-learn-members.ts), not on every call.
+ */
 function membersAnnouncer(memberAddresses: (() => readonly string[]) | undefined): (call: CallWithAuth) => void {
   if (!memberAddresses) return () => undefined;
+  const lastSent = perConnection((): { text?: string } => ({}));
   return (call) => {
     const text = encodeMembers(memberAddresses());
     if (text === '') return;
+    const sent = lastSent(call);
+    if (sent.text === text) return;
+    sent.text = text;
     const metadata = new grpc.Metadata();
     metadata.set(MEMBERS_METADATA_KEY, text);
     (call as Partial<Pick<grpc.ServerUnaryCall<unknown, unknown>, 'sendMetadata'>>).sendMetadata?.(metadata);

@@ -1,6 +1,7 @@
 // Who is calling: read from the client certificate the TLS layer verified
 // against the cluster CA. Calls without a verified certificate have no identity.
 import type * as grpc from '@grpc/grpc-js';
+import { perConnection } from '../../proto/util/call-connection.js';
 import { BrambleError } from '../../proto/util/errors.js';
 
 export const ADMIN_COMMON_NAME = 'admin';
@@ -36,10 +37,17 @@ function single(value: string | string[] | undefined): string | undefined {
   return value;
 }
 
+/**
+ * A connection's peer certificate is fixed by its TLS handshake, so it is read once per
+ * connection. (A TLS 1.2 renegotiation could present another certificate, valid for the CA
+ * too, or the socket would not stay up: its holder gains no more than it could with that one.)
+ */
+const authContextOf = perConnection((call: CallWithAuth) => call.getAuthContext());
+
 export function peerIdentity(call: CallWithAuth): Identity | undefined {
   // grpc-js sets sslPeerCertificate only when the socket is authorized, i.e. the
   // certificate chained to the CA the server was given.
-  const cert = call.getAuthContext().sslPeerCertificate;
+  const cert = authContextOf(call).sslPeerCertificate;
   if (!cert?.subject) return undefined;
   const cn = single(cert.subject.CN);
   const org = single(cert.subject.O);
