@@ -409,7 +409,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       version: packageVersion(), nodeName: os.hostname(), serviceCidr,
       secretsEncryption,
       ...(replica ? {
-        replanBarrier: () => (replica as ReplicatedStore).writeBarrier(),
+        writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
         planBarrier: () => (replica as ReplicatedStore).planBarrier(),
       } : {}),
     });
@@ -426,7 +426,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // is planned only once this member has every write acknowledged before it.
       ...(replica ? {
         linearizableRead: () => (replica as ReplicatedStore).writeBarrier(),
-        writeBarrier: () => (replica as ReplicatedStore).writeBarrier(),
         // Every answer names the members, so a CLI whose config lists one of them learns the rest.
         memberAddresses: () => (replica as ReplicatedStore).servers(),
       } : {}),

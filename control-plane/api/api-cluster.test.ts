@@ -29,7 +29,7 @@ function boardFor(store: Store): BoardApi {
   return new BoardApi({ store, tunnels: new TunnelRegistry(), heartbeats: new NodeHeartbeats(new FakeClock()) });
 }
 
-async function setup(opts: { store?: Store; retainEvents?: number } = {}): Promise<{ api: ClusterApi; store: Store; clock: FakeClock }> {
+async function setup(opts: { store?: Store; retainEvents?: number; writeBarrier?: () => Promise<void> } = {}): Promise<{ api: ClusterApi; store: Store; clock: FakeClock }> {
   const store = opts.store ?? createMemoryStore({ retainEvents: opts.retainEvents });
   const clock = new FakeClock();
   await ensureSystemNamespaces(store, clock);
@@ -37,6 +37,7 @@ async function setup(opts: { store?: Store; retainEvents?: number } = {}): Promi
     store, clock, logger: silentLogger(), validate: validateObjects,
     tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }),
     version: '9.9.9', nodeName: 'cp-1',
+    ...(opts.writeBarrier ? { writeBarrier: opts.writeBarrier } : {}),
   });
   return { api, store, clock };
 }
@@ -469,11 +470,13 @@ describe('clusterHandlers', () => {
   });
 
   test('an apply and a delete wait for the write barrier before they plan, so a follower plans against every acknowledged write', async () => {
-    const { api } = await setup();
     let release: (() => void) | undefined;
+    let holding = false;
+    const { api } = await setup({ writeBarrier: () => (holding ? new Promise<void>((r) => { release = r; }) : Promise.resolve()) });
+    holding = true;
     const handlers = clusterHandlers(api, {
       board: boardFor(createMemoryStore()), logger: silentLogger(), members: standaloneMembers('cp', () => '127.0.0.1:7443', () => 0),
-      authorize: () => undefined, writeBarrier: () => new Promise<void>((r) => { release = r; }),
+      authorize: () => undefined,
     });
     const call = <Req, Res>(method: (c: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void, request: Req) =>
       new Promise<grpc.ServiceError | null>((resolve) => {
@@ -502,7 +505,7 @@ describe('clusterHandlers', () => {
     assert.equal(await deleted, null);
   });
 
-  test('an apply and a delete that lose a race wait for the replan barrier before they plan again', async () => {
+  test('an apply and a delete that lose a race wait for the write barrier again before they plan again', async () => {
     const inner = createMemoryStore();
     const clock = new FakeClock();
     await ensureSystemNamespaces(inner, clock);
@@ -524,14 +527,14 @@ describe('clusterHandlers', () => {
     const api = new ClusterApi({
       store, clock, logger: silentLogger(), validate: validateObjects,
       tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }), version: '9.9.9', nodeName: 'cp-1',
-      replanBarrier: async () => { barriers++; },
+      writeBarrier: async () => { barriers++; },
     });
     races = 1;
     await api.apply({ objects: [deployment('web', 1)], dryRun: false });
-    assert.equal(barriers, 1);
+    assert.equal(barriers, 2, 'one before the plan, one after the race');
     races = 2;
     await api.delete({ kind: 'deploy', namespace: 'default', name: 'web', resourceVersion: '' });
-    assert.equal(barriers, 3);
+    assert.equal(barriers, 5, 'one before the plan, one after each race');
   });
 
   test('an apply plans on the cheap barrier when every object is created or changed, and confirms first when its answer rests on the state alone', async () => {
@@ -555,9 +558,8 @@ describe('clusterHandlers', () => {
       store, clock, logger: silentLogger(), validate: validateObjects,
       tokens: createTokenRegistry({ store, caHash: CA_HASH, clock }), version: '9.9.9', nodeName: 'cp-1',
       planBarrier: async () => { calls.push('plan'); },
-      replanBarrier: async () => { calls.push('full'); lagging = false; },
+      writeBarrier: async () => { calls.push('full'); lagging = false; },
     });
-    assert.equal(api.takesPlanBarrier, true);
 
     // Created: the absent precondition is decided by the log, so no full barrier.
     const created = await api.apply({ objects: [deployment('web', 1)], dryRun: false });

@@ -51,19 +51,23 @@ export interface ClusterApiDeps {
   /** `bramble secrets-encryption status|rotate`; without it those calls answer UNAVAILABLE. */
   secretsEncryption?: Pick<SecretsEncryption, 'status' | 'rotate'>;
   /**
-   * Awaited after a propose lost a race, before planning again: on a follower the write
-   * that won may not be applied here yet, and a plan against the old state would lose
-   * every attempt (an unconditional delete answered CONFLICT). Absent on a single server.
+   * Resolves once this member has applied every write acknowledged before the call
+   * (Raft's ReadIndex; it waits out an election). Awaited before a delete is planned, and
+   * before an apply is when there is no planBarrier: on a follower a plan against an older
+   * state refuses a resourceVersion the cluster already has without ever proposing. Awaited
+   * again after a propose lost a race: the write that won may not be applied here yet, and
+   * a plan against the old state would lose every attempt (an unconditional delete
+   * answered CONFLICT). Absent on a single server, whose state is always current.
    */
-  replanBarrier?: () => Promise<void>;
+  writeBarrier?: () => Promise<void>;
   /**
-   * Awaited before an apply is planned, in place of the handler's writeBarrier: on the
-   * leader it waits only until every acknowledged write is applied here, without asking
-   * the others whether this member still leads. A plan whose every read is a
-   * precondition the log decides at apply (each object created or changed) goes ahead
-   * on it: on a leader deposed without knowing it, that write cannot commit. Any other
-   * outcome (an object unchanged, a dry run, an error read from the state) is planned
-   * again after replanBarrier first, as its answer comes from this member's state alone.
+   * Awaited before an apply is planned, in place of writeBarrier: on the leader it waits
+   * only until every acknowledged write is applied here, without asking the others
+   * whether this member still leads. A plan whose every read is a precondition the log
+   * decides at apply (each object created or changed) goes ahead on it: on a leader
+   * deposed without knowing it, that write cannot commit. Any other outcome (an object
+   * unchanged, a dry run, an error read from the state) is planned again after
+   * writeBarrier, as its answer comes from this member's state alone.
    */
   planBarrier?: () => Promise<void>;
 }
@@ -109,23 +113,19 @@ function isRace(e: unknown): boolean {
 export class ClusterApi {
   constructor(private readonly deps: ClusterApiDeps) {}
 
-  /** Apply waits for its own barrier (planBarrier) and needs none from the handler. */
-  get takesPlanBarrier(): boolean {
-    return this.deps.planBarrier !== undefined;
-  }
-
   async apply(req: Pick<ApplyRequest__Output, 'objects' | 'dryRun'>): Promise<ApplyResponse> {
     if (req.objects.length > LIMITS.maxObjectsPerApply) {
       throw new BrambleError('LIMIT_EXCEEDED', `an apply must hold no more than ${LIMITS.maxObjectsPerApply} objects: current count is ${req.objects.length}; apply them in several parts`);
     }
     const inputs = req.objects.map((text, index) => parseUntrustedJson(text, { what: `document ${index}`, document: index }));
     const objects = this.deps.validate(inputs);
-    const { store, clock, newUid, planBarrier, replanBarrier } = this.deps;
+    const { store, clock, newUid, planBarrier, writeBarrier } = this.deps;
     // Whether what the plan reads is known to hold every write acknowledged before this call.
     let confirmed = planBarrier === undefined;
     if (planBarrier) await planBarrier();
+    else await writeBarrier?.();
     const confirm = async (): Promise<void> => {
-      await replanBarrier?.();
+      await writeBarrier?.();
       confirmed = true;
     };
     // A plan whose answer rests on this member's state alone (an error, an object unchanged, a
@@ -202,6 +202,7 @@ export class ClusterApi {
       force: req.force ?? false, now: new Date(this.deps.clock.now()).toISOString(), propagationPolicy,
       gracePeriodSeconds: req.gracePeriodSeconds !== undefined && req.gracePeriodSeconds > 0 ? req.gracePeriodSeconds : undefined,
     };
+    await this.deps.writeBarrier?.();
     for (let attempt = 1; ; attempt++) {
       const plan = planDelete(this.deps.store, target);
       // Already terminating: the agent is on it, nothing to write.
@@ -214,7 +215,7 @@ export class ClusterApi {
       } catch (e) {
         // With an explicit version the caller asked to lose the race; planning again reports it.
         if (!isRace(e) || attempt >= MAX_PLAN_ATTEMPTS) throw e;
-        await this.deps.replanBarrier?.();
+        await this.deps.writeBarrier?.();
       }
     }
   }
@@ -306,11 +307,6 @@ export interface ClusterHandlerOptions extends HandlerContext {
    * (Raft's ReadIndex). Absent on a single server, whose state is always current.
    */
   linearizableRead?: () => Promise<void>;
-  /**
-   * The same before a write is planned, waiting out an election as a forwarded write
-   * does. Absent on a single server.
-   */
-  writeBarrier?: () => Promise<void>;
   /** What SnapshotStore streams; without it the call is refused (UNAVAILABLE). */
   snapshots?: SnapshotSource;
   /** A cluster CA rotation across every member (ca-rotation.ts); a single server has none (it rotates on its data dir). */
@@ -358,14 +354,12 @@ export function clusterHandlers(api: ClusterApi, opts: ClusterHandlerOptions): C
     if (checkConsistency(consistency) === 'linearizable') await opts.linearizableRead?.();
   };
   return {
-    // A write is planned against this member's state: on a follower that state must hold
-    // every write acknowledged before the call, or the plan refuses a resourceVersion the
-    // cluster already has (CONFLICT, NOT_FOUND) without ever proposing.
-    // The API takes its own barrier (ClusterApiDeps.planBarrier): most applies need no round to the others.
-    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); if (!api.takesPlanBarrier) await opts.writeBarrier?.(); return api.apply(req); }),
+    // A write is planned against this member's state, after the API's own barrier
+    // (ClusterApiDeps.writeBarrier, planBarrier): most applies need no round to the others.
+    Apply: unary(ctx, 'Apply', async (req, call) => { authorize(call); return api.apply(req); }),
     Get: unary(ctx, 'Get', async (req, call) => { authorize(call); await readAt(req.consistency); return api.get(req); }),
     List: unary(ctx, 'List', async (req, call) => { authorize(call); await readAt(req.consistency); return api.list(req); }),
-    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); await opts.writeBarrier?.(); return api.delete(req); }),
+    Delete: unary(ctx, 'Delete', async (req, call) => { authorize(call); return api.delete(req); }),
     Version: unary(ctx, 'Version', async (_req, call) => { authorize(call); return api.version(); }),
     Watch: serverStream(ctx, 'Watch', async (call) => {
       authorize(call);
