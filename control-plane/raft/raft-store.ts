@@ -88,8 +88,6 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
   constructor(
     private readonly db: Db,
     public state: StoreState,
-    /** What the o: rows on disk are the state of. */
-    private diskCheckpoint: Checkpoint,
     private readonly id: NodeId,
     private readonly clock: Clock,
     logger: Logger,
@@ -145,17 +143,11 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
       ops: checkpointOps(changed, (key) => this.state.committedByKey(key), at),
       results: [],
       commit: () => {
-        this.diskCheckpoint = at;
         // Keys changed after the checkpoint was taken (none: the loop is between Readies) stay.
         if (this.changed === changed) this.changed = new Set();
       },
       abort: () => undefined,
     };
-  }
-
-  /** The checkpoint the o: rows on disk hold, for tests. */
-  get checkpointOnDisk(): Checkpoint {
-    return { ...this.diskCheckpoint };
   }
 
   captureSnapshot(meta: SnapshotMeta): void {
@@ -197,7 +189,6 @@ class StoreStateMachine implements RaftStateMachine, WatchSource {
       commit: () => {
         const before = this.state.revision();
         this.state = next;
-        this.diskCheckpoint = at;
         this.changed = new Set();
         this.received = undefined;
         this.stats.snapshotsInstalled++;
@@ -385,7 +376,7 @@ export async function openRaftStore(opts: RaftStoreOptions): Promise<RaftStore> 
     if (isBrambleError(err, 'INVALID_ARGUMENT')) throw err;
     throw storeOpenError(dir, err);
   }
-  const sm = new StoreStateMachine(db, state, checkpoint, opts.id, clock, logger);
+  const sm = new StoreStateMachine(db, state, opts.id, clock, logger);
   replayAfterCheckpoint(sm, log, checkpoint.index);
   try {
     return new RaftStore(db, dir, sm, clock, (machine) => new RaftNode({
