@@ -55,15 +55,13 @@ export async function readDiskState(db: Db, created: boolean, applied: number): 
   const format = await readFormat(db);
   if (format !== REPLICATED_FORMAT_VERSION) {
     const old = await readSnapshot(db, created);
-    const ops: DbOp[] = [];
-    for await (const key of db.keys(range(OBJECT_PREFIX))) ops.push({ type: 'del', key });
-    for await (const key of db.keys(range(EVENT_PREFIX))) ops.push({ type: 'del', key });
-    for (const o of old.objects) ops.push({ type: 'put', key: OBJECT_PREFIX + objectKey(o.kind, o.metadata.namespace, o.metadata.name), value: o });
     const checkpoint = { index: applied, revision: old.revision };
+    // As installing a snapshot of the state it holds: every object rewritten under the checkpoint.
+    const ops = await restoreOps(db, old.objects, checkpoint);
+    for await (const key of db.keys(range(EVENT_PREFIX))) ops.push({ type: 'del', key });
     ops.push(
       { type: 'del', key: META_REVISION },
       { type: 'del', key: META_COMPACTED },
-      { type: 'put', key: META_CHECKPOINT, value: checkpoint },
       { type: 'put', key: META_FORMAT, value: REPLICATED_FORMAT_VERSION },
     );
     // The events read back stay in memory for this run; from the next start the window begins here.
