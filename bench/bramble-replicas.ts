@@ -9,7 +9,7 @@ import path from 'node:path';
 import { openCluster, type ClusterConnection } from '../control-plane/cli/cli-client.js';
 import { readClientConfig } from '../control-plane/pki/client-config.js';
 import { startServerProcess, type ServerProcess } from '../test/support/server-process.js';
-import { readWriteBytes, waitFor } from './util.js';
+import { readCpuSeconds, readWriteBytes, waitFor } from './util.js';
 
 export const MEMBER_NAMES = ['cp1', 'cp2', 'cp3'] as const;
 
@@ -33,6 +33,8 @@ export interface BrambleReplicas {
   caughtUp(via: string, deadlineMs?: number): Promise<number>;
   /** Bytes each member's process wrote so far (/proc/PID/io write_bytes), in member order. */
   writeBytes(): Promise<number[]>;
+  /** CPU seconds (user + system, every thread) each member's process used so far, in member order. */
+  cpuSeconds(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startBrambleReplicas(opts: ReplicaOptions = {}): Promise<B
     leader,
     caughtUp,
     writeBytes: () => Promise.all(replicas.map((r) => readWriteBytes(pidOf(r)))),
+    cpuSeconds: () => Promise.all(replicas.map((r) => readCpuSeconds(pidOf(r)))),
     close,
   };
 }

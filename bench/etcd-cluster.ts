@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, makeTempDir, readWriteBytes, removeDir, stopChild, waitFor } from './util.js';
+import { freePort, makeTempDir, readCpuSeconds, readWriteBytes, removeDir, stopChild, waitFor } from './util.js';
 
 export const ETCD_BINARY = '/usr/bin/etcd';
 
@@ -21,6 +21,8 @@ export interface EtcdCluster {
   clientUrls: string[];
   /** Bytes each member's process wrote to disk so far (/proc/PID/io write_bytes). */
   writeBytes(): Promise<number[]>;
+  /** CPU seconds (user + system, every thread) each member's process used so far, in member order. */
+  cpuSeconds(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
     members,
     clientUrls: members.map((m) => m.clientUrl),
     writeBytes: () => Promise.all(members.map((m) => readWriteBytes(m.pid))),
+    cpuSeconds: () => Promise.all(members.map((m) => readCpuSeconds(m.pid))),
     stop,
   };
 }

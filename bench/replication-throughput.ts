@@ -9,6 +9,18 @@ import type { EtcdCluster } from './etcd-cluster.js';
 import { figure, round, sleep, type Figure } from './util.js';
 import { runWriteLoad, smallValue, type WriteLoadResult, type WriteTarget } from './write-load.js';
 
+/** CPU time (user + system, every thread) per acknowledged write, in ms. */
+export interface CpuPerWrite {
+  /** Each member's process over the run (not the settle), in member order. */
+  byMember: Figure[];
+  /** The members together: what the store costs the machine per write. */
+  members: Figure;
+  /** This process, the load generator (the client library's share), over the run. */
+  loadGenerator: Figure;
+  /** members + loadGenerator: with every process on one machine, what caps its writes/s. */
+  total: Figure;
+}
+
 export interface StoreRun extends WriteLoadResult {
   /** write_bytes of each member over the run and the settle, divided by the acknowledged writes. */
   bytesPerWriteByMember: Figure[];
@@ -16,23 +28,49 @@ export interface StoreRun extends WriteLoadResult {
   bytesPerWritePerMember: Figure;
   settleSeconds: number;
   loadAverage1m: number;
+  cpuMsPerWrite: CpuPerWrite;
 }
 
-/** Runs the load and reads every member's write_bytes before it and after the settle. */
+/** The member processes a run reads: bytes written and CPU seconds so far, in member order. */
+export interface MemberReadings {
+  writeBytes(): Promise<number[]>;
+  cpuSeconds(): Promise<number[]>;
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Runs the load; reads every member's write_bytes before it and after the settle, and
+ * the CPU of every member and of this process over the run itself.
+ */
 export async function measureStore(
-  target: WriteTarget, writeBytes: () => Promise<number[]>, concurrency: number, total: number, settleMs: number,
+  target: WriteTarget, members: MemberReadings, concurrency: number, total: number, settleMs: number,
+  ownCpu: () => NodeJS.CpuUsage = () => process.cpuUsage(),
 ): Promise<StoreRun> {
-  const before = await writeBytes();
+  const before = await members.writeBytes();
+  const cpuBefore = await members.cpuSeconds();
+  const ownBefore = ownCpu();
   const load = await runWriteLoad(target, concurrency, total);
+  const ownAfter = ownCpu();
+  const cpuAfter = await members.cpuSeconds();
   await sleep(settleMs);
-  const after = await writeBytes();
-  const perMember = after.map((b, i) => (b - before[i]!) / Math.max(1, load.writes));
+  const after = await members.writeBytes();
+  const writes = Math.max(1, load.writes);
+  const perMember = after.map((b, i) => (b - before[i]!) / writes);
+  const cpuByMember = cpuAfter.map((c, i) => ((c - cpuBefore[i]!) * 1000) / writes);
+  const loadGenerator = (ownAfter.user - ownBefore.user + ownAfter.system - ownBefore.system) / 1000 / writes;
   return {
     ...load,
     bytesPerWriteByMember: perMember.map((b) => figure(b, 'bytes/write', 0)),
-    bytesPerWritePerMember: figure(perMember.reduce((a, b) => a + b, 0) / perMember.length, 'bytes/write', 0),
+    bytesPerWritePerMember: figure(sum(perMember) / perMember.length, 'bytes/write', 0),
     settleSeconds: settleMs / 1000,
     loadAverage1m: round(os.loadavg()[0]!, 2),
+    cpuMsPerWrite: {
+      byMember: cpuByMember.map((c) => figure(c, 'ms/write', 3)),
+      members: figure(sum(cpuByMember), 'ms/write', 3),
+      loadGenerator: figure(loadGenerator, 'ms/write', 3),
+      total: figure(sum(cpuByMember) + loadGenerator, 'ms/write', 3),
+    },
   };
 }
 
@@ -76,6 +114,8 @@ export interface SideBySide {
     /** Bramble's bytes per write per member over etcd's; target < 1. */
     bytesPerWrite1: number;
     bytesPerWrite64: number;
+    /** Bramble's members' CPU per write over etcd's at 64 clients: what the throughput ratio rests on when every process shares the machine's cores. */
+    membersCpuPerWrite64: number;
   };
   metTargets: { throughput64: boolean; bytesPerWrite: boolean };
 }
@@ -87,6 +127,7 @@ export function compare(bramble: SideBySide['bramble'], etcd: SideBySide['etcd']
     throughput1: ratio(bramble.clients1.throughput.value, etcd.clients1.throughput.value),
     bytesPerWrite1: ratio(bramble.clients1.bytesPerWritePerMember.value, etcd.clients1.bytesPerWritePerMember.value),
     bytesPerWrite64: ratio(bramble.clients64.bytesPerWritePerMember.value, etcd.clients64.bytesPerWritePerMember.value),
+    membersCpuPerWrite64: ratio(bramble.clients64.cpuMsPerWrite.members.value, etcd.clients64.cpuMsPerWrite.members.value),
   };
   return { ratios, metTargets: { throughput64: ratios.throughput64 >= 1, bytesPerWrite: ratios.bytesPerWrite1 < 1 && ratios.bytesPerWrite64 < 1 } };
 }

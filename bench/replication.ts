@@ -64,9 +64,9 @@ async function measureEtcd(writes1: number, writes64: number, log: (m: string) =
     try {
       await client.put('/bench/warm').value('x');
       log(`etcd: ${writes1} writes, 1 client`);
-      const clients1 = await measureStore(etcdTarget(client, 'one'), () => etcd.writeBytes(), 1, writes1, SETTLE_MS);
+      const clients1 = await measureStore(etcdTarget(client, 'one'), etcd, 1, writes1, SETTLE_MS);
       log(`etcd: ${writes64} writes, 64 clients`);
-      const clients64 = await measureStore(etcdTarget(client, 'many'), () => etcd.writeBytes(), 64, writes64, SETTLE_MS);
+      const clients64 = await measureStore(etcdTarget(client, 'many'), etcd, 64, writes64, SETTLE_MS);
       return { clients1, clients64 };
     } finally {
       client.close();
@@ -142,9 +142,9 @@ export async function runReplicationBench(opts: ReplicationOptions): Promise<Rep
     try {
       await brambleTarget(conn, 'warm').write(0);
       log(`bramble: ${writes1} writes, 1 client`);
-      const clients1 = await measureStore(brambleTarget(conn, 'one'), () => cluster.writeBytes(), 1, writes1, SETTLE_MS);
+      const clients1 = await measureStore(brambleTarget(conn, 'one'), cluster, 1, writes1, SETTLE_MS);
       log(`bramble: ${writes64} writes, 64 clients`);
-      const clients64 = await measureStore(brambleTarget(conn, 'many'), () => cluster.writeBytes(), 64, writes64, SETTLE_MS);
+      const clients64 = await measureStore(brambleTarget(conn, 'many'), cluster, 64, writes64, SETTLE_MS);
       bramble = { clients1, clients64 };
     } finally {
       conn.close();

@@ -52,9 +52,10 @@ export class RaftMembers implements MemberService, ClusterMembers {
   }
 
   members(): Array<Required<MemberInfo> & { name: string; address: string }> {
-    const st = this.node.status();
-    const learners = new Set(st.confState.learners);
-    return [...st.confState.voters, ...st.confState.learners].sort().map((name) => ({ name, address: st.peers[name] ?? '', learner: learners.has(name) }));
+    // Asked with every answer the API sends (server-raft.ts servers()): the membership alone, not the whole status.
+    const conf = this.node.membership();
+    const learners = new Set(conf.learners);
+    return [...conf.voters, ...conf.learners].sort().map((name) => ({ name, address: conf.peers[name] ?? '', learner: learners.has(name) }));
   }
 
   private leaderAddress(): { leader: string; address: string | undefined } {

@@ -172,6 +172,15 @@ export class RaftNode {
     return { ...this.raw.status(), peers: { ...this.log.conf.peers }, lastContact: Object.fromEntries(this.lastContact) };
   }
 
+  /**
+   * The membership as of the applied index, with addresses: what the API sends with its
+   * answers and `cluster status` lists. The stored object itself, replaced (never changed)
+   * on a conf change or a snapshot, so the callers made per answer copy nothing.
+   */
+  membership(): Readonly<StoredConf> {
+    return this.log.conf;
+  }
+
   /** Starts an election now (a single-member cluster, or tests). */
   campaign(): void {
     this.raw.campaign();
