@@ -10,10 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_COMPACT_ENTRIES } from '../control-plane/raft/raft-log-store.js';
 import { idleSecondsFromEnv } from './api.js';
 import { pidOf, startBrambleReplicas, type BrambleReplicas } from './bramble-replicas.js';
+import { measureGrpcFloor } from './grpc-floor.js';
 import { etcdInstalled, startEtcdCluster, ETCD_BINARY } from './etcd-cluster.js';
 import { measureFailover, type FailoverResult } from './replication-failover.js';
 import { measureIdleWithBoards, type IdleResult } from './replication-idle.js';
-import { brambleTarget, compare, etcdLeaderUrl, etcdTarget, measureStore, type SideBySide } from './replication-throughput.js';
+import { brambleTarget, compare, etcdLeaderUrl, etcdTarget, measureStore, type SideBySide, type StoreRun } from './replication-throughput.js';
 import { figure, MB, readRssBytes, sleep, waitFor, type Figure } from './util.js';
 import { runWriteLoad, smallValue } from './write-load.js';
 
@@ -40,6 +41,8 @@ export interface RssResult {
 export interface ReplicationReport {
   settings: { writes1: number; writes64: number; valueBytes: number; settleSeconds: number; kills: number; idleSeconds: number };
   storeWrites: SideBySide;
+  /** A bare grpc-js call over mutual TLS with the same load (grpc-floor.ts): the floor under Bramble's figures. */
+  grpcFloor: { clients64: StoreRun };
   rss: RssResult;
   failover: FailoverResult;
   idle: IdleResult;
@@ -127,6 +130,7 @@ export async function runReplicationBench(opts: ReplicationOptions): Promise<Rep
   const idleSeconds = opts.idleSeconds ?? 60;
 
   const etcd = await measureEtcd(writes1, writes64, log);
+  const grpcFloor = await measureGrpcFloor(writes64, log);
 
   log('bramble: starting 3 replicas');
   const cluster = await startBrambleReplicas({ ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}) });
@@ -160,7 +164,7 @@ export async function runReplicationBench(opts: ReplicationOptions): Promise<Rep
   const idle = await measureIdleWithBoards({ idleSeconds, settleSeconds: 5, log });
   return {
     settings: { writes1, writes64, valueBytes: 128, settleSeconds: SETTLE_MS / 1000, kills, idleSeconds },
-    storeWrites, rss, failover, idle,
+    storeWrites, grpcFloor, rss, failover, idle,
   };
 }
 
