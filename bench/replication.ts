@@ -1,7 +1,8 @@
 // Section `replication`: Bramble's replicated control plane (three real `bramble
 // server` processes on loopback, default settings) against a 3-member etcd 3.4
-// cluster under one load generator, then on the same Bramble cluster the RSS of
-// each replica with 10,000 objects and after the Raft log compacted, failover
+// cluster under one load generator, and a bare grpc-js server on the product's
+// mutual TLS as the floor under both (grpc-floor.ts); then on the same Bramble
+// cluster the RSS of each replica with 10,000 objects and after the Raft log compacted, failover
 // after kill -9 of the leader, and last an idle 3-replica cluster with 3 boards
 // joined. See bench/README.md for how each figure is measured.
 import { Etcd3 } from 'etcd3';
