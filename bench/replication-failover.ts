@@ -10,7 +10,7 @@ import { openCluster } from '../control-plane/cli/cli-client.js';
 import { readClientConfig } from '../control-plane/pki/client-config.js';
 import { pidOf, type BrambleReplicas } from './bramble-replicas.js';
 import { round, sleep, summarizeMs, type LatencySummary } from './util.js';
-import { smallValue } from './write-load.js';
+import { smallConfigMap } from './write-load.js';
 
 const RETRY_MS = 20;
 /** Per attempt: a write to a member that waits for an election gives up after its leader wait (5 s). */
@@ -43,8 +43,7 @@ export async function measureFailover(cluster: BrambleReplicas, kills: number, l
     const conn = openCluster({ ...cfg, server: leader.address, servers: [leader.address, ...others] }, { configPath: cluster.configPath, deadlineMs: CALL_DEADLINE_MS });
     const write = async (): Promise<void> => {
       const i = n++;
-      const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `failover-${i}`, namespace: 'default' }, data: { v: smallValue(i) } };
-      await conn.apply({ objects: [JSON.stringify(cm)] });
+      await conn.apply({ objects: [smallConfigMap(`failover-${i}`, i)] });
     };
     try {
       // The connection is up and the leader answers before the clock starts.

@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { ClusterConnection } from '../control-plane/cli/cli-client.js';
 import type { EtcdCluster } from './etcd-cluster.js';
 import { figure, round, sleep, type Figure } from './util.js';
-import { runWriteLoad, smallValue, type WriteLoadResult, type WriteTarget } from './write-load.js';
+import { runWriteLoad, smallConfigMap, smallValue, type WriteLoadResult, type WriteTarget } from './write-load.js';
 
 /** CPU time (user + system, every thread) per acknowledged write, in ms. */
 export interface CpuPerWrite {
@@ -58,6 +58,7 @@ export async function measureStore(
   const writes = Math.max(1, load.writes);
   const perMember = after.map((b, i) => (b - before[i]!) / writes);
   const cpuByMember = cpuAfter.map((c, i) => ((c - cpuBefore[i]!) * 1000) / writes);
+  const membersCpu = sum(cpuByMember);
   const loadGenerator = (ownAfter.user - ownBefore.user + ownAfter.system - ownBefore.system) / 1000 / writes;
   return {
     ...load,
@@ -67,9 +68,9 @@ export async function measureStore(
     loadAverage1m: round(os.loadavg()[0]!, 2),
     cpuMsPerWrite: {
       byMember: cpuByMember.map((c) => figure(c, 'ms/write', 3)),
-      members: figure(sum(cpuByMember), 'ms/write', 3),
+      members: figure(membersCpu, 'ms/write', 3),
       loadGenerator: figure(loadGenerator, 'ms/write', 3),
-      total: figure(sum(cpuByMember) + loadGenerator, 'ms/write', 3),
+      total: figure(membersCpu + loadGenerator, 'ms/write', 3),
     },
   };
 }
@@ -78,8 +79,7 @@ export async function measureStore(
 export function brambleTarget(conn: ClusterConnection, prefix: string): WriteTarget {
   return {
     write: async (i) => {
-      const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${prefix}-${i}`, namespace: 'default' }, data: { v: smallValue(i) } };
-      const res = await conn.apply({ objects: [JSON.stringify(cm)] });
+      const res = await conn.apply({ objects: [smallConfigMap(`${prefix}-${i}`, i)] });
       if (res.results.length !== 1) throw new Error(`Apply of ${prefix}-${i} answered ${res.results.length} results`);
     },
   };

@@ -17,7 +17,7 @@ import { measureFailover, type FailoverResult } from './replication-failover.js'
 import { measureIdleWithBoards, type IdleResult } from './replication-idle.js';
 import { brambleTarget, compare, etcdLeaderUrl, etcdTarget, measureStore, type SideBySide, type StoreRun } from './replication-throughput.js';
 import { figure, MB, readRssBytes, sleep, waitFor, type Figure } from './util.js';
-import { runWriteLoad, smallValue } from './write-load.js';
+import { runWriteLoad, smallConfigMap } from './write-load.js';
 
 export interface ReplicationOptions {
   log: (m: string) => void;
@@ -90,7 +90,7 @@ async function measureRss(cluster: BrambleReplicas, log: (m: string) => void): P
     for (let i = 0; i < fill; i += FILL_BATCH) {
       const objects = [];
       for (let j = i; j < Math.min(fill, i + FILL_BATCH); j++) {
-        objects.push(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `fill-${j}`, namespace: 'default' }, data: { v: smallValue(j) } }));
+        objects.push(smallConfigMap(`fill-${j}`, j));
       }
       await conn.apply({ objects });
     }
@@ -107,8 +107,7 @@ async function measureRss(cluster: BrambleReplicas, log: (m: string) => void): P
     await runWriteLoad({
       write: async (i) => {
         // A value no earlier write had: an unchanged object would propose nothing.
-        const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `fill-${i % FILL_BATCH}`, namespace: 'default' }, data: { v: smallValue(OBJECTS + i) } };
-        await conn.apply({ objects: [JSON.stringify(cm)] });
+        await conn.apply({ objects: [smallConfigMap(`fill-${i % FILL_BATCH}`, OBJECTS + i)] });
       },
     }, 64, updates);
     const compacted = await waitFor('every member compacted its log', 30_000, async () => {

@@ -52,6 +52,11 @@ export async function runWriteLoad(target: WriteTarget, concurrency: number, tot
   };
 }
 
+/** The JSON text of a ConfigMap in "default" whose one value is smallValue(valueIndex): what every Bramble write of these benches applies. */
+export function smallConfigMap(name: string, valueIndex: number): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { v: smallValue(valueIndex) } });
+}
+
 /** A small value of about `bytes` characters, distinct per write. */
 export function smallValue(i: number, bytes = 128): string {
   const head = `v${i}-`;
