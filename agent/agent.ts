@@ -233,7 +233,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (!pod?.metadata.uid || pod.metadata.uid !== ref.podUid) {
         throw new BrambleError('NOT_FOUND', `exec must name a pod on this node: pod ${shown(ref.namespace)}/${shown(ref.pod)} is not one`);
       }
-      const container = pod.spec.containers.find((c) => c.name === ref.container);
+      const container = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === ref.container);
       if (!container) throw new BrambleError('NOT_FOUND', `container ${shown(ref.container)} is not in pod "${pod.metadata.name}"`);
       const running = (await runtime.list()).find((c) =>
         c.labels[LABEL_POD_UID] === pod.metadata.uid && c.labels[LABEL_CONTAINER_NAME] === container.name && c.state === 'running');

@@ -26,19 +26,28 @@ describe('init containers, sidecars and logs on a real board', { skip: !canRun &
   });
 
   test('an init container writes a file into an emptyDir that the app container then reads and prints', async () => {
+    // The first init container holds the Pod in its initializing state until the test,
+    // having seen that state, tells it to go on through exec; a fixed sleep instead left a
+    // window a one-second poll could miss on a loaded machine.
     const pod = busyboxPod('greeter', {
       command: ['sh', '-c', 'cat /work/greeting; sleep 3600'],
       volumeMounts: [{ name: 'work', mountPath: '/work' }],
     }, {
       volumes: [{ name: 'work', emptyDir: {} }],
       initContainers: [
-        box('wait', { command: ['sh', '-c', 'sleep 2'] }),
+        box('wait', { command: ['sh', '-c', 'until [ -e /work/go ]; do sleep 0.2; done'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }),
         box('write', { command: ['sh', '-c', 'echo "hello from init" > /work/greeting'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }),
       ],
     });
     await cluster.apply([pod]);
-    const pending = await waitForPod(cluster, 'greeter', 'to be initializing', (p) => p.status?.phase === 'Pending' && (p.status.initContainerStatuses?.length ?? 0) === 2);
+    const pending = await waitForPod(cluster, 'greeter', 'to be initializing', (p) => p.status?.phase === 'Pending' && !!p.status.initContainerStatuses?.[0]?.state.running);
     assert.equal(pending.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'False');
+    assert.equal(pending.status?.initContainerStatuses?.[1]?.state.waiting?.reason, 'PodInitializing');
+    const early = await cluster.bramble(['exec', 'greeter', '--', 'true']);
+    assert.notEqual(early.code, 0, 'the app container cannot be exec’d into before it starts');
+    assert.match(early.stderr, /is not running: its phase is Pending/);
+    const go = await cluster.bramble(['exec', 'greeter', '-c', 'wait', '--', 'touch', '/work/go']);
+    assert.equal(go.code, 0, go.stderr);
     const running = await waitForPod(cluster, 'greeter', 'to be Running', isRunning);
     assert.deepEqual(running.status?.initContainerStatuses?.map((s) => [s.name, s.state.terminated?.reason]), [['wait', 'Completed'], ['write', 'Completed']]);
     assert.equal(running.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
@@ -66,6 +75,8 @@ describe('init containers, sidecars and logs on a real board', { skip: !canRun &
     assert.match(row.stdout.split('\n')[1] ?? '', /^with-sidecar\s+2\/2\s+Running/);
     const sideLogs = await cluster.bramble(['logs', 'with-sidecar', '-c', 'side']);
     assert.equal(sideLogs.stdout, 'side-up\n');
+    const inSide = await cluster.bramble(['exec', 'with-sidecar', '-c', 'side', '--', 'sh', '-c', 'echo in-$0', 'side']);
+    assert.deepEqual([inSide.code, inSide.stdout], [0, 'in-side\n'], inSide.stderr);
   });
 
   test('a sidecar does not keep a run-to-completion Pod from succeeding: it is stopped once the app container is done', async () => {

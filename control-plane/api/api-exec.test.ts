@@ -96,6 +96,25 @@ describe('prepareExec', () => {
     expectError(() => prepareExec(waiting, tunnels, start()), 'UNAVAILABLE', 'container "main" of pod "web" in namespace "default" is not running: it is waiting (CrashLoopBackOff)');
   });
 
+  test('a running init container is exec’d into by name, even while the pod is Pending; a finished one is refused', async () => {
+    const initializing = pod({ phase: 'Pending', waiting: 'PodInitializing' });
+    initializing.spec = { ...initializing.spec, initContainers: [{ name: 'wait', image: 'busybox' }, { name: 'write', image: 'busybox' }] };
+    initializing.status = {
+      ...initializing.status,
+      initContainerStatuses: [
+        { name: 'wait', image: 'busybox', ready: false, restartCount: 0, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } },
+        { name: 'write', image: 'busybox', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: '', finishedAt: '' } } },
+      ],
+    };
+    const store = await storeWith(initializing);
+    const { tunnels } = connected();
+    assert.equal(prepareExec(store, tunnels, start({ container: 'wait' })).start.container, 'wait');
+    expectError(() => prepareExec(store, tunnels, start({ container: 'write' })), 'UNAVAILABLE', 'init container "write" of pod "web" in namespace "default" is not running: it has terminated (exit code 0)');
+    // Without -c the app container is still the one meant, and it is not running yet.
+    expectError(() => prepareExec(store, tunnels, start()), 'UNAVAILABLE', 'is not running: its phase is Pending');
+    expectError(() => prepareExec(store, tunnels, start({ container: 'nope' })), 'NOT_FOUND', 'its containers are main; its init containers are wait, write');
+  });
+
   test('a pod whose node has no tunnel fails saying the node is not connected', async () => {
     const store = await storeWith(pod({ nodeName: 'pi-9' }));
     expectError(() => prepareExec(store, connected('pi-1').tunnels, start()), 'NODE_UNREACHABLE', 'node "pi-9" is not connected');

@@ -59,16 +59,22 @@ function resolveExecStart(store: Store, tunnels: TunnelRegistry, start: ExecStar
   const nodeName = pod.spec.nodeName;
   if (!nodeName) throw new BrambleError('UNAVAILABLE', `${what} is not running: it is not scheduled to a node yet`);
   const names = pod.spec.containers.map((c) => c.name);
+  const initNames = (pod.spec.initContainers ?? []).map((c) => c.name);
   const preferred = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
   const container = start.container || (preferred && names.includes(preferred) ? preferred : names[0] ?? '');
-  if (!names.includes(container)) {
-    throw new BrambleError('NOT_FOUND', `container ${shown(container)} is not in ${what}: its containers are ${names.join(', ')}`);
+  // As in Kubernetes, a running init container (a sidecar, or one still at work while
+  // the Pod is Pending) can be exec'd into by name; only app containers are chosen by default.
+  const init = !names.includes(container) && initNames.includes(container);
+  if (!names.includes(container) && !init) {
+    const inits = initNames.length > 0 ? `; its init containers are ${initNames.join(', ')}` : '';
+    throw new BrambleError('NOT_FOUND', `container ${shown(container)} is not in ${what}: its containers are ${names.join(', ')}${inits}`);
   }
-  if (phase !== 'Running') throw new BrambleError('UNAVAILABLE', `${what} is not running: its phase is ${phase}`);
-  const state = pod.status?.containerStatuses?.find((c) => c.name === container)?.state;
+  if (!init && phase !== 'Running') throw new BrambleError('UNAVAILABLE', `${what} is not running: its phase is ${phase}`);
+  const statuses = init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
+  const state = statuses?.find((c) => c.name === container)?.state;
   if (state && !state.running) {
     const why = state.waiting ? `it is waiting (${state.waiting.reason})` : state.terminated ? `it has terminated (exit code ${state.terminated.exitCode})` : 'its state is unknown';
-    throw new BrambleError('UNAVAILABLE', `container "${container}" of ${what} is not running: ${why}`);
+    throw new BrambleError('UNAVAILABLE', `${init ? 'init container' : 'container'} "${container}" of ${what} is not running: ${why}`);
   }
   if (!pod.metadata.uid) throw new BrambleError('INTERNAL', `${what} has no uid`);
   if (!tunnels.find(nodeName)) {

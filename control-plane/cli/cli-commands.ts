@@ -423,14 +423,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'exec',
-    description: 'run a command in a container of a running Pod (`bramble exec POD [-c C] [-i] [-t] -- COMMAND [ARGS...]`); exits with its exit code',
+    description: 'run a command in a running container of a Pod (`bramble exec POD [-c C] [-i] [-t] -- COMMAND [ARGS...]`); exits with its exit code',
     arguments: [
       { name: '<pod>', description: 'name of the Pod (or pod/NAME)' },
       { name: '[command...]', description: 'the command and its arguments, run without a shell; put them after -- when they have options' },
     ],
     options: [
       NAMESPACE,
-      { flags: '-c, --container <name>', description: 'container of the Pod (default: the kubectl.kubernetes.io/default-container annotation, else the first)' },
+      { flags: '-c, --container <name>', description: 'container of the Pod, or a running init container or sidecar (default: the kubectl.kubernetes.io/default-container annotation, else the first)' },
       { flags: '-i, --stdin', description: 'pass this terminal\'s (or pipe\'s) stdin to the command' },
       { flags: '-t, --tty', description: 'give the command a terminal; needs stdin to be a terminal (this one goes raw, resizes follow)' },
     ],
