@@ -11,7 +11,7 @@ import { BrambleError } from '../proto/util/errors.js';
 import { loadProto } from '../proto/load.js';
 import { createLogger, type Logger } from '../proto/util/log.js';
 import type { Pod } from '../proto/model.js';
-import { DEFAULT_NAMESPACE, parseQuantity } from '../proto/model.js';
+import { DEFAULT_NAMESPACE, parseQuantity, podContainerNamed } from '../proto/model.js';
 import type { HeartbeatRequest } from '../proto/types.js';
 import { agentChannelOptions, ensureJoined } from './agent-join.js';
 import { AgentSession, type DesiredState } from './agent-session.js';
@@ -233,7 +233,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (!pod?.metadata.uid || pod.metadata.uid !== ref.podUid) {
         throw new BrambleError('NOT_FOUND', `exec must name a pod on this node: pod ${shown(ref.namespace)}/${shown(ref.pod)} is not one`);
       }
-      const container = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === ref.container);
+      const container = podContainerNamed(pod.spec, ref.container);
       if (!container) throw new BrambleError('NOT_FOUND', `container ${shown(ref.container)} is not in pod "${pod.metadata.name}"`);
       const running = (await runtime.list()).find((c) =>
         c.labels[LABEL_POD_UID] === pod.metadata.uid && c.labels[LABEL_CONTAINER_NAME] === container.name && c.state === 'running');
@@ -269,7 +269,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       logs: (req, signal) => {
         // Only a container of a Pod assigned here: the names then come from a checked Pod, not from the request.
         const pod = findPod(req.namespace, req.pod);
-        const container = [...(pod?.spec.containers ?? []), ...(pod?.spec.initContainers ?? [])].find((c) => c.name === req.container);
+        const container = pod && podContainerNamed(pod.spec, req.container);
         if (!pod?.metadata.uid || !container) {
           const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
           throw new BrambleError('NOT_FOUND', `logs must name a container of a pod on this node: container ${shown(req.container)} of pod ${shown(req.namespace)}/${shown(req.pod)} is not one`);

@@ -6,7 +6,7 @@
 // missing does not throw: it is returned as a config error so the container
 // waits with CreateContainerConfigError, as in Kubernetes, until it appears.
 import type { Container, EnvFromSource, KObject, Pod, ResourceFieldSelector } from '../proto/model.js';
-import { DEFAULT_NAMESPACE, parseQuantity } from '../proto/model.js';
+import { DEFAULT_NAMESPACE, parseQuantity, podContainerNamed } from '../proto/model.js';
 import { expandVars, lookupIn } from './env-expand.js';
 
 export interface ConfigMapObject extends KObject {
@@ -190,7 +190,7 @@ type ResourceResult = { ok: true; value: string } | { ok: false; message: string
  */
 export function resourceValue(pod: Pod, self: Container, ref: ResourceFieldSelector, ctx: EnvContext): ResourceResult {
   const c = ref.containerName
-    ? [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((x) => x.name === ref.containerName)
+    ? podContainerNamed(pod.spec, ref.containerName)
     : self;
   if (!c) return { ok: false, message: `resourceFieldRef must name a container of the pod: current value is "${ref.containerName}"` };
   const [kind, resource] = ref.resource.split('.') as [string, string];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatSelector, matchesSelector, parseSelector } from './model.js';
+import { formatSelector, matchesSelector, parseSelector, podContainerNamed } from './model.js';
 
 test('a label selector follows the label rules for its keys and values', () => {
   assert.deepEqual(parseSelector('app in (web, api),tier!=db,!legacy'), [
@@ -30,4 +30,15 @@ test('any text is either a selector or an Error, never a hang or another throw',
     }),
     { numRuns: Number(process.env.FUZZ_RUNS ?? 500) },
   );
+});
+
+test('a container is found by name among the app containers first, then the init containers', () => {
+  const spec = {
+    containers: [{ name: 'app', image: 'a' }],
+    initContainers: [{ name: 'setup', image: 's' }, { name: 'app', image: 'shadowed' }],
+  };
+  assert.equal(podContainerNamed(spec, 'app')?.image, 'a');
+  assert.equal(podContainerNamed(spec, 'setup')?.image, 's');
+  assert.equal(podContainerNamed(spec, 'nope'), undefined);
+  assert.equal(podContainerNamed({ containers: [] }, 'app'), undefined);
 });

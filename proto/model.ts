@@ -341,6 +341,11 @@ export interface PodSpec {
   subdomain?: string;
 }
 
+/** The container of that name, an app container or an init container (sidecars included), as logs, exec and env fields look one up. */
+export function podContainerNamed(spec: Pick<PodSpec, 'containers' | 'initContainers'>, name: string): Container | undefined {
+  return spec.containers.find((c) => c.name === name) ?? spec.initContainers?.find((c) => c.name === name);
+}
+
 export interface ContainerState {
   waiting?: { reason: string; message?: string };
   running?: { startedAt: string };

@@ -64,8 +64,8 @@ function resolveExecStart(store: Store, tunnels: TunnelRegistry, start: ExecStar
   const container = start.container || (preferred && names.includes(preferred) ? preferred : names[0] ?? '');
   // As in Kubernetes, a running init container (a sidecar, or one still at work while
   // the Pod is Pending) can be exec'd into by name; only app containers are chosen by default.
-  const init = !names.includes(container) && initNames.includes(container);
-  if (!names.includes(container) && !init) {
+  const init = !names.includes(container);
+  if (init && !initNames.includes(container)) {
     const inits = initNames.length > 0 ? `; its init containers are ${initNames.join(', ')}` : '';
     throw new BrambleError('NOT_FOUND', `container ${shown(container)} is not in ${what}: its containers are ${names.join(', ')}${inits}`);
   }
